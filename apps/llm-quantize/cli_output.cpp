@@ -1,0 +1,48 @@
+#include "cli_output.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace cli {
+
+void print_json(const libquant::JsonWriter& j) { std::cout << j.str() << std::endl; }
+
+int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
+                 const std::string& suggestion) {
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object()
+        .field("status", "error")
+        .field("error_code", static_cast<int>(code))
+        .field("error_type", std::string(libquant::error_type_name(code)))
+        .field("message", message);
+    if (suggestion.empty()) j.key("suggestion").null(); else j.field("suggestion", suggestion);
+    j.end_object();
+    print_json(j);
+  } else {
+    std::cerr << "Error: " << message << "\n";
+    if (!suggestion.empty()) std::cerr << "Suggestion: " << suggestion << "\n";
+  }
+  return static_cast<int>(code);
+}
+
+std::string human_size(uint64_t bytes) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1000.0 && u < 4) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string with_commas(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+}  // namespace cli

@@ -1,0 +1,28 @@
+#pragma once
+// How results and errors reach the user: JSON objects or human text on stdout,
+// everything else on stderr.
+#include <string>
+
+#include "libquant/core/error.hpp"
+#include "libquant/core/json_writer.hpp"
+
+namespace cli {
+
+enum class OutputMode { Human, Json };
+
+struct GlobalOptions {
+  OutputMode mode = OutputMode::Human;
+  std::string verbosity = "normal";
+};
+
+// Prints the error (JSON object on stdout in JSON mode, text on stderr
+// otherwise) and returns the exit code to use.
+int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
+                 const std::string& suggestion);
+void print_json(const libquant::JsonWriter& j);
+// "1.2 MB" style sizes for human output.
+std::string human_size(uint64_t bytes);
+// Thousands separators: 6,738,415,616.
+std::string with_commas(uint64_t n);
+
+}  // namespace cli

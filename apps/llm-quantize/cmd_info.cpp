@@ -1,0 +1,81 @@
+// `llm-quantize info MODEL`: what a checkpoint is (HF directory or GGUF file).
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "libquant/jobs/model_info.hpp"
+
+namespace cli {
+
+namespace {
+struct InfoOptions {
+  std::string model;
+  bool tensors = false;
+};
+
+int run_info(const GlobalOptions& g, const InfoOptions& o) {
+  const libquant::jobs::ModelInfo info = libquant::jobs::inspect_model(o.model);
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object()
+        .field("model_name", info.model_name)
+        .field("format", info.format)
+        .field("architecture", info.architecture)
+        .field("parameter_count", info.parameter_count)
+        .field("hidden_size", info.hidden_size)
+        .field("num_layers", info.num_layers)
+        .field("num_heads", info.num_heads)
+        .field("num_kv_heads", info.num_kv_heads)
+        .field("vocab_size", info.vocab_size)
+        .field("torch_dtype", info.dtype)
+        .field("file_size", info.file_size)
+        .field("bits_per_weight", info.bits_per_weight);
+    if (o.tensors) {
+      j.key("tensors").begin_array();
+      for (const auto& t : info.tensors) {
+        j.begin_object().field("name", t.name).field("type", t.type).key("shape").begin_array();
+        for (int64_t d : t.shape.dims()) j.value(d);
+        j.end_array().field("bytes", t.nbytes).end_object();
+      }
+      j.end_array();
+    }
+    j.end_object();
+    print_json(j);
+    return 0;
+  }
+  std::cout << "Model: " << info.model_name << "\n"
+            << "Format: " << (info.format == "gguf" ? "GGUF" : "Hugging Face (safetensors)") << "\n"
+            << "Architecture: " << info.architecture << "\n"
+            << "Parameters: " << with_commas(info.parameter_count) << "\n"
+            << "Hidden Size: " << info.hidden_size << "\n"
+            << "Layers: " << info.num_layers << "\n"
+            << "Heads: " << info.num_heads << "\n"
+            << "KV Heads: " << info.num_kv_heads << "\n"
+            << "Vocab Size: " << info.vocab_size << "\n"
+            << "Dtype: " << info.dtype << "\n"
+            << "File Size: " << human_size(info.file_size) << "\n";
+  char bpw[32];
+  std::snprintf(bpw, sizeof bpw, "%.4f", info.bits_per_weight);
+  std::cout << "Bits per Weight: " << bpw << "\n";
+  if (o.tensors) {
+    std::cout << "\n";
+    for (const auto& t : info.tensors) {
+      char line[256];
+      std::snprintf(line, sizeof line, "%-40s %-8s %-16s %s\n", t.name.c_str(), t.type.c_str(),
+                    t.shape.to_string().c_str(), human_size(t.nbytes).c_str());
+      std::cout << line;
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+Command register_info(CLI::App& app, const GlobalOptions& g) {
+  auto opts = std::make_shared<InfoOptions>();
+  CLI::App* sub = app.add_subcommand("info", "Show a model's architecture, size and tensors (HF directory or GGUF file)");
+  sub->add_option("MODEL", opts->model, "Hugging Face checkpoint directory or .gguf file")->required();
+  sub->add_flag("--tensors", opts->tensors, "List every tensor with its shape and type");
+  return {sub, [&g, opts] { return run_info(g, *opts); }};
+}
+
+}  // namespace cli

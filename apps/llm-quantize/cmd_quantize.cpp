@@ -1,0 +1,141 @@
+// `llm-quantize quantize MODEL FORMAT -q LEVEL`: flag parsing only; the work is
+// libquant::jobs::convert_to_gguf.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "libquant/core/dtype.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/core/progress.hpp"
+#include "libquant/io/gguf_file.hpp"
+#include "libquant/jobs/convert_to_gguf.hpp"
+
+namespace cli {
+namespace fs = std::filesystem;
+using libquant::Error;
+using libquant::ErrorCode;
+
+namespace {
+
+struct QuantizeOptions {
+  std::string model;
+  std::string format;
+  std::string level;
+  std::string output_dir = ".";
+  std::string output_name;
+  unsigned threads = 0;
+};
+
+// Every llama-quantize type name this tool accepts for GGUF.
+constexpr const char* kGgufLevels[] = {
+    "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M",
+    "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS",
+    "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0",
+    "TERNARY", "dynamic"};
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
+  std::string name = o.output_name;
+  if (name.empty()) {
+    std::string stem = fs::absolute(o.model).lexically_normal().filename().string();
+    if (fs::path(o.model).extension() == ".gguf") stem = fs::path(o.model).stem().string();
+    name = stem + "-" + level + ".gguf";
+  } else if (fs::path(name).extension() != ".gguf") {
+    name += ".gguf";
+  }
+  return fs::path(o.output_dir) / name;
+}
+
+int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
+  if (o.format != "gguf")
+    throw Error(ErrorCode::UnsupportedConversion, "output format '" + o.format + "' is not implemented yet",
+                "Use 'gguf' (awq, gptq and smoothquant are planned)");
+  const std::string level = upper(o.level) == "DYNAMIC" ? "dynamic" : upper(o.level);
+  if (std::find(std::begin(kGgufLevels), std::end(kGgufLevels), level) == std::end(kGgufLevels))
+    throw Error(ErrorCode::InvalidArgument, "unknown GGUF quantization level '" + o.level + "'",
+                "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16");
+  const auto target = libquant::ggml_type_from_name(level);
+  if (!target || !(*target == libquant::DType::F32 || *target == libquant::DType::F16 ||
+                   *target == libquant::DType::BF16 || *target == libquant::DType::Q8_0))
+    throw Error(ErrorCode::UnsupportedConversion, "GGUF level " + level + " is not implemented yet",
+                "Available now: F32, F16, BF16, Q8_0");
+  std::error_code ec;
+  if (!fs::is_directory(o.output_dir, ec))
+    throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
+                "Create it first or pass another --output-dir");
+
+  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
+                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  libquant::jobs::ConvertToGgufOptions opts = libquant::jobs::ConvertToGgufOptions::defaults();
+  opts.input = o.model;
+  opts.output = output_path_for(o, level);
+  opts.target = *target;
+  opts.threads = o.threads;
+  opts.progress = &progress;
+  libquant::log_info("Loading model: " + o.model);
+  libquant::log_info("Quantizing to GGUF " + level);
+  const auto res = libquant::jobs::convert_to_gguf(opts);
+
+  // Validate what was written by parsing it back.
+  libquant::log_info("Validating output...");
+  const libquant::io::GgufFile check(res.output_path);
+  const bool valid = check.header().tensors.size() == res.tensors.size();
+  const double ratio = res.original_size ? static_cast<double>(res.file_size) / static_cast<double>(res.original_size) : 0.0;
+
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", fs::absolute(res.output_path).string())
+        .field("format", "gguf")
+        .field("quantization_level", level)
+        .field("file_size", res.file_size)
+        .field("compression_ratio", ratio)
+        .field("duration_seconds", res.duration_seconds)
+        .field("peak_memory_bytes", res.peak_memory_bytes)
+        .field("validation_status", valid ? "valid" : "invalid");
+    j.key("metadata").begin_object()
+        .field("original_dtype", res.original_dtype)
+        .field("original_size", res.original_size)
+        .field("layers_processed", res.layers_processed)
+        .field("parameter_count", res.parameter_count)
+        .end_object();
+    if (libquant::verbosity() >= libquant::Verbosity::Verbose) {
+      j.key("tensors").begin_array();
+      for (const auto& t : res.tensors) {
+        j.begin_object().field("name", t.name).field("type", std::string(libquant::traits(t.type).name)).key("shape").begin_array();
+        for (int64_t d : t.shape.dims()) j.value(d);
+        j.end_array().end_object();
+      }
+      j.end_array();
+    }
+    j.end_object();
+    print_json(j);
+  } else {
+    libquant::log_info("Complete: " + res.output_path.string() + " (" + human_size(res.file_size) + ")");
+    std::cout << res.output_path.string() << "\n";
+  }
+  return valid ? 0 : static_cast<int>(ErrorCode::ValidationFailed);
+}
+
+}  // namespace
+
+Command register_quantize(CLI::App& app, const GlobalOptions& g) {
+  auto o = std::make_shared<QuantizeOptions>();
+  CLI::App* sub = app.add_subcommand("quantize", "Quantize or convert a model (HF directory or GGUF file)");
+  sub->add_option("MODEL", o->model, "Hugging Face checkpoint directory or .gguf file")->required();
+  sub->add_option("OUTPUT_FORMAT", o->format, "Target format: gguf (awq, gptq, smoothquant planned)")->required();
+  sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M")->required();
+  sub->add_option("-o,--output-dir", o->output_dir, "Output directory")->capture_default_str();
+  sub->add_option("-n,--output-name", o->output_name, "Output file name (default <model>-<LEVEL>.gguf)");
+  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  return {sub, [&g, o] { return run_quantize(g, *o); }};
+}
+
+}  // namespace cli

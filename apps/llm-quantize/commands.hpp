@@ -1,0 +1,22 @@
+#pragma once
+// Each command group registers its CLI11 subcommand; parsing fills an options
+// struct and the callback calls one libquant job.
+#include <CLI/CLI.hpp>
+
+#include "cli_output.hpp"
+
+#include <functional>
+
+namespace cli {
+
+// A registered subcommand and what to run when it was chosen. Work runs after
+// parsing has finished, so global options are already applied.
+struct Command {
+  CLI::App* sub = nullptr;
+  std::function<int()> run;
+};
+
+Command register_quantize(CLI::App& app, const GlobalOptions& g);
+Command register_info(CLI::App& app, const GlobalOptions& g);
+
+}  // namespace cli

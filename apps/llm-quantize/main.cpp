@@ -1,0 +1,78 @@
+// llm-quantize: a thin command-line front end over libquant. It parses flags,
+// calls one library job and prints its result; all logic lives in libquant.
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <iostream>
+
+#include "cli_output.hpp"
+#include "commands.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/version.hpp"
+
+namespace {
+
+// The output mode must be known even when parsing fails, to report the
+// failure as JSON; look for it in argv directly.
+cli::OutputMode sniff_mode(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--format=json") == 0) return cli::OutputMode::Json;
+    if (std::strcmp(argv[i], "--format") == 0 && i + 1 < argc && std::strcmp(argv[i + 1], "json") == 0)
+      return cli::OutputMode::Json;
+  }
+  return cli::OutputMode::Human;
+}
+
+libquant::Verbosity parse_verbosity(const std::string& v) {
+  if (v == "quiet") return libquant::Verbosity::Quiet;
+  if (v == "verbose") return libquant::Verbosity::Verbose;
+  if (v == "debug") return libquant::Verbosity::Debug;
+  return libquant::Verbosity::Normal;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::GlobalOptions g;
+  g.mode = sniff_mode(argc, argv);
+
+  CLI::App app{"llm-quantize: compress large language models (GGUF, imatrix, LittleBit, ...)"};
+  app.set_version_flag("--version", std::string("llm-quantize ") + libquant::version_string());
+  app.fallthrough();  // global options may also follow the subcommand
+  app.require_subcommand(1);
+  std::string format = "human";
+  app.add_option("--format", format, "Output format: human (default) or json")
+      ->check(CLI::IsMember({"human", "json"}));
+  app.add_option("--verbosity", g.verbosity, "Log level: quiet, normal (default), verbose, debug")
+      ->check(CLI::IsMember({"quiet", "normal", "verbose", "debug"}));
+  app.footer(
+      "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 6 validation failed,\n"
+      "8 unsupported conversion (see docs/cli.md for the full list).");
+
+  const cli::Command commands[] = {cli::register_quantize(app, g), cli::register_info(app, g)};
+
+  try {
+    app.parse(argc, argv);
+    g.mode = format == "json" ? cli::OutputMode::Json : cli::OutputMode::Human;
+    libquant::set_verbosity(parse_verbosity(g.verbosity));
+    for (const auto& c : commands)
+      if (c.sub->parsed()) return c.run();
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return cli::report_error(g, libquant::ErrorCode::InvalidArgument, e.what(), "Run with --help to see the usage");
+  } catch (const libquant::Error& e) {
+    return cli::report_error(g, e.code(), e.what(), e.suggestion());
+  } catch (const std::bad_alloc&) {
+    return cli::report_error(g, libquant::ErrorCode::OutOfMemory, "out of memory",
+                             "Use a machine with more memory or a smaller model");
+  } catch (const std::exception& e) {
+    return cli::report_error(g, libquant::ErrorCode::General, e.what(), "");
+  }
+  return 0;
+}

@@ -1,0 +1,14 @@
+# Warnings and sanitizers, applied through an interface target so that
+# nothing leaks into the installed package's usage requirements.
+add_library(libquant_warnings INTERFACE)
+target_compile_options(libquant_warnings INTERFACE
+  $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter>)
+
+if(LIBQUANT_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# llama.cpp builds its reference kernels without FMA contraction of x*y+z in the
+# places that matter for rounding; match that so codecs are bit-exact.
+add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)

@@ -1,0 +1,95 @@
+#pragma once
+// GGUF files (v2 and v3): a validating reader over an mmap and a streaming
+// writer that writes metadata and tensor infos first, then tensor data one
+// tensor at a time (never the whole model in memory).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "libquant/core/atomic_file.hpp"
+#include "libquant/core/mapped_file.hpp"
+#include "libquant/core/tensor.hpp"
+#include "libquant/io/gguf_value.hpp"
+
+namespace libquant::io {
+
+inline constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
+inline constexpr uint32_t kGgufDefaultAlignment = 32;
+
+struct GgufKv {
+  std::string key;
+  GgufValue value;
+};
+
+struct GgufTensorInfo {
+  std::string name;
+  DType type;
+  Shape shape;          // row-major (reverse of ne[])
+  uint64_t offset = 0;  // relative to the data section
+  uint64_t nbytes() const;
+};
+
+// Everything before the tensor data.
+struct GgufHeader {
+  uint32_t version = 3;
+  std::vector<GgufKv> kvs;
+  std::vector<GgufTensorInfo> tensors;
+  uint32_t alignment = kGgufDefaultAlignment;
+  uint64_t data_offset = 0;  // absolute file offset of the data section
+
+  const GgufValue* find(std::string_view key) const noexcept;
+  const GgufTensorInfo* find_tensor(std::string_view name) const noexcept;
+};
+
+// Parse and validate the header of a GGUF image. Rejects (Error ValidationFailed,
+// naming the problem): wrong magic, version other than 2/3, absurd counts or
+// string lengths, nested arrays, duplicate keys or tensor names, bad alignment,
+// unknown tensor types, rows that do not divide into blocks, and tensor data
+// that is out of bounds or not laid out contiguously.
+LIBQUANT_API GgufHeader parse_gguf(std::span<const std::byte> file);
+
+class LIBQUANT_API GgufFile {
+ public:
+  explicit GgufFile(const std::filesystem::path& path);
+  const GgufHeader& header() const noexcept { return header_; }
+  TensorView view(const GgufTensorInfo& t) const;
+  void release(const GgufTensorInfo& t) const noexcept;
+  uint64_t file_size() const noexcept { return file_.size(); }
+  const std::filesystem::path& path() const noexcept { return file_.path(); }
+
+ private:
+  MappedFile file_;
+  GgufHeader header_;
+};
+
+// Streaming writer: declare all KVs and tensor infos, then write tensor data
+// in declaration order, then finish(). The output appears atomically.
+class LIBQUANT_API GgufWriter {
+ public:
+  GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
+             std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors,
+             uint32_t alignment = kGgufDefaultAlignment);
+  ~GgufWriter();
+
+  // Write the next tensor's bytes (must match its declared byte size).
+  void write_tensor(std::span<const std::byte> data);
+  void finish();
+  const GgufHeader& header() const noexcept { return header_; }
+
+ private:
+  GgufHeader header_;
+  std::unique_ptr<AtomicFile> out_;
+  size_t next_ = 0;
+};
+
+// Serialise header (KVs, tensor infos, padding to alignment) exactly as written.
+LIBQUANT_API std::vector<std::byte> serialize_gguf_header(const GgufHeader& h);
+// Assign offsets: tensors back to back, each padded to the alignment.
+LIBQUANT_API void layout_gguf_tensors(GgufHeader& h);
+
+}  // namespace libquant::io

@@ -1,0 +1,36 @@
+#pragma once
+// The job behind `llm-quantize info`: what a checkpoint is, without reading
+// its tensor data.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "libquant/core/dtype.hpp"
+#include "libquant/core/shape.hpp"
+#include "libquant/export.hpp"
+
+namespace libquant::jobs {
+
+struct TensorSummary {
+  std::string name;
+  std::string type;  // dtype name
+  Shape shape;
+  uint64_t nbytes = 0;
+};
+
+struct ModelInfo {
+  std::string model_name;
+  std::string format;          // "hf" or "gguf"
+  std::string architecture;    // HF class, or GGUF general.architecture
+  uint64_t parameter_count = 0;
+  int64_t hidden_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0, vocab_size = 0;
+  std::string dtype;           // torch dtype, or GGUF file type name
+  uint64_t file_size = 0;      // bytes on disk (all shards)
+  double bits_per_weight = 0;  // tensor bytes * 8 / parameters
+  std::vector<TensorSummary> tensors;
+};
+
+LIBQUANT_API ModelInfo inspect_model(const std::filesystem::path& path);
+
+}  // namespace libquant::jobs

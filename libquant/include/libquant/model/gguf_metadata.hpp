@@ -1,0 +1,41 @@
+#pragma once
+// GGUF metadata for a converted HF checkpoint: general.*, the architecture's
+// hyper-parameter keys llama.cpp reads, and the tokenizer (SentencePiece
+// tokenizer.model as `llama`, byte-level BPE tokenizer.json as `gpt2`).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "libquant/io/gguf_file.hpp"
+#include "libquant/model/model_config.hpp"
+
+namespace libquant::model {
+
+// llama_ftype values stored in general.file_type.
+enum class LlamaFileType : uint32_t {
+  AllF32 = 0, MostlyF16 = 1, MostlyQ4_0 = 2, MostlyQ4_1 = 3, MostlyQ8_0 = 7, MostlyQ5_0 = 8,
+  MostlyQ5_1 = 9, MostlyQ2_K = 10, MostlyQ3_K_S = 11, MostlyQ3_K_M = 12, MostlyQ3_K_L = 13,
+  MostlyQ4_K_S = 14, MostlyQ4_K_M = 15, MostlyQ5_K_S = 16, MostlyQ5_K_M = 17, MostlyQ6_K = 18,
+  MostlyIQ2_XXS = 19, MostlyIQ2_XS = 20, MostlyQ2_K_S = 21, MostlyIQ3_XS = 22, MostlyIQ3_XXS = 23,
+  MostlyIQ1_S = 24, MostlyIQ4_NL = 25, MostlyIQ3_S = 26, MostlyIQ3_M = 27, MostlyIQ2_S = 28,
+  MostlyIQ2_M = 29, MostlyIQ4_XS = 30, MostlyIQ1_M = 31, MostlyBF16 = 32, MostlyTQ1_0 = 36,
+  MostlyTQ2_0 = 37,
+};
+LIBQUANT_API std::string_view file_type_name(uint32_t ftype) noexcept;
+
+// Tokenizer keys (tokenizer.ggml.*) from the files in an HF directory.
+// Throws Error(ValidationFailed) for a malformed tokenizer file, and
+// Error(UnsupportedConversion) when the directory has no tokenizer at all.
+LIBQUANT_API std::vector<io::GgufKv> tokenizer_kvs(const std::filesystem::path& hf_dir,
+                                                   const ModelConfig& cfg);
+
+// general.* + architecture keys + tokenizer keys, in llama.cpp converter order.
+LIBQUANT_API std::vector<io::GgufKv> build_gguf_metadata(const std::filesystem::path& hf_dir,
+                                                         const ModelConfig& cfg,
+                                                         LlamaFileType file_type,
+                                                         std::string_view model_name);
+
+// The reverse: a ModelConfig from a GGUF file's keys (for info / the forward pass).
+LIBQUANT_API ModelConfig config_from_gguf(const io::GgufHeader& h);
+
+}  // namespace libquant::model

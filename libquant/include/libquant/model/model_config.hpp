@@ -1,0 +1,57 @@
+#pragma once
+// Hyper-parameters of a decoder-only checkpoint, read from an HF config.json or
+// from GGUF metadata, plus the architecture table that says how each family
+// is named and laid out in GGUF.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "libquant/core/dtype.hpp"
+#include "libquant/export.hpp"
+
+namespace libquant::model {
+
+struct ArchitectureInfo {
+  std::string_view hf_class;    // "LlamaForCausalLM"
+  std::string_view gguf_arch;   // "llama"
+  bool permute_qk;              // llama.cpp's converter permutes Q/K rows for this family
+  bool qkv_bias;                // Qwen2
+  bool qk_norm;                 // Qwen3
+};
+
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3.
+LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
+LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
+
+struct ModelConfig {
+  std::string architecture;     // HF class name
+  std::string model_type;       // HF model_type ("llama")
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;         // defaults to hidden_size / num_heads
+  int64_t vocab_size = 0;
+  int64_t max_position_embeddings = 0;
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;
+  std::optional<std::string> rope_scaling_type;
+  double rope_scaling_factor = 1.0;
+  int64_t rope_original_context = 0;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;
+  std::string torch_dtype;      // as written in config.json ("float32")
+  std::optional<int64_t> bos_token_id, eos_token_id, pad_token_id;
+
+  const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
+};
+
+// Parses config.json; throws Error(ValidationFailed) for malformed JSON or
+// missing required keys, Error(UnsupportedConversion) for unknown families.
+LIBQUANT_API ModelConfig parse_hf_config(std::string_view json_text);
+LIBQUANT_API ModelConfig load_hf_config(const std::filesystem::path& config_json);
+
+}  // namespace libquant::model

@@ -1,0 +1,41 @@
+#pragma once
+// HF <-> GGUF tensor names as llama.cpp uses them, and the Q/K row permutation
+// llama.cpp's converter applies to Llama-family attention weights (HF uses the
+// rotate-half RoPE layout, GGUF the interleaved one).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "libquant/export.hpp"
+
+namespace libquant::model {
+
+// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight".
+// Returns nullopt for tensors GGUF does not carry (rotary inv_freq) and for
+// names it does not know.
+LIBQUANT_API std::optional<std::string> hf_to_gguf_name(std::string_view hf_name);
+// The inverse ("blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight").
+LIBQUANT_API std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name);
+// True for names that hf_to_gguf_name deliberately drops.
+LIBQUANT_API bool is_ignored_hf_tensor(std::string_view hf_name) noexcept;
+// Layer index of "blk.N.*" (nullopt otherwise).
+LIBQUANT_API std::optional<int> gguf_layer_index(std::string_view gguf_name) noexcept;
+
+// Which permutation a tensor needs when going HF -> GGUF (None for most).
+enum class QkPermute { None, Query, Key };
+LIBQUANT_API QkPermute qk_permute_kind(std::string_view gguf_name) noexcept;
+
+// Row permutation of llama.cpp's converter: rows are grouped per head as
+// [head][2][rows_per_head/2] in HF order and emitted as [head][rows/2][2].
+// `n_heads` is the number of heads the tensor spans (n_head for Q, n_head_kv
+// for K). Works on rows of `row_bytes` bytes, so any dtype (or a bias vector
+// with row_bytes = element size) can be permuted. dst must not alias src.
+LIBQUANT_API void permute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows,
+                                  size_t row_bytes, int64_t n_heads);
+LIBQUANT_API void unpermute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows,
+                                    size_t row_bytes, int64_t n_heads);
+
+}  // namespace libquant::model

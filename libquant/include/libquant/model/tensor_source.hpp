@@ -1,0 +1,55 @@
+#pragma once
+// TensorSource: one lazy, streaming interface over a checkpoint, whatever its
+// file format. Names are always in GGUF convention; HF checkpoints are renamed
+// and their Q/K rows permuted on the fly, GGUF files are passed through and
+// dequantized per row block when asked for f32.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libquant/core/tensor.hpp"
+#include "libquant/io/gguf_file.hpp"
+#include "libquant/model/model_config.hpp"
+
+namespace libquant::model {
+
+struct SourceTensor {
+  std::string name;       // GGUF name
+  std::string source_name;  // name in the file it comes from
+  DType dtype;
+  Shape shape;
+  uint64_t nbytes = 0;
+};
+
+enum class SourceKind { HfDirectory, GgufFile };
+
+class LIBQUANT_API TensorSource {
+ public:
+  virtual ~TensorSource() = default;
+  virtual SourceKind kind() const noexcept = 0;
+  virtual const std::filesystem::path& path() const noexcept = 0;
+  virtual const std::vector<SourceTensor>& tensors() const noexcept = 0;
+  const SourceTensor* find(std::string_view gguf_name) const noexcept;
+
+  // The tensor's bytes in its stored dtype (GGUF layout: permuted if needed).
+  virtual Tensor read_raw(const SourceTensor& t) const = 0;
+  // The tensor decoded to f32 (throws UnsupportedConversion for undecodable types).
+  Tensor read_f32(const SourceTensor& t) const;
+  // Hint that the tensor's pages are no longer needed (keeps RSS flat).
+  virtual void release(const SourceTensor& t) const noexcept = 0;
+  // Total bytes of tensor data in the source.
+  uint64_t total_bytes() const noexcept;
+  uint64_t parameter_count() const noexcept;
+};
+
+// Opens an HF directory (config.json + safetensors) or a .gguf file.
+// Throws Error(ModelNotFound) when the path does not exist.
+LIBQUANT_API std::unique_ptr<TensorSource> open_tensor_source(const std::filesystem::path& path);
+
+
+// Accessors for the format-specific parts (nullptr when the source is of the other kind).
+LIBQUANT_API const ModelConfig* hf_config(const TensorSource& s) noexcept;
+LIBQUANT_API const io::GgufHeader* gguf_header(const TensorSource& s) noexcept;
+
+}  // namespace libquant::model

@@ -1,0 +1,98 @@
+#include "libquant/core/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "libquant/core/error.hpp"
+
+namespace libquant {
+namespace fs = std::filesystem;
+
+namespace {
+[[noreturn]] void throw_io(const std::string& what, const fs::path& p) {
+  const int err = errno;
+  ErrorCode code = (err == ENOSPC) ? ErrorCode::General : ErrorCode::General;
+  throw Error(code, what + " '" + p.string() + "': " + std::strerror(err),
+              err == ENOSPC ? "Free disk space or choose another output directory"
+                            : "Check that the output directory exists and is writable");
+}
+}  // namespace
+
+AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
+  fs::path dir = target_.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error(ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
+                "Create the directory first or pass another --output-dir");
+  temp_ = dir / ("." + target_.filename().string() + ".partial-" + std::to_string(::getpid()));
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io("cannot create output file in", dir);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+void AtomicFile::write(std::span<const std::byte> data) {
+  const std::byte* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot write", temp_);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  written_ += data.size();
+}
+
+void AtomicFile::write_zeros(size_t n) {
+  static const std::vector<std::byte> zeros(1 << 16);
+  while (n > 0) {
+    const size_t k = std::min(n, zeros.size());
+    write({zeros.data(), k});
+    n -= k;
+  }
+}
+
+void AtomicFile::pwrite(const void* data, size_t n, uint64_t offset) {
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t k = ::pwrite(fd_, p, n, static_cast<off_t>(offset));
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot write", temp_);
+    }
+    p += k;
+    n -= static_cast<size_t>(k);
+    offset += static_cast<uint64_t>(k);
+  }
+}
+
+void AtomicFile::commit() {
+  if (::fsync(fd_) != 0) throw_io("cannot flush", temp_);
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_io("cannot rename output into place at", target_);
+  committed_ = true;
+  fs::path dir = target_.parent_path();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace libquant

@@ -1,0 +1,36 @@
+#include "libquant/core/error.hpp"
+
+namespace libquant {
+
+std::string_view error_type_name(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::Success: return "Success";
+    case ErrorCode::General: return "GeneralError";
+    case ErrorCode::InvalidArgument: return "InvalidArgumentError";
+    case ErrorCode::ModelNotFound: return "ModelNotFoundError";
+    case ErrorCode::AuthenticationRequired: return "AuthenticationError";
+    case ErrorCode::OutOfMemory: return "OutOfMemoryError";
+    case ErrorCode::ValidationFailed: return "ValidationError";
+    case ErrorCode::CheckpointError: return "CheckpointError";
+    case ErrorCode::UnsupportedConversion: return "UnsupportedConversionError";
+    case ErrorCode::CancelledAfterQualityWarning: return "QualityWarningCancelled";
+    case ErrorCode::ImatrixInvalid: return "ImportanceMatrixError";
+    case ErrorCode::QualityDegradation: return "QualityDegradationError";
+    case ErrorCode::CoherenceFailed: return "CoherenceCheckError";
+    case ErrorCode::ProfileInvalid: return "ProfileError";
+    case ErrorCode::SmoothQuantFailed: return "SmoothQuantError";
+    case ErrorCode::CalibrationDataError: return "CalibrationDataError";
+    case ErrorCode::ImportanceFailed: return "ImportanceComputationError";
+    case ErrorCode::FactorizationFailed: return "FactorizationError";
+    case ErrorCode::LittleBitQualityExceeded: return "QualityThresholdExceededError";
+    case ErrorCode::InvalidBpwRange: return "InvalidBPWError";
+    case ErrorCode::RankSelectionFailed: return "RankSelectionError";
+    case ErrorCode::ReconstructionFailed: return "ReconstructionError";
+  }
+  return "Error";
+}
+
+Error::Error(ErrorCode code, std::string message, std::string suggestion)
+    : std::runtime_error(std::move(message)), code_(code), suggestion_(std::move(suggestion)) {}
+
+}  // namespace libquant

@@ -1,0 +1,132 @@
+#include <cstring>
+
+#include "libquant/core/error.hpp"
+#include "libquant/io/gguf_file.hpp"
+
+namespace libquant::io {
+
+namespace {
+
+class Buffer {
+ public:
+  template <typename T> void put(T v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put<uint64_t>(s.size());
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    bytes.insert(bytes.end(), p, p + s.size());
+  }
+  void put_scalar(GgufType t, const GgufScalar& s) {
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            put_string(x);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            put<uint8_t>(x ? 1 : 0);
+          } else {
+            put<T>(x);
+          }
+        },
+        s);
+    (void)t;
+  }
+  std::vector<std::byte> bytes;
+};
+
+GgufType scalar_type(const GgufScalar& s) {
+  static constexpr GgufType kByIndex[] = {GgufType::UInt8,   GgufType::Int8,  GgufType::UInt16, GgufType::Int16,
+                                          GgufType::UInt32,  GgufType::Int32, GgufType::Float32, GgufType::Bool,
+                                          GgufType::String,  GgufType::UInt64, GgufType::Int64,  GgufType::Float64};
+  return kByIndex[s.index()];
+}
+
+}  // namespace
+
+std::vector<std::byte> serialize_gguf_header(const GgufHeader& h) {
+  Buffer b;
+  b.put<uint32_t>(kGgufMagic);
+  b.put<uint32_t>(h.version);
+  b.put<uint64_t>(h.tensors.size());
+  b.put<uint64_t>(h.kvs.size());
+  for (const auto& kv : h.kvs) {
+    b.put_string(kv.key);
+    b.put<int32_t>(static_cast<int32_t>(kv.value.type()));
+    if (kv.value.is_array()) {
+      const auto& a = kv.value.array();
+      b.put<int32_t>(static_cast<int32_t>(a.element_type));
+      b.put<uint64_t>(a.items.size());
+      for (const auto& item : a.items) {
+        check(scalar_type(item) == a.element_type, ErrorCode::InvalidArgument,
+              "array '" + kv.key + "' mixes element types");
+        b.put_scalar(a.element_type, item);
+      }
+    } else {
+      check(scalar_type(kv.value.scalar()) == kv.value.type(), ErrorCode::InvalidArgument,
+            "value of '" + kv.key + "' does not match its declared type");
+      b.put_scalar(kv.value.type(), kv.value.scalar());
+    }
+  }
+  for (const auto& t : h.tensors) {
+    b.put_string(t.name);
+    const auto ne = t.shape.ggml_ne();
+    const std::vector<int64_t> dims = ne.empty() ? std::vector<int64_t>{1} : ne;
+    b.put<uint32_t>(static_cast<uint32_t>(dims.size()));
+    for (int64_t d : dims) b.put<int64_t>(d);
+    b.put<int32_t>(static_cast<int32_t>(t.type));
+    b.put<uint64_t>(t.offset);
+  }
+  const size_t a = h.alignment;
+  b.bytes.resize((b.bytes.size() + a - 1) / a * a, std::byte{0});
+  return std::move(b.bytes);
+}
+
+void layout_gguf_tensors(GgufHeader& h) {
+  uint64_t off = 0;
+  for (auto& t : h.tensors) {
+    t.offset = off;
+    off += (t.nbytes() + h.alignment - 1) / h.alignment * h.alignment;
+  }
+}
+
+GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
+                       std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors, uint32_t alignment) {
+  check(alignment != 0 && (alignment & (alignment - 1)) == 0, ErrorCode::InvalidArgument, "alignment must be a power of two");
+  header_.kvs = std::move(kvs);
+  header_.alignment = alignment;
+  if (const GgufValue* a = header_.find("general.alignment")) header_.alignment = static_cast<uint32_t>(a->as_uint());
+  for (auto& [name, ts] : tensors) {
+    check(name.size() < 64, ErrorCode::InvalidArgument, "tensor name '" + name + "' is 64 bytes or longer");
+    check(header_.find_tensor(name) == nullptr, ErrorCode::InvalidArgument, "duplicate tensor name '" + name + "'");
+    row_bytes(ts.first, ts.second.row_length());  // validates block divisibility
+    header_.tensors.push_back({name, ts.first, ts.second, 0});
+  }
+  layout_gguf_tensors(header_);
+  const auto head = serialize_gguf_header(header_);
+  header_.data_offset = head.size();
+  out_ = std::make_unique<AtomicFile>(std::move(path));
+  out_->write(head);
+}
+
+GgufWriter::~GgufWriter() = default;
+
+void GgufWriter::write_tensor(std::span<const std::byte> data) {
+  check(next_ < header_.tensors.size(), ErrorCode::InvalidArgument, "more tensors written than declared");
+  const auto& t = header_.tensors[next_];
+  check(data.size() == t.nbytes(), ErrorCode::InvalidArgument,
+        "tensor '" + t.name + "' data is " + std::to_string(data.size()) + " bytes, expected " + std::to_string(t.nbytes()));
+  out_->write(data);
+  const uint64_t a = header_.alignment;
+  out_->write_zeros(static_cast<size_t>((a - data.size() % a) % a));
+  ++next_;
+}
+
+void GgufWriter::finish() {
+  check(next_ == header_.tensors.size(), ErrorCode::InvalidArgument,
+        "only " + std::to_string(next_) + " of " + std::to_string(header_.tensors.size()) + " tensors were written");
+  out_->commit();
+}
+
+}  // namespace libquant::io

@@ -1,0 +1,53 @@
+#include "libquant/jobs/model_info.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "libquant/core/error.hpp"
+#include "libquant/model/gguf_metadata.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant::jobs {
+namespace fs = std::filesystem;
+
+ModelInfo inspect_model(const fs::path& path) {
+  auto src = model::open_tensor_source(path);
+  ModelInfo info;
+  model::ModelConfig cfg;
+  if (const auto* hf = model::hf_config(*src)) {
+    cfg = *hf;
+    info.format = "hf";
+    info.model_name = fs::absolute(path).lexically_normal().filename().string();
+    info.dtype = cfg.torch_dtype;
+    for (const auto& de : fs::directory_iterator(path))
+      if (de.path().extension() == ".safetensors") info.file_size += de.file_size();
+  } else {
+    const io::GgufHeader& h = *model::gguf_header(*src);
+    cfg = model::config_from_gguf(h);
+    info.format = "gguf";
+    const io::GgufValue* name = h.find("general.name");
+    info.model_name = name && name->type() == io::GgufType::String ? name->as_string() : path.stem().string();
+    info.file_size = fs::file_size(path);
+    if (const io::GgufValue* ft = h.find("general.file_type")) info.dtype = std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
+  }
+  info.architecture = info.format == "gguf" ? cfg.model_type : cfg.architecture;
+  info.hidden_size = cfg.hidden_size;
+  info.num_layers = cfg.num_layers;
+  info.num_heads = cfg.num_heads;
+  info.num_kv_heads = cfg.num_kv_heads;
+  info.vocab_size = cfg.vocab_size;
+  std::map<DType, uint64_t> by_type;
+  for (const auto& t : src->tensors()) {
+    info.parameter_count += t.shape.numel();
+    by_type[t.dtype] += t.shape.numel();
+    info.tensors.push_back({t.name, std::string(traits(t.dtype).name), t.shape, t.nbytes});
+  }
+  if (info.dtype.empty() && !by_type.empty()) {
+    const auto it = std::max_element(by_type.begin(), by_type.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    info.dtype = info.format == "gguf" ? std::string(traits(it->first).name) : std::string(torch_dtype_name(it->first));
+  }
+  if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(src->total_bytes()) / static_cast<double>(info.parameter_count);
+  return info;
+}
+
+}  // namespace libquant::jobs

@@ -1,0 +1,114 @@
+#include "libquant/model/gguf_metadata.hpp"
+
+#include "libquant/core/error.hpp"
+
+namespace libquant::model {
+using io::GgufKv;
+using io::GgufValue;
+
+std::string_view file_type_name(uint32_t ftype) noexcept {
+  switch (static_cast<LlamaFileType>(ftype)) {
+    case LlamaFileType::AllF32: return "F32";
+    case LlamaFileType::MostlyF16: return "F16";
+    case LlamaFileType::MostlyQ4_0: return "Q4_0";
+    case LlamaFileType::MostlyQ4_1: return "Q4_1";
+    case LlamaFileType::MostlyQ8_0: return "Q8_0";
+    case LlamaFileType::MostlyQ5_0: return "Q5_0";
+    case LlamaFileType::MostlyQ5_1: return "Q5_1";
+    case LlamaFileType::MostlyQ2_K: return "Q2_K";
+    case LlamaFileType::MostlyQ3_K_S: return "Q3_K_S";
+    case LlamaFileType::MostlyQ3_K_M: return "Q3_K_M";
+    case LlamaFileType::MostlyQ3_K_L: return "Q3_K_L";
+    case LlamaFileType::MostlyQ4_K_S: return "Q4_K_S";
+    case LlamaFileType::MostlyQ4_K_M: return "Q4_K_M";
+    case LlamaFileType::MostlyQ5_K_S: return "Q5_K_S";
+    case LlamaFileType::MostlyQ5_K_M: return "Q5_K_M";
+    case LlamaFileType::MostlyQ6_K: return "Q6_K";
+    case LlamaFileType::MostlyIQ2_XXS: return "IQ2_XXS";
+    case LlamaFileType::MostlyIQ2_XS: return "IQ2_XS";
+    case LlamaFileType::MostlyQ2_K_S: return "Q2_K_S";
+    case LlamaFileType::MostlyIQ3_XS: return "IQ3_XS";
+    case LlamaFileType::MostlyIQ3_XXS: return "IQ3_XXS";
+    case LlamaFileType::MostlyIQ1_S: return "IQ1_S";
+    case LlamaFileType::MostlyIQ4_NL: return "IQ4_NL";
+    case LlamaFileType::MostlyIQ3_S: return "IQ3_S";
+    case LlamaFileType::MostlyIQ3_M: return "IQ3_M";
+    case LlamaFileType::MostlyIQ2_S: return "IQ2_S";
+    case LlamaFileType::MostlyIQ2_M: return "IQ2_M";
+    case LlamaFileType::MostlyIQ4_XS: return "IQ4_XS";
+    case LlamaFileType::MostlyIQ1_M: return "IQ1_M";
+    case LlamaFileType::MostlyBF16: return "BF16";
+    case LlamaFileType::MostlyTQ1_0: return "TQ1_0";
+    case LlamaFileType::MostlyTQ2_0: return "TQ2_0";
+  }
+  return "unknown";
+}
+
+std::vector<GgufKv> build_gguf_metadata(const std::filesystem::path& hf_dir, const ModelConfig& cfg,
+                                        LlamaFileType file_type, std::string_view model_name) {
+  const ArchitectureInfo* arch = cfg.arch();
+  check(arch != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
+  const std::string a(arch->gguf_arch);
+  auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  std::vector<GgufKv> kvs = {
+      {"general.architecture", GgufValue::str(a)},
+      {"general.type", GgufValue::str("model")},
+      {"general.name", GgufValue::str(std::string(model_name))},
+      {a + ".block_count", u32(cfg.num_layers)},
+      {a + ".context_length", u32(cfg.max_position_embeddings)},
+      {a + ".embedding_length", u32(cfg.hidden_size)},
+      {a + ".feed_forward_length", u32(cfg.intermediate_size)},
+      {a + ".attention.head_count", u32(cfg.num_heads)},
+      {a + ".attention.head_count_kv", u32(cfg.num_kv_heads)},
+      {a + ".rope.freq_base", GgufValue::f32(static_cast<float>(cfg.rope_theta))},
+      {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
+  };
+  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size) {
+    kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
+    kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
+  }
+  kvs.push_back({"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))});
+  kvs.push_back({a + ".vocab_size", u32(cfg.vocab_size)});
+  kvs.push_back({a + ".rope.dimension_count", u32(cfg.head_dim)});
+  if (cfg.rope_scaling_type && (*cfg.rope_scaling_type == "linear" || *cfg.rope_scaling_type == "yarn")) {
+    kvs.push_back({a + ".rope.scaling.type", GgufValue::str(*cfg.rope_scaling_type)});
+    kvs.push_back({a + ".rope.scaling.factor", GgufValue::f32(static_cast<float>(cfg.rope_scaling_factor))});
+    if (cfg.rope_original_context)
+      kvs.push_back({a + ".rope.scaling.original_context_length", u32(cfg.rope_original_context)});
+  }
+  for (auto& kv : tokenizer_kvs(hf_dir, cfg)) kvs.push_back(std::move(kv));
+  kvs.push_back({"general.quantization_version", GgufValue::u32(2)});
+  return kvs;
+}
+
+ModelConfig config_from_gguf(const io::GgufHeader& h) {
+  ModelConfig c;
+  const io::GgufValue* archv = h.find("general.architecture");
+  check(archv != nullptr, ErrorCode::ValidationFailed, "GGUF file has no general.architecture");
+  const std::string a = archv->as_string();
+  const ArchitectureInfo* info = find_architecture_by_gguf(a);
+  c.architecture = info ? std::string(info->hf_class) : a;
+  c.model_type = a;
+  auto get = [&](const std::string& key, int64_t def) {
+    const io::GgufValue* v = h.find(a + "." + key);
+    return v ? v->as_int() : def;
+  };
+  c.hidden_size = get("embedding_length", 0);
+  c.intermediate_size = get("feed_forward_length", 0);
+  c.num_layers = get("block_count", 0);
+  c.num_heads = get("attention.head_count", 0);
+  c.num_kv_heads = get("attention.head_count_kv", c.num_heads);
+  c.head_dim = get("attention.key_length", c.num_heads ? c.hidden_size / c.num_heads : 0);
+  c.max_position_embeddings = get("context_length", 0);
+  if (const auto* v = h.find(a + ".attention.layer_norm_rms_epsilon")) c.rms_norm_eps = v->as_double();
+  if (const auto* v = h.find(a + ".rope.freq_base")) c.rope_theta = v->as_double();
+  c.vocab_size = get("vocab_size", 0);
+  if (c.vocab_size == 0)
+    if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array()) c.vocab_size = static_cast<int64_t>(t->array().items.size());
+  c.tie_word_embeddings = h.find_tensor("output.weight") == nullptr;
+  if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
+  if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();
+  return c;
+}
+
+}  // namespace libquant::model

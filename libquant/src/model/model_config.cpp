@@ -1,0 +1,141 @@
+#include "libquant/model/model_config.hpp"
+
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "libquant/core/error.hpp"
+
+namespace libquant::model {
+
+namespace {
+constexpr ArchitectureInfo kArchitectures[] = {
+    {"LlamaForCausalLM", "llama", true, false, false},
+    {"MistralForCausalLM", "llama", true, false, false},
+    {"Qwen2ForCausalLM", "qwen2", false, true, false},
+    {"Qwen3ForCausalLM", "qwen3", false, false, true},
+};
+
+[[noreturn]] void bad_config(const std::string& what) {
+  throw Error(ErrorCode::ValidationFailed, "invalid config.json: " + what, "Check the checkpoint's config.json");
+}
+
+int64_t get_int(simdjson::dom::object& o, const char* key, bool required, int64_t def = 0) {
+  simdjson::dom::element e;
+  if (o[key].get(e) || e.is_null()) {
+    if (required) bad_config(std::string("missing integer '") + key + "'");
+    return def;
+  }
+  int64_t v;
+  if (e.get_int64().get(v)) {
+    double d;
+    if (e.get_double().get(d) || d != static_cast<double>(static_cast<int64_t>(d)))
+      bad_config(std::string("'") + key + "' is not an integer");
+    v = static_cast<int64_t>(d);
+  }
+  if (v < 0) bad_config(std::string("'") + key + "' is negative");
+  return v;
+}
+
+double get_double(simdjson::dom::object& o, const char* key, double def) {
+  simdjson::dom::element e;
+  if (o[key].get(e) || e.is_null()) return def;
+  double d;
+  if (e.get_double().get(d)) {
+    int64_t i;
+    if (e.get_int64().get(i)) bad_config(std::string("'") + key + "' is not a number");
+    d = static_cast<double>(i);
+  }
+  return d;
+}
+
+std::optional<int64_t> get_token_id(simdjson::dom::object& o, const char* key) {
+  simdjson::dom::element e;
+  if (o[key].get(e) || e.is_null()) return std::nullopt;
+  int64_t v;
+  if (!e.get_int64().get(v)) return v;
+  simdjson::dom::array a;  // some configs list several eos ids: take the first
+  if (!e.get_array().get(a))
+    for (auto x : a)
+      if (!x.get_int64().get(v)) return v;
+  return std::nullopt;
+}
+}  // namespace
+
+const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept {
+  for (const auto& a : kArchitectures)
+    if (a.hf_class == hf_class) return &a;
+  return nullptr;
+}
+
+const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept {
+  for (const auto& a : kArchitectures)
+    if (a.gguf_arch == gguf_arch) return &a;
+  return nullptr;
+}
+
+ModelConfig parse_hf_config(std::string_view json_text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json_text);
+  simdjson::dom::element root;
+  if (auto err = parser.parse(padded).get(root)) bad_config(std::string("not valid JSON: ") + simdjson::error_message(err));
+  simdjson::dom::object o;
+  if (root.get_object().get(o)) bad_config("top level is not an object");
+
+  ModelConfig c;
+  simdjson::dom::array archs;
+  if (o["architectures"].get_array().get(archs) || archs.size() == 0)
+    bad_config("missing 'architectures' list");
+  std::string_view arch;
+  if ((*archs.begin()).get_string().get(arch)) bad_config("'architectures' holds a non-string");
+  c.architecture = std::string(arch);
+  if (!find_architecture_by_hf(c.architecture))
+    throw Error(ErrorCode::UnsupportedConversion, "architecture '" + c.architecture + "' is not supported",
+                "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM");
+  std::string_view s;
+  if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
+  if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
+  else if (!o["dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
+
+  c.hidden_size = get_int(o, "hidden_size", true);
+  c.intermediate_size = get_int(o, "intermediate_size", true);
+  c.num_layers = get_int(o, "num_hidden_layers", true);
+  c.num_heads = get_int(o, "num_attention_heads", true);
+  c.num_kv_heads = get_int(o, "num_key_value_heads", false, c.num_heads);
+  c.vocab_size = get_int(o, "vocab_size", true);
+  c.max_position_embeddings = get_int(o, "max_position_embeddings", false, 2048);
+  if (c.num_heads == 0 || c.hidden_size == 0 || c.num_layers == 0 || c.vocab_size == 0)
+    bad_config("hidden_size, num_hidden_layers, num_attention_heads and vocab_size must be positive");
+  c.head_dim = get_int(o, "head_dim", false, c.hidden_size / c.num_heads);
+  if (c.num_kv_heads == 0 || c.num_heads % c.num_kv_heads != 0)
+    bad_config("num_attention_heads must be a multiple of num_key_value_heads");
+  c.rms_norm_eps = get_double(o, "rms_norm_eps", 1e-6);
+  c.rope_theta = get_double(o, "rope_theta", 10000.0);
+  bool b;
+  if (!o["tie_word_embeddings"].get_bool().get(b)) c.tie_word_embeddings = b;
+  if (!o["attention_bias"].get_bool().get(b)) c.attention_bias = b;
+  if (find_architecture_by_hf(c.architecture)->qkv_bias) c.attention_bias = true;
+  simdjson::dom::object rs;
+  if (!o["rope_scaling"].get_object().get(rs)) {
+    std::string_view t;
+    if (!rs["rope_type"].get_string().get(t) || !rs["type"].get_string().get(t)) c.rope_scaling_type = std::string(t);
+    c.rope_scaling_factor = get_double(rs, "factor", 1.0);
+    c.rope_original_context = get_int(rs, "original_max_position_embeddings", false, 0);
+  }
+  c.bos_token_id = get_token_id(o, "bos_token_id");
+  c.eos_token_id = get_token_id(o, "eos_token_id");
+  c.pad_token_id = get_token_id(o, "pad_token_id");
+  return c;
+}
+
+ModelConfig load_hf_config(const std::filesystem::path& config_json) {
+  std::ifstream f(config_json, std::ios::binary);
+  if (!f) throw Error(ErrorCode::ModelNotFound, "cannot read '" + config_json.string() + "'",
+                      "A Hugging Face checkpoint directory needs a config.json");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_hf_config(ss.str());
+}
+
+}  // namespace libquant::model

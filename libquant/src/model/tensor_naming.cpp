@@ -1,0 +1,143 @@
+#include "libquant/model/tensor_naming.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include "libquant/core/error.hpp"
+
+namespace libquant::model {
+
+namespace {
+
+struct NamePair {
+  std::string_view hf;    // suffix after "model.layers.N." (or full name for globals)
+  std::string_view gguf;  // suffix after "blk.N."
+};
+
+constexpr NamePair kGlobal[] = {
+    {"model.embed_tokens", "token_embd"},
+    {"model.norm", "output_norm"},
+    {"lm_head", "output"},
+};
+
+constexpr NamePair kPerLayer[] = {
+    {"input_layernorm", "attn_norm"},
+    {"self_attn.q_proj", "attn_q"},
+    {"self_attn.k_proj", "attn_k"},
+    {"self_attn.v_proj", "attn_v"},
+    {"self_attn.o_proj", "attn_output"},
+    {"self_attn.q_norm", "attn_q_norm"},
+    {"self_attn.k_norm", "attn_k_norm"},
+    {"post_attention_layernorm", "ffn_norm"},
+    {"mlp.gate_proj", "ffn_gate"},
+    {"mlp.up_proj", "ffn_up"},
+    {"mlp.down_proj", "ffn_down"},
+};
+
+// Splits "stem.weight" / "stem.bias" into (stem, ".weight").
+bool split_param(std::string_view name, std::string_view& stem, std::string_view& param) {
+  for (std::string_view p : {std::string_view(".weight"), std::string_view(".bias")}) {
+    if (name.size() > p.size() && name.substr(name.size() - p.size()) == p) {
+      stem = name.substr(0, name.size() - p.size());
+      param = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Parses "<prefix><N>.<rest>"; returns false if the name does not match.
+bool parse_layer(std::string_view name, std::string_view prefix, int& layer, std::string_view& rest) {
+  if (name.substr(0, prefix.size()) != prefix) return false;
+  name.remove_prefix(prefix.size());
+  const char* end = name.data() + name.size();
+  auto [p, ec] = std::from_chars(name.data(), end, layer);
+  if (ec != std::errc() || p == name.data() || p == end || *p != '.' || layer < 0) return false;
+  rest = std::string_view(p + 1, static_cast<size_t>(end - p - 1));
+  return true;
+}
+
+}  // namespace
+
+bool is_ignored_hf_tensor(std::string_view hf_name) noexcept {
+  return hf_name.find("rotary_emb.inv_freq") != std::string_view::npos;
+}
+
+std::optional<std::string> hf_to_gguf_name(std::string_view hf_name) {
+  if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
+  std::string_view stem, param;
+  if (!split_param(hf_name, stem, param)) return std::nullopt;
+  for (const auto& g : kGlobal)
+    if (stem == g.hf) return std::string(g.gguf) + std::string(param);
+  int layer;
+  std::string_view rest;
+  if (!parse_layer(stem, "model.layers.", layer, rest)) return std::nullopt;
+  for (const auto& p : kPerLayer)
+    if (rest == p.hf) return "blk." + std::to_string(layer) + "." + std::string(p.gguf) + std::string(param);
+  return std::nullopt;
+}
+
+std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name) {
+  std::string_view stem, param;
+  if (!split_param(gguf_name, stem, param)) return std::nullopt;
+  for (const auto& g : kGlobal)
+    if (stem == g.gguf) return std::string(g.hf) + std::string(param);
+  int layer;
+  std::string_view rest;
+  if (!parse_layer(stem, "blk.", layer, rest)) return std::nullopt;
+  for (const auto& p : kPerLayer)
+    if (rest == p.gguf) return "model.layers." + std::to_string(layer) + "." + std::string(p.hf) + std::string(param);
+  return std::nullopt;
+}
+
+std::optional<int> gguf_layer_index(std::string_view gguf_name) noexcept {
+  int layer;
+  std::string_view rest;
+  if (!parse_layer(gguf_name, "blk.", layer, rest)) return std::nullopt;
+  return layer;
+}
+
+QkPermute qk_permute_kind(std::string_view gguf_name) noexcept {
+  int layer;
+  std::string_view rest;
+  if (!parse_layer(gguf_name, "blk.", layer, rest)) return QkPermute::None;
+  if (rest == "attn_q.weight" || rest == "attn_q.bias") return QkPermute::Query;
+  if (rest == "attn_k.weight" || rest == "attn_k.bias") return QkPermute::Key;
+  return QkPermute::None;
+}
+
+namespace {
+// Source row of destination row r for the GGUF (interleaved) layout:
+// dst[h][i][j] = src[h][j][i] with per-head shape [2][half] -> [half][2].
+void check_perm_args(int64_t n_rows, int64_t n_heads) {
+  check(n_heads > 0 && n_rows % (2 * n_heads) == 0, ErrorCode::ValidationFailed,
+        "Q/K rows (" + std::to_string(n_rows) + ") do not split into " + std::to_string(n_heads) + " heads of even size");
+}
+}  // namespace
+
+void permute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows, size_t row_bytes, int64_t n_heads) {
+  check_perm_args(n_rows, n_heads);
+  const int64_t per_head = n_rows / n_heads, half = per_head / 2;
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t d = h * per_head + i * 2 + j;
+        const int64_t s = h * per_head + j * half + i;
+        std::memcpy(dst + d * row_bytes, src + s * row_bytes, row_bytes);
+      }
+}
+
+void unpermute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows, size_t row_bytes, int64_t n_heads) {
+  check_perm_args(n_rows, n_heads);
+  const int64_t per_head = n_rows / n_heads, half = per_head / 2;
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t d = h * per_head + i * 2 + j;
+        const int64_t s = h * per_head + j * half + i;
+        std::memcpy(dst + s * row_bytes, src + d * row_bytes, row_bytes);
+      }
+}
+
+}  // namespace libquant::model

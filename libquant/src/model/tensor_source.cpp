@@ -1,0 +1,139 @@
+#include "libquant/model/tensor_source.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "libquant/core/error.hpp"
+#include "libquant/gguf/row_codec.hpp"
+#include "libquant/io/safetensors.hpp"
+#include "libquant/model/tensor_naming.hpp"
+
+namespace libquant::model {
+namespace fs = std::filesystem;
+
+const SourceTensor* TensorSource::find(std::string_view gguf_name) const noexcept {
+  for (const auto& t : tensors())
+    if (t.name == gguf_name) return &t;
+  return nullptr;
+}
+
+uint64_t TensorSource::total_bytes() const noexcept {
+  uint64_t n = 0;
+  for (const auto& t : tensors()) n += t.nbytes;
+  return n;
+}
+
+uint64_t TensorSource::parameter_count() const noexcept {
+  uint64_t n = 0;
+  for (const auto& t : tensors()) n += t.shape.numel();
+  return n;
+}
+
+Tensor TensorSource::read_f32(const SourceTensor& t) const {
+  if (!gguf::can_dequantize(t.dtype))
+    throw Error(ErrorCode::UnsupportedConversion,
+                "tensor '" + t.name + "' has type " + std::string(traits(t.dtype).name) + ", which cannot be decoded yet");
+  Tensor raw = read_raw(t);
+  if (t.dtype == DType::F32) return raw;
+  Tensor out(DType::F32, t.shape);
+  gguf::dequantize(t.dtype, raw.data(), out.data_as<float>(), static_cast<int64_t>(t.shape.numel()));
+  return out;
+}
+
+class HfTensorSource final : public TensorSource {
+ public:
+  explicit HfTensorSource(const fs::path& dir)
+      : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
+    for (const auto& loc : ckpt_.tensors()) {
+      const auto& e = *loc.entry;
+      if (is_ignored_hf_tensor(e.name)) continue;
+      auto gguf_name = hf_to_gguf_name(e.name);
+      if (!gguf_name)
+        throw Error(ErrorCode::UnsupportedConversion, "cannot map tensor '" + e.name + "' to a GGUF name",
+                    "The checkpoint has tensors this architecture table does not know");
+      tensors_.push_back({*gguf_name, e.name, e.dtype, e.shape, e.end - e.begin});
+      located_.push_back(loc);
+    }
+  }
+
+  SourceKind kind() const noexcept override { return SourceKind::HfDirectory; }
+  const fs::path& path() const noexcept override { return dir_; }
+  const std::vector<SourceTensor>& tensors() const noexcept override { return tensors_; }
+  const ModelConfig& config() const noexcept { return config_; }
+
+  Tensor read_raw(const SourceTensor& t) const override {
+    const auto& loc = located_.at(index_of(t));
+    const TensorView v = loc.file->view(*loc.entry);
+    const QkPermute kind = config_.arch()->permute_qk ? qk_permute_kind(t.name) : QkPermute::None;
+    if (kind == QkPermute::None) return Tensor::copy_of(v);
+    Tensor out(v.dtype, v.shape);
+    const int64_t heads = kind == QkPermute::Query ? config_.num_heads : config_.num_kv_heads;
+    const int64_t n_rows = v.shape.rank() == 1 ? v.shape[0] : static_cast<int64_t>(v.shape.rows());
+    const size_t rb = static_cast<size_t>(v.bytes.size() / static_cast<uint64_t>(n_rows));
+    permute_qk_rows(v.bytes.data(), out.data(), n_rows, rb, heads);
+    return out;
+  }
+
+  void release(const SourceTensor& t) const noexcept override {
+    const auto& loc = located_[index_of(t)];
+    loc.file->release(*loc.entry);
+  }
+
+ private:
+  size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
+  fs::path dir_;
+  ModelConfig config_;
+  io::SafetensorsCheckpoint ckpt_;
+  std::vector<SourceTensor> tensors_;
+  std::vector<io::SafetensorsCheckpoint::Located> located_;
+};
+
+class GgufTensorSource final : public TensorSource {
+ public:
+  explicit GgufTensorSource(const fs::path& path) : path_(path), file_(path) {
+    for (const auto& t : file_.header().tensors) tensors_.push_back({t.name, t.name, t.type, t.shape, t.nbytes()});
+  }
+  SourceKind kind() const noexcept override { return SourceKind::GgufFile; }
+  const fs::path& path() const noexcept override { return path_; }
+  const std::vector<SourceTensor>& tensors() const noexcept override { return tensors_; }
+  const io::GgufHeader& header() const noexcept { return file_.header(); }
+
+  Tensor read_raw(const SourceTensor& t) const override {
+    return Tensor::copy_of(file_.view(file_.header().tensors.at(index_of(t))));
+  }
+  void release(const SourceTensor& t) const noexcept override {
+    file_.release(file_.header().tensors[index_of(t)]);
+  }
+
+ private:
+  size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
+  fs::path path_;
+  io::GgufFile file_;
+  std::vector<SourceTensor> tensors_;
+};
+
+std::unique_ptr<TensorSource> open_tensor_source(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw Error(ErrorCode::ModelNotFound, "model '" + path.string() + "' not found",
+                "Check the path: a Hugging Face checkpoint directory or a .gguf file");
+  if (fs::is_directory(path, ec)) {
+    if (!fs::exists(path / "config.json"))
+      throw Error(ErrorCode::ModelNotFound, "'" + path.string() + "' has no config.json",
+                  "Point to a Hugging Face checkpoint directory (config.json + *.safetensors)");
+    return std::make_unique<HfTensorSource>(path);
+  }
+  return std::make_unique<GgufTensorSource>(path);
+}
+
+const ModelConfig* hf_config(const TensorSource& s) noexcept {
+  const auto* hf = dynamic_cast<const HfTensorSource*>(&s);
+  return hf ? &hf->config() : nullptr;
+}
+
+const io::GgufHeader* gguf_header(const TensorSource& s) noexcept {
+  const auto* g = dynamic_cast<const GgufTensorSource*>(&s);
+  return g ? &g->header() : nullptr;
+}
+
+}  // namespace libquant::model
