@@ -26,7 +26,7 @@ struct GgufKv {
   GgufValue value;
 };
 
-struct GgufTensorInfo {
+struct LIBQUANT_API GgufTensorInfo {
   std::string name;
   DType type;
   Shape shape;          // row-major (reverse of ne[])
@@ -35,7 +35,7 @@ struct GgufTensorInfo {
 };
 
 // Everything before the tensor data.
-struct GgufHeader {
+struct LIBQUANT_API GgufHeader {
   uint32_t version = 3;
   std::vector<GgufKv> kvs;
   std::vector<GgufTensorInfo> tensors;

@@ -20,6 +20,7 @@ using GgufScalar = std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, in
 struct GgufArray {
   GgufType element_type = GgufType::UInt8;
   std::vector<GgufScalar> items;
+  friend bool operator==(const GgufArray&, const GgufArray&) = default;
 };
 
 class LIBQUANT_API GgufValue {

@@ -1,0 +1,103 @@
+#include <numeric>
+
+#include <catch2/catch.hpp>
+
+#include "libquant/core/error.hpp"
+#include "libquant/model/model_config.hpp"
+#include "libquant/model/tensor_naming.hpp"
+#include "test_helpers.hpp"
+
+using namespace libquant;
+using namespace libquant::model;
+
+TEST_CASE("HF names map to llama.cpp's GGUF names and back", "[naming]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"model.embed_tokens.weight", "token_embd.weight"},
+      {"model.norm.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"},
+      {"model.layers.0.input_layernorm.weight", "blk.0.attn_norm.weight"},
+      {"model.layers.12.self_attn.q_proj.weight", "blk.12.attn_q.weight"},
+      {"model.layers.3.self_attn.k_proj.bias", "blk.3.attn_k.bias"},
+      {"model.layers.3.self_attn.v_proj.weight", "blk.3.attn_v.weight"},
+      {"model.layers.3.self_attn.o_proj.weight", "blk.3.attn_output.weight"},
+      {"model.layers.3.self_attn.q_norm.weight", "blk.3.attn_q_norm.weight"},
+      {"model.layers.3.post_attention_layernorm.weight", "blk.3.ffn_norm.weight"},
+      {"model.layers.3.mlp.gate_proj.weight", "blk.3.ffn_gate.weight"},
+      {"model.layers.3.mlp.up_proj.weight", "blk.3.ffn_up.weight"},
+      {"model.layers.31.mlp.down_proj.weight", "blk.31.ffn_down.weight"},
+  };
+  for (const auto& [hf, gg] : cases) {
+    REQUIRE(hf_to_gguf_name(hf) == std::string(gg));
+    REQUIRE(gguf_to_hf_name(gg) == std::string(hf));
+  }
+  REQUIRE_FALSE(hf_to_gguf_name("model.layers.0.self_attn.rotary_emb.inv_freq"));
+  REQUIRE(is_ignored_hf_tensor("model.layers.0.self_attn.rotary_emb.inv_freq"));
+  REQUIRE_FALSE(hf_to_gguf_name("model.layers.x.mlp.up_proj.weight"));
+  REQUIRE_FALSE(hf_to_gguf_name("model.layers.1.mlp.unknown.weight"));
+  REQUIRE(gguf_layer_index("blk.7.attn_q.weight") == 7);
+  REQUIRE_FALSE(gguf_layer_index("token_embd.weight"));
+  REQUIRE(qk_permute_kind("blk.1.attn_q.weight") == QkPermute::Query);
+  REQUIRE(qk_permute_kind("blk.1.attn_k.bias") == QkPermute::Key);
+  REQUIRE(qk_permute_kind("blk.1.attn_v.weight") == QkPermute::None);
+}
+
+TEST_CASE("Q/K permutation equals llama.cpp's reshape/swapaxes and inverts", "[naming]") {
+  // 2 heads of 6 rows, 3 columns; rows labelled by index.
+  const int64_t heads = 2, rows = 12, cols = 3;
+  std::vector<int32_t> src(rows * cols);
+  std::iota(src.begin(), src.end(), 0);
+  std::vector<int32_t> dst(src.size()), back(src.size());
+  permute_qk_rows(reinterpret_cast<const std::byte*>(src.data()), reinterpret_cast<std::byte*>(dst.data()), rows,
+                  cols * sizeof(int32_t), heads);
+  // reshape(h, 2, d/2) -> swapaxes(1,2): dst row (h, i, j) = src row (h, j, i), d/2 = 3
+  const int expected_rows[] = {0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11};
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) REQUIRE(dst[r * cols + c] == expected_rows[r] * cols + c);
+  unpermute_qk_rows(reinterpret_cast<const std::byte*>(dst.data()), reinterpret_cast<std::byte*>(back.data()), rows,
+                    cols * sizeof(int32_t), heads);
+  REQUIRE(back == src);
+  REQUIRE_THROWS_AS(permute_qk_rows(nullptr, nullptr, 10, 4, 3), Error);
+}
+
+TEST_CASE("config.json parsing", "[config]") {
+  const ModelConfig c = load_hf_config(test::shared_dir() / "models/stories260K/config.json");
+  REQUIRE(c.architecture == "LlamaForCausalLM");
+  REQUIRE(c.hidden_size == 64);
+  REQUIRE(c.intermediate_size == 172);
+  REQUIRE(c.num_layers == 5);
+  REQUIRE(c.num_heads == 8);
+  REQUIRE(c.num_kv_heads == 4);
+  REQUIRE(c.head_dim == 8);
+  REQUIRE(c.vocab_size == 512);
+  REQUIRE(c.rms_norm_eps == Approx(1e-5));
+  REQUIRE(c.tie_word_embeddings);
+  REQUIRE(c.bos_token_id == 1);
+  REQUIRE(c.arch()->permute_qk);
+
+  const auto qwen2 = parse_hf_config(R"({"architectures":["Qwen2ForCausalLM"],"hidden_size":896,"intermediate_size":4864,
+    "num_hidden_layers":24,"num_attention_heads":14,"num_key_value_heads":2,"vocab_size":151936,"eos_token_id":[151645,151643]})");
+  REQUIRE(qwen2.attention_bias);
+  REQUIRE_FALSE(qwen2.arch()->permute_qk);
+  REQUIRE(qwen2.head_dim == 64);
+  REQUIRE(qwen2.eos_token_id == 151645);
+  const auto qwen3 = parse_hf_config(R"({"architectures":["Qwen3ForCausalLM"],"hidden_size":1024,"intermediate_size":3072,
+    "num_hidden_layers":28,"num_attention_heads":16,"num_key_value_heads":8,"head_dim":128,"vocab_size":151936})");
+  REQUIRE(qwen3.arch()->qk_norm);
+  REQUIRE(qwen3.head_dim == 128);
+  REQUIRE(parse_hf_config(R"({"architectures":["MistralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
+    "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"vocab_size":32000})").arch()->gguf_arch == "llama");
+
+  auto code_of = [](const char* json) {
+    try {
+      parse_hf_config(json);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::Success;
+  };
+  REQUIRE(code_of("{") == ErrorCode::ValidationFailed);
+  REQUIRE(code_of(R"({"architectures":["LlamaForCausalLM"]})") == ErrorCode::ValidationFailed);
+  REQUIRE(code_of(R"({"architectures":["GPTNeoXForCausalLM"],"hidden_size":1})") == ErrorCode::UnsupportedConversion);
+  REQUIRE(code_of(R"({"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":1,"num_hidden_layers":1,
+    "num_attention_heads":8,"num_key_value_heads":3,"vocab_size":5})") == ErrorCode::ValidationFailed);
+}

@@ -1,0 +1,70 @@
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "libquant/core/half.hpp"
+#include "libquant/gguf/row_codec.hpp"
+#include "libquant/io/gguf_file.hpp"
+#include "test_helpers.hpp"
+
+using namespace libquant;
+
+TEST_CASE("Q8_0 fast path equals the scalar reference, ties included", "[q8_0]") {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<float> x(32 * 64);
+    for (auto& v : x) v = nd(rng) * (trial % 7 == 0 ? 1e-30f : 1.0f);
+    if (trial % 3 == 0) {  // values that land exactly on .5 after scaling: 127 * k / 254
+      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((static_cast<int>(i) % 255) - 127) / 2.0f;
+    }
+    if (trial == 5) std::fill(x.begin(), x.end(), 0.0f);
+    std::vector<std::byte> a(row_bytes(DType::Q8_0, 2048)), b(a.size());
+    gguf::quantize_row_q8_0_ref(x.data(), a.data(), 2048);
+    gguf::quantize_row_q8_0_fast(x.data(), b.data(), 2048);
+    REQUIRE(a == b);
+  }
+}
+
+TEST_CASE("Q8_0 reference rounds half away from zero with d = amax/127", "[q8_0]") {
+  float x[32] = {};
+  x[0] = 127.0f;  // d = 1
+  x[1] = 2.5f;    // -> 3 (not 2: half away from zero)
+  x[2] = -2.5f;   // -> -3
+  x[3] = 0.49f;
+  std::byte out[34];
+  gguf::quantize_row_q8_0_ref(x, out, 32);
+  uint16_t d;
+  std::memcpy(&d, out, 2);
+  REQUIRE(f16_to_f32(d) == 1.0f);
+  const auto* q = reinterpret_cast<const int8_t*>(out + 2);
+  REQUIRE(q[0] == 127);
+  REQUIRE(q[1] == 3);
+  REQUIRE(q[2] == -3);
+  REQUIRE(q[3] == 0);
+  float back[32];
+  gguf::dequantize(DType::Q8_0, out, back, 32);
+  REQUIRE(back[1] == 3.0f);
+}
+
+TEST_CASE("Q8_0 matches llama-quantize's golden bytes on stories260K", "[q8_0]") {
+  // llama-quantize made Q8_0 tensors from the F32 GGUF; re-encode the same rows.
+  io::GgufFile f32(test::shared_dir() / "models/stories260K.gguf");
+  io::GgufFile q8(test::shared_dir() / "golden/stories260K/quantized/stories260K-Q8_0.gguf");
+  int compared = 0;
+  for (const auto& t : q8.header().tensors) {
+    if (t.type != DType::Q8_0) continue;
+    const auto* src = f32.header().find_tensor(t.name);
+    REQUIRE(src);
+    const auto in = f32.view(*src).as<float>();
+    std::vector<std::byte> out(t.nbytes());
+    gguf::quantize_rows(DType::Q8_0, in.data(), out.data(), static_cast<int64_t>(t.shape.rows()), t.shape.row_length());
+    const auto golden = q8.view(t).bytes;
+    INFO(t.name);
+    REQUIRE(std::equal(out.begin(), out.end(), golden.begin(), golden.end()));
+    ++compared;
+  }
+  REQUIRE(compared >= 31);
+}
