@@ -1,0 +1,38 @@
+"""CLI end-to-end tests: run the built llm-quantize binary as a user would."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
+    parser.addoption("--shared", required=True, help="path of the shared test-data directory")
+
+
+class Cli:
+    def __init__(self, binary):
+        self.binary = binary
+
+    def __call__(self, *args, env=None):
+        return subprocess.run([self.binary, *map(str, args)], capture_output=True, text=True, env=env)
+
+    def json(self, *args):
+        proc = self("--format", "json", *args)
+        return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
+
+
+@pytest.fixture(scope="session")
+def cli(request):
+    return Cli(request.config.getoption("--llm-quantize"))
+
+
+@pytest.fixture(scope="session")
+def shared(request):
+    return Path(request.config.getoption("--shared"))
+
+
+@pytest.fixture(scope="session")
+def model_dir(shared):
+    return shared / "models/stories260K"
