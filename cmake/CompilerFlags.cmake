@@ -12,3 +12,9 @@ endif()
 # llama.cpp builds its reference kernels without FMA contraction of x*y+z in the
 # places that matter for rounding; match that so codecs are bit-exact.
 add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)
+
+# Coverage instrumentation for libFuzzer must reach the library, not only the
+# fuzz target's own translation unit.
+if(LIBQUANT_BUILD_FUZZ AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
