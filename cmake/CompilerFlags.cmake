@@ -9,6 +9,10 @@ if(LIBQUANT_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Let calls between exported functions inside libquant be inlined (the shared
+# library is never interposed by design).
+add_compile_options($<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-semantic-interposition>)
+
 # llama.cpp builds its reference kernels without FMA contraction of x*y+z in the
 # places that matter for rounding; match that so codecs are bit-exact.
 add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Writes a synthetic Hugging Face checkpoint with Llama-2-7B shapes (or fewer
+layers) into a cache directory, for conversion throughput / memory benchmarks.
+
+The weights are random bf16 (tiled from a 64 MiB random pool, which is enough
+for timing), sharded like transformers does, with config.json and the test
+model's tokenizer. Nothing here is committed; run it on demand.
+"""
+import argparse
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+
+SHAPES_7B = dict(hidden=4096, ffn=11008, layers=32, heads=32, kv_heads=32, vocab=32000)
+
+
+def tensors(cfg):
+    h, f, v = cfg["hidden"], cfg["ffn"], cfg["vocab"]
+    kv = h // cfg["heads"] * cfg["kv_heads"]
+    yield "model.embed_tokens.weight", (v, h)
+    for i in range(cfg["layers"]):
+        p = f"model.layers.{i}."
+        yield p + "input_layernorm.weight", (h,)
+        yield p + "self_attn.q_proj.weight", (h, h)
+        yield p + "self_attn.k_proj.weight", (kv, h)
+        yield p + "self_attn.v_proj.weight", (kv, h)
+        yield p + "self_attn.o_proj.weight", (h, h)
+        yield p + "post_attention_layernorm.weight", (h,)
+        yield p + "mlp.gate_proj.weight", (f, h)
+        yield p + "mlp.up_proj.weight", (f, h)
+        yield p + "mlp.down_proj.weight", (h, f)
+    yield "model.norm.weight", (h,)
+    yield "lm_head.weight", (v, h)
+
+
+def write_shard(path, entries, pool):
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for name, shape in entries:
+        n = int(np.prod(shape)) * 2
+        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    blob += b" " * ((8 - len(blob) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(blob)))
+        f.write(blob)
+        pos = 0
+        for name, shape in entries:
+            left = int(np.prod(shape)) * 2
+            while left:
+                k = min(left, pool.nbytes - pos)
+                f.write(pool[pos // 2:(pos + k) // 2].tobytes())
+                left -= k
+                pos = (pos + k) % pool.nbytes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--layers", type=int, default=SHAPES_7B["layers"])
+    ap.add_argument("--shard-gb", type=float, default=5.0)
+    ap.add_argument("--tokenizer-from", type=Path, required=True, help="directory with tokenizer.model")
+    args = ap.parse_args()
+    cfg = dict(SHAPES_7B, layers=args.layers)
+    out = args.out
+    if (out / "config.json").exists():
+        print(f"{out} exists; reusing it")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    pool = (rng.standard_normal(32 << 20, dtype=np.float32) * 0.02).view(np.uint32)
+    pool = (pool >> 16).astype(np.uint16)  # bf16 patterns (truncated)
+
+    shards, cur, cur_bytes = [], [], 0
+    limit = int(args.shard_gb * 1e9)
+    for name, shape in tensors(cfg):
+        n = int(np.prod(shape)) * 2
+        if cur and cur_bytes + n > limit:
+            shards.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append((name, shape))
+        cur_bytes += n
+    shards.append(cur)
+    weight_map, total = {}, 0
+    for i, entries in enumerate(shards):
+        fname = f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
+        write_shard(out / fname, entries, pool)
+        for name, shape in entries:
+            weight_map[name] = fname
+            total += int(np.prod(shape)) * 2
+        print(f"wrote {fname}")
+    (out / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+    (out / "config.json").write_text(json.dumps({
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": cfg["hidden"],
+        "intermediate_size": cfg["ffn"], "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
+        "num_key_value_heads": cfg["kv_heads"], "vocab_size": cfg["vocab"], "max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+        "bos_token_id": 1, "eos_token_id": 2}, indent=2))
+    shutil.copy(args.tokenizer_from / "tokenizer.model", out / "tokenizer.model")
+
+
+if __name__ == "__main__":
+    main()
