@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds llm-quantize (release) and runs the main job on
+# the bundled test model: HF checkpoint -> GGUF F16, then `info` on the result.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+LIBQUANT_SKIP_PYTHON=1 bash scripts/install-deps.sh
+cmake --preset release -G Ninja >/dev/null
+cmake --build --preset release --target llm-quantize
+bin=build/release/apps/llm-quantize/llm-quantize
+model=../shared/models/stories260K
+out=$(mktemp -d)
+"$bin" quantize "$model" gguf -q F16 -o "$out"
+"$bin" info --tensors "$out/stories260K-F16.gguf"
+echo "demo output kept in $out"

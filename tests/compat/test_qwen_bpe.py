@@ -1,0 +1,51 @@
+"""Qwen2 (qkv bias) and Qwen3 (q/k RMSNorm) checkpoints with a byte-level BPE
+tokenizer.json: our GGUF carries the gpt2 vocabulary and merges, loads in
+llama.cpp, and llama.cpp's logits equal an independent numpy forward."""
+import json
+
+import numpy as np
+import pytest
+from gguf import GGUFReader
+
+import llama_cpp
+from tiny_models import forward, make_model
+
+
+def field_strings(reader, key):
+    f = reader.fields[key]
+    return [bytes(f.parts[i]).decode() for i in f.data]
+
+
+@pytest.mark.parametrize("arch", ["Qwen2ForCausalLM", "Qwen3ForCausalLM"])
+def test_qwen_conversion_runs_in_llama_cpp(cli, tmp_path, arch):
+    src = tmp_path / "hf"
+    src.mkdir()
+    cfg, W, vocab, merges = make_model(src, arch)
+    proc = cli("--format", "json", "quantize", src, "gguf", "-q", "F32", "-o", tmp_path)
+    out = json.loads(proc.stdout)["output_path"]
+
+    r = GGUFReader(out)
+    assert bytes(r.fields["tokenizer.ggml.model"].parts[-1]).decode() == "gpt2"
+    assert bytes(r.fields["tokenizer.ggml.pre"].parts[-1]).decode() == "qwen2"
+    tokens = field_strings(r, "tokenizer.ggml.tokens")
+    assert tokens[: len(vocab)] == list(vocab)
+    assert tokens[-2:] == ["<|endoftext|>", "<|im_start|>"]
+    assert field_strings(r, "tokenizer.ggml.merges") == [f"{a} {b}" for a, b in merges]
+    types = [int(r.fields["tokenizer.ggml.token_type"].parts[i][0]) for i in r.fields["tokenizer.ggml.token_type"].data]
+    assert types[-2:] == [3, 3] and types[0] == 1
+    assert bytes(r.fields["general.architecture"].parts[-1]).decode() == arch[:5].lower()
+    names = {t.name for t in r.tensors}
+    if arch == "Qwen2ForCausalLM":
+        assert "blk.0.attn_q.bias" in names
+    else:
+        assert "blk.1.attn_k_norm.weight" in names
+
+    ids = [5, 77, 200, 13, 99, 260, 3, 42, 150, 7, 88, 250]
+    expected = forward(cfg, W, ids)
+    llm = llama_cpp.Llama(model_path=out, n_ctx=64, n_batch=64, logits_all=True, verbose=False,
+                          type_k=0, type_v=0, n_threads=2)
+    llm.eval(ids)
+    got = np.array(llm.scores[: len(ids), : llm.n_vocab()])
+    assert got.shape == expected.shape
+    scale = max(1.0, np.abs(expected).max())
+    assert np.abs(got - expected).max() < 1e-3 * scale
