@@ -35,11 +35,24 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     }
     data_ = static_cast<const std::byte*>(p);
   }
-  ::close(fd);
+  fd_ = fd;
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void MappedFile::read_into(uint64_t offset, std::span<std::byte> dst) const {
+  if (offset > size_ || dst.size() > size_ - offset)
+    throw Error(ErrorCode::ValidationFailed, "read past the end of '" + path_.string() + "'");
+  size_t done = 0;
+  while (done < dst.size()) {
+    const ssize_t n = ::pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(ErrorCode::General, "cannot read '" + path_.string() + "': " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
 }
 
 void MappedFile::release(uint64_t offset, uint64_t n) const noexcept {

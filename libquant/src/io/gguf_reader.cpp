@@ -219,6 +219,12 @@ TensorView GgufFile::view(const GgufTensorInfo& t) const {
   return {t.type, t.shape, file_.bytes().subspan(header_.data_offset + t.offset, t.nbytes())};
 }
 
+void GgufFile::read(const GgufTensorInfo& t, uint64_t offset, std::span<std::byte> dst) const {
+  check(offset <= t.nbytes() && dst.size() <= t.nbytes() - offset, ErrorCode::InvalidArgument,
+        "read outside tensor '" + t.name + "'");
+  file_.read_into(header_.data_offset + t.offset + offset, dst);
+}
+
 void GgufFile::release(const GgufTensorInfo& t) const noexcept {
   file_.release(header_.data_offset + t.offset, t.nbytes());
 }

@@ -113,17 +113,34 @@ GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
 GgufWriter::~GgufWriter() = default;
 
 void GgufWriter::write_tensor(std::span<const std::byte> data) {
+  check(part_written_ == 0, ErrorCode::InvalidArgument, "write_tensor() after a partial write");
+  while (next_ < header_.tensors.size() && header_.tensors[next_].nbytes() == 0 && !data.empty()) ++next_;
   check(next_ < header_.tensors.size(), ErrorCode::InvalidArgument, "more tensors written than declared");
   const auto& t = header_.tensors[next_];
   check(data.size() == t.nbytes(), ErrorCode::InvalidArgument,
         "tensor '" + t.name + "' data is " + std::to_string(data.size()) + " bytes, expected " + std::to_string(t.nbytes()));
+  write_tensor_part(data);
+}
+
+void GgufWriter::write_tensor_part(std::span<const std::byte> data) {
+  while (part_written_ == 0 && next_ < header_.tensors.size() && header_.tensors[next_].nbytes() == 0) ++next_;
+  check(next_ < header_.tensors.size(), ErrorCode::InvalidArgument, "more tensors written than declared");
+  const auto& t = header_.tensors[next_];
+  const uint64_t nb = t.nbytes();
+  check(data.size() <= nb - part_written_, ErrorCode::InvalidArgument, "tensor '" + t.name + "' data exceeds its size");
   out_->write(data);
-  const uint64_t a = header_.alignment;
-  out_->write_zeros(static_cast<size_t>((a - data.size() % a) % a));
-  ++next_;
+  part_written_ += data.size();
+  if (part_written_ == nb) {
+    const uint64_t a = header_.alignment;
+    out_->write_zeros(static_cast<size_t>((a - nb % a) % a));
+    part_written_ = 0;
+    ++next_;
+  }
 }
 
 void GgufWriter::finish() {
+  // A zero-byte tensor is complete without any write.
+  while (next_ < header_.tensors.size() && header_.tensors[next_].nbytes() == 0 && part_written_ == 0) ++next_;
   check(next_ == header_.tensors.size(), ErrorCode::InvalidArgument,
         "only " + std::to_string(next_) + " of " + std::to_string(header_.tensors.size()) + " tensors were written");
   out_->commit();

@@ -140,6 +140,12 @@ TensorView SafetensorsFile::view(const SafetensorsEntry& e) const {
   return {e.dtype, e.shape, file_.bytes().subspan(data_start_ + e.begin, e.end - e.begin)};
 }
 
+void SafetensorsFile::read(const SafetensorsEntry& e, uint64_t offset, std::span<std::byte> dst) const {
+  check(offset <= e.end - e.begin && dst.size() <= e.end - e.begin - offset, ErrorCode::InvalidArgument,
+        "read outside tensor '" + e.name + "'");
+  file_.read_into(data_start_ + e.begin + offset, dst);
+}
+
 void SafetensorsFile::release(const SafetensorsEntry& e) const noexcept {
   file_.release(data_start_ + e.begin, e.end - e.begin);
 }

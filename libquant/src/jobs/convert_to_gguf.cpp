@@ -92,26 +92,39 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
 
   io::GgufWriter writer(opts.output, std::move(kvs), specs);
   ThreadPool pool(opts.threads);
+  // Tensors stream through in row chunks with buffers reused across chunks
+  // and tensors: memory stays at a few chunks whatever the model size, and no
+  // fresh pages are faulted in per tensor.
+  constexpr uint64_t kChunkElements = uint64_t{1} << 18;  // ~1 MiB of f32: stays in cache
+  std::vector<std::byte> raw_buf, enc_buf;
+  std::vector<float> f32_buf;
   progress.begin("Converting", order.size(), "tensors");
   for (size_t i = 0; i < order.size(); ++i) {
     const model::SourceTensor& t = *order[i];
     const DType out = specs[i].second.first;
-    if (t.dtype == out) {
-      const Tensor raw = src->read_raw(t);
-      writer.write_tensor({raw.data(), raw.nbytes()});
-    } else {
-      const Tensor f = src->read_f32(t);
-      Tensor enc(out, t.shape);
-      const int64_t n_per_row = t.shape.row_length();
-      const auto n_rows = static_cast<int64_t>(t.shape.rows());
-      const uint64_t rb = row_bytes(out, n_per_row);
-      pool.parallel_for(static_cast<size_t>(n_rows), 16, [&](size_t r0, size_t r1) {
-        gguf::quantize_rows(out, f.data_as<float>() + r0 * n_per_row, enc.data() + r0 * rb,
-                            static_cast<int64_t>(r1 - r0), n_per_row);
+    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+    const auto n_per_row = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length());
+    const uint64_t src_rb = rows ? t.nbytes / rows : 0;
+    const uint64_t out_rb = row_bytes(out, n_per_row);
+    const uint64_t chunk_rows = std::max<uint64_t>(1, kChunkElements / std::max<int64_t>(1, n_per_row));
+    for (uint64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+      const uint64_t n = std::min(chunk_rows, rows - r0);
+      if (raw_buf.size() < n * src_rb) raw_buf.resize(n * src_rb);
+      src->read_rows(t, r0, n, raw_buf.data());
+      if (t.dtype == out) {
+        writer.write_tensor_part({raw_buf.data(), n * src_rb});
+        continue;
+      }
+      if (f32_buf.size() < n * static_cast<uint64_t>(n_per_row)) f32_buf.resize(n * static_cast<uint64_t>(n_per_row));
+      if (enc_buf.size() < n * out_rb) enc_buf.resize(n * out_rb);
+      pool.parallel_for(static_cast<size_t>(n), 16, [&](size_t a, size_t b) {
+        float* f = f32_buf.data() + a * static_cast<size_t>(n_per_row);
+        const auto nr = static_cast<int64_t>(b - a);
+        gguf::dequantize(t.dtype, raw_buf.data() + a * src_rb, f, nr * n_per_row);
+        gguf::quantize_rows(out, f, enc_buf.data() + a * out_rb, nr, n_per_row);
       });
-      writer.write_tensor({enc.data(), enc.nbytes()});
+      writer.write_tensor_part({enc_buf.data(), n * out_rb});
     }
-    src->release(t);
     res.tensors.push_back({t.name, out, t.shape});
     progress.update(i + 1, t.name);
   }

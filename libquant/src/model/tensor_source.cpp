@@ -29,6 +29,12 @@ uint64_t TensorSource::parameter_count() const noexcept {
   return n;
 }
 
+Tensor TensorSource::read_raw(const SourceTensor& t) const {
+  Tensor out(t.dtype, t.shape);
+  if (out.nbytes()) read_rows(t, 0, t.shape.rank() <= 1 ? 1 : t.shape.rows(), out.data());
+  return out;
+}
+
 Tensor TensorSource::read_f32(const SourceTensor& t) const {
   if (!gguf::can_dequantize(t.dtype))
     throw Error(ErrorCode::UnsupportedConversion,
@@ -61,17 +67,32 @@ class HfTensorSource final : public TensorSource {
   const std::vector<SourceTensor>& tensors() const noexcept override { return tensors_; }
   const ModelConfig& config() const noexcept { return config_; }
 
-  Tensor read_raw(const SourceTensor& t) const override {
+  void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
     const auto& loc = located_.at(index_of(t));
-    const TensorView v = loc.file->view(*loc.entry);
+    const uint64_t total = t.nbytes;
+    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+    check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
+    const uint64_t rb = rows ? total / rows : 0;
     const QkPermute kind = config_.arch()->permute_qk ? qk_permute_kind(t.name) : QkPermute::None;
-    if (kind == QkPermute::None) return Tensor::copy_of(v);
-    Tensor out(v.dtype, v.shape);
+    if (kind == QkPermute::None) {
+      loc.file->read(*loc.entry, row0 * rb, {dst, n_rows * rb});
+      return;
+    }
+    // Permuted rows: a 2-D weight permutes its rows, a 1-D bias its elements.
     const int64_t heads = kind == QkPermute::Query ? config_.num_heads : config_.num_kv_heads;
-    const int64_t n_rows = v.shape.rank() == 1 ? v.shape[0] : static_cast<int64_t>(v.shape.rows());
-    const size_t rb = static_cast<size_t>(v.bytes.size() / static_cast<uint64_t>(n_rows));
-    permute_qk_rows(v.bytes.data(), out.data(), n_rows, rb, heads);
-    return out;
+    const int64_t perm_rows = t.shape.rank() <= 1 ? t.shape[0] : static_cast<int64_t>(rows);
+    const uint64_t prb = total / static_cast<uint64_t>(perm_rows);
+    const uint64_t first = t.shape.rank() <= 1 ? 0 : row0;
+    const uint64_t count = t.shape.rank() <= 1 ? static_cast<uint64_t>(perm_rows) : n_rows;
+    check(perm_rows % (2 * heads) == 0, ErrorCode::ValidationFailed,
+          "tensor '" + t.name + "' rows do not split into " + std::to_string(heads) + " heads");
+    const int64_t per_head = perm_rows / heads, half = per_head / 2;
+    for (uint64_t i = 0; i < count; ++i) {
+      const auto d = static_cast<int64_t>(first + i);
+      const int64_t h = d / per_head, w = d % per_head;
+      const int64_t s = h * per_head + (w % 2) * half + w / 2;  // inverse of the [2][half] -> [half][2] swap
+      loc.file->read(*loc.entry, static_cast<uint64_t>(s) * prb, {dst + i * prb, prb});
+    }
   }
 
   void release(const SourceTensor& t) const noexcept override {
@@ -98,8 +119,12 @@ class GgufTensorSource final : public TensorSource {
   const std::vector<SourceTensor>& tensors() const noexcept override { return tensors_; }
   const io::GgufHeader& header() const noexcept { return file_.header(); }
 
-  Tensor read_raw(const SourceTensor& t) const override {
-    return Tensor::copy_of(file_.view(file_.header().tensors.at(index_of(t))));
+  void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
+    const auto& info = file_.header().tensors.at(index_of(t));
+    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+    check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
+    const uint64_t rb = rows ? t.nbytes / rows : 0;
+    file_.read(info, row0 * rb, {dst, n_rows * rb});
   }
   void release(const SourceTensor& t) const noexcept override {
     file_.release(file_.header().tensors[index_of(t)]);

@@ -23,11 +23,15 @@ class LIBQUANT_API MappedFile {
   const std::filesystem::path& path() const noexcept { return path_; }
   // Drop resident pages of [offset, offset+n) from this process (page cache stays).
   void release(uint64_t offset, uint64_t n) const noexcept;
+  // Copy [offset, offset+dst.size()) into dst with pread: no page faults and
+  // nothing added to the resident set (preferred for streaming).
+  void read_into(uint64_t offset, std::span<std::byte> dst) const;
 
  private:
   std::filesystem::path path_;
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
+  int fd_ = -1;
 };
 
 }  // namespace libquant

@@ -59,6 +59,8 @@ class LIBQUANT_API GgufFile {
   const GgufHeader& header() const noexcept { return header_; }
   TensorView view(const GgufTensorInfo& t) const;
   void release(const GgufTensorInfo& t) const noexcept;
+  // Copy bytes [offset, offset + dst.size()) of the tensor's data (pread).
+  void read(const GgufTensorInfo& t, uint64_t offset, std::span<std::byte> dst) const;
   uint64_t file_size() const noexcept { return file_.size(); }
   const std::filesystem::path& path() const noexcept { return file_.path(); }
 
@@ -78,6 +80,9 @@ class LIBQUANT_API GgufWriter {
 
   // Write the next tensor's bytes (must match its declared byte size).
   void write_tensor(std::span<const std::byte> data);
+  // Append part of the current tensor's bytes; the tensor is complete (and
+  // padded) once its declared byte size has been written.
+  void write_tensor_part(std::span<const std::byte> data);
   void finish();
   const GgufHeader& header() const noexcept { return header_; }
 
@@ -85,6 +90,7 @@ class LIBQUANT_API GgufWriter {
   GgufHeader header_;
   std::unique_ptr<AtomicFile> out_;
   size_t next_ = 0;
+  uint64_t part_written_ = 0;
 };
 
 // Serialise header (KVs, tensor infos, padding to alignment) exactly as written.

@@ -40,6 +40,8 @@ class LIBQUANT_API SafetensorsFile {
   const SafetensorsEntry* find(std::string_view name) const noexcept;
   TensorView view(const SafetensorsEntry& e) const;
   void release(const SafetensorsEntry& e) const noexcept;
+  // Copy bytes [offset, offset + dst.size()) of the tensor's data (pread).
+  void read(const SafetensorsEntry& e, uint64_t offset, std::span<std::byte> dst) const;
   const std::filesystem::path& path() const noexcept { return file_.path(); }
 
  private:

@@ -32,8 +32,13 @@ class LIBQUANT_API TensorSource {
   virtual const std::vector<SourceTensor>& tensors() const noexcept = 0;
   const SourceTensor* find(std::string_view gguf_name) const noexcept;
 
-  // The tensor's bytes in its stored dtype (GGUF layout: permuted if needed).
-  virtual Tensor read_raw(const SourceTensor& t) const = 0;
+  // Rows [row0, row0 + n_rows) of the tensor in its stored dtype and GGUF
+  // layout (permuted if needed), copied into dst with pread (no page faults,
+  // no growth of the resident set). A row is the last dimension; a 1-D
+  // tensor is one row.
+  virtual void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const = 0;
+  // The whole tensor's bytes (read_rows over every row).
+  Tensor read_raw(const SourceTensor& t) const;
   // The tensor decoded to f32 (throws UnsupportedConversion for undecodable types).
   Tensor read_f32(const SourceTensor& t) const;
   // Hint that the tensor's pages are no longer needed (keeps RSS flat).
