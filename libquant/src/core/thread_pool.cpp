@@ -20,6 +20,24 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
+  while (next_ < job_n_) {
+    const size_t begin = next_;
+    const size_t end = std::min(job_n_, begin + job_chunk_);
+    next_ = end;
+    ++pending_;
+    lock.unlock();
+    try {
+      (*job_)(begin, end);
+    } catch (...) {
+      std::lock_guard g(mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+    lock.lock();
+    if (--pending_ == 0 && next_ >= job_n_) done_cv_.notify_all();
+  }
+}
+
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
@@ -27,21 +45,7 @@ void ThreadPool::worker_loop() {
     cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
     if (stop_) return;
     seen = generation_;
-    while (next_ < job_n_) {
-      const size_t begin = next_;
-      const size_t end = std::min(job_n_, begin + job_chunk_);
-      next_ = end;
-      ++pending_;
-      lock.unlock();
-      try {
-        (*job_)(begin, end);
-      } catch (...) {
-        std::lock_guard g(mu_);
-        if (!error_) error_ = std::current_exception();
-      }
-      lock.lock();
-      if (--pending_ == 0 && next_ >= job_n_) done_cv_.notify_all();
-    }
+    run_chunks(lock);
   }
 }
 
@@ -63,21 +67,7 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
   error_ = nullptr;
   ++generation_;
   cv_.notify_all();
-  while (next_ < job_n_) {
-    const size_t begin = next_;
-    const size_t end = std::min(job_n_, begin + job_chunk_);
-    next_ = end;
-    ++pending_;
-    lock.unlock();
-    try {
-      fn(begin, end);
-    } catch (...) {
-      std::lock_guard g(mu_);
-      if (!error_) error_ = std::current_exception();
-    }
-    lock.lock();
-    --pending_;
-  }
+  run_chunks(lock);  // the calling thread works too
   done_cv_.wait(lock, [&] { return pending_ == 0; });
   job_ = nullptr;
   job_n_ = 0;

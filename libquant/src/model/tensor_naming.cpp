@@ -64,31 +64,33 @@ bool is_ignored_hf_tensor(std::string_view hf_name) noexcept {
   return hf_name.find("rotary_emb.inv_freq") != std::string_view::npos;
 }
 
-std::optional<std::string> hf_to_gguf_name(std::string_view hf_name) {
-  if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
+namespace {
+// Translates between the two conventions: `from`/`to` pick the NamePair side,
+// `from_prefix`/`to_prefix` the per-layer prefix ("model.layers." / "blk.").
+std::optional<std::string> translate(std::string_view name, std::string_view NamePair::*from,
+                                     std::string_view NamePair::*to, std::string_view from_prefix,
+                                     std::string_view to_prefix) {
   std::string_view stem, param;
-  if (!split_param(hf_name, stem, param)) return std::nullopt;
+  if (!split_param(name, stem, param)) return std::nullopt;
   for (const auto& g : kGlobal)
-    if (stem == g.hf) return std::string(g.gguf) + std::string(param);
+    if (stem == g.*from) return std::string(g.*to) + std::string(param);
   int layer;
   std::string_view rest;
-  if (!parse_layer(stem, "model.layers.", layer, rest)) return std::nullopt;
+  if (!parse_layer(stem, from_prefix, layer, rest)) return std::nullopt;
   for (const auto& p : kPerLayer)
-    if (rest == p.hf) return "blk." + std::to_string(layer) + "." + std::string(p.gguf) + std::string(param);
+    if (rest == p.*from)
+      return std::string(to_prefix) + std::to_string(layer) + "." + std::string(p.*to) + std::string(param);
   return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> hf_to_gguf_name(std::string_view hf_name) {
+  if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
+  return translate(hf_name, &NamePair::hf, &NamePair::gguf, "model.layers.", "blk.");
 }
 
 std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name) {
-  std::string_view stem, param;
-  if (!split_param(gguf_name, stem, param)) return std::nullopt;
-  for (const auto& g : kGlobal)
-    if (stem == g.gguf) return std::string(g.hf) + std::string(param);
-  int layer;
-  std::string_view rest;
-  if (!parse_layer(stem, "blk.", layer, rest)) return std::nullopt;
-  for (const auto& p : kPerLayer)
-    if (rest == p.gguf) return "model.layers." + std::to_string(layer) + "." + std::string(p.hf) + std::string(param);
-  return std::nullopt;
+  return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.");
 }
 
 std::optional<int> gguf_layer_index(std::string_view gguf_name) noexcept {

@@ -27,6 +27,7 @@ class LIBQUANT_API ThreadPool {
 
  private:
   void worker_loop();
+  void run_chunks(std::unique_lock<std::mutex>& lock);  // take chunks until none are left
   unsigned n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
