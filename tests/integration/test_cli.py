@@ -65,6 +65,12 @@ def test_bad_arguments_exit_2(cli, model_dir, tmp_path):
     assert cli("frobnicate").returncode == 2
 
 
+def test_single_safetensors_file_is_refused_with_advice(cli, model_dir):
+    proc, _ = cli.json("info", model_dir / "model.safetensors")
+    assert proc.returncode == 2
+    assert "directory" in error_object(proc)["suggestion"]
+
+
 def test_unsupported_level_exit_8(cli, model_dir, tmp_path):
     proc, _ = cli.json("quantize", model_dir, "awq", "-q", "4bit", "-o", tmp_path)
     assert proc.returncode == 8 and error_object(proc)

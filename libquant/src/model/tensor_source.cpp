@@ -148,6 +148,9 @@ std::unique_ptr<TensorSource> open_tensor_source(const fs::path& path) {
                   "Point to a Hugging Face checkpoint directory (config.json + *.safetensors)");
     return std::make_unique<HfTensorSource>(path);
   }
+  if (path.extension() == ".safetensors")
+    throw Error(ErrorCode::InvalidArgument, "'" + path.string() + "' is a single safetensors file",
+                "Pass the checkpoint directory (with config.json and the tokenizer) instead");
   return std::make_unique<GgufTensorSource>(path);
 }
 
