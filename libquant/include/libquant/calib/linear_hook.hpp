@@ -1,0 +1,29 @@
+#pragma once
+// Calibration hooks: during a forward pass, every linear layer's input
+// activations are shown to a hook before the matrix product. imatrix,
+// SmoothQuant, GPTQ, AWQ and LittleBit collect their statistics here.
+#include <cstdint>
+#include <string_view>
+
+#include "libquant/export.hpp"
+
+namespace libquant::calib {
+
+struct LinearInput {
+  int layer;                    // decoder block, -1 for the output matrix
+  std::string_view weight;      // GGUF weight name, e.g. "blk.3.attn_q.weight"
+  const float* x;               // rows x cols, row-major: one row per token
+  int64_t rows;
+  int64_t cols;                 // = the weight's input dimension
+};
+
+class LIBQUANT_API LinearHook {
+ public:
+  virtual ~LinearHook() = default;
+  virtual void on_input(const LinearInput& in) = 0;
+  // Whether the output matrix's input should be reported too (off by default,
+  // as llama-imatrix without --process-output).
+  virtual bool wants_output_layer() const { return false; }
+};
+
+}  // namespace libquant::calib

@@ -1,0 +1,45 @@
+#pragma once
+// Perplexity with llama-perplexity's method: the whole text tokenized with
+// BOS, non-overlapping chunks of n_ctx tokens whose first token is replaced
+// by BOS, and only the second half of each chunk scored (tokens
+// n_ctx/2+1 .. n_ctx-1 predicted from everything before them).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "libquant/core/progress.hpp"
+#include "libquant/export.hpp"
+
+namespace libquant::eval {
+
+struct PerplexityOptions {
+  std::filesystem::path model;
+  std::filesystem::path data;       // plain text
+  int64_t ctx = 512;
+  int64_t chunks = -1;              // -1 = every whole chunk in the text
+  int64_t batch = 1;                // chunks evaluated together
+  bool streaming = true;            // one decoder layer in memory at a time
+  unsigned threads = 0;
+  ProgressSink* progress = nullptr;
+  static PerplexityOptions defaults() { return {}; }
+};
+
+struct PerplexityResult {
+  double ppl = 0;
+  double ppl_error = 0;             // ppl * standard error of the mean NLL
+  double mean_nll = 0;
+  int64_t n_tokens = 0;             // tokens in the text (with BOS)
+  int64_t n_chunks = 0;
+  int64_t scored_tokens = 0;
+  double duration_seconds = 0;
+  double tokens_per_second = 0;     // tokens evaluated (chunks x ctx) per second
+  std::vector<double> chunk_ppl;    // running estimate after each chunk, as llama.cpp prints
+};
+
+LIBQUANT_API PerplexityResult perplexity(const PerplexityOptions& opts);
+
+// -log softmax(logits)[target] in double, max-subtracted (exposed for tests).
+LIBQUANT_API double token_nll(const float* logits, int64_t n_vocab, int32_t target);
+
+}  // namespace libquant::eval

@@ -1,0 +1,45 @@
+#pragma once
+// A forward pass for Llama-family decoders (Llama 2/3, Mistral, Qwen2 with qkv
+// bias, Qwen3 with q/k RMSNorm) in f32 with BLAS GEMMs. Weights come from any
+// TensorSource, decoded to f32. In streaming mode only one decoder layer's
+// weights are in memory at a time (plus the batch's hidden states), so models
+// larger than RAM can be evaluated and calibrated.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "libquant/calib/linear_hook.hpp"
+#include "libquant/export.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant::eval {
+
+struct ForwardOptions {
+  bool streaming = true;  // load each layer's weights per call instead of keeping them
+  unsigned threads = 0;   // BLAS / worker threads, 0 = all cores
+};
+
+class LIBQUANT_API Transformer {
+ public:
+  Transformer(const model::TensorSource& source, ForwardOptions opts = {});
+  ~Transformer();
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
+
+  const model::ModelConfig& config() const noexcept;
+
+  // Runs B sequences of equal length T from position 0 and returns the logits
+  // of positions [logits_from, T) of each sequence, row-major
+  // [B][T - logits_from][vocab]. `hook` (optional) sees every linear input.
+  std::vector<float> forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from = 0,
+                             calib::LinearHook* hook = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The configuration a forward pass needs, from an HF config or GGUF metadata.
+LIBQUANT_API model::ModelConfig forward_config(const model::TensorSource& source);
+
+}  // namespace libquant::eval

@@ -1,0 +1,92 @@
+#include "ops.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace libquant::cpu {
+
+void set_blas_threads(unsigned n) noexcept { openblas_set_num_threads(static_cast<int>(n)); }
+
+void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias, float* y) {
+  if (n == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(out),
+              static_cast<blasint>(in), 1.0f, x, static_cast<blasint>(in), w, static_cast<blasint>(in), 0.0f, y,
+              static_cast<blasint>(out));
+  if (bias)
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < out; ++c) y[r * out + c] += bias[c];
+}
+
+void rms_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, float* y) {
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x + r * d;
+    double ss = 0.0;
+    for (int64_t i = 0; i < d; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const auto scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(d) + eps));
+    float* yr = y + r * d;
+    for (int64_t i = 0; i < d; ++i) yr[i] = xr[i] * scale * w[i];
+  }
+}
+
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, double base,
+          double pos_scale, bool neox) {
+  const int64_t half = head_dim / 2;
+  std::vector<double> inv_freq(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i)
+    inv_freq[i] = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+  std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const double p = static_cast<double>(positions[t]) * pos_scale;
+    for (int64_t i = 0; i < half; ++i) {
+      c[i] = static_cast<float>(std::cos(p * inv_freq[i]));
+      s[i] = static_cast<float>(std::sin(p * inv_freq[i]));
+    }
+    for (int64_t h = 0; h < n_heads; ++h) {
+      float* v = x + (t * n_heads + h) * head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+        const float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c[i] - x1 * s[i];
+        v[b] = x0 * s[i] + x1 * c[i];
+      }
+    }
+  }
+}
+
+void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
+                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (int64_t t = 0; t < T; ++t) {
+    const float* qt = q + t * ldq;
+    float mx = -INFINITY;
+    for (int64_t s = 0; s <= t; ++s) {
+      const float* ks = k + s * ldk;
+      float dot = 0.0f;
+      for (int64_t i = 0; i < hd; ++i) dot += qt[i] * ks[i];
+      scratch[s] = dot * scale;
+      mx = std::max(mx, scratch[s]);
+    }
+    double sum = 0.0;
+    for (int64_t s = 0; s <= t; ++s) {
+      scratch[s] = std::exp(scratch[s] - mx);
+      sum += scratch[s];
+    }
+    const auto inv = static_cast<float>(1.0 / sum);
+    float* ot = out + t * ldo;
+    std::fill(ot, ot + hd, 0.0f);
+    for (int64_t s = 0; s <= t; ++s) {
+      const float p = scratch[s] * inv;
+      const float* vs = v + s * ldv;
+      for (int64_t i = 0; i < hd; ++i) ot[i] += p * vs[i];
+    }
+  }
+}
+
+void silu_mul(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+}  // namespace libquant::cpu

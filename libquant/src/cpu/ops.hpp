@@ -1,0 +1,30 @@
+#pragma once
+// CPU building blocks of the forward pass. GEMMs go to BLAS; the rest are
+// plain loops (the compiler vectorises them) with double accumulation where
+// it matters for accuracy (norm sums, softmax denominators).
+#include <cstdint>
+
+namespace libquant::cpu {
+
+void set_blas_threads(unsigned n) noexcept;
+
+// Y[n, out] = X[n, in] * W[out, in]^T (+ bias[out] when not null).
+void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias, float* y);
+
+// Row-wise RMSNorm of x[n, d] into y (may alias): y = x / sqrt(mean(x^2) + eps) * w.
+void rms_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, float* y);
+
+// Rotary embedding in place on x[n_tokens, n_heads * head_dim] whose token
+// t has position positions[t]. neox: pairs (i, i + d/2); otherwise (2i, 2i+1).
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, double base,
+          double pos_scale, bool neox);
+
+// Causal attention for one sequence and one head: q, k, v are [T, hd] views
+// with row strides; out [T, hd] with stride ldo. scratch holds T floats.
+void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
+                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch);
+
+// out = silu(g) * u, element-wise over n values (out may alias g).
+void silu_mul(const float* g, const float* u, float* out, int64_t n);
+
+}  // namespace libquant::cpu

@@ -1,0 +1,207 @@
+#include "libquant/eval/transformer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "../cpu/ops.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/thread_pool.hpp"
+#include "libquant/gguf/row_codec.hpp"
+#include "libquant/model/gguf_metadata.hpp"
+
+namespace libquant::eval {
+
+model::ModelConfig forward_config(const model::TensorSource& source) {
+  if (const auto* cfg = model::hf_config(source)) return *cfg;
+  return model::config_from_gguf(*model::gguf_header(source));
+}
+
+namespace {
+
+struct LayerWeights {
+  Tensor attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
+  Tensor wq, wk, wv, wo, wg, wu, wd;
+};
+
+const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nullptr; }
+
+}  // namespace
+
+struct Transformer::Impl {
+  const model::TensorSource& src;
+  model::ModelConfig cfg;
+  ForwardOptions opts;
+  bool neox = false;           // rotate-half RoPE (Qwen) vs interleaved pairs (Llama in GGUF layout)
+  std::vector<std::optional<LayerWeights>> cache;  // non-streaming mode
+  std::optional<Tensor> output_cache, output_norm;
+  ThreadPool pool;
+
+  Impl(const model::TensorSource& s, ForwardOptions o)
+      : src(s), cfg(forward_config(s)), opts(o), pool(o.threads) {
+    const auto* arch = model::find_architecture_by_hf(cfg.architecture);
+    check(arch != nullptr, ErrorCode::UnsupportedConversion,
+          "no forward pass for architecture '" + cfg.architecture + "'");
+    neox = !arch->permute_qk;
+    check(cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0,
+          ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");
+    cache.resize(static_cast<size_t>(cfg.num_layers));
+    cpu::set_blas_threads(pool.size());
+    output_norm = load("output_norm.weight");
+  }
+
+  Tensor load(const std::string& name, bool required = true) const {
+    const model::SourceTensor* t = src.find(name);
+    if (!t) {
+      check(!required, ErrorCode::ValidationFailed, "model has no tensor '" + name + "'");
+      return Tensor();
+    }
+    Tensor f = src.read_f32(*t);
+    src.release(*t);
+    return f;
+  }
+
+  LayerWeights load_layer(int l) const {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.attn_norm = load(p + "attn_norm.weight");
+    w.ffn_norm = load(p + "ffn_norm.weight");
+    w.q_norm = load(p + "attn_q_norm.weight", false);
+    w.k_norm = load(p + "attn_k_norm.weight", false);
+    w.bq = load(p + "attn_q.bias", false);
+    w.bk = load(p + "attn_k.bias", false);
+    w.bv = load(p + "attn_v.bias", false);
+    w.wq = load(p + "attn_q.weight");
+    w.wk = load(p + "attn_k.weight");
+    w.wv = load(p + "attn_v.weight");
+    w.wo = load(p + "attn_output.weight");
+    w.wg = load(p + "ffn_gate.weight");
+    w.wu = load(p + "ffn_up.weight");
+    w.wd = load(p + "ffn_down.weight");
+    return w;
+  }
+
+  const LayerWeights& layer(int l, std::optional<LayerWeights>& scratch) {
+    if (!opts.streaming) {
+      auto& c = cache[static_cast<size_t>(l)];
+      if (!c) c = load_layer(l);
+      return *c;
+    }
+    scratch = load_layer(l);
+    return *scratch;
+  }
+
+  // Embedding rows for the tokens, decoded row by row (the table is never loaded whole).
+  void embed(const std::vector<std::vector<int32_t>>& batch, float* h) const {
+    const model::SourceTensor* emb = src.find("token_embd.weight");
+    check(emb != nullptr, ErrorCode::ValidationFailed, "model has no token_embd.weight");
+    const int64_t d = cfg.hidden_size;
+    const uint64_t rb = emb->nbytes / emb->shape.rows();
+    std::vector<std::byte> raw(rb);
+    size_t r = 0;
+    for (const auto& seq : batch)
+      for (int32_t id : seq) {
+        check(id >= 0 && static_cast<uint64_t>(id) < emb->shape.rows(), ErrorCode::InvalidArgument,
+              "token id " + std::to_string(id) + " is outside the vocabulary");
+        src.read_rows(*emb, static_cast<uint64_t>(id), 1, raw.data());
+        gguf::dequantize(emb->dtype, raw.data(), h + static_cast<int64_t>(r++) * d, d);
+      }
+  }
+
+  static void report(calib::LinearHook* hook, int l, const char* what, const float* x, int64_t rows, int64_t cols) {
+    if (!hook) return;
+    const std::string name = l >= 0 ? "blk." + std::to_string(l) + "." + what : std::string(what);
+    hook->on_input({l, name, x, rows, cols});
+  }
+
+  std::vector<float> forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from,
+                             calib::LinearHook* hook) {
+    check(!batch.empty(), ErrorCode::InvalidArgument, "empty batch");
+    const auto T = static_cast<int64_t>(batch[0].size());
+    for (const auto& s : batch) check(static_cast<int64_t>(s.size()) == T, ErrorCode::InvalidArgument, "sequences differ in length");
+    check(logits_from >= 0 && logits_from <= T, ErrorCode::InvalidArgument, "logits_from outside the sequence");
+    const auto B = static_cast<int64_t>(batch.size());
+    const int64_t N = B * T, d = cfg.hidden_size, hd = cfg.head_dim, nh = cfg.num_heads, nkv = cfg.num_kv_heads;
+    const int64_t qd = nh * hd, kvd = nkv * hd, ff = cfg.intermediate_size;
+    const double eps = cfg.rms_norm_eps;
+
+    std::vector<float> h(static_cast<size_t>(N * d)), xn(h.size()), q(static_cast<size_t>(N * qd)),
+        k(static_cast<size_t>(N * kvd)), v(k.size()), o(q.size()), g(static_cast<size_t>(N * ff)), u(g.size());
+    std::vector<int64_t> pos(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) pos[i] = i % T;
+    embed(batch, h.data());
+
+    for (int l = 0; l < cfg.num_layers; ++l) {
+      std::optional<LayerWeights> scratch;
+      const LayerWeights& w = layer(l, scratch);
+      cpu::rms_norm(h.data(), ptr(w.attn_norm), N, d, eps, xn.data());
+      report(hook, l, "attn_q.weight", xn.data(), N, d);
+      report(hook, l, "attn_k.weight", xn.data(), N, d);
+      report(hook, l, "attn_v.weight", xn.data(), N, d);
+      cpu::linear(xn.data(), N, d, ptr(w.wq), qd, ptr(w.bq), q.data());
+      cpu::linear(xn.data(), N, d, ptr(w.wk), kvd, ptr(w.bk), k.data());
+      cpu::linear(xn.data(), N, d, ptr(w.wv), kvd, ptr(w.bv), v.data());
+      if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
+      if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
+      const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
+      cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
+      cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
+      const int64_t group = nh / nkv;
+      pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
+        std::vector<float> sc(static_cast<size_t>(T));
+        for (size_t i = a; i < b; ++i) {
+          const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
+          cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
+                                     v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd,
+                                     qd, sc.data());
+        }
+      });
+      report(hook, l, "attn_output.weight", o.data(), N, qd);
+      cpu::linear(o.data(), N, qd, ptr(w.wo), d, nullptr, xn.data());
+      for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+
+      cpu::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
+      report(hook, l, "ffn_gate.weight", xn.data(), N, d);
+      report(hook, l, "ffn_up.weight", xn.data(), N, d);
+      cpu::linear(xn.data(), N, d, ptr(w.wg), ff, nullptr, g.data());
+      cpu::linear(xn.data(), N, d, ptr(w.wu), ff, nullptr, u.data());
+      cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
+      report(hook, l, "ffn_down.weight", g.data(), N, ff);
+      cpu::linear(g.data(), N, ff, ptr(w.wd), d, nullptr, xn.data());
+      for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+    }
+
+    // Final norm and logits only for the requested positions.
+    const int64_t keep = T - logits_from, M = B * keep;
+    std::vector<float> sel(static_cast<size_t>(M * d));
+    for (int64_t s = 0; s < B; ++s)
+      std::memcpy(sel.data() + s * keep * d, h.data() + (s * T + logits_from) * d, static_cast<size_t>(keep * d) * 4);
+    cpu::rms_norm(sel.data(), ptr(*output_norm), M, d, eps, sel.data());
+    if (hook && hook->wants_output_layer()) report(hook, -1, "output.weight", sel.data(), M, d);
+    const Tensor* out_w = output_weight();
+    const int64_t vocab = out_w->shape()[0];
+    std::vector<float> logits(static_cast<size_t>(M * vocab));
+    cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, logits.data());
+    if (opts.streaming) output_cache.reset();
+    return logits;
+  }
+
+  const Tensor* output_weight() {
+    if (!output_cache) {
+      const bool tied = src.find("output.weight") == nullptr;
+      output_cache = load(tied ? "token_embd.weight" : "output.weight");
+    }
+    return &*output_cache;
+  }
+};
+
+Transformer::Transformer(const model::TensorSource& source, ForwardOptions opts)
+    : impl_(std::make_unique<Impl>(source, opts)) {}
+Transformer::~Transformer() = default;
+const model::ModelConfig& Transformer::config() const noexcept { return impl_->cfg; }
+std::vector<float> Transformer::forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from,
+                                        calib::LinearHook* hook) {
+  return impl_->forward(batch, logits_from, hook);
+}
+
+}  // namespace libquant::eval
