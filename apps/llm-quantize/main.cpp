@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
       "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 6 validation failed,\n"
       "8 unsupported conversion (see docs/cli.md for the full list).");
 
-  const cli::Command commands[] = {cli::register_quantize(app, g), cli::register_info(app, g)};
+  const cli::Command commands[] = {cli::register_quantize(app, g), cli::register_info(app, g),
+                                     cli::register_quality(app, g)};
 
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/half.hpp"
+#include "legacy_dequant.hpp"
 #include "q8_0.hpp"
 
 namespace libquant::gguf {
@@ -20,6 +21,7 @@ bool can_quantize(DType t) noexcept {
 bool can_dequantize(DType t) noexcept {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::F64:
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::IQ4_NL:
     case DType::I8: case DType::I16: case DType::I32: case DType::I64: case DType::U8:
     case DType::U16: case DType::U32: case DType::U64: case DType::F8_E4M3: case DType::F8_E5M2:
       return true;
@@ -58,6 +60,11 @@ void dequantize(DType t, const void* src, float* dst, int64_t n) {
     case DType::F16: f16_to_f32(static_cast<const uint16_t*>(src), dst, un); return;
     case DType::BF16: bf16_to_f32(static_cast<const uint16_t*>(src), dst, un); return;
     case DType::Q8_0: dequantize_q8_0(src, dst, n); return;
+    case DType::Q4_0: dequantize_q4_0(src, dst, n); return;
+    case DType::Q4_1: dequantize_q4_1(src, dst, n); return;
+    case DType::Q5_0: dequantize_q5_0(src, dst, n); return;
+    case DType::Q5_1: dequantize_q5_1(src, dst, n); return;
+    case DType::IQ4_NL: dequantize_iq4_nl(src, dst, n); return;
     case DType::F64: widen<double>(src, dst, n); return;
     case DType::I8: widen<int8_t>(src, dst, n); return;
     case DType::I16: widen<int16_t>(src, dst, n); return;

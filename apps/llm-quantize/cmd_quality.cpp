@@ -1,0 +1,80 @@
+// `llm-quantize quality perplexity MODEL --data FILE`: flag parsing only; the
+// work is libquant::eval::perplexity.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/core/progress.hpp"
+#include "libquant/eval/perplexity.hpp"
+
+namespace cli {
+
+namespace {
+struct PerplexityCliOptions {
+  std::string model, data;
+  int64_t ctx = 512, chunks = -1, batch = 1;
+  unsigned threads = 0;
+  bool whole_model = false;
+};
+
+int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
+  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
+                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  auto opts = libquant::eval::PerplexityOptions::defaults();
+  opts.model = o.model;
+  opts.data = o.data;
+  opts.ctx = o.ctx;
+  opts.chunks = o.chunks;
+  opts.batch = o.batch;
+  opts.threads = o.threads;
+  opts.streaming = !o.whole_model;
+  opts.progress = &progress;
+  const auto r = libquant::eval::perplexity(opts);
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object()
+        .field("status", "success")
+        .field("model", o.model)
+        .field("data", o.data)
+        .field("ctx", o.ctx)
+        .field("chunks", r.n_chunks)
+        .field("n_tokens", r.n_tokens)
+        .field("scored_tokens", r.scored_tokens)
+        .field("perplexity", r.ppl)
+        .field("perplexity_error", r.ppl_error)
+        .field("mean_nll", r.mean_nll)
+        .field("duration_seconds", r.duration_seconds)
+        .field("tokens_per_second", r.tokens_per_second)
+        .end_object();
+    print_json(j);
+  } else {
+    char line[160];
+    std::snprintf(line, sizeof line, "Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_error);
+    std::cout << line;
+    std::snprintf(line, sizeof line, "%lld chunks of %lld tokens, %.1f tokens/s\n", static_cast<long long>(r.n_chunks),
+                  static_cast<long long>(o.ctx), r.tokens_per_second);
+    std::cerr << line;
+  }
+  return 0;
+}
+}  // namespace
+
+Command register_quality(CLI::App& app, const GlobalOptions& g) {
+  auto po = std::make_shared<PerplexityCliOptions>();
+  CLI::App* quality = app.add_subcommand("quality", "Measure model quality (perplexity; report/compare are planned)");
+  quality->require_subcommand(1);
+  CLI::App* ppl = quality->add_subcommand("perplexity", "Perplexity with llama-perplexity's method");
+  ppl->add_option("MODEL", po->model, "HF checkpoint directory or .gguf file")->required();
+  ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8)")->required()->check(CLI::ExistingFile);
+  ppl->add_option("--ctx", po->ctx, "Tokens per chunk (only the second half is scored)")->capture_default_str()
+      ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  ppl->add_option("--chunks", po->chunks, "Evaluate only the first N chunks (-1 = all)")->capture_default_str();
+  ppl->add_option("--batch", po->batch, "Chunks evaluated together")->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1024}));
+  ppl->add_option("--threads", po->threads, "Threads (0 = all cores)")->capture_default_str();
+  ppl->add_flag("--whole-model", po->whole_model, "Keep all weights in memory instead of streaming one layer at a time");
+  return {ppl, [&g, po] { return run_perplexity(g, *po); }};
+}
+
+}  // namespace cli
