@@ -12,7 +12,7 @@ namespace cli {
 
 namespace {
 struct PerplexityCliOptions {
-  std::string model, data;
+  std::string model, data, save_logits, kl_base;
   int64_t ctx = 512, chunks = -1, batch = 1;
   unsigned threads = 0;
   bool whole_model = false;
@@ -30,14 +30,20 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
   opts.threads = o.threads;
   opts.streaming = !o.whole_model;
   opts.progress = &progress;
+  opts.save_logits = o.save_logits;
+  opts.kl_base = o.kl_base;
+  if (o.data.empty() && o.kl_base.empty())
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--data is required (unless --kl-base gives the tokens)",
+                          "Pass --data FILE with the evaluation text");
   const auto r = libquant::eval::perplexity(opts);
+  const auto& k = r.kl;
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object()
         .field("status", "success")
         .field("model", o.model)
         .field("data", o.data)
-        .field("ctx", o.ctx)
+        .field("ctx", r.ctx)
         .field("chunks", r.n_chunks)
         .field("n_tokens", r.n_tokens)
         .field("scored_tokens", r.scored_tokens)
@@ -45,16 +51,32 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
         .field("perplexity_error", r.ppl_error)
         .field("mean_nll", r.mean_nll)
         .field("duration_seconds", r.duration_seconds)
-        .field("tokens_per_second", r.tokens_per_second)
-        .end_object();
+        .field("tokens_per_second", r.tokens_per_second);
+    if (r.has_kl) {
+      j.key("kl_divergence").begin_object()
+          .field("mean_kld", k.mean_kld).field("mean_kld_error", k.kld_error).field("max_kld", k.max_kld)
+          .field("same_top_p", k.same_top_p).field("same_top_p_error", k.same_top_p_error)
+          .field("perplexity_base", k.ppl_base).field("mean_ln_ppl_ratio", k.mean_ln_ratio)
+          .field("delta_ppl", r.ppl - k.ppl_base).field("rms_delta_p", k.rms_delta_p)
+          .end_object();
+    }
+    j.end_object();
     print_json(j);
   } else {
     char line[160];
     std::snprintf(line, sizeof line, "Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_error);
     std::cout << line;
     std::snprintf(line, sizeof line, "%lld chunks of %lld tokens, %.1f tokens/s\n", static_cast<long long>(r.n_chunks),
-                  static_cast<long long>(o.ctx), r.tokens_per_second);
+                  static_cast<long long>(r.ctx), r.tokens_per_second);
     std::cerr << line;
+    if (r.has_kl) {
+      std::snprintf(line, sizeof line,
+                    "Mean PPL(base): %.4f  ln(PPL(Q)/PPL(base)): %.6f\nMean KLD: %.6f +/- %.6f  Max KLD: %.6f\n"
+                    "Same top p: %.3f +/- %.3f %%  RMS dp: %.3f %%\n",
+                    k.ppl_base, k.mean_ln_ratio, k.mean_kld, k.kld_error, k.max_kld, 100 * k.same_top_p,
+                    100 * k.same_top_p_error, 100 * k.rms_delta_p);
+      std::cout << line;
+    }
   }
   return 0;
 }
@@ -66,13 +88,17 @@ Command register_quality(CLI::App& app, const GlobalOptions& g) {
   quality->require_subcommand(1);
   CLI::App* ppl = quality->add_subcommand("perplexity", "Perplexity with llama-perplexity's method");
   ppl->add_option("MODEL", po->model, "HF checkpoint directory or .gguf file")->required();
-  ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8)")->required()->check(CLI::ExistingFile);
+  ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8)")->check(CLI::ExistingFile);
   ppl->add_option("--ctx", po->ctx, "Tokens per chunk (only the second half is scored)")->capture_default_str()
       ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   ppl->add_option("--chunks", po->chunks, "Evaluate only the first N chunks (-1 = all)")->capture_default_str();
   ppl->add_option("--batch", po->batch, "Chunks evaluated together")->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1024}));
   ppl->add_option("--threads", po->threads, "Threads (0 = all cores)")->capture_default_str();
+  ppl->add_option("--save-logits", po->save_logits,
+                  "Write the log-probabilities of every scored token (llama-perplexity's KL base file)");
+  ppl->add_option("--kl-base", po->kl_base, "KL-divergence against a --save-logits file (its tokens are used)")
+      ->check(CLI::ExistingFile);
   ppl->add_flag("--whole-model", po->whole_model, "Keep all weights in memory instead of streaming one layer at a time");
   return {ppl, [&g, po] { return run_perplexity(g, *po); }};
 }

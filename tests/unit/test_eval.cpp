@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/logits_file.hpp"
 #include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
@@ -135,5 +136,26 @@ TEST_CASE("perplexity rejects too-short data with exit 15", "[eval][perplexity]"
     FAIL("accepted too-short data");
   } catch (const Error& e) {
     REQUIRE(e.code() == ErrorCode::CalibrationDataError);
+  }
+}
+
+TEST_CASE("KL base rows decode to log-probabilities within half a code step", "[eval][kl]") {
+  std::vector<float> logits = {3.0f, -1.0f, 0.5f, -30.0f, 2.9f};
+  std::vector<uint16_t> row(eval::logits_words_per_position(5));
+  REQUIRE(row.size() == 2 * 3 + 4);  // odd vocabularies carry one padding word
+  const double nll = eval::encode_log_probs(logits.data(), 5, 2, row.data());
+  double lse = 0;
+  for (float l : logits) lse += std::exp(static_cast<double>(l) - 3.0);
+  lse = std::log(lse) + 3.0;
+  REQUIRE(nll == Approx(lse - 0.5).epsilon(1e-6));
+  std::vector<double> lp(5);
+  eval::decode_log_probs(row.data(), 5, lp.data());
+  const double step = 16.0 / 65535.0;  // the window spans 16 nats here (min logit clipped)
+  for (int i = 0; i < 5; ++i) {
+    if (logits[i] <= 3.0f - 16.0f) {
+      REQUIRE(row[4 + i] == 0);  // below the window: stored as the floor
+      continue;
+    }
+    REQUIRE(std::fabs(lp[i] - (logits[i] - lse)) <= 0.5 * step + 1e-5);
   }
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/logits_file.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
 
@@ -27,6 +28,54 @@ std::string read_text(const std::filesystem::path& p) {
   ss << f.rdbuf();
   return ss.str();
 }
+// Running sums for the KL-divergence statistics.
+struct KlAccumulator {
+  double kld = 0, kld2 = 0, kld_max = 0, same = 0, nll_base = 0, ln_ratio = 0, dp2 = 0;
+  int64_t n = 0;
+  std::vector<double> base_lp;
+
+  void add(const float* logits, int32_t n_vocab, std::span<const uint16_t> base_row, int32_t target, double nll_q) {
+    base_lp.resize(static_cast<size_t>(n_vocab));
+    decode_log_probs(base_row.data(), n_vocab, base_lp.data());
+    float mx = logits[0];
+    int32_t arg_q = 0, arg_b = 0;
+    for (int32_t i = 1; i < n_vocab; ++i) {
+      if (logits[i] > mx) { mx = logits[i]; arg_q = i; }
+      if (base_row[4 + i] > base_row[4 + arg_b]) arg_b = i;
+    }
+    double sum = 0.0;
+    for (int32_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+    const double lse = std::log(sum) + mx;
+    double k = 0.0;
+    for (int32_t i = 0; i < n_vocab; ++i)
+      if (base_lp[i] > -16.0) k += std::exp(base_lp[i]) * (base_lp[i] - (logits[i] - lse));
+    const double nb = -base_lp[static_cast<size_t>(target)];
+    kld += k;
+    kld2 += k * k;
+    kld_max = std::max(kld_max, k);
+    same += arg_q == arg_b ? 1.0 : 0.0;
+    nll_base += nb;
+    ln_ratio += nll_q - nb;
+    const double dp = std::exp(-nll_q) - std::exp(-nb);
+    dp2 += dp * dp;
+    ++n;
+  }
+
+  KlStats finish() const {
+    KlStats st;
+    const double dn = static_cast<double>(n);
+    st.mean_kld = kld / dn;
+    st.kld_error = n > 1 ? std::sqrt(std::max(0.0, kld2 / dn - st.mean_kld * st.mean_kld) / (dn - 1)) : 0.0;
+    st.max_kld = kld_max;
+    st.same_top_p = same / dn;
+    st.same_top_p_error = n > 1 ? std::sqrt(st.same_top_p * (1 - st.same_top_p) / (dn - 1)) : 0.0;
+    st.ppl_base = std::exp(nll_base / dn);
+    st.mean_ln_ratio = ln_ratio / dn;
+    st.rms_delta_p = std::sqrt(dp2 / dn);
+    return st;
+  }
+};
+
 }  // namespace
 
 PerplexityResult perplexity(const PerplexityOptions& opts) {
@@ -35,14 +84,24 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   check(opts.batch >= 1, ErrorCode::InvalidArgument, "--batch must be at least 1");
   auto src = model::open_tensor_source(opts.model);
   auto tok = load_tokenizer(*src);
-  const std::vector<int32_t> tokens = tok->encode(read_text(opts.data), tok->add_bos_by_default());
+  std::unique_ptr<LogitsFileReader> base;
+  std::vector<int32_t> tokens;
+  int64_t ctx = opts.ctx;
+  if (!opts.kl_base.empty()) {  // KL mode: the base file fixes the tokens and the context
+    base = std::make_unique<LogitsFileReader>(opts.kl_base);
+    tokens.assign(base->tokens().begin(), base->tokens().end());
+    ctx = base->n_ctx();
+  } else {
+    tokens = tok->encode(read_text(opts.data), tok->add_bos_by_default());
+  }
   PerplexityResult res;
+  res.ctx = ctx;
   res.n_tokens = static_cast<int64_t>(tokens.size());
-  const int64_t available = res.n_tokens / opts.ctx;
-  if (available < 1 || res.n_tokens < 2 * opts.ctx)
+  const int64_t available = res.n_tokens / ctx;
+  if (available < 1 || (!base && res.n_tokens < 2 * ctx))
     throw Error(ErrorCode::CalibrationDataError,
                 "the text has " + std::to_string(res.n_tokens) + " tokens; at least 2 x ctx = " +
-                    std::to_string(2 * opts.ctx) + " are needed",
+                    std::to_string(2 * ctx) + " are needed",
                 "Use a longer text or a smaller --ctx");
   res.n_chunks = opts.chunks > 0 ? std::min(opts.chunks, available) : available;
 
@@ -50,27 +109,44 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   fo.streaming = opts.streaming;
   fo.threads = opts.threads;
   Transformer model(*src, fo);
-  const int64_t first = opts.ctx / 2;
+  const int64_t first = ctx / 2;
   const int32_t bos = tok->bos_id();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   progress.begin("Perplexity", static_cast<uint64_t>(res.n_chunks), "chunks");
   double nll = 0.0, nll2 = 0.0;
   int64_t count = 0;
+  KlAccumulator kl;
+  std::unique_ptr<LogitsFileWriter> save;
+  std::vector<uint16_t> row_words;
   for (int64_t c0 = 0; c0 < res.n_chunks; c0 += opts.batch) {
     const int64_t nb = std::min(opts.batch, res.n_chunks - c0);
     std::vector<std::vector<int32_t>> batch;
     for (int64_t b = 0; b < nb; ++b) {
-      const auto begin = tokens.begin() + (c0 + b) * opts.ctx;
-      batch.emplace_back(begin, begin + opts.ctx);
+      const auto begin = tokens.begin() + (c0 + b) * ctx;
+      batch.emplace_back(begin, begin + ctx);
       if (tok->add_bos_by_default() && bos >= 0) batch.back()[0] = bos;
     }
     const std::vector<float> logits = model.forward(batch, first);
-    const int64_t vocab = static_cast<int64_t>(logits.size()) / (nb * (opts.ctx - first));
+    const int64_t vocab = static_cast<int64_t>(logits.size()) / (nb * (ctx - first));
+    if (base && base->n_vocab() != vocab)
+      throw Error(ErrorCode::ValidationFailed, "the KL base file has a vocabulary of " + std::to_string(base->n_vocab()) +
+                                                   ", the model " + std::to_string(vocab));
+    if (!opts.save_logits.empty() && !save) {
+      save = std::make_unique<LogitsFileWriter>(opts.save_logits, static_cast<int32_t>(ctx), static_cast<int32_t>(vocab),
+                                                tokens, static_cast<int32_t>(res.n_chunks));
+      row_words.resize(logits_words_per_position(static_cast<int32_t>(vocab)));
+    }
     for (int64_t b = 0; b < nb; ++b) {
-      const int64_t base = (c0 + b) * opts.ctx;
-      for (int64_t j = first; j < opts.ctx - 1; ++j) {
-        const float* row = logits.data() + (b * (opts.ctx - first) + (j - first)) * vocab;
-        const double v = token_nll(row, vocab, tokens[static_cast<size_t>(base + j + 1)]);
+      const int64_t start = (c0 + b) * ctx;
+      for (int64_t j = first; j < ctx - 1; ++j) {
+        const float* row = logits.data() + (b * (ctx - first) + (j - first)) * vocab;
+        const int32_t target = tokens[static_cast<size_t>(start + j + 1)];
+        const double v = token_nll(row, vocab, target);
+        if (save) {
+          encode_log_probs(row, static_cast<int32_t>(vocab), target, row_words.data());
+          save->append(row_words);
+        }
+        if (base) kl.add(row, static_cast<int32_t>(vocab), base->row(static_cast<size_t>(count)), target, v);
         nll += v;
         nll2 += v * v;
         ++count;
@@ -80,13 +156,18 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
     progress.update(static_cast<uint64_t>(c0 + nb), "");
   }
   progress.end();
+  if (save) save->finish();
+  if (base) {
+    res.has_kl = true;
+    res.kl = kl.finish();
+  }
   res.scored_tokens = count;
   res.mean_nll = nll / static_cast<double>(count);
   res.ppl = std::exp(res.mean_nll);
   const double var = nll2 / static_cast<double>(count) - res.mean_nll * res.mean_nll;
   res.ppl_error = count > 1 ? res.ppl * std::sqrt(std::max(0.0, var) / static_cast<double>(count - 1)) : 0.0;
   res.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  res.tokens_per_second = static_cast<double>(res.n_chunks * opts.ctx) / res.duration_seconds;
+  res.tokens_per_second = static_cast<double>(res.n_chunks * ctx) / res.duration_seconds;
   return res;
 }
 

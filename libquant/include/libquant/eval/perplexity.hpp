@@ -22,19 +22,33 @@ struct PerplexityOptions {
   bool streaming = true;            // one decoder layer in memory at a time
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
+  std::filesystem::path save_logits;  // write llama.cpp's KL base file (log-probs of every scored token)
+  std::filesystem::path kl_base;      // compare against such a file; its tokens replace `data`
   static PerplexityOptions defaults() { return {}; }
+};
+
+// KL-divergence mode results (the base is the model that wrote the file).
+struct KlStats {
+  double mean_kld = 0, kld_error = 0, max_kld = 0;
+  double same_top_p = 0, same_top_p_error = 0;  // fraction of positions with equal argmax
+  double ppl_base = 0;                          // from the stored log-probs
+  double mean_ln_ratio = 0;                     // mean of ln(p_base/p_q) of the target = ln(PPL(Q)/PPL(base))
+  double rms_delta_p = 0;                       // RMS of p_q(target) - p_base(target)
 };
 
 struct PerplexityResult {
   double ppl = 0;
   double ppl_error = 0;             // ppl * standard error of the mean NLL
   double mean_nll = 0;
+  int64_t ctx = 0;                  // context used (the KL base file's in KL mode)
   int64_t n_tokens = 0;             // tokens in the text (with BOS)
   int64_t n_chunks = 0;
   int64_t scored_tokens = 0;
   double duration_seconds = 0;
   double tokens_per_second = 0;     // tokens evaluated (chunks x ctx) per second
   std::vector<double> chunk_ppl;    // running estimate after each chunk, as llama.cpp prints
+  bool has_kl = false;
+  KlStats kl;
 };
 
 LIBQUANT_API PerplexityResult perplexity(const PerplexityOptions& opts);
