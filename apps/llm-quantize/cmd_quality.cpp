@@ -7,6 +7,10 @@
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/eval/perplexity.hpp"
+#include "libquant/eval/tokenizer.hpp"
+
+#include <fstream>
+#include <sstream>
 
 namespace cli {
 
@@ -81,6 +85,42 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
   return 0;
 }
 }  // namespace
+
+namespace {
+struct TokenizeOptions {
+  std::string model, file, text;
+  bool no_bos = false;
+};
+
+int run_tokenize(const GlobalOptions& g, const TokenizeOptions& o) {
+  std::string text = o.text;
+  if (!o.file.empty()) {
+    std::ifstream f(o.file, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    text = ss.str();
+  }
+  auto src = libquant::model::open_tensor_source(o.model);
+  auto tok = libquant::eval::load_tokenizer(*src);
+  const auto ids = tok->encode(text, !o.no_bos && tok->add_bos_by_default());
+  libquant::JsonWriter j(g.mode == OutputMode::Json ? 0 : 0);
+  j.begin_object().field("n_tokens", static_cast<uint64_t>(ids.size())).key("ids").begin_array();
+  for (int32_t id : ids) j.value(static_cast<int64_t>(id));
+  j.end_array().end_object();
+  print_json(j);
+  return 0;
+}
+}  // namespace
+
+Command register_tokenize(CLI::App& app, const GlobalOptions& g) {
+  auto o = std::make_shared<TokenizeOptions>();
+  CLI::App* sub = app.add_subcommand("tokenize", "Token ids of a text with the model's own tokenizer (JSON)");
+  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
+  auto* file = sub->add_option("--file", o->file, "Text file")->check(CLI::ExistingFile);
+  sub->add_option("--text", o->text, "Text")->excludes(file);
+  sub->add_flag("--no-bos", o->no_bos, "Do not add BOS even if the model asks for it");
+  return {sub, [&g, o] { return run_tokenize(g, *o); }};
+}
 
 Command register_quality(CLI::App& app, const GlobalOptions& g) {
   auto po = std::make_shared<PerplexityCliOptions>();

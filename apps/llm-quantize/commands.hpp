@@ -19,5 +19,6 @@ struct Command {
 Command register_quantize(CLI::App& app, const GlobalOptions& g);
 Command register_info(CLI::App& app, const GlobalOptions& g);
 Command register_quality(CLI::App& app, const GlobalOptions& g);
+Command register_tokenize(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cli

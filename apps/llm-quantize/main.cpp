@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
       "8 unsupported conversion (see docs/cli.md for the full list).");
 
   const cli::Command commands[] = {cli::register_quantize(app, g), cli::register_info(app, g),
-                                     cli::register_quality(app, g)};
+                                     cli::register_quality(app, g), cli::register_tokenize(app, g)};
 
   try {
     app.parse(argc, argv);

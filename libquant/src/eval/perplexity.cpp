@@ -113,6 +113,7 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   const int32_t bos = tok->bos_id();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   progress.begin("Perplexity", static_cast<uint64_t>(res.n_chunks), "chunks");
+  const auto t_eval = std::chrono::steady_clock::now();
   double nll = 0.0, nll2 = 0.0;
   int64_t count = 0;
   KlAccumulator kl;
@@ -155,6 +156,7 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
     }
     progress.update(static_cast<uint64_t>(c0 + nb), "");
   }
+  const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_eval).count();
   progress.end();
   if (save) save->finish();
   if (base) {
@@ -167,7 +169,7 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   const double var = nll2 / static_cast<double>(count) - res.mean_nll * res.mean_nll;
   res.ppl_error = count > 1 ? res.ppl * std::sqrt(std::max(0.0, var) / static_cast<double>(count - 1)) : 0.0;
   res.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  res.tokens_per_second = static_cast<double>(res.n_chunks * ctx) / res.duration_seconds;
+  res.tokens_per_second = static_cast<double>(res.n_chunks * ctx) / eval_seconds;
   return res;
 }
 

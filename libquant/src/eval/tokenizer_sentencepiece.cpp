@@ -6,6 +6,9 @@
 #include "libquant/eval/tokenizer.hpp"
 
 namespace libquant::eval {
+
+std::unique_ptr<Tokenizer> make_bpe_tokenizer(const io::GgufHeader& h);  // tokenizer_bpe.cpp
+
 namespace {
 
 // Minimal protobuf wire-format writer for the few ModelProto fields we need.
@@ -125,9 +128,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const model::TensorSource& source) {
   const io::GgufHeader& h = *model::gguf_header(source);
   const io::GgufValue* kind = h.find("tokenizer.ggml.model");
   check(kind != nullptr, ErrorCode::ValidationFailed, "GGUF file has no tokenizer (tokenizer.ggml.model)");
+  if (kind->as_string() == "gpt2") return make_bpe_tokenizer(h);
   if (kind->as_string() != "llama")
     throw Error(ErrorCode::UnsupportedConversion, "tokenizer kind '" + kind->as_string() + "' is not implemented yet",
-                "Only SentencePiece (`llama`) vocabularies can be tokenized so far");
+                "Supported: SentencePiece (`llama`) and byte-level BPE (`gpt2`) vocabularies");
   if (!sp->LoadFromSerializedProto(sentencepiece_proto_from_gguf(h)).ok())
     throw Error(ErrorCode::ValidationFailed, "the GGUF vocabulary is not a valid SentencePiece model");
   const io::GgufValue* add_bos = h.find("tokenizer.ggml.add_bos_token");

@@ -45,7 +45,8 @@ struct PerplexityResult {
   int64_t n_chunks = 0;
   int64_t scored_tokens = 0;
   double duration_seconds = 0;
-  double tokens_per_second = 0;     // tokens evaluated (chunks x ctx) per second
+  double tokens_per_second = 0;     // tokens evaluated (chunks x ctx) per second of evaluation
+                                    // (tokenization and start-up excluded, as llama-perplexity's timing)
   std::vector<double> chunk_ppl;    // running estimate after each chunk, as llama.cpp prints
   bool has_kl = false;
   KlStats kl;
