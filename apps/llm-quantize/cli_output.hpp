@@ -13,6 +13,7 @@ enum class OutputMode { Human, Json };
 struct GlobalOptions {
   OutputMode mode = OutputMode::Human;
   std::string verbosity = "normal";
+  bool csv = false;  // --format csv: tables as CSV (compare); other commands print human text
 };
 
 // Prints the error (JSON object on stdout in JSON mode, text on stderr

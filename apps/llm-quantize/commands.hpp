@@ -6,6 +6,7 @@
 #include "cli_output.hpp"
 
 #include <functional>
+#include <vector>
 
 namespace cli {
 
@@ -20,5 +21,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g);
 Command register_info(CLI::App& app, const GlobalOptions& g);
 Command register_quality(CLI::App& app, const GlobalOptions& g);
 Command register_tokenize(CLI::App& app, const GlobalOptions& g);
+// `quality report` and `quality compare`, added under the `quality` subcommand.
+std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOptions& g);
 
 }  // namespace cli

@@ -42,20 +42,22 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may also follow the subcommand
   app.require_subcommand(1);
   std::string format = "human";
-  app.add_option("--format", format, "Output format: human (default) or json")
-      ->check(CLI::IsMember({"human", "json"}));
+  app.add_option("--format", format, "Output format: human (default), json, or csv (quality compare tables)")
+      ->check(CLI::IsMember({"human", "json", "csv"}));
   app.add_option("--verbosity", g.verbosity, "Log level: quiet, normal (default), verbose, debug")
       ->check(CLI::IsMember({"quiet", "normal", "verbose", "debug"}));
   app.footer(
       "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 6 validation failed,\n"
       "8 unsupported conversion (see docs/cli.md for the full list).");
 
-  const cli::Command commands[] = {cli::register_quantize(app, g), cli::register_info(app, g),
-                                     cli::register_quality(app, g), cli::register_tokenize(app, g)};
+  std::vector<cli::Command> commands = {cli::register_quantize(app, g), cli::register_info(app, g),
+                                        cli::register_quality(app, g), cli::register_tokenize(app, g)};
+  for (auto& c : cli::register_quality_reports(*app.get_subcommand("quality"), g)) commands.push_back(std::move(c));
 
   try {
     app.parse(argc, argv);
     g.mode = format == "json" ? cli::OutputMode::Json : cli::OutputMode::Human;
+    g.csv = format == "csv";
     libquant::set_verbosity(parse_verbosity(g.verbosity));
     for (const auto& c : commands)
       if (c.sub->parsed()) return c.run();

@@ -114,76 +114,93 @@ struct Transformer::Impl {
     hook->on_input({l, name, x, rows, cols});
   }
 
-  std::vector<float> forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from,
-                             calib::LinearHook* hook) {
+  Transformer::Hidden embed_batch(const std::vector<std::vector<int32_t>>& batch) const {
     check(!batch.empty(), ErrorCode::InvalidArgument, "empty batch");
     const auto T = static_cast<int64_t>(batch[0].size());
     for (const auto& s : batch) check(static_cast<int64_t>(s.size()) == T, ErrorCode::InvalidArgument, "sequences differ in length");
-    check(logits_from >= 0 && logits_from <= T, ErrorCode::InvalidArgument, "logits_from outside the sequence");
-    const auto B = static_cast<int64_t>(batch.size());
-    const int64_t N = B * T, d = cfg.hidden_size, hd = cfg.head_dim, nh = cfg.num_heads, nkv = cfg.num_kv_heads;
-    const int64_t qd = nh * hd, kvd = nkv * hd, ff = cfg.intermediate_size;
-    const double eps = cfg.rms_norm_eps;
+    Transformer::Hidden x{static_cast<int64_t>(batch.size()), T, {}};
+    x.h.resize(static_cast<size_t>(x.batch * T * cfg.hidden_size));
+    embed(batch, x.h.data());
+    return x;
+  }
 
-    std::vector<float> h(static_cast<size_t>(N * d)), xn(h.size()), q(static_cast<size_t>(N * qd)),
-        k(static_cast<size_t>(N * kvd)), v(k.size()), o(q.size()), g(static_cast<size_t>(N * ff)), u(g.size());
+  void run_layer(int l, const std::vector<Transformer::Hidden*>& xs, calib::LinearHook* hook) {
+    check(l >= 0 && l < cfg.num_layers, ErrorCode::InvalidArgument, "layer index out of range");
+    std::optional<LayerWeights> scratch;
+    const LayerWeights& w = layer(l, scratch);
+    for (Transformer::Hidden* x : xs) apply_layer(l, w, *x, hook);
+  }
+
+  void apply_layer(int l, const LayerWeights& w, Transformer::Hidden& x, calib::LinearHook* hook) {
+    const int64_t B = x.batch, T = x.seq, N = B * T, d = cfg.hidden_size, hd = cfg.head_dim;
+    const int64_t nh = cfg.num_heads, nkv = cfg.num_kv_heads, qd = nh * hd, kvd = nkv * hd, ff = cfg.intermediate_size;
+    const double eps = cfg.rms_norm_eps;
+    std::vector<float>& h = x.h;
+    std::vector<float> xn(h.size()), q(static_cast<size_t>(N * qd)), k(static_cast<size_t>(N * kvd)), v(k.size()),
+        o(q.size()), g(static_cast<size_t>(N * ff)), u(g.size());
     std::vector<int64_t> pos(static_cast<size_t>(N));
     for (int64_t i = 0; i < N; ++i) pos[i] = i % T;
-    embed(batch, h.data());
 
-    for (int l = 0; l < cfg.num_layers; ++l) {
-      std::optional<LayerWeights> scratch;
-      const LayerWeights& w = layer(l, scratch);
-      cpu::rms_norm(h.data(), ptr(w.attn_norm), N, d, eps, xn.data());
-      report(hook, l, "attn_q.weight", xn.data(), N, d);
-      report(hook, l, "attn_k.weight", xn.data(), N, d);
-      report(hook, l, "attn_v.weight", xn.data(), N, d);
-      cpu::linear(xn.data(), N, d, ptr(w.wq), qd, ptr(w.bq), q.data());
-      cpu::linear(xn.data(), N, d, ptr(w.wk), kvd, ptr(w.bk), k.data());
-      cpu::linear(xn.data(), N, d, ptr(w.wv), kvd, ptr(w.bv), v.data());
-      if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
-      if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
-      const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
-      cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
-      cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
-      const int64_t group = nh / nkv;
-      pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
-        std::vector<float> sc(static_cast<size_t>(T));
-        for (size_t i = a; i < b; ++i) {
-          const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
-          cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
-                                     v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd,
-                                     qd, sc.data());
-        }
-      });
-      report(hook, l, "attn_output.weight", o.data(), N, qd);
-      cpu::linear(o.data(), N, qd, ptr(w.wo), d, nullptr, xn.data());
-      for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+    cpu::rms_norm(h.data(), ptr(w.attn_norm), N, d, eps, xn.data());
+    report(hook, l, "attn_q.weight", xn.data(), N, d);
+    report(hook, l, "attn_k.weight", xn.data(), N, d);
+    report(hook, l, "attn_v.weight", xn.data(), N, d);
+    cpu::linear(xn.data(), N, d, ptr(w.wq), qd, ptr(w.bq), q.data());
+    cpu::linear(xn.data(), N, d, ptr(w.wk), kvd, ptr(w.bk), k.data());
+    cpu::linear(xn.data(), N, d, ptr(w.wv), kvd, ptr(w.bv), v.data());
+    if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
+    if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
+    const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
+    cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
+    cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
+    const int64_t group = nh / nkv;
+    pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
+      std::vector<float> sc(static_cast<size_t>(T));
+      for (size_t i = a; i < b; ++i) {
+        const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
+        cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
+                                   v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd, qd,
+                                   sc.data());
+      }
+    });
+    report(hook, l, "attn_output.weight", o.data(), N, qd);
+    cpu::linear(o.data(), N, qd, ptr(w.wo), d, nullptr, xn.data());
+    for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
 
-      cpu::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
-      report(hook, l, "ffn_gate.weight", xn.data(), N, d);
-      report(hook, l, "ffn_up.weight", xn.data(), N, d);
-      cpu::linear(xn.data(), N, d, ptr(w.wg), ff, nullptr, g.data());
-      cpu::linear(xn.data(), N, d, ptr(w.wu), ff, nullptr, u.data());
-      cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
-      report(hook, l, "ffn_down.weight", g.data(), N, ff);
-      cpu::linear(g.data(), N, ff, ptr(w.wd), d, nullptr, xn.data());
-      for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
-    }
+    cpu::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
+    report(hook, l, "ffn_gate.weight", xn.data(), N, d);
+    report(hook, l, "ffn_up.weight", xn.data(), N, d);
+    cpu::linear(xn.data(), N, d, ptr(w.wg), ff, nullptr, g.data());
+    cpu::linear(xn.data(), N, d, ptr(w.wu), ff, nullptr, u.data());
+    cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
+    report(hook, l, "ffn_down.weight", g.data(), N, ff);
+    cpu::linear(g.data(), N, ff, ptr(w.wd), d, nullptr, xn.data());
+    for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+  }
 
-    // Final norm and logits only for the requested positions.
+  // Final norm and logits only for positions [logits_from, T) of each sequence.
+  std::vector<float> logits(const Transformer::Hidden& x, int64_t logits_from, calib::LinearHook* hook) {
+    const int64_t B = x.batch, T = x.seq, d = cfg.hidden_size;
+    check(logits_from >= 0 && logits_from <= T, ErrorCode::InvalidArgument, "logits_from outside the sequence");
     const int64_t keep = T - logits_from, M = B * keep;
     std::vector<float> sel(static_cast<size_t>(M * d));
     for (int64_t s = 0; s < B; ++s)
-      std::memcpy(sel.data() + s * keep * d, h.data() + (s * T + logits_from) * d, static_cast<size_t>(keep * d) * 4);
-    cpu::rms_norm(sel.data(), ptr(*output_norm), M, d, eps, sel.data());
+      std::memcpy(sel.data() + s * keep * d, x.h.data() + (s * T + logits_from) * d, static_cast<size_t>(keep * d) * 4);
+    cpu::rms_norm(sel.data(), ptr(*output_norm), M, d, cfg.rms_norm_eps, sel.data());
     if (hook && hook->wants_output_layer()) report(hook, -1, "output.weight", sel.data(), M, d);
     const Tensor* out_w = output_weight();
     const int64_t vocab = out_w->shape()[0];
-    std::vector<float> logits(static_cast<size_t>(M * vocab));
-    cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, logits.data());
+    std::vector<float> out(static_cast<size_t>(M * vocab));
+    cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, out.data());
     if (opts.streaming) output_cache.reset();
-    return logits;
+    return out;
+  }
+
+  std::vector<float> forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from,
+                             calib::LinearHook* hook) {
+    Transformer::Hidden x = embed_batch(batch);
+    for (int l = 0; l < cfg.num_layers; ++l) run_layer(l, {&x}, hook);
+    return logits(x, logits_from, hook);
   }
 
   const Tensor* output_weight() {
@@ -202,6 +219,16 @@ const model::ModelConfig& Transformer::config() const noexcept { return impl_->c
 std::vector<float> Transformer::forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from,
                                         calib::LinearHook* hook) {
   return impl_->forward(batch, logits_from, hook);
+}
+Transformer::Hidden Transformer::embed(const std::vector<std::vector<int32_t>>& batch) const {
+  return impl_->embed_batch(batch);
+}
+void Transformer::run_layer(int layer, Hidden& x, calib::LinearHook* hook) { impl_->run_layer(layer, {&x}, hook); }
+void Transformer::run_layer(int layer, const std::vector<Hidden*>& xs, calib::LinearHook* hook) {
+  impl_->run_layer(layer, xs, hook);
+}
+std::vector<float> Transformer::logits(const Hidden& x, int64_t logits_from, calib::LinearHook* hook) {
+  return impl_->logits(x, logits_from, hook);
 }
 
 }  // namespace libquant::eval

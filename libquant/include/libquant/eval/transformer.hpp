@@ -34,6 +34,18 @@ class LIBQUANT_API Transformer {
   std::vector<float> forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from = 0,
                              calib::LinearHook* hook = nullptr);
 
+  // The same pass in steps, for callers that inspect or share hidden states
+  // (per-layer error of a quantized model against the original, calibration).
+  struct Hidden {
+    int64_t batch = 0, seq = 0;  // B sequences of T tokens
+    std::vector<float> h;        // [B*T, hidden_size]
+  };
+  Hidden embed(const std::vector<std::vector<int32_t>>& batch) const;
+  void run_layer(int layer, Hidden& x, calib::LinearHook* hook = nullptr);
+  // Applies one layer to several batches with a single load of its weights.
+  void run_layer(int layer, const std::vector<Hidden*>& xs, calib::LinearHook* hook = nullptr);
+  std::vector<float> logits(const Hidden& x, int64_t logits_from, calib::LinearHook* hook = nullptr);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

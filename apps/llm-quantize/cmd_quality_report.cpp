@@ -1,0 +1,167 @@
+// `quality report ORIGINAL QUANTIZED` and `quality compare ORIGINAL QUANTIZED...`:
+// flag parsing and printing only; the work is libquant::jobs::quality_report.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "libquant/core/atomic_file.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/core/progress.hpp"
+#include "libquant/jobs/quality_report.hpp"
+
+namespace cli {
+namespace {
+
+struct ReportCliOptions {
+  std::string original, data, output;
+  std::vector<std::string> quantized;
+  int64_t ctx = 512, chunks = 16;
+  bool include_layers = false;
+  unsigned threads = 0;
+};
+
+libquant::jobs::QualityReport run_one(const GlobalOptions& g, const ReportCliOptions& o, const std::string& q,
+                                      bool layers) {
+  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
+                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  auto opts = libquant::jobs::QualityReportOptions::defaults();
+  opts.original = o.original;
+  opts.quantized = q;
+  opts.data = o.data;
+  opts.ctx = o.ctx;
+  opts.chunks = o.chunks;
+  opts.include_layers = layers;
+  opts.threads = o.threads;
+  opts.progress = &progress;
+  libquant::log_info("Evaluating " + q + " against " + o.original);
+  return libquant::jobs::quality_report(opts);
+}
+
+void metrics_json(libquant::JsonWriter& j, const libquant::jobs::QualityReport& r) {
+  j.begin_object()
+      .field("perplexity_original", r.perplexity_original)
+      .field("perplexity_quantized", r.perplexity_quantized)
+      .field("perplexity_delta_pct", r.perplexity_delta_pct)
+      .field("mean_kld", r.mean_kld)
+      .field("mean_kld_error", r.kld_error)
+      .field("same_top_p", r.same_top_p)
+      .field("effective_bpw", r.bpw_quantized)
+      .field("original_bpw", r.bpw_original)
+      .field("file_size", r.size_quantized)
+      .field("original_size", r.size_original)
+      .field("compression_ratio", r.compression_ratio)
+      .field("ctx", r.ctx)
+      .field("chunks", r.chunks)
+      .field("scored_tokens", r.scored_tokens)
+      .end_object();
+}
+
+int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
+  const auto r = run_one(g, o, o.quantized.at(0), o.include_layers);
+  libquant::JsonWriter j(2);
+  j.begin_object().field("status", "success").field("original_model", r.original).field("quantized_model", r.quantized);
+  j.key("metrics");
+  metrics_json(j, r);
+  j.key("layer_errors").begin_array();
+  for (const auto& l : r.layers)
+    j.begin_object().field("layer_name", l.layer_name).field("mse", l.mse).field("max_error", l.max_error)
+        .field("relative_error", l.relative_error).field("bit_width", l.bit_width).end_object();
+  j.end_array().field("duration_seconds", r.duration_seconds).end_object();
+  if (!o.output.empty()) {
+    libquant::AtomicFile f(o.output);
+    const std::string text = j.str() + "\n";
+    f.write(text.data(), text.size());
+    f.commit();
+  }
+  if (g.mode == OutputMode::Json) {
+    print_json(j);
+    return 0;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "Perplexity: %.4f -> %.4f (%+.2f%%)\nKL divergence: %.6f +/- %.6f   same top-1: %.2f%%\n"
+                "Size: %s -> %s (ratio %.3f)   bpw: %.3f -> %.3f\n",
+                r.perplexity_original, r.perplexity_quantized, r.perplexity_delta_pct, r.mean_kld, r.kld_error,
+                100 * r.same_top_p, human_size(r.size_original).c_str(), human_size(r.size_quantized).c_str(),
+                r.compression_ratio, r.bpw_original, r.bpw_quantized);
+  std::cout << line;
+  if (!r.layers.empty()) {
+    std::cout << "\nlayer              bits     mse          max error    relative\n";
+    for (const auto& l : r.layers) {
+      std::snprintf(line, sizeof line, "%-18s %-8.3f %-12.4g %-12.4g %.4f\n", l.layer_name.c_str(), l.bit_width, l.mse,
+                    l.max_error, l.relative_error);
+      std::cout << line;
+    }
+  }
+  return 0;
+}
+
+int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
+  std::vector<libquant::jobs::QualityReport> reps;
+  for (const auto& q : o.quantized) reps.push_back(run_one(g, o, q, false));
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object().field("status", "success").field("original_model", o.original).key("models").begin_array();
+    for (const auto& r : reps) {
+      j.begin_object().field("quantized_model", r.quantized).key("metrics");
+      metrics_json(j, r);
+      j.end_object();
+    }
+    j.end_array().end_object();
+    print_json(j);
+    return 0;
+  }
+  const bool csv = g.csv;
+  if (csv) std::cout << "model,perplexity,delta_pct,mean_kld,same_top_p,file_size,bpw\n";
+  else std::cout << "model                                      PPL        delta%    KLD        top-1%   size        bpw\n";
+  char line[512];
+  for (const auto& r : reps) {
+    if (csv)
+      std::snprintf(line, sizeof line, "%s,%.6f,%.4f,%.6f,%.6f,%llu,%.4f\n", r.quantized.c_str(), r.perplexity_quantized,
+                    r.perplexity_delta_pct, r.mean_kld, r.same_top_p, static_cast<unsigned long long>(r.size_quantized),
+                    r.bpw_quantized);
+    else
+      std::snprintf(line, sizeof line, "%-42s %-10.4f %+-9.2f %-10.6f %-8.2f %-11s %.3f\n", r.quantized.c_str(),
+                    r.perplexity_quantized, r.perplexity_delta_pct, r.mean_kld, 100 * r.same_top_p,
+                    human_size(r.size_quantized).c_str(), r.bpw_quantized);
+    std::cout << line;
+  }
+  if (!csv && !reps.empty()) {
+    std::snprintf(line, sizeof line, "original: PPL %.4f, %s, %.3f bpw\n", reps[0].perplexity_original,
+                  human_size(reps[0].size_original).c_str(), reps[0].bpw_original);
+    std::cout << line;
+  }
+  return 0;
+}
+
+void add_common(CLI::App* sub, ReportCliOptions& o) {
+  sub->add_option("--data,--calibration-data", o.data, "Evaluation text")->required()->check(CLI::ExistingFile);
+  sub->add_option("--ctx", o.ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  sub->add_option("--chunks,--calibration-samples", o.chunks, "Chunks of the text evaluated")->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub->add_option("--threads", o.threads, "Threads (0 = all cores)")->capture_default_str();
+}
+
+}  // namespace
+
+std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOptions& g) {
+  auto ro = std::make_shared<ReportCliOptions>();
+  CLI::App* report = quality.add_subcommand("report", "Quality of a quantized model against its original");
+  report->add_option("ORIGINAL", ro->original, "Original model (HF directory or .gguf)")->required();
+  report->add_option("QUANTIZED", ro->quantized, "Quantized model (.gguf or HF directory)")->required()->expected(1);
+  add_common(report, *ro);
+  report->add_flag("--include-layers", ro->include_layers, "Per-layer output error on the original's inputs");
+  report->add_option("-o,--output", ro->output, "Also write the JSON report to this file");
+
+  auto co = std::make_shared<ReportCliOptions>();
+  CLI::App* compare = quality.add_subcommand("compare", "Compare several quantized models against the original");
+  compare->add_option("ORIGINAL", co->original, "Original model")->required();
+  compare->add_option("QUANTIZED", co->quantized, "Quantized models")->required()->expected(1, 64);
+  add_common(compare, *co);
+  std::string metrics = "all";
+  compare->add_option("--metrics", metrics, "Metrics shown (all are computed): perplexity, size, bpw, all");
+  return {{report, [&g, ro] { return run_report(g, *ro); }}, {compare, [&g, co] { return run_compare(g, *co); }}};
+}
+
+}  // namespace cli

@@ -1,0 +1,47 @@
+#pragma once
+// The job behind `quality report ORIGINAL QUANTIZED`: perplexity of both on
+// the same chunks, their difference, KL divergence and top-1 agreement of the
+// quantized model's next-token distribution against the original's, sizes and
+// bits per weight, and (optionally) each decoder layer's output error when
+// the quantized layer sees exactly the original's input.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "libquant/core/progress.hpp"
+#include "libquant/export.hpp"
+
+namespace libquant::jobs {
+
+struct QualityReportOptions {
+  std::filesystem::path original, quantized, data;
+  int64_t ctx = 512;
+  int64_t chunks = 16;         // chunks of the text evaluated (the contract's calibration samples)
+  bool include_layers = false;
+  unsigned threads = 0;
+  ProgressSink* progress = nullptr;
+  static QualityReportOptions defaults() { return {}; }
+};
+
+struct LayerError {
+  std::string layer_name;      // "model.layers.N" (HF naming, as the contract shows)
+  double mse = 0, max_error = 0;
+  double relative_error = 0;   // ||y_q - y|| / ||y - x||: error relative to the layer's own update
+  double bit_width = 0;        // bits per weight of the quantized layer's tensors
+};
+
+struct QualityReport {
+  std::string original, quantized;
+  double perplexity_original = 0, perplexity_quantized = 0, perplexity_delta_pct = 0;
+  double mean_kld = 0, kld_error = 0, same_top_p = 0;
+  uint64_t size_original = 0, size_quantized = 0;
+  double bpw_original = 0, bpw_quantized = 0, compression_ratio = 0;
+  int64_t ctx = 0, chunks = 0, scored_tokens = 0;
+  double duration_seconds = 0;
+  std::vector<LayerError> layers;
+};
+
+LIBQUANT_API QualityReport quality_report(const QualityReportOptions& opts);
+
+}  // namespace libquant::jobs

@@ -1,0 +1,157 @@
+#include "libquant/jobs/quality_report.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "libquant/core/error.hpp"
+#include "libquant/eval/tokenizer.hpp"
+#include "libquant/eval/transformer.hpp"
+#include "libquant/model/tensor_naming.hpp"
+
+namespace libquant::jobs {
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t size_on_disk(const fs::path& p) {
+  if (!fs::is_directory(p)) return fs::file_size(p);
+  uint64_t n = 0;
+  for (const auto& e : fs::directory_iterator(p))
+    if (e.path().extension() == ".safetensors") n += e.file_size();
+  return n;
+}
+
+double bits_per_weight(const model::TensorSource& s) {
+  return 8.0 * static_cast<double>(s.total_bytes()) / static_cast<double>(std::max<uint64_t>(1, s.parameter_count()));
+}
+
+double layer_bits(const model::TensorSource& s, int layer) {
+  uint64_t bytes = 0, params = 0;
+  for (const auto& t : s.tensors())
+    if (model::gguf_layer_index(t.name) == layer) {
+      bytes += t.nbytes;
+      params += t.shape.numel();
+    }
+  return params ? 8.0 * static_cast<double>(bytes) / static_cast<double>(params) : 0.0;
+}
+
+// Log-softmax of one row in double.
+void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
+  out.resize(static_cast<size_t>(n));
+  float mx = logits[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, logits[i]);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+  const double lse = std::log(sum) + mx;
+  for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = logits[i] - lse;
+}
+
+}  // namespace
+
+QualityReport quality_report(const QualityReportOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto orig_src = model::open_tensor_source(opts.original);
+  auto q_src = model::open_tensor_source(opts.quantized);
+  auto tok = eval::load_tokenizer(*orig_src);
+  std::ifstream f(opts.data, std::ios::binary);
+  if (!f) throw Error(ErrorCode::CalibrationDataError, "cannot read '" + opts.data.string() + "'", "Check --data");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::vector<int32_t> tokens = tok->encode(ss.str(), tok->add_bos_by_default());
+  const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
+  if (available < 1)
+    throw Error(ErrorCode::CalibrationDataError, "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",
+                "Use a longer text or a smaller --ctx");
+  QualityReport rep;
+  rep.original = opts.original.string();
+  rep.quantized = opts.quantized.string();
+  rep.ctx = opts.ctx;
+  rep.chunks = std::min(opts.chunks, available);
+
+  eval::ForwardOptions fo{true, opts.threads};
+  eval::Transformer orig(*orig_src, fo), quant(*q_src, fo);
+  check(orig.config().num_layers == quant.config().num_layers && orig.config().hidden_size == quant.config().hidden_size,
+        ErrorCode::ValidationFailed, "the two models do not have the same architecture");
+  const int layers = static_cast<int>(orig.config().num_layers);
+  std::vector<double> sq(static_cast<size_t>(layers)), upd(sq.size()), mx(sq.size());
+  std::vector<uint64_t> cnt(sq.size());
+  const int64_t first = opts.ctx / 2;
+  double nll_o = 0, nll_q = 0, kld = 0, kld2 = 0, same = 0;
+  int64_t n = 0;
+  std::vector<double> lo, lq;
+  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+  progress.begin("Comparing", static_cast<uint64_t>(rep.chunks), "chunks");
+  for (int64_t c = 0; c < rep.chunks; ++c) {
+    std::vector<int32_t> chunk(tokens.begin() + c * opts.ctx, tokens.begin() + (c + 1) * opts.ctx);
+    if (tok->add_bos_by_default() && tok->bos_id() >= 0) chunk[0] = tok->bos_id();
+    auto xo = orig.embed({chunk});
+    auto xq = quant.embed({chunk});
+    for (int l = 0; l < layers; ++l) {
+      if (opts.include_layers) {
+        // The quantized layer on the original's input, against the original layer.
+        auto probe = xo;
+        const std::vector<float> input = xo.h;
+        quant.run_layer(l, {&xq, &probe});
+        orig.run_layer(l, xo);
+        for (size_t i = 0; i < input.size(); ++i) {
+          const double e = static_cast<double>(probe.h[i]) - xo.h[i];
+          const double u = static_cast<double>(xo.h[i]) - input[i];
+          sq[l] += e * e;
+          upd[l] += u * u;
+          mx[l] = std::max(mx[l], std::fabs(e));
+        }
+        cnt[l] += input.size();
+      } else {
+        quant.run_layer(l, xq);
+        orig.run_layer(l, xo);
+      }
+    }
+    const auto lgo = orig.logits(xo, first), lgq = quant.logits(xq, first);
+    const int64_t vocab = static_cast<int64_t>(lgo.size()) / (opts.ctx - first);
+    check(static_cast<int64_t>(lgq.size()) == static_cast<int64_t>(lgo.size()), ErrorCode::ValidationFailed,
+          "the two models have different vocabularies");
+    for (int64_t j = first; j < opts.ctx - 1; ++j) {
+      log_softmax(lgo.data() + (j - first) * vocab, vocab, lo);
+      log_softmax(lgq.data() + (j - first) * vocab, vocab, lq);
+      const auto target = static_cast<size_t>(chunk[static_cast<size_t>(j + 1)]);
+      nll_o -= lo[target];
+      nll_q -= lq[target];
+      double k = 0;
+      size_t ao = 0, aq = 0;
+      for (size_t i = 0; i < lo.size(); ++i) {
+        k += std::exp(lo[i]) * (lo[i] - lq[i]);
+        if (lo[i] > lo[ao]) ao = i;
+        if (lq[i] > lq[aq]) aq = i;
+      }
+      kld += k;
+      kld2 += k * k;
+      same += ao == aq;
+      ++n;
+    }
+    progress.update(static_cast<uint64_t>(c + 1), "");
+  }
+  progress.end();
+  const double dn = static_cast<double>(n);
+  rep.scored_tokens = n;
+  rep.perplexity_original = std::exp(nll_o / dn);
+  rep.perplexity_quantized = std::exp(nll_q / dn);
+  rep.perplexity_delta_pct = 100.0 * (rep.perplexity_quantized / rep.perplexity_original - 1.0);
+  rep.mean_kld = kld / dn;
+  rep.kld_error = n > 1 ? std::sqrt(std::max(0.0, kld2 / dn - rep.mean_kld * rep.mean_kld) / (dn - 1)) : 0;
+  rep.same_top_p = same / dn;
+  rep.size_original = size_on_disk(opts.original);
+  rep.size_quantized = size_on_disk(opts.quantized);
+  rep.bpw_original = bits_per_weight(*orig_src);
+  rep.bpw_quantized = bits_per_weight(*q_src);
+  rep.compression_ratio = static_cast<double>(rep.size_quantized) / static_cast<double>(rep.size_original);
+  if (opts.include_layers)
+    for (int l = 0; l < layers; ++l)
+      rep.layers.push_back({"model.layers." + std::to_string(l), sq[l] / static_cast<double>(cnt[l]), mx[l],
+                            std::sqrt(sq[l] / std::max(1e-300, upd[l])), layer_bits(*q_src, l)});
+  rep.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace libquant::jobs

@@ -1,0 +1,55 @@
+"""`quality report` / `quality compare`: consistent with `quality perplexity`
+on the same chunks, exact zeros when a model is compared with itself."""
+import csv
+import io
+import json
+
+import pytest
+
+DATA = "data/eval-tinystories.txt"
+
+
+def report(cli, shared, original, quantized, *extra):
+    proc, res = cli.json("quality", "report", original, quantized, "--data", shared / DATA, "--ctx", "128",
+                         "--chunks", "12", *extra)
+    assert proc.returncode == 0, proc.stderr
+    return res
+
+
+def test_report_matches_perplexity_and_has_layers(cli, shared, tmp_path):
+    q4 = shared / "golden/stories260K/quantized/stories260K-Q4_0.gguf"
+    out = tmp_path / "report.json"
+    res = report(cli, shared, shared / "models/stories260K", q4, "--include-layers", "-o", out)
+    assert json.loads(out.read_text()) == res
+    m = res["metrics"]
+    _, p_q = cli.json("quality", "perplexity", q4, "--data", shared / DATA, "--ctx", "128", "--chunks", "12")
+    _, p_o = cli.json("quality", "perplexity", shared / "models/stories260K", "--data", shared / DATA, "--ctx", "128",
+                      "--chunks", "12")
+    assert m["perplexity_quantized"] == pytest.approx(p_q["perplexity"], rel=1e-6)
+    assert m["perplexity_original"] == pytest.approx(p_o["perplexity"], rel=1e-6)
+    assert m["perplexity_delta_pct"] == pytest.approx(100 * (m["perplexity_quantized"] / m["perplexity_original"] - 1))
+    assert 0.01 < m["mean_kld"] < 1 and 0.5 < m["same_top_p"] < 1
+    assert m["file_size"] == q4.stat().st_size
+    assert len(res["layer_errors"]) == 5
+    assert all(l["mse"] > 0 and 0 < l["relative_error"] < 1 for l in res["layer_errors"])
+
+
+def test_model_against_itself_is_exact(cli, shared):
+    res = report(cli, shared, shared / "models/stories260K", shared / "models/stories260K.gguf", "--include-layers")
+    m = res["metrics"]
+    assert m["mean_kld"] < 1e-9 and m["same_top_p"] == 1.0
+    assert m["perplexity_delta_pct"] == pytest.approx(0.0, abs=1e-9)
+    assert all(l["mse"] < 1e-12 for l in res["layer_errors"])
+
+
+def test_compare_csv_and_json(cli, shared):
+    qs = [shared / f"golden/stories260K/quantized/stories260K-{t}.gguf" for t in ("Q8_0", "Q4_0")]
+    args = ["quality", "compare", shared / "models/stories260K.gguf", *qs, "--data", shared / DATA, "--ctx", "128",
+            "--chunks", "6"]
+    proc = cli("--format", "csv", *args)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert [r["model"] for r in rows] == [str(q) for q in qs]
+    assert float(rows[0]["mean_kld"]) < float(rows[1]["mean_kld"])  # Q8_0 is closer than Q4_0
+    proc, res = cli.json(*args)
+    assert [m["quantized_model"] for m in res["models"]] == [str(q) for q in qs]
