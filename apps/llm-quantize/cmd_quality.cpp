@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
+#include "libquant/eval/coherence.hpp"
 #include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
 
@@ -120,6 +121,55 @@ Command register_tokenize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--text", o->text, "Text")->excludes(file);
   sub->add_flag("--no-bos", o->no_bos, "Do not add BOS even if the model asks for it");
   return {sub, [&g, o] { return run_tokenize(g, *o); }};
+}
+
+namespace {
+struct CoherenceCliOptions {
+  libquant::eval::CoherenceOptions o;
+  std::string model, reference;
+};
+
+int run_coherence(const GlobalOptions& g, CoherenceCliOptions& c) {
+  c.o.model = c.model;
+  c.o.reference = c.reference;
+  const auto r = libquant::eval::coherence_check(c.o);
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object().field("status", r.passed ? "success" : "failed").field("coherence_score", r.score)
+        .field("threshold", c.o.threshold).key("samples").begin_array();
+    for (const auto& s : r.samples)
+      j.begin_object().field("prompt", s.prompt).field("continuation", s.continuation)
+          .field("distinct_trigrams", s.distinct_trigrams).field("fluency", s.fluency)
+          .field("reference_perplexity", s.reference_ppl).field("score", s.score).end_object();
+    j.end_array().end_object();
+    if (r.passed) print_json(j);
+  } else {
+    for (const auto& s : r.samples)
+      std::cout << "[" << s.score << "] " << s.prompt << " | " << s.continuation << "\n";
+    std::cout << "Coherence score: " << r.score << " (threshold " << c.o.threshold << ")\n";
+  }
+  if (!r.passed) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "Model output coherence check failed (score: %.2f)", r.score);
+    throw libquant::Error(libquant::ErrorCode::CoherenceFailed, msg,
+                          "Ultra-low-bit quantization may be too aggressive. Consider Q2_K or dynamic quantization");
+  }
+  return 0;
+}
+}  // namespace
+
+Command register_coherence(CLI::App& quality, const GlobalOptions& g) {
+  auto c = std::make_shared<CoherenceCliOptions>();
+  CLI::App* sub = quality.add_subcommand("coherence", "Greedy generation from fixed prompts, scored for repetition and fluency");
+  sub->add_option("MODEL", c->model, "Model to check")->required();
+  sub->add_option("--reference", c->reference, "Original model: fluency is judged by how likely it finds the output");
+  sub->add_option("--prompt", c->o.prompts, "Prompt (repeatable; default: three built-in prompts)");
+  sub->add_option("--max-tokens", c->o.max_new_tokens, "Tokens generated per prompt")->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--threshold", c->o.threshold, "Minimum mean score (0-1); below it the command exits 12")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--threads", c->o.threads, "Threads (0 = all cores)");
+  return {sub, [&g, c] { return run_coherence(g, *c); }};
 }
 
 Command register_quality(CLI::App& app, const GlobalOptions& g) {

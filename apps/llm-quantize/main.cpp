@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   std::vector<cli::Command> commands = {cli::register_quantize(app, g), cli::register_info(app, g),
                                         cli::register_quality(app, g), cli::register_tokenize(app, g)};
   for (auto& c : cli::register_quality_reports(*app.get_subcommand("quality"), g)) commands.push_back(std::move(c));
+  commands.push_back(cli::register_coherence(*app.get_subcommand("quality"), g));
 
   try {
     app.parse(argc, argv);

@@ -5,10 +5,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/logits_file.hpp"
 #include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
@@ -158,4 +160,59 @@ TEST_CASE("KL base rows decode to log-probabilities within half a code step", "[
     }
     REQUIRE(std::fabs(lp[i] - (logits[i] - lse)) <= 0.5 * step + 1e-5);
   }
+}
+
+TEST_CASE("calibration data: text, JSON, JSON lines, default; errors exit 15", "[eval][calibration]") {
+  auto src = model::open_tensor_source(test::shared_dir() / "models/stories260K");
+  auto tok = eval::load_tokenizer(*src);
+  const auto dir = test::scratch_dir("calib");
+  const std::string story = "Once upon a time there was a little cat who liked to sing. ";
+  std::string long_text;
+  for (int i = 0; i < 40; ++i) long_text += story;
+  {
+    std::ofstream(dir / "a.txt") << long_text;
+    std::ofstream(dir / "a.json") << "[\"" << long_text << "\", {\"text\": \"" << long_text << "\"}]";
+    std::ofstream(dir / "a.jsonl") << "{\"text\": \"" << long_text << "\"}\n\n{\"text\": \"" << long_text << "\"}\n";
+    std::ofstream(dir / "bad.json") << "[1, 2";
+    std::ofstream(dir / "notext.jsonl") << "{\"body\": \"x\"}\n";
+  }
+  eval::CalibrationOptions o;
+  o.seq_len = 64;
+  o.samples = 4;
+  o.source = dir / "a.txt";
+  const auto txt = eval::load_calibration_samples(*tok, o);
+  REQUIRE(txt.size() == 4);
+  for (const auto& s : txt) {
+    REQUIRE(s.size() == 64);
+    REQUIRE(s[0] == tok->bos_id());
+  }
+  // Same first tokens as tokenizing the text directly.
+  const auto direct = tok->encode(long_text, true);
+  REQUIRE(std::equal(txt[1].begin() + 1, txt[1].end(), direct.begin() + 65));
+  o.source = dir / "a.json";
+  REQUIRE(eval::read_calibration_documents(o.source).size() == 2);
+  REQUIRE(eval::load_calibration_samples(*tok, o).size() == 4);
+  o.source = dir / "a.jsonl";
+  REQUIRE(eval::read_calibration_documents(o.source).size() == 2);
+  // A seed picks a deterministic, different subset.
+  o.seed = 7;
+  REQUIRE(eval::load_calibration_samples(*tok, o) == eval::load_calibration_samples(*tok, o));
+  o.source.clear();  // bundled default text
+  o.seed = 0;
+  REQUIRE(eval::load_calibration_samples(*tok, o).size() == 4);
+  auto code = [&](const std::filesystem::path& p, int64_t samples) {
+    eval::CalibrationOptions b = o;
+    b.source = p;
+    b.samples = samples;
+    try {
+      eval::load_calibration_samples(*tok, b);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::Success;
+  };
+  REQUIRE(code(dir / "bad.json", 1) == ErrorCode::CalibrationDataError);
+  REQUIRE(code(dir / "notext.jsonl", 1) == ErrorCode::CalibrationDataError);
+  REQUIRE(code(dir / "missing.txt", 1) == ErrorCode::CalibrationDataError);
+  REQUIRE(code(dir / "a.txt", 100000) == ErrorCode::CalibrationDataError);  // too short for that many
 }
