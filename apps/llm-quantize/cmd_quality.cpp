@@ -9,6 +9,7 @@
 #include "libquant/eval/coherence.hpp"
 #include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
+#include "libquant/eval/transformer.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -191,6 +192,47 @@ Command register_quality(CLI::App& app, const GlobalOptions& g) {
       ->check(CLI::ExistingFile);
   ppl->add_flag("--whole-model", po->whole_model, "Keep all weights in memory instead of streaming one layer at a time");
   return {ppl, [&g, po] { return run_perplexity(g, *po); }};
+}
+
+}  // namespace cli
+
+namespace cli {
+namespace {
+struct LogitsCliOptions {
+  std::string model, ids;
+  bool whole_model = false;
+};
+
+int run_logits(const LogitsCliOptions& o) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(o.ids);
+  for (std::string item; std::getline(ss, item, ',');) ids.push_back(static_cast<int32_t>(std::stol(item)));
+  if (ids.empty()) throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--ids is empty");
+  auto src = libquant::model::open_tensor_source(o.model);
+  libquant::eval::Transformer tf(*src, {!o.whole_model, 0});
+  const auto logits = tf.forward({ids});
+  const size_t vocab = logits.size() / ids.size();
+  libquant::JsonWriter j;
+  j.begin_object().field("n_tokens", static_cast<uint64_t>(ids.size())).field("n_vocab", static_cast<uint64_t>(vocab));
+  j.key("logits").begin_array();
+  for (size_t t = 0; t < ids.size(); ++t) {
+    j.begin_array();
+    for (size_t v = 0; v < vocab; ++v) j.value(logits[t * vocab + v]);
+    j.end_array();
+  }
+  j.end_array().end_object();
+  print_json(j);
+  return 0;
+}
+}  // namespace
+
+Command register_logits(CLI::App& quality) {
+  auto o = std::make_shared<LogitsCliOptions>();
+  CLI::App* sub = quality.add_subcommand("logits", "Logits of one token sequence (JSON), for checks against other engines");
+  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
+  sub->add_option("--ids", o->ids, "Comma-separated token ids, evaluated from position 0")->required();
+  sub->add_flag("--whole-model", o->whole_model, "Keep all weights in memory");
+  return {sub, [o] { return run_logits(*o); }};
 }
 
 }  // namespace cli

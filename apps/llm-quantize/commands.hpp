@@ -24,5 +24,6 @@ Command register_tokenize(CLI::App& app, const GlobalOptions& g);
 // `quality report` and `quality compare`, added under the `quality` subcommand.
 std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOptions& g);
 Command register_coherence(CLI::App& quality, const GlobalOptions& g);
+Command register_logits(CLI::App& quality);
 
 }  // namespace cli

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
                                         cli::register_quality(app, g), cli::register_tokenize(app, g)};
   for (auto& c : cli::register_quality_reports(*app.get_subcommand("quality"), g)) commands.push_back(std::move(c));
   commands.push_back(cli::register_coherence(*app.get_subcommand("quality"), g));
+  commands.push_back(cli::register_logits(*app.get_subcommand("quality")));
 
   try {
     app.parse(argc, argv);

@@ -49,3 +49,20 @@ def test_qwen_conversion_runs_in_llama_cpp(cli, tmp_path, arch):
     assert got.shape == expected.shape
     scale = max(1.0, np.abs(expected).max())
     assert np.abs(got - expected).max() < 1e-3 * scale
+
+
+@pytest.mark.parametrize("arch", ["Qwen2ForCausalLM", "Qwen3ForCausalLM"])
+@pytest.mark.parametrize("source", ["hf", "gguf"])
+def test_our_forward_matches_numpy(cli, tmp_path, arch, source):
+    """Our own forward pass (rotate-half RoPE, qkv bias, q/k norm) on the HF
+    directory and on our GGUF of it equals the independent numpy forward."""
+    src = tmp_path / "hf"
+    src.mkdir()
+    cfg, W, _, _ = make_model(src, arch, seed=3)
+    model = src
+    if source == "gguf":
+        model = json.loads(cli("--format", "json", "quantize", src, "gguf", "-q", "F32", "-o", tmp_path).stdout)["output_path"]
+    ids = [5, 77, 200, 13, 99, 260, 3, 42, 150, 7]
+    got = np.array(json.loads(cli("quality", "logits", model, "--ids", ",".join(map(str, ids))).stdout)["logits"])
+    expected = forward(cfg, W, ids)
+    assert np.abs(got - expected).max() < 1e-4 * max(1.0, np.abs(expected).max())
