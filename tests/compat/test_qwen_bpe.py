@@ -8,7 +8,7 @@ import pytest
 from gguf import GGUFReader
 
 import llama_cpp
-from tiny_models import forward, make_model
+from tiny_models import LLAMA3_SPLIT, QWEN2_SPLIT, forward, make_model
 
 
 def field_strings(reader, key):
@@ -66,3 +66,23 @@ def test_our_forward_matches_numpy(cli, tmp_path, arch, source):
     got = np.array(json.loads(cli("quality", "logits", model, "--ids", ",".join(map(str, ids))).stdout)["logits"])
     expected = forward(cfg, W, ids)
     assert np.abs(got - expected).max() < 1e-4 * max(1.0, np.abs(expected).max())
+
+
+TRICKY = ("Hello world! It's 2024, they'LL say: \"don't\".\n\n  Numbers 1234567 and 3.14159;\ttabs\r\n"
+          "Ünïcödé wörds, 日本語のテキスト, emoji 🙂 and   trailing spaces   \n")
+
+
+@pytest.mark.parametrize("split,pre", [(QWEN2_SPLIT, "qwen2"), (LLAMA3_SPLIT, "llama-bpe")])
+def test_pretokenizers_equal_llama_cpp(cli, tmp_path, split, pre):
+    """Tokenization of the HF directory (tokenizer.json) and of our GGUF equals
+    llama.cpp's tokenizer on our GGUF (qwen2 / Llama 3 pre-tokenizers, byte-level BPE)."""
+    src = tmp_path / "hf"
+    src.mkdir()
+    make_model(src, "Qwen2ForCausalLM", split=split)
+    out = json.loads(cli("--format", "json", "quantize", src, "gguf", "-q", "F32", "-o", tmp_path).stdout)["output_path"]
+    assert bytes(GGUFReader(out).fields["tokenizer.ggml.pre"].parts[-1]).decode() == pre
+    llm = llama_cpp.Llama(model_path=out, vocab_only=True, verbose=False)
+    ref = llm.tokenize(TRICKY.encode(), add_bos=False, special=False)
+    for model in (src, out):
+        ids = json.loads(cli("tokenize", model, "--text", TRICKY, "--no-bos").stdout)["ids"]
+        assert ids == ref, model

@@ -20,7 +20,11 @@ def bytes_to_unicode():
     return {b: chr(c) for b, c in zip(bs, cs)}
 
 
-def write_tokenizer(d):
+QWEN2_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+LLAMA3_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+
+
+def write_tokenizer(d, split=QWEN2_SPLIT):
     byte_tokens = [bytes_to_unicode()[b] for b in range(256)]
     vocab = {t: i for i, t in enumerate(byte_tokens)}
     merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n")]
@@ -28,7 +32,6 @@ def write_tokenizer(d):
         vocab[a + b] = len(vocab)
     added = [{"id": len(vocab), "content": "<|endoftext|>", "special": True},
              {"id": len(vocab) + 1, "content": "<|im_start|>", "special": True}]
-    split = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
     tok = {
         "version": "1.0", "added_tokens": added,
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
@@ -41,8 +44,8 @@ def write_tokenizer(d):
     return len(vocab) + len(added), vocab, merges
 
 
-def make_model(d, arch, seed=0):
-    n_vocab, vocab, merges = write_tokenizer(d)
+def make_model(d, arch, seed=0, split=QWEN2_SPLIT):
+    n_vocab, vocab, merges = write_tokenizer(d, split)
     cfg = dict(architectures=[arch], model_type=arch.replace("ForCausalLM", "").lower(), hidden_size=64,
                intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                head_dim=16, vocab_size=n_vocab, max_position_embeddings=256, rms_norm_eps=1e-6,

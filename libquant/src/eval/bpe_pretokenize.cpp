@@ -84,6 +84,68 @@ void gpt2_split(const std::vector<Cp>& cp, size_t b, size_t e, std::vector<std::
   }
 }
 
+bool is_newline(UChar32 c) { return c == '\r' || c == '\n'; }
+
+UChar32 lower(UChar32 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+// The Llama 3 pattern over code points [b, e); max_digits 3 (Llama 3) or 1 (Qwen2).
+void llama3_split(const std::vector<Cp>& cp, size_t b, size_t e, int max_digits,
+                  std::vector<std::pair<size_t, size_t>>& out) {
+  auto is = [&](size_t k, Cat c) { return k < e && cp[k].cat == c; };
+  size_t i = b;
+  while (i < e) {
+    size_t j = i;
+    const UChar32 c = cp[i].c;
+    if (c == '\'' && i + 1 < e) {  // case-insensitive contractions
+      const UChar32 n1 = lower(cp[i + 1].c);
+      if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') {
+        j = i + 2;
+      } else if (i + 2 < e) {
+        const UChar32 n2 = lower(cp[i + 2].c);
+        if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) j = i + 3;
+      }
+    }
+    if (j == i) {  // [^\r\n\p{L}\p{N}]?\p{L}+
+      size_t k = i;
+      if (!is_newline(c) && cp[k].cat != Cat::Letter && cp[k].cat != Cat::Number && is(k + 1, Cat::Letter)) ++k;
+      if (is(k, Cat::Letter)) {
+        while (is(k, Cat::Letter)) ++k;
+        j = k;
+      }
+    }
+    if (j == i && cp[i].cat == Cat::Number) {  // \p{N}{1,max}
+      size_t k = i;
+      while (is(k, Cat::Number) && static_cast<int>(k - i) < max_digits) ++k;
+      j = k;
+    }
+    if (j == i) {  // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+      size_t k = i;
+      if (c == ' ' && is(k + 1, Cat::Other)) ++k;
+      if (is(k, Cat::Other)) {
+        while (is(k, Cat::Other)) ++k;
+        while (k < e && is_newline(cp[k].c)) ++k;
+        j = k;
+      }
+    }
+    if (j == i && cp[i].cat == Cat::Space) {
+      size_t k = i;
+      while (is(k, Cat::Space)) ++k;
+      size_t last_nl = k;  // '\s*[\r\n]+': up to the last newline of the run
+      for (size_t m = i; m < k; ++m)
+        if (is_newline(cp[m].c)) last_nl = m;
+      if (last_nl < k) {
+        j = last_nl + 1;
+      } else {  // '\s+(?!\S)' then '\s+'
+        if (k < e && k - i >= 2) --k;
+        j = k;
+      }
+    }
+    if (j == i) j = i + 1;
+    out.emplace_back(i, j);
+    i = j;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string_view> bpe_pretokenize(std::string_view text, BpePreSplit mode) {
@@ -91,6 +153,8 @@ std::vector<std::string_view> bpe_pretokenize(std::string_view text, BpePreSplit
   std::vector<std::pair<size_t, size_t>> ranges;
   if (mode == BpePreSplit::Gpt2) {
     gpt2_split(cp, 0, cp.size(), ranges);
+  } else if (mode == BpePreSplit::Llama3 || mode == BpePreSplit::Qwen2) {
+    llama3_split(cp, 0, cp.size(), mode == BpePreSplit::Llama3 ? 3 : 1, ranges);
   } else {
     size_t seg = 0;
     for (size_t i = 0; i < cp.size(); ++i) {

@@ -142,8 +142,10 @@ std::unique_ptr<Tokenizer> make_bpe_tokenizer(const io::GgufHeader& h) {
     return std::make_unique<ByteLevelBpe>(h, BpePreSplit::Gpt2);
   if (p == "smollm" || p == "starcoder" || p == "refact" || p == "command-r" || p == "codeshell" || p == "exaone")
     return std::make_unique<ByteLevelBpe>(h, BpePreSplit::DigitsThenGpt2);
+  if (p == "llama-bpe" || p == "llama3" || p == "smaug-bpe") return std::make_unique<ByteLevelBpe>(h, BpePreSplit::Llama3);
+  if (p == "qwen2") return std::make_unique<ByteLevelBpe>(h, BpePreSplit::Qwen2);
   throw Error(ErrorCode::UnsupportedConversion, "BPE pre-tokenizer '" + p + "' is not implemented yet",
-              "Supported: gpt2/default and the smollm family");
+              "Supported: gpt2/default, the smollm family, llama-bpe (Llama 3) and qwen2");
 }
 
 }  // namespace libquant::eval

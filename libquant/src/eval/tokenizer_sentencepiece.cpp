@@ -4,6 +4,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/eval/tokenizer.hpp"
+#include "libquant/model/gguf_metadata.hpp"
 
 namespace libquant::eval {
 
@@ -116,11 +117,13 @@ std::string sentencepiece_proto_from_gguf(const io::GgufHeader& h) {
 std::unique_ptr<Tokenizer> load_tokenizer(const model::TensorSource& source) {
   auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
   if (const auto* cfg = model::hf_config(source)) {
-    (void)cfg;
     const auto path = source.path() / "tokenizer.model";
-    if (!std::filesystem::exists(path))
-      throw Error(ErrorCode::UnsupportedConversion, "'" + source.path().string() + "' has no tokenizer.model",
-                  "Byte-level BPE (tokenizer.json) tokenization is not implemented yet");
+    if (!std::filesystem::exists(path)) {
+      // tokenizer.json: the same vocabulary, merges and pre-tokenizer the GGUF converter would store.
+      io::GgufHeader h;
+      h.kvs = model::tokenizer_kvs(source.path(), *cfg);
+      return make_bpe_tokenizer(h);
+    }
     if (!sp->Load(path.string()).ok())
       throw Error(ErrorCode::ValidationFailed, "'" + path.string() + "' is not a SentencePiece model");
     return std::make_unique<SentencePieceTokenizer>(std::move(sp), true);
