@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: real-model runs, skipped in sanitizer builds (run in the optimised build)")
+
+
 def pytest_addoption(parser):
     parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")

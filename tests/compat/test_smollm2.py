@@ -12,6 +12,9 @@ import pytest
 
 import llama_cpp
 
+# A 135M-parameter model: too slow under sanitizers; runs in the optimised build.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

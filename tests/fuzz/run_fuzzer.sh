@@ -12,6 +12,13 @@ case "$name" in
     cp "$shared/golden/stories260K/quantized/stories260K-Q4_0.gguf" "$corpus/seed1"
     head -c 4096 "$shared/models/stories260K.gguf" > "$corpus/seed2" ;;
   fuzz_hf_config) cp "$shared/models/stories260K/config.json" "$corpus/seed1" ;;
+  fuzz_logits_file)  # a valid minimal file: ctx 16, vocab 2, 1 chunk -> 7 rows of 6 words
+    python3 -c "import struct,sys; sys.stdout.buffer.write(b'_logits_'+struct.pack('<3i',16,2,1)+bytes(64)+bytes(7*6*2))" > "$corpus/seed1" ;;
+  fuzz_calibration_json)
+    printf '["Once upon a time", {"text": "there was a cat"}]' > "$corpus/seed1"
+    printf '{"text": "a"}
+{"text": "b"}
+' > "$corpus/seed2" ;;
 esac
 if [ "$compiler" = "Clang" ]; then
   "$bin" -runs="${FUZZ_RUNS:-20000}" -max_len=65536 -seed=1 "$corpus"

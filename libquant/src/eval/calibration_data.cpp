@@ -38,11 +38,16 @@ std::vector<std::string> read_calibration_documents(const fs::path& source) {
   if (!f) bad("cannot read '" + source.string() + "'", "Check the --calibration-data path");
   std::stringstream ss;
   ss << f.rdbuf();
-  const std::string content = ss.str();
-  std::vector<std::string> docs;
   const std::string ext = source.extension().string();
+  const std::string_view kind = ext == ".jsonl" || ext == ".ndjson" ? "jsonl" : ext == ".json" ? "json" : "text";
+  return parse_calibration_documents(ss.str(), kind, "'" + source.string() + "'");
+}
+
+std::vector<std::string> parse_calibration_documents(const std::string& content, std::string_view kind,
+                                                     const std::string& name) {
+  std::vector<std::string> docs;
   simdjson::dom::parser parser;
-  if (ext == ".jsonl" || ext == ".ndjson") {
+  if (kind == "jsonl") {
     std::istringstream lines(content);
     std::string line;
     int n = 0;
@@ -51,25 +56,25 @@ std::vector<std::string> read_calibration_documents(const fs::path& source) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       simdjson::padded_string p(line);
       simdjson::dom::element e;
-      if (parser.parse(p).get(e)) bad("line " + std::to_string(n) + " of '" + source.string() + "' is not valid JSON");
+      if (parser.parse(p).get(e)) bad("line " + std::to_string(n) + " of " + name + " is not valid JSON");
       docs.push_back(text_of(e, "line " + std::to_string(n)));
     }
-  } else if (ext == ".json") {
+  } else if (kind == "json") {
     simdjson::padded_string p(content);
     simdjson::dom::element root;
-    if (parser.parse(p).get(root)) bad("'" + source.string() + "' is not valid JSON");
+    if (parser.parse(p).get(root)) bad(name + " is not valid JSON");
     simdjson::dom::array arr;
     if (root.get_array().get(arr)) {
       simdjson::dom::object o;  // {"text": [...]} or {"data": [...]}
       if (root.get_object().get(o) || (o["text"].get_array().get(arr) && o["data"].get_array().get(arr)))
-        bad("'" + source.string() + "' is not an array of documents");
+        bad(name + " is not an array of documents");
     }
     size_t i = 0;
     for (auto e : arr) docs.push_back(text_of(e, "entry " + std::to_string(i++)));
   } else {
     docs.push_back(content);
   }
-  if (docs.empty()) bad("'" + source.string() + "' holds no text");
+  if (docs.empty()) bad(name + " holds no text");
   return docs;
 }
 

@@ -63,22 +63,38 @@ LogitsFileWriter::LogitsFileWriter(const std::filesystem::path& path, int32_t n_
 void LogitsFileWriter::append(std::span<const uint16_t> row) { out_.write(row.data(), row.size_bytes()); }
 void LogitsFileWriter::finish() { out_.commit(); }
 
-LogitsFileReader::LogitsFileReader(const std::filesystem::path& path) : file_(path) {
-  const auto b = file_.bytes();
-  auto bad = [&](const std::string& what) {
-    throw Error(ErrorCode::ValidationFailed, "invalid logits file '" + path.string() + "': " + what,
+LogitsFileLayout parse_logits_file(std::span<const std::byte> b) {
+  auto bad = [](const std::string& what) {
+    throw Error(ErrorCode::ValidationFailed, "invalid logits file: " + what,
                 "Re-create it with `quality perplexity --save-logits`");
   };
+  LogitsFileLayout l;
   if (b.size() < 20 || std::memcmp(b.data(), kMagic, 8) != 0) bad("wrong magic");
-  std::memcpy(&n_ctx_, b.data() + 8, 4);
-  std::memcpy(&n_vocab_, b.data() + 12, 4);
-  std::memcpy(&n_chunk_, b.data() + 16, 4);
-  if (n_ctx_ < 16 || n_vocab_ < 1 || n_chunk_ < 1 || n_vocab_ > (1 << 24)) bad("implausible header");
-  const uint64_t n_tok = static_cast<uint64_t>(n_ctx_) * static_cast<uint64_t>(n_chunk_);
-  rows_offset_ = 20 + n_tok * 4;
-  n_rows_ = static_cast<size_t>(n_chunk_) * static_cast<size_t>(n_ctx_ - 1 - n_ctx_ / 2);
-  const uint64_t need = rows_offset_ + n_rows_ * logits_words_per_position(n_vocab_) * 2;
+  std::memcpy(&l.n_ctx, b.data() + 8, 4);
+  std::memcpy(&l.n_vocab, b.data() + 12, 4);
+  std::memcpy(&l.n_chunk, b.data() + 16, 4);
+  if (l.n_ctx < 16 || l.n_ctx > (1 << 24) || l.n_vocab < 1 || l.n_vocab > (1 << 24) || l.n_chunk < 1 ||
+      l.n_chunk > (1 << 24))
+    bad("implausible header");
+  const uint64_t n_tok = static_cast<uint64_t>(l.n_ctx) * static_cast<uint64_t>(l.n_chunk);
+  l.rows_offset = 20 + n_tok * 4;
+  l.n_rows = static_cast<size_t>(l.n_chunk) * static_cast<size_t>(l.n_ctx - 1 - l.n_ctx / 2);
+  const uint64_t need = l.rows_offset + static_cast<uint64_t>(l.n_rows) * logits_words_per_position(l.n_vocab) * 2;
   if (b.size() != need) bad("size " + std::to_string(b.size()) + " does not match its header (" + std::to_string(need) + ")");
+  return l;
+}
+
+LogitsFileReader::LogitsFileReader(const std::filesystem::path& path) : file_(path) {
+  try {
+    const LogitsFileLayout l = parse_logits_file(file_.bytes());
+    n_ctx_ = l.n_ctx;
+    n_vocab_ = l.n_vocab;
+    n_chunk_ = l.n_chunk;
+    rows_offset_ = l.rows_offset;
+    n_rows_ = l.n_rows;
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(e.what()) + " ('" + path.string() + "')", e.suggestion());
+  }
 }
 
 std::span<const int32_t> LogitsFileReader::tokens() const noexcept {

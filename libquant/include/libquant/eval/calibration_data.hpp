@@ -24,6 +24,9 @@ struct CalibrationOptions {
 // Documents of a calibration file, in order. Throws CalibrationDataError (15)
 // for unreadable files, malformed JSON and JSON without text.
 LIBQUANT_API std::vector<std::string> read_calibration_documents(const std::filesystem::path& source);
+// The same from file contents; `kind` is "json", "jsonl" or "text" (by extension above).
+LIBQUANT_API std::vector<std::string> parse_calibration_documents(const std::string& content, std::string_view kind,
+                                                                  const std::string& name = "calibration data");
 // The bundled default text (written for this project; mixed English prose).
 LIBQUANT_API const std::string& default_calibration_text();
 

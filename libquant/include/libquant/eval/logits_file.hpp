@@ -34,6 +34,14 @@ class LIBQUANT_API LogitsFileWriter {
   AtomicFile out_;
 };
 
+struct LogitsFileLayout {
+  int32_t n_ctx = 0, n_vocab = 0, n_chunk = 0;
+  size_t rows_offset = 0, n_rows = 0;
+};
+// Validates a whole file image (magic, plausible header, exact size); throws
+// Error(ValidationFailed) naming the problem.
+LIBQUANT_API LogitsFileLayout parse_logits_file(std::span<const std::byte> file);
+
 class LIBQUANT_API LogitsFileReader {
  public:
   explicit LogitsFileReader(const std::filesystem::path& path);  // validates sizes (exit 6 on mismatch)
