@@ -8,7 +8,7 @@ import pytest
 from gguf import GGUFReader
 
 import llama_cpp
-from tiny_models import LLAMA3_SPLIT, QWEN2_SPLIT, forward, make_model
+from tiny_models import LLAMA3_SPLIT, LLAMA31_SCALING, QWEN2_SPLIT, forward, make_model
 
 
 def field_strings(reader, key):
@@ -86,3 +86,25 @@ def test_pretokenizers_equal_llama_cpp(cli, tmp_path, split, pre):
     for model in (src, out):
         ids = json.loads(cli("tokenize", model, "--text", TRICKY, "--no-bos").stdout)["ids"]
         assert ids == ref, model
+
+
+def test_llama31_rope_scaling(cli, tmp_path):
+    """Llama with "llama3" RoPE scaling: the converter writes rope_freqs.weight as
+    llama.cpp's converter does; llama.cpp on our GGUF, and our own forward on the
+    HF directory and on the GGUF, all equal the numpy forward (Q/K permuted)."""
+    src = tmp_path / "hf"
+    src.mkdir()
+    cfg, W, _, _ = make_model(src, "LlamaForCausalLM", seed=5, split=LLAMA3_SPLIT, rope_scaling=LLAMA31_SCALING)
+    out = json.loads(cli("--format", "json", "quantize", src, "gguf", "-q", "F32", "-o", tmp_path).stdout)["output_path"]
+    r = GGUFReader(out)
+    freqs = next(t for t in r.tensors if t.name == "rope_freqs.weight")
+    assert len(freqs.data) == 8 and float(np.asarray(freqs.data)[0]) == 1.0 and float(np.asarray(freqs.data)[-1]) == 8.0
+    ids = list(range(3, 63, 2))  # 30 positions: long enough for the scaled frequencies to matter
+    expected = forward(cfg, W, ids)
+    scale = max(1.0, np.abs(expected).max())
+    llm = llama_cpp.Llama(model_path=out, n_ctx=64, n_batch=64, logits_all=True, verbose=False, type_k=0, type_v=0)
+    llm.eval(ids)
+    assert np.abs(np.array(llm.scores[: len(ids), : llm.n_vocab()]) - expected).max() < 1e-3 * scale
+    for model in (src, out):
+        got = np.array(json.loads(cli("quality", "logits", model, "--ids", ",".join(map(str, ids))).stdout)["logits"])
+        assert np.abs(got - expected).max() < 1e-4 * scale, model

@@ -44,13 +44,18 @@ def write_tokenizer(d, split=QWEN2_SPLIT):
     return len(vocab) + len(added), vocab, merges
 
 
-def make_model(d, arch, seed=0, split=QWEN2_SPLIT):
+LLAMA31_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                   "original_max_position_embeddings": 64}
+
+
+def make_model(d, arch, seed=0, split=QWEN2_SPLIT, rope_scaling=None):
     n_vocab, vocab, merges = write_tokenizer(d, split)
     cfg = dict(architectures=[arch], model_type=arch.replace("ForCausalLM", "").lower(), hidden_size=64,
                intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                head_dim=16, vocab_size=n_vocab, max_position_embeddings=256, rms_norm_eps=1e-6,
-               rope_theta=1000000.0, tie_word_embeddings=True, bos_token_id=n_vocab - 2,
-               eos_token_id=n_vocab - 2, torch_dtype="float32")
+               rope_theta=500000.0 if rope_scaling else 1000000.0, tie_word_embeddings=True,
+               bos_token_id=n_vocab - 2, eos_token_id=n_vocab - 2, torch_dtype="float32",
+               rope_scaling=rope_scaling)
     (d / "config.json").write_text(json.dumps(cfg))
     rng = np.random.default_rng(seed)
     h, f, hd, nh, nkv = 64, 96, 16, 4, 2
@@ -77,6 +82,21 @@ def make_model(d, arch, seed=0, split=QWEN2_SPLIT):
     return cfg, W, vocab, merges
 
 
+def rope_inv_freq(cfg):
+    """HF's default inverse frequencies, with Llama 3.1 ("llama3") scaling when configured."""
+    hd = cfg["head_dim"]
+    inv = 1.0 / cfg["rope_theta"] ** (np.arange(0, hd, 2) / hd)
+    rs = cfg.get("rope_scaling")
+    if not rs or rs.get("rope_type") != "llama3":
+        return inv
+    old, lo, hi, factor = rs["original_max_position_embeddings"], rs["low_freq_factor"], rs["high_freq_factor"], rs["factor"]
+    wavelen = 2 * np.pi / inv
+    smooth = (old / wavelen - lo) / (hi - lo)
+    scaled = np.where(wavelen > old / lo, inv / factor, inv)
+    mid = (wavelen <= old / lo) & (wavelen >= old / hi)
+    return np.where(mid, (1 - smooth) * inv / factor + smooth * inv, scaled)
+
+
 def rmsnorm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
@@ -87,7 +107,7 @@ def forward(cfg, W, ids):
     nh, nkv, hd, eps = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["rms_norm_eps"]
     T = len(ids)
     x = W["model.embed_tokens.weight"][ids]
-    inv = 1.0 / cfg["rope_theta"] ** (np.arange(0, hd, 2) / hd)
+    inv = rope_inv_freq(cfg)
     ang = np.outer(np.arange(T), inv)
     cos, sin = np.cos(np.concatenate([ang, ang], -1)), np.sin(np.concatenate([ang, ang], -1))
 

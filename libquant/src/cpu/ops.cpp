@@ -32,11 +32,12 @@ void rms_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, 
 }
 
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, double base,
-          double pos_scale, bool neox) {
+          double pos_scale, bool neox, const float* freq_factors) {
   const int64_t half = head_dim / 2;
   std::vector<double> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
-    inv_freq[i] = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+    inv_freq[i] = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim)) /
+                  (freq_factors ? static_cast<double>(freq_factors[i]) : 1.0);
   std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
   for (int64_t t = 0; t < n_tokens; ++t) {
     const double p = static_cast<double>(positions[t]) * pos_scale;

@@ -16,8 +16,9 @@ void rms_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, 
 
 // Rotary embedding in place on x[n_tokens, n_heads * head_dim] whose token
 // t has position positions[t]. neox: pairs (i, i + d/2); otherwise (2i, 2i+1).
+// freq_factors (head_dim/2 values, may be null) divide each frequency (llama3 scaling).
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, double base,
-          double pos_scale, bool neox);
+          double pos_scale, bool neox, const float* freq_factors = nullptr);
 
 // Causal attention for one sequence and one head: q, k, v are [T, hd] views
 // with row strides; out [T, hd] with stride ldo. scratch holds T floats.

@@ -35,6 +35,7 @@ struct Transformer::Impl {
   bool neox = false;           // rotate-half RoPE (Qwen) vs interleaved pairs (Llama in GGUF layout)
   std::vector<std::optional<LayerWeights>> cache;  // non-streaming mode
   std::optional<Tensor> output_cache, output_norm;
+  Tensor rope_freqs;  // llama3-style per-dimension frequency divisors (empty when absent)
   ThreadPool pool;
 
   Impl(const model::TensorSource& s, ForwardOptions o)
@@ -48,6 +49,7 @@ struct Transformer::Impl {
     cache.resize(static_cast<size_t>(cfg.num_layers));
     cpu::set_blas_threads(pool.size());
     output_norm = load("output_norm.weight");
+    rope_freqs = load("rope_freqs.weight", false);
   }
 
   Tensor load(const std::string& name, bool required = true) const {
@@ -151,8 +153,8 @@ struct Transformer::Impl {
     if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
     if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
     const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
-    cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
-    cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox);
+    cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
+    cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
     const int64_t group = nh / nkv;
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
       std::vector<float> sc(static_cast<size_t>(T));

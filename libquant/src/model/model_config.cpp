@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -122,11 +123,34 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     if (!rs["rope_type"].get_string().get(t) || !rs["type"].get_string().get(t)) c.rope_scaling_type = std::string(t);
     c.rope_scaling_factor = get_double(rs, "factor", 1.0);
     c.rope_original_context = get_int(rs, "original_max_position_embeddings", false, 0);
+    c.rope_low_freq_factor = get_double(rs, "low_freq_factor", 1.0);
+    c.rope_high_freq_factor = get_double(rs, "high_freq_factor", 4.0);
   }
   c.bos_token_id = get_token_id(o, "bos_token_id");
   c.eos_token_id = get_token_id(o, "eos_token_id");
   c.pad_token_id = get_token_id(o, "pad_token_id");
   return c;
+}
+
+std::vector<float> llama3_rope_factors(const ModelConfig& cfg) {
+  if (cfg.rope_scaling_type != "llama3" || cfg.head_dim <= 0) return {};
+  constexpr double kPi = 3.14159265358979323846;
+  const double old_ctx = cfg.rope_original_context > 0 ? static_cast<double>(cfg.rope_original_context) : 8192.0;
+  const double low_wavelen = old_ctx / cfg.rope_low_freq_factor, high_wavelen = old_ctx / cfg.rope_high_freq_factor;
+  std::vector<float> factors;
+  for (int64_t i = 0; i < cfg.head_dim; i += 2) {
+    const double freq = 1.0 / std::pow(cfg.rope_theta, static_cast<double>(i) / static_cast<double>(cfg.head_dim));
+    const double wavelen = 2 * kPi / freq;
+    if (wavelen < high_wavelen) {
+      factors.push_back(1.0f);
+    } else if (wavelen > low_wavelen) {
+      factors.push_back(static_cast<float>(cfg.rope_scaling_factor));
+    } else {
+      const double smooth = (old_ctx / wavelen - cfg.rope_low_freq_factor) / (cfg.rope_high_freq_factor - cfg.rope_low_freq_factor);
+      factors.push_back(static_cast<float>(1.0 / ((1 - smooth) / cfg.rope_scaling_factor + smooth)));
+    }
+  }
+  return factors;
 }
 
 ModelConfig load_hf_config(const std::filesystem::path& config_json) {

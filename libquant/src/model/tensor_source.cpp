@@ -60,6 +60,13 @@ class HfTensorSource final : public TensorSource {
       tensors_.push_back({*gguf_name, e.name, e.dtype, e.shape, e.end - e.begin});
       located_.push_back(loc);
     }
+    // Llama 3.1-style RoPE scaling lives in the config; GGUF carries it as a tensor.
+    rope_factors_ = llama3_rope_factors(config_);
+    if (!rope_factors_.empty()) {
+      const auto n = static_cast<int64_t>(rope_factors_.size());
+      tensors_.push_back({"rope_freqs.weight", "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4});
+      located_.push_back({nullptr, nullptr});
+    }
   }
 
   SourceKind kind() const noexcept override { return SourceKind::HfDirectory; }
@@ -69,6 +76,11 @@ class HfTensorSource final : public TensorSource {
 
   void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
     const auto& loc = located_.at(index_of(t));
+    if (!loc.file) {  // synthesized from the config (rope_freqs.weight)
+      check(row0 == 0 && n_rows == 1, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
+      std::memcpy(dst, rope_factors_.data(), rope_factors_.size() * sizeof(float));
+      return;
+    }
     const uint64_t total = t.nbytes;
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
@@ -97,7 +109,7 @@ class HfTensorSource final : public TensorSource {
 
   void release(const SourceTensor& t) const noexcept override {
     const auto& loc = located_[index_of(t)];
-    loc.file->release(*loc.entry);
+    if (loc.file) loc.file->release(*loc.entry);
   }
 
  private:
@@ -107,6 +119,7 @@ class HfTensorSource final : public TensorSource {
   io::SafetensorsCheckpoint ckpt_;
   std::vector<SourceTensor> tensors_;
   std::vector<io::SafetensorsCheckpoint::Located> located_;
+  std::vector<float> rope_factors_;
 };
 
 class GgufTensorSource final : public TensorSource {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libquant/core/dtype.hpp"
 #include "libquant/export.hpp"
@@ -41,6 +42,7 @@ struct ModelConfig {
   std::optional<std::string> rope_scaling_type;
   double rope_scaling_factor = 1.0;
   int64_t rope_original_context = 0;
+  double rope_low_freq_factor = 1.0, rope_high_freq_factor = 4.0;  // "llama3" scaling (Llama 3.1+)
   bool tie_word_embeddings = false;
   bool attention_bias = false;
   std::string torch_dtype;      // as written in config.json ("float32")
@@ -48,6 +50,10 @@ struct ModelConfig {
 
   const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
 };
+
+// Per-dimension RoPE frequency divisors of "llama3" scaling (head_dim/2 values),
+// as llama.cpp stores them in `rope_freqs.weight`; empty for other configs.
+LIBQUANT_API std::vector<float> llama3_rope_factors(const ModelConfig& cfg);
 
 // Parses config.json; throws Error(ValidationFailed) for malformed JSON or
 // missing required keys, Error(UnsupportedConversion) for unknown families.
