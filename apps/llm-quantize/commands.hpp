@@ -25,5 +25,6 @@ Command register_tokenize(CLI::App& app, const GlobalOptions& g);
 std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOptions& g);
 Command register_coherence(CLI::App& quality, const GlobalOptions& g);
 Command register_logits(CLI::App& quality);
+Command register_analyze(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cli

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   for (auto& c : cli::register_quality_reports(*app.get_subcommand("quality"), g)) commands.push_back(std::move(c));
   commands.push_back(cli::register_coherence(*app.get_subcommand("quality"), g));
   commands.push_back(cli::register_logits(*app.get_subcommand("quality")));
+  commands.push_back(cli::register_analyze(app, g));
 
   try {
     app.parse(argc, argv);

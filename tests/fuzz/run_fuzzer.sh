@@ -14,6 +14,7 @@ case "$name" in
   fuzz_hf_config) cp "$shared/models/stories260K/config.json" "$corpus/seed1" ;;
   fuzz_logits_file)  # a valid minimal file: ctx 16, vocab 2, 1 chunk -> 7 rows of 6 words
     python3 -c "import struct,sys; sys.stdout.buffer.write(b'_logits_'+struct.pack('<3i',16,2,1)+bytes(64)+bytes(7*6*2))" > "$corpus/seed1" ;;
+  fuzz_imatrix) cp "$shared/golden/synthetic-a/imatrix.dat" "$corpus/seed1" ;;
   fuzz_calibration_json)
     printf '["Once upon a time", {"text": "there was a cat"}]' > "$corpus/seed1"
     printf '{"text": "a"}

@@ -1,5 +1,6 @@
 """CLI end-to-end tests: run the built llm-quantize binary as a user would."""
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,10 +18,10 @@ def pytest_addoption(parser):
 
 class Cli:
     def __init__(self, binary):
-        self.binary = binary
+        self.binary = os.path.abspath(binary)
 
-    def __call__(self, *args, env=None):
-        return subprocess.run([self.binary, *map(str, args)], capture_output=True, text=True, env=env)
+    def __call__(self, *args, env=None, cwd=None):
+        return subprocess.run([self.binary, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd)
 
     def json(self, *args):
         proc = self("--format", "json", *args)

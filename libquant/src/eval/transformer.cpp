@@ -155,6 +155,11 @@ struct Transformer::Impl {
     const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
     cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
     cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
+    if (opts.f16_kv_cache) {
+      cpu::round_to_f16(q.data(), N * qd);
+      cpu::round_to_f16(k.data(), N * kvd);
+      cpu::round_to_f16(v.data(), N * kvd);
+    }
     const int64_t group = nh / nkv;
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
       std::vector<float> sc(static_cast<size_t>(T));
@@ -162,7 +167,7 @@ struct Transformer::Impl {
         const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
         cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
                                    v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd, qd,
-                                   sc.data());
+                                   sc.data(), opts.f16_kv_cache);
       }
     });
     report(hook, l, "attn_output.weight", o.data(), N, qd);

@@ -17,6 +17,10 @@ namespace libquant::eval {
 struct ForwardOptions {
   bool streaming = true;  // load each layer's weights per call instead of keeping them
   unsigned threads = 0;   // BLAS / worker threads, 0 = all cores
+  // Round q, k, v and the attention weights to f16 as llama.cpp does with its
+  // default F16 KV cache; for bit-level comparisons with llama.cpp tools
+  // (imatrix, perplexity), not for accuracy.
+  bool f16_kv_cache = false;
 };
 
 class LIBQUANT_API Transformer {

@@ -1,0 +1,77 @@
+// `llm-quantize analyze MODEL`: flag parsing only; the work is libquant::jobs::analyze.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/core/progress.hpp"
+#include "libquant/jobs/analyze.hpp"
+
+namespace cli {
+namespace {
+struct AnalyzeCliOptions {
+  std::string model, data, output, dataset_name;
+  int64_t ctx = 512, chunks = -1, batch = 1;
+  bool process_output = false, exact = false;
+  unsigned threads = 0;
+};
+
+int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
+  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
+                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  auto opts = libquant::jobs::AnalyzeOptions::defaults();
+  opts.model = o.model;
+  opts.data = o.data;
+  opts.output = o.output.empty()
+                    ? std::filesystem::path(std::filesystem::path(o.model).filename().string() + ".imatrix")
+                    : std::filesystem::path(o.output);
+  opts.dataset_name = o.dataset_name;
+  opts.ctx = o.ctx;
+  opts.chunks = o.chunks;
+  opts.batch = o.batch;
+  opts.process_output = o.process_output;
+  opts.llama_cpp_numerics = !o.exact;
+  opts.threads = o.threads;
+  opts.progress = &progress;
+  libquant::log_info("Loading model: " + o.model);
+  libquant::log_info("Computing importance matrix (activation_magnitude)");
+  const auto r = libquant::jobs::analyze(opts);
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", std::filesystem::absolute(r.output_path).string())
+        .field("model_path", o.model)
+        .field("method", "activation_magnitude")
+        .field("num_entries", r.entries)
+        .field("chunks", r.chunks)
+        .field("tokens", r.tokens);
+    j.key("global_statistics").begin_object().field("min", r.min).field("max", r.max).field("mean", r.mean)
+        .field("std", r.std).end_object();
+    j.field("duration_seconds", r.duration_seconds).end_object();
+    print_json(j);
+  } else {
+    libquant::log_info("Complete: " + r.output_path.string());
+    std::cout << r.output_path.string() << "\n";
+  }
+  return 0;
+}
+}  // namespace
+
+Command register_analyze(CLI::App& app, const GlobalOptions& g) {
+  auto o = std::make_shared<AnalyzeCliOptions>();
+  CLI::App* sub = app.add_subcommand("analyze", "Importance matrix from calibration text (llama.cpp .dat or GGUF imatrix)");
+  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
+  sub->add_option("--calibration-data,--data", o->data, "Calibration text")->required()->check(CLI::ExistingFile);
+  sub->add_option("-o,--output", o->output, "Output file: .gguf = GGUF imatrix, otherwise legacy .dat");
+  sub->add_option("--dataset-name", o->dataset_name, "Dataset name stored in the file (default: the data path)");
+  sub->add_option("--ctx", o->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  sub->add_option("--chunks", o->chunks, "Use only the first N chunks (-1 = all)")->capture_default_str();
+  sub->add_option("--batch", o->batch, "Chunks per forward call")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{256}));
+  sub->add_flag("--process-output", o->process_output, "Also collect the output matrix's input");
+  sub->add_flag("--exact-attention", o->exact, "Keep attention in f32 (default rounds q/k/v as llama.cpp's F16 KV cache)");
+  sub->add_option("--threads", o->threads, "Threads (0 = all cores)");
+  return {sub, [&g, o] { return run_analyze(g, *o); }};
+}
+
+}  // namespace cli

@@ -1,0 +1,77 @@
+#pragma once
+// ImportanceMatrix: for every linear weight, per-input-column sums of squared
+// activations over calibration tokens (what llama.cpp calls an imatrix), with
+// both llama.cpp file layouts: the legacy `.dat` and the GGUF-based imatrix.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libquant/calib/linear_hook.hpp"
+#include "libquant/export.hpp"
+
+namespace libquant::methods {
+
+struct LIBQUANT_API ImatrixEntry {
+  std::string name;           // GGUF weight name, e.g. "blk.0.attn_q.weight"
+  std::vector<float> sums;    // per input column: sum of x^2 (f32, accumulated in token order as llama.cpp)
+  int64_t count = 0;          // activation rows (tokens) seen
+  int64_t ncall = 0;          // forward calls that contributed (chunks)
+  // Per-column mean of x^2: what quantizers weight errors by.
+  std::vector<float> mean() const;
+};
+
+class LIBQUANT_API ImportanceMatrix {
+ public:
+  // Adds rows x cols activations (row-major) for `weight`.
+  // `calls` is how many llama.cpp evaluation calls these rows stand for (the
+  // number of chunks batched together), so that ncall matches llama-imatrix.
+  void accumulate(std::string_view weight, const float* x, int64_t rows, int64_t cols, int64_t calls = 1);
+  // Adds another matrix's statistics (same columns required per weight).
+  void merge(const ImportanceMatrix& other);
+
+  const std::vector<ImatrixEntry>& entries() const noexcept { return entries_; }
+  const ImatrixEntry* find(std::string_view weight) const noexcept;
+  int64_t chunks = 0;                 // chunks processed (llama.cpp's last_call / chunk_count)
+  int64_t chunk_size = 0;             // tokens per chunk
+  std::vector<std::string> datasets;  // calibration file names
+
+  // llama.cpp legacy layout (i32 counts; values stored as mean * ncall; trailer
+  // with chunk count and dataset name). Entries keep their order on a round trip.
+  void save_legacy(const std::filesystem::path& path) const;
+  static ImportanceMatrix load_legacy(const std::filesystem::path& path);
+  // GGUF layout: general.type = imatrix, imatrix.datasets / chunk_count /
+  // chunk_size, tensors `<weight>.in_sum2` [cols] and `<weight>.counts` [1].
+  void save_gguf(const std::filesystem::path& path) const;
+  static ImportanceMatrix load_gguf(const std::filesystem::path& path);
+  // Either layout, by content. Throws ImatrixInvalid (10) for missing or corrupt files.
+  static ImportanceMatrix load(const std::filesystem::path& path);
+  // Parse a legacy image from memory (fuzzing, tests).
+  static ImportanceMatrix parse_legacy(std::span<const std::byte> bytes);
+
+ private:
+  ImatrixEntry& entry(std::string_view weight, int64_t cols);
+  std::vector<ImatrixEntry> entries_;
+  std::map<std::string, size_t, std::less<>> index_;
+};
+
+// A calibration hook that feeds an ImportanceMatrix, as llama-imatrix's
+// collector does: weights of decoder blocks (and the output matrix when
+// asked), activation batches of at least 16 rows.
+class LIBQUANT_API ImatrixCollector final : public calib::LinearHook {
+ public:
+  explicit ImatrixCollector(ImportanceMatrix& m, bool process_output = false) : m_(m), output_(process_output) {}
+  void on_input(const calib::LinearInput& in) override;
+  bool wants_output_layer() const override { return output_; }
+  void set_calls_per_forward(int64_t n) noexcept { calls_ = n; }
+
+ private:
+  ImportanceMatrix& m_;
+  bool output_;
+  int64_t calls_ = 1;
+};
+
+}  // namespace libquant::methods

@@ -1,0 +1,244 @@
+#include "libquant/methods/importance_matrix.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "libquant/core/atomic_file.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/mapped_file.hpp"
+#include "libquant/io/gguf_file.hpp"
+
+namespace libquant::methods {
+namespace fs = std::filesystem;
+
+std::vector<float> ImatrixEntry::mean() const {
+  std::vector<float> m(sums.size());
+  for (size_t i = 0; i < sums.size(); ++i) m[i] = count ? sums[i] / static_cast<float>(count) : 0.0f;
+  return m;
+}
+
+ImatrixEntry& ImportanceMatrix::entry(std::string_view weight, int64_t cols) {
+  auto it = index_.find(weight);
+  if (it == index_.end()) {
+    index_.emplace(std::string(weight), entries_.size());
+    entries_.push_back({std::string(weight), std::vector<float>(static_cast<size_t>(cols), 0.0f), 0, 0});
+    return entries_.back();
+  }
+  ImatrixEntry& e = entries_[it->second];
+  check(static_cast<int64_t>(e.sums.size()) == cols, ErrorCode::ImportanceFailed,
+        "activations of '" + std::string(weight) + "' changed width");
+  return e;
+}
+
+void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64_t rows, int64_t cols, int64_t calls) {
+  ImatrixEntry& e = entry(weight, cols);
+  // Token order, f32 sums: the same arithmetic as llama-imatrix.
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      if (!std::isfinite(xr[j]))
+        throw Error(ErrorCode::ImportanceFailed, "non-finite activation entering '" + std::string(weight) + "'",
+                    "The model produces NaN/Inf on this text; check the weights");
+      e.sums[static_cast<size_t>(j)] += xr[j] * xr[j];
+    }
+  }
+  e.count += rows;
+  e.ncall += calls;
+}
+
+void ImportanceMatrix::merge(const ImportanceMatrix& other) {
+  for (const auto& o : other.entries_) {
+    ImatrixEntry& e = entry(o.name, static_cast<int64_t>(o.sums.size()));
+    for (size_t j = 0; j < o.sums.size(); ++j) e.sums[j] += o.sums[j];
+    e.count += o.count;
+    e.ncall += o.ncall;
+  }
+  chunks += other.chunks;
+  if (!chunk_size) chunk_size = other.chunk_size;
+  for (const auto& d : other.datasets)
+    if (std::find(datasets.begin(), datasets.end(), d) == datasets.end()) datasets.push_back(d);
+}
+
+const ImatrixEntry* ImportanceMatrix::find(std::string_view weight) const noexcept {
+  auto it = index_.find(weight);
+  return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+// ---- legacy .dat ------------------------------------------------------------
+
+namespace {
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ErrorCode::ImatrixInvalid, "invalid importance matrix: " + what,
+              "Re-create it with `llm-quantize analyze` or llama-imatrix");
+}
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> b) : b_(b) {}
+  template <typename T> T get(const char* what) {
+    if (b_.size() - pos_ < sizeof(T)) bad(std::string("file ends inside ") + what);
+    T v;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string str(int32_t len, const char* what) {
+    if (len < 0 || static_cast<size_t>(len) > b_.size() - pos_) bad(std::string("bad length of ") + what);
+    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), static_cast<size_t>(len));
+    pos_ += static_cast<size_t>(len);
+    return s;
+  }
+  size_t left() const { return b_.size() - pos_; }
+
+ private:
+  std::span<const std::byte> b_;
+  size_t pos_ = 0;
+};
+}  // namespace
+
+ImportanceMatrix ImportanceMatrix::parse_legacy(std::span<const std::byte> bytes) {
+  Reader r(bytes);
+  ImportanceMatrix m;
+  const auto n = r.get<int32_t>("entry count");
+  if (n < 0 || static_cast<size_t>(n) > r.left() / 12) bad("entry count " + std::to_string(n) + " is impossible");
+  for (int32_t i = 0; i < n; ++i) {
+    const std::string name = r.str(r.get<int32_t>("name length"), "a name");
+    const auto ncall = r.get<int32_t>("call count");
+    const auto nval = r.get<int32_t>("value count");
+    if (ncall < 0 || nval < 0 || static_cast<size_t>(nval) > r.left() / 4) bad("entry '" + name + "' has bad counts");
+    if (m.index_.count(name)) bad("duplicate entry '" + name + "'");
+    // Stored values are mean * ncall; keeping them with count = ncall re-saves them verbatim.
+    ImatrixEntry& e = m.entry(name, nval);
+    for (int32_t j = 0; j < nval; ++j) e.sums[static_cast<size_t>(j)] = r.get<float>("values");
+    e.count = ncall;
+    e.ncall = ncall;
+  }
+  if (r.left() >= 4) {  // optional trailer: chunks and dataset name
+    m.chunks = r.get<int32_t>("chunk count");
+    if (r.left() >= 4) {
+      std::string d = r.str(r.get<int32_t>("dataset length"), "the dataset name");
+      if (!d.empty()) m.datasets.push_back(std::move(d));
+    }
+  }
+  if (r.left() != 0) bad(std::to_string(r.left()) + " unexpected trailing bytes");
+  return m;
+}
+
+ImportanceMatrix ImportanceMatrix::load_legacy(const fs::path& path) {
+  if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
+                                     "Check the --imatrix path");
+  const MappedFile f(path);
+  return parse_legacy(f.bytes());
+}
+
+void ImportanceMatrix::save_legacy(const fs::path& path) const {
+  AtomicFile out(path);
+  auto put_i32 = [&](int64_t v) {
+    const auto x = static_cast<int32_t>(v);
+    out.write(&x, 4);
+  };
+  put_i32(static_cast<int64_t>(entries_.size()));
+  std::vector<float> tmp;
+  for (const auto& e : entries_) {
+    put_i32(static_cast<int64_t>(e.name.size()));
+    out.write(e.name.data(), e.name.size());
+    put_i32(e.ncall);
+    put_i32(static_cast<int64_t>(e.sums.size()));
+    tmp.resize(e.sums.size());
+    for (size_t j = 0; j < e.sums.size(); ++j)
+      tmp[j] = e.count == e.ncall ? e.sums[j]
+                                  : (e.sums[j] / static_cast<float>(e.count)) * static_cast<float>(e.ncall);
+    out.write(tmp.data(), tmp.size() * 4);
+  }
+  put_i32(chunks);
+  const std::string d = datasets.empty() ? std::string() : datasets.front();
+  put_i32(static_cast<int64_t>(d.size()));
+  out.write(d.data(), d.size());
+  out.commit();
+}
+
+// ---- GGUF imatrix -------------------------------------------------------------
+
+void ImportanceMatrix::save_gguf(const fs::path& path) const {
+  std::vector<io::GgufKv> kvs = {
+      {"general.type", io::GgufValue::str("imatrix")},
+      {"imatrix.datasets", io::GgufValue::string_array(datasets)},
+      {"imatrix.chunk_count", io::GgufValue::u32(static_cast<uint32_t>(chunks))},
+      {"imatrix.chunk_size", io::GgufValue::u32(static_cast<uint32_t>(chunk_size))},
+  };
+  std::vector<const ImatrixEntry*> sorted;
+  for (const auto& e : entries_) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
+  for (const auto* e : sorted) {
+    specs.push_back({e->name + ".in_sum2", {DType::F32, Shape({1, static_cast<int64_t>(e->sums.size())})}});
+    specs.push_back({e->name + ".counts", {DType::F32, Shape({1, 1})}});
+  }
+  io::GgufWriter w(path, std::move(kvs), std::move(specs));
+  for (const auto* e : sorted) {
+    // A legacy-loaded entry holds mean * ncall; its raw sums are that times chunk_size.
+    const bool legacy = e->count == e->ncall;
+    const float scale = legacy ? static_cast<float>(std::max<int64_t>(1, chunk_size)) : 1.0f;
+    std::vector<float> s(e->sums);
+    for (auto& v : s) v *= scale;
+    const float c = static_cast<float>(e->count) * scale;
+    w.write_tensor({reinterpret_cast<const std::byte*>(s.data()), s.size() * 4});
+    w.write_tensor({reinterpret_cast<const std::byte*>(&c), 4});
+  }
+  w.finish();
+}
+
+ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
+  const io::GgufFile f(path);
+  const auto& h = f.header();
+  const io::GgufValue* type = h.find("general.type");
+  if (!type || type->as_string() != "imatrix") bad("'" + path.string() + "' is a GGUF file but not an imatrix");
+  ImportanceMatrix m;
+  if (const auto* v = h.find("imatrix.chunk_count")) m.chunks = v->as_int();
+  if (const auto* v = h.find("imatrix.chunk_size")) m.chunk_size = v->as_int();
+  if (const auto* v = h.find("imatrix.datasets"); v && v->is_array())
+    for (const auto& d : v->array().items) m.datasets.push_back(std::get<std::string>(d));
+  for (const auto& t : h.tensors) {
+    const std::string suffix = ".in_sum2";
+    if (t.name.size() <= suffix.size() || t.name.substr(t.name.size() - suffix.size()) != suffix) continue;
+    const std::string name = t.name.substr(0, t.name.size() - suffix.size());
+    const io::GgufTensorInfo* counts = h.find_tensor(name + ".counts");
+    if (!counts || t.type != DType::F32 || counts->type != DType::F32 || counts->shape.numel() < 1)
+      bad("tensor '" + t.name + "' has no F32 '.counts' partner");
+    if (t.shape.rows() != 1 || counts->shape.numel() != 1)
+      bad("'" + name + "': expert (3-D) imatrices are not supported yet");
+    const auto data = f.view(t).as<float>();
+    ImatrixEntry& e = m.entry(name, static_cast<int64_t>(data.size()));
+    std::copy(data.begin(), data.end(), e.sums.begin());
+    e.count = static_cast<int64_t>(f.view(*counts).as<float>()[0]);
+    e.ncall = m.chunk_size ? e.count / m.chunk_size : e.count;
+  }
+  return m;
+}
+
+ImportanceMatrix ImportanceMatrix::load(const fs::path& path) {
+  if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
+                                     "Check the --imatrix path");
+  const MappedFile f(path);
+  if (f.size() >= 4 && std::memcmp(f.bytes().data(), "GGUF", 4) == 0) {
+    try {
+      return load_gguf(path);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::ImatrixInvalid) throw;
+      throw Error(ErrorCode::ImatrixInvalid, e.what(), e.suggestion());
+    }
+  }
+  return parse_legacy(f.bytes());
+}
+
+void ImatrixCollector::on_input(const calib::LinearInput& in) {
+  // llama-imatrix only collects blk.* weights (and output with --process-output)
+  // and ignores matrix products with fewer than 16 rows.
+  if (in.rows < 16) return;
+  const bool block = in.weight.rfind("blk.", 0) == 0;
+  if (!block && !(output_ && in.weight == "output.weight")) return;
+  m_.accumulate(in.weight, in.x, in.rows, in.cols, calls_);
+}
+
+}  // namespace libquant::methods
