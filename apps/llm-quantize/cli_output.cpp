@@ -1,11 +1,19 @@
 #include "cli_output.hpp"
 
+#include "libquant/core/log.hpp"
+#include "libquant/core/progress.hpp"
+
 #include <cstdio>
 #include <iostream>
 
 namespace cli {
 
 void print_json(const libquant::JsonWriter& j) { std::cout << j.str() << std::endl; }
+
+bool progress_enabled(const GlobalOptions& g) {
+  return g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
+         libquant::verbosity() != libquant::Verbosity::Quiet;
+}
 
 int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
                  const std::string& suggestion) {

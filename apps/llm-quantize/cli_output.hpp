@@ -21,6 +21,8 @@ struct GlobalOptions {
 int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
                  const std::string& suggestion);
 void print_json(const libquant::JsonWriter& j);
+// Progress bars: human mode, a terminal on stderr, and not --verbosity quiet.
+bool progress_enabled(const GlobalOptions& g);
 // "1.2 MB" style sizes for human output.
 std::string human_size(uint64_t bytes);
 // Thousands separators: 6,738,415,616.

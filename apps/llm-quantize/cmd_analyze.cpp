@@ -17,8 +17,7 @@ struct AnalyzeCliOptions {
 };
 
 int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
-  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
-                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = libquant::jobs::AnalyzeOptions::defaults();
   opts.model = o.model;
   opts.data = o.data;

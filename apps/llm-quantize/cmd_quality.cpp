@@ -25,8 +25,7 @@ struct PerplexityCliOptions {
 };
 
 int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
-  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
-                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = libquant::eval::PerplexityOptions::defaults();
   opts.model = o.model;
   opts.data = o.data;

@@ -23,8 +23,7 @@ struct ReportCliOptions {
 
 libquant::jobs::QualityReport run_one(const GlobalOptions& g, const ReportCliOptions& o, const std::string& q,
                                       bool layers) {
-  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
-                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = libquant::jobs::QualityReportOptions::defaults();
   opts.original = o.original;
   opts.quantized = q;

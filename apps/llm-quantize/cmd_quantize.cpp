@@ -70,8 +70,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
                 "Create it first or pass another --output-dir");
 
-  libquant::TerminalProgress progress(g.mode == OutputMode::Human && libquant::TerminalProgress::stderr_is_terminal() &&
-                                      libquant::verbosity() != libquant::Verbosity::Quiet);
+  libquant::TerminalProgress progress(progress_enabled(g));
   libquant::jobs::ConvertToGgufOptions opts = libquant::jobs::ConvertToGgufOptions::defaults();
   opts.input = o.model;
   opts.output = output_path_for(o, level);
