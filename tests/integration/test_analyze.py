@@ -80,3 +80,21 @@ def test_gguf_imatrix_read_by_gguf_py(cli, shared, tmp_path):
     t = {x.name: x for x in r.tensors}
     assert float(np.asarray(t["blk.0.ffn_down.weight.counts"].data).ravel()[0]) == 4 * 128
     assert np.asarray(t["blk.0.ffn_down.weight.in_sum2"].data).size == 172
+
+
+def test_analyze_arguments(cli, shared, tmp_path):
+    model = shared / "models/stories260K"
+    # calibration samples must be 128..1024; unimplemented methods are refused, never silently replaced
+    assert cli("analyze", model, "--calibration-samples", "50", "-o", tmp_path / "a.dat").returncode == 2
+    proc, res = cli.json("analyze", model, "--method", "gradient", "-o", tmp_path / "b.dat")
+    assert proc.returncode == 2 and "gradient" in res["message"]
+    assert not (tmp_path / "b.dat").exists()
+    # missing calibration file -> exit 2 (argument check); a malformed JSON one -> exit 15
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2")
+    proc, res = cli.json("analyze", model, "--calibration-data", bad, "--ctx", "64", "-o", tmp_path / "c.dat")
+    assert proc.returncode == 15 and res["error_type"] == "CalibrationDataError"
+    # the bundled default text works without --calibration-data
+    proc, res = cli.json("analyze", model, "--ctx", "64", "--calibration-samples", "128", "-o", tmp_path / "d.dat")
+    assert proc.returncode == 0, proc.stderr
+    assert res["num_entries"] == 35 and res["chunks"] >= 2

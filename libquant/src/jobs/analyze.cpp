@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
 #include "libquant/methods/importance_matrix.hpp"
@@ -17,12 +18,15 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   check(opts.ctx >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument, "ctx must be >= 16 and batch >= 1");
   auto src = model::open_tensor_source(opts.model);
   auto tok = eval::load_tokenizer(*src);
-  std::ifstream f(opts.data, std::ios::binary);
-  if (!f) throw Error(ErrorCode::CalibrationDataError, "cannot read calibration data '" + opts.data.string() + "'",
-                      "Check --calibration-data");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::vector<int32_t> tokens = tok->encode(ss.str(), tok->add_bos_by_default());
+  // Plain text is used as is (as llama-imatrix reads it); JSON / JSON lines documents are joined by blank lines.
+  std::string text;
+  if (opts.data.empty()) {
+    text = eval::default_calibration_text();
+  } else {
+    const auto docs = eval::read_calibration_documents(opts.data);
+    for (size_t i = 0; i < docs.size(); ++i) text += (i ? "\n\n" : "") + docs[i];
+  }
+  const std::vector<int32_t> tokens = tok->encode(text, tok->add_bos_by_default());
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (static_cast<int64_t>(tokens.size()) < 2 * opts.ctx)
     throw Error(ErrorCode::CalibrationDataError,
@@ -32,7 +36,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
 
   methods::ImportanceMatrix m;
   m.chunk_size = opts.ctx;
-  m.datasets.push_back(opts.dataset_name.empty() ? opts.data.string() : opts.dataset_name);
+  m.datasets.push_back(!opts.dataset_name.empty() ? opts.dataset_name : opts.data.empty() ? "default" : opts.data.string());
   methods::ImatrixCollector collector(m, opts.process_output);
   eval::ForwardOptions fo;
   fo.threads = opts.threads;

@@ -14,7 +14,7 @@ namespace libquant::jobs {
 
 struct AnalyzeOptions {
   std::filesystem::path model;
-  std::filesystem::path data;        // calibration text
+  std::filesystem::path data;        // calibration text, JSON or JSON lines (empty = the bundled default text)
   std::filesystem::path output;      // .gguf -> GGUF imatrix, anything else -> legacy .dat
   std::string dataset_name;          // stored in the file (default: data path as given)
   int64_t ctx = 512;
