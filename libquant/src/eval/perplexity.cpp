@@ -12,23 +12,27 @@
 
 namespace libquant::eval {
 
-double token_nll(const float* logits, int64_t n_vocab, int32_t target) {
+double log_sum_exp(const float* logits, int64_t n_vocab) {
   float mx = logits[0];
   for (int64_t i = 1; i < n_vocab; ++i) mx = std::max(mx, logits[i]);
   double sum = 0.0;
   for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
-  return std::log(sum) - (static_cast<double>(logits[target]) - mx);
+  return std::log(sum) + mx;
 }
 
-namespace {
-std::string read_text(const std::filesystem::path& p) {
+double token_nll(const float* logits, int64_t n_vocab, int32_t target) {
+  return log_sum_exp(logits, n_vocab) - static_cast<double>(logits[target]);
+}
+
+std::string read_text_file(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   if (!f) throw Error(ErrorCode::CalibrationDataError, "cannot read data file '" + p.string() + "'", "Check the --data path");
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
 }
-// Running sums for the KL-divergence statistics.
+
+namespace {// Running sums for the KL-divergence statistics.
 struct KlAccumulator {
   double kld = 0, kld2 = 0, kld_max = 0, same = 0, nll_base = 0, ln_ratio = 0, dp2 = 0;
   int64_t n = 0;
@@ -37,15 +41,12 @@ struct KlAccumulator {
   void add(const float* logits, int32_t n_vocab, std::span<const uint16_t> base_row, int32_t target, double nll_q) {
     base_lp.resize(static_cast<size_t>(n_vocab));
     decode_log_probs(base_row.data(), n_vocab, base_lp.data());
-    float mx = logits[0];
     int32_t arg_q = 0, arg_b = 0;
     for (int32_t i = 1; i < n_vocab; ++i) {
-      if (logits[i] > mx) { mx = logits[i]; arg_q = i; }
+      if (logits[i] > logits[arg_q]) arg_q = i;
       if (base_row[4 + i] > base_row[4 + arg_b]) arg_b = i;
     }
-    double sum = 0.0;
-    for (int32_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
-    const double lse = std::log(sum) + mx;
+    const double lse = log_sum_exp(logits, n_vocab);
     double k = 0.0;
     for (int32_t i = 0; i < n_vocab; ++i)
       if (base_lp[i] > -16.0) k += std::exp(base_lp[i]) * (base_lp[i] - (logits[i] - lse));
@@ -92,7 +93,7 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
     tokens.assign(base->tokens().begin(), base->tokens().end());
     ctx = base->n_ctx();
   } else {
-    tokens = tok->encode(read_text(opts.data), tok->add_bos_by_default());
+    tokens = tok->encode(read_text_file(opts.data), tok->add_bos_by_default());
   }
   PerplexityResult res;
   res.ctx = ctx;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
 #include "libquant/model/tensor_naming.hpp"
@@ -40,11 +41,7 @@ double layer_bits(const model::TensorSource& s, int layer) {
 // Log-softmax of one row in double.
 void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
   out.resize(static_cast<size_t>(n));
-  float mx = logits[0];
-  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, logits[i]);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
-  const double lse = std::log(sum) + mx;
+  const double lse = eval::log_sum_exp(logits, n);
   for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = logits[i] - lse;
 }
 
@@ -55,11 +52,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   auto orig_src = model::open_tensor_source(opts.original);
   auto q_src = model::open_tensor_source(opts.quantized);
   auto tok = eval::load_tokenizer(*orig_src);
-  std::ifstream f(opts.data, std::ios::binary);
-  if (!f) throw Error(ErrorCode::CalibrationDataError, "cannot read '" + opts.data.string() + "'", "Check --data");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::vector<int32_t> tokens = tok->encode(ss.str(), tok->add_bos_by_default());
+  const std::vector<int32_t> tokens = tok->encode(eval::read_text_file(opts.data), tok->add_bos_by_default());
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (available < 1)
     throw Error(ErrorCode::CalibrationDataError, "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",

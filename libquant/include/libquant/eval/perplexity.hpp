@@ -56,5 +56,10 @@ LIBQUANT_API PerplexityResult perplexity(const PerplexityOptions& opts);
 
 // -log softmax(logits)[target] in double, max-subtracted (exposed for tests).
 LIBQUANT_API double token_nll(const float* logits, int64_t n_vocab, int32_t target);
+// log(sum(exp(logits))) in double, max-subtracted; the one normaliser every
+// scoring path (perplexity, KL, reports) shares.
+LIBQUANT_API double log_sum_exp(const float* logits, int64_t n_vocab);
+// Whole evaluation text as bytes; CalibrationDataError (15) when unreadable.
+LIBQUANT_API std::string read_text_file(const std::filesystem::path& path);
 
 }  // namespace libquant::eval
