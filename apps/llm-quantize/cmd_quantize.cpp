@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "libquant/core/checkpoint.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -26,18 +27,32 @@ struct QuantizeOptions {
   std::string output_dir = ".";
   std::string output_name;
   unsigned threads = 0;
+  std::string imatrix;
+  bool leave_output_tensor = false, pure = false, allow_requantize = false;
+  std::string output_tensor_type, token_embedding_type, ternary_format = "tq1_0";
+  std::vector<std::string> tensor_types;
+  std::string checkpoint_dir;
+  std::string resume;  // checkpoint directory to resume from
+  bool no_checkpoints = false;
 };
 
 // Every llama-quantize type name this tool accepts for GGUF.
 constexpr const char* kGgufLevels[] = {
     "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M",
-    "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS",
+    "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "Q3_K", "Q4_K", "Q5_K", "IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS",
     "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0",
     "TERNARY", "dynamic"};
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
+}
+
+// A ggml tensor type name (case-insensitive), for the per-tensor overrides.
+libquant::DType parse_type(const std::string& name, const std::string& flag) {
+  const auto t = libquant::ggml_type_from_name(upper(name));
+  if (!t) throw Error(ErrorCode::InvalidArgument, "unknown tensor type '" + name + "' for " + flag, "Use a ggml type such as Q8_0, Q6_K or F16");
+  return *t;
 }
 
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
@@ -60,11 +75,16 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   if (std::find(std::begin(kGgufLevels), std::end(kGgufLevels), level) == std::end(kGgufLevels))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF quantization level '" + o.level + "'",
                 "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16");
-  const auto target = libquant::ggml_type_from_name(level);
-  if (!target || !(*target == libquant::DType::F32 || *target == libquant::DType::F16 ||
-                   *target == libquant::DType::BF16 || *target == libquant::DType::Q8_0))
-    throw Error(ErrorCode::UnsupportedConversion, "GGUF level " + level + " is not implemented yet",
-                "Available now: F32, F16, BF16, Q8_0");
+  std::string file_type = level;
+  if (level == "TERNARY") {
+    const std::string tf = upper(o.ternary_format);
+    if (tf != "TQ1_0" && tf != "TQ2_0")
+      throw Error(ErrorCode::InvalidArgument, "unknown --ternary-format '" + o.ternary_format + "'", "Use tq1_0 or tq2_0");
+    file_type = tf;
+  }
+  if (level == "dynamic")
+    throw Error(ErrorCode::UnsupportedConversion, "dynamic GGUF quantization is not implemented yet",
+                "Pick a llama-quantize type such as Q4_K_M");
   std::error_code ec;
   if (!fs::is_directory(o.output_dir, ec))
     throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
@@ -74,11 +94,29 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   libquant::jobs::ConvertToGgufOptions opts = libquant::jobs::ConvertToGgufOptions::defaults();
   opts.input = o.model;
   opts.output = output_path_for(o, level);
-  opts.target = *target;
+  opts.file_type = file_type;
   opts.threads = o.threads;
+  if (!o.imatrix.empty()) opts.imatrix = o.imatrix;
+  opts.leave_output_tensor = o.leave_output_tensor;
+  opts.pure = o.pure;
+  opts.allow_requantize = o.allow_requantize;
+  if (!o.output_tensor_type.empty()) opts.output_tensor_type = parse_type(o.output_tensor_type, "--output-tensor-type");
+  if (!o.token_embedding_type.empty()) opts.token_embedding_type = parse_type(o.token_embedding_type, "--token-embedding-type");
+  for (const auto& spec : o.tensor_types) {
+    const auto eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
+    opts.tensor_types.emplace_back(spec.substr(0, eq), parse_type(spec.substr(eq + 1), "--tensor-type"));
+  }
+  if (!o.resume.empty()) {
+    opts.checkpoint_dir = o.resume;
+    opts.resume = true;
+  } else if (!o.no_checkpoints) {
+    opts.checkpoint_dir = o.checkpoint_dir.empty() ? libquant::default_checkpoint_dir() : fs::path(o.checkpoint_dir);
+  }
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
-  libquant::log_info("Quantizing to GGUF " + level);
+  libquant::log_info("Quantizing to GGUF " + file_type);
   const auto res = libquant::jobs::convert_to_gguf(opts);
 
   // Validate what was written by parsing it back.
@@ -93,12 +131,14 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
         .field("status", "success")
         .field("output_path", fs::absolute(res.output_path).string())
         .field("format", "gguf")
-        .field("quantization_level", level)
+        .field("quantization_level", file_type)
         .field("file_size", res.file_size)
         .field("compression_ratio", ratio)
         .field("duration_seconds", res.duration_seconds)
         .field("peak_memory_bytes", res.peak_memory_bytes)
-        .field("validation_status", valid ? "valid" : "invalid");
+        .field("validation_status", valid ? "valid" : "invalid")
+        .field("resumed_tensors", static_cast<uint64_t>(res.tensors_resumed))
+        .field("fallback_tensors", res.fallbacks);
     j.key("metadata").begin_object()
         .field("original_dtype", res.original_dtype)
         .field("original_size", res.original_size)
@@ -134,6 +174,18 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("-o,--output-dir", o->output_dir, "Output directory")->capture_default_str();
   sub->add_option("-n,--output-name", o->output_name, "Output file name (default <model>-<LEVEL>.gguf)");
   sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--imatrix", o->imatrix, "Importance matrix (llama.cpp .dat or GGUF imatrix) for low-bit types");
+  sub->add_flag("--leave-output-tensor", o->leave_output_tensor, "Keep output.weight unquantized");
+  sub->add_flag("--pure", o->pure, "One type for every quantized tensor (no k-quant mixture rules)");
+  sub->add_flag("--allow-requantize", o->allow_requantize, "Allow quantizing an already quantized GGUF (lossy twice)");
+  sub->add_option("--output-tensor-type", o->output_tensor_type, "Type for output.weight, e.g. Q8_0");
+  sub->add_option("--token-embedding-type", o->token_embedding_type, "Type for token_embd.weight, e.g. Q8_0");
+  sub->add_option("--tensor-type", o->tensor_types, "REGEX=TYPE override for matching tensors (repeatable)");
+  sub->add_option("--ternary-format", o->ternary_format, "Format for -q TERNARY: tq1_0 or tq2_0")->capture_default_str();
+  sub->add_option("--checkpoint-dir", o->checkpoint_dir,
+                  "Checkpoint directory (default $LLM_QUANTIZE_CHECKPOINT_DIR or ./.checkpoint)");
+  sub->add_option("--resume", o->resume, "Resume an interrupted run from this checkpoint directory");
+  sub->add_flag("--no-checkpoints", o->no_checkpoints, "Do not record checkpoints");
   return {sub, [&g, o] { return run_quantize(g, *o); }};
 }
 

@@ -35,9 +35,28 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   if (fd_ < 0) throw_io("cannot create output file in", dir);
 }
 
+AtomicFile::AtomicFile(fs::path target, fs::path partial, uint64_t resume_at)
+    : target_(std::move(target)), temp_(std::move(partial)), keep_partial_(true) {
+  fs::path dir = target_.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error(ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
+                "Create the directory first or pass another --output-dir");
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io("cannot create checkpoint file", temp_);
+  const auto have = ::lseek(fd_, 0, SEEK_END);
+  if (have < 0 || static_cast<uint64_t>(have) < resume_at)
+    throw Error(ErrorCode::CheckpointError, "checkpoint file '" + temp_.string() + "' is shorter than its record says",
+                "Delete the checkpoint directory and start again");
+  if (::ftruncate(fd_, static_cast<off_t>(resume_at)) != 0 || ::lseek(fd_, static_cast<off_t>(resume_at), SEEK_SET) < 0)
+    throw_io("cannot rewind checkpoint file", temp_);
+  written_ = resume_at;
+}
+
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) {
+  if (!committed_ && !keep_partial_) {
     std::error_code ec;
     fs::remove(temp_, ec);
   }
@@ -83,11 +102,39 @@ void AtomicFile::pwrite(const void* data, size_t n, uint64_t offset) {
   }
 }
 
+void AtomicFile::sync() {
+  if (::fsync(fd_) != 0) throw_io("cannot flush", temp_);
+}
+
+namespace {
+// rename() across file systems fails with EXDEV: copy next to the target
+// first, then rename that copy into place.
+void copy_then_rename(const fs::path& from, const fs::path& to) {
+  const fs::path staged = to.parent_path() / ("." + to.filename().string() + ".partial-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::copy_file(from, staged, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error(ErrorCode::General, "cannot copy output to '" + to.string() + "': " + ec.message());
+  const int fd = ::open(staged.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (::rename(staged.c_str(), to.c_str()) != 0) {
+    fs::remove(staged, ec);
+    throw_io("cannot rename output into place at", to);
+  }
+  fs::remove(from, ec);
+}
+}  // namespace
+
 void AtomicFile::commit() {
   if (::fsync(fd_) != 0) throw_io("cannot flush", temp_);
   ::close(fd_);
   fd_ = -1;
-  if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_io("cannot rename output into place at", target_);
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    if (errno != EXDEV) throw_io("cannot rename output into place at", target_);
+    copy_then_rename(temp_, target_);
+  }
   committed_ = true;
   fs::path dir = target_.parent_path();
   if (dir.empty()) dir = ".";

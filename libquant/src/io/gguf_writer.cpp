@@ -92,7 +92,8 @@ void layout_gguf_tensors(GgufHeader& h) {
 }
 
 GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
-                       std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors, uint32_t alignment) {
+                       std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors, uint32_t alignment,
+                       std::optional<GgufResume> resume) {
   check(alignment != 0 && (alignment & (alignment - 1)) == 0, ErrorCode::InvalidArgument, "alignment must be a power of two");
   header_.kvs = std::move(kvs);
   header_.alignment = alignment;
@@ -106,9 +107,22 @@ GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
   layout_gguf_tensors(header_);
   const auto head = serialize_gguf_header(header_);
   header_.data_offset = head.size();
-  out_ = std::make_unique<AtomicFile>(std::move(path));
-  out_->write(head);
+  if (!resume) {
+    out_ = std::make_unique<AtomicFile>(std::move(path));
+    out_->write(head);
+    return;
+  }
+  check(resume->tensors_done <= header_.tensors.size(), ErrorCode::CheckpointError,
+        "checkpoint records more tensors than the output has");
+  next_ = resume->tensors_done;
+  uint64_t at = header_.data_offset;
+  for (size_t i = 0; i < next_; ++i) at += (header_.tensors[i].nbytes() + header_.alignment - 1) / header_.alignment * header_.alignment;
+  out_ = std::make_unique<AtomicFile>(std::move(path), resume->partial, next_ == 0 ? 0 : at);
+  if (next_ == 0) out_->write(head);
+  else out_->pwrite(head.data(), head.size(), 0);  // identical bytes; rewritten in case the tail was torn
 }
+
+void GgufWriter::sync() { out_->sync(); }
 
 GgufWriter::~GgufWriter() = default;
 

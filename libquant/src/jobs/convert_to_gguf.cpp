@@ -2,39 +2,31 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 
+#include "libquant/core/checkpoint.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/thread_pool.hpp"
+#include "libquant/gguf/mixture.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/gguf_file.hpp"
+#include "libquant/methods/importance_matrix.hpp"
 #include "libquant/model/gguf_metadata.hpp"
-#include "libquant/model/tensor_naming.hpp"
 #include "libquant/model/tensor_source.hpp"
 #include "peak_memory.hpp"
 #include "tensor_order.hpp"
 
 namespace libquant::jobs {
 namespace fs = std::filesystem;
-using model::LlamaFileType;
 
 namespace {
 
-LlamaFileType file_type_for(DType t) {
-  switch (t) {
-    case DType::F32: return LlamaFileType::AllF32;
-    case DType::F16: return LlamaFileType::MostlyF16;
-    case DType::BF16: return LlamaFileType::MostlyBF16;
-    case DType::Q8_0: return LlamaFileType::MostlyQ8_0;
-    default:
-      throw Error(ErrorCode::InvalidArgument, "conversion target must be F32, F16, BF16 or Q8_0");
-  }
-}
-
-// Metadata for a GGUF input: its keys, with file_type and quantization_version
-// moved to the end with new values (as llama-quantize does).
-std::vector<io::GgufKv> requantize_metadata(const io::GgufHeader& in, LlamaFileType ft) {
+// Metadata for a GGUF input as llama-quantize writes it: the input's keys,
+// file_type and quantization_version moved to the end with new values, split
+// keys dropped, then the imatrix provenance keys.
+std::vector<io::GgufKv> requantize_metadata(const io::GgufHeader& in, model::LlamaFileType ft) {
   std::vector<io::GgufKv> kvs;
   for (const auto& kv : in.kvs)
     if (kv.key != "general.file_type" && kv.key != "general.quantization_version" && kv.key.rfind("split.", 0) != 0)
@@ -42,6 +34,15 @@ std::vector<io::GgufKv> requantize_metadata(const io::GgufHeader& in, LlamaFileT
   kvs.push_back({"general.quantization_version", io::GgufValue::u32(2)});
   kvs.push_back({"general.file_type", io::GgufValue::u32(static_cast<uint32_t>(ft))});
   return kvs;
+}
+
+void append_imatrix_metadata(std::vector<io::GgufKv>& kvs, const fs::path& file, const methods::ImportanceMatrix& m) {
+  // llama-quantize records the path as given (at most 127 bytes).
+  kvs.push_back({"quantize.imatrix.file", io::GgufValue::str(file.string().substr(0, 127))});
+  if (!m.datasets.empty() && !m.datasets.front().empty())
+    kvs.push_back({"quantize.imatrix.dataset", io::GgufValue::str(m.datasets.front().substr(0, 127))});
+  kvs.push_back({"quantize.imatrix.entries_count", io::GgufValue::i32(static_cast<int32_t>(m.entries().size()))});
+  if (m.chunks > 0) kvs.push_back({"quantize.imatrix.chunks_count", io::GgufValue::i32(static_cast<int32_t>(m.chunks))});
 }
 
 std::string dominant_dtype(const model::TensorSource& src) {
@@ -52,84 +53,238 @@ std::string dominant_dtype(const model::TensorSource& src) {
   return std::string(torch_dtype_name(it->first));
 }
 
-}  // namespace
-
-DType conversion_type_for(std::string_view gguf_name, const Shape& shape, DType target) {
-  const bool is_norm = gguf_name.size() > 12 && gguf_name.substr(gguf_name.size() - 12) == "_norm.weight";
-  if (shape.rank() <= 1 || is_norm) return DType::F32;
-  if (target == DType::Q8_0 && shape.row_length() % 32 != 0) return DType::F16;
-  return target;
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
 }
 
-ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const LlamaFileType ftype = file_type_for(opts.target);
-  auto src = model::open_tensor_source(opts.input);
-  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+// The type a tensor has before llama-quantize's rules apply. GGUF input: its
+// stored type. HF input: what convert_hf_to_gguf.py would have written
+// (1-D tensors and norms F32, other tensors F32 or F16 by source width).
+DType stored_type(const model::SourceTensor& t, bool hf) {
+  if (!hf) return t.dtype;
+  if (t.shape.rank() <= 1 || ends_with(t.name, "_norm.weight")) return DType::F32;
+  return t.dtype == DType::F32 || t.dtype == DType::F64 ? DType::F32 : DType::F16;
+}
 
-  std::vector<io::GgufKv> kvs;
-  ConvertToGgufResult res;
-  if (const model::ModelConfig* cfg = model::hf_config(*src)) {
-    std::string name = opts.model_name.empty() ? fs::absolute(opts.input).lexically_normal().filename().string() : opts.model_name;
-    if (name.empty()) name = fs::absolute(opts.input).lexically_normal().parent_path().filename().string();
-    kvs = model::build_gguf_metadata(opts.input, *cfg, ftype, name);
-    res.layers_processed = cfg->num_layers;
-  } else {
-    const io::GgufHeader& in = *model::gguf_header(*src);
-    kvs = requantize_metadata(in, ftype);
-    res.layers_processed = model::config_from_gguf(in).num_layers;
+bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+gguf::MixtureModel mixture_model(const model::TensorSource& src, const model::ModelConfig& cfg) {
+  gguf::MixtureModel m;
+  if (const io::GgufHeader* h = model::gguf_header(src)) {
+    if (const auto* a = h->find("general.architecture")) m.arch = a->as_string();
+    if (const auto* e = h->find(m.arch + ".expert_count")) m.n_expert = e->as_int();
+  } else if (const auto* info = cfg.arch()) {
+    m.arch = std::string(info->gguf_arch);
   }
+  m.n_layer = cfg.num_layers;
+  m.n_head = cfg.num_heads;
+  m.n_head_kv = cfg.num_kv_heads ? cfg.num_kv_heads : cfg.num_heads;
+  m.is_70b = m.arch == "llama" && m.n_layer == 80;
+  return m;
+}
 
-  const std::vector<const model::SourceTensor*> order = llama_tensor_order(*src);
-  std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
-  for (const auto* t : order) {
-    const DType out = conversion_type_for(t->name, t->shape, opts.target);
-    if (!gguf::can_dequantize(t->dtype) && t->dtype != out)
-      throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t->name + "' is stored as " +
-                                                        std::string(traits(t->dtype).name) + ", which cannot be converted yet");
-    specs.push_back({t->name, {out, t->shape}});
-  }
+// Everything that changes the output bytes, for the checkpoint identity.
+std::string job_config(const ConvertToGgufOptions& o, const std::vector<std::pair<std::string, std::pair<DType, Shape>>>& specs) {
+  std::string c = "input=" + file_identity(o.input) + "\noutput=" + fs::absolute(o.output).lexically_normal().string() +
+                  "\ntype=" + o.file_type + "\nname=" + o.model_name;
+  if (o.imatrix) c += "\nimatrix=" + file_identity(*o.imatrix);
+  c += "\nrequantize=" + std::to_string(o.allow_requantize);
+  for (const auto& [name, ts] : specs) c += "\n" + name + ":" + std::string(traits(ts.first).name);
+  return c;
+}
 
-  io::GgufWriter writer(opts.output, std::move(kvs), specs);
-  ThreadPool pool(opts.threads);
-  // Tensors stream through in row chunks with buffers reused across chunks
-  // and tensors: memory stays at a few chunks whatever the model size, and no
-  // fresh pages are faulted in per tensor.
-  constexpr uint64_t kChunkElements = uint64_t{1} << 18;  // ~1 MiB of f32: stays in cache
-  std::vector<std::byte> raw_buf, enc_buf;
-  std::vector<float> f32_buf;
-  progress.begin("Converting", order.size(), "tensors");
-  for (size_t i = 0; i < order.size(); ++i) {
-    const model::SourceTensor& t = *order[i];
-    const DType out = specs[i].second.first;
+struct TensorPlan {
+  const model::SourceTensor* src;
+  DType out;
+  std::vector<float> importance;  // empty: none
+};
+
+// Quantizes one tensor in row chunks (buffers reused across tensors) and
+// streams it to the writer. Rejects NaN/Inf weights, naming the tensor.
+class TensorStreamer {
+ public:
+  TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool) : src_(src), w_(w), pool_(pool) {}
+
+  void run(const TensorPlan& p) {
+    const model::SourceTensor& t = *p.src;
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     const auto n_per_row = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length());
     const uint64_t src_rb = rows ? t.nbytes / rows : 0;
-    const uint64_t out_rb = row_bytes(out, n_per_row);
-    const uint64_t chunk_rows = std::max<uint64_t>(1, kChunkElements / std::max<int64_t>(1, n_per_row));
+    const uint64_t out_rb = row_bytes(p.out, n_per_row);
+    // ~1 MiB of f32 per chunk keeps buffers in cache; at least one row.
+    const uint64_t chunk_rows = std::max<uint64_t>(1, (uint64_t{1} << 18) / std::max<int64_t>(1, n_per_row));
+    const bool quantized_out = traits(p.out).is_quantized;
+    const float* imp = p.importance.empty() ? nullptr : p.importance.data();
     for (uint64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
       const uint64_t n = std::min(chunk_rows, rows - r0);
-      if (raw_buf.size() < n * src_rb) raw_buf.resize(n * src_rb);
-      src->read_rows(t, r0, n, raw_buf.data());
-      if (t.dtype == out) {
-        writer.write_tensor_part({raw_buf.data(), n * src_rb});
+      grow(raw_, n * src_rb);
+      src_.read_rows(t, r0, n, raw_.data());
+      if (t.dtype == p.out) {
+        w_.write_tensor_part({raw_.data(), n * src_rb});
         continue;
       }
-      if (f32_buf.size() < n * static_cast<uint64_t>(n_per_row)) f32_buf.resize(n * static_cast<uint64_t>(n_per_row));
-      if (enc_buf.size() < n * out_rb) enc_buf.resize(n * out_rb);
-      pool.parallel_for(static_cast<size_t>(n), 16, [&](size_t a, size_t b) {
-        float* f = f32_buf.data() + a * static_cast<size_t>(n_per_row);
+      grow(f32_, n * static_cast<uint64_t>(n_per_row));
+      grow(enc_, n * out_rb);
+      // Row-local codecs: a row's bytes never depend on which thread ran it.
+      const size_t grain = quantized_out ? 1 : 16;
+      pool_.parallel_for(static_cast<size_t>(n), grain, [&](size_t a, size_t b) {
+        float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
         const auto nr = static_cast<int64_t>(b - a);
-        gguf::dequantize(t.dtype, raw_buf.data() + a * src_rb, f, nr * n_per_row);
-        gguf::quantize_rows(out, f, enc_buf.data() + a * out_rb, nr, n_per_row);
+        gguf::dequantize(t.dtype, raw_.data() + a * src_rb, f, nr * n_per_row);
+        if (quantized_out) check_finite(t.name, f, nr * n_per_row);
+        gguf::quantize_rows(p.out, f, enc_.data() + a * out_rb, nr, n_per_row, imp);
       });
-      writer.write_tensor_part({enc_buf.data(), n * out_rb});
+      w_.write_tensor_part({enc_.data(), n * out_rb});
     }
-    res.tensors.push_back({t.name, out, t.shape});
-    progress.update(i + 1, t.name);
+  }
+
+ private:
+  template <typename V> static void grow(V& v, uint64_t n) {
+    if (v.size() < n) v.resize(n);
+  }
+  static void check_finite(const std::string& name, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(x[i]))
+        throw Error(ErrorCode::ValidationFailed, "tensor '" + name + "' contains NaN or Inf values",
+                    "Fix or re-export the checkpoint; quantizing non-finite weights would produce a broken model");
+  }
+  model::TensorSource& src_;
+  io::GgufWriter& w_;
+  ThreadPool& pool_;
+  std::vector<std::byte> raw_, enc_;
+  std::vector<float> f32_;
+};
+
+std::vector<float> importance_for(const methods::ImportanceMatrix& m, const model::SourceTensor& t, DType out) {
+  const methods::ImatrixEntry* e = m.find(t.name);
+  if (!e) {
+    log_info("no importance data for " + t.name);
+    return {};
+  }
+  if (static_cast<int64_t>(e->sums.size()) != t.shape.row_length()) {
+    if (t.name == "token_embd.weight") return {};  // llama.cpp only warns here
+    throw Error(ErrorCode::ImatrixInvalid,
+                "importance matrix has " + std::to_string(e->sums.size()) + " columns for '" + t.name + "', the tensor has " +
+                    std::to_string(t.shape.row_length()),
+                "Compute the imatrix on this model (llm-quantize analyze)");
+  }
+  (void)out;
+  return e->mean();
+}
+
+// llama-quantize refuses these types without importance data: the result
+// would be garbage.
+bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft) {
+  if (t == DType::IQ2_XXS || t == DType::IQ2_XS || t == DType::IQ2_S || t == DType::IQ1_S) return true;
+  if (t == DType::IQ1_M) return name != "token_embd.weight" && name != "output.weight";
+  return t == DType::Q2_K && ft == model::LlamaFileType::MostlyQ2_K_S && name != "token_embd.weight";
+}
+
+}  // namespace
+
+ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ft = gguf::find_file_type(opts.file_type);
+  if (!ft) throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
+                       "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16");
+  std::optional<methods::ImportanceMatrix> imatrix;
+  if (opts.imatrix) imatrix = methods::ImportanceMatrix::load(*opts.imatrix);
+  if (ft->requires_imatrix && !imatrix)
+    throw Error(ErrorCode::ImatrixInvalid, std::string(ft->name) + " needs an importance matrix",
+                "Compute one with 'llm-quantize analyze MODEL -o imatrix.dat' and pass --imatrix imatrix.dat");
+
+  auto src = model::open_tensor_source(opts.input);
+  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+  const bool hf = model::hf_config(*src) != nullptr;
+  const model::ModelConfig cfg = hf ? *model::hf_config(*src) : model::config_from_gguf(*model::gguf_header(*src));
+
+  ConvertToGgufResult res;
+  res.layers_processed = cfg.num_layers;
+  std::vector<io::GgufKv> kvs;
+  if (hf) {
+    std::string name = opts.model_name.empty() ? fs::absolute(opts.input).lexically_normal().filename().string() : opts.model_name;
+    if (name.empty()) name = fs::absolute(opts.input).lexically_normal().parent_path().filename().string();
+    kvs = model::build_gguf_metadata(opts.input, cfg, ft->ftype, name);
+  } else {
+    kvs = requantize_metadata(*model::gguf_header(*src), ft->ftype);
+  }
+  if (imatrix) append_imatrix_metadata(kvs, *opts.imatrix, *imatrix);
+
+  const std::vector<const model::SourceTensor*> order = llama_tensor_order(*src);
+  std::vector<std::string> names;
+  for (const auto* t : order) names.push_back(t->name);
+  gguf::MixtureOptions mo;
+  mo.pure = opts.pure;
+  mo.quantize_output = !opts.leave_output_tensor;
+  mo.has_imatrix = imatrix.has_value();
+  mo.output_tensor_type = opts.output_tensor_type;
+  mo.token_embedding_type = opts.token_embedding_type;
+  mo.tensor_types = opts.tensor_types;
+  gguf::MixturePlanner planner(*ft, mixture_model(*src, cfg), mo, names);
+
+  std::vector<TensorPlan> plans;
+  std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
+  bool warned_lossy = false;
+  for (const auto* t : order) {
+    const DType out = planner.next(t->name, t->shape, stored_type(*t, hf));
+    if (t->dtype != out) {
+      if (!gguf::can_dequantize(t->dtype))
+        throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t->name + "' is stored as " +
+                                                          std::string(traits(t->dtype).name) + ", which cannot be decoded yet");
+      if (!gguf::can_quantize(out))
+        throw Error(ErrorCode::UnsupportedConversion, "quantizing to " + std::string(traits(out).name) + " is not implemented yet",
+                    "Available now: F32, F16, BF16, Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0");
+      if (!is_float_type(t->dtype) && !hf) {
+        if (!opts.allow_requantize)
+          throw Error(ErrorCode::InvalidArgument, "tensor '" + t->name + "' is already quantized (" +
+                                                      std::string(traits(t->dtype).name) + ")",
+                      "Pass --allow-requantize to quantize it again (quality will suffer), or start from an F32/F16 model");
+        if (!warned_lossy) log_warning("input is already quantized; requantizing compounds the loss");
+        warned_lossy = true;
+      }
+    }
+    TensorPlan p{t, out, {}};
+    if (imatrix && t->dtype != out && traits(out).is_quantized) p.importance = importance_for(*imatrix, *t, out);
+    if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
+      throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
+                                                 std::string(traits(out).name) + " needs",
+                  "Use an imatrix computed on this model (llm-quantize analyze)");
+    specs.push_back({t->name, {out, t->shape}});
+    plans.push_back(std::move(p));
+  }
+  res.fallbacks = planner.fallbacks();
+
+  std::optional<Checkpoint> ckpt;
+  std::optional<io::GgufResume> resume;
+  if (opts.checkpoint_dir) {
+    ckpt.emplace(*opts.checkpoint_dir, "quantize-gguf", job_config(opts, specs));
+    const auto done = opts.resume ? ckpt->load() : std::nullopt;
+    if (opts.resume && !done)
+      throw Error(ErrorCode::CheckpointError, "no checkpoint of this job in '" + opts.checkpoint_dir->string() + "'",
+                  "Run without --resume to start afresh (inputs and options must match the interrupted run)");
+    resume = io::GgufResume{ckpt->partial_path(".gguf.part"), static_cast<size_t>(done.value_or(0))};
+    res.tensors_resumed = resume->tensors_done;
+    if (done) log_info("resuming after " + std::to_string(*done) + " of " + std::to_string(plans.size()) + " tensors");
+  }
+
+  io::GgufWriter writer(opts.output, std::move(kvs), specs, io::kGgufDefaultAlignment, resume);
+  if (ckpt && res.tensors_resumed == 0) ckpt->save(0);
+  ThreadPool pool(opts.threads);
+  TensorStreamer streamer(*src, writer, pool);
+  progress.begin("Quantizing", plans.size(), "tensors");
+  for (size_t i = 0; i < plans.size(); ++i) {
+    res.tensors.push_back({plans[i].src->name, plans[i].out, plans[i].src->shape});
+    if (i < res.tensors_resumed) continue;
+    streamer.run(plans[i]);
+    if (ckpt) {
+      writer.sync();
+      ckpt->save(i + 1);
+    }
+    progress.update(i + 1, plans[i].src->name);
   }
   progress.end();
   writer.finish();
+  if (ckpt) ckpt->clear();
 
   res.output_path = opts.output;
   res.file_size = fs::file_size(opts.output);

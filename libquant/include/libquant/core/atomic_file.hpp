@@ -16,6 +16,11 @@ class LIBQUANT_API AtomicFile {
   // Throws Error(General) with a clear message when the directory is missing
   // or not writable.
   explicit AtomicFile(std::filesystem::path target);
+  // Resumable variant: the data goes to `partial` (kept when the run dies, so
+  // a later run can resume), which is cut back to `resume_at` bytes and
+  // appended to. commit() moves it to the target, copying when the two are
+  // on different file systems.
+  AtomicFile(std::filesystem::path target, std::filesystem::path partial, uint64_t resume_at);
   ~AtomicFile();  // removes the temporary file unless committed
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -26,6 +31,7 @@ class LIBQUANT_API AtomicFile {
   // Positioned write (for headers patched after the data is known).
   void pwrite(const void* data, size_t n, uint64_t offset);
   uint64_t size() const noexcept { return written_; }
+  void sync();    // fsync the data written so far (checkpoints)
   void commit();  // fsync, rename over the target, fsync the directory
 
   const std::filesystem::path& target() const noexcept { return target_; }
@@ -36,6 +42,7 @@ class LIBQUANT_API AtomicFile {
   int fd_ = -1;
   uint64_t written_ = 0;
   bool committed_ = false;
+  bool keep_partial_ = false;
 };
 
 }  // namespace libquant

@@ -69,13 +69,20 @@ class LIBQUANT_API GgufFile {
   GgufHeader header_;
 };
 
+// Where a resumable writer keeps its partial file, and how many tensors of it
+// an earlier run completed.
+struct GgufResume {
+  std::filesystem::path partial;
+  size_t tensors_done = 0;
+};
+
 // Streaming writer: declare all KVs and tensor infos, then write tensor data
 // in declaration order, then finish(). The output appears atomically.
 class LIBQUANT_API GgufWriter {
  public:
   GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
              std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors,
-             uint32_t alignment = kGgufDefaultAlignment);
+             uint32_t alignment = kGgufDefaultAlignment, std::optional<GgufResume> resume = std::nullopt);
   ~GgufWriter();
 
   // Write the next tensor's bytes (must match its declared byte size).
@@ -85,6 +92,10 @@ class LIBQUANT_API GgufWriter {
   void write_tensor_part(std::span<const std::byte> data);
   void finish();
   const GgufHeader& header() const noexcept { return header_; }
+  // Tensors completely written (including those an earlier run wrote).
+  size_t tensors_done() const noexcept { return next_; }
+  // Make everything written so far durable (before recording a checkpoint).
+  void sync();
 
  private:
   GgufHeader header_;

@@ -1,10 +1,16 @@
 #pragma once
-// The job behind `llm-quantize quantize MODEL gguf -q F32|F16|BF16|Q8_0`:
-// stream an HF checkpoint (or a GGUF file) into a GGUF file, one tensor at a
-// time, with peak memory bounded by the largest tensor.
+// The job behind `llm-quantize quantize MODEL gguf -q TYPE`: stream an HF
+// checkpoint or a GGUF file into a GGUF file of any llama-quantize file type
+// (F16, Q8_0, Q4_K_M, IQ4_XS, ...), one tensor at a time, with llama.cpp's
+// per-tensor type rules, tensor order and metadata. For an F32/F16 GGUF input
+// the output is byte-identical to llama-quantize's. Peak memory is bounded by
+// the largest tensor; progress is checkpointed per tensor so that a killed
+// run resumes to the same bytes.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libquant/core/dtype.hpp"
@@ -17,10 +23,24 @@ namespace libquant::jobs {
 struct ConvertToGgufOptions {
   std::filesystem::path input;
   std::filesystem::path output;      // the .gguf file to write
-  DType target = DType::F16;         // F32, F16, BF16 or Q8_0
+  std::string file_type = "F16";     // llama-quantize name: F16, Q8_0, Q4_K_M, IQ2_XS, ...
   unsigned threads = 0;              // 0 = all cores
   ProgressSink* progress = nullptr;  // null = silent
-  std::string model_name;            // general.name (default: directory name)
+  std::string model_name;            // general.name for HF input (default: directory name)
+
+  // llama-quantize options.
+  std::optional<std::filesystem::path> imatrix;  // legacy .dat or GGUF imatrix
+  bool leave_output_tensor = false;
+  bool pure = false;
+  bool allow_requantize = false;
+  std::optional<DType> output_tensor_type;
+  std::optional<DType> token_embedding_type;
+  std::vector<std::pair<std::string, DType>> tensor_types;  // REGEX=TYPE, first match wins
+
+  // Checkpoints: with a directory, the output is assembled there and each
+  // finished tensor is recorded; `resume` continues a matching earlier run.
+  std::optional<std::filesystem::path> checkpoint_dir;
+  bool resume = false;
 
   static ConvertToGgufOptions defaults() { return {}; }
 };
@@ -40,14 +60,11 @@ struct ConvertToGgufResult {
   uint64_t peak_memory_bytes = 0;    // peak RSS of the process
   int64_t layers_processed = 0;
   uint64_t parameter_count = 0;
+  size_t tensors_resumed = 0;        // tensors an earlier run had finished
+  int fallbacks = 0;                 // tensors whose rows did not fit the chosen type
   std::vector<ConvertedTensor> tensors;
 };
 
 LIBQUANT_API ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts);
-
-// The type convert_hf_to_gguf.py would pick for a tensor under `target`:
-// 1-D tensors and norms stay F32; Q8_0 falls back to F16 when a row does not
-// divide into 32-element blocks.
-LIBQUANT_API DType conversion_type_for(std::string_view gguf_name, const Shape& shape, DType target);
 
 }  // namespace libquant::jobs

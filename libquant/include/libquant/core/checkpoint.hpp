@@ -1,0 +1,50 @@
+#pragma once
+// Durable progress records for long jobs. A job describes itself by a
+// canonical configuration string; its checkpoint (a small JSON record plus
+// whatever partial file the job keeps next to it) lives in the checkpoint
+// directory under a name derived from that string, so a resumed run finds
+// only a checkpoint made by the very same job.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "libquant/export.hpp"
+
+namespace libquant {
+
+// LLM_QUANTIZE_CHECKPOINT_DIR, else ./.checkpoint (never a temp directory:
+// checkpoints must survive a reboot).
+LIBQUANT_API std::filesystem::path default_checkpoint_dir();
+
+class LIBQUANT_API Checkpoint {
+ public:
+  // `job` names the kind of work ("quantize-gguf"); `config` must change
+  // whenever anything that affects the output changes.
+  Checkpoint(std::filesystem::path dir, std::string job, std::string config);
+
+  // Units of work completed by an earlier run of the same job, or nullopt
+  // when there is no usable record. Throws Error(CheckpointError) when a
+  // record exists but is corrupt.
+  std::optional<uint64_t> load() const;
+  // Atomically records that `done` units are complete (after the job made
+  // its partial data durable).
+  void save(uint64_t done) const;
+  // Removes the record and the partial file (after success).
+  void clear() const;
+
+  // Where the job keeps its partial output (`<dir>/<key><suffix>`).
+  std::filesystem::path partial_path(const std::string& suffix) const;
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  const std::string& key() const noexcept { return key_; }
+
+ private:
+  std::filesystem::path record_path() const;
+  std::filesystem::path dir_;
+  std::string job_, config_, key_;
+};
+
+// A cheap identity for an input file: path, size and modification time.
+LIBQUANT_API std::string file_identity(const std::filesystem::path& p);
+
+}  // namespace libquant
