@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "libquant/core/checkpoint.hpp"
@@ -53,6 +56,17 @@ libquant::DType parse_type(const std::string& name, const std::string& flag) {
   const auto t = libquant::ggml_type_from_name(upper(name));
   if (!t) throw Error(ErrorCode::InvalidArgument, "unknown tensor type '" + name + "' for " + flag, "Use a ggml type such as Q8_0, Q6_K or F16");
   return *t;
+}
+
+// The default checkpoint directory, or none (with a warning) when it cannot
+// be created here: a read-only working directory should not stop a run.
+std::optional<fs::path> usable_default_checkpoint_dir() {
+  const fs::path d = libquant::default_checkpoint_dir();
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  if (fs::is_directory(d, ec) && ::access(d.c_str(), W_OK) == 0) return d;
+  libquant::log_warning("checkpoint directory '" + d.string() + "' is not writable; running without checkpoints");
+  return std::nullopt;
 }
 
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
@@ -111,13 +125,19 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   if (!o.resume.empty()) {
     opts.checkpoint_dir = o.resume;
     opts.resume = true;
+  } else if (!o.no_checkpoints && !o.checkpoint_dir.empty()) {
+    opts.checkpoint_dir = o.checkpoint_dir;  // explicit: failures to use it are errors (exit 7)
   } else if (!o.no_checkpoints) {
-    opts.checkpoint_dir = o.checkpoint_dir.empty() ? libquant::default_checkpoint_dir() : fs::path(o.checkpoint_dir);
+    opts.checkpoint_dir = usable_default_checkpoint_dir();
   }
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
   libquant::log_info("Quantizing to GGUF " + file_type);
   const auto res = libquant::jobs::convert_to_gguf(opts);
+  if (opts.checkpoint_dir && o.checkpoint_dir.empty() && o.resume.empty()) {
+    std::error_code rm;
+    fs::remove(*opts.checkpoint_dir, rm);  // only succeeds when nothing else is left in it
+  }
 
   // Validate what was written by parsing it back.
   libquant::log_info("Validating output...");

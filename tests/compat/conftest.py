@@ -14,6 +14,7 @@ def pytest_configure(config):
 def pytest_addoption(parser):
     parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")
+    parser.addoption("--codec-tool", default=None, help="path of the built codec_tool helper")
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +28,37 @@ def cli(request):
         return proc
 
     return run
+
+
+@pytest.fixture(scope="session")
+def codec(request, tmp_path_factory):
+    """Our block codecs on numpy arrays, through the codec_tool helper."""
+    import numpy as np
+
+    tool = request.config.getoption("--codec-tool")
+    if not tool:
+        pytest.fail("--codec-tool is required for codec tests")
+    work = tmp_path_factory.mktemp("codec")
+
+    class Codec:
+        @staticmethod
+        def quantize(x, qtype, importance=None):
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            (work / "in.f32").write_bytes(x.tobytes())
+            args = [tool, "quantize", qtype, str(x.shape[-1]), str(work / "in.f32"), str(work / "out.bin")]
+            if importance is not None:
+                (work / "imp.f32").write_bytes(np.ascontiguousarray(importance, dtype=np.float32).tobytes())
+                args.append(str(work / "imp.f32"))
+            subprocess.run(args, check=True)
+            return np.frombuffer((work / "out.bin").read_bytes(), dtype=np.uint8)
+
+        @staticmethod
+        def dequantize(data, qtype):
+            (work / "in.bin").write_bytes(np.ascontiguousarray(data, dtype=np.uint8).tobytes())
+            subprocess.run([tool, "dequantize", qtype, str(work / "in.bin"), str(work / "out.f32")], check=True)
+            return np.frombuffer((work / "out.f32").read_bytes(), dtype=np.float32)
+
+    return Codec
 
 
 @pytest.fixture(scope="session")

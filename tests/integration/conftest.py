@@ -28,6 +28,14 @@ class Cli:
         return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def checkpoint_dir(tmp_path_factory):
+    """Keep checkpoints of every run out of the working directory."""
+    d = tmp_path_factory.mktemp("checkpoints")
+    os.environ["LLM_QUANTIZE_CHECKPOINT_DIR"] = str(d)
+    return d
+
+
 @pytest.fixture(scope="session")
 def cli(request):
     return Cli(request.config.getoption("--llm-quantize"))

@@ -28,6 +28,11 @@ static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(Blo
 static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136);
 static_assert(sizeof(BlockTQ1_0) == 54 && sizeof(BlockTQ2_0) == 66);
 
+// Whether an f16 bit pattern is a finite number. Weighted searches can end
+// in 0/0 on blocks whose values underflow (all weights zero); llama.cpp then
+// fails validation, we fall back to the reference path for that block.
+inline bool half_is_finite(uint16_t h) { return (h & 0x7C00) != 0x7C00; }
+
 // The 16 non-uniform levels of IQ4_NL / IQ4_XS.
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 

@@ -35,7 +35,9 @@ float search_subblock_scale(const float* xb, const float* weight, uint8_t* Lb) {
     sumqx += weight[j] * q * xb[j];
     sumq2 += weight[j] * q * q;
   }
-  d = sumqx / sumq2;
+  // All-zero weights (values whose squares underflow) would give 0/0 here;
+  // llama.cpp then fails validation, we keep a zero scale instead.
+  d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
   float best = d * sumqx;
   for (int itry = -kNtry; itry <= kNtry; ++itry) {
     id = static_cast<float>(itry + values[0]) / max;

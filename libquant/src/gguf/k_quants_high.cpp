@@ -86,6 +86,8 @@ struct AffineK {
     finish(x, y, L);
   }
 
+  static bool finite(const Block& y) { return half_is_finite(y.d) && half_is_finite(y.dmin); }
+
   static void weighted(const float* x, Block& y, const float* qw) {
     uint8_t L[kQK], Laux[32], Ls[8], Lm[8];
     float weights[32], sw[8], mins[8], scales[8];
@@ -114,8 +116,9 @@ void quantize_rows_k(const float* src, void* dst, int64_t nrows, int64_t n_per_r
   for (int64_t r = 0; r < nrows; ++r)
     for (int64_t i = 0; i < nb; ++i) {
       const float* x = src + r * n_per_row + i * kQK;
-      if (qw) Codec::weighted(x, y[r * nb + i], qw + i * kQK);
-      else Codec::ref(x, y[r * nb + i]);
+      Block& b = y[r * nb + i];
+      if (qw) Codec::weighted(x, b, qw + i * kQK);
+      if (!qw || !Codec::finite(b)) Codec::ref(x, b);
     }
 }
 
@@ -163,6 +166,7 @@ struct Q6K {
       }
     }
   }
+  static bool finite(const BlockQ6_K& y) { return half_is_finite(y.d); }
   static void ref(const float* x, BlockQ6_K& y) { quantize(x, y, nullptr); }
   static void weighted(const float* x, BlockQ6_K& y, const float* qw) { quantize(x, y, qw); }
 };

@@ -160,8 +160,9 @@ void quantize_q2_k(const float* src, void* dst, int64_t nrows, int64_t n_per_row
   for (int64_t r = 0; r < nrows; ++r)
     for (int64_t i = 0; i < nb; ++i) {
       const float* x = src + r * n_per_row + i * kQK;
-      if (qw) quantize_block_q2_k_weighted(x, y[r * nb + i], qw + i * kQK);
-      else quantize_block_q2_k_ref(x, y[r * nb + i]);
+      BlockQ2_K& b = y[r * nb + i];
+      if (qw) quantize_block_q2_k_weighted(x, b, qw + i * kQK);
+      if (!qw || !half_is_finite(b.d) || !half_is_finite(b.dmin)) quantize_block_q2_k_ref(x, b);
     }
 }
 
@@ -171,8 +172,9 @@ void quantize_q3_k(const float* src, void* dst, int64_t nrows, int64_t n_per_row
   for (int64_t r = 0; r < nrows; ++r)
     for (int64_t i = 0; i < nb; ++i) {
       const float* x = src + r * n_per_row + i * kQK;
-      if (qw) quantize_block_q3_k_weighted(x, y[r * nb + i], qw + i * kQK);
-      else quantize_block_q3_k_ref(x, y[r * nb + i]);
+      BlockQ3_K& b = y[r * nb + i];
+      if (qw) quantize_block_q3_k_weighted(x, b, qw + i * kQK);
+      if (!qw || !half_is_finite(b.d)) quantize_block_q3_k_ref(x, b);
     }
 }
 

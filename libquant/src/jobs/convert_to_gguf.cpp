@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cmath>
 #include <map>
 
@@ -103,7 +105,11 @@ struct TensorPlan {
 // streams it to the writer. Rejects NaN/Inf weights, naming the tensor.
 class TensorStreamer {
  public:
-  TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool) : src_(src), w_(w), pool_(pool) {}
+  TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool) : src_(src), w_(w), pool_(pool) {
+    // Test hook for the kill-and-resume tests: die by SIGKILL once this many
+    // bytes of tensor data have been written in this run.
+    if (const char* k = std::getenv("LLM_QUANTIZE_TEST_KILL_AT_BYTES")) kill_at_ = std::strtoull(k, nullptr, 10);
+  }
 
   void run(const TensorPlan& p) {
     const model::SourceTensor& t = *p.src;
@@ -120,7 +126,7 @@ class TensorStreamer {
       grow(raw_, n * src_rb);
       src_.read_rows(t, r0, n, raw_.data());
       if (t.dtype == p.out) {
-        w_.write_tensor_part({raw_.data(), n * src_rb});
+        write({raw_.data(), n * src_rb});
         continue;
       }
       grow(f32_, n * static_cast<uint64_t>(n_per_row));
@@ -134,11 +140,16 @@ class TensorStreamer {
         if (quantized_out) check_finite(t.name, f, nr * n_per_row);
         gguf::quantize_rows(p.out, f, enc_.data() + a * out_rb, nr, n_per_row, imp);
       });
-      w_.write_tensor_part({enc_.data(), n * out_rb});
+      write({enc_.data(), n * out_rb});
     }
   }
 
  private:
+  void write(std::span<const std::byte> data) {
+    w_.write_tensor_part(data);
+    written_ += data.size();
+    if (kill_at_ && written_ >= kill_at_) std::raise(SIGKILL);
+  }
   template <typename V> static void grow(V& v, uint64_t n) {
     if (v.size() < n) v.resize(n);
   }
@@ -153,6 +164,7 @@ class TensorStreamer {
   ThreadPool& pool_;
   std::vector<std::byte> raw_, enc_;
   std::vector<float> f32_;
+  uint64_t written_ = 0, kill_at_ = 0;
 };
 
 std::vector<float> importance_for(const methods::ImportanceMatrix& m, const model::SourceTensor& t, DType out) {
