@@ -23,6 +23,8 @@ void quantize_q6_k(const float*, void*, int64_t, int64_t, const float*);
 void quantize_q8_k(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq4_nl(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq4_xs(const float*, void*, int64_t, int64_t, const float*);
+void quantize_iq2_xxs(const float*, void*, int64_t, int64_t, const float*);
+void quantize_iq2_xs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_tq1_0(const float*, void*, int64_t, int64_t, const float*);
 void quantize_tq2_0(const float*, void*, int64_t, int64_t, const float*);
 
@@ -33,6 +35,13 @@ void dequantize_q5_k(const void*, float*, int64_t);
 void dequantize_q6_k(const void*, float*, int64_t);
 void dequantize_q8_k(const void*, float*, int64_t);
 void dequantize_iq4_xs(const void*, float*, int64_t);
+void dequantize_iq2_xxs(const void*, float*, int64_t);
+void dequantize_iq2_xs(const void*, float*, int64_t);
+void dequantize_iq2_s(const void*, float*, int64_t);
+void dequantize_iq3_xxs(const void*, float*, int64_t);
+void dequantize_iq3_s(const void*, float*, int64_t);
+void dequantize_iq1_s(const void*, float*, int64_t);
+void dequantize_iq1_m(const void*, float*, int64_t);
 void dequantize_tq1_0(const void*, float*, int64_t);
 void dequantize_tq2_0(const void*, float*, int64_t);
 

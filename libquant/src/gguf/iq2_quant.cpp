@@ -1,0 +1,261 @@
+// IQ2_XXS and IQ2_XS quantizers: groups of 8 magnitudes snapped to the E8
+// lattice codebook (2 bits per coordinate), signs stored with even parity
+// (7 bits), 4-bit scales per 32 (XXS) or 16 (XS) elements. Importance
+// weights are required, as in llama.cpp.
+#include <cmath>
+#include <cstring>
+
+#include "blocks.hpp"
+#include "block_codecs.hpp"
+#include "iq_codebook.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/half.hpp"
+#include "quant_search.hpp"
+
+namespace libquant::gguf {
+namespace {
+
+constexpr int kMaxQ = 3;
+
+// Magnitudes of 8 values and their sign bits; an odd count of negatives
+// flips the least important element so that the stored signs have even
+// parity (the 8th sign is implied).
+uint8_t split_signs_even(const float* xb, const float* weight, float* xval) {
+  int nflip = 0;
+  uint8_t s = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (xb[i] >= 0) {
+      xval[i] = xb[i];
+    } else {
+      xval[i] = -xb[i];
+      ++nflip;
+      s = static_cast<uint8_t>(s | (1 << i));
+    }
+  }
+  if (nflip % 2) {
+    int imin = 0;
+    float min = weight[0] * xb[0] * xb[0];
+    for (int i = 1; i < 8; ++i) {
+      const float ax = weight[i] * xb[i] * xb[i];
+      if (ax < min) { min = ax; imin = i; }
+    }
+    xval[imin] = -xval[imin];
+    s = static_cast<uint8_t>(s ^ (1 << imin));
+  }
+  return s & 127;
+}
+
+// Levels of 8 values at inverse scale id: nearest odd lattice coordinate.
+uint32_t pack_levels(const float* xval, float id, int8_t* L) {
+  uint32_t u = 0;
+  for (int i = 0; i < 8; ++i) {
+    int l = nearest_int(0.5f * (id * xval[i] - 1));
+    l = l < 0 ? 0 : l > kMaxQ - 1 ? kMaxQ - 1 : l;
+    L[i] = static_cast<int8_t>(l);
+    u |= static_cast<uint32_t>(l) << (2 * i);
+  }
+  return u;
+}
+
+uint32_t packed_of(const int8_t* L) {
+  uint32_t u = 0;
+  for (int i = 0; i < 8; ++i) u |= static_cast<uint32_t>(L[i]) << (2 * i);
+  return u;
+}
+
+// Snap one group of 8 to the codebook at `scale`; returns on-grid or not.
+bool snap_group(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int8_t* L) {
+  const uint32_t u = pack_levels(xval, id, L);
+  if (cb.index_of(u) >= 0) return true;
+  cb.best_neighbour(u, xval, waux, scale, L);
+  return false;
+}
+
+void fit(const float* weight, const float* xval, const int8_t* L, int n, float& sumqx, float& sumq2) {
+  sumqx = sumq2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const float q = static_cast<float>(2 * L[i] + 1);
+    sumqx += weight[i] * xval[i] * q;
+    sumq2 += weight[i] * q * q;
+  }
+}
+
+int grid_index_or_throw(const Codebook& cb, const int8_t* L) {
+  const int g = cb.index_of(packed_of(L));
+  if (g < 0) throw Error(ErrorCode::General, "IQ2 quantizer produced a point off the codebook (non-finite input?)");
+  return g;
+}
+
+void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl) {
+  const Codebook& cb = Codebook::get(CodebookKind::IQ2_XXS);
+  float scales[8], weight[32], xval[32], waux[32];
+  int8_t L[32], Laux[32];
+  uint8_t block_signs[4];
+  uint32_t q2[16] = {};
+  y.d = f32_to_f16(0.f);
+  float max_scale = 0;
+  float sumx2 = 0;
+  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
+  const float sigma2 = sumx2 / kQK;
+  for (int ib = 0; ib < 8; ++ib) {
+    const float* xb = xbl + 32 * ib;
+    const float* qw = qwbl + 32 * ib;
+    for (int i = 0; i < 32; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+    for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
+    for (int k = 0; k < 4; ++k) block_signs[k] = split_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    float max = xval[0];
+    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    if (max < kGroupMaxEps) {
+      scales[ib] = 0;
+      continue;
+    }
+    float scale = make_positive_scale(32, kMaxQ + 1, xval, reinterpret_cast<uint8_t*>(L), weight);
+    const float eff_max = scale * kMaxQ;
+    float best = 0;
+    for (int is = -6; is <= 6; ++is) {
+      const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / eff_max;
+      const float this_scale = 1 / id;
+      for (int k = 0; k < 4; ++k) snap_group(cb, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
+      float sumqx, sumq2;
+      fit(weight, xval, Laux, 32, sumqx, sumq2);
+      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+        scale = sumqx / sumq2;
+        best = scale * sumqx;
+        std::memcpy(L, Laux, 32);
+      }
+    }
+    if (scale > 0) {
+      const float id = 1 / scale;
+      for (int k = 0; k < 4; ++k) {
+        const uint32_t u = pack_levels(xval + 8 * k, id, Laux + 8 * k);
+        int g = cb.index_of(u);
+        if (g < 0) g = cb.best_neighbour(u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
+        for (int i = 0; i < 8; ++i) L[8 * k + i] = static_cast<int8_t>((cb.point(g)[i] - 1) / 2);
+      }
+      float sumqx, sumq2;
+      fit(weight, xval, L, 32, sumqx, sumq2);
+      if (sumq2 > 0) scale = sumqx / sumq2;
+    }
+    if (scale < 0) {  // never expected; keep the stored scale unsigned
+      scale = -scale;
+      for (int k = 0; k < 4; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k] & 127);
+    }
+    for (int k = 0; k < 4; ++k) {
+      q2[2 * ib] |= static_cast<uint32_t>(grid_index_or_throw(cb, L + 8 * k)) << (8 * k);
+      q2[2 * ib + 1] |= static_cast<uint32_t>(block_signs[k]) << (7 * k);
+    }
+    scales[ib] = scale;
+    max_scale = max_scale > scale ? max_scale : scale;
+  }
+  if (!max_scale) {
+    std::memset(y.qs, 0, sizeof y.qs);
+    return;
+  }
+  const float d = max_scale / 31;
+  y.d = f32_to_f16(d);
+  const float id = 1 / d;
+  for (int ib = 0; ib < 8; ++ib) {
+    int l = nearest_int(0.5f * (id * scales[ib] - 1));
+    l = l < 0 ? 0 : l > 15 ? 15 : l;
+    q2[2 * ib + 1] |= static_cast<uint32_t>(l) << 28;
+  }
+  std::memcpy(y.qs, q2, sizeof y.qs);
+}
+
+void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) {
+  const Codebook& cb = Codebook::get(CodebookKind::IQ2_XS);
+  float scales[16], weight[16], xval[16], waux[16];
+  int8_t L[16], Laux[16];
+  bool on_grid[2], on_grid_aux[2];
+  uint8_t block_signs[2];
+  uint16_t q2[32] = {};
+  y.d = f32_to_f16(0.f);
+  std::memset(y.scales, 0, sizeof y.scales);
+  float max_scale = 0;
+  float sumx2 = 0;
+  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
+  const float sigma2 = sumx2 / kQK;
+  for (int ib = 0; ib < 16; ++ib) {
+    const float* xb = xbl + 16 * ib;
+    const float* qw = qwbl + 16 * ib;
+    for (int i = 0; i < 16; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+    for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
+    for (int k = 0; k < 2; ++k) block_signs[k] = split_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    float max = xval[0];
+    for (int i = 1; i < 16; ++i) max = max > xval[i] ? max : xval[i];
+    if (max < kGroupMaxEps) {
+      scales[ib] = 0;
+      continue;
+    }
+    float best = 0;
+    float scale = max / (2 * kMaxQ - 1);
+    on_grid[0] = on_grid[1] = true;
+    for (int is = -9; is <= 9; ++is) {
+      const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / max;
+      const float this_scale = 1 / id;
+      for (int k = 0; k < 2; ++k) on_grid_aux[k] = snap_group(cb, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
+      float sumqx, sumq2;
+      fit(weight, xval, Laux, 16, sumqx, sumq2);
+      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+        scale = sumqx / sumq2;
+        best = scale * sumqx;
+        std::memcpy(L, Laux, 16);
+        on_grid[0] = on_grid_aux[0];
+        on_grid[1] = on_grid_aux[1];
+      }
+    }
+    if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
+      const float id = 1 / scale;
+      for (int k = 0; k < 2; ++k) {
+        if (on_grid[k]) continue;
+        snap_group(cb, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
+      }
+      float sumqx, sumq2;
+      fit(weight, xval, L, 16, sumqx, sumq2);
+      if (sumq2 > 0) scale = sumqx / sumq2;
+    }
+    if (scale < 0) {
+      scale = -scale;
+      for (int k = 0; k < 2; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k] & 127);
+    }
+    for (int k = 0; k < 2; ++k)
+      q2[2 * ib + k] = static_cast<uint16_t>(grid_index_or_throw(cb, L + 8 * k) | (block_signs[k] << 9));
+    scales[ib] = scale;
+    max_scale = max_scale > scale ? max_scale : scale;
+  }
+  if (!max_scale) {
+    std::memset(y.qs, 0, sizeof y.qs);
+    return;
+  }
+  const float d = max_scale / 31;
+  y.d = f32_to_f16(d);
+  const float id = 1 / d;
+  for (int ib = 0; ib < 16; ++ib) {
+    int l = nearest_int(0.5f * (id * scales[ib] - 1));
+    l = l < 0 ? 0 : l > 15 ? 15 : l;
+    if (ib % 2 == 0) y.scales[ib / 2] = static_cast<uint8_t>(l);
+    else y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
+  }
+  std::memcpy(y.qs, q2, sizeof y.qs);
+}
+
+template <typename Block, void (*Fn)(const float*, Block&, const float*)>
+void quantize_rows_iq(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw, const char* name) {
+  if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(name) + " needs importance weights",
+                       "Pass an importance matrix (--imatrix)");
+  auto* y = static_cast<Block*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < nrows; ++r)
+    for (int64_t i = 0; i < nb; ++i) Fn(src + r * n_per_row + i * kQK, y[r * nb + i], qw + i * kQK);
+}
+
+}  // namespace
+
+void quantize_iq2_xxs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
+  quantize_rows_iq<BlockIQ2_XXS, quantize_block_iq2_xxs>(src, dst, nrows, n_per_row, qw, "IQ2_XXS");
+}
+void quantize_iq2_xs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
+  quantize_rows_iq<BlockIQ2_XS, quantize_block_iq2_xs>(src, dst, nrows, n_per_row, qw, "IQ2_XS");
+}
+
+}  // namespace libquant::gguf

@@ -1,0 +1,145 @@
+#include "iq_codebook.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <mutex>
+
+#include "libquant/core/error.hpp"
+
+namespace libquant::gguf {
+namespace {
+#include "iq_grids_data.inc"
+
+struct Dist {
+  int d2, index;
+  bool operator<(const Dist& o) const { return d2 != o.d2 ? d2 < o.d2 : index < o.index; }
+};
+
+template <typename T, int kPoints, int kDim, int kBits>
+std::vector<T> decode_grid(const uint16_t* packed, const T* value_of_level) {
+  std::vector<T> g(static_cast<size_t>(kPoints) * kDim);
+  for (int k = 0; k < kPoints; ++k)
+    for (int i = 0; i < kDim; ++i) g[static_cast<size_t>(k) * kDim + i] = value_of_level[(packed[k] >> (kBits * i)) & ((1 << kBits) - 1)];
+  return g;
+}
+
+}  // namespace
+
+Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, int nwant)
+    : dim_(dim), size_(size), bits_(bits) {
+  points_.resize(static_cast<size_t>(size) * dim);
+  for (int k = 0; k < size; ++k)
+    for (int i = 0; i < dim; ++i)
+      points_[static_cast<size_t>(k) * dim + i] = static_cast<int8_t>(2 * ((packed_points[k] >> (bits * i)) & ((1 << bits) - 1)) + 1);
+  // Every packed vector with levels 0..(2^bits - 2) per coordinate (llama.cpp
+  // sizes the table as 43692 and 4096).
+  const int map_size = bits == 2 ? 43692 : 4096;
+  map_.assign(static_cast<size_t>(map_size), -1);
+  for (int k = 0; k < size; ++k) map_[packed_points[k]] = k;
+  std::vector<Dist> dist(static_cast<size_t>(size));
+  std::vector<int8_t> pos(static_cast<size_t>(dim));
+  for (int u = 0; u < map_size; ++u) {
+    if (map_[static_cast<size_t>(u)] >= 0) continue;
+    for (int i = 0; i < dim; ++i) pos[static_cast<size_t>(i)] = static_cast<int8_t>(2 * ((u >> (bits * i)) & ((1 << bits) - 1)) + 1);
+    for (int j = 0; j < size; ++j) {
+      int d2 = 0;
+      for (int i = 0; i < dim; ++i) {
+        const int diff = point(j)[i] - pos[static_cast<size_t>(i)];
+        d2 += diff * diff;
+      }
+      dist[static_cast<size_t>(j)] = {d2, j};
+    }
+    std::sort(dist.begin(), dist.end());
+    map_[static_cast<size_t>(u)] = -static_cast<int32_t>(neighbours_.size() + 1);
+    const size_t start = neighbours_.size();
+    neighbours_.push_back(0);
+    int d2 = dist[0].d2, nhave = 1;
+    uint16_t n = 0;
+    // All points at the nwant smallest distinct distances.
+    for (const Dist& d : dist) {
+      if (d.d2 > d2) {
+        if (nhave == nwant) break;
+        d2 = d.d2;
+        ++nhave;
+      }
+      neighbours_.push_back(static_cast<uint16_t>(d.index));
+      ++n;
+    }
+    neighbours_[start] = n;
+  }
+}
+
+int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* weight, float scale, int8_t* L) const {
+  const int32_t m = map_[packed];
+  const uint16_t* nb = neighbours_.data() + (-m - 1);
+  float best_d2 = FLT_MAX;
+  int best = -1;
+  for (int j = 1; j <= nb[0]; ++j) {
+    const int8_t* pg = point(nb[j]);
+    float d2 = 0;
+    for (int i = 0; i < dim_; ++i) {
+      const float diff = scale * static_cast<float>(pg[i]) - xval[i];
+      d2 += weight[i] * diff * diff;
+    }
+    if (d2 < best_d2) {
+      best_d2 = d2;
+      best = nb[j];
+    }
+  }
+  if (best < 0) throw Error(ErrorCode::General, "codebook search found no neighbour (non-finite input?)");
+  const int8_t* pg = point(best);
+  for (int i = 0; i < dim_; ++i) L[i] = static_cast<int8_t>((pg[i] - 1) / 2);
+  return best;
+}
+
+const Codebook& Codebook::get(CodebookKind kind) {
+  // Built on first use: the neighbour tables take a fraction of a second.
+  static std::once_flag once[6];
+  static const Codebook* books[6];
+  const int i = static_cast<int>(kind);
+  std::call_once(once[i], [&] {
+    switch (kind) {
+      case CodebookKind::IQ2_XXS: books[i] = new Codebook(kIq2xxsPoints, 256, 8, 2, 2); break;
+      case CodebookKind::IQ2_XS: books[i] = new Codebook(kIq2xsPoints, 512, 8, 2, 2); break;
+      case CodebookKind::IQ2_S: books[i] = new Codebook(kIq2sPoints, 1024, 8, 2, 1); break;
+      case CodebookKind::IQ1_S: books[i] = new Codebook(kIq1sPoints, 2048, 8, 2, 3); break;
+      case CodebookKind::IQ3_XXS: books[i] = new Codebook(kIq3xxsPoints, 256, 4, 3, 2); break;
+      case CodebookKind::IQ3_S: books[i] = new Codebook(kIq3sPoints, 512, 4, 3, 3); break;
+    }
+  });
+  return *books[i];
+}
+
+namespace {
+constexpr uint8_t kIq2Levels[3] = {0x08, 0x19, 0x2b};
+constexpr uint8_t kIq3xxsLevels[8] = {0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3e};
+constexpr uint8_t kIq3sLevels[8] = {0x01, 0x03, 0x05, 0x07, 0x09, 0x0b, 0x0d, 0x0f};
+constexpr int8_t kIq1Levels[3] = {-1, 0, 1};
+}  // namespace
+
+const uint8_t* iq2xxs_grid_bytes() {
+  static const auto g = decode_grid<uint8_t, 256, 8, 2>(kIq2xxsPoints, kIq2Levels);
+  return g.data();
+}
+const uint8_t* iq2xs_grid_bytes() {
+  static const auto g = decode_grid<uint8_t, 512, 8, 2>(kIq2xsPoints, kIq2Levels);
+  return g.data();
+}
+const uint8_t* iq2s_grid_bytes() {
+  static const auto g = decode_grid<uint8_t, 1024, 8, 2>(kIq2sPoints, kIq2Levels);
+  return g.data();
+}
+const int8_t* iq1s_grid_values() {
+  static const auto g = decode_grid<int8_t, 2048, 8, 2>(kIq1sPoints, kIq1Levels);
+  return g.data();
+}
+const uint8_t* iq3xxs_grid_bytes() {
+  static const auto g = decode_grid<uint8_t, 256, 4, 3>(kIq3xxsPoints, kIq3xxsLevels);
+  return g.data();
+}
+const uint8_t* iq3s_grid_bytes() {
+  static const auto g = decode_grid<uint8_t, 512, 4, 3>(kIq3sPoints, kIq3sLevels);
+  return g.data();
+}
+
+}  // namespace libquant::gguf
