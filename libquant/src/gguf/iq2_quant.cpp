@@ -8,6 +8,7 @@
 #include "blocks.hpp"
 #include "block_codecs.hpp"
 #include "iq_codebook.hpp"
+#include "iq_common.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/half.hpp"
 #include "quant_search.hpp"
@@ -17,73 +18,12 @@ namespace {
 
 constexpr int kMaxQ = 3;
 
-// Magnitudes of 8 values and their sign bits; an odd count of negatives
-// flips the least important element so that the stored signs have even
-// parity (the 8th sign is implied).
-uint8_t split_signs_even(const float* xb, const float* weight, float* xval) {
-  int nflip = 0;
-  uint8_t s = 0;
-  for (int i = 0; i < 8; ++i) {
-    if (xb[i] >= 0) {
-      xval[i] = xb[i];
-    } else {
-      xval[i] = -xb[i];
-      ++nflip;
-      s = static_cast<uint8_t>(s | (1 << i));
-    }
-  }
-  if (nflip % 2) {
-    int imin = 0;
-    float min = weight[0] * xb[0] * xb[0];
-    for (int i = 1; i < 8; ++i) {
-      const float ax = weight[i] * xb[i] * xb[i];
-      if (ax < min) { min = ax; imin = i; }
-    }
-    xval[imin] = -xval[imin];
-    s = static_cast<uint8_t>(s ^ (1 << imin));
-  }
-  return s & 127;
-}
+using iq::fit;
+using iq::split_signs_even;
 
-// Levels of 8 values at inverse scale id: nearest odd lattice coordinate.
-uint32_t pack_levels(const float* xval, float id, int8_t* L) {
-  uint32_t u = 0;
-  for (int i = 0; i < 8; ++i) {
-    int l = nearest_int(0.5f * (id * xval[i] - 1));
-    l = l < 0 ? 0 : l > kMaxQ - 1 ? kMaxQ - 1 : l;
-    L[i] = static_cast<int8_t>(l);
-    u |= static_cast<uint32_t>(l) << (2 * i);
-  }
-  return u;
-}
-
-uint32_t packed_of(const int8_t* L) {
-  uint32_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<uint32_t>(L[i]) << (2 * i);
-  return u;
-}
-
-// Snap one group of 8 to the codebook at `scale`; returns on-grid or not.
+int grid_index_or_throw(const Codebook& cb, const int8_t* L) { return iq::grid_index_or_throw(cb, L, 2); }
 bool snap_group(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int8_t* L) {
-  const uint32_t u = pack_levels(xval, id, L);
-  if (cb.index_of(u) >= 0) return true;
-  cb.best_neighbour(u, xval, waux, scale, L);
-  return false;
-}
-
-void fit(const float* weight, const float* xval, const int8_t* L, int n, float& sumqx, float& sumq2) {
-  sumqx = sumq2 = 0;
-  for (int i = 0; i < n; ++i) {
-    const float q = static_cast<float>(2 * L[i] + 1);
-    sumqx += weight[i] * xval[i] * q;
-    sumq2 += weight[i] * q * q;
-  }
-}
-
-int grid_index_or_throw(const Codebook& cb, const int8_t* L) {
-  const int g = cb.index_of(packed_of(L));
-  if (g < 0) throw Error(ErrorCode::General, "IQ2 quantizer produced a point off the codebook (non-finite input?)");
-  return g;
+  return iq::snap_group(cb, xval, waux, id, scale, 2, kMaxQ, L);
 }
 
 void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl) {
@@ -126,12 +66,7 @@ void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl
     }
     if (scale > 0) {
       const float id = 1 / scale;
-      for (int k = 0; k < 4; ++k) {
-        const uint32_t u = pack_levels(xval + 8 * k, id, Laux + 8 * k);
-        int g = cb.index_of(u);
-        if (g < 0) g = cb.best_neighbour(u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-        for (int i = 0; i < 8; ++i) L[8 * k + i] = static_cast<int8_t>((cb.point(g)[i] - 1) / 2);
-      }
+      for (int k = 0; k < 4; ++k) iq::snap_to_point(cb, xval + 8 * k, waux + 8 * k, id, scale, 2, kMaxQ, L + 8 * k);
       float sumqx, sumq2;
       fit(weight, xval, L, 32, sumqx, sumq2);
       if (sumq2 > 0) scale = sumqx / sumq2;
@@ -155,9 +90,7 @@ void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl
   y.d = f32_to_f16(d);
   const float id = 1 / d;
   for (int ib = 0; ib < 8; ++ib) {
-    int l = nearest_int(0.5f * (id * scales[ib] - 1));
-    l = l < 0 ? 0 : l > 15 ? 15 : l;
-    q2[2 * ib + 1] |= static_cast<uint32_t>(l) << 28;
+    q2[2 * ib + 1] |= static_cast<uint32_t>(iq::odd_scale_code(id, scales[ib])) << 28;
   }
   std::memcpy(y.qs, q2, sizeof y.qs);
 }
@@ -231,8 +164,7 @@ void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) 
   y.d = f32_to_f16(d);
   const float id = 1 / d;
   for (int ib = 0; ib < 16; ++ib) {
-    int l = nearest_int(0.5f * (id * scales[ib] - 1));
-    l = l < 0 ? 0 : l > 15 ? 15 : l;
+    const int l = iq::odd_scale_code(id, scales[ib]);
     if (ib % 2 == 0) y.scales[ib / 2] = static_cast<uint8_t>(l);
     else y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
   }

@@ -1,0 +1,185 @@
+// IQ3_XXS and IQ3_S quantizers: groups of 4 magnitudes on the D4-lattice
+// codebooks (3 bits per coordinate, 256 or 512 points), 4-bit scales per 32
+// elements. IQ3_XXS stores even-parity signs next to the scales; IQ3_S
+// stores full sign bytes and a 9th index bit. Importance weights optional
+// (x^2 without them).
+#include <cmath>
+#include <cstring>
+
+#include "blocks.hpp"
+#include "block_codecs.hpp"
+#include "iq_codebook.hpp"
+#include "iq_common.hpp"
+#include "libquant/core/half.hpp"
+
+namespace libquant::gguf {
+namespace {
+
+constexpr int kMaxQ = 8;
+constexpr int kBits = 3;
+constexpr float kEpsIq3xxs = 1e-8f;
+
+void block_weights(const float* xb, const float* qw, float sigma2, float* weight, float* waux) {
+  for (int i = 0; i < 32; ++i) weight[i] = qw ? qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
+  for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
+}
+
+float block_sigma2(const float* xbl) {
+  float sumx2 = 0;
+  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
+  return 2 * sumx2 / kQK;
+}
+
+// Scale search over 8 groups of 4 for one 32-element block (shared by both
+// types; they differ in the trial count and in how the refinement treats
+// groups that were already on the grid). Returns the scale; L holds levels.
+float search_block(const Codebook& cb, const float* xval, const float* weight, const float* waux, float max, int ntrial,
+                   bool on_grid_start, bool refine_all, int8_t* L) {
+  int8_t Laux[32];
+  bool on_grid[8], on_grid_aux[8];
+  float best = 0;
+  float scale = max / (2 * kMaxQ - 1);
+  for (bool& g : on_grid) g = on_grid_start;
+  for (int is = -ntrial; is <= ntrial; ++is) {
+    const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.2f) / max;
+    const float this_scale = 1 / id;
+    for (int k = 0; k < 8; ++k)
+      on_grid_aux[k] = iq::snap_group(cb, xval + 4 * k, waux + 4 * k, id, this_scale, kBits, kMaxQ, Laux + 4 * k);
+    float sumqx, sumq2;
+    iq::fit(weight, xval, Laux, 32, sumqx, sumq2);
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      std::memcpy(L, Laux, 32);
+      std::memcpy(on_grid, on_grid_aux, sizeof on_grid);
+    }
+  }
+  int n_off = 0;
+  for (bool g : on_grid) n_off += g ? 0 : 1;
+  if (n_off > 0 && scale > 0) {
+    const float id = 1 / scale;
+    for (int k = 0; k < 8; ++k) {
+      if (on_grid[k] && !refine_all) continue;
+      iq::snap_to_point(cb, xval + 4 * k, waux + 4 * k, id, scale, kBits, kMaxQ, L + 4 * k);
+    }
+    float sumqx, sumq2;
+    iq::fit(weight, xval, L, 32, sumqx, sumq2);
+    if (sumq2 > 0) scale = sumqx / sumq2;
+  }
+  return scale;
+}
+
+void quantize_block_iq3_xxs(const float* xbl, BlockIQ3_XXS& y, const float* qwbl) {
+  const Codebook& cb = Codebook::get(CodebookKind::IQ3_XXS);
+  float scales[8], weight[32], xval[32], waux[32];
+  int8_t L[32];
+  uint8_t block_signs[4];
+  uint8_t q3[96] = {};
+  uint32_t scales_and_signs[8] = {};
+  y.d = f32_to_f16(0.f);
+  float max_scale = 0;
+  const float sigma2 = block_sigma2(xbl);
+  for (int ib = 0; ib < 8; ++ib) {
+    const float* xb = xbl + 32 * ib;
+    block_weights(xb, qwbl ? qwbl + 32 * ib : nullptr, sigma2, weight, waux);
+    for (int k = 0; k < 4; ++k) block_signs[k] = iq::split_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    float max = xval[0];
+    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    if (max < kEpsIq3xxs) {
+      scales[ib] = 0;
+      continue;
+    }
+    float scale = search_block(cb, xval, weight, waux, max, 15, true, false, L);
+    if (scale < 0) {
+      scale = -scale;
+      for (uint8_t& s : block_signs) s = static_cast<uint8_t>(~s & 127);
+    }
+    for (int k = 0; k < 8; ++k) q3[8 * ib + k] = static_cast<uint8_t>(iq::grid_index_or_throw(cb, L + 4 * k, kBits));
+    scales_and_signs[ib] = block_signs[0] | (block_signs[1] << 7) | (block_signs[2] << 14) | (static_cast<uint32_t>(block_signs[3]) << 21);
+    scales[ib] = scale;
+    max_scale = max_scale > scale ? max_scale : scale;
+  }
+  if (!max_scale) {
+    std::memset(y.qs, 0, sizeof y.qs);
+    return;
+  }
+  const float d = max_scale / 31;
+  y.d = f32_to_f16(d * 1.0125f);  // llama.cpp's fudge factor
+  const float id = 1 / d;
+  for (int ib = 0; ib < 8; ++ib) scales_and_signs[ib] |= static_cast<uint32_t>(iq::odd_scale_code(id, scales[ib])) << 28;
+  std::memcpy(y.qs, q3, 64);
+  std::memcpy(y.qs + 64, scales_and_signs, 32);
+}
+
+void quantize_block_iq3_s(const float* xbl, BlockIQ3_S& y, const float* qwbl) {
+  const Codebook& cb = Codebook::get(CodebookKind::IQ3_S);
+  float scales[8], weight[32], xval[32], waux[32];
+  int8_t L[32];
+  uint8_t block_signs[4];
+  std::memset(&y, 0, sizeof y);
+  uint8_t* qs = y.qs;
+  uint8_t* signs = y.signs;
+  float max_scale = 0;
+  const float sigma2 = block_sigma2(xbl);
+  for (int ib = 0; ib < 8; ++ib) {
+    const float* xb = xbl + 32 * ib;
+    block_weights(xb, qwbl ? qwbl + 32 * ib : nullptr, sigma2, weight, waux);
+    for (int k = 0; k < 4; ++k) {
+      uint8_t s = 0;
+      for (int i = 0; i < 8; ++i) {
+        const float v = xb[8 * k + i];
+        xval[8 * k + i] = v >= 0 ? v : -v;
+        if (v < 0) s = static_cast<uint8_t>(s | (1 << i));
+      }
+      block_signs[k] = s;
+    }
+    float max = xval[0];
+    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    if (!max) {
+      // llama.cpp does not advance qs/signs for an all-zero block, so later
+      // blocks shift down; reproduced for identical files.
+      scales[ib] = 0;
+      continue;
+    }
+    float scale = search_block(cb, xval, weight, waux, max, 9, false, true, L);
+    if (scale < 0) {
+      scale = -scale;
+      for (uint8_t& s : block_signs) s = static_cast<uint8_t>(~s);
+    }
+    for (int k = 0; k < 8; ++k) {
+      const int g = iq::grid_index_or_throw(cb, L + 4 * k, kBits);
+      qs[k] = static_cast<uint8_t>(g & 255);
+      y.qh[(ib * 8 + k) / 8] = static_cast<uint8_t>(y.qh[(ib * 8 + k) / 8] | ((g >> 8) << ((ib * 8 + k) % 8)));
+    }
+    qs += 8;
+    std::memcpy(signs, block_signs, 4);
+    signs += 4;
+    scales[ib] = scale;
+    max_scale = max_scale > scale ? max_scale : scale;
+  }
+  if (!max_scale) return;
+  const float d = max_scale / 31;
+  y.d = f32_to_f16(d * 1.033f);  // llama.cpp's fudge factor
+  const float id = 1 / d;
+  for (int ib = 0; ib < 8; ib += 2)
+    y.scales[ib / 2] = static_cast<uint8_t>(iq::odd_scale_code(id, scales[ib]) | (iq::odd_scale_code(id, scales[ib + 1]) << 4));
+}
+
+template <typename Block, void (*Fn)(const float*, Block&, const float*)>
+void quantize_rows_iq3(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
+  auto* y = static_cast<Block*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < nrows; ++r)
+    for (int64_t i = 0; i < nb; ++i) Fn(src + r * n_per_row + i * kQK, y[r * nb + i], qw ? qw + i * kQK : nullptr);
+}
+
+}  // namespace
+
+void quantize_iq3_xxs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
+  quantize_rows_iq3<BlockIQ3_XXS, quantize_block_iq3_xxs>(src, dst, nrows, n_per_row, qw);
+}
+void quantize_iq3_s(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
+  quantize_rows_iq3<BlockIQ3_S, quantize_block_iq3_s>(src, dst, nrows, n_per_row, qw);
+}
+
+}  // namespace libquant::gguf

@@ -1,0 +1,102 @@
+#pragma once
+// Steps shared by the codebook quantizers (IQ1/IQ2/IQ3), in ggml's exact
+// arithmetic.
+#include <cstdint>
+
+#include "iq_codebook.hpp"
+#include "libquant/core/error.hpp"
+#include "quant_search.hpp"
+
+namespace libquant::gguf::iq {
+
+// Magnitudes of 8 values and their sign bits; an odd count of negatives
+// flips the least important element so that the stored signs have even
+// parity (the 8th sign is implied). Returns the 7 stored sign bits.
+inline uint8_t split_signs_even(const float* xb, const float* weight, float* xval) {
+  int nflip = 0;
+  uint8_t s = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (xb[i] >= 0) {
+      xval[i] = xb[i];
+    } else {
+      xval[i] = -xb[i];
+      ++nflip;
+      s = static_cast<uint8_t>(s | (1 << i));
+    }
+  }
+  if (nflip % 2) {
+    int imin = 0;
+    float min = weight[0] * xb[0] * xb[0];
+    for (int i = 1; i < 8; ++i) {
+      const float ax = weight[i] * xb[i] * xb[i];
+      if (ax < min) { min = ax; imin = i; }
+    }
+    xval[imin] = -xval[imin];
+    s = static_cast<uint8_t>(s ^ (1 << imin));
+  }
+  return s & 127;
+}
+
+// Levels of `dim` magnitudes at inverse scale id (nearest odd lattice
+// coordinate, clamped to [0, nmax)), packed at `bits` per coordinate.
+inline uint32_t pack_levels(const float* xval, float id, int dim, int bits, int nmax, int8_t* L) {
+  uint32_t u = 0;
+  for (int i = 0; i < dim; ++i) {
+    int l = nearest_int(0.5f * (id * xval[i] - 1));
+    l = l < 0 ? 0 : l > nmax - 1 ? nmax - 1 : l;
+    L[i] = static_cast<int8_t>(l);
+    u |= static_cast<uint32_t>(l) << (bits * i);
+  }
+  return u;
+}
+
+inline uint32_t packed_of(const int8_t* L, int dim, int bits) {
+  uint32_t u = 0;
+  for (int i = 0; i < dim; ++i) u |= static_cast<uint32_t>(L[i]) << (bits * i);
+  return u;
+}
+
+// Snap one group to the codebook: levels at `id`, or the best neighbour at
+// `scale` when those are off the grid. Returns whether they were on it.
+inline bool snap_group(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int bits, int nmax,
+                       int8_t* L) {
+  const uint32_t u = pack_levels(xval, id, cb.dim(), bits, nmax, L);
+  if (cb.index_of(u) >= 0) return true;
+  cb.best_neighbour(u, xval, waux, scale, L);
+  return false;
+}
+
+// Snap to the grid point itself (levels rewritten from the point).
+inline int snap_to_point(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int bits, int nmax,
+                         int8_t* L) {
+  int8_t tmp[8];
+  const uint32_t u = pack_levels(xval, id, cb.dim(), bits, nmax, tmp);
+  int g = cb.index_of(u);
+  if (g < 0) g = cb.best_neighbour(u, xval, waux, scale, L);
+  for (int i = 0; i < cb.dim(); ++i) L[i] = static_cast<int8_t>((cb.point(g)[i] - 1) / 2);
+  return g;
+}
+
+// Weighted least-squares terms of x ≈ s * (2L + 1).
+inline void fit(const float* weight, const float* xval, const int8_t* L, int n, float& sumqx, float& sumq2) {
+  sumqx = sumq2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto q = static_cast<float>(2 * L[i] + 1);
+    sumqx += weight[i] * xval[i] * q;
+    sumq2 += weight[i] * q * q;
+  }
+}
+
+inline int grid_index_or_throw(const Codebook& cb, const int8_t* L, int bits) {
+  const int g = cb.index_of(packed_of(L, cb.dim(), bits));
+  if (g < 0) throw Error(ErrorCode::General, "codebook quantizer produced a point off the grid (non-finite input?)");
+  return g;
+}
+
+// 4-bit sub-block scale code of the IQ2/IQ3 types: s ≈ d * (2l + 1).
+inline int odd_scale_code(float id, float scale) {
+  const int l = nearest_int(0.5f * (id * scale - 1));
+  return l < 0 ? 0 : l > 15 ? 15 : l;
+}
+
+}  // namespace libquant::gguf::iq
