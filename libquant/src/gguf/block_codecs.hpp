@@ -25,6 +25,7 @@ void quantize_iq4_nl(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq4_xs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq2_xxs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq2_xs(const float*, void*, int64_t, int64_t, const float*);
+void quantize_iq2_s(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq3_xxs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq3_s(const float*, void*, int64_t, int64_t, const float*);
 void quantize_tq1_0(const float*, void*, int64_t, int64_t, const float*);

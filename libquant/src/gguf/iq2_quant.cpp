@@ -1,7 +1,7 @@
-// IQ2_XXS and IQ2_XS quantizers: groups of 8 magnitudes snapped to the E8
-// lattice codebook (2 bits per coordinate), signs stored with even parity
-// (7 bits), 4-bit scales per 32 (XXS) or 16 (XS) elements. Importance
-// weights are required, as in llama.cpp.
+// IQ2_XXS, IQ2_XS and IQ2_S quantizers: groups of 8 magnitudes snapped to
+// E8-lattice codebooks (2 bits per coordinate), 4-bit scales per 32 (XXS) or
+// 16 (XS, S) elements. XXS/XS store 7 sign bits with even parity and need
+// importance weights (as in llama.cpp); S stores full sign bytes.
 #include <cmath>
 #include <cstring>
 
@@ -95,11 +95,45 @@ void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl
   std::memcpy(y.qs, q2, sizeof y.qs);
 }
 
+// Scale search for 16 values (two groups of 8) used by IQ2_XS and IQ2_S:
+// 19 trial scales, then off-grid groups re-snapped at the best scale.
+float search_pair(const Codebook& cb, const float* xval, const float* weight, const float* waux, float max, int8_t* L) {
+  int8_t Laux[16];
+  bool on_grid[2], on_grid_aux[2];
+  float best = 0;
+  float scale = max / (2 * kMaxQ - 1);
+  on_grid[0] = on_grid[1] = true;
+  for (int is = -9; is <= 9; ++is) {
+    const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / max;
+    const float this_scale = 1 / id;
+    for (int k = 0; k < 2; ++k) on_grid_aux[k] = snap_group(cb, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
+    float sumqx, sumq2;
+    fit(weight, xval, Laux, 16, sumqx, sumq2);
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      std::memcpy(L, Laux, 16);
+      on_grid[0] = on_grid_aux[0];
+      on_grid[1] = on_grid_aux[1];
+    }
+  }
+  if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
+    const float id = 1 / scale;
+    for (int k = 0; k < 2; ++k) {
+      if (on_grid[k]) continue;
+      snap_group(cb, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
+    }
+    float sumqx, sumq2;
+    fit(weight, xval, L, 16, sumqx, sumq2);
+    if (sumq2 > 0) scale = sumqx / sumq2;
+  }
+  return scale;
+}
+
 void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) {
   const Codebook& cb = Codebook::get(CodebookKind::IQ2_XS);
   float scales[16], weight[16], xval[16], waux[16];
-  int8_t L[16], Laux[16];
-  bool on_grid[2], on_grid_aux[2];
+  int8_t L[16];
   uint8_t block_signs[2];
   uint16_t q2[32] = {};
   y.d = f32_to_f16(0.f);
@@ -120,33 +154,7 @@ void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) 
       scales[ib] = 0;
       continue;
     }
-    float best = 0;
-    float scale = max / (2 * kMaxQ - 1);
-    on_grid[0] = on_grid[1] = true;
-    for (int is = -9; is <= 9; ++is) {
-      const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / max;
-      const float this_scale = 1 / id;
-      for (int k = 0; k < 2; ++k) on_grid_aux[k] = snap_group(cb, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
-      float sumqx, sumq2;
-      fit(weight, xval, Laux, 16, sumqx, sumq2);
-      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-        scale = sumqx / sumq2;
-        best = scale * sumqx;
-        std::memcpy(L, Laux, 16);
-        on_grid[0] = on_grid_aux[0];
-        on_grid[1] = on_grid_aux[1];
-      }
-    }
-    if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
-      const float id = 1 / scale;
-      for (int k = 0; k < 2; ++k) {
-        if (on_grid[k]) continue;
-        snap_group(cb, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
-      }
-      float sumqx, sumq2;
-      fit(weight, xval, L, 16, sumqx, sumq2);
-      if (sumq2 > 0) scale = sumqx / sumq2;
-    }
+    float scale = search_pair(cb, xval, weight, waux, max, L);
     if (scale < 0) {
       scale = -scale;
       for (int k = 0; k < 2; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k] & 127);
@@ -171,6 +179,65 @@ void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) 
   std::memcpy(y.qs, q2, sizeof y.qs);
 }
 
+// IQ2_S: a 1024-point codebook (10-bit indices), full sign bytes, optional
+// importance weights.
+void quantize_block_iq2_s(const float* xbl, BlockIQ2_S& y, const float* qwbl) {
+  constexpr float kEps = 1e-8f;
+  const Codebook& cb = Codebook::get(CodebookKind::IQ2_S);
+  float scales[16], weight[16], xval[16], waux[16];
+  int8_t L[16];
+  uint8_t block_signs[2];
+  std::memset(&y, 0, sizeof y);
+  float max_scale = 0;
+  float sumx2 = 0;
+  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
+  const float sigma2 = 2 * sumx2 / kQK;
+  for (int ib = 0; ib < 16; ++ib) {
+    const float* xb = xbl + 16 * ib;
+    for (int i = 0; i < 16; ++i)
+      weight[i] = qwbl ? qwbl[16 * ib + i] * std::sqrt(sigma2 + xb[i] * xb[i]) : 0.25f * sigma2 + xb[i] * xb[i];
+    for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
+    for (int k = 0; k < 2; ++k) {
+      uint8_t sgn = 0;
+      for (int i = 0; i < 8; ++i) {
+        const float v = xb[8 * k + i];
+        xval[8 * k + i] = v >= 0 ? v : -v;
+        if (v < 0) sgn = static_cast<uint8_t>(sgn | (1 << i));
+      }
+      block_signs[k] = sgn;
+    }
+    float max = xval[0];
+    for (int i = 1; i < 16; ++i) max = max > xval[i] ? max : xval[i];
+    if (max < kEps) {
+      scales[ib] = 0;
+      continue;
+    }
+    float scale = search_pair(cb, xval, weight, waux, max, L);
+    if (scale < 0) {
+      scale = -scale;
+      for (uint8_t& b : block_signs) b = static_cast<uint8_t>(~b);
+    }
+    for (int k = 0; k < 2; ++k) {
+      const int g = grid_index_or_throw(cb, L + 8 * k);
+      const int i8 = 2 * ib + k;
+      y.qs[i8] = static_cast<uint8_t>(g & 255);
+      y.qh[i8 / 4] = static_cast<uint8_t>(y.qh[i8 / 4] | ((g >> 8) << 2 * (i8 % 4)));
+      y.qs[kQK / 8 + i8] = block_signs[k];
+    }
+    scales[ib] = scale;
+    max_scale = max_scale > scale ? max_scale : scale;
+  }
+  if (!max_scale) return;
+  const float d = max_scale / 31;
+  y.d = f32_to_f16(d * 0.9875f);  // llama.cpp's fudge factor
+  const float id = 1 / d;
+  for (int ib = 0; ib < 16; ++ib) {
+    const int l = iq::odd_scale_code(id, scales[ib]);
+    if (ib % 2 == 0) y.scales[ib / 2] = static_cast<uint8_t>(l);
+    else y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
+  }
+}
+
 template <typename Block, void (*Fn)(const float*, Block&, const float*)>
 void quantize_rows_iq(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw, const char* name) {
   if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(name) + " needs importance weights",
@@ -188,6 +255,12 @@ void quantize_iq2_xxs(const float* src, void* dst, int64_t nrows, int64_t n_per_
 }
 void quantize_iq2_xs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
   quantize_rows_iq<BlockIQ2_XS, quantize_block_iq2_xs>(src, dst, nrows, n_per_row, qw, "IQ2_XS");
+}
+void quantize_iq2_s(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
+  auto* y = static_cast<BlockIQ2_S*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < nrows; ++r)
+    for (int64_t i = 0; i < nb; ++i) quantize_block_iq2_s(src + r * n_per_row + i * kQK, y[r * nb + i], qw ? qw + i * kQK : nullptr);
 }
 
 }  // namespace libquant::gguf

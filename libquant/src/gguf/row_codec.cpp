@@ -62,7 +62,7 @@ constexpr Codec kCodecs[] = {
     {DType::IQ4_XS, quantize_iq4_xs, dequantize_iq4_xs},
     {DType::IQ2_XXS, quantize_iq2_xxs, dequantize_iq2_xxs},
     {DType::IQ2_XS, quantize_iq2_xs, dequantize_iq2_xs},
-    {DType::IQ2_S, nullptr, dequantize_iq2_s},
+    {DType::IQ2_S, quantize_iq2_s, dequantize_iq2_s},
     {DType::IQ3_XXS, quantize_iq3_xxs, dequantize_iq3_xxs},
     {DType::IQ3_S, quantize_iq3_s, dequantize_iq3_s},
     {DType::IQ1_S, nullptr, dequantize_iq1_s},
