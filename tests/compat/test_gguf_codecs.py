@@ -10,7 +10,9 @@ from gguf.quants import dequantize, quantize
 # gguf-py quantizes these (reference paths, no importance weights).
 GGUF_PY_QUANTIZE = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "TQ1_0", "TQ2_0", "F16", "BF16"]
 # We encode these; gguf-py decodes them all.
-OURS = GGUF_PY_QUANTIZE + ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"]
+OURS = GGUF_PY_QUANTIZE + ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "IQ3_XXS", "IQ3_S", "IQ2_S", "IQ1_M"]
+# Codebook types that refuse to run without importance weights.
+NEED_IMPORTANCE = ["IQ2_XXS", "IQ2_XS", "IQ1_S"]
 ROW = 512
 
 
@@ -65,10 +67,11 @@ def test_quantized_bytes_equal_gguf_py(codec, qtype, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("qtype", OURS)
+@pytest.mark.parametrize("qtype", OURS + NEED_IMPORTANCE)
 def test_decode_equals_gguf_py(codec, qtype, kind):
     x = rows(kind)
-    q = codec.quantize(x, qtype)
+    imp = np.linspace(0.1, 3.0, ROW, dtype=np.float32) if qtype in NEED_IMPORTANCE else None
+    q = codec.quantize(x, qtype, imp)
     ours = codec.dequantize(q, qtype)
     theirs = dequantize(q.reshape(x.shape[0], -1), T[qtype]).reshape(-1).astype(np.float32)
     assert np.all(np.isfinite(ours))

@@ -26,6 +26,8 @@ void quantize_iq4_xs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq2_xxs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq2_xs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq2_s(const float*, void*, int64_t, int64_t, const float*);
+void quantize_iq1_s(const float*, void*, int64_t, int64_t, const float*);
+void quantize_iq1_m(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq3_xxs(const float*, void*, int64_t, int64_t, const float*);
 void quantize_iq3_s(const float*, void*, int64_t, int64_t, const float*);
 void quantize_tq1_0(const float*, void*, int64_t, int64_t, const float*);

@@ -10,11 +10,6 @@ namespace libquant::gguf {
 namespace {
 #include "iq_grids_data.inc"
 
-struct Dist {
-  int d2, index;
-  bool operator<(const Dist& o) const { return d2 != o.d2 ? d2 < o.d2 : index < o.index; }
-};
-
 template <typename T, int kPoints, int kDim, int kBits>
 std::vector<T> decode_grid(const uint16_t* packed, const T* value_of_level) {
   std::vector<T> g(static_cast<size_t>(kPoints) * kDim);
@@ -36,36 +31,35 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
   const int map_size = bits == 2 ? 43692 : 4096;
   map_.assign(static_cast<size_t>(map_size), -1);
   for (int k = 0; k < size; ++k) map_[packed_points[k]] = k;
-  std::vector<Dist> dist(static_cast<size_t>(size));
+  // For each off-grid vector: all points at the nwant smallest distinct
+  // squared distances, ordered by (distance, index) — what llama.cpp gets
+  // from a full qsort, found here with a histogram (distances are small
+  // integers), which makes building the 2048-point table ~10x faster.
+  const int max_d2 = dim * (2 * ((1 << bits) - 1)) * (2 * ((1 << bits) - 1));
+  std::vector<int> d2(static_cast<size_t>(size));
+  std::vector<int> hist(static_cast<size_t>(max_d2) + 1);
   std::vector<int8_t> pos(static_cast<size_t>(dim));
   for (int u = 0; u < map_size; ++u) {
     if (map_[static_cast<size_t>(u)] >= 0) continue;
     for (int i = 0; i < dim; ++i) pos[static_cast<size_t>(i)] = static_cast<int8_t>(2 * ((u >> (bits * i)) & ((1 << bits) - 1)) + 1);
+    std::fill(hist.begin(), hist.end(), 0);
     for (int j = 0; j < size; ++j) {
-      int d2 = 0;
-      for (int i = 0; i < dim; ++i) {
-        const int diff = point(j)[i] - pos[static_cast<size_t>(i)];
-        d2 += diff * diff;
-      }
-      dist[static_cast<size_t>(j)] = {d2, j};
+      const int8_t* pg = point(j);
+      int d = 0;
+      for (int i = 0; i < dim; ++i) d += (pg[i] - pos[static_cast<size_t>(i)]) * (pg[i] - pos[static_cast<size_t>(i)]);
+      d2[static_cast<size_t>(j)] = d;
+      ++hist[static_cast<size_t>(d)];
     }
-    std::sort(dist.begin(), dist.end());
+    std::vector<int> wanted;  // the nwant smallest distinct distances
+    for (int d = 0; d <= max_d2 && static_cast<int>(wanted.size()) < nwant; ++d)
+      if (hist[static_cast<size_t>(d)]) wanted.push_back(d);
     map_[static_cast<size_t>(u)] = -static_cast<int32_t>(neighbours_.size() + 1);
     const size_t start = neighbours_.size();
     neighbours_.push_back(0);
-    int d2 = dist[0].d2, nhave = 1;
-    uint16_t n = 0;
-    // All points at the nwant smallest distinct distances.
-    for (const Dist& d : dist) {
-      if (d.d2 > d2) {
-        if (nhave == nwant) break;
-        d2 = d.d2;
-        ++nhave;
-      }
-      neighbours_.push_back(static_cast<uint16_t>(d.index));
-      ++n;
-    }
-    neighbours_[start] = n;
+    for (int d : wanted)
+      for (int j = 0; j < size; ++j)
+        if (d2[static_cast<size_t>(j)] == d) neighbours_.push_back(static_cast<uint16_t>(j));
+    neighbours_[start] = static_cast<uint16_t>(neighbours_.size() - start - 1);
   }
 }
 

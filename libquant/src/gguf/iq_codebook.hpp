@@ -24,6 +24,9 @@ class Codebook {
   // squared error at `scale`; writes its levels ((p - 1) / 2) into L.
   int best_neighbour(uint32_t packed, const float* xval, const float* weight, float scale, int8_t* L) const;
 
+  // The neighbour list of an off-grid packed vector: count, then indices.
+  const uint16_t* neighbours_of(uint32_t packed) const noexcept { return neighbours_.data() + (-map_[packed] - 1); }
+
   static const Codebook& get(CodebookKind kind);  // built once, thread-safe
 
  private:

@@ -245,7 +245,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
                                                           std::string(traits(t->dtype).name) + ", which cannot be decoded yet");
       if (!gguf::can_quantize(out))
         throw Error(ErrorCode::UnsupportedConversion, "quantizing to " + std::string(traits(out).name) + " is not implemented yet",
-                    "Available now: F32, F16, BF16, Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0");
+                    "Pick a llama-quantize type (see --help)");
       if (!is_float_type(t->dtype) && !hf) {
         if (!opts.allow_requantize)
           throw Error(ErrorCode::InvalidArgument, "tensor '" + t->name + "' is already quantized (" +
