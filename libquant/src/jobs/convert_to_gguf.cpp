@@ -270,7 +270,8 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   std::optional<io::GgufResume> resume;
   if (opts.checkpoint_dir) {
     ckpt.emplace(*opts.checkpoint_dir, "quantize-gguf", job_config(opts, specs));
-    const auto done = opts.resume ? ckpt->load() : std::nullopt;
+    std::optional<uint64_t> done;
+    if (opts.resume) done = ckpt->load();
     if (opts.resume && !done)
       throw Error(ErrorCode::CheckpointError, "no checkpoint of this job in '" + opts.checkpoint_dir->string() + "'",
                   "Run without --resume to start afresh (inputs and options must match the interrupted run)");

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Side-by-side timing of llm-quantize and a given llama-quantize binary on the
+# same F16 GGUF input, same type, same thread count: wall time, peak RSS,
+# speed ratio, and whether the outputs are byte-identical.
+#   bench/bench_vs_llama_quantize.sh LLAMA_QUANTIZE [TYPE] [LAYERS] [THREADS] [BUILD_DIR]
+# The input is a synthetic Llama-2-7B-shaped model (random weights, LAYERS
+# blocks) converted to F16 GGUF by us; types that need an importance matrix
+# get a synthetic one (legacy .dat, random positive values), used by both.
+# Nothing is downloaded; the llama-quantize binary is yours to provide.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+llama=${1:?path to llama-quantize}
+type=${2:-Q4_K_M}
+layers=${3:-4}
+threads=${4:-2}
+build=${5:-$root/build/release}
+ours="$build/apps/llm-quantize/llm-quantize"
+cache=${LLM_QUANTIZE_CACHE:-$HOME/.cache/llm-quantize}/bench
+model=$cache/synthetic-7b-l$layers
+python3 "$root/bench/make_synthetic_checkpoint.py" "$model" --layers "$layers" \
+  --tokenizer-from "$root/../shared/models/stories260K" >/dev/null
+f16=$cache/synthetic-7b-l$layers-F16.gguf
+[ -f "$f16" ] || "$ours" --verbosity quiet quantize "$model" gguf -q F16 -o "$cache" -n "$(basename "$f16")" --no-checkpoints >/dev/null
+work=$(mktemp -d "$cache/vs.XXXX")
+trap 'rm -rf "$work"' EXIT
+imatrix_args=()
+case "$type" in IQ1_S|IQ1_M|IQ2_XXS|IQ2_XS|IQ2_S|Q2_K_S|IQ*)
+  python3 - "$f16" "$work/imatrix.dat" <<'PY'
+import struct, sys
+import numpy as np
+from gguf import GGUFReader
+r = GGUFReader(sys.argv[1]); rng = np.random.default_rng(3)
+ents = [(t.name, int(t.shape[0])) for t in r.tensors if t.name.startswith("blk.") and len(t.shape) == 2]
+with open(sys.argv[2], "wb") as f:
+    f.write(struct.pack("<i", len(ents)))
+    for name, cols in ents:
+        b = name.encode(); f.write(struct.pack("<i", len(b)) + b + struct.pack("<ii", 1, cols))
+        f.write(rng.gamma(2.0, 0.5, cols).astype(np.float32).tobytes())
+    f.write(struct.pack("<i", 1) + struct.pack("<i", 9) + b"synthetic")
+PY
+  imatrix_args=(--imatrix imatrix.dat) ;;
+esac
+sync
+cd "$work"
+run() {  # label, command...
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/$label.time" "$@" >"$work/$label.log" 2>&1 || { cat "$work/$label.log"; exit 1; }
+}
+run llama "$llama" "${imatrix_args[@]}" "$f16" "$work/llama.gguf" "$type" "$threads"
+run ours "$ours" --verbosity quiet quantize "$f16" gguf -q "$type" -o "$work" -n ours.gguf --threads "$threads" \
+  --no-checkpoints "${imatrix_args[@]}"
+read -r lt lrss < "$work/llama.time"
+read -r ot orss < "$work/ours.time"
+same=$(cmp -s "$work/llama.gguf" "$work/ours.gguf" && echo yes || echo NO)
+python3 - "$type" "$layers" "$threads" "$lt" "$lrss" "$ot" "$orss" "$same" "$(stat -c%s "$f16")" <<'PY'
+import sys
+t, layers, th, lt, lrss, ot, orss, same, size = sys.argv[1:]
+lt, ot = float(lt), float(ot)
+print(f"{t}: synthetic 7B-shaped, {layers} layers, F16 input {int(size)/1e9:.2f} GB, {th} threads")
+print(f"  llama-quantize {lt:7.2f} s  peak RSS {int(lrss)/1024:7.0f} MiB")
+print(f"  llm-quantize   {ot:7.2f} s  peak RSS {int(orss)/1024:7.0f} MiB")
+print(f"  speed ratio (llama / ours) {lt/ot:.2f}x   byte-identical: {same}")
+PY
