@@ -7,6 +7,7 @@
 #include "block_codecs.hpp"
 #include "libquant/core/half.hpp"
 #include "quant_search.hpp"
+#include "quant_search_x8.hpp"
 
 namespace libquant::gguf {
 namespace {
@@ -61,15 +62,17 @@ struct AffineK {
   }
 
   static void ref(const float* x, Block& y) {
-    uint8_t L[kQK], Laux[32];
-    float weights[32], mins[8], scales[8];
+    uint8_t L[kQK];
+    float weights[kQK], mins[8], scales[8];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; ++j) {
       const float av_x = std::sqrt(sum_squares(x + 32 * j, 32) / 32);
-      for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
-      scales[j] = kNmax == 15
-                      ? make_affine_scale(32, kNmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f, 0.1f, 20, false)
-                      : make_affine_scale(32, kNmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.5f, 0.1f, 15, false);
+      for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + std::fabs(x[32 * j + l]);
+    }
+    // The 8 sub-block searches run side by side (bit-identical to one by one).
+    if (kNmax == 15) make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -1.f, 0.1f, 20, false);
+    else make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -0.5f, 0.1f, 15, false);
+    for (int j = 0; j < 8; ++j) {
       if (scales[j] > max_scale) max_scale = scales[j];
       if (mins[j] > max_min) max_min = mins[j];
     }
@@ -89,16 +92,17 @@ struct AffineK {
   static bool finite(const Block& y) { return half_is_finite(y.d) && half_is_finite(y.dmin); }
 
   static void weighted(const float* x, Block& y, const float* qw) {
-    uint8_t L[kQK], Laux[32], Ls[8], Lm[8];
-    float weights[32], sw[8], mins[8], scales[8];
+    uint8_t L[kQK], Ls[8], Lm[8];
+    float weights[kQK], sw[8], mins[8], scales[8];
     const float sigma2 = 2 * sum_squares(x, kQK) / kQK;
     for (int j = 0; j < 8; ++j) {
-      for (int l = 0; l < 32; ++l) weights[l] = qw[32 * j + l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+      float* wj = weights + 32 * j;
+      for (int l = 0; l < 32; ++l) wj[l] = qw[32 * j + l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
       float sumw = 0;
-      for (int l = 0; l < 32; ++l) sumw += weights[l];
+      for (int l = 0; l < 32; ++l) sumw += wj[l];
       sw[j] = sumw;
-      scales[j] = make_affine_scale(32, kNmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
     }
+    make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -0.9f, 0.05f, 36, false);
     const float d_block = make_positive_scale(8, 63, scales, Ls, sw);
     const float m_block = make_positive_scale(8, 63, mins, Lm, sw);
     std::memset(y.scales, 0, sizeof y.scales);
@@ -128,9 +132,10 @@ struct Q6K {
     int8_t L[kQK];
     float scales[16];
     float max_scale = 0, max_abs_scale = 0;
+    make_symmetric_scale_x8(16, 32, x, L, qw, scales);
+    make_symmetric_scale_x8(16, 32, x + 128, L + 128, qw ? qw + 128 : nullptr, scales + 8);
     for (int ib = 0; ib < 16; ++ib) {
-      const float scale = make_symmetric_scale(16, 32, x + 16 * ib, L + 16 * ib, ErrorWeight::Square, qw ? qw + 16 * ib : nullptr);
-      scales[ib] = scale;
+      const float scale = scales[ib];
       if (std::fabs(scale) > max_abs_scale) {
         max_abs_scale = std::fabs(scale);
         max_scale = scale;
