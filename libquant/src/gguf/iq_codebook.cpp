@@ -4,6 +4,10 @@
 #include <cfloat>
 #include <mutex>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "libquant/core/error.hpp"
 
 namespace libquant::gguf {
@@ -26,6 +30,7 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
   for (int k = 0; k < size; ++k)
     for (int i = 0; i < dim; ++i)
       points_[static_cast<size_t>(k) * dim + i] = static_cast<int8_t>(2 * ((packed_points[k] >> (bits * i)) & ((1 << bits) - 1)) + 1);
+  pointsf_.assign(points_.begin(), points_.end());
   // Every packed vector with levels 0..(2^bits - 2) per coordinate (llama.cpp
   // sizes the table as 43692 and 4096).
   const int map_size = bits == 2 ? 43692 : 4096;
@@ -61,25 +66,76 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
         if (d2[static_cast<size_t>(j)] == d) neighbours_.push_back(static_cast<uint16_t>(j));
     neighbours_[start] = static_cast<uint16_t>(neighbours_.size() - start - 1);
   }
+  ncoords_at_.assign(static_cast<size_t>(map_size), 0);
+  for (int u = 0; u < map_size; ++u) {
+    if (map_[static_cast<size_t>(u)] >= 0) continue;
+    const uint16_t* nb = neighbours_of(static_cast<uint32_t>(u));
+    const int padded = (nb[0] + 7) / 8 * 8;
+    ncoords_at_[static_cast<size_t>(u)] = static_cast<uint32_t>(ncoords_.size());
+    for (int i = 0; i < dim; ++i)
+      for (int j = 0; j < padded; ++j) ncoords_.push_back(j < nb[0] ? point(nb[j + 1])[i] : int8_t{0});
+  }
 }
 
-int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* weight, float scale, int8_t* L) const {
-  const int32_t m = map_[packed];
-  const uint16_t* nb = neighbours_.data() + (-m - 1);
-  float best_d2 = FLT_MAX;
-  int best = -1;
-  for (int j = 1; j <= nb[0]; ++j) {
-    const int8_t* pg = point(nb[j]);
+namespace {
+
+// Weighted squared error of each listed neighbour, in list order, with the
+// scalar loop's exact arithmetic: d2 += w_i * diff_i * diff_i over i.
+void neighbour_errors_scalar(const float* pts, int dim, const uint16_t* idx, int count, const float* xval, const float* weight,
+                             float scale, float* out) {
+  for (int j = 0; j < count; ++j) {
+    const float* pg = pts + static_cast<size_t>(idx[j]) * dim;
     float d2 = 0;
-    for (int i = 0; i < dim_; ++i) {
-      const float diff = scale * static_cast<float>(pg[i]) - xval[i];
+    for (int i = 0; i < dim; ++i) {
+      const float diff = scale * pg[i] - xval[i];
       d2 += weight[i] * diff * diff;
     }
-    if (d2 < best_d2) {
-      best_d2 = d2;
-      best = nb[j];
-    }
+    out[j] = d2;
   }
+}
+
+#if defined(__x86_64__)
+// Eight neighbours per step, one per lane; each lane's sum keeps the scalar
+// order over coordinates, so the errors are bit-identical.
+// `coords` holds the neighbours' coordinates coordinate-major, padded to 8.
+__attribute__((target("avx2"))) void neighbour_errors_avx2(const int8_t* coords, int dim, int count, const float* xval,
+                                                             const float* weight, float scale, float* out) {
+  const __m256 vs = _mm256_set1_ps(scale);
+  const int padded = (count + 7) / 8 * 8;
+  for (int j = 0; j < padded; j += 8) {
+    __m256 d2 = _mm256_setzero_ps();
+    for (int i = 0; i < dim; ++i) {
+      const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(coords + static_cast<size_t>(i) * padded + j));
+      const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
+      const __m256 diff = _mm256_sub_ps(_mm256_mul_ps(vs, q), _mm256_set1_ps(xval[i]));
+      d2 = _mm256_add_ps(d2, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(weight[i]), diff), diff));
+    }
+    _mm256_storeu_ps(out + j, d2);
+  }
+}
+#endif
+
+}  // namespace
+
+int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* weight, float scale, int8_t* L) const {
+  const uint16_t* nb = neighbours_of(packed);
+  const int count = nb[0];
+  float d2[512];
+  float* errs = count + 8 <= 512 ? d2 : new float[static_cast<size_t>(count) + 8];
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) neighbour_errors_avx2(ncoords_.data() + ncoords_at_[packed], dim_, count, xval, weight, scale, errs);
+  else
+#endif
+    neighbour_errors_scalar(pointsf_.data(), dim_, nb + 1, count, xval, weight, scale, errs);
+  float best_d2 = FLT_MAX;
+  int best = -1;
+  for (int j = 0; j < count; ++j)  // first strictly smaller wins, as llama.cpp
+    if (errs[j] < best_d2) {
+      best_d2 = errs[j];
+      best = nb[j + 1];
+    }
+  if (errs != d2) delete[] errs;
   if (best < 0) throw Error(ErrorCode::General, "codebook search found no neighbour (non-finite input?)");
   const int8_t* pg = point(best);
   for (int i = 0; i < dim_; ++i) L[i] = static_cast<int8_t>((pg[i] - 1) / 2);
