@@ -42,14 +42,15 @@ def codec(request, tmp_path_factory):
 
     class Codec:
         @staticmethod
-        def quantize(x, qtype, importance=None):
+        def quantize(x, qtype, importance=None, scalar=False):
             x = np.ascontiguousarray(x, dtype=np.float32)
             (work / "in.f32").write_bytes(x.tobytes())
             args = [tool, "quantize", qtype, str(x.shape[-1]), str(work / "in.f32"), str(work / "out.bin")]
             if importance is not None:
                 (work / "imp.f32").write_bytes(np.ascontiguousarray(importance, dtype=np.float32).tobytes())
                 args.append(str(work / "imp.f32"))
-            subprocess.run(args, check=True)
+            env = dict(os.environ, LIBQUANT_DISABLE_SIMD="1") if scalar else None
+            subprocess.run(args, check=True, env=env)
             return np.frombuffer((work / "out.bin").read_bytes(), dtype=np.uint8)
 
         @staticmethod

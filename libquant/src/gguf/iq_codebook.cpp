@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpu_features.hpp"
 #include "libquant/core/error.hpp"
 
 namespace libquant::gguf {
@@ -123,8 +124,7 @@ int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* we
   float d2[512];
   float* errs = count + 8 <= 512 ? d2 : new float[static_cast<size_t>(count) + 8];
 #if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) neighbour_errors_avx2(ncoords_.data() + ncoords_at_[packed], dim_, count, xval, weight, scale, errs);
+  if (use_avx2()) neighbour_errors_avx2(ncoords_.data() + ncoords_at_[packed], dim_, count, xval, weight, scale, errs);
   else
 #endif
     neighbour_errors_scalar(pointsf_.data(), dim_, nb + 1, count, xval, weight, scale, errs);

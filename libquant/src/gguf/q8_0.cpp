@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "cpu_features.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/gguf/row_codec.hpp"
 
@@ -70,8 +71,7 @@ __attribute__((target("avx2"))) void quantize_row_q8_0_avx2(const float* x, Bloc
 
 void quantize_row_q8_0_fast(const float* x, void* dst, int64_t n) {
 #if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return quantize_row_q8_0_avx2(x, static_cast<BlockQ8_0*>(dst), n / 32);
+  if (use_avx2()) return quantize_row_q8_0_avx2(x, static_cast<BlockQ8_0*>(dst), n / 32);
 #endif
   quantize_row_q8_0_ref(x, dst, n);
 }

@@ -1,5 +1,7 @@
 #include "quant_search_x8.hpp"
 
+#include "cpu_features.hpp"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -58,7 +60,7 @@ LQ_AVX2 inline __m256 column(const float* x, int n, int i) {
 
 LQ_AVX2 void affine_avx2(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float* scales,
                          float rmin, float rdelta, int nstep, bool use_mad) {
-  __m256 xv[32], wv[32];
+  __m256 xv[32] = {}, wv[32] = {};
   __m256i Lv[32], La[32];
   for (int i = 0; i < n; ++i) {
     xv[i] = column(x, n, i);
@@ -178,10 +180,7 @@ LQ_AVX2 void symmetric_avx2(int n, int nmax, const float* x, int8_t* L, const fl
   _mm256_storeu_ps(scales, scale);
 }
 
-bool has_avx2() {
-  static const bool v = __builtin_cpu_supports("avx2");
-  return v;
-}
+bool has_avx2() { return use_avx2(); }
 #endif
 
 }  // namespace
