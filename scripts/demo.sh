@@ -10,6 +10,6 @@ cmake --build --preset release --target llm-quantize
 bin=build/release/apps/llm-quantize/llm-quantize
 model=../shared/models/stories260K
 out=$(mktemp -d)
-"$bin" quantize "$model" gguf -q F16 -o "$out"
-"$bin" info --tensors "$out/stories260K-F16.gguf"
+"$bin" quantize "$model" gguf -q Q4_K_M -o "$out"
+"$bin" info --tensors "$out/stories260K-Q4_K_M.gguf"
 echo "demo output kept in $out"

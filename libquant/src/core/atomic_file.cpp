@@ -43,6 +43,15 @@ AtomicFile::AtomicFile(fs::path target, fs::path partial, uint64_t resume_at)
   if (!fs::is_directory(dir, ec))
     throw Error(ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
                 "Create the directory first or pass another --output-dir");
+  {
+    // The data is assembled elsewhere; fail now, not after hours of work, when
+    // the output directory cannot take the file.
+    const fs::path probe = dir / ("." + target_.filename().string() + ".probe-" + std::to_string(::getpid()));
+    const int pfd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (pfd < 0) throw_io("cannot create output file in", dir);
+    ::close(pfd);
+    ::unlink(probe.c_str());
+  }
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_io("cannot create checkpoint file", temp_);
   const auto have = ::lseek(fd_, 0, SEEK_END);

@@ -246,7 +246,8 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
       if (!gguf::can_quantize(out))
         throw Error(ErrorCode::UnsupportedConversion, "quantizing to " + std::string(traits(out).name) + " is not implemented yet",
                     "Pick a llama-quantize type (see --help)");
-      if (!is_float_type(t->dtype) && !hf) {
+      // Decoding to F32/F16/BF16 loses nothing; only quantizing again compounds the loss.
+      if (!is_float_type(t->dtype) && !hf && traits(out).is_quantized) {
         if (!opts.allow_requantize)
           throw Error(ErrorCode::InvalidArgument, "tensor '" + t->name + "' is already quantized (" +
                                                       std::string(traits(t->dtype).name) + ")",
