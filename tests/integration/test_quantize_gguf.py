@@ -70,7 +70,7 @@ def test_golden_bytes(cli, shared, tmp_path, rel, entry):
         pytest.fail(f"bytes differ; tensors differing: {diff}")
 
 
-@pytest.mark.parametrize("qtype", ["IQ2_XS", "IQ2_XXS", "IQ1_S", "IQ1_M", "IQ2_S", "Q2_K_S"])
+@pytest.mark.parametrize("qtype", ["IQ2_XS", "IQ2_XXS", "IQ1_S", "IQ1_M", "IQ2_S", "IQ2_M", "Q2_K_S"])
 def test_low_bit_types_need_an_imatrix(cli, shared, tmp_path, qtype):
     proc, res = cli.json("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", qtype, "-o", tmp_path)
     assert proc.returncode == 10

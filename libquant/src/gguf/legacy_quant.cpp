@@ -69,7 +69,7 @@ void quantize_symmetric_ref(const float* x, Block* y, int64_t nb) {
     uint8_t L[kB];
     for (int j = 0; j < kB; ++j) {
       const float v = x[j] * id;
-      const auto q = static_cast<int8_t>(v + (kHalf + 0.5f));  // truncation, as ggml
+      const int8_t q = truncate_to_int8(v + (kHalf + 0.5f));  // truncation, as ggml
       L[j] = static_cast<uint8_t>(q < kLevels - 1 ? q : kLevels - 1);
     }
     pack_nibbles(L, y[i].qs);
@@ -91,10 +91,10 @@ void quantize_affine_ref(const float* x, Block* y, int64_t nb) {
     for (int j = 0; j < kB; ++j) {
       const float v = (x[j] - mn) * id;
       if constexpr (kLevels == 16) {
-        const auto q = static_cast<int8_t>(v + 0.5f);
+        const int8_t q = truncate_to_int8(v + 0.5f);
         L[j] = static_cast<uint8_t>(q < 15 ? q : 15);
       } else {
-        L[j] = static_cast<uint8_t>(v + 0.5f);  // Q5_1 has no clamp in ggml
+        L[j] = truncate_to_uint8(v + 0.5f);  // Q5_1 has no clamp in ggml
       }
     }
     pack_nibbles(L, y[i].qs);

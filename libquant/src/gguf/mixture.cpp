@@ -50,7 +50,7 @@ const std::vector<FileTypeInfo>& file_types() {
       {"Q5_K_M", F::MostlyQ5_K_M, DType::Q5_K, false}, {"Q6_K", F::MostlyQ6_K, DType::Q6_K, false},
       {"IQ1_S", F::MostlyIQ1_S, DType::IQ1_S, true}, {"IQ1_M", F::MostlyIQ1_M, DType::IQ1_M, true},
       {"IQ2_XXS", F::MostlyIQ2_XXS, DType::IQ2_XXS, true}, {"IQ2_XS", F::MostlyIQ2_XS, DType::IQ2_XS, true},
-      {"IQ2_S", F::MostlyIQ2_S, DType::IQ2_XS, true}, {"IQ2_M", F::MostlyIQ2_M, DType::IQ2_S, false},
+      {"IQ2_S", F::MostlyIQ2_S, DType::IQ2_XS, true}, {"IQ2_M", F::MostlyIQ2_M, DType::IQ2_S, true},
       {"IQ3_XXS", F::MostlyIQ3_XXS, DType::IQ3_XXS, false}, {"IQ3_XS", F::MostlyIQ3_XS, DType::IQ3_S, false},
       {"IQ3_S", F::MostlyIQ3_S, DType::IQ3_S, false}, {"IQ3_M", F::MostlyIQ3_M, DType::IQ3_S, false},
       {"IQ4_NL", F::MostlyIQ4_NL, DType::IQ4_NL, false}, {"IQ4_XS", F::MostlyIQ4_XS, DType::IQ4_XS, false},

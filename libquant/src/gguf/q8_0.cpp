@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cpu_features.hpp"
+#include "quant_search.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/gguf/row_codec.hpp"
 
@@ -22,7 +23,7 @@ void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[b].d = f32_to_f16(d);
-    for (int j = 0; j < 32; ++j) y[b].qs[j] = static_cast<int8_t>(std::roundf(x[b * 32 + j] * id));
+    for (int j = 0; j < 32; ++j) y[b].qs[j] = truncate_to_int8(std::roundf(x[b * 32 + j] * id));
   }
 }
 

@@ -21,6 +21,17 @@ inline int nearest_int(float f) noexcept {
   return (i & 0x007fffff) - 0x00400000;
 }
 
+// ggml's `(int8_t)f` / `(uint8_t)f` as compiled for x86: truncate toward
+// zero through a 32-bit integer and keep the low byte. Values outside the
+// int32 range (inf/NaN from a block whose 1/d overflowed) become INT32_MIN
+// there, as cvttss2si gives; C++ leaves those undefined, so spell it out.
+inline int32_t truncate_to_int32(float f) noexcept {
+  if (!(f > -2147483648.0f && f < 2147483648.0f)) return INT32_MIN;
+  return static_cast<int32_t>(f);
+}
+inline int8_t truncate_to_int8(float f) noexcept { return static_cast<int8_t>(truncate_to_int32(f)); }
+inline uint8_t truncate_to_uint8(float f) noexcept { return static_cast<uint8_t>(truncate_to_int32(f)); }
+
 // How make_symmetric_scale weighs each element's squared error.
 enum class ErrorWeight { None = 0, Square = 1, Unit = 2, Abs = 3, SqrtAbs = 4 };
 
