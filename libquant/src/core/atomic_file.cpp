@@ -21,32 +21,38 @@ namespace {
               err == ENOSPC ? "Free disk space or choose another output directory"
                             : "Check that the output directory exists and is writable");
 }
-}  // namespace
-
-AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
-  fs::path dir = target_.parent_path();
+// The directory `target` goes into, which must exist.
+fs::path output_dir_of(const fs::path& target) {
+  fs::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw Error(ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
                 "Create the directory first or pass another --output-dir");
-  temp_ = dir / ("." + target_.filename().string() + ".partial-" + std::to_string(::getpid()));
+  return dir;
+}
+
+// A hidden per-process file name next to `target` in `dir`.
+fs::path sibling_temp(const fs::path& dir, const fs::path& target, const char* tag) {
+  return dir / ("." + target.filename().string() + "." + tag + "-" + std::to_string(::getpid()));
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
+  const fs::path dir = output_dir_of(target_);
+  temp_ = sibling_temp(dir, target_, "partial");
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_io("cannot create output file in", dir);
 }
 
 AtomicFile::AtomicFile(fs::path target, fs::path partial, uint64_t resume_at)
     : target_(std::move(target)), temp_(std::move(partial)), keep_partial_(true) {
-  fs::path dir = target_.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw Error(ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
-                "Create the directory first or pass another --output-dir");
+  const fs::path dir = output_dir_of(target_);
   {
     // The data is assembled elsewhere; fail now, not after hours of work, when
     // the output directory cannot take the file.
-    const fs::path probe = dir / ("." + target_.filename().string() + ".probe-" + std::to_string(::getpid()));
+    const fs::path probe = sibling_temp(dir, target_, "probe");
     const int pfd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (pfd < 0) throw_io("cannot create output file in", dir);
     ::close(pfd);
@@ -119,7 +125,7 @@ namespace {
 // rename() across file systems fails with EXDEV: copy next to the target
 // first, then rename that copy into place.
 void copy_then_rename(const fs::path& from, const fs::path& to) {
-  const fs::path staged = to.parent_path() / ("." + to.filename().string() + ".partial-" + std::to_string(::getpid()));
+  const fs::path staged = sibling_temp(output_dir_of(to), to, "partial");
   std::error_code ec;
   fs::copy_file(from, staged, fs::copy_options::overwrite_existing, ec);
   if (ec) throw Error(ErrorCode::General, "cannot copy output to '" + to.string() + "': " + ec.message());

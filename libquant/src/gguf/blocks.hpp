@@ -42,6 +42,17 @@ static_assert(sizeof(BlockTQ1_0) == 54 && sizeof(BlockTQ2_0) == 66);
 // fails validation, we fall back to the reference path for that block.
 inline bool half_is_finite(uint16_t h) { return (h & 0x7C00) != 0x7C00; }
 
+// The row/block walk every codec shares: `fn(x, block, importance)` for each
+// block of kSize values, with the importance slice of the block's columns
+// (the importance vector covers one row and is shared by all rows).
+template <typename Block, int kSize, typename Fn>
+void for_each_block(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw, Fn&& fn) {
+  auto* y = static_cast<Block*>(dst);
+  const int64_t nb = n_per_row / kSize;
+  for (int64_t r = 0; r < nrows; ++r)
+    for (int64_t i = 0; i < nb; ++i) fn(src + r * n_per_row + i * kSize, y[r * nb + i], qw ? qw + i * kSize : nullptr);
+}
+
 // The 16 non-uniform levels of IQ4_NL / IQ4_XS.
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 

@@ -10,6 +10,7 @@
 #include "blocks.hpp"
 #include "block_codecs.hpp"
 #include "iq_codebook.hpp"
+#include "iq_common.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/half.hpp"
 #include "quant_search.hpp"
@@ -59,6 +60,23 @@ int snap_iq1(const Codebook& cb, const float* xb, const float* weight, float sca
   return best_index;
 }
 
+// When some groups left the grid, the least-squares scale of the points
+// actually chosen (group k's levels valued by tables[k]); else `scale`.
+float refit_scale(const Codebook& cb, const uint16_t* index, int groups, const float* weight, const float* xb,
+                  const float* const* tables, float scale) {
+  float sumqx = 0, sumq2 = 0;
+  for (int k = 0; k < groups; ++k) {
+    const int8_t* pg = cb.point(index[k]);
+    for (int j = 0; j < 8; ++j) {
+      const float w = weight[8 * k + j];
+      const float q = tables[k][(pg[j] - 1) / 2];
+      sumqx += w * q * xb[8 * k + j];
+      sumq2 += w * q * q;
+    }
+  }
+  return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
+}
+
 // Persistent per-call state: llama.cpp keeps the per-block shift array across
 // blocks and rows, and an all-zero block reuses the previous entry.
 struct Iq1State {
@@ -76,13 +94,11 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
   std::memset(y.qs, 0, sizeof y.qs);
   std::memset(y.qh, 0, sizeof y.qh);
   float max_scale = 0;
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = 2 * sumx2 / kQK;
+  const float sigma2 = 2 * sum_squares(xbl, kQK) / kQK;
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = xbl + kB * ib;
     const float* qw = qwbl + kB * ib;
-    for (int i = 0; i < kB; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+    importance_weights(xb, qw, sigma2, kB, weight);
     float max = std::fabs(xb[0]);
     for (int i = 1; i < kB; ++i) max = max > std::fabs(xb[i]) ? max : std::fabs(xb[i]);
     if (max < 1e-12f) {
@@ -126,17 +142,8 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
     for (int k = 0; k < 4; ++k)
       index[k] = static_cast<uint16_t>(snap_iq1(cb, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k, all_on_grid));
     if (!all_on_grid) {
-      float sumqx = 0, sumq2 = 0;
-      for (int k = 0; k < 4; ++k) {
-        const int8_t* pg = cb.point(index[k]);
-        for (int j = 0; j < 8; ++j) {
-          const float w = weight[8 * k + j];
-          const float q = xx[(pg[j] - 1) / 2];
-          sumqx += w * q * xb[8 * k + j];
-          sumq2 += w * q * q;
-        }
-      }
-      if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+      const float* const tables[4] = {xx, xx, xx, xx};
+      scale = refit_scale(cb, index, 4, weight, xb, tables, scale);
     }
     uint16_t h = 0;
     for (int k = 0; k < 4; ++k) {
@@ -161,7 +168,7 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
 }
 
 void iq1m_weights(const float* xb, const float* qw, float sigma2, float* weight) {
-  for (int i = 0; i < 16; ++i) weight[i] = qw ? qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
+  importance_weights(xb, qw, sigma2, 16, weight);
 }
 
 // Level values of group k (0: first 8, 1: last 8) under combination `c`
@@ -181,9 +188,7 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
   uint16_t index[2];
   std::memset(&y, 0, sizeof y);
   float max_scale = 0;
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = 2 * sumx2 / kQK;
+  const float sigma2 = 2 * sum_squares(xbl, kQK) / kQK;
   for (int ib = 0; ib < 16; ++ib) {
     const float* xb = xbl + kB * ib;
     iq1m_weights(xb, qwbl ? qwbl + kB * ib : nullptr, sigma2, weight);
@@ -230,18 +235,8 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
     for (int k = 0; k < 2; ++k)
       index[k] = static_cast<uint16_t>(snap_iq1(cb, xb + 8 * k, weight + 8 * k, scale, iq1m_table(best_k, k), L + 8 * k, all_on_grid));
     if (!all_on_grid) {
-      float sumqx = 0, sumq2 = 0;
-      for (int k = 0; k < 2; ++k) {
-        const float* xx = iq1m_table(best_k, k);
-        const int8_t* pg = cb.point(index[k]);
-        for (int j = 0; j < 8; ++j) {
-          const float w = weight[8 * k + j];
-          const float q = xx[(pg[j] - 1) / 2];
-          sumqx += w * q * xb[8 * k + j];
-          sumq2 += w * q * q;
-        }
-      }
-      if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+      const float* const tables[2] = {iq1m_table(best_k, 0), iq1m_table(best_k, 1)};
+      scale = refit_scale(cb, index, 2, weight, xb, tables, scale);
     }
     y.qs[2 * ib] = static_cast<uint8_t>(index[0] & 255);
     y.qs[2 * ib + 1] = static_cast<uint8_t>(index[1] & 255);
@@ -285,21 +280,16 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
 }  // namespace
 
 void quantize_iq1_s(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  if (!qw) throw Error(ErrorCode::ImatrixInvalid, "IQ1_S needs importance weights", "Pass an importance matrix (--imatrix)");
-  auto* y = static_cast<BlockIQ1_S*>(dst);
-  const int64_t nb = n_per_row / kQK;
+  iq::require_importance(qw, "IQ1_S");
   Iq1State st;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) quantize_block_iq1_s(src + r * n_per_row + i * kQK, y[r * nb + i], qw + i * kQK, st);
+  for_each_block<BlockIQ1_S, kQK>(src, dst, nrows, n_per_row, qw,
+                                  [&](const float* x, BlockIQ1_S& b, const float* w) { quantize_block_iq1_s(x, b, w, st); });
 }
 
 void quantize_iq1_m(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<BlockIQ1_M*>(dst);
-  const int64_t nb = n_per_row / kQK;
   Iq1State st;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i)
-      quantize_block_iq1_m(src + r * n_per_row + i * kQK, y[r * nb + i], qw ? qw + i * kQK : nullptr, st);
+  for_each_block<BlockIQ1_M, kQK>(src, dst, nrows, n_per_row, qw,
+                                  [&](const float* x, BlockIQ1_M& b, const float* w) { quantize_block_iq1_m(x, b, w, st); });
 }
 
 }  // namespace libquant::gguf

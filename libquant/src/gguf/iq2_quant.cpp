@@ -34,17 +34,14 @@ void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl
   uint32_t q2[16] = {};
   y.d = f32_to_f16(0.f);
   float max_scale = 0;
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = sumx2 / kQK;
+  const float sigma2 = sum_squares(xbl, kQK) / kQK;
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = xbl + 32 * ib;
     const float* qw = qwbl + 32 * ib;
-    for (int i = 0; i < 32; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-    for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
+    importance_weights(xb, qw, sigma2, 32, weight);
+    iq::sqrt_weights(weight, 32, waux);
     for (int k = 0; k < 4; ++k) block_signs[k] = split_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-    float max = xval[0];
-    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    const float max = iq::max_of(xval, 32);
     if (max < kGroupMaxEps) {
       scales[ib] = 0;
       continue;
@@ -139,17 +136,14 @@ void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) 
   y.d = f32_to_f16(0.f);
   std::memset(y.scales, 0, sizeof y.scales);
   float max_scale = 0;
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = sumx2 / kQK;
+  const float sigma2 = sum_squares(xbl, kQK) / kQK;
   for (int ib = 0; ib < 16; ++ib) {
     const float* xb = xbl + 16 * ib;
     const float* qw = qwbl + 16 * ib;
-    for (int i = 0; i < 16; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-    for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
+    importance_weights(xb, qw, sigma2, 16, weight);
+    iq::sqrt_weights(weight, 16, waux);
     for (int k = 0; k < 2; ++k) block_signs[k] = split_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-    float max = xval[0];
-    for (int i = 1; i < 16; ++i) max = max > xval[i] ? max : xval[i];
+    const float max = iq::max_of(xval, 16);
     if (max < kGroupMaxEps) {
       scales[ib] = 0;
       continue;
@@ -189,25 +183,13 @@ void quantize_block_iq2_s(const float* xbl, BlockIQ2_S& y, const float* qwbl) {
   uint8_t block_signs[2];
   std::memset(&y, 0, sizeof y);
   float max_scale = 0;
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = 2 * sumx2 / kQK;
+  const float sigma2 = 2 * sum_squares(xbl, kQK) / kQK;
   for (int ib = 0; ib < 16; ++ib) {
     const float* xb = xbl + 16 * ib;
-    for (int i = 0; i < 16; ++i)
-      weight[i] = qwbl ? qwbl[16 * ib + i] * std::sqrt(sigma2 + xb[i] * xb[i]) : 0.25f * sigma2 + xb[i] * xb[i];
-    for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
-    for (int k = 0; k < 2; ++k) {
-      uint8_t sgn = 0;
-      for (int i = 0; i < 8; ++i) {
-        const float v = xb[8 * k + i];
-        xval[8 * k + i] = v >= 0 ? v : -v;
-        if (v < 0) sgn = static_cast<uint8_t>(sgn | (1 << i));
-      }
-      block_signs[k] = sgn;
-    }
-    float max = xval[0];
-    for (int i = 1; i < 16; ++i) max = max > xval[i] ? max : xval[i];
+    importance_weights(xb, qwbl ? qwbl + 16 * ib : nullptr, sigma2, 16, weight, 0.25f * sigma2);
+    iq::sqrt_weights(weight, 16, waux);
+    for (int k = 0; k < 2; ++k) block_signs[k] = iq::split_signs(xb + 8 * k, xval + 8 * k);
+    const float max = iq::max_of(xval, 16);
     if (max < kEps) {
       scales[ib] = 0;
       continue;
@@ -238,29 +220,18 @@ void quantize_block_iq2_s(const float* xbl, BlockIQ2_S& y, const float* qwbl) {
   }
 }
 
-template <typename Block, void (*Fn)(const float*, Block&, const float*)>
-void quantize_rows_iq(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw, const char* name) {
-  if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(name) + " needs importance weights",
-                       "Pass an importance matrix (--imatrix)");
-  auto* y = static_cast<Block*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) Fn(src + r * n_per_row + i * kQK, y[r * nb + i], qw + i * kQK);
-}
-
 }  // namespace
 
 void quantize_iq2_xxs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  quantize_rows_iq<BlockIQ2_XXS, quantize_block_iq2_xxs>(src, dst, nrows, n_per_row, qw, "IQ2_XXS");
+  iq::require_importance(qw, "IQ2_XXS");
+  for_each_block<BlockIQ2_XXS, kQK>(src, dst, nrows, n_per_row, qw, quantize_block_iq2_xxs);
 }
 void quantize_iq2_xs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  quantize_rows_iq<BlockIQ2_XS, quantize_block_iq2_xs>(src, dst, nrows, n_per_row, qw, "IQ2_XS");
+  iq::require_importance(qw, "IQ2_XS");
+  for_each_block<BlockIQ2_XS, kQK>(src, dst, nrows, n_per_row, qw, quantize_block_iq2_xs);
 }
 void quantize_iq2_s(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<BlockIQ2_S*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) quantize_block_iq2_s(src + r * n_per_row + i * kQK, y[r * nb + i], qw ? qw + i * kQK : nullptr);
+  for_each_block<BlockIQ2_S, kQK>(src, dst, nrows, n_per_row, qw, quantize_block_iq2_s);
 }
 
 }  // namespace libquant::gguf

@@ -20,15 +20,11 @@ constexpr int kBits = 3;
 constexpr float kEpsIq3xxs = 1e-8f;
 
 void block_weights(const float* xb, const float* qw, float sigma2, float* weight, float* waux) {
-  for (int i = 0; i < 32; ++i) weight[i] = qw ? qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
-  for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
+  importance_weights(xb, qw, sigma2, 32, weight);
+  iq::sqrt_weights(weight, 32, waux);
 }
 
-float block_sigma2(const float* xbl) {
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  return 2 * sumx2 / kQK;
-}
+float block_sigma2(const float* xbl) { return 2 * sum_squares(xbl, kQK) / kQK; }
 
 // Scale search over 8 groups of 4 for one 32-element block (shared by both
 // types; they differ in the trial count and in how the refinement treats
@@ -83,8 +79,7 @@ void quantize_block_iq3_xxs(const float* xbl, BlockIQ3_XXS& y, const float* qwbl
     const float* xb = xbl + 32 * ib;
     block_weights(xb, qwbl ? qwbl + 32 * ib : nullptr, sigma2, weight, waux);
     for (int k = 0; k < 4; ++k) block_signs[k] = iq::split_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-    float max = xval[0];
-    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    const float max = iq::max_of(xval, 32);
     if (max < kEpsIq3xxs) {
       scales[ib] = 0;
       continue;
@@ -124,17 +119,8 @@ void quantize_block_iq3_s(const float* xbl, BlockIQ3_S& y, const float* qwbl) {
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = xbl + 32 * ib;
     block_weights(xb, qwbl ? qwbl + 32 * ib : nullptr, sigma2, weight, waux);
-    for (int k = 0; k < 4; ++k) {
-      uint8_t s = 0;
-      for (int i = 0; i < 8; ++i) {
-        const float v = xb[8 * k + i];
-        xval[8 * k + i] = v >= 0 ? v : -v;
-        if (v < 0) s = static_cast<uint8_t>(s | (1 << i));
-      }
-      block_signs[k] = s;
-    }
-    float max = xval[0];
-    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    for (int k = 0; k < 4; ++k) block_signs[k] = iq::split_signs(xb + 8 * k, xval + 8 * k);
+    const float max = iq::max_of(xval, 32);
     if (!max) {
       // llama.cpp does not advance qs/signs for an all-zero block, so later
       // blocks shift down; reproduced for identical files.
@@ -165,21 +151,13 @@ void quantize_block_iq3_s(const float* xbl, BlockIQ3_S& y, const float* qwbl) {
     y.scales[ib / 2] = static_cast<uint8_t>(iq::odd_scale_code(id, scales[ib]) | (iq::odd_scale_code(id, scales[ib + 1]) << 4));
 }
 
-template <typename Block, void (*Fn)(const float*, Block&, const float*)>
-void quantize_rows_iq3(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<Block*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) Fn(src + r * n_per_row + i * kQK, y[r * nb + i], qw ? qw + i * kQK : nullptr);
-}
-
 }  // namespace
 
 void quantize_iq3_xxs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  quantize_rows_iq3<BlockIQ3_XXS, quantize_block_iq3_xxs>(src, dst, nrows, n_per_row, qw);
+  for_each_block<BlockIQ3_XXS, kQK>(src, dst, nrows, n_per_row, qw, quantize_block_iq3_xxs);
 }
 void quantize_iq3_s(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  quantize_rows_iq3<BlockIQ3_S, quantize_block_iq3_s>(src, dst, nrows, n_per_row, qw);
+  for_each_block<BlockIQ3_S, kQK>(src, dst, nrows, n_per_row, qw, quantize_block_iq3_s);
 }
 
 }  // namespace libquant::gguf

@@ -19,11 +19,8 @@ constexpr int kSub = 32;
 // Best scale for one 32-element sub-block; fills L with level indices.
 float search_subblock_scale(const float* xb, const float* weight, uint8_t* Lb) {
   const int8_t* values = kIq4nlValues;
-  float amax = 0, max = 0;
-  for (int j = 0; j < kSub; ++j) {
-    const float ax = std::fabs(xb[j]);
-    if (ax > amax) { amax = ax; max = xb[j]; }
-  }
+  float amax;
+  const float max = signed_absmax(xb, kSub, amax);
   if (amax < kGroupMaxEps) return 0;
   float d = -max / values[0];
   float id = 1 / d;
@@ -55,15 +52,7 @@ float search_subblock_scale(const float* xb, const float* weight, uint8_t* Lb) {
   return d;
 }
 
-void subblock_weights(const float* xb, const float* qw, float sigma2, float* weight) {
-  for (int j = 0; j < kSub; ++j) weight[j] = qw ? qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]) : xb[j] * xb[j];
-}
-
-float super_block_sigma2(const float* x, int n) {
-  float s = 0;
-  for (int j = 0; j < n; ++j) s += x[j] * x[j];
-  return s * (2.f / static_cast<float>(n));
-}
+float super_block_sigma2(const float* x, int n) { return sum_squares(x, n) * (2.f / static_cast<float>(n)); }
 
 void pack_levels(const uint8_t* L, uint8_t* q4, int n) {
   for (int i = 0; i < n / 32; ++i)
@@ -73,7 +62,7 @@ void pack_levels(const uint8_t* L, uint8_t* q4, int n) {
 void quantize_block_iq4_nl(const float* x, BlockIQ4_NL& y, const float* qw) {
   uint8_t L[kSub];
   float weight[kSub];
-  subblock_weights(x, qw, super_block_sigma2(x, kSub), weight);
+  importance_weights(x, qw, super_block_sigma2(x, kSub), kSub, weight);
   const float scale = search_subblock_scale(x, weight, L);
   y.d = f32_to_f16(scale);
   const float id = scale ? 1 / scale : 0;
@@ -87,7 +76,7 @@ void quantize_block_iq4_xs(const float* x, BlockIQ4_XS& y, const float* qw) {
   const float sigma2 = super_block_sigma2(x, kQK);
   float max_scale = 0, amax_scale = 0;
   for (int ib = 0; ib < kQK / kSub; ++ib) {
-    subblock_weights(x + ib * kSub, qw ? qw + ib * kSub : nullptr, sigma2, weight);
+    importance_weights(x + ib * kSub, qw ? qw + ib * kSub : nullptr, sigma2, kSub, weight);
     scales[ib] = search_subblock_scale(x + ib * kSub, weight, L + ib * kSub);
     if (std::fabs(scales[ib]) > amax_scale) {
       amax_scale = std::fabs(scales[ib]);
@@ -117,17 +106,11 @@ void quantize_block_iq4_xs(const float* x, BlockIQ4_XS& y, const float* qw) {
 }  // namespace
 
 void quantize_iq4_nl(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<BlockIQ4_NL*>(dst);
-  const int64_t nb = n_per_row / kSub;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) quantize_block_iq4_nl(src + r * n_per_row + i * kSub, y[r * nb + i], qw ? qw + i * kSub : nullptr);
+  for_each_block<BlockIQ4_NL, kSub>(src, dst, nrows, n_per_row, qw, quantize_block_iq4_nl);
 }
 
 void quantize_iq4_xs(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<BlockIQ4_XS*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) quantize_block_iq4_xs(src + r * n_per_row + i * kQK, y[r * nb + i], qw ? qw + i * kQK : nullptr);
+  for_each_block<BlockIQ4_XS, kQK>(src, dst, nrows, n_per_row, qw, quantize_block_iq4_xs);
 }
 
 }  // namespace libquant::gguf

@@ -31,7 +31,6 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
   for (int k = 0; k < size; ++k)
     for (int i = 0; i < dim; ++i)
       points_[static_cast<size_t>(k) * dim + i] = static_cast<int8_t>(2 * ((packed_points[k] >> (bits * i)) & ((1 << bits) - 1)) + 1);
-  pointsf_.assign(points_.begin(), points_.end());
   // Every packed vector with levels 0..(2^bits - 2) per coordinate (llama.cpp
   // sizes the table as 43692 and 4096).
   const int map_size = bits == 2 ? 43692 : 4096;
@@ -80,15 +79,16 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
 
 namespace {
 
-// Weighted squared error of each listed neighbour, in list order, with the
-// scalar loop's exact arithmetic: d2 += w_i * diff_i * diff_i over i.
-void neighbour_errors_scalar(const float* pts, int dim, const uint16_t* idx, int count, const float* xval, const float* weight,
-                             float scale, float* out) {
+// Weighted squared error of each listed neighbour, in list order, with
+// llama.cpp's arithmetic: d2 += w_i * diff_i * diff_i over i. `coords` holds
+// the neighbours' coordinates coordinate-major, padded to 8.
+void neighbour_errors_scalar(const int8_t* coords, int dim, int count, const float* xval, const float* weight, float scale,
+                             float* out) {
+  const int padded = (count + 7) / 8 * 8;
   for (int j = 0; j < count; ++j) {
-    const float* pg = pts + static_cast<size_t>(idx[j]) * dim;
     float d2 = 0;
     for (int i = 0; i < dim; ++i) {
-      const float diff = scale * pg[i] - xval[i];
+      const float diff = scale * static_cast<float>(coords[static_cast<size_t>(i) * padded + j]) - xval[i];
       d2 += weight[i] * diff * diff;
     }
     out[j] = d2;
@@ -98,7 +98,7 @@ void neighbour_errors_scalar(const float* pts, int dim, const uint16_t* idx, int
 #if defined(__x86_64__)
 // Eight neighbours per step, one per lane; each lane's sum keeps the scalar
 // order over coordinates, so the errors are bit-identical.
-// `coords` holds the neighbours' coordinates coordinate-major, padded to 8.
+// The same, eight neighbours per step (one per lane, each lane in the scalar order).
 __attribute__((target("avx2"))) void neighbour_errors_avx2(const int8_t* coords, int dim, int count, const float* xval,
                                                              const float* weight, float scale, float* out) {
   const __m256 vs = _mm256_set1_ps(scale);
@@ -122,12 +122,18 @@ int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* we
   const uint16_t* nb = neighbours_of(packed);
   const int count = nb[0];
   float d2[512];
-  float* errs = count + 8 <= 512 ? d2 : new float[static_cast<size_t>(count) + 8];
+  std::vector<float> big;  // lists longer than any llama.cpp codebook produces
+  float* errs = d2;
+  if (count + 8 > 512) {
+    big.resize(static_cast<size_t>(count) + 8);
+    errs = big.data();
+  }
+  const int8_t* coords = ncoords_.data() + ncoords_at_[packed];
 #if defined(__x86_64__)
-  if (use_avx2()) neighbour_errors_avx2(ncoords_.data() + ncoords_at_[packed], dim_, count, xval, weight, scale, errs);
+  if (use_avx2()) neighbour_errors_avx2(coords, dim_, count, xval, weight, scale, errs);
   else
 #endif
-    neighbour_errors_scalar(pointsf_.data(), dim_, nb + 1, count, xval, weight, scale, errs);
+    neighbour_errors_scalar(coords, dim_, count, xval, weight, scale, errs);
   float best_d2 = FLT_MAX;
   int best = -1;
   for (int j = 0; j < count; ++j)  // first strictly smaller wins, as llama.cpp
@@ -135,7 +141,6 @@ int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* we
       best_d2 = errs[j];
       best = nb[j + 1];
     }
-  if (errs != d2) delete[] errs;
   if (best < 0) throw Error(ErrorCode::General, "codebook search found no neighbour (non-finite input?)");
   const int8_t* pg = point(best);
   for (int i = 0; i < dim_; ++i) L[i] = static_cast<int8_t>((pg[i] - 1) / 2);

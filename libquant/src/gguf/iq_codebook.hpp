@@ -33,7 +33,6 @@ class Codebook {
   Codebook(const uint16_t* packed_points, int size, int dim, int bits, int nwant);
   int dim_, size_, bits_;
   std::vector<int8_t> points_;
-  std::vector<float> pointsf_;          // the same coordinates as floats
   // Per off-grid vector, its neighbours' coordinates coordinate-major and
   // padded to 8 (so 8 neighbours load with one contiguous read per coordinate).
   std::vector<int8_t> ncoords_;

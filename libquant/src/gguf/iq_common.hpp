@@ -1,13 +1,35 @@
 #pragma once
 // Steps shared by the codebook quantizers (IQ1/IQ2/IQ3), in ggml's exact
 // arithmetic.
+#include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "iq_codebook.hpp"
 #include "libquant/core/error.hpp"
 #include "quant_search.hpp"
 
 namespace libquant::gguf::iq {
+
+inline void sqrt_weights(const float* w, int n, float* out) {
+  for (int i = 0; i < n; ++i) out[i] = std::sqrt(w[i]);
+}
+
+inline float max_of(const float* x, int n) {
+  float m = x[0];
+  for (int i = 1; i < n; ++i) m = m > x[i] ? m : x[i];
+  return m;
+}
+
+// Magnitudes of 8 values and all 8 sign bits (IQ2_S, IQ3_S).
+inline uint8_t split_signs(const float* xb, float* xval) {
+  uint8_t s = 0;
+  for (int i = 0; i < 8; ++i) {
+    xval[i] = xb[i] >= 0 ? xb[i] : -xb[i];
+    if (xb[i] < 0) s = static_cast<uint8_t>(s | (1 << i));
+  }
+  return s;
+}
 
 // Magnitudes of 8 values and their sign bits; an odd count of negatives
 // flips the least important element so that the stored signs have even
@@ -91,6 +113,11 @@ inline int grid_index_or_throw(const Codebook& cb, const int8_t* L, int bits) {
   const int g = cb.index_of(packed_of(L, cb.dim(), bits));
   if (g < 0) throw Error(ErrorCode::General, "codebook quantizer produced a point off the grid (non-finite input?)");
   return g;
+}
+
+// The codebook types llama.cpp cannot run without importance weights.
+inline void require_importance(const float* qw, const char* type) {
+  if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(type) + " needs importance weights", "Pass an importance matrix (--imatrix)");
 }
 
 // 4-bit sub-block scale code of the IQ2/IQ3 types: s ≈ d * (2l + 1).

@@ -12,12 +12,6 @@
 namespace libquant::gguf {
 namespace {
 
-float sum_squares(const float* x, int n) {
-  float s = 0;
-  for (int j = 0; j < n; ++j) s += x[j] * x[j];
-  return s;
-}
-
 // Q4_K and Q5_K share everything but the level count (15 or 31), the
 // reference search parameters, and how the levels are packed.
 template <typename Block, int kNmax>
@@ -97,7 +91,7 @@ struct AffineK {
     const float sigma2 = 2 * sum_squares(x, kQK) / kQK;
     for (int j = 0; j < 8; ++j) {
       float* wj = weights + 32 * j;
-      for (int l = 0; l < 32; ++l) wj[l] = qw[32 * j + l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+      importance_weights(x + 32 * j, qw + 32 * j, sigma2, 32, wj);
       float sumw = 0;
       for (int l = 0; l < 32; ++l) sumw += wj[l];
       sw[j] = sumw;
@@ -115,15 +109,10 @@ struct AffineK {
 
 template <typename Block, typename Codec>
 void quantize_rows_k(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<Block*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) {
-      const float* x = src + r * n_per_row + i * kQK;
-      Block& b = y[r * nb + i];
-      if (qw) Codec::weighted(x, b, qw + i * kQK);
-      if (!qw || !Codec::finite(b)) Codec::ref(x, b);
-    }
+  for_each_block<Block, kQK>(src, dst, nrows, n_per_row, qw, [](const float* x, Block& b, const float* w) {
+    if (w) Codec::weighted(x, b, w);
+    if (!w || !Codec::finite(b)) Codec::ref(x, b);  // see half_is_finite
+  });
 }
 
 // Q6_K: symmetric 6-bit levels per 16, int8 sub-block scales, one f16 d.

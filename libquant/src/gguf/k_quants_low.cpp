@@ -18,12 +18,6 @@ void pack_2bit(const uint8_t* L, uint8_t* qs) {
       qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
 }
 
-float sum_squares(const float* x, int n) {
-  float s = 0;
-  for (int j = 0; j < n; ++j) s += x[j] * x[j];
-  return s;
-}
-
 // Final 2-bit levels from the stored (f16-rounded) scale and min.
 void requantize_q2_k(const float* x, const BlockQ2_K& y, uint8_t* L) {
   const float d_all = f16_to_f32(y.d), m_all = f16_to_f32(y.dmin);
@@ -73,7 +67,7 @@ void quantize_block_q2_k_weighted(const float* x, BlockQ2_K& y, const float* qw)
   float weight[16], mins[16], scales[16], sw[16] = {};
   const float sigma2 = sum_squares(x, kQK) / kQK;
   for (int j = 0; j < 16; ++j) {
-    for (int l = 0; l < 16; ++l) weight[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+    importance_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
     for (int l = 0; l < 16; ++l) sw[j] += weight[l];
     scales[j] = make_affine_scale(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
   }
@@ -139,7 +133,7 @@ void quantize_block_q3_k_weighted(const float* x, BlockQ3_K& y, const float* qw)
   float scales[16], weight[16], sw[16];
   const float sigma2 = 2 * sum_squares(x, kQK) / kQK;
   for (int j = 0; j < 16; ++j) {
-    for (int l = 0; l < 16; ++l) weight[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+    importance_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
     float sumw = 0;
     for (int l = 0; l < 16; ++l) sumw += weight[l];
     sw[j] = sumw;
@@ -154,28 +148,20 @@ void quantize_block_q3_k_weighted(const float* x, BlockQ3_K& y, const float* qw)
 
 }  // namespace
 
+// Weighted search when importance is given, reference otherwise or when the
+// weighted search produced a non-finite scale (see half_is_finite).
 void quantize_q2_k(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<BlockQ2_K*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) {
-      const float* x = src + r * n_per_row + i * kQK;
-      BlockQ2_K& b = y[r * nb + i];
-      if (qw) quantize_block_q2_k_weighted(x, b, qw + i * kQK);
-      if (!qw || !half_is_finite(b.d) || !half_is_finite(b.dmin)) quantize_block_q2_k_ref(x, b);
-    }
+  for_each_block<BlockQ2_K, kQK>(src, dst, nrows, n_per_row, qw, [](const float* x, BlockQ2_K& b, const float* w) {
+    if (w) quantize_block_q2_k_weighted(x, b, w);
+    if (!w || !half_is_finite(b.d) || !half_is_finite(b.dmin)) quantize_block_q2_k_ref(x, b);
+  });
 }
 
 void quantize_q3_k(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
-  auto* y = static_cast<BlockQ3_K*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < nrows; ++r)
-    for (int64_t i = 0; i < nb; ++i) {
-      const float* x = src + r * n_per_row + i * kQK;
-      BlockQ3_K& b = y[r * nb + i];
-      if (qw) quantize_block_q3_k_weighted(x, b, qw + i * kQK);
-      if (!qw || !half_is_finite(b.d)) quantize_block_q3_k_ref(x, b);
-    }
+  for_each_block<BlockQ3_K, kQK>(src, dst, nrows, n_per_row, qw, [](const float* x, BlockQ3_K& b, const float* w) {
+    if (w) quantize_block_q3_k_weighted(x, b, w);
+    if (!w || !half_is_finite(b.d)) quantize_block_q3_k_ref(x, b);
+  });
 }
 
 }  // namespace libquant::gguf

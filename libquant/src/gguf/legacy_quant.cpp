@@ -15,18 +15,6 @@ namespace {
 
 constexpr int kB = 32;
 
-// The value of largest magnitude, sign kept (first one wins ties).
-float signed_absmax(const float* x) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < kB; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  return max;
-}
-
 void min_max(const float* x, float& mn, float& mx) {
   mn = FLT_MAX;
   mx = -FLT_MAX;
@@ -47,23 +35,13 @@ void pack_high_bits(const uint8_t* L, uint8_t* qh) {
   std::memcpy(qh, &h, 4);
 }
 
-// sigma^2 of the importance weighting: mean square over the whole row.
-float row_sigma2(const float* x, int64_t n) {
-  float s = 0;
-  for (int64_t j = 0; j < n; ++j) s += x[j] * x[j];
-  return s / static_cast<float>(n);
-}
-
-void importance_weights(const float* x, const float* qw, float sigma2, float* w) {
-  for (int j = 0; j < kB; ++j) w[j] = qw[j] * std::sqrt(sigma2 + x[j] * x[j]);
-}
-
 // Reference Q4_0/Q5_0: d = max / -(2^(bits-1)), q = trunc(x/d + offset + 0.5).
 template <typename Block, int kLevels>
 void quantize_symmetric_ref(const float* x, Block* y, int64_t nb) {
   constexpr float kHalf = kLevels / 2;
   for (int64_t i = 0; i < nb; ++i, x += kB) {
-    const float d = signed_absmax(x) / -kHalf;
+    float amax;
+    const float d = signed_absmax(x, kB, amax) / -kHalf;
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = f32_to_f16(d);
     uint8_t L[kB];
@@ -104,11 +82,11 @@ void quantize_affine_ref(const float* x, Block* y, int64_t nb) {
 
 template <typename Block, int kLevels>
 void quantize_symmetric_weighted(const float* x, Block* y, int64_t n_per_row, const float* qw) {
-  const float sigma2 = row_sigma2(x, n_per_row);
+  const float sigma2 = sum_squares(x, n_per_row) / static_cast<float>(n_per_row);  // over the whole row
   for (int64_t ib = 0; ib < n_per_row / kB; ++ib) {
     float w[kB];
     int8_t L[kB];
-    importance_weights(x + kB * ib, qw + kB * ib, sigma2, w);
+    importance_weights(x + kB * ib, qw + kB * ib, sigma2, kB, w);
     const float d = make_symmetric_scale(kB, kLevels / 2, x + kB * ib, L, ErrorWeight::Square, w);
     y[ib].d = f32_to_f16(d);
     pack_nibbles(reinterpret_cast<const uint8_t*>(L), y[ib].qs);
@@ -118,11 +96,11 @@ void quantize_symmetric_weighted(const float* x, Block* y, int64_t n_per_row, co
 
 template <typename Block, int kLevels>
 void quantize_affine_weighted(const float* x, Block* y, int64_t n_per_row, const float* qw) {
-  const float sigma2 = row_sigma2(x, n_per_row);
+  const float sigma2 = sum_squares(x, n_per_row) / static_cast<float>(n_per_row);  // over the whole row
   for (int64_t ib = 0; ib < n_per_row / kB; ++ib) {
     float w[kB], min;
     uint8_t L[kB], Laux[kB];
-    importance_weights(x + kB * ib, qw + kB * ib, sigma2, w);
+    importance_weights(x + kB * ib, qw + kB * ib, sigma2, kB, w);
     const float d = make_affine_scale(kB, kLevels - 1, x + kB * ib, w, L, &min, Laux, -0.9f, 0.05f, 36, false);
     y[ib].d = f32_to_f16(d);
     y[ib].m = f32_to_f16(-min);

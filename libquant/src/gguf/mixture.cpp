@@ -13,9 +13,6 @@ namespace {
 using F = model::LlamaFileType;
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
-bool ends_with(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
 bool any_of(F f, std::initializer_list<F> set) { return std::find(set.begin(), set.end(), f) != set.end(); }
 
 // llama.cpp's use_more_bits: the first and last eighth of layers, and every
@@ -69,7 +66,7 @@ std::optional<FileTypeInfo> find_file_type(std::string_view name) {
 }
 
 bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_output) {
-  if (!ends_with(name, "weight") || shape.rank() < 2) return false;
+  if (!name.ends_with("weight") || shape.rank() < 2) return false;
   const std::string n(name);
   static constexpr std::string_view kNever[] = {
       "_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight", "time_mix_first.weight", "time_mix_w1.weight",

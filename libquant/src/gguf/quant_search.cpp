@@ -21,11 +21,8 @@ int clamp_level(int l, int lo, int hi) { return std::max(lo, std::min(hi, l)); }
 }  // namespace
 
 float make_symmetric_scale(int n, int nmax, const float* x, int8_t* L, ErrorWeight ew, const float* qw) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) { amax = ax; max = x[i]; }
-  }
+  float amax;
+  const float max = signed_absmax(x, n, amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, int8_t{0});
     return 0.f;
@@ -65,11 +62,8 @@ float make_symmetric_scale(int n, int nmax, const float* x, int8_t* L, ErrorWeig
 }
 
 float make_symmetric_scale_refined(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) { amax = ax; max = x[i]; }
-  }
+  float amax;
+  const float max = signed_absmax(x, n, amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, int8_t{0});
     return 0.f;

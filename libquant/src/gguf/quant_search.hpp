@@ -4,6 +4,7 @@
 // accumulation order, same rounding at each site), because the output bytes
 // must match llama-quantize's; none of them may be "simplified" or
 // vectorised across elements without breaking that.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -31,6 +32,35 @@ inline int32_t truncate_to_int32(float f) noexcept {
 }
 inline int8_t truncate_to_int8(float f) noexcept { return static_cast<int8_t>(truncate_to_int32(f)); }
 inline uint8_t truncate_to_uint8(float f) noexcept { return static_cast<uint8_t>(truncate_to_int32(f)); }
+
+// Sum of x^2 in index order (the sigma^2 term of the importance weighting).
+inline float sum_squares(const float* x, int64_t n) noexcept {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i] * x[i];
+  return s;
+}
+
+// The value of largest magnitude with its sign (the first one on ties);
+// `amax` receives its magnitude.
+inline float signed_absmax(const float* x, int n, float& amax) noexcept {
+  float max = 0;
+  amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+// The importance weighting of llama.cpp's quantizers: w_i = qw_i * sqrt(sigma2
+// + x_i^2) with an importance vector; without one x_i^2 (+ `extra`, which
+// only IQ2_S uses).
+inline void importance_weights(const float* x, const float* qw, float sigma2, int n, float* w, float extra = 0) noexcept {
+  for (int i = 0; i < n; ++i) w[i] = qw ? qw[i] * std::sqrt(sigma2 + x[i] * x[i]) : extra + x[i] * x[i];
+}
 
 // How make_symmetric_scale weighs each element's squared error.
 enum class ErrorWeight { None = 0, Square = 1, Unit = 2, Abs = 3, SqrtAbs = 4 };

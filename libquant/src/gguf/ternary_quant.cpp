@@ -62,17 +62,15 @@ void quantize_block_tq2_0(const float* x, BlockTQ2_0& y) {
     }
 }
 
+// Importance is ignored by these types.
 template <typename Block, void (*Fn)(const float*, Block&)>
 void quantize_rows_plain(const float* src, void* dst, int64_t nrows, int64_t n_per_row) {
-  auto* y = static_cast<Block*>(dst);
-  for (int64_t b = 0; b < nrows * n_per_row / kQK; ++b) Fn(src + b * kQK, y[b]);
+  for_each_block<Block, kQK>(src, dst, nrows, n_per_row, nullptr, [](const float* x, Block& b, const float*) { Fn(x, b); });
 }
 
 void quantize_block_q8_k(const float* x, BlockQ8_K& y) {
-  float max = 0, amax = 0;
-  for (int j = 0; j < kQK; ++j) {
-    if (std::fabs(x[j]) > amax) { amax = std::fabs(x[j]); max = x[j]; }
-  }
+  float amax;
+  const float max = signed_absmax(x, kQK, amax);
   if (!amax) {
     y.d = 0;
     std::memset(y.qs, 0, sizeof y.qs);

@@ -55,16 +55,12 @@ std::string dominant_dtype(const model::TensorSource& src) {
   return std::string(torch_dtype_name(it->first));
 }
 
-bool ends_with(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
 // The type a tensor has before llama-quantize's rules apply. GGUF input: its
 // stored type. HF input: what convert_hf_to_gguf.py would have written
 // (1-D tensors and norms F32, other tensors F32 or F16 by source width).
 DType stored_type(const model::SourceTensor& t, bool hf) {
   if (!hf) return t.dtype;
-  if (t.shape.rank() <= 1 || ends_with(t.name, "_norm.weight")) return DType::F32;
+  if (t.shape.rank() <= 1 || std::string_view(t.name).ends_with("_norm.weight")) return DType::F32;
   return t.dtype == DType::F32 || t.dtype == DType::F64 ? DType::F32 : DType::F16;
 }
 
@@ -167,7 +163,7 @@ class TensorStreamer {
   uint64_t written_ = 0, kill_at_ = 0;
 };
 
-std::vector<float> importance_for(const methods::ImportanceMatrix& m, const model::SourceTensor& t, DType out) {
+std::vector<float> importance_for(const methods::ImportanceMatrix& m, const model::SourceTensor& t) {
   const methods::ImatrixEntry* e = m.find(t.name);
   if (!e) {
     log_info("no importance data for " + t.name);
@@ -180,7 +176,6 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
                     std::to_string(t.shape.row_length()),
                 "Compute the imatrix on this model (llm-quantize analyze)");
   }
-  (void)out;
   return e->mean();
 }
 
@@ -257,7 +252,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
       }
     }
     TensorPlan p{t, out, {}};
-    if (imatrix && t->dtype != out && traits(out).is_quantized) p.importance = importance_for(*imatrix, *t, out);
+    if (imatrix && t->dtype != out && traits(out).is_quantized) p.importance = importance_for(*imatrix, *t);
     if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
       throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
                                                  std::string(traits(out).name) + " needs",
