@@ -92,41 +92,6 @@ void quantize_block_iq2_xxs(const float* xbl, BlockIQ2_XXS& y, const float* qwbl
   std::memcpy(y.qs, q2, sizeof y.qs);
 }
 
-// Scale search for 16 values (two groups of 8) used by IQ2_XS and IQ2_S:
-// 19 trial scales, then off-grid groups re-snapped at the best scale.
-float search_pair(const Codebook& cb, const float* xval, const float* weight, const float* waux, float max, int8_t* L) {
-  int8_t Laux[16];
-  bool on_grid[2], on_grid_aux[2];
-  float best = 0;
-  float scale = max / (2 * kMaxQ - 1);
-  on_grid[0] = on_grid[1] = true;
-  for (int is = -9; is <= 9; ++is) {
-    const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / max;
-    const float this_scale = 1 / id;
-    for (int k = 0; k < 2; ++k) on_grid_aux[k] = snap_group(cb, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
-    float sumqx, sumq2;
-    fit(weight, xval, Laux, 16, sumqx, sumq2);
-    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-      scale = sumqx / sumq2;
-      best = scale * sumqx;
-      std::memcpy(L, Laux, 16);
-      on_grid[0] = on_grid_aux[0];
-      on_grid[1] = on_grid_aux[1];
-    }
-  }
-  if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
-    const float id = 1 / scale;
-    for (int k = 0; k < 2; ++k) {
-      if (on_grid[k]) continue;
-      snap_group(cb, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
-    }
-    float sumqx, sumq2;
-    fit(weight, xval, L, 16, sumqx, sumq2);
-    if (sumq2 > 0) scale = sumqx / sumq2;
-  }
-  return scale;
-}
-
 void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) {
   const Codebook& cb = Codebook::get(CodebookKind::IQ2_XS);
   float scales[16], weight[16], xval[16], waux[16];
@@ -148,7 +113,7 @@ void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) 
       scales[ib] = 0;
       continue;
     }
-    float scale = search_pair(cb, xval, weight, waux, max, L);
+    float scale = iq::search_scale(cb, {16, kMaxQ, 2, 9, 0.1f, true, false}, xval, weight, waux, max, L);
     if (scale < 0) {
       scale = -scale;
       for (int k = 0; k < 2; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k] & 127);
@@ -194,7 +159,7 @@ void quantize_block_iq2_s(const float* xbl, BlockIQ2_S& y, const float* qwbl) {
       scales[ib] = 0;
       continue;
     }
-    float scale = search_pair(cb, xval, weight, waux, max, L);
+    float scale = iq::search_scale(cb, {16, kMaxQ, 2, 9, 0.1f, true, false}, xval, weight, waux, max, L);
     if (scale < 0) {
       scale = -scale;
       for (uint8_t& b : block_signs) b = static_cast<uint8_t>(~b);

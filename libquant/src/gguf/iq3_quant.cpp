@@ -26,45 +26,6 @@ void block_weights(const float* xb, const float* qw, float sigma2, float* weight
 
 float block_sigma2(const float* xbl) { return 2 * sum_squares(xbl, kQK) / kQK; }
 
-// Scale search over 8 groups of 4 for one 32-element block (shared by both
-// types; they differ in the trial count and in how the refinement treats
-// groups that were already on the grid). Returns the scale; L holds levels.
-float search_block(const Codebook& cb, const float* xval, const float* weight, const float* waux, float max, int ntrial,
-                   bool on_grid_start, bool refine_all, int8_t* L) {
-  int8_t Laux[32];
-  bool on_grid[8], on_grid_aux[8];
-  float best = 0;
-  float scale = max / (2 * kMaxQ - 1);
-  for (bool& g : on_grid) g = on_grid_start;
-  for (int is = -ntrial; is <= ntrial; ++is) {
-    const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.2f) / max;
-    const float this_scale = 1 / id;
-    for (int k = 0; k < 8; ++k)
-      on_grid_aux[k] = iq::snap_group(cb, xval + 4 * k, waux + 4 * k, id, this_scale, kBits, kMaxQ, Laux + 4 * k);
-    float sumqx, sumq2;
-    iq::fit(weight, xval, Laux, 32, sumqx, sumq2);
-    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-      scale = sumqx / sumq2;
-      best = scale * sumqx;
-      std::memcpy(L, Laux, 32);
-      std::memcpy(on_grid, on_grid_aux, sizeof on_grid);
-    }
-  }
-  int n_off = 0;
-  for (bool g : on_grid) n_off += g ? 0 : 1;
-  if (n_off > 0 && scale > 0) {
-    const float id = 1 / scale;
-    for (int k = 0; k < 8; ++k) {
-      if (on_grid[k] && !refine_all) continue;
-      iq::snap_to_point(cb, xval + 4 * k, waux + 4 * k, id, scale, kBits, kMaxQ, L + 4 * k);
-    }
-    float sumqx, sumq2;
-    iq::fit(weight, xval, L, 32, sumqx, sumq2);
-    if (sumq2 > 0) scale = sumqx / sumq2;
-  }
-  return scale;
-}
-
 void quantize_block_iq3_xxs(const float* xbl, BlockIQ3_XXS& y, const float* qwbl) {
   const Codebook& cb = Codebook::get(CodebookKind::IQ3_XXS);
   float scales[8], weight[32], xval[32], waux[32];
@@ -84,7 +45,7 @@ void quantize_block_iq3_xxs(const float* xbl, BlockIQ3_XXS& y, const float* qwbl
       scales[ib] = 0;
       continue;
     }
-    float scale = search_block(cb, xval, weight, waux, max, 15, true, false, L);
+    float scale = iq::search_scale(cb, {32, kMaxQ, kBits, 15, 0.2f, true, false}, xval, weight, waux, max, L);
     if (scale < 0) {
       scale = -scale;
       for (uint8_t& s : block_signs) s = static_cast<uint8_t>(~s & 127);
@@ -127,7 +88,7 @@ void quantize_block_iq3_s(const float* xbl, BlockIQ3_S& y, const float* qwbl) {
       scales[ib] = 0;
       continue;
     }
-    float scale = search_block(cb, xval, weight, waux, max, 9, false, true, L);
+    float scale = iq::search_scale(cb, {32, kMaxQ, kBits, 9, 0.2f, false, true}, xval, weight, waux, max, L);
     if (scale < 0) {
       scale = -scale;
       for (uint8_t& s : block_signs) s = static_cast<uint8_t>(~s);

@@ -3,6 +3,7 @@
 // arithmetic.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "iq_codebook.hpp"
@@ -113,6 +114,55 @@ inline int grid_index_or_throw(const Codebook& cb, const int8_t* L, int bits) {
   const int g = cb.index_of(packed_of(L, cb.dim(), bits));
   if (g < 0) throw Error(ErrorCode::General, "codebook quantizer produced a point off the grid (non-finite input?)");
   return g;
+}
+
+// The scale search of IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S for one block of `n`
+// magnitudes in groups of the codebook's dimension: 2*ntrial+1 trial scales
+// (step apart), each snapping every group to the grid; then groups left off
+// the grid are re-snapped at the best scale and the scale refitted. The
+// types differ in whether groups start as on-grid (IQ3_S: no) and whether
+// the refit re-snaps every group (IQ3_S) or only the off-grid ones.
+struct ScaleSearch {
+  int n, nmax, bits, ntrial;
+  float step;
+  bool on_grid_start, refine_all;
+};
+
+inline float search_scale(const Codebook& cb, const ScaleSearch& p, const float* xval, const float* weight, const float* waux,
+                          float max, int8_t* L) {
+  const int dim = cb.dim(), groups = p.n / dim;
+  int8_t Laux[32];
+  bool on_grid[8], on_grid_aux[8];
+  float best = 0;
+  float scale = max / (2 * p.nmax - 1);
+  for (int k = 0; k < groups; ++k) on_grid[k] = p.on_grid_start;
+  for (int is = -p.ntrial; is <= p.ntrial; ++is) {
+    const float id = (2 * p.nmax - 1 + static_cast<float>(is) * p.step) / max;
+    const float this_scale = 1 / id;
+    for (int k = 0; k < groups; ++k)
+      on_grid_aux[k] = snap_group(cb, xval + dim * k, waux + dim * k, id, this_scale, p.bits, p.nmax, Laux + dim * k);
+    float sumqx, sumq2;
+    fit(weight, xval, Laux, p.n, sumqx, sumq2);
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      std::memcpy(L, Laux, static_cast<size_t>(p.n));
+      std::memcpy(on_grid, on_grid_aux, sizeof(bool) * static_cast<size_t>(groups));
+    }
+  }
+  int n_off = 0;
+  for (int k = 0; k < groups; ++k) n_off += on_grid[k] ? 0 : 1;
+  if (n_off > 0 && scale > 0) {
+    const float id = 1 / scale;
+    for (int k = 0; k < groups; ++k) {
+      if (on_grid[k] && !p.refine_all) continue;
+      snap_to_point(cb, xval + dim * k, waux + dim * k, id, scale, p.bits, p.nmax, L + dim * k);
+    }
+    float sumqx, sumq2;
+    fit(weight, xval, L, p.n, sumqx, sumq2);
+    if (sumq2 > 0) scale = sumqx / sumq2;
+  }
+  return scale;
 }
 
 // The codebook types llama.cpp cannot run without importance weights.
