@@ -12,7 +12,7 @@ namespace {
 struct AnalyzeCliOptions {
   std::string model, data, output, dataset_name, method = "activation";
   int64_t ctx = 512, chunks = -1, batch = 1, samples = 512;
-  bool process_output = false, exact = false;
+  bool process_output = false, blas = false;
   unsigned threads = 0;
 };
 
@@ -32,7 +32,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.chunks = o.chunks > 0 ? o.chunks : o.samples;  // --chunks (llama-imatrix) overrides --calibration-samples
   opts.batch = o.batch;
   opts.process_output = o.process_output;
-  opts.llama_cpp_numerics = !o.exact;
+  opts.llama_cpp_numerics = !o.blas;
   opts.threads = o.threads;
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
@@ -77,7 +77,9 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
       ->capture_default_str();
   sub->add_option("--batch", o->batch, "Chunks per forward call")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{256}));
   sub->add_flag("--process-output", o->process_output, "Also collect the output matrix's input");
-  sub->add_flag("--exact-attention", o->exact, "Keep attention in f32 (default rounds q/k/v as llama.cpp's F16 KV cache)");
+  sub->add_flag("--blas-forward", o->blas,
+                "Use libquant's f32 BLAS forward pass instead of llama.cpp's arithmetic (results then differ from "
+                "llama-imatrix's in the last bits)");
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)");
   return {sub, [&g, o] { return run_analyze(g, *o); }};
 }

@@ -60,7 +60,7 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 }
 
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
-                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, bool f16_probs) {
+                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t t = 0; t < T; ++t) {
     const float* qt = q + t * ldq;
@@ -81,7 +81,7 @@ void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t 
     float* ot = out + t * ldo;
     std::fill(ot, ot + hd, 0.0f);
     for (int64_t s = 0; s <= t; ++s) {
-      const float p = f16_probs ? f16_to_f32(f32_to_f16(scratch[s] * inv)) : scratch[s] * inv;
+      const float p = scratch[s] * inv;
       const float* vs = v + s * ldv;
       for (int64_t i = 0; i < hd; ++i) ot[i] += p * vs[i];
     }

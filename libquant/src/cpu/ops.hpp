@@ -22,10 +22,8 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 
 // Causal attention for one sequence and one head: q, k, v are [T, hd] views
 // with row strides; out [T, hd] with stride ldo. scratch holds T floats.
-// f16_probs rounds the softmax weights to f16 before they weight v (llama.cpp's
-// F16 KV cache path converts them for the f16 matrix product).
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
-                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, bool f16_probs = false);
+                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch);
 
 // Rounds every value to the nearest f16 (in place).
 void round_to_f16(float* x, int64_t n);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 
+#include "../cpu/ggml_exact.hpp"
 #include "../cpu/ops.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/thread_pool.hpp"
@@ -133,7 +134,69 @@ struct Transformer::Impl {
     for (Transformer::Hidden* x : xs) apply_layer(l, w, *x, hook);
   }
 
+  // y[N, out] = x[N, in] W^T in llama.cpp's arithmetic: F16 weights see f16
+  // activations (ggml converts them to the weight's dot type first).
+  void ggml_linear(int l, const char* what, const Tensor& w, const float* x, int64_t N, int64_t in, float* y,
+                   const Tensor& bias = Tensor()) {
+    const int64_t out = w.shape()[0];
+    const model::SourceTensor* t = src.find("blk." + std::to_string(l) + "." + what);
+    const float* b = x;
+    std::vector<float> rounded;
+    if (t && t->dtype == DType::F16) {
+      rounded.assign(x, x + N * in);
+      cpu::round_to_f16(rounded.data(), N * in);
+      b = rounded.data();
+    }
+    cpu::ggml::matmul_f32(ptr(w), in, out, b, in, N, in, y, out, pool);
+    if (const float* bb = ptr(bias))
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t i = 0; i < out; ++i) y[r * out + i] += bb[i];
+  }
+
+  // The layer as llama.cpp's CPU backend computes it, op for op (see ggml_exact.hpp).
+  void apply_layer_ggml(int l, const LayerWeights& w, Transformer::Hidden& x, calib::LinearHook* hook) {
+    const int64_t B = x.batch, T = x.seq, N = B * T, d = cfg.hidden_size, hd = cfg.head_dim;
+    const int64_t nh = cfg.num_heads, nkv = cfg.num_kv_heads, qd = nh * hd, kvd = nkv * hd, ff = cfg.intermediate_size;
+    const auto eps = static_cast<float>(cfg.rms_norm_eps);
+    std::vector<float>& h = x.h;
+    std::vector<float> xn(h.size()), q(static_cast<size_t>(N * qd)), k(static_cast<size_t>(N * kvd)), v(k.size()),
+        o(q.size()), g(static_cast<size_t>(N * ff)), u(g.size());
+    std::vector<int64_t> pos(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) pos[i] = i % T;
+
+    cpu::ggml::rms_norm(h.data(), ptr(w.attn_norm), N, d, eps, xn.data());
+    report(hook, l, "attn_q.weight", xn.data(), N, d);
+    report(hook, l, "attn_k.weight", xn.data(), N, d);
+    report(hook, l, "attn_v.weight", xn.data(), N, d);
+    ggml_linear(l, "attn_q.weight", w.wq, xn.data(), N, d, q.data(), w.bq);
+    ggml_linear(l, "attn_k.weight", w.wk, xn.data(), N, d, k.data(), w.bk);
+    ggml_linear(l, "attn_v.weight", w.wv, xn.data(), N, d, v.data(), w.bv);
+    if (w.q_norm.nbytes()) cpu::ggml::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
+    if (w.k_norm.nbytes()) cpu::ggml::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
+    const float freq_scale = cfg.rope_scaling_type == "linear" ? static_cast<float>(1.0 / cfg.rope_scaling_factor) : 1.0f;
+    const auto base = static_cast<float>(cfg.rope_theta);
+    cpu::ggml::rope(q.data(), N, nh, hd, pos.data(), base, freq_scale, neox, ptr(rope_freqs));
+    cpu::ggml::rope(k.data(), N, nkv, hd, pos.data(), base, freq_scale, neox, ptr(rope_freqs));
+    for (int64_t s = 0; s < B; ++s)
+      cpu::ggml::attention(q.data() + s * T * qd, k.data() + s * T * kvd, v.data() + s * T * kvd, T, nh, nkv, hd,
+                           o.data() + s * T * qd, pool);
+    report(hook, l, "attn_output.weight", o.data(), N, qd);
+    ggml_linear(l, "attn_output.weight", w.wo, o.data(), N, qd, xn.data());
+    for (size_t i = 0; i < h.size(); ++i) h[i] = xn[i] + h[i];
+
+    cpu::ggml::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
+    report(hook, l, "ffn_gate.weight", xn.data(), N, d);
+    report(hook, l, "ffn_up.weight", xn.data(), N, d);
+    ggml_linear(l, "ffn_gate.weight", w.wg, xn.data(), N, d, g.data());
+    ggml_linear(l, "ffn_up.weight", w.wu, xn.data(), N, d, u.data());
+    cpu::ggml::silu_mul(g.data(), u.data(), g.data(), N, ff);
+    report(hook, l, "ffn_down.weight", g.data(), N, ff);
+    ggml_linear(l, "ffn_down.weight", w.wd, g.data(), N, ff, xn.data());
+    for (size_t i = 0; i < h.size(); ++i) h[i] = xn[i] + h[i];
+  }
+
   void apply_layer(int l, const LayerWeights& w, Transformer::Hidden& x, calib::LinearHook* hook) {
+    if (opts.ggml_numerics) return apply_layer_ggml(l, w, x, hook);
     const int64_t B = x.batch, T = x.seq, N = B * T, d = cfg.hidden_size, hd = cfg.head_dim;
     const int64_t nh = cfg.num_heads, nkv = cfg.num_kv_heads, qd = nh * hd, kvd = nkv * hd, ff = cfg.intermediate_size;
     const double eps = cfg.rms_norm_eps;
@@ -155,11 +218,6 @@ struct Transformer::Impl {
     const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
     cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
     cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
-    if (opts.f16_kv_cache) {
-      cpu::round_to_f16(q.data(), N * qd);
-      cpu::round_to_f16(k.data(), N * kvd);
-      cpu::round_to_f16(v.data(), N * kvd);
-    }
     const int64_t group = nh / nkv;
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
       std::vector<float> sc(static_cast<size_t>(T));
@@ -167,7 +225,7 @@ struct Transformer::Impl {
         const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
         cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
                                    v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd, qd,
-                                   sc.data(), opts.f16_kv_cache);
+                                   sc.data());
       }
     });
     report(hook, l, "attn_output.weight", o.data(), N, qd);
@@ -193,12 +251,18 @@ struct Transformer::Impl {
     std::vector<float> sel(static_cast<size_t>(M * d));
     for (int64_t s = 0; s < B; ++s)
       std::memcpy(sel.data() + s * keep * d, x.h.data() + (s * T + logits_from) * d, static_cast<size_t>(keep * d) * 4);
-    cpu::rms_norm(sel.data(), ptr(*output_norm), M, d, cfg.rms_norm_eps, sel.data());
+    if (opts.ggml_numerics)
+      cpu::ggml::rms_norm(sel.data(), ptr(*output_norm), M, d, static_cast<float>(cfg.rms_norm_eps), sel.data());
+    else
+      cpu::rms_norm(sel.data(), ptr(*output_norm), M, d, cfg.rms_norm_eps, sel.data());
     if (hook && hook->wants_output_layer()) report(hook, -1, "output.weight", sel.data(), M, d);
     const Tensor* out_w = output_weight();
     const int64_t vocab = out_w->shape()[0];
     std::vector<float> out(static_cast<size_t>(M * vocab));
-    cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, out.data());
+    if (opts.ggml_numerics)
+      cpu::ggml::matmul_f32(ptr(*out_w), d, vocab, sel.data(), d, M, d, out.data(), vocab, pool);
+    else
+      cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, out.data());
     if (opts.streaming) output_cache.reset();
     return out;
   }

@@ -40,7 +40,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   methods::ImatrixCollector collector(m, opts.process_output);
   eval::ForwardOptions fo;
   fo.threads = opts.threads;
-  fo.f16_kv_cache = opts.llama_cpp_numerics;
+  fo.ggml_numerics = opts.llama_cpp_numerics;
   eval::Transformer model(*src, fo);
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   progress.begin("Analyzing", static_cast<uint64_t>(n_chunks), "chunks");
@@ -61,7 +61,12 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   progress.end();
 
   const std::string ext = opts.output.extension().string();
-  if (ext == ".gguf") m.save_gguf(opts.output); else m.save_legacy(opts.output);
+  if (ext == ".gguf") {
+    m.save_gguf(opts.output);
+  } else {
+    m.order_as_llama_imatrix();
+    m.save_legacy(opts.output);
+  }
 
   AnalyzeResult r;
   r.output_path = opts.output;

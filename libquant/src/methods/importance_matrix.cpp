@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 #include "libquant/core/atomic_file.hpp"
 #include "libquant/core/error.hpp"
@@ -58,6 +59,19 @@ void ImportanceMatrix::merge(const ImportanceMatrix& other) {
   if (!chunk_size) chunk_size = other.chunk_size;
   for (const auto& d : other.datasets)
     if (std::find(datasets.begin(), datasets.end(), d) == datasets.end()) datasets.push_back(d);
+}
+
+void ImportanceMatrix::order_as_llama_imatrix() {
+  std::unordered_map<std::string, size_t> order;
+  for (size_t i = 0; i < entries_.size(); ++i) order[entries_[i].name] = i;
+  std::vector<ImatrixEntry> sorted;
+  sorted.reserve(entries_.size());
+  index_.clear();
+  for (const auto& [name, i] : order) {
+    index_.emplace(name, sorted.size());
+    sorted.push_back(std::move(entries_[i]));
+  }
+  entries_ = std::move(sorted);
 }
 
 const ImatrixEntry* ImportanceMatrix::find(std::string_view weight) const noexcept {

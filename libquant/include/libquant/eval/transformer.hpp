@@ -17,10 +17,11 @@ namespace libquant::eval {
 struct ForwardOptions {
   bool streaming = true;  // load each layer's weights per call instead of keeping them
   unsigned threads = 0;   // BLAS / worker threads, 0 = all cores
-  // Round q, k, v and the attention weights to f16 as llama.cpp does with its
-  // default F16 KV cache; for bit-level comparisons with llama.cpp tools
-  // (imatrix, perplexity), not for accuracy.
-  bool f16_kv_cache = false;
+  // Compute every operation as llama.cpp's CPU backend does (AVX-512 build,
+  // F16 KV cache, tinyBLAS products, ggml's exp): bit-identical activations
+  // for F32 and F16 weights, so importance matrices equal llama-imatrix's.
+  // Slower than the BLAS path and no more accurate; for compatibility only.
+  bool ggml_numerics = false;
 };
 
 class LIBQUANT_API Transformer {

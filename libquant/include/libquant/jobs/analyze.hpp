@@ -21,7 +21,7 @@ struct AnalyzeOptions {
   int64_t chunks = -1;               // -1 = all whole chunks
   int64_t batch = 1;                 // chunks per forward call
   bool process_output = false;
-  bool llama_cpp_numerics = true;    // f16 KV-cache rounding, as llama-imatrix computes
+  bool llama_cpp_numerics = true;    // llama.cpp CPU arithmetic: files equal to llama-imatrix's byte for byte
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
   static AnalyzeOptions defaults() { return {}; }

@@ -39,6 +39,11 @@ class LIBQUANT_API ImportanceMatrix {
   int64_t chunk_size = 0;             // tokens per chunk
   std::vector<std::string> datasets;  // calibration file names
 
+  // Puts the entries in the order llama-imatrix writes them: the iteration
+  // order of its std::unordered_map filled in first-use order (libstdc++'s
+  // hashing and bucket policy), so our legacy files equal its byte for byte.
+  void order_as_llama_imatrix();
+
   // llama.cpp legacy layout (i32 counts; values stored as mean * ncall; trailer
   // with chunk count and dataset name). Entries keep their order on a round trip.
   void save_legacy(const std::filesystem::path& path) const;

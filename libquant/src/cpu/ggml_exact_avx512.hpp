@@ -1,0 +1,22 @@
+#pragma once
+// AVX-512 kernels of ggml_exact.cpp's matrix products; same per-element
+// arithmetic as the scalar definitions there. Call only when
+// ggml::use_avx512() is true.
+#include <cstdint>
+
+namespace libquant::cpu::ggml::avx512 {
+
+// C[j * ldc + i] for i in [i0, i1) (a multiple of 4 rows), j in [j0, j1):
+// tinyBLAS's FMA chains over k (a multiple of 16) and its reduction.
+void tinyblas_f32(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc,
+                  int64_t i0, int64_t i1, int64_t j0, int64_t j1);
+
+// x[i] = f16 rounding of x[i] (round to nearest even), n values.
+void round_to_half(float* x, int64_t n);
+// y[i] = vexpf(x[i] - sub) for n (a multiple of 16) values; returns nothing
+// else so the caller keeps ggml's summation order.
+void exp_minus(const float* x, float sub, float* y, int64_t n);
+// out[i] = x[i] / (1 + vexpf(-x[i])) * u[i] for n (a multiple of 16) values.
+void silu_mul(const float* x, const float* u, float* out, int64_t n);
+
+}  // namespace libquant::cpu::ggml::avx512
