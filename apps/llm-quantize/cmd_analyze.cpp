@@ -1,7 +1,9 @@
 // `llm-quantize analyze MODEL`: flag parsing only; the work is libquant::jobs::analyze.
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
+#include "checkpoint_flags.hpp"
 #include "commands.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
@@ -10,17 +12,36 @@
 namespace cli {
 namespace {
 struct AnalyzeCliOptions {
-  std::string model, data, output, dataset_name, method = "activation";
+  std::string model, data, output, dataset_name, method = "activation", super_weights_output;
   int64_t ctx = 512, chunks = -1, batch = 1, samples = 512;
-  bool process_output = false, blas = false;
+  bool process_output = false, blas = false, super_weights = false;
+  double coverage = 0.0001;
   unsigned threads = 0;
+  CheckpointFlags checkpoints;
 };
+
+void stats_json(libquant::JsonWriter& j, const libquant::jobs::ImportanceStatistics& s) {
+  j.field("min", s.min).field("max", s.max).field("mean", s.mean).field("std", s.std);
+}
+
+void print_human(const libquant::jobs::AnalyzeResult& r) {
+  std::printf("%-36s %8s %12s %12s %12s %8s\n", "weight", "columns", "mean", "max", "std", "top col");
+  for (const auto& l : r.layers)
+    std::printf("%-36s %8lld %12.4g %12.4g %12.4g %8lld\n", l.name.c_str(), static_cast<long long>(l.columns), l.mean,
+                l.max, l.std, static_cast<long long>(l.top_column));
+  std::printf("%-36s %8s %12.4g %12.4g %12.4g\n", "all", "", r.global.mean, r.global.max, r.global.std);
+  for (const auto& s : r.super_weights)
+    std::printf("super weight: %s[%lld, %lld] = %g (activation %g, input %g, %.0f%% of the spike)\n", s.tensor.c_str(),
+                static_cast<long long>(s.row), static_cast<long long>(s.col), s.value, s.activation,
+                s.input_activation, 100.0 * s.share);
+}
 
 int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   libquant::TerminalProgress progress(progress_enabled(g));
   if (o.method != "activation")
-    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--method " + o.method + " is not implemented yet",
-                          "Use --method activation (gradient and fisher saliency are planned)");
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--method " + o.method + " is not implemented",
+                          "Use --method activation (llama-imatrix's statistic); gradient and fisher saliency are not "
+                          "available, and are refused rather than replaced");
   auto opts = libquant::jobs::AnalyzeOptions::defaults();
   opts.model = o.model;
   opts.data = o.data;
@@ -34,10 +55,16 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.process_output = o.process_output;
   opts.llama_cpp_numerics = !o.blas;
   opts.threads = o.threads;
+  opts.identify_super_weights = o.super_weights;
+  opts.coverage = o.coverage;
+  opts.super_weights_output = o.super_weights_output;
+  opts.checkpoint_dir = o.checkpoints.directory();
+  opts.resume = o.checkpoints.resuming();
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
   libquant::log_info("Computing importance matrix (activation_magnitude)");
   const auto r = libquant::jobs::analyze(opts);
+  o.checkpoints.tidy(opts.checkpoint_dir);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object()
@@ -47,13 +74,33 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
         .field("method", "activation_magnitude")
         .field("num_entries", r.entries)
         .field("chunks", r.chunks)
+        .field("resumed_chunks", r.chunks_resumed)
         .field("tokens", r.tokens);
-    j.key("global_statistics").begin_object().field("min", r.min).field("max", r.max).field("mean", r.mean)
-        .field("std", r.std).end_object();
+    j.key("global_statistics").begin_object();
+    stats_json(j, r.global);
+    j.end_object();
+    j.key("layers").begin_array();
+    for (const auto& l : r.layers) {
+      j.begin_object().field("name", l.name).field("columns", l.columns);
+      stats_json(j, l);
+      j.field("top_column", l.top_column).end_object();
+    }
+    j.end_array();
+    if (o.super_weights) {
+      j.field("super_weights_path", std::filesystem::absolute(r.super_weights_path).string());
+      j.key("super_weights").begin_array();
+      for (const auto& s : r.super_weights)
+        j.begin_object().field("tensor", s.tensor).field("layer", s.layer).field("row", s.row).field("col", s.col)
+            .field("value", s.value).field("activation", s.activation).end_object();
+      j.end_array();
+      j.field("protected_weights", r.protected_weights);
+    }
     j.field("duration_seconds", r.duration_seconds).end_object();
     print_json(j);
   } else {
+    print_human(r);
     libquant::log_info("Complete: " + r.output_path.string());
+    if (o.super_weights) libquant::log_info("Super weights: " + r.super_weights_path.string());
     std::cout << r.output_path.string() << "\n";
   }
   return 0;
@@ -68,7 +115,7 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
                   "Calibration text, .json or .jsonl (default: the bundled text)")->check(CLI::ExistingFile);
   sub->add_option("--calibration-samples", o->samples, "Chunks of --ctx tokens to evaluate (at most what the text holds)")
       ->capture_default_str()->check(CLI::Range(int64_t{128}, int64_t{1024}));
-  sub->add_option("--method", o->method, "activation (default); gradient and fisher are refused until implemented")
+  sub->add_option("--method", o->method, "activation (default); gradient and fisher are refused (exit 2)")
       ->capture_default_str()->check(CLI::IsMember({"activation", "gradient", "fisher"}));
   sub->add_option("-o,--output", o->output, "Output file: .gguf = GGUF imatrix, otherwise legacy .dat");
   sub->add_option("--dataset-name", o->dataset_name, "Dataset name stored in the file (default: the data path)");
@@ -80,7 +127,14 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--blas-forward", o->blas,
                 "Use libquant's f32 BLAS forward pass instead of llama.cpp's arithmetic (results then differ from "
                 "llama-imatrix's in the last bits)");
+  sub->add_flag("--identify-super-weights", o->super_weights,
+                "Also find super weights (ffn_down activation spikes) and the saliency mask; writes JSON");
+  sub->add_option("--coverage", o->coverage, "Fraction of each weight in the saliency mask, (0, 0.01]")
+      ->capture_default_str()->check(CLI::Range(1e-9, 0.01));
+  sub->add_option("--super-weights-output", o->super_weights_output,
+                  "Where the super-weight JSON goes (default: OUTPUT.super_weights.json)");
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)");
+  o->checkpoints.add_to(sub);
   return {sub, [&g, o] { return run_analyze(g, *o); }};
 }
 

@@ -5,10 +5,9 @@
 #include <iostream>
 #include <optional>
 
-#include <unistd.h>
 
+#include "checkpoint_flags.hpp"
 #include "commands.hpp"
-#include "libquant/core/checkpoint.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -34,9 +33,7 @@ struct QuantizeOptions {
   bool leave_output_tensor = false, pure = false, allow_requantize = false;
   std::string output_tensor_type, token_embedding_type, ternary_format = "tq1_0";
   std::vector<std::string> tensor_types;
-  std::string checkpoint_dir;
-  std::string resume;  // checkpoint directory to resume from
-  bool no_checkpoints = false;
+  CheckpointFlags checkpoints;
 };
 
 // Every llama-quantize type name this tool accepts for GGUF.
@@ -56,17 +53,6 @@ libquant::DType parse_type(const std::string& name, const std::string& flag) {
   const auto t = libquant::ggml_type_from_name(upper(name));
   if (!t) throw Error(ErrorCode::InvalidArgument, "unknown tensor type '" + name + "' for " + flag, "Use a ggml type such as Q8_0, Q6_K or F16");
   return *t;
-}
-
-// The default checkpoint directory, or none (with a warning) when it cannot
-// be created here: a read-only working directory should not stop a run.
-std::optional<fs::path> usable_default_checkpoint_dir() {
-  const fs::path d = libquant::default_checkpoint_dir();
-  std::error_code ec;
-  fs::create_directories(d, ec);
-  if (fs::is_directory(d, ec) && ::access(d.c_str(), W_OK) == 0) return d;
-  libquant::log_warning("checkpoint directory '" + d.string() + "' is not writable; running without checkpoints");
-  return std::nullopt;
 }
 
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
@@ -122,22 +108,13 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
     opts.tensor_types.emplace_back(spec.substr(0, eq), parse_type(spec.substr(eq + 1), "--tensor-type"));
   }
-  if (!o.resume.empty()) {
-    opts.checkpoint_dir = o.resume;
-    opts.resume = true;
-  } else if (!o.no_checkpoints && !o.checkpoint_dir.empty()) {
-    opts.checkpoint_dir = o.checkpoint_dir;  // explicit: failures to use it are errors (exit 7)
-  } else if (!o.no_checkpoints) {
-    opts.checkpoint_dir = usable_default_checkpoint_dir();
-  }
+  opts.checkpoint_dir = o.checkpoints.directory();
+  opts.resume = o.checkpoints.resuming();
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
   libquant::log_info("Quantizing to GGUF " + file_type);
   const auto res = libquant::jobs::convert_to_gguf(opts);
-  if (opts.checkpoint_dir && o.checkpoint_dir.empty() && o.resume.empty()) {
-    std::error_code rm;
-    fs::remove(*opts.checkpoint_dir, rm);  // only succeeds when nothing else is left in it
-  }
+  o.checkpoints.tidy(opts.checkpoint_dir);
 
   // Validate what was written by parsing it back.
   libquant::log_info("Validating output...");
@@ -202,10 +179,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--token-embedding-type", o->token_embedding_type, "Type for token_embd.weight, e.g. Q8_0");
   sub->add_option("--tensor-type", o->tensor_types, "REGEX=TYPE override for matching tensors (repeatable)");
   sub->add_option("--ternary-format", o->ternary_format, "Format for -q TERNARY: tq1_0 or tq2_0")->capture_default_str();
-  sub->add_option("--checkpoint-dir", o->checkpoint_dir,
-                  "Checkpoint directory (default $LLM_QUANTIZE_CHECKPOINT_DIR or ./.checkpoint)");
-  sub->add_option("--resume", o->resume, "Resume an interrupted run from this checkpoint directory");
-  sub->add_flag("--no-checkpoints", o->no_checkpoints, "Do not record checkpoints");
+  o->checkpoints.add_to(sub);
   return {sub, [&g, o] { return run_quantize(g, *o); }};
 }
 

@@ -146,3 +146,65 @@ def test_analyze_arguments(cli, shared, tmp_path):
     proc, res = cli.json("analyze", model, "--ctx", "64", "--calibration-samples", "128", "-o", tmp_path / "d.dat")
     assert proc.returncode == 0, proc.stderr
     assert res["num_entries"] == 35 and res["chunks"] >= 2
+
+
+def test_super_weights_planted_coordinate(cli, shared, tmp_path):
+    # synthetic-a plants one huge scalar in an ffn_down (planted.json, "single_huge"):
+    # the finder reports exactly that coordinate, and the saliency mask covers the
+    # requested fraction of every weight.
+    import json
+    planted = json.loads((shared / "golden/synthetic-a/planted.json").read_text())
+    want = [(p["tensor"], p["row"], p["col"]) for p in planted["planted"]
+            if p["kind"] == "single_huge" and p["tensor"].endswith("ffn_down.weight")]
+    out = tmp_path / "m.dat"
+    proc, res = cli.json("analyze", shared / "golden/synthetic-a/model-f32.gguf", "--calibration-data",
+                         shared / "data/tinystories_val.txt", "--ctx", "256", "--chunks", "8",
+                         "--identify-super-weights", "--coverage", "0.001", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "m.dat.super_weights.json").read_text())
+    assert doc["format"] == "libquant.super_weights"
+    assert [(s["tensor"], s["row"], s["col"]) for s in doc["super_weights"]] == want
+    assert [(s["tensor"], s["row"], s["col"]) for s in res["super_weights"]] == want
+    # 14 weights of 256 x 256 or 256 x 128: ceil(0.001 * numel) each
+    sizes = {k: v["shape"][0] * v["shape"][1] for k, v in doc["masks"].items()}
+    assert len(sizes) == 14
+    assert all(len(doc["masks"][k]["indices"]) == -(-n // 1000) for k, n in sizes.items())
+    assert doc["total_protected"] == sum(-(-n // 1000) for n in sizes.values())
+
+
+def test_analyze_kill_and_resume(cli, shared, tmp_path):
+    # SIGKILL after 3 checkpointed chunks; --resume finishes with the same bytes
+    # as an uninterrupted run and clears its checkpoint.
+    model = shared / "models/stories260K.gguf"
+    args = ["analyze", model, "--calibration-data", shared / "data/calib.txt", "--ctx", "128", "--chunks", "10",
+            "--batch", "1"]
+    full = tmp_path / "full.dat"
+    assert cli(*args, "-o", full, "--no-checkpoints").returncode == 0
+    ck = tmp_path / "ck"
+    out = tmp_path / "out.dat"
+    env = {**os.environ, "LLM_QUANTIZE_TEST_KILL_AFTER_CHUNKS": "3"}
+    proc = cli(*args, "-o", out, "--checkpoint-dir", ck, env=env)
+    assert proc.returncode == -9 and not out.exists()
+    proc, res = cli.json(*args, "-o", out, "--resume", ck)
+    assert proc.returncode == 0, proc.stderr
+    assert res["resumed_chunks"] == 3 and res["chunks"] == 10
+    assert out.read_bytes() == full.read_bytes()
+    assert not any(ck.iterdir())
+    # nothing to resume -> exit 7
+    proc, res = cli.json(*args, "-o", tmp_path / "x.dat", "--resume", ck)
+    assert proc.returncode == 7 and res["error_type"] == "CheckpointError"
+
+
+def test_per_layer_statistics(cli, shared, tmp_path):
+    proc, res = cli.json("analyze", shared / "models/stories260K.gguf", "--calibration-data",
+                         shared / "data/calib.txt", "--ctx", "128", "--chunks", "4", "-o", tmp_path / "s.dat",
+                         "--no-checkpoints")
+    assert proc.returncode == 0, proc.stderr
+    layers = {l["name"]: l for l in res["layers"]}
+    assert len(layers) == 35 and layers["blk.0.ffn_down.weight"]["columns"] == 172
+    entries, _, _ = load_dat(tmp_path / "s.dat")
+    ncall, vals = entries["blk.2.ffn_up.weight"]
+    mean = vals / ncall
+    l = layers["blk.2.ffn_up.weight"]
+    assert l["mean"] == pytest.approx(mean.mean(), rel=1e-5) and l["max"] == pytest.approx(mean.max(), rel=1e-6)
+    assert l["top_column"] == int(np.argmax(mean))

@@ -117,6 +117,12 @@ struct Transformer::Impl {
     hook->on_input({l, name, x, rows, cols});
   }
 
+  static void report_out(calib::LinearHook* hook, int l, const char* what, const float* y, int64_t rows, int64_t cols) {
+    if (!hook || !hook->wants_outputs()) return;
+    const std::string name = "blk." + std::to_string(l) + "." + what;
+    hook->on_output({l, name, y, rows, cols});
+  }
+
   Transformer::Hidden embed_batch(const std::vector<std::vector<int32_t>>& batch) const {
     check(!batch.empty(), ErrorCode::InvalidArgument, "empty batch");
     const auto T = static_cast<int64_t>(batch[0].size());
@@ -192,6 +198,7 @@ struct Transformer::Impl {
     cpu::ggml::silu_mul(g.data(), u.data(), g.data(), N, ff);
     report(hook, l, "ffn_down.weight", g.data(), N, ff);
     ggml_linear(l, "ffn_down.weight", w.wd, g.data(), N, ff, xn.data());
+    report_out(hook, l, "ffn_down.weight", xn.data(), N, d);
     for (size_t i = 0; i < h.size(); ++i) h[i] = xn[i] + h[i];
   }
 
@@ -240,6 +247,7 @@ struct Transformer::Impl {
     cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
     report(hook, l, "ffn_down.weight", g.data(), N, ff);
     cpu::linear(g.data(), N, ff, ptr(w.wd), d, nullptr, xn.data());
+    report_out(hook, l, "ffn_down.weight", xn.data(), N, d);
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
   }
 

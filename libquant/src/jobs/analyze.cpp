@@ -1,32 +1,93 @@
 #include "libquant/jobs/analyze.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <csignal>
+#include <cstdlib>
 
+#include "libquant/core/checkpoint.hpp"
 #include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
 #include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
 #include "libquant/methods/importance_matrix.hpp"
 
 namespace libquant::jobs {
+namespace fs = std::filesystem;
+
+ImportanceStatistics importance_statistics(const std::string& name, const std::vector<float>& values) {
+  ImportanceStatistics s;
+  s.name = name;
+  s.columns = static_cast<int64_t>(values.size());
+  if (values.empty()) return s;
+  double sum = 0, sum2 = 0;
+  s.min = INFINITY;
+  s.max = -INFINITY;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    if (v > s.max) {
+      s.max = v;
+      s.top_column = static_cast<int64_t>(i);
+    }
+    s.min = std::min(s.min, v);
+    sum += v;
+    sum2 += v * v;
+  }
+  const auto n = static_cast<double>(values.size());
+  s.mean = sum / n;
+  s.std = std::sqrt(std::max(0.0, sum2 / n - s.mean * s.mean));
+  return s;
+}
+
+namespace {
+
+std::string read_text(const AnalyzeOptions& opts) {
+  // Plain text is used as is (as llama-imatrix reads it); JSON / JSON lines documents are joined by blank lines.
+  if (opts.data.empty()) return eval::default_calibration_text();
+  std::string text;
+  const auto docs = eval::read_calibration_documents(opts.data);
+  for (size_t i = 0; i < docs.size(); ++i) text += (i ? "\n\n" : "") + docs[i];
+  return text;
+}
+
+// Everything that changes the matrix, for the checkpoint identity. The thread
+// count is left out: the arithmetic does not depend on it.
+std::string job_config(const AnalyzeOptions& o, int64_t n_chunks) {
+  return "model=" + file_identity(o.model) + "\ndata=" + (o.data.empty() ? "default" : file_identity(o.data)) +
+         "\nctx=" + std::to_string(o.ctx) + "\nchunks=" + std::to_string(n_chunks) + "\nbatch=" +
+         std::to_string(o.batch) + "\noutput_layer=" + std::to_string(o.process_output) + "\nnumerics=" +
+         std::to_string(o.llama_cpp_numerics) + "\ndataset=" + o.dataset_name + "\noutput=" +
+         fs::absolute(o.output).lexically_normal().string();
+}
+
+// Test hook for the kill-and-resume tests: SIGKILL once this many chunks are
+// checkpointed in this run.
+void maybe_die(int64_t chunks_this_run) {
+  static const char* k = std::getenv("LLM_QUANTIZE_TEST_KILL_AFTER_CHUNKS");
+  if (k && chunks_this_run >= std::strtoll(k, nullptr, 10)) std::raise(SIGKILL);
+}
+
+std::vector<std::vector<int32_t>> chunk_batch(const std::vector<int32_t>& tokens, const eval::Tokenizer& tok,
+                                              int64_t first, int64_t count, int64_t ctx) {
+  std::vector<std::vector<int32_t>> batch;
+  for (int64_t b = 0; b < count; ++b) {
+    auto begin = tokens.begin() + (first + b) * ctx;
+    batch.emplace_back(begin, begin + ctx);
+    if (tok.add_bos_by_default() && tok.bos_id() >= 0) batch.back()[0] = tok.bos_id();
+  }
+  return batch;
+}
+
+}  // namespace
 
 AnalyzeResult analyze(const AnalyzeOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   check(opts.ctx >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument, "ctx must be >= 16 and batch >= 1");
   auto src = model::open_tensor_source(opts.model);
   auto tok = eval::load_tokenizer(*src);
-  // Plain text is used as is (as llama-imatrix reads it); JSON / JSON lines documents are joined by blank lines.
-  std::string text;
-  if (opts.data.empty()) {
-    text = eval::default_calibration_text();
-  } else {
-    const auto docs = eval::read_calibration_documents(opts.data);
-    for (size_t i = 0; i < docs.size(); ++i) text += (i ? "\n\n" : "") + docs[i];
-  }
-  const std::vector<int32_t> tokens = tok->encode(text, tok->add_bos_by_default());
+  const std::vector<int32_t> tokens = tok->encode(read_text(opts), tok->add_bos_by_default());
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (static_cast<int64_t>(tokens.size()) < 2 * opts.ctx)
     throw Error(ErrorCode::CalibrationDataError,
@@ -37,6 +98,36 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   methods::ImportanceMatrix m;
   m.chunk_size = opts.ctx;
   m.datasets.push_back(!opts.dataset_name.empty() ? opts.dataset_name : opts.data.empty() ? "default" : opts.data.string());
+  AnalyzeResult r;
+
+  std::optional<Checkpoint> ckpt;
+  fs::path partial;
+  if (opts.checkpoint_dir) {
+    ckpt.emplace(*opts.checkpoint_dir, "analyze", job_config(opts, n_chunks));
+    partial = ckpt->partial_path(".imatrix.gguf");
+    std::optional<uint64_t> done;
+    if (opts.resume) done = ckpt->load();
+    if (opts.resume && !done)
+      throw Error(ErrorCode::CheckpointError, "no checkpoint of this analysis in '" + opts.checkpoint_dir->string() + "'",
+                  "Run without --resume to start afresh (model, data and options must match the interrupted run)");
+    if (done && *done > 0) {
+      methods::ImportanceMatrix saved;
+      try {
+        saved = methods::ImportanceMatrix::load_gguf(partial);
+      } catch (const Error& e) {
+        throw Error(ErrorCode::CheckpointError, std::string("checkpoint data is unreadable: ") + e.what(),
+                    "Delete the checkpoint directory and start afresh");
+      }
+      if (saved.chunks != static_cast<int64_t>(*done))
+        throw Error(ErrorCode::CheckpointError, "checkpoint record and data disagree",
+                    "Delete the checkpoint directory and start afresh");
+      saved.datasets = m.datasets;
+      m = std::move(saved);
+      r.chunks_resumed = m.chunks;
+      log_info("resuming after " + std::to_string(m.chunks) + " of " + std::to_string(n_chunks) + " chunks");
+    }
+  }
+
   methods::ImatrixCollector collector(m, opts.process_output);
   eval::ForwardOptions fo;
   fo.threads = opts.threads;
@@ -44,51 +135,68 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   eval::Transformer model(*src, fo);
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   progress.begin("Analyzing", static_cast<uint64_t>(n_chunks), "chunks");
-  for (int64_t c0 = 0; c0 < n_chunks; c0 += opts.batch) {
+  progress.update(static_cast<uint64_t>(m.chunks), "");
+  for (int64_t c0 = m.chunks; c0 < n_chunks; c0 += opts.batch) {
     const int64_t nb = std::min(opts.batch, n_chunks - c0);
-    std::vector<std::vector<int32_t>> batch;
-    for (int64_t b = 0; b < nb; ++b) {
-      auto begin = tokens.begin() + (c0 + b) * opts.ctx;
-      batch.emplace_back(begin, begin + opts.ctx);
-      if (tok->add_bos_by_default() && tok->bos_id() >= 0) batch.back()[0] = tok->bos_id();
-    }
     collector.set_calls_per_forward(nb);
     // Only the output matrix needs logits; otherwise stop at the last position.
-    model.forward(batch, opts.process_output ? 0 : opts.ctx - 1, &collector);
+    model.forward(chunk_batch(tokens, *tok, c0, nb, opts.ctx), opts.process_output ? 0 : opts.ctx - 1, &collector);
     m.chunks += nb;
+    if (ckpt) {
+      m.save_gguf(partial, /*keep_order=*/true);
+      ckpt->save(static_cast<uint64_t>(m.chunks));
+      maybe_die(m.chunks - r.chunks_resumed);
+    }
     progress.update(static_cast<uint64_t>(c0 + nb), "");
   }
   progress.end();
 
-  const std::string ext = opts.output.extension().string();
-  if (ext == ".gguf") {
+  if (opts.output.extension() == ".gguf") {
     m.save_gguf(opts.output);
   } else {
     m.order_as_llama_imatrix();
     m.save_legacy(opts.output);
   }
 
-  AnalyzeResult r;
+  if (opts.identify_super_weights) {
+    // One forward pass over the first chunks is enough: the spikes appear on any text.
+    eval::ForwardOptions sf;
+    sf.threads = opts.threads;
+    eval::Transformer pass(*src, sf);
+    // Early layers only, as in the paper: the first quarter (at least two).
+    methods::SuperWeightCriteria crit;
+    crit.max_layers = std::max<int>(2, static_cast<int>((pass.config().num_layers + 3) / 4));
+    methods::SuperWeightFinder finder(*src, crit);
+    const int64_t probe = std::min<int64_t>(n_chunks, 4);
+    for (int64_t c = 0; c < probe; ++c) pass.forward(chunk_batch(tokens, *tok, c, 1, opts.ctx), opts.ctx - 1, &finder);
+    r.super_weights = finder.finish();
+    const methods::SaliencyMask mask = methods::saliency_mask(*src, m, opts.coverage);
+    r.protected_weights = mask.total();
+    r.super_weights_path = !opts.super_weights_output.empty()
+                               ? opts.super_weights_output
+                               : fs::path(opts.output.string() + ".super_weights.json");
+    methods::save_super_weights(r.super_weights_path, opts.model.string(), r.super_weights, mask);
+  }
+  if (ckpt) ckpt->clear();
+
   r.output_path = opts.output;
   r.chunks = m.chunks;
   r.entries = static_cast<int64_t>(m.entries().size());
   r.tokens = n_chunks * opts.ctx;
-  double sum = 0, sum2 = 0;
-  uint64_t n = 0;
-  r.min = INFINITY;
-  r.max = -INFINITY;
-  for (const auto& e : m.entries())
-    for (float v : e.mean()) {
-      r.min = std::min(r.min, static_cast<double>(v));
-      r.max = std::max(r.max, static_cast<double>(v));
-      sum += v;
-      sum2 += static_cast<double>(v) * v;
-      ++n;
-    }
-  if (n) {
-    r.mean = sum / static_cast<double>(n);
-    r.std = std::sqrt(std::max(0.0, sum2 / static_cast<double>(n) - r.mean * r.mean));
+  std::vector<float> all;
+  for (const auto& e : m.entries()) {
+    const auto mean = e.mean();
+    r.layers.push_back(importance_statistics(e.name, mean));
+    all.insert(all.end(), mean.begin(), mean.end());
   }
+  std::sort(r.layers.begin(), r.layers.end(), [&](const auto& a, const auto& b) {
+    auto rank = [&](const std::string& n) {
+      const auto* t = src->find(n);
+      return t ? static_cast<size_t>(t - src->tensors().data()) : SIZE_MAX;
+    };
+    return rank(a.name) < rank(b.name);
+  });
+  r.global = importance_statistics("", all);
   r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -174,7 +174,7 @@ void ImportanceMatrix::save_legacy(const fs::path& path) const {
 
 // ---- GGUF imatrix -------------------------------------------------------------
 
-void ImportanceMatrix::save_gguf(const fs::path& path) const {
+void ImportanceMatrix::save_gguf(const fs::path& path, bool keep_order) const {
   std::vector<io::GgufKv> kvs = {
       {"general.type", io::GgufValue::str("imatrix")},
       {"imatrix.datasets", io::GgufValue::string_array(datasets)},
@@ -183,7 +183,7 @@ void ImportanceMatrix::save_gguf(const fs::path& path) const {
   };
   std::vector<const ImatrixEntry*> sorted;
   for (const auto& e : entries_) sorted.push_back(&e);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  if (!keep_order) std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
   std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
   for (const auto* e : sorted) {
     specs.push_back({e->name + ".in_sum2", {DType::F32, Shape({1, static_cast<int64_t>(e->sums.size())})}});

@@ -17,6 +17,15 @@ struct LinearInput {
   int64_t cols;                 // = the weight's input dimension
 };
 
+// A linear layer's result, shown to hooks that ask for outputs.
+struct LinearOutput {
+  int layer;
+  std::string_view weight;
+  const float* y;               // rows x cols, row-major: one row per token
+  int64_t rows;
+  int64_t cols;                 // = the weight's output dimension
+};
+
 class LIBQUANT_API LinearHook {
  public:
   virtual ~LinearHook() = default;
@@ -24,6 +33,10 @@ class LIBQUANT_API LinearHook {
   // Whether the output matrix's input should be reported too (off by default,
   // as llama-imatrix without --process-output).
   virtual bool wants_output_layer() const { return false; }
+  // The output of every block's ffn_down (mlp.down_proj), when the hook asks
+  // for it: where super weights show as activation spikes.
+  virtual bool wants_outputs() const { return false; }
+  virtual void on_output(const LinearOutput&) {}
 };
 
 }  // namespace libquant::calib

@@ -5,10 +5,13 @@
 // and every decoder-block linear input accumulated).
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "libquant/core/progress.hpp"
 #include "libquant/export.hpp"
+#include "libquant/methods/super_weights.hpp"
 
 namespace libquant::jobs {
 
@@ -23,16 +26,43 @@ struct AnalyzeOptions {
   bool process_output = false;
   bool llama_cpp_numerics = true;    // llama.cpp CPU arithmetic: files equal to llama-imatrix's byte for byte
   unsigned threads = 0;
+  // Super weights: a forward pass over the first chunks looking for
+  // ffn_down activation spikes, plus the top `coverage` saliency mask; saved
+  // as JSON to `super_weights_output` (default: <output>.super_weights.json).
+  bool identify_super_weights = false;
+  double coverage = 0.0001;
+  std::filesystem::path super_weights_output;
+  // Durable progress: the partial matrix is saved after every batch of chunks
+  // into this directory; `resume` continues from it (CheckpointError when
+  // there is no checkpoint of the same job).
+  std::optional<std::filesystem::path> checkpoint_dir;
+  bool resume = false;
   ProgressSink* progress = nullptr;
   static AnalyzeOptions defaults() { return {}; }
+};
+
+// Per weight: statistics of its per-column mean x^2.
+struct ImportanceStatistics {
+  std::string name;
+  int64_t columns = 0;
+  double min = 0, max = 0, mean = 0, std = 0;
+  int64_t top_column = 0;  // the column with the largest mean x^2
 };
 
 struct AnalyzeResult {
   std::filesystem::path output_path;
   int64_t chunks = 0, entries = 0, tokens = 0;
-  double min = 0, max = 0, mean = 0, std = 0;  // over every weight's per-column mean x^2
+  int64_t chunks_resumed = 0;
+  ImportanceStatistics global;                // over every weight's per-column mean x^2 (name empty)
+  std::vector<ImportanceStatistics> layers;   // per weight, in model order
+  std::vector<methods::SuperWeight> super_weights;
+  std::filesystem::path super_weights_path;   // empty unless identify_super_weights
+  int64_t protected_weights = 0;
   double duration_seconds = 0;
 };
+
+// Statistics of one set of values (a weight's per-column means, or all of them).
+LIBQUANT_API ImportanceStatistics importance_statistics(const std::string& name, const std::vector<float>& values);
 
 LIBQUANT_API AnalyzeResult analyze(const AnalyzeOptions& opts);
 

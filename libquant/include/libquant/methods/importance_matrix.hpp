@@ -50,7 +50,9 @@ class LIBQUANT_API ImportanceMatrix {
   static ImportanceMatrix load_legacy(const std::filesystem::path& path);
   // GGUF layout: general.type = imatrix, imatrix.datasets / chunk_count /
   // chunk_size, tensors `<weight>.in_sum2` [cols] and `<weight>.counts` [1].
-  void save_gguf(const std::filesystem::path& path) const;
+  // llama.cpp sorts the tensors by name; `keep_order` writes them in entry
+  // order instead (checkpoints, so a resumed run keeps first-use order).
+  void save_gguf(const std::filesystem::path& path, bool keep_order = false) const;
   static ImportanceMatrix load_gguf(const std::filesystem::path& path);
   // Either layout, by content. Throws ImatrixInvalid (10) for missing or corrupt files.
   static ImportanceMatrix load(const std::filesystem::path& path);
