@@ -3,8 +3,10 @@
 
 #if defined(__x86_64__)
 // GCC 12 reports its own intrinsics headers (_mm512_undefined_*) as uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #define LQ_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,f16c,fma")))
