@@ -84,7 +84,8 @@ void SuperWeightFinder::on_output(const calib::LinearOutput& out) {
 
 std::vector<SuperWeight> SuperWeightFinder::finish() const {
   std::vector<SuperWeight> found;
-  for (const auto& [layer, L] : layers_) {
+  for (const auto& [layer_id, L] : layers_) {
+    const int layer = layer_id;  // a plain variable: lambdas below capture it
     const float med = median(L.channel_max);
     std::vector<const Spike*> strong;
     for (const auto& [r, s] : L.spikes)
