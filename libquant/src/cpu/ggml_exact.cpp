@@ -4,10 +4,10 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
-#include <type_traits>
 #include <vector>
 
 #include "ggml_exact_avx512.hpp"
+#include "ops.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/core/thread_pool.hpp"
 
@@ -70,7 +70,6 @@ LQ_INLINE float vexpf_body(float x) {
   return std::ldexp(j, static_cast<int>(n));
 }
 
-float vexpf(float x) { return vexpf_body(x); }
 
 namespace {
 
@@ -159,18 +158,6 @@ void product(const float* A, int64_t lda, int64_t m, const float* B, int64_t ldb
   else job(0, static_cast<size_t>(rb * cb));
 }
 
-std::vector<float> widen(const uint16_t* p, int64_t rows, int64_t ld, int64_t k) {
-  std::vector<float> out(static_cast<size_t>(rows * k));
-  for (int64_t r = 0; r < rows; ++r) f16_to_f32(p + r * ld, out.data() + r * k, static_cast<size_t>(k));
-  return out;
-}
-
-// Rounds to the nearest f16 and back (what storing into an F16 tensor does).
-inline float to_half(float x) { return f16_to_f32(f32_to_f16(x)); }
-void round_to_half(float* x, int64_t n) {
-  if (use_avx512()) return avx512::round_to_half(x, n);
-  for (int64_t i = 0; i < n; ++i) x[i] = to_half(x[i]);
-}
 
 }  // namespace
 
@@ -179,10 +166,9 @@ void matmul_f32(const float* A, int64_t lda, int64_t m, const float* B, int64_t 
   product<false>(A, lda, m, B, ldb, n, k, C, ldc, &pool);
 }
 
-void matmul_f16(const uint16_t* A, int64_t lda, int64_t m, const uint16_t* B, int64_t ldb, int64_t n, int64_t k,
-                float* C, int64_t ldc, ThreadPool& pool) {
-  const auto a = widen(A, m, lda, k), b = widen(B, n, ldb, k);
-  product<true>(a.data(), k, m, b.data(), k, n, k, C, ldc, &pool);
+void round_to_half(float* x, int64_t n) {
+  if (use_avx512()) avx512::round_to_half(x, n);
+  else round_to_f16(x, n);
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y) {

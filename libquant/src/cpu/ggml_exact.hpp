@@ -20,10 +20,10 @@ namespace libquant::cpu::ggml {
 // ggml_compute_forward_mul_mat computes it for F32 weights and activations.
 void matmul_f32(const float* A, int64_t lda, int64_t m, const float* B, int64_t ldb, int64_t n, int64_t k, float* C,
                 int64_t ldc, ThreadPool& pool);
-// The same for F16 weights and activations already rounded to f16 (llama.cpp
-// converts the activations to its vec_dot type first).
-void matmul_f16(const uint16_t* A, int64_t lda, int64_t m, const uint16_t* B, int64_t ldb, int64_t n, int64_t k,
-                float* C, int64_t ldc, ThreadPool& pool);
+// F16 weights: pass them widened and the activations through round_to_half
+// (llama.cpp converts activations to the weight's dot type; the widening is
+// exact, so the f32 kernels give ggml's f16 results).
+void round_to_half(float* x, int64_t n);
 
 // ggml_rms_norm followed by ggml_mul with the norm weight.
 void rms_norm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y);
@@ -46,8 +46,6 @@ void soft_max_row(float* x, int64_t n, float scale, const float* mask);
 void attention(const float* q, const float* k, const float* v, int64_t T, int64_t nh, int64_t nkv, int64_t hd,
                float* out, ThreadPool& pool);
 
-// ggml_v_expf (the AVX-512 polynomial exp) on one lane.
-float vexpf(float x);
 // _mm512_reduce_add_ps's order over 16 lanes.
 float hsum16(const float* v);
 // Whether the AVX-512 paths are used (false under LIBQUANT_DISABLE_SIMD=1).

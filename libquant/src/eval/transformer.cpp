@@ -150,7 +150,7 @@ struct Transformer::Impl {
     std::vector<float> rounded;
     if (t && t->dtype == DType::F16) {
       rounded.assign(x, x + N * in);
-      cpu::round_to_f16(rounded.data(), N * in);
+      cpu::ggml::round_to_half(rounded.data(), N * in);
       b = rounded.data();
     }
     cpu::ggml::matmul_f32(ptr(w), in, out, b, in, N, in, y, out, pool);

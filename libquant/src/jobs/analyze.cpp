@@ -183,19 +183,18 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   r.chunks = m.chunks;
   r.entries = static_cast<int64_t>(m.entries().size());
   r.tokens = n_chunks * opts.ctx;
+  // Model order; a tied output matrix (no tensor of its own) goes last.
+  std::vector<const methods::ImatrixEntry*> ordered;
+  for (const auto& t : src->tensors())
+    if (const auto* e = m.find(t.name)) ordered.push_back(e);
+  for (const auto& e : m.entries())
+    if (!src->find(e.name)) ordered.push_back(&e);
   std::vector<float> all;
-  for (const auto& e : m.entries()) {
-    const auto mean = e.mean();
-    r.layers.push_back(importance_statistics(e.name, mean));
+  for (const auto* e : ordered) {
+    const auto mean = e->mean();
+    r.layers.push_back(importance_statistics(e->name, mean));
     all.insert(all.end(), mean.begin(), mean.end());
   }
-  std::sort(r.layers.begin(), r.layers.end(), [&](const auto& a, const auto& b) {
-    auto rank = [&](const std::string& n) {
-      const auto* t = src->find(n);
-      return t ? static_cast<size_t>(t - src->tensors().data()) : SIZE_MAX;
-    };
-    return rank(a.name) < rank(b.name);
-  });
   r.global = importance_statistics("", all);
   r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
