@@ -56,6 +56,7 @@ def analyze_like_llama_imatrix(cli, shared, out, model, text, ctx, chunks=None, 
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("simd", ["avx512", "scalar"])
 def test_stories260k_equals_llama_imatrix(cli, shared, tmp_path, simd):
     # llama.cpp's arithmetic op for op: the file is byte-identical to llama-imatrix's
@@ -91,8 +92,11 @@ def test_blas_forward_is_close(cli, shared, tmp_path):
 @pytest.mark.parametrize("model,golden_dir,qtype,golden_name", [
     ("golden/synthetic-a/model-f32.gguf", "golden/synthetic-a", "IQ2_XS", "quantized/imatrix/IQ2_XS.gguf"),
     ("golden/synthetic-a/model-f32.gguf", "golden/synthetic-a", "Q4_K_M", "quantized/imatrix/Q4_K_M.gguf"),
-    ("models/stories260K.gguf", "golden/stories260K", "IQ2_XS", "quantized/stories260K-IQ2_XS-imat.gguf"),
-    ("models/stories260K.gguf", "golden/stories260K", "Q4_K_M", "quantized/stories260K-Q4_K_M-imat.gguf"),
+    # whole-text imatrix runs: left to the optimised build
+    pytest.param("models/stories260K.gguf", "golden/stories260K", "IQ2_XS", "quantized/stories260K-IQ2_XS-imat.gguf",
+                 marks=pytest.mark.slow),
+    pytest.param("models/stories260K.gguf", "golden/stories260K", "Q4_K_M", "quantized/stories260K-Q4_K_M-imat.gguf",
+                 marks=pytest.mark.slow),
 ])
 def test_quantizing_with_our_imatrix_equals_llama_cpp(cli, shared, tmp_path, model, golden_dir, qtype, golden_name):
     # Our imatrix in place of llama-imatrix's, then the same llama-quantize
