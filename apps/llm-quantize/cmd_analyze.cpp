@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
@@ -12,7 +14,8 @@
 namespace cli {
 namespace {
 struct AnalyzeCliOptions {
-  std::string model, data, output, dataset_name, method = "activation", super_weights_output;
+  std::string model, data, output, dataset_name, method = "activation", super_weights_output, layout = "auto";
+  std::vector<std::string> in_files;
   int64_t ctx = 512, chunks = -1, batch = 1, samples = 512;
   bool process_output = false, blas = false, super_weights = false;
   double coverage = 0.0001;
@@ -38,6 +41,16 @@ void print_human(const libquant::jobs::AnalyzeResult& r) {
 
 int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   libquant::TerminalProgress progress(progress_enabled(g));
+  if (o.model.empty() && o.in_files.empty())
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "MODEL is required",
+                          "Give a model to analyze, or --in-file imatrix files to merge or convert");
+  if (o.model.empty() && (!o.data.empty() || o.super_weights))
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument,
+                          "--data and --identify-super-weights need a model",
+                          "Give MODEL, or drop them to only merge/convert the --in-file matrices");
+  if (o.model.empty() && o.output.empty())
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "merging or converting needs -o/--output",
+                          "Add -o merged.gguf (GGUF imatrix) or -o merged.dat (legacy)");
   if (o.method != "activation")
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--method " + o.method + " is not implemented",
                           "Use --method activation (llama-imatrix's statistic); gradient and fisher saliency are not "
@@ -49,6 +62,10 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
                     ? std::filesystem::path(std::filesystem::path(o.model).filename().string() + ".imatrix")
                     : std::filesystem::path(o.output);
   opts.dataset_name = o.dataset_name;
+  opts.layout = o.layout == "gguf"  ? libquant::jobs::AnalyzeOptions::Layout::Gguf
+                : o.layout == "dat" ? libquant::jobs::AnalyzeOptions::Layout::Legacy
+                                    : libquant::jobs::AnalyzeOptions::Layout::ByExtension;
+  opts.input_imatrices.assign(o.in_files.begin(), o.in_files.end());
   opts.ctx = o.ctx;
   opts.chunks = o.chunks > 0 ? o.chunks : o.samples;  // --chunks (llama-imatrix) overrides --calibration-samples
   opts.batch = o.batch;
@@ -61,8 +78,12 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.checkpoint_dir = o.checkpoints.directory();
   opts.resume = o.checkpoints.resuming();
   opts.progress = &progress;
-  libquant::log_info("Loading model: " + o.model);
-  libquant::log_info("Computing importance matrix (activation_magnitude)");
+  if (!o.model.empty()) {
+    libquant::log_info("Loading model: " + o.model);
+    libquant::log_info("Computing importance matrix (activation_magnitude)");
+  } else {
+    libquant::log_info("Combining " + std::to_string(o.in_files.size()) + " importance matrix file(s)");
+  }
   const auto r = libquant::jobs::analyze(opts);
   o.checkpoints.tidy(opts.checkpoint_dir);
   if (g.mode == OutputMode::Json) {
@@ -110,7 +131,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
 Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<AnalyzeCliOptions>();
   CLI::App* sub = app.add_subcommand("analyze", "Importance matrix from calibration text (llama.cpp .dat or GGUF imatrix)");
-  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
+  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file (optional with --in-file: merge/convert)");
   sub->add_option("--calibration-data,--data", o->data,
                   "Calibration text, .json or .jsonl (default: the bundled text)")->check(CLI::ExistingFile);
   sub->add_option("--calibration-samples", o->samples, "Chunks of --ctx tokens to evaluate (at most what the text holds)")
@@ -118,6 +139,11 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--method", o->method, "activation (default); gradient and fisher are refused (exit 2)")
       ->capture_default_str()->check(CLI::IsMember({"activation", "gradient", "fisher"}));
   sub->add_option("-o,--output", o->output, "Output file: .gguf = GGUF imatrix, otherwise legacy .dat");
+  sub->add_option("--imatrix-format", o->layout, "Output layout: auto (by extension), dat (legacy) or gguf")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "dat", "gguf"}));
+  sub->add_option("--in-file", o->in_files,
+                  "Existing imatrix (either layout) to merge into the result; repeatable. Without MODEL the files "
+                  "are only merged or converted (as llama-imatrix --in-file)");
   sub->add_option("--dataset-name", o->dataset_name, "Dataset name stored in the file (default: the data path)");
   sub->add_option("--ctx", o->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   sub->add_option("--chunks", o->chunks, "Use exactly the first N chunks, as llama-imatrix --chunks (overrides samples)")

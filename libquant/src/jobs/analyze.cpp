@@ -80,10 +80,64 @@ std::vector<std::vector<int32_t>> chunk_batch(const std::vector<int32_t>& tokens
   return batch;
 }
 
+
+methods::ImportanceMatrix load_inputs(const std::vector<fs::path>& files) {
+  methods::ImportanceMatrix merged;
+  for (const auto& f : files) merged.merge(methods::ImportanceMatrix::load(f));
+  return merged;
+}
+
+bool writes_gguf(const AnalyzeOptions& o) {
+  if (o.layout == AnalyzeOptions::Layout::ByExtension) return o.output.extension() == ".gguf";
+  return o.layout == AnalyzeOptions::Layout::Gguf;
+}
+
+// Per weight statistics in model order (a tied output matrix, with no tensor
+// of its own, last); without a model in the matrix's own order.
+void fill_statistics(AnalyzeResult& r, const methods::ImportanceMatrix& m, const model::TensorSource* src) {
+  std::vector<const methods::ImatrixEntry*> ordered;
+  if (src)
+    for (const auto& t : src->tensors())
+      if (const auto* e = m.find(t.name)) ordered.push_back(e);
+  for (const auto& e : m.entries())
+    if (!src || !src->find(e.name)) ordered.push_back(&e);
+  std::vector<float> all;
+  for (const auto* e : ordered) {
+    const auto mean = e->mean();
+    r.layers.push_back(importance_statistics(e->name, mean));
+    all.insert(all.end(), mean.begin(), mean.end());
+  }
+  r.global = importance_statistics("", all);
+  r.chunks = m.chunks;
+  r.entries = static_cast<int64_t>(m.entries().size());
+}
+
+// Merge or convert existing files; nothing is computed.
+AnalyzeResult combine_only(const AnalyzeOptions& opts) {
+  check(!opts.input_imatrices.empty(), ErrorCode::InvalidArgument,
+        "nothing to analyze: give a model, or imatrix files to merge or convert");
+  methods::ImportanceMatrix m = load_inputs(opts.input_imatrices);
+  if (writes_gguf(opts))
+    m.save_gguf(opts.output);
+  else
+    m.save_legacy(opts.output);  // entries keep the order they were read in
+  AnalyzeResult r;
+  r.output_path = opts.output;
+  fill_statistics(r, m, nullptr);
+  return r;
+}
+
 }  // namespace
 
 AnalyzeResult analyze(const AnalyzeOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (opts.model.empty()) {
+    auto r = combine_only(opts);
+    r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  }
+  // Read the inputs first: a bad --in-file fails before hours of computing.
+  methods::ImportanceMatrix inputs = load_inputs(opts.input_imatrices);
   check(opts.ctx >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument, "ctx must be >= 16 and batch >= 1");
   auto src = model::open_tensor_source(opts.model);
   auto tok = eval::load_tokenizer(*src);
@@ -151,7 +205,13 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   }
   progress.end();
 
-  if (opts.output.extension() == ".gguf") {
+  const int64_t computed_chunks = m.chunks;
+  if (!opts.input_imatrices.empty()) {
+    // As llama-imatrix: the files' entries first, the computed statistics added.
+    inputs.merge(m);
+    m = std::move(inputs);
+  }
+  if (writes_gguf(opts)) {
     m.save_gguf(opts.output);
   } else {
     m.order_as_llama_imatrix();
@@ -180,22 +240,8 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   if (ckpt) ckpt->clear();
 
   r.output_path = opts.output;
-  r.chunks = m.chunks;
-  r.entries = static_cast<int64_t>(m.entries().size());
-  r.tokens = n_chunks * opts.ctx;
-  // Model order; a tied output matrix (no tensor of its own) goes last.
-  std::vector<const methods::ImatrixEntry*> ordered;
-  for (const auto& t : src->tensors())
-    if (const auto* e = m.find(t.name)) ordered.push_back(e);
-  for (const auto& e : m.entries())
-    if (!src->find(e.name)) ordered.push_back(&e);
-  std::vector<float> all;
-  for (const auto* e : ordered) {
-    const auto mean = e->mean();
-    r.layers.push_back(importance_statistics(e->name, mean));
-    all.insert(all.end(), mean.begin(), mean.end());
-  }
-  r.global = importance_statistics("", all);
+  fill_statistics(r, m, src.get());
+  r.tokens = computed_chunks * opts.ctx;
   r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

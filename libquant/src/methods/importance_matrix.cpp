@@ -48,12 +48,39 @@ void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64
   e.ncall += calls;
 }
 
+namespace {
+// A legacy-loaded entry holds mean * ncall with count = ncall (no token count
+// survives in that layout); computed and GGUF-loaded entries hold raw sums.
+bool holds_legacy_values(const ImatrixEntry& e) { return e.count == e.ncall; }
+
+// Raw sums of a legacy entry, assuming `chunk_size` tokens per call (what
+// llama.cpp assumes when it reads a legacy file into a GGUF-era collector).
+ImatrixEntry as_raw(ImatrixEntry e, int64_t chunk_size) {
+  const auto scale = static_cast<float>(std::max<int64_t>(1, chunk_size));
+  for (auto& v : e.sums) v *= scale;
+  e.count *= std::max<int64_t>(1, chunk_size);
+  return e;
+}
+}  // namespace
+
 void ImportanceMatrix::merge(const ImportanceMatrix& other) {
-  for (const auto& o : other.entries_) {
-    ImatrixEntry& e = entry(o.name, static_cast<int64_t>(o.sums.size()));
-    for (size_t j = 0; j < o.sums.size(); ++j) e.sums[j] += o.sums[j];
-    e.count += o.count;
-    e.ncall += o.ncall;
+  const int64_t raw_chunk = chunk_size ? chunk_size : other.chunk_size;
+  for (const auto& theirs : other.entries_) {
+    ImatrixEntry& e = entry(theirs.name, static_cast<int64_t>(theirs.sums.size()));
+    const ImatrixEntry* o = &theirs;
+    ImatrixEntry converted;
+    if (e.count != 0 && holds_legacy_values(e) != holds_legacy_values(theirs)) {
+      // Mixed layouts: bring the legacy side to raw sums before adding.
+      if (holds_legacy_values(e)) {
+        e = as_raw(std::move(e), raw_chunk);
+      } else {
+        converted = as_raw(theirs, raw_chunk);
+        o = &converted;
+      }
+    }
+    for (size_t j = 0; j < o->sums.size(); ++j) e.sums[j] += o->sums[j];
+    e.count += o->count;
+    e.ncall += o->ncall;
   }
   chunks += other.chunks;
   if (!chunk_size) chunk_size = other.chunk_size;
@@ -141,7 +168,7 @@ ImportanceMatrix ImportanceMatrix::parse_legacy(std::span<const std::byte> bytes
 
 ImportanceMatrix ImportanceMatrix::load_legacy(const fs::path& path) {
   if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
-                                     "Check the --imatrix path");
+                                     "Check the path of the importance matrix (--imatrix, --in-file)");
   const MappedFile f(path);
   return parse_legacy(f.bytes());
 }
@@ -161,7 +188,7 @@ void ImportanceMatrix::save_legacy(const fs::path& path) const {
     put_i32(static_cast<int64_t>(e.sums.size()));
     tmp.resize(e.sums.size());
     for (size_t j = 0; j < e.sums.size(); ++j)
-      tmp[j] = e.count == e.ncall ? e.sums[j]
+      tmp[j] = holds_legacy_values(e) ? e.sums[j]
                                   : (e.sums[j] / static_cast<float>(e.count)) * static_cast<float>(e.ncall);
     out.write(tmp.data(), tmp.size() * 4);
   }
@@ -192,7 +219,7 @@ void ImportanceMatrix::save_gguf(const fs::path& path, bool keep_order) const {
   io::GgufWriter w(path, std::move(kvs), std::move(specs));
   for (const auto* e : sorted) {
     // A legacy-loaded entry holds mean * ncall; its raw sums are that times chunk_size.
-    const bool legacy = e->count == e->ncall;
+    const bool legacy = holds_legacy_values(*e);
     const float scale = legacy ? static_cast<float>(std::max<int64_t>(1, chunk_size)) : 1.0f;
     std::vector<float> s(e->sums);
     for (auto& v : s) v *= scale;
@@ -233,7 +260,7 @@ ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
 
 ImportanceMatrix ImportanceMatrix::load(const fs::path& path) {
   if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
-                                     "Check the --imatrix path");
+                                     "Check the path of the importance matrix (--imatrix, --in-file)");
   const MappedFile f(path);
   if (f.size() >= 4 && std::memcmp(f.bytes().data(), "GGUF", 4) == 0) {
     try {

@@ -16,9 +16,15 @@
 namespace libquant::jobs {
 
 struct AnalyzeOptions {
-  std::filesystem::path model;
+  std::filesystem::path model;       // empty: combine `input_imatrices` only
   std::filesystem::path data;        // calibration text, JSON or JSON lines (empty = the bundled default text)
-  std::filesystem::path output;      // .gguf -> GGUF imatrix, anything else -> legacy .dat
+  std::filesystem::path output;      // layout from `layout`, by default .gguf -> GGUF imatrix, else legacy .dat
+  enum class Layout { ByExtension, Legacy, Gguf };
+  Layout layout = Layout::ByExtension;
+  // Existing imatrix files (either layout) merged into the result, as
+  // llama-imatrix --in-file. With an empty `model` nothing is computed: the
+  // files are only combined (merge) or re-written in the other layout (convert).
+  std::vector<std::filesystem::path> input_imatrices;
   std::string dataset_name;          // stored in the file (default: data path as given)
   int64_t ctx = 512;
   int64_t chunks = -1;               // -1 = all whole chunks
