@@ -1,6 +1,7 @@
 // `llm-quantize quantize MODEL FORMAT -q LEVEL`: flag parsing only; the work is
 // libquant::jobs::convert_to_gguf.
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -33,8 +34,24 @@ struct QuantizeOptions {
   bool leave_output_tensor = false, pure = false, allow_requantize = false;
   std::string output_tensor_type, token_embedding_type, ternary_format = "tq1_0";
   std::vector<std::string> tensor_types;
+  std::optional<double> target_bpw;
+  std::optional<uint64_t> target_size_bytes;
+  int64_t sample_rows = 256;
+  std::vector<std::string> candidates;
   CheckpointFlags checkpoints;
 };
+
+// -q dynamic: the per-tensor table (type, bits, parameters, ratio to f16, estimated error).
+void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
+  std::printf("%-32s %-8s %6s %12s %8s %12s\n", "tensor", "type", "bits", "parameters", "vs f16", "est. error");
+  for (const auto& t : res.tensors) {
+    if (t.estimated_error < 0) continue;
+    const double bits = 8.0 * static_cast<double>(libquant::row_bytes(t.type, t.shape.row_length())) /
+                        static_cast<double>(t.shape.row_length());
+    std::printf("%-32s %-8s %6.3f %12lld %7.2fx %12.4g\n", t.name.c_str(), std::string(libquant::traits(t.type).name).c_str(),
+                bits, static_cast<long long>(t.shape.numel()), 16.0 / bits, t.estimated_error);
+  }
+}
 
 // Every llama-quantize type name this tool accepts for GGUF.
 constexpr const char* kGgufLevels[] = {
@@ -82,9 +99,11 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "unknown --ternary-format '" + o.ternary_format + "'", "Use tq1_0 or tq2_0");
     file_type = tf;
   }
-  if (level == "dynamic")
-    throw Error(ErrorCode::UnsupportedConversion, "dynamic GGUF quantization is not implemented yet",
-                "Pick a llama-quantize type such as Q4_K_M");
+  if (level != "dynamic" && (o.target_bpw || o.target_size_bytes))
+    throw Error(ErrorCode::InvalidArgument, "--target-bpw / --target-size-bytes need -q dynamic",
+                "Use -q dynamic --target-bpw B, or drop the target");
+  if (o.target_bpw && o.target_size_bytes)
+    throw Error(ErrorCode::InvalidArgument, "--target-bpw and --target-size-bytes exclude each other", "Give one target");
   std::error_code ec;
   if (!fs::is_directory(o.output_dir, ec))
     throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
@@ -107,6 +126,14 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     if (eq == std::string::npos || eq == 0)
       throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
     opts.tensor_types.emplace_back(spec.substr(0, eq), parse_type(spec.substr(eq + 1), "--tensor-type"));
+  }
+  if (level == "dynamic") {
+    libquant::jobs::DynamicQuantOptions d;
+    d.target_bpw = o.target_bpw;
+    d.target_size_bytes = o.target_size_bytes;
+    d.sample_rows = o.sample_rows;
+    for (const auto& c : o.candidates) d.candidates.push_back(parse_type(c, "--candidates"));
+    opts.dynamic = d;
   }
   opts.checkpoint_dir = o.checkpoints.directory();
   opts.resume = o.checkpoints.resuming();
@@ -136,6 +163,25 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
         .field("validation_status", valid ? "valid" : "invalid")
         .field("resumed_tensors", static_cast<uint64_t>(res.tensors_resumed))
         .field("fallback_tensors", res.fallbacks);
+    if (level == "dynamic") {
+      j.field("reference_type", res.reference_type)
+          .field("target_bytes", res.target_bytes)
+          .field("effective_bpw", 8.0 * static_cast<double>(res.file_size) / static_cast<double>(res.parameter_count));
+      j.key("layer_summary").begin_array();
+      for (const auto& t : res.tensors) {
+        if (t.estimated_error < 0) continue;
+        j.begin_object()
+            .field("layer_name", t.name)
+            .field("type", std::string(libquant::traits(t.type).name))
+            .field("bit_width", 8.0 * static_cast<double>(libquant::row_bytes(t.type, t.shape.row_length())) /
+                                    static_cast<double>(t.shape.row_length()))
+            .field("parameter_count", t.shape.numel())
+            .field("estimated_error", t.estimated_error)
+            .field("is_protected", false)
+            .end_object();
+      }
+      j.end_array();
+    }
     j.key("metadata").begin_object()
         .field("original_dtype", res.original_dtype)
         .field("original_size", res.original_size)
@@ -154,6 +200,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     j.end_object();
     print_json(j);
   } else {
+    if (level == "dynamic") print_dynamic_table(res);
     libquant::log_info("Complete: " + res.output_path.string() + " (" + human_size(res.file_size) + ")");
     std::cout << res.output_path.string() << "\n";
   }
@@ -179,6 +226,17 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--token-embedding-type", o->token_embedding_type, "Type for token_embd.weight, e.g. Q8_0");
   sub->add_option("--tensor-type", o->tensor_types, "REGEX=TYPE override for matching tensors (repeatable)");
   sub->add_option("--ternary-format", o->ternary_format, "Format for -q TERNARY: tq1_0 or tq2_0")->capture_default_str();
+  sub->add_option("--target-bpw", o->target_bpw,
+                  "-q dynamic: bits per weight of the whole file (size = bpw x parameters / 8); types per tensor are "
+                  "allocated to minimise the importance-weighted error")
+      ->check(CLI::Range(1.0, 16.0));
+  sub->add_option("--target-size-bytes", o->target_size_bytes, "-q dynamic: the file size to stay under, in bytes");
+  sub->add_option("--candidates", o->candidates,
+                  "-q dynamic: the types to choose from (comma-separated; default: the k-, i- and 32-wide legacy "
+                  "types from IQ2_XXS to Q8_0)")
+      ->delimiter(',');
+  sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);
   return {sub, [&g, o] { return run_quantize(g, *o); }};
 }

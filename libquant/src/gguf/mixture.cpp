@@ -78,6 +78,14 @@ bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_out
   return quantize_output || n != "output.weight";
 }
 
+bool is_dynamic_type_name(std::string_view name) noexcept {
+  constexpr std::string_view d = "dynamic";
+  if (name.size() != d.size()) return false;
+  for (size_t i = 0; i < d.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(name[i])) != d[i]) return false;
+  return true;
+}
+
 MixturePlanner::MixturePlanner(const FileTypeInfo& ft, MixtureModel model, MixtureOptions opts,
                                const std::vector<std::string>& tensor_names)
     : ft_(ft), m_(std::move(model)), o_(std::move(opts)) {

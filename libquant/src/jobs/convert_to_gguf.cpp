@@ -17,6 +17,7 @@
 #include "libquant/methods/importance_matrix.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/tensor_source.hpp"
+#include "dynamic_plan.hpp"
 #include "peak_memory.hpp"
 #include "tensor_order.hpp"
 
@@ -191,21 +192,33 @@ bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft)
 
 ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto ft = gguf::find_file_type(opts.file_type);
-  if (!ft) throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
-                       "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16");
+  const bool dynamic = gguf::is_dynamic_type_name(opts.file_type);
+  if (!dynamic && !gguf::find_file_type(opts.file_type))
+    throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
+                "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16, or dynamic");
+  if (dynamic && !opts.dynamic)
+    throw Error(ErrorCode::InvalidArgument, "-q dynamic needs a size target",
+                "Add --target-bpw B (bits per weight of the whole file) or --target-size-bytes N");
   std::optional<methods::ImportanceMatrix> imatrix;
   if (opts.imatrix) imatrix = methods::ImportanceMatrix::load(*opts.imatrix);
+  auto src = model::open_tensor_source(opts.input);
+  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+
+  ConvertToGgufResult res;
+  std::string type_name = opts.file_type;
+  if (dynamic) {
+    res.target_bytes = dynamic_target_bytes(*opts.dynamic, src->parameter_count());
+    const double bpw = 8.0 * static_cast<double>(res.target_bytes) / static_cast<double>(src->parameter_count());
+    type_name = res.reference_type = dynamic_reference_type(bpw, imatrix.has_value());
+  }
+  const auto ft = gguf::find_file_type(type_name);
   if (ft->requires_imatrix && !imatrix)
     throw Error(ErrorCode::ImatrixInvalid, std::string(ft->name) + " needs an importance matrix",
                 "Compute one with 'llm-quantize analyze MODEL -o imatrix.dat' and pass --imatrix imatrix.dat");
 
-  auto src = model::open_tensor_source(opts.input);
-  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   const bool hf = model::hf_config(*src) != nullptr;
   const model::ModelConfig cfg = hf ? *model::hf_config(*src) : model::config_from_gguf(*model::gguf_header(*src));
 
-  ConvertToGgufResult res;
   res.layers_processed = cfg.num_layers;
   std::vector<io::GgufKv> kvs;
   if (hf) {
@@ -229,11 +242,22 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   mo.tensor_types = opts.tensor_types;
   gguf::MixturePlanner planner(*ft, mixture_model(*src, cfg), mo, names);
 
+  std::vector<DType> types;
+  for (const auto* t : order) types.push_back(planner.next(t->name, t->shape, stored_type(*t, hf)));
+  ThreadPool pool(opts.threads);
+  DynamicPlan dyn;
+  if (dynamic) {
+    dyn = plan_dynamic(*src, order, types, kvs, imatrix ? &*imatrix : nullptr, *opts.dynamic, pool, progress);
+    for (size_t i = 0; i < order.size(); ++i)
+      if (auto it = dyn.types.find(order[i]->name); it != dyn.types.end()) types[i] = it->second;
+  }
+
   std::vector<TensorPlan> plans;
   std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
   bool warned_lossy = false;
-  for (const auto* t : order) {
-    const DType out = planner.next(t->name, t->shape, stored_type(*t, hf));
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto* t = order[i];
+    const DType out = types[i];
     if (t->dtype != out) {
       if (!gguf::can_dequantize(t->dtype))
         throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t->name + "' is stored as " +
@@ -278,11 +302,12 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
 
   io::GgufWriter writer(opts.output, std::move(kvs), specs, io::kGgufDefaultAlignment, resume);
   if (ckpt && res.tensors_resumed == 0) ckpt->save(0);
-  ThreadPool pool(opts.threads);
   TensorStreamer streamer(*src, writer, pool);
   progress.begin("Quantizing", plans.size(), "tensors");
   for (size_t i = 0; i < plans.size(); ++i) {
-    res.tensors.push_back({plans[i].src->name, plans[i].out, plans[i].src->shape});
+    const auto err = dyn.estimated_error.find(plans[i].src->name);
+    res.tensors.push_back({plans[i].src->name, plans[i].out, plans[i].src->shape,
+                           err == dyn.estimated_error.end() ? -1.0 : err->second});
     if (i < res.tensors_resumed) continue;
     streamer.run(plans[i]);
     if (ckpt) {

@@ -30,6 +30,8 @@ struct FileTypeInfo {
 // aliases Q3_K, Q4_K, Q5_K mean the _M variants).
 LIBQUANT_API const std::vector<FileTypeInfo>& file_types();
 LIBQUANT_API std::optional<FileTypeInfo> find_file_type(std::string_view name);
+// "dynamic" (any case): per-tensor types allocated under a size budget.
+LIBQUANT_API bool is_dynamic_type_name(std::string_view name) noexcept;
 
 // Model facts the rules depend on.
 struct MixtureModel {

@@ -20,10 +20,20 @@
 
 namespace libquant::jobs {
 
+// `-q dynamic`: types per tensor allocated under a size budget (see
+// methods/dynamic_quantizer.hpp). One of the two targets is required.
+struct DynamicQuantOptions {
+  std::optional<double> target_bpw;          // over all parameters of the model, whole file
+  std::optional<uint64_t> target_size_bytes;  // whole file
+  std::vector<DType> candidates;             // empty: methods::default_dynamic_candidates()
+  int64_t sample_rows = 256;                 // rows per tensor whose error is measured (evenly spaced)
+};
+
 struct ConvertToGgufOptions {
   std::filesystem::path input;
   std::filesystem::path output;      // the .gguf file to write
-  std::string file_type = "F16";     // llama-quantize name: F16, Q8_0, Q4_K_M, IQ2_XS, ...
+  std::string file_type = "F16";     // llama-quantize name: F16, Q8_0, Q4_K_M, IQ2_XS, ... or "dynamic"
+  std::optional<DynamicQuantOptions> dynamic;  // required with file_type "dynamic"
   unsigned threads = 0;              // 0 = all cores
   ProgressSink* progress = nullptr;  // null = silent
   std::string model_name;            // general.name for HF input (default: directory name)
@@ -49,6 +59,7 @@ struct ConvertedTensor {
   std::string name;
   DType type;
   Shape shape;
+  double estimated_error = -1;  // -q dynamic: importance-weighted squared error (-1: not allocated)
 };
 
 struct ConvertToGgufResult {
@@ -62,6 +73,8 @@ struct ConvertToGgufResult {
   uint64_t parameter_count = 0;
   size_t tensors_resumed = 0;        // tensors an earlier run had finished
   int fallbacks = 0;                 // tensors whose rows did not fit the chosen type
+  std::string reference_type;        // -q dynamic: the mixture followed outside the blocks
+  uint64_t target_bytes = 0;         // -q dynamic: the whole-file budget
   std::vector<ConvertedTensor> tensors;
 };
 

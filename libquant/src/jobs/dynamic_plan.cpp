@@ -1,0 +1,113 @@
+#include "dynamic_plan.hpp"
+
+#include <cmath>
+
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/gguf/row_codec.hpp"
+
+namespace libquant::jobs {
+
+std::string dynamic_reference_type(double target_bpw, bool has_imatrix) {
+  if (target_bpw >= 4.0) return "Q4_K_M";
+  if (target_bpw >= 3.0) return "Q3_K_M";
+  return has_imatrix ? "IQ2_M" : "Q2_K";
+}
+
+uint64_t dynamic_target_bytes(const DynamicQuantOptions& o, uint64_t parameter_count) {
+  if (o.target_size_bytes) return *o.target_size_bytes;
+  check(o.target_bpw.has_value(), ErrorCode::InvalidArgument, "-q dynamic needs --target-bpw or --target-size-bytes");
+  return static_cast<uint64_t>(std::floor(*o.target_bpw * static_cast<double>(parameter_count) / 8.0));
+}
+
+namespace {
+
+uint64_t alignment_of(const std::vector<io::GgufKv>& kvs) {
+  for (const auto& kv : kvs)
+    if (kv.key == "general.alignment") return kv.value.as_uint();
+  return io::kGgufDefaultAlignment;
+}
+
+uint64_t header_bytes(const std::vector<io::GgufKv>& kvs, const std::vector<const model::SourceTensor*>& order,
+                      const std::vector<DType>& types) {
+  io::GgufHeader h;
+  h.kvs = kvs;
+  h.alignment = static_cast<uint32_t>(alignment_of(kvs));
+  // Tensor infos have the same size whatever their type.
+  for (size_t i = 0; i < order.size(); ++i) h.tensors.push_back({order[i]->name, types[i], order[i]->shape, 0});
+  return io::serialize_gguf_header(h).size();
+}
+
+// `n` evenly spaced rows of the tensor, decoded to f32.
+std::vector<float> sample_rows(const model::TensorSource& src, const model::SourceTensor& t, int64_t n) {
+  const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
+  const uint64_t rb = t.nbytes / static_cast<uint64_t>(rows);
+  std::vector<std::byte> raw(rb);
+  std::vector<float> out(static_cast<size_t>(n * cols));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t r = i * rows / n;
+    src.read_rows(t, static_cast<uint64_t>(r), 1, raw.data());
+    gguf::dequantize(t.dtype, raw.data(), out.data() + i * cols, cols);
+  }
+  return out;
+}
+
+}  // namespace
+
+DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const model::SourceTensor*>& order,
+                         const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs,
+                         const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o, ThreadPool& pool,
+                         ProgressSink& progress) {
+  const uint64_t target = dynamic_target_bytes(o, src.parameter_count());
+  const std::vector<DType> candidates = o.candidates.empty() ? methods::default_dynamic_candidates() : o.candidates;
+  const uint64_t alignment = alignment_of(kvs);
+  uint64_t fixed = header_bytes(kvs, order, types);
+  std::vector<size_t> allocatable;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& t = *order[i];
+    if (t.name.rfind("blk.", 0) == 0 && traits(types[i]).is_quantized && t.shape.rank() == 2) allocatable.push_back(i);
+    else fixed += methods::stored_bytes(types[i], t.shape.rank() <= 1 ? 1 : t.shape.rows(),
+                                        t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length(), alignment);
+  }
+  std::vector<methods::TensorOptions> options;
+  progress.begin("Measuring", allocatable.size(), "tensors");
+  for (size_t k = 0; k < allocatable.size(); ++k) {
+    const auto& t = *order[allocatable[k]];
+    const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
+    const int64_t n = std::min<int64_t>(rows, std::max<int64_t>(1, o.sample_rows));
+    const std::vector<float> sample = sample_rows(src, t, n);
+    std::vector<float> imp;
+    if (imatrix)
+      if (const auto* e = imatrix->find(t.name); e && static_cast<int64_t>(e->sums.size()) == cols) imp = e->mean();
+    if (imatrix && imp.empty()) log_warning("no importance data for " + t.name + "; its error is unweighted");
+    auto measured = methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(),
+                                             candidates, &pool);
+    if (measured.empty()) {
+      // No candidate stores these rows (e.g. 172 wide): keep the mixture's fallback type.
+      fixed += methods::stored_bytes(types[allocatable[k]], rows, cols, alignment);
+      log_info("no candidate type fits the rows of " + t.name + "; it keeps " +
+               std::string(traits(types[allocatable[k]]).name));
+    } else {
+      options.push_back({t.name, t.shape, std::move(measured), 1.0});
+    }
+    progress.update(k + 1, t.name);
+  }
+  progress.end();
+
+  if (fixed >= target)
+    throw Error(ErrorCode::InvalidArgument,
+                "the target of " + std::to_string(target) + " bytes does not even hold the tensors outside the blocks (" +
+                    std::to_string(fixed) + " bytes)",
+                "Raise --target-bpw / --target-size-bytes");
+
+  DynamicPlan plan;
+  plan.budget_bytes = target - fixed;
+  const methods::BitAllocation a = methods::allocate_bits(options, plan.budget_bytes);
+  plan.types = a.types;
+  for (const auto& t : options)
+    for (const auto& opt : t.options)
+      if (opt.type == a.types.at(t.name)) plan.estimated_error[t.name] = opt.error;
+  return plan;
+}
+
+}  // namespace libquant::jobs

@@ -1,0 +1,40 @@
+#pragma once
+// `-q dynamic`: per-tensor types for the decoder blocks' linear weights from
+// methods::allocate_bits, under a whole-file size budget.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "libquant/core/dtype.hpp"
+#include "libquant/core/thread_pool.hpp"
+#include "libquant/io/gguf_file.hpp"
+#include "libquant/jobs/convert_to_gguf.hpp"
+#include "libquant/methods/dynamic_quantizer.hpp"
+#include "libquant/methods/importance_matrix.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant::jobs {
+
+// llama-quantize's mixture whose output / token-embedding rules a dynamic
+// file follows (the allocation covers the blocks): Q4_K_M from 4 bpw, Q3_K_M
+// from 3, IQ2_M below (Q2_K without an importance matrix).
+std::string dynamic_reference_type(double target_bpw, bool has_imatrix);
+
+// The file size the options ask for (target_size_bytes, or target_bpw over
+// every parameter of the model).
+uint64_t dynamic_target_bytes(const DynamicQuantOptions& o, uint64_t parameter_count);
+
+struct DynamicPlan {
+  std::map<std::string, DType> types;            // allocatable tensors only
+  std::map<std::string, double> estimated_error;  // importance-weighted squared error of the chosen type
+  uint64_t budget_bytes = 0;                     // for the allocatable tensors
+};
+
+// `types` holds the reference mixture's type for every tensor in file order;
+// tensors of decoder blocks that it quantizes are re-allocated.
+DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const model::SourceTensor*>& order,
+                         const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs,
+                         const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o, ThreadPool& pool,
+                         ProgressSink& progress);
+
+}  // namespace libquant::jobs
