@@ -37,6 +37,11 @@ struct QuantizeOptions {
   std::optional<double> target_bpw;
   std::optional<uint64_t> target_size_bytes;
   int64_t sample_rows = 256;
+  std::string error_metric = "absolute";
+  std::string profile;
+  bool protect_super_weights = false;
+  std::string super_weights;
+  double protection_coverage = 0.0001;
   std::vector<std::string> candidates;
   CheckpointFlags checkpoints;
 };
@@ -99,6 +104,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "unknown --ternary-format '" + o.ternary_format + "'", "Use tq1_0 or tq2_0");
     file_type = tf;
   }
+  if (level != "dynamic" && !o.profile.empty())
+    throw Error(ErrorCode::InvalidArgument, "--profile needs -q dynamic", "Use -q dynamic --profile " + o.profile);
   if (level != "dynamic" && (o.target_bpw || o.target_size_bytes))
     throw Error(ErrorCode::InvalidArgument, "--target-bpw / --target-size-bytes need -q dynamic",
                 "Use -q dynamic --target-bpw B, or drop the target");
@@ -127,11 +134,22 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
     opts.tensor_types.emplace_back(spec.substr(0, eq), parse_type(spec.substr(eq + 1), "--tensor-type"));
   }
-  if (level == "dynamic") {
+  if (!o.profile.empty()) opts.profile = libquant::methods::load_profile(o.profile);
+  if (!o.super_weights.empty() && !o.protect_super_weights)
+    throw Error(ErrorCode::InvalidArgument, "--super-weights needs --protect-super-weights", "Add --protect-super-weights");
+  if (o.protect_super_weights) {
+    if (o.imatrix.empty())
+      throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs --imatrix",
+                  "Pass the importance matrix analyze wrote (and its .super_weights.json beside it)");
+    opts.super_weights = o.super_weights.empty() ? fs::path(o.imatrix + ".super_weights.json") : fs::path(o.super_weights);
+    opts.protection_coverage = o.protection_coverage;
+  }
+  if (level == "dynamic" && (o.target_bpw || o.target_size_bytes || !o.candidates.empty() || o.profile.empty())) {
     libquant::jobs::DynamicQuantOptions d;
     d.target_bpw = o.target_bpw;
     d.target_size_bytes = o.target_size_bytes;
     d.sample_rows = o.sample_rows;
+    d.error_metric = o.error_metric;
     for (const auto& c : o.candidates) d.candidates.push_back(parse_type(c, "--candidates"));
     opts.dynamic = d;
   }
@@ -166,6 +184,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     if (level == "dynamic") {
       j.field("reference_type", res.reference_type)
           .field("target_bytes", res.target_bytes)
+          .field("protected_weights", res.protected_weights)
           .field("effective_bpw", 8.0 * static_cast<double>(res.file_size) / static_cast<double>(res.parameter_count));
       j.key("layer_summary").begin_array();
       for (const auto& t : res.tensors) {
@@ -177,7 +196,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
                                     static_cast<double>(t.shape.row_length()))
             .field("parameter_count", t.shape.numel())
             .field("estimated_error", t.estimated_error)
-            .field("is_protected", false)
+            .field("is_protected", t.is_protected)
+            .field("boosted_weights", t.boosted_weights)
             .end_object();
       }
       j.end_array();
@@ -235,6 +255,21 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
                   "-q dynamic: the types to choose from (comma-separated; default: the k-, i- and 32-wide legacy "
                   "types from IQ2_XXS to Q8_0)")
       ->delimiter(',');
+  sub->add_option("--profile", o->profile,
+                  "-q dynamic: preset (attention-high, balanced, compression-max) or .dqprofile file; its rules pin "
+                  "the tensors they match");
+  sub->add_flag("--protect-super-weights", o->protect_super_weights,
+               "-q dynamic: keep super weights and the most salient weights (needs --imatrix and analyze's "
+               "super-weight file)");
+  sub->add_option("--super-weights", o->super_weights,
+                  "Super-weight JSON from analyze --identify-super-weights (default: IMATRIX.super_weights.json)");
+  sub->add_option("--protection-coverage", o->protection_coverage,
+                  "Fraction of each weight protected by saliency |w| sqrt(imatrix), (0, 0.01]")
+      ->capture_default_str()->check(CLI::Range(1e-9, 0.01));
+  sub->add_option("--error-metric", o->error_metric,
+                  "-q dynamic: relative (error / the tensor's weighted energy, per tensor noise-to-signal) or "
+                  "absolute (the output error itself)")
+      ->capture_default_str()->check(CLI::IsMember({"relative", "absolute"}));
   sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);

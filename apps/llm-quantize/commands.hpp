@@ -26,5 +26,7 @@ std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOpt
 Command register_coherence(CLI::App& quality, const GlobalOptions& g);
 Command register_logits(CLI::App& quality);
 Command register_analyze(CLI::App& app, const GlobalOptions& g);
+// `profile list | show | create | validate`.
+std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cli

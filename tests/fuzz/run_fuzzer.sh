@@ -15,6 +15,15 @@ case "$name" in
   fuzz_logits_file)  # a valid minimal file: ctx 16, vocab 2, 1 chunk -> 7 rows of 6 words
     python3 -c "import struct,sys; sys.stdout.buffer.write(b'_logits_'+struct.pack('<3i',16,2,1)+bytes(64)+bytes(7*6*2))" > "$corpus/seed1" ;;
   fuzz_imatrix) cp "$shared/golden/synthetic-a/imatrix.dat" "$corpus/seed1" ;;
+  fuzz_super_weights)  # the documented example: one super weight, one mask
+    printf '%s' '{"format": "libquant.super_weights", "version": 1, "model": "m.gguf", "coverage": 0.0001,
+ "super_weights": [{"tensor": "blk.1.ffn_down.weight", "layer": 1, "row": 5, "col": 3, "value": -4.4,
+ "activation": 263.3, "input_activation": 36.6, "share": 0.61, "kind": "activation_spike"}],
+ "total_protected": 2, "masks": {"blk.0.attn_q.weight": {"shape": [4, 8], "indices": [1, 17]}}}' > "$corpus/seed1" ;;
+  fuzz_dqprofile)
+    printf '%s' '{"format": "libquant.dqprofile", "version": 1, "profile_name": "p", "default_type": "Q4_K",
+ "target_bpw": 4.5, "candidates": ["Q4_K", "Q6_K"], "rules": [{"class": "attn_v", "layers": [0, -1], "type": "Q6_K"},
+ {"tensor": "ffn_(up|gate)", "type": "Q3_K"}]}' > "$corpus/seed1" ;;
   fuzz_calibration_json)
     printf '["Once upon a time", {"text": "there was a cat"}]' > "$corpus/seed1"
     printf '{"text": "a"}

@@ -8,6 +8,9 @@
 #include "libquant/core/error.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/methods/dynamic_quantizer.hpp"
+#include "libquant/methods/super_weights.hpp"
+
+#include <filesystem>
 
 using namespace libquant;
 using methods::QuantOption;
@@ -124,4 +127,39 @@ TEST_CASE("allocation uses the whole budget when the largest options fit, and re
   CHECK(a.types.at("a") == DType::Q8_0);
   CHECK(a.types.at("b") == DType::Q8_0);
   CHECK_THROWS_AS(methods::allocate_bits(ts, 199), Error);
+}
+
+TEST_CASE("the super-weight file reader accepts the writer's output and rejects broken files", "[dynamic]") {
+  methods::SuperWeight w;
+  w.tensor = "blk.1.ffn_down.weight";
+  w.layer = 1, w.row = 5, w.col = 3, w.value = -4.375f, w.activation = 263.3f, w.kind = "activation_spike";
+  methods::SaliencyMask mask;
+  mask.coverage = 0.001;
+  mask.indices["blk.0.attn_q.weight"] = {1, 17};
+  mask.shapes["blk.0.attn_q.weight"] = {4, 8};
+  const auto path = std::filesystem::temp_directory_path() / "libquant_sw_test.json";
+  methods::save_super_weights(path, "m.gguf", {w}, mask);
+  const auto f = methods::load_super_weights(path);
+  std::filesystem::remove(path);
+  REQUIRE(f.found.size() == 1);
+  CHECK(f.found[0].tensor == w.tensor);
+  CHECK(f.found[0].row == 5);
+  CHECK(f.found[0].col == 3);
+  CHECK(f.found[0].value == -4.375f);
+  CHECK(f.mask.indices.at("blk.0.attn_q.weight") == std::vector<int64_t>{1, 17});
+  CHECK(f.model == "m.gguf");
+  const auto code = [](const std::string& j) {
+    try {
+      methods::parse_super_weights(j);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::Success;
+  };
+  CHECK(code("{}") == ErrorCode::ImatrixInvalid);
+  CHECK(code(R"J({"format": "libquant.super_weights", "version": 1, "super_weights": [{"tensor": "t", "layer": 0,
+    "row": -1, "col": 0}]})J") == ErrorCode::ImatrixInvalid);
+  CHECK(code(R"J({"format": "libquant.super_weights", "version": 1, "super_weights": [],
+    "masks": {"t": {"shape": [2, 2], "indices": [3, 1]}}})J") == ErrorCode::ImatrixInvalid);
+  CHECK(code(R"J({"format": "libquant.super_weights", "version": 1, "super_weights": []})J") == ErrorCode::Success);
 }

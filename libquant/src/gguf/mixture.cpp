@@ -78,6 +78,13 @@ bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_out
   return quantize_output || n != "output.weight";
 }
 
+DType type_for_rows(DType t, int64_t n_per_row) {
+  if (n_per_row % traits(t).block_size == 0) return t;
+  // llama.cpp gives up when the replacement does not fit either; F16 keeps the tensor usable.
+  const DType fb = fallback_type(t).value_or(DType::F16);
+  return n_per_row % traits(fb).block_size == 0 ? fb : DType::F16;
+}
+
 bool is_dynamic_type_name(std::string_view name) noexcept {
   constexpr std::string_view d = "dynamic";
   if (name.size() != d.size()) return false;
@@ -231,10 +238,7 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
   }
 
   if (nx % traits(t).block_size != 0) {
-    auto fb = fallback_type(t);
-    // llama.cpp gives up here; F16 keeps the tensor usable.
-    DType chosen = fb.value_or(DType::F16);
-    if (nx % traits(chosen).block_size != 0) chosen = DType::F16;
+    const DType chosen = type_for_rows(t, nx);
     log_warning("tensor '" + name + "' has rows of " + std::to_string(nx) + " elements, not divisible into " +
              std::string(traits(t).name) + " blocks; using " + std::string(traits(chosen).name));
     t = chosen;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "libquant/core/checkpoint.hpp"
 #include "libquant/core/error.hpp"
@@ -15,6 +16,7 @@
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/gguf_file.hpp"
 #include "libquant/methods/importance_matrix.hpp"
+#include "libquant/methods/super_weights.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/tensor_source.hpp"
 #include "dynamic_plan.hpp"
@@ -88,6 +90,9 @@ std::string job_config(const ConvertToGgufOptions& o, const std::vector<std::pai
                   "\ntype=" + o.file_type + "\nname=" + o.model_name;
   if (o.imatrix) c += "\nimatrix=" + file_identity(*o.imatrix);
   c += "\nrequantize=" + std::to_string(o.allow_requantize);
+  if (o.super_weights)
+    c += "\nsuper_weights=" + file_identity(*o.super_weights) + "\ncoverage=" + std::to_string(o.protection_coverage) +
+         "\nboost=" + std::to_string(o.protection_boost);
   for (const auto& [name, ts] : specs) c += "\n" + name + ":" + std::string(traits(ts.first).name);
   return c;
 }
@@ -96,6 +101,9 @@ struct TensorPlan {
   const model::SourceTensor* src;
   DType out;
   std::vector<float> importance;  // empty: none
+  // --protect-super-weights: per row, the columns whose importance is boosted.
+  std::map<int64_t, std::vector<int64_t>> boosted;
+  float boost = 1.0f;
 };
 
 // Quantizes one tensor in row chunks (buffers reused across tensors) and
@@ -137,11 +145,26 @@ class TensorStreamer {
         if (quantized_out) check_finite(t.name, f, nr * n_per_row);
         gguf::quantize_rows(p.out, f, enc_.data() + a * out_rb, nr, n_per_row, imp);
       });
+      requantize_boosted(p, r0, n, n_per_row, out_rb);
       write({enc_.data(), n * out_rb});
     }
   }
 
  private:
+  // Rows holding protected weights are encoded again with those columns'
+  // importance multiplied by the boost (row-local: other rows are unchanged).
+  void requantize_boosted(const TensorPlan& p, uint64_t r0, uint64_t n, int64_t n_per_row, uint64_t out_rb) {
+    if (p.boosted.empty() || !traits(p.out).is_quantized) return;
+    std::vector<float> imp;
+    for (auto it = p.boosted.lower_bound(static_cast<int64_t>(r0)); it != p.boosted.end() && it->first < static_cast<int64_t>(r0 + n); ++it) {
+      const auto local = static_cast<size_t>(it->first) - static_cast<size_t>(r0);
+      imp = p.importance.empty() ? std::vector<float>(static_cast<size_t>(n_per_row), 1.0f) : p.importance;
+      for (int64_t c : it->second) imp[static_cast<size_t>(c)] *= p.boost;
+      gguf::quantize_rows(p.out, f32_.data() + local * static_cast<size_t>(n_per_row), enc_.data() + local * out_rb, 1,
+                          n_per_row, imp.data());
+    }
+  }
+
   void write(std::span<const std::byte> data) {
     w_.write_tensor_part(data);
     written_ += data.size();
@@ -188,27 +211,56 @@ bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft)
   return t == DType::Q2_K && ft == model::LlamaFileType::MostlyQ2_K_S && name != "token_embd.weight";
 }
 
-}  // namespace
+// Everything decided before the first byte is written: types, metadata,
+// per-tensor importance.
+struct Prepared {
+  std::unique_ptr<model::TensorSource> src;
+  ConvertToGgufResult res;
+  std::vector<io::GgufKv> kvs;
+  std::vector<TensorPlan> plans;
+  std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
+  std::unique_ptr<ThreadPool> pool;
+};
 
-ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
-  const auto t0 = std::chrono::steady_clock::now();
+Prepared prepare(const ConvertToGgufOptions& opts) {
+  Prepared P;
   const bool dynamic = gguf::is_dynamic_type_name(opts.file_type);
   if (!dynamic && !gguf::find_file_type(opts.file_type))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
                 "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16, or dynamic");
-  if (dynamic && !opts.dynamic)
-    throw Error(ErrorCode::InvalidArgument, "-q dynamic needs a size target",
-                "Add --target-bpw B (bits per weight of the whole file) or --target-size-bytes N");
+  // -q dynamic: the size target from the options, else from the profile.
+  std::optional<DynamicQuantOptions> dyn_opts = opts.dynamic;
+  if (dynamic && opts.profile && (!dyn_opts || (!dyn_opts->target_bpw && !dyn_opts->target_size_bytes))) {
+    if (opts.profile->target_bpw) {
+      if (!dyn_opts) dyn_opts.emplace();
+      dyn_opts->target_bpw = opts.profile->target_bpw;
+    } else {
+      dyn_opts.reset();  // rules and default only
+    }
+  }
+  if (dyn_opts && dyn_opts->candidates.empty() && opts.profile) dyn_opts->candidates = opts.profile->candidates;
+  if (dynamic && !dyn_opts && !opts.profile)
+    throw Error(ErrorCode::InvalidArgument, "-q dynamic needs a size target or a profile",
+                "Add --target-bpw B (bits per weight of the whole file), --target-size-bytes N or --profile P");
+  if (!dynamic && opts.profile)
+    throw Error(ErrorCode::InvalidArgument, "a profile needs -q dynamic", "Use -q dynamic --profile P");
   std::optional<methods::ImportanceMatrix> imatrix;
   if (opts.imatrix) imatrix = methods::ImportanceMatrix::load(*opts.imatrix);
-  auto src = model::open_tensor_source(opts.input);
+  P.src = model::open_tensor_source(opts.input);
+  model::TensorSource* src = P.src.get();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
 
-  ConvertToGgufResult res;
+  ConvertToGgufResult& res = P.res;
   std::string type_name = opts.file_type;
   if (dynamic) {
-    res.target_bytes = dynamic_target_bytes(*opts.dynamic, src->parameter_count());
-    const double bpw = 8.0 * static_cast<double>(res.target_bytes) / static_cast<double>(src->parameter_count());
+    double bpw = 0;
+    if (dyn_opts) {
+      res.target_bytes = dynamic_target_bytes(*dyn_opts, src->parameter_count());
+      bpw = 8.0 * static_cast<double>(res.target_bytes) / static_cast<double>(src->parameter_count());
+    } else {
+      const DType d = opts.profile->default_type.value_or(DType::Q4_K);
+      bpw = static_cast<double>(traits(d).block_bits) / traits(d).block_size;
+    }
     type_name = res.reference_type = dynamic_reference_type(bpw, imatrix.has_value());
   }
   const auto ft = gguf::find_file_type(type_name);
@@ -220,7 +272,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   const model::ModelConfig cfg = hf ? *model::hf_config(*src) : model::config_from_gguf(*model::gguf_header(*src));
 
   res.layers_processed = cfg.num_layers;
-  std::vector<io::GgufKv> kvs;
+  std::vector<io::GgufKv>& kvs = P.kvs;
   if (hf) {
     std::string name = opts.model_name.empty() ? fs::absolute(opts.input).lexically_normal().filename().string() : opts.model_name;
     if (name.empty()) name = fs::absolute(opts.input).lexically_normal().parent_path().filename().string();
@@ -244,16 +296,42 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
 
   std::vector<DType> types;
   for (const auto* t : order) types.push_back(planner.next(t->name, t->shape, stored_type(*t, hf)));
-  ThreadPool pool(opts.threads);
+  P.pool = std::make_unique<ThreadPool>(opts.threads);
+  ThreadPool& pool = *P.pool;
+  std::set<std::string> protected_tensors;
+  methods::SaliencyMask mask;
+  if (opts.super_weights) {
+    if (!imatrix)
+      throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs --imatrix",
+                  "The saliency of a weight is |w| sqrt(imatrix): pass the importance matrix of this model");
+    if (!dynamic)
+      throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs -q dynamic",
+                  "Use -q dynamic --target-bpw B --protect-super-weights");
+    const methods::SuperWeightsFile sw = methods::load_super_weights(*opts.super_weights);
+    for (const auto& w : sw.found) {
+      const model::SourceTensor* t = src->find(w.tensor);
+      if (!t || t->shape.rank() != 2 || w.row >= t->shape.rows() || w.col >= t->shape.row_length())
+        throw Error(ErrorCode::ImatrixInvalid, "super weight " + w.tensor + "[" + std::to_string(w.row) + ", " +
+                                                   std::to_string(w.col) + "] is not in this model",
+                    "Use the super-weight file analyze wrote for this model");
+      protected_tensors.insert(w.tensor);
+      mask.indices[w.tensor].push_back(w.row * t->shape.row_length() + w.col);
+    }
+    for (auto& [name, idx] : methods::saliency_mask(*src, *imatrix, opts.protection_coverage).indices)
+      mask.indices[name].insert(mask.indices[name].end(), idx.begin(), idx.end());
+  }
+  std::set<std::string> pinned;
+  if (opts.profile) pinned = apply_profile(*opts.profile, order, types, cfg.num_layers, !dyn_opts, mo.quantize_output);
   DynamicPlan dyn;
-  if (dynamic) {
-    dyn = plan_dynamic(*src, order, types, kvs, imatrix ? &*imatrix : nullptr, *opts.dynamic, pool, progress);
+  if (dyn_opts) {
+    dyn = plan_dynamic(*src, order, types, kvs, imatrix ? &*imatrix : nullptr, *dyn_opts, pinned, protected_tensors,
+                       opts.protection_min_bits, pool, progress);
     for (size_t i = 0; i < order.size(); ++i)
       if (auto it = dyn.types.find(order[i]->name); it != dyn.types.end()) types[i] = it->second;
   }
 
-  std::vector<TensorPlan> plans;
-  std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
+  std::vector<TensorPlan>& plans = P.plans;
+  auto& specs = P.specs;
   bool warned_lossy = false;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto* t = order[i];
@@ -281,10 +359,53 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
       throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
                                                  std::string(traits(out).name) + " needs",
                   "Use an imatrix computed on this model (llm-quantize analyze)");
+    int64_t boosted = 0;
+    if (auto m = mask.indices.find(t->name); m != mask.indices.end() && traits(out).is_quantized && t->dtype != out) {
+      const int64_t cols = t->shape.row_length();
+      for (int64_t flat : m->second) {
+        auto& row = p.boosted[flat / cols];
+        if (std::find(row.begin(), row.end(), flat % cols) == row.end()) row.push_back(flat % cols), ++boosted;
+      }
+      p.boost = opts.protection_boost;
+      res.protected_weights += boosted;
+    }
     specs.push_back({t->name, {out, t->shape}});
+    const auto err = dyn.estimated_error.find(t->name);
+    res.tensors.push_back({t->name, out, t->shape, err == dyn.estimated_error.end() ? -1.0 : err->second,
+                           pinned.count(t->name) > 0, protected_tensors.count(t->name) > 0, boosted});
     plans.push_back(std::move(p));
   }
   res.fallbacks = planner.fallbacks();
+  res.original_size = src->total_bytes();
+  res.original_dtype = dominant_dtype(*src);
+  res.parameter_count = src->parameter_count();
+  return P;
+}
+
+}  // namespace
+
+ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts) {
+  Prepared P = prepare(opts);
+  io::GgufHeader h;
+  h.kvs = P.kvs;
+  if (const io::GgufValue* a = h.find("general.alignment")) h.alignment = static_cast<uint32_t>(a->as_uint());
+  for (const auto& [name, ts] : P.specs) h.tensors.push_back(io::GgufTensorInfo{name, ts.first, ts.second, 0});
+  io::layout_gguf_tensors(h);
+  P.res.file_size = io::serialize_gguf_header(h).size();
+  if (!h.tensors.empty()) P.res.file_size += h.tensors.back().offset + h.tensors.back().nbytes();
+  return std::move(P.res);
+}
+
+ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Prepared P = prepare(opts);
+  ConvertToGgufResult& res = P.res;
+  model::TensorSource* src = P.src.get();
+  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+  const auto& plans = P.plans;
+  const auto& specs = P.specs;
+  ThreadPool& pool = *P.pool;
+  std::vector<io::GgufKv> kvs = std::move(P.kvs);
 
   std::optional<Checkpoint> ckpt;
   std::optional<io::GgufResume> resume;
@@ -305,9 +426,6 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   TensorStreamer streamer(*src, writer, pool);
   progress.begin("Quantizing", plans.size(), "tensors");
   for (size_t i = 0; i < plans.size(); ++i) {
-    const auto err = dyn.estimated_error.find(plans[i].src->name);
-    res.tensors.push_back({plans[i].src->name, plans[i].out, plans[i].src->shape,
-                           err == dyn.estimated_error.end() ? -1.0 : err->second});
     if (i < res.tensors_resumed) continue;
     streamer.run(plans[i]);
     if (ckpt) {
@@ -322,9 +440,6 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
 
   res.output_path = opts.output;
   res.file_size = fs::file_size(opts.output);
-  res.original_size = src->total_bytes();
-  res.original_dtype = dominant_dtype(*src);
-  res.parameter_count = src->parameter_count();
   res.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.peak_memory_bytes = peak_rss_bytes();
   return res;

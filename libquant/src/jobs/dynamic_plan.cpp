@@ -4,6 +4,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
+#include "libquant/gguf/mixture.hpp"
 #include "libquant/gguf/row_codec.hpp"
 
 namespace libquant::jobs {
@@ -54,18 +55,40 @@ std::vector<float> sample_rows(const model::TensorSource& src, const model::Sour
 
 }  // namespace
 
+std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::vector<const model::SourceTensor*>& order,
+                                    std::vector<DType>& types, int n_layers, bool use_default, bool quantize_output) {
+  std::set<std::string> pinned;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& t = *order[i];
+    if (!gguf::is_quantizable(t.name, t.shape, quantize_output)) continue;
+    const int64_t nx = t.shape.row_length();
+    if (const auto rule = methods::match_rule(p, t.name, n_layers)) {
+      types[i] = gguf::type_for_rows(*rule, nx);
+      pinned.insert(t.name);
+    } else if (use_default && p.default_type) {
+      types[i] = gguf::type_for_rows(*p.default_type, nx);
+    }
+  }
+  return pinned;
+}
+
 DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const model::SourceTensor*>& order,
                          const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs,
-                         const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o, ThreadPool& pool,
+                         const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o,
+                         const std::set<std::string>& pinned, const std::set<std::string>& protected_tensors,
+                         double protection_min_bits, ThreadPool& pool,
                          ProgressSink& progress) {
   const uint64_t target = dynamic_target_bytes(o, src.parameter_count());
+  if (o.error_metric != "relative" && o.error_metric != "absolute")
+    throw Error(ErrorCode::InvalidArgument, "unknown error metric '" + o.error_metric + "'", "Use relative or absolute");
   const std::vector<DType> candidates = o.candidates.empty() ? methods::default_dynamic_candidates() : o.candidates;
   const uint64_t alignment = alignment_of(kvs);
   uint64_t fixed = header_bytes(kvs, order, types);
   std::vector<size_t> allocatable;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& t = *order[i];
-    if (t.name.rfind("blk.", 0) == 0 && traits(types[i]).is_quantized && t.shape.rank() == 2) allocatable.push_back(i);
+    if (t.name.rfind("blk.", 0) == 0 && traits(types[i]).is_quantized && t.shape.rank() == 2 && !pinned.count(t.name))
+      allocatable.push_back(i);
     else fixed += methods::stored_bytes(types[i], t.shape.rank() <= 1 ? 1 : t.shape.rows(),
                                         t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length(), alignment);
   }
@@ -80,15 +103,33 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     if (imatrix)
       if (const auto* e = imatrix->find(t.name); e && static_cast<int64_t>(e->sums.size()) == cols) imp = e->mean();
     if (imatrix && imp.empty()) log_warning("no importance data for " + t.name + "; its error is unweighted");
+    std::vector<DType> allowed = candidates;
+    if (protected_tensors.count(t.name)) {
+      std::vector<DType> high;
+      for (DType c : candidates)
+        if (static_cast<double>(traits(c).block_bits) / traits(c).block_size >= protection_min_bits) high.push_back(c);
+      if (!high.empty()) allowed = std::move(high);
+    }
     auto measured = methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(),
-                                             candidates, &pool);
+                                             allowed, &pool);
     if (measured.empty()) {
       // No candidate stores these rows (e.g. 172 wide): keep the mixture's fallback type.
       fixed += methods::stored_bytes(types[allocatable[k]], rows, cols, alignment);
       log_info("no candidate type fits the rows of " + t.name + "; it keeps " +
                std::string(traits(types[allocatable[k]]).name));
     } else {
-      options.push_back({t.name, t.shape, std::move(measured), 1.0});
+      double sensitivity = 1.0;
+      if (o.error_metric == "relative") {
+        double energy = 0;
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t j = 0; j < cols; ++j) {
+            const double w = sample[static_cast<size_t>(r * cols + j)];
+            energy += (imp.empty() ? 1.0 : imp[static_cast<size_t>(j)]) * w * w;
+          }
+        energy *= static_cast<double>(rows) / static_cast<double>(n);
+        sensitivity = energy > 0 ? 1.0 / energy : 1.0;
+      }
+      options.push_back({t.name, t.shape, std::move(measured), sensitivity});
     }
     progress.update(k + 1, t.name);
   }

@@ -2,6 +2,7 @@
 // `-q dynamic`: per-tensor types for the decoder blocks' linear weights from
 // methods::allocate_bits, under a whole-file size budget.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "libquant/jobs/convert_to_gguf.hpp"
 #include "libquant/methods/dynamic_quantizer.hpp"
 #include "libquant/methods/importance_matrix.hpp"
+#include "libquant/methods/quant_profile.hpp"
 #include "libquant/model/tensor_source.hpp"
 
 namespace libquant::jobs {
@@ -30,11 +32,21 @@ struct DynamicPlan {
   uint64_t budget_bytes = 0;                     // for the allocatable tensors
 };
 
+// Applies a profile's rules to the quantizable tensors (types in file order,
+// rule types replaced by llama.cpp's fallback where the rows do not fit);
+// with `use_default` the default type covers tensors no rule matches.
+// Returns the tensors a rule matched.
+std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::vector<const model::SourceTensor*>& order,
+                                    std::vector<DType>& types, int n_layers, bool use_default, bool quantize_output);
+
 // `types` holds the reference mixture's type for every tensor in file order;
-// tensors of decoder blocks that it quantizes are re-allocated.
+// tensors of decoder blocks that it quantizes, except `pinned`, are re-allocated;
+// `protected_tensors` only among candidates of at least `protection_min_bits`.
 DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const model::SourceTensor*>& order,
                          const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs,
-                         const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o, ThreadPool& pool,
+                         const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o,
+                         const std::set<std::string>& pinned, const std::set<std::string>& protected_tensors,
+                         double protection_min_bits, ThreadPool& pool,
                          ProgressSink& progress);
 
 }  // namespace libquant::jobs

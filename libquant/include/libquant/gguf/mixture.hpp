@@ -54,6 +54,11 @@ struct MixtureOptions {
 
 // Whether llama-quantize would quantize the tensor at all (2-D+ weights that
 // are not norms, gating inputs, position embeddings, ...).
+// `t` when rows of `n_per_row` divide into its blocks, else llama.cpp's
+// replacement (IQ/Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0),
+// else F16.
+LIBQUANT_API DType type_for_rows(DType t, int64_t n_per_row);
+
 LIBQUANT_API bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_output);
 
 class LIBQUANT_API MixturePlanner {

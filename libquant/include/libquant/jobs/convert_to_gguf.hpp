@@ -17,6 +17,7 @@
 #include "libquant/core/progress.hpp"
 #include "libquant/core/shape.hpp"
 #include "libquant/export.hpp"
+#include "libquant/methods/quant_profile.hpp"
 
 namespace libquant::jobs {
 
@@ -27,13 +28,32 @@ struct DynamicQuantOptions {
   std::optional<uint64_t> target_size_bytes;  // whole file
   std::vector<DType> candidates;             // empty: methods::default_dynamic_candidates()
   int64_t sample_rows = 256;                 // rows per tensor whose error is measured (evenly spaced)
+  // How a tensor's error counts: "absolute" takes the expected squared error
+  // it adds to its layer's output as it is; "relative" divides it by the
+  // tensor's importance-weighted energy sum_j imp_j w_ij^2 (noise-to-signal).
+  // On SmolLM2-135M absolute did better at the IQ2_M budget, relative
+  // slightly better at Q4_K_M's (docs/dynamic-quantization.md).
+  std::string error_metric = "absolute";
 };
 
 struct ConvertToGgufOptions {
   std::filesystem::path input;
   std::filesystem::path output;      // the .gguf file to write
   std::string file_type = "F16";     // llama-quantize name: F16, Q8_0, Q4_K_M, IQ2_XS, ... or "dynamic"
-  std::optional<DynamicQuantOptions> dynamic;  // required with file_type "dynamic"
+  std::optional<DynamicQuantOptions> dynamic;  // file_type "dynamic": the size target (or the profile's)
+  // file_type "dynamic": rules give their types to the tensors they match
+  // (pinned); without a target the default type covers the rest, with one
+  // the rest is allocated.
+  std::optional<methods::QuantProfile> profile;
+  // --protect-super-weights (needs an imatrix): tensors holding a super weight
+  // of this file are given at least `protection_min_bits` bits per weight (in
+  // the -q dynamic allocation), and the top `protection_coverage` of every
+  // weight by saliency |w| sqrt(imatrix) is quantized with `protection_boost`
+  // x its column importance in its row, so the encoders fit those values first.
+  std::optional<std::filesystem::path> super_weights;
+  double protection_coverage = 0.0001;
+  double protection_min_bits = 3.4;
+  float protection_boost = 100.0f;
   unsigned threads = 0;              // 0 = all cores
   ProgressSink* progress = nullptr;  // null = silent
   std::string model_name;            // general.name for HF input (default: directory name)
@@ -60,6 +80,9 @@ struct ConvertedTensor {
   DType type;
   Shape shape;
   double estimated_error = -1;  // -q dynamic: importance-weighted squared error (-1: not allocated)
+  bool profile_rule = false;    // -q dynamic: the type came from a profile rule
+  bool is_protected = false;    // holds a super weight (--protect-super-weights)
+  int64_t boosted_weights = 0;  // weights quantized with boosted importance
 };
 
 struct ConvertToGgufResult {
@@ -75,9 +98,15 @@ struct ConvertToGgufResult {
   int fallbacks = 0;                 // tensors whose rows did not fit the chosen type
   std::string reference_type;        // -q dynamic: the mixture followed outside the blocks
   uint64_t target_bytes = 0;         // -q dynamic: the whole-file budget
+  int64_t protected_weights = 0;     // --protect-super-weights: weights given boosted importance
   std::vector<ConvertedTensor> tensors;
 };
 
 LIBQUANT_API ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts);
+
+// Everything convert_to_gguf would decide (types, -q dynamic allocation) with
+// nothing written: output_path stays empty, file_size is the exact size the
+// file would have, duration and memory are not measured.
+LIBQUANT_API ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts);
 
 }  // namespace libquant::jobs

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libquant/calib/linear_hook.hpp"
@@ -86,6 +87,14 @@ LIBQUANT_API SaliencyMask saliency_mask(const model::TensorSource& source, const
                                         double coverage);
 
 // The JSON file `quantize --protect-super-weights` reads (docs/formats/super-weights.md).
+struct SuperWeightsFile {
+  std::string model;
+  std::vector<SuperWeight> found;
+  SaliencyMask mask;
+};
+// Throws Error(ImatrixInvalid, 10) naming the problem.
+LIBQUANT_API SuperWeightsFile parse_super_weights(std::string_view json, const std::string& origin = "super weights");
+LIBQUANT_API SuperWeightsFile load_super_weights(const std::filesystem::path& path);
 LIBQUANT_API void save_super_weights(const std::filesystem::path& path, const std::string& model,
                                      const std::vector<SuperWeight>& found, const SaliencyMask& mask);
 
