@@ -26,6 +26,7 @@ struct ProfileOptions {
   std::optional<double> target_bpw;
   std::optional<uint64_t> target_size_bytes;
   std::vector<std::string> candidates;
+  int64_t sample_rows = 256;
   unsigned threads = 0;
 };
 
@@ -97,6 +98,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   libquant::jobs::DynamicQuantOptions d;
   d.target_bpw = o.target_bpw;
   d.target_size_bytes = o.target_size_bytes;
+  d.sample_rows = o.sample_rows;
   for (const auto& c : o.candidates) {
     const auto t = libquant::ggml_type_from_name(c);
     if (!t) throw Error(ErrorCode::InvalidArgument, "unknown type '" + c + "' in --candidates", "Use GGUF type names");
@@ -208,6 +210,8 @@ std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g) {
   create->add_option("--target-bpw", o->target_bpw, "Bits per weight of the whole file")->check(CLI::Range(1.0, 16.0));
   create->add_option("--target-size-bytes,--target-size", o->target_size_bytes, "File size to stay under, in bytes");
   create->add_option("--candidates", o->candidates, "Types to choose from (comma-separated)")->delimiter(',');
+  create->add_option("--sample-rows", o->sample_rows, "Rows per tensor whose error is measured")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   create->add_option("-o,--output", o->output, "Output path (default NAME.dqprofile)");
   create->add_option("--threads", o->threads, "Threads (0 = all cores)");
   out.push_back({create, [&g, o] { return run_create(g, *o); }});

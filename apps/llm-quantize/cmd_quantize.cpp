@@ -2,6 +2,7 @@
 // libquant::jobs::convert_to_gguf.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -14,7 +15,9 @@
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/io/gguf_file.hpp"
+#include "libquant/eval/coherence.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
+#include "libquant/jobs/quality_report.hpp"
 
 namespace cli {
 namespace fs = std::filesystem;
@@ -40,11 +43,73 @@ struct QuantizeOptions {
   std::string error_metric = "absolute";
   std::string profile;
   bool protect_super_weights = false;
+  bool quality_report = false, coherence_check = false;
+  std::string quality_data;
+  int64_t quality_chunks = 8;
   std::string super_weights;
   double protection_coverage = 0.0001;
   std::vector<std::string> candidates;
   CheckpointFlags checkpoints;
 };
+
+struct GateResults {
+  std::optional<libquant::jobs::QualityReport> report;
+  std::optional<libquant::eval::CoherenceResult> coherence;
+};
+
+double env_number(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const double d = std::strtod(v, &end);
+  if (end == v || *end)
+    throw Error(ErrorCode::InvalidArgument, std::string(name) + " is not a number: '" + v + "'", "Unset it or give a number");
+  return d;
+}
+
+// --quality-report / --coherence-check on the written file: exit 11 when the
+// perplexity rises more than LLM_QUANTIZE_QUALITY_THRESHOLD percent (default
+// 20), 12 when the coherence score is below LLM_QUANTIZE_COHERENCE_THRESHOLD
+// (default 0.5). The file is kept either way; the error says where it is.
+GateResults run_quality_gates(const QuantizeOptions& o, const fs::path& output, libquant::ProgressSink& progress) {
+  GateResults g;
+  if (o.quality_report) {
+    const double limit = env_number("LLM_QUANTIZE_QUALITY_THRESHOLD", 20.0);
+    libquant::log_info("Computing quality metrics...");
+    auto q = libquant::jobs::QualityReportOptions::defaults();
+    q.original = o.model;
+    q.quantized = output;
+    q.data = o.quality_data;
+    q.chunks = o.quality_chunks;
+    q.threads = o.threads;
+    q.progress = &progress;
+    g.report = libquant::jobs::quality_report(q);
+    char line[160];
+    std::snprintf(line, sizeof line, "Perplexity: %.3f -> %.3f (%+.1f%%)", g.report->perplexity_original,
+                  g.report->perplexity_quantized, g.report->perplexity_delta_pct);
+    libquant::log_info(line);
+    if (g.report->perplexity_delta_pct > limit) {
+      std::snprintf(line, sizeof line, "Quantization quality degradation (%.1f%%) exceeds threshold (%.0f%%)",
+                    g.report->perplexity_delta_pct, limit);
+      throw Error(ErrorCode::QualityDegradation, std::string(line) + "; the file was kept at " + output.string(),
+                  "Try using --protect-super-weights or a less aggressive profile");
+    }
+  }
+  if (o.coherence_check) {
+    libquant::eval::CoherenceOptions c;
+    c.model = output;
+    c.reference = o.model;
+    c.threshold = env_number("LLM_QUANTIZE_COHERENCE_THRESHOLD", 0.5);
+    c.threads = o.threads;
+    g.coherence = libquant::eval::coherence_check(c);
+    if (!g.coherence->passed)
+      throw Error(ErrorCode::CoherenceFailed,
+                  "Model output coherence check failed (score: " + std::to_string(g.coherence->score) +
+                      "); the file was kept at " + output.string(),
+                  "Ultra-low-bit quantization may be too aggressive. Consider Q2_K or dynamic quantization");
+  }
+  return g;
+}
 
 // -q dynamic: the per-tensor table (type, bits, parameters, ratio to f16, estimated error).
 void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
@@ -166,6 +231,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   const libquant::io::GgufFile check(res.output_path);
   const bool valid = check.header().tensors.size() == res.tensors.size();
   const double ratio = res.original_size ? static_cast<double>(res.file_size) / static_cast<double>(res.original_size) : 0.0;
+  const auto gates = run_quality_gates(o, res.output_path, progress);
 
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
@@ -208,6 +274,15 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
         .field("layers_processed", res.layers_processed)
         .field("parameter_count", res.parameter_count)
         .end_object();
+    if (gates.report) {
+      j.key("quality_report").begin_object()
+          .field("perplexity_original", gates.report->perplexity_original)
+          .field("perplexity_quantized", gates.report->perplexity_quantized)
+          .field("perplexity_delta_pct", gates.report->perplexity_delta_pct)
+          .field("mean_kld", gates.report->mean_kld)
+          .end_object();
+    }
+    if (gates.coherence) j.field("coherence_score", gates.coherence->score);
     if (libquant::verbosity() >= libquant::Verbosity::Verbose) {
       j.key("tensors").begin_array();
       for (const auto& t : res.tensors) {
@@ -258,6 +333,16 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--profile", o->profile,
                   "-q dynamic: preset (attention-high, balanced, compression-max) or .dqprofile file; its rules pin "
                   "the tensors they match");
+  sub->add_flag("--quality-report", o->quality_report,
+               "After writing, measure perplexity of the original and the output (exit 11 above "
+               "LLM_QUANTIZE_QUALITY_THRESHOLD percent, default 20)");
+  sub->add_option("--quality-data", o->quality_data, "Text for --quality-report (default: the bundled text)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--quality-chunks", o->quality_chunks, "Chunks of 512 tokens for --quality-report")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  sub->add_flag("--coherence-check", o->coherence_check,
+                "After writing, generate from fixed prompts and score repetition/fluency (exit 12 below "
+                "LLM_QUANTIZE_COHERENCE_THRESHOLD, default 0.5)");
   sub->add_flag("--protect-super-weights", o->protect_super_weights,
                "-q dynamic: keep super weights and the most salient weights (needs --imatrix and analyze's "
                "super-weight file)");

@@ -23,8 +23,8 @@ class Cli:
     def __call__(self, *args, env=None, cwd=None):
         return subprocess.run([self.binary, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd)
 
-    def json(self, *args):
-        proc = self("--format", "json", *args)
+    def json(self, *args, env=None):
+        proc = self("--format", "json", *args, env=env)
         return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
 
 

@@ -82,11 +82,11 @@ def test_created_profile_reproduces_the_allocation(cli, shared, tmp_path):
     imatrix = shared / SYN / "imatrix.dat"
     budget = str((shared / SYN / "quantized/imatrix/Q3_K_M.gguf").stat().st_size)
     proc, _, direct = quantize(cli, shared, tmp_path, "direct.gguf", "--imatrix", imatrix,
-                               "--target-size-bytes", budget)
+                               "--target-size-bytes", budget, "--sample-rows", "32")
     assert proc.returncode == 0, proc.stderr
     prof = tmp_path / "mine.dqprofile"
     proc, res = cli.json("profile", "create", "--name", "mine", "--imatrix", imatrix, "--model",
-                         shared / SYN / "model-f32.gguf", "--target-size-bytes", budget, "-o", prof)
+                         shared / SYN / "model-f32.gguf", "--target-size-bytes", budget, "--sample-rows", "32", "-o", prof)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(prof.read_text())["profile_name"] == "mine"
     proc, _, again = quantize(cli, shared, tmp_path, "again.gguf", "--imatrix", imatrix, "--profile", prof)
@@ -150,3 +150,31 @@ def test_protection_arguments(cli, shared, tmp_path):
     proc, res, out = quantize(cli, shared, tmp_path, "c.gguf", "--target-bpw", "5", "--imatrix", imatrix,
                               "--protect-super-weights", "--super-weights", tmp_path / "none.json")
     assert proc.returncode == 10 and not out.exists()
+
+
+@pytest.mark.slow
+def test_quality_gates_after_quantizing(cli, shared, tmp_path):
+    import os
+    model = shared / "models/stories260K.gguf"
+    args = ["quantize", model, "gguf", "-q", "Q4_0", "-o", tmp_path, "--no-checkpoints", "--quality-report",
+            "--quality-data", shared / "data/eval-tinystories.txt", "--quality-chunks", "2"]
+    proc, res = cli.json(*args, "-n", "ok.gguf")
+    assert proc.returncode == 0, proc.stderr
+    q = res["quality_report"]
+    # the reported numbers are those `quality report` gives for the written file
+    proc2, rep = cli.json("quality", "report", model, tmp_path / "ok.gguf", "--data",
+                          shared / "data/eval-tinystories.txt", "--calibration-samples", "2")
+    assert proc2.returncode == 0, proc2.stderr
+    assert q["perplexity_quantized"] == pytest.approx(rep["metrics"]["perplexity_quantized"], rel=1e-9)
+    assert q["perplexity_delta_pct"] > 0
+    # above LLM_QUANTIZE_QUALITY_THRESHOLD -> 11, the file is kept
+    env = {**os.environ, "LLM_QUANTIZE_QUALITY_THRESHOLD": str(q["perplexity_delta_pct"] / 2)}
+    proc, res = cli.json(*args, "-n", "bad.gguf", env=env)
+    assert proc.returncode == 11 and res["error_type"] == "QualityDegradationError"
+    assert (tmp_path / "bad.gguf").exists()
+    # coherence: a score below LLM_QUANTIZE_COHERENCE_THRESHOLD -> 12
+    base = ["quantize", model, "gguf", "-q", "Q4_0", "-o", tmp_path, "--no-checkpoints", "--coherence-check"]
+    proc, res = cli.json(*base, "-n", "c1.gguf", env={**os.environ, "LLM_QUANTIZE_COHERENCE_THRESHOLD": "0"})
+    assert proc.returncode == 0 and 0 < res["coherence_score"] <= 1
+    proc, res = cli.json(*base, "-n", "c2.gguf", env={**os.environ, "LLM_QUANTIZE_COHERENCE_THRESHOLD": "1.01"})
+    assert proc.returncode == 12

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
@@ -52,7 +53,9 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   auto orig_src = model::open_tensor_source(opts.original);
   auto q_src = model::open_tensor_source(opts.quantized);
   auto tok = eval::load_tokenizer(*orig_src);
-  const std::vector<int32_t> tokens = tok->encode(eval::read_text_file(opts.data), tok->add_bos_by_default());
+  // Without a text the bundled default (the calibration text) is used.
+  const std::string text = opts.data.empty() ? eval::default_calibration_text() : eval::read_text_file(opts.data);
+  const std::vector<int32_t> tokens = tok->encode(text, tok->add_bos_by_default());
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (available < 1)
     throw Error(ErrorCode::CalibrationDataError, "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",

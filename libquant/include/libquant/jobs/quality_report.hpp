@@ -15,7 +15,7 @@
 namespace libquant::jobs {
 
 struct QualityReportOptions {
-  std::filesystem::path original, quantized, data;
+  std::filesystem::path original, quantized, data;  // data empty: the bundled default text
   int64_t ctx = 512;
   int64_t chunks = 16;         // chunks of the text evaluated (the contract's calibration samples)
   bool include_layers = false;
