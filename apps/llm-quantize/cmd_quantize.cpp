@@ -41,6 +41,8 @@ struct QuantizeOptions {
   std::optional<uint64_t> target_size_bytes;
   int64_t sample_rows = 256;
   std::string error_metric = "absolute";
+  int64_t kl_tokens = 0;
+  std::string kl_data;
   std::string profile;
   bool protect_super_weights = false;
   bool quality_report = false, coherence_check = false;
@@ -215,6 +217,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     d.target_size_bytes = o.target_size_bytes;
     d.sample_rows = o.sample_rows;
     d.error_metric = o.error_metric;
+    d.kl_tokens = o.kl_tokens;
+    d.kl_data = o.kl_data;
     for (const auto& c : o.candidates) d.candidates.push_back(parse_type(c, "--candidates"));
     opts.dynamic = d;
   }
@@ -355,6 +359,12 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
                   "-q dynamic: relative (error / the tensor's weighted energy, per tensor noise-to-signal) or "
                   "absolute (the output error itself)")
       ->capture_default_str()->check(CLI::IsMember({"relative", "absolute"}));
+  sub->add_option("--kl-refine", o->kl_tokens,
+                  "-q dynamic: measure each weight's effect on the output distribution (KL divergence over this many "
+                  "tokens, one forward pass per weight) and allocate by it; 0 = off")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
+  sub->add_option("--kl-data", o->kl_data, "-q dynamic --kl-refine: text for the KL probes (default: the bundled text)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);

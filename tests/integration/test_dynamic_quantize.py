@@ -18,6 +18,7 @@ def quantize_dynamic(cli, shared, tmp_path, *extra, name="dyn.gguf", sample_rows
     return proc, res, tmp_path / name
 
 
+@pytest.mark.slow  # optimised build only: the sanitizer build is ~10x slower
 @pytest.mark.parametrize("mix", ["Q4_K_M", "Q3_K_M", "IQ2_M"])
 def test_same_size_as_llama_mix_never_more(cli, shared, tmp_path, mix):
     golden = shared / SYN / "quantized/imatrix" / f"{mix}.gguf"
@@ -61,6 +62,7 @@ def test_estimated_error_matches_gguf_py_dequantization(cli, shared, tmp_path):
         assert e["type"] == t.tensor_type.name
 
 
+@pytest.mark.slow  # optimised build only: the sanitizer build is ~10x slower
 def test_bigger_budget_less_error(cli, shared, tmp_path):
     errors = []
     for i, bpw in enumerate(["3.0", "4.5", "6.0"]):
@@ -90,3 +92,18 @@ def test_dynamic_arguments(cli, shared, tmp_path):
     assert {e["type"] for e in res["layer_summary"]} <= {"Q4_K", "Q8_0"}
     proc, _, _ = quantize_dynamic(cli, shared, tmp_path, "--target-bpw", "5", "--candidates", "Q9_X", name="x.gguf")
     assert proc.returncode == 2
+
+
+@pytest.mark.slow  # one forward pass per weight
+def test_kl_refined_allocation_meets_the_budget(cli, shared, tmp_path):
+    budget = (shared / SYN / "quantized/imatrix/Q3_K_M.gguf").stat().st_size
+    proc, res, out = quantize_dynamic(cli, shared, tmp_path, "--target-size-bytes", str(budget), "--kl-refine", "64")
+    assert proc.returncode == 0, proc.stderr
+    assert 0.99 * budget <= out.stat().st_size <= budget
+    assert len(res["layer_summary"]) == 14
+    # a text shorter than the probe -> exit 15
+    short = tmp_path / "short.txt"
+    short.write_text("Once upon a time")
+    proc, res, _ = quantize_dynamic(cli, shared, tmp_path, "--target-size-bytes", str(budget), "--kl-refine", "64",
+                                    "--kl-data", short, name="short.gguf")
+    assert proc.returncode == 15

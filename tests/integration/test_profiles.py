@@ -78,6 +78,7 @@ def test_validate_reports_matches_and_size(cli, shared, tmp_path):
     assert res["file_size"] == out.stat().st_size
 
 
+@pytest.mark.slow  # optimised build only: the sanitizer build is ~10x slower
 def test_created_profile_reproduces_the_allocation(cli, shared, tmp_path):
     imatrix = shared / SYN / "imatrix.dat"
     budget = str((shared / SYN / "quantized/imatrix/Q3_K_M.gguf").stat().st_size)

@@ -16,6 +16,7 @@
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
 #include "test_helpers.hpp"
+#include "libquant/model/overlay_source.hpp"
 
 using namespace libquant;
 
@@ -215,4 +216,29 @@ TEST_CASE("calibration data: text, JSON, JSON lines, default; errors exit 15", "
   REQUIRE(code(dir / "notext.jsonl", 1) == ErrorCode::CalibrationDataError);
   REQUIRE(code(dir / "missing.txt", 1) == ErrorCode::CalibrationDataError);
   REQUIRE(code(dir / "a.txt", 100000) == ErrorCode::CalibrationDataError);  // too short for that many
+}
+
+TEST_CASE("an overlay source runs like its base and sees replaced tensors", "[eval][overlay]") {
+  const auto golden = load_npy_f32(test::shared_dir() / "golden/stories260K/logits-eval64.npy");
+  const auto ids = golden_logit_tokens();
+  for (const char* model : {"models/stories260K", "models/stories260K.gguf"}) {
+    INFO(model);
+    auto src = model::open_tensor_source(test::shared_dir() / model);
+    model::OverlaySource overlay(*src);
+    eval::Transformer tf(overlay, {true, 2});
+    // unchanged: the golden logits (the config comes through the wrapped source)
+    REQUIRE(max_abs_diff(tf.forward({ids}), golden) < 1e-4);
+    // a weight replaced by its own values: the same logits
+    const auto* t = src->find("blk.2.ffn_down.weight");
+    REQUIRE(t);
+    const Tensor w = src->read_f32(*t);
+    std::vector<float> same(w.data_as<float>(), w.data_as<float>() + t->shape.numel());
+    overlay.replace(t->name, same);
+    REQUIRE(max_abs_diff(tf.forward({ids}), golden) < 1e-4);
+    // zeroed: the logits move; cleared: back to the golden ones
+    overlay.replace(t->name, std::vector<float>(same.size(), 0.0f));
+    CHECK(max_abs_diff(tf.forward({ids}), golden) > 1e-3);
+    overlay.clear();
+    REQUIRE(max_abs_diff(tf.forward({ids}), golden) < 1e-4);
+  }
 }

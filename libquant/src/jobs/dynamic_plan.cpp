@@ -1,9 +1,15 @@
 #include "dynamic_plan.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
+#include "libquant/model/overlay_source.hpp"
+#include "libquant/eval/calibration_data.hpp"
+#include "libquant/eval/perplexity.hpp"
+#include "libquant/eval/tokenizer.hpp"
+#include "libquant/eval/transformer.hpp"
 #include "libquant/gguf/mixture.hpp"
 #include "libquant/gguf/row_codec.hpp"
 
@@ -51,6 +57,89 @@ std::vector<float> sample_rows(const model::TensorSource& src, const model::Sour
     gguf::dequantize(t.dtype, raw.data(), out.data() + i * cols, cols);
   }
   return out;
+}
+
+
+// Mean KL(base || probe) per token between two sets of logits [n][vocab].
+double mean_kl(const std::vector<float>& base, const std::vector<float>& probe, int64_t vocab) {
+  const auto n = static_cast<int64_t>(base.size()) / vocab;
+  double total = 0;
+  std::vector<double> lp(static_cast<size_t>(vocab)), lq(static_cast<size_t>(vocab));
+  auto log_softmax = [vocab](const float* x, std::vector<double>& out) {
+    double mx = x[0];
+    for (int64_t i = 1; i < vocab; ++i) mx = std::max(mx, static_cast<double>(x[i]));
+    double sum = 0;
+    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(x[i] - mx);
+    const double lse = mx + std::log(sum);
+    for (int64_t i = 0; i < vocab; ++i) out[static_cast<size_t>(i)] = x[i] - lse;
+  };
+  for (int64_t t = 0; t < n; ++t) {
+    log_softmax(base.data() + t * vocab, lp);
+    log_softmax(probe.data() + t * vocab, lq);
+    double kl = 0;
+    for (int64_t i = 0; i < vocab; ++i) kl += std::exp(lp[static_cast<size_t>(i)]) * (lp[static_cast<size_t>(i)] - lq[static_cast<size_t>(i)]);
+    total += std::max(0.0, kl);
+  }
+  return n ? total / static_cast<double>(n) : 0.0;
+}
+
+// Replaces each weight's sensitivity by KL(smallest type) / error(smallest
+// type): one forward pass per weight from its own layer on (hidden states of
+// the unchanged model are cached per layer).
+void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o,
+                    const methods::ImportanceMatrix* imatrix, std::vector<methods::TensorOptions>& options,
+                    ThreadPool& pool, ProgressSink& progress) {
+  auto tok = eval::load_tokenizer(src);
+  const std::string text = o.kl_data.empty() ? eval::default_calibration_text() : eval::read_text_file(o.kl_data);
+  std::vector<int32_t> tokens = tok->encode(text, tok->add_bos_by_default());
+  if (static_cast<int64_t>(tokens.size()) < o.kl_tokens)
+    throw Error(ErrorCode::CalibrationDataError, "the KL text has fewer than " + std::to_string(o.kl_tokens) + " tokens",
+                "Use a longer --kl-data text or fewer --kl-refine tokens");
+  tokens.resize(static_cast<size_t>(o.kl_tokens));
+  eval::ForwardOptions fo;
+  fo.threads = pool.size();
+  eval::Transformer base(src, fo);
+  const int n_layers = static_cast<int>(base.config().num_layers);
+  std::vector<eval::Transformer::Hidden> at_layer;
+  eval::Transformer::Hidden h = base.embed({tokens});
+  for (int l = 0; l < n_layers; ++l) {
+    at_layer.push_back(h);
+    base.run_layer(l, h);
+  }
+  const std::vector<float> ref = base.logits(h, 0);
+  const auto vocab = static_cast<int64_t>(ref.size()) / o.kl_tokens;
+
+  model::OverlaySource overlay(src);
+  eval::Transformer probe(overlay, fo);
+  progress.begin("KL probing", options.size(), "tensors");
+  for (size_t k = 0; k < options.size(); ++k) {
+    auto& t = options[k];
+    const int layer = methods::tensor_layer(t.name);
+    const model::SourceTensor* st = src.find(t.name);
+    if (layer < 0 || !st || t.options.size() < 2 || t.options.front().error <= 0) continue;
+    const int64_t rows = st->shape.rows(), cols = st->shape.row_length();
+    const Tensor w = src.read_f32(*st);
+    std::vector<float> imp;
+    if (imatrix)
+      if (const auto* e = imatrix->find(t.name); e && static_cast<int64_t>(e->sums.size()) == cols) imp = e->mean();
+    const DType low = t.options.front().type;
+    std::vector<std::byte> enc(row_bytes(low, cols) * static_cast<uint64_t>(rows));
+    std::vector<float> deq(static_cast<size_t>(rows * cols));
+    pool.parallel_for(static_cast<size_t>(rows), 16, [&](size_t a, size_t b) {
+      const auto n = static_cast<int64_t>(b - a);
+      gguf::quantize_rows(low, w.data_as<float>() + a * static_cast<size_t>(cols), enc.data() + a * row_bytes(low, cols),
+                          n, cols, imp.empty() ? nullptr : imp.data());
+      gguf::dequantize(low, enc.data() + a * row_bytes(low, cols), deq.data() + a * static_cast<size_t>(cols), n * cols);
+    });
+    overlay.replace(t.name, std::move(deq));
+    eval::Transformer::Hidden x = at_layer[static_cast<size_t>(layer)];
+    for (int l = layer; l < n_layers; ++l) probe.run_layer(l, x);
+    const double kl = mean_kl(ref, probe.logits(x, 0), vocab);
+    overlay.clear();
+    t.sensitivity = std::max(kl, 1e-12) / t.options.front().error;
+    progress.update(k + 1, t.name);
+  }
+  progress.end();
 }
 
 }  // namespace
@@ -134,6 +223,8 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     progress.update(k + 1, t.name);
   }
   progress.end();
+
+  if (o.kl_tokens > 0) refine_with_kl(src, o, imatrix, options, pool, progress);
 
   if (fixed >= target)
     throw Error(ErrorCode::InvalidArgument,

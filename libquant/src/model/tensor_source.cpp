@@ -169,11 +169,13 @@ std::unique_ptr<TensorSource> open_tensor_source(const fs::path& path) {
 
 const ModelConfig* hf_config(const TensorSource& s) noexcept {
   const auto* hf = dynamic_cast<const HfTensorSource*>(&s);
+  if (!hf && s.wrapped()) return hf_config(*s.wrapped());
   return hf ? &hf->config() : nullptr;
 }
 
 const io::GgufHeader* gguf_header(const TensorSource& s) noexcept {
   const auto* g = dynamic_cast<const GgufTensorSource*>(&s);
+  if (!g && s.wrapped()) return gguf_header(*s.wrapped());
   return g ? &g->header() : nullptr;
 }
 

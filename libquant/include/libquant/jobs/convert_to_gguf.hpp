@@ -34,6 +34,13 @@ struct DynamicQuantOptions {
   // On SmolLM2-135M absolute did better at the IQ2_M budget, relative
   // slightly better at Q4_K_M's (docs/dynamic-quantization.md).
   std::string error_metric = "absolute";
+  // KL refinement: with kl_tokens > 0, every allocatable weight is quantized
+  // alone to its smallest candidate and the mean KL divergence of the model's
+  // next-token distribution on the first kl_tokens tokens of the bundled text
+  // (or kl_data) is measured; the weight's damage is then that KL scaled by
+  // each type's error relative to the smallest type's (error_metric unused).
+  int64_t kl_tokens = 0;
+  std::filesystem::path kl_data;
 };
 
 struct ConvertToGgufOptions {

@@ -46,6 +46,9 @@ class LIBQUANT_API TensorSource {
   // Total bytes of tensor data in the source.
   uint64_t total_bytes() const noexcept;
   uint64_t parameter_count() const noexcept;
+  // A source that presents another one with changes (OverlaySource) returns
+  // it here, so that hf_config / gguf_header see through it.
+  virtual const TensorSource* wrapped() const noexcept { return nullptr; }
 };
 
 // Opens an HF directory (config.json + safetensors) or a .gguf file.
