@@ -3,6 +3,7 @@
 // everything else on stderr.
 #include <string>
 
+#include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
 
@@ -27,5 +28,9 @@ bool progress_enabled(const GlobalOptions& g);
 std::string human_size(uint64_t bytes);
 // Thousands separators: 6,738,415,616.
 std::string with_commas(uint64_t n);
+// Bits per weight of a file: 8 x bytes / parameters.
+double file_bpw(uint64_t bytes, uint64_t parameters);
+// A ggml type name (case-insensitive) given for `flag`; exit 2 when unknown.
+libquant::DType parse_ggml_type(const std::string& name, const std::string& flag);
 
 }  // namespace cli

@@ -99,11 +99,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   d.target_bpw = o.target_bpw;
   d.target_size_bytes = o.target_size_bytes;
   d.sample_rows = o.sample_rows;
-  for (const auto& c : o.candidates) {
-    const auto t = libquant::ggml_type_from_name(c);
-    if (!t) throw Error(ErrorCode::InvalidArgument, "unknown type '" + c + "' in --candidates", "Use GGUF type names");
-    d.candidates.push_back(*t);
-  }
+  for (const auto& c : o.candidates) d.candidates.push_back(parse_ggml_type(c, "--candidates"));
   opts.dynamic = d;
   opts.progress = &progress;
   const auto plan = libquant::jobs::plan_gguf(opts);
@@ -115,7 +111,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   char desc[256];
   std::snprintf(desc, sizeof desc, "allocated for %s at %.3f bpw (%llu bytes)%s",
                 fs::path(o.model).filename().string().c_str(),
-                8.0 * static_cast<double>(plan.file_size) / static_cast<double>(plan.parameter_count),
+                file_bpw(plan.file_size, plan.parameter_count),
                 static_cast<unsigned long long>(plan.file_size), o.imatrix.empty() ? "" : " with an importance matrix");
   p.description = desc;
   p.candidates = d.candidates;
@@ -131,7 +127,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
         .field("profile_name", p.name)
         .field("rules", static_cast<uint64_t>(p.rules.size()))
         .field("file_size", plan.file_size)
-        .field("effective_bpw", 8.0 * static_cast<double>(plan.file_size) / static_cast<double>(plan.parameter_count))
+        .field("effective_bpw", file_bpw(plan.file_size, plan.parameter_count))
         .end_object();
     print_json(j);
   } else {
@@ -149,9 +145,10 @@ int run_validate(const GlobalOptions& g, const ProfileOptions& o) {
   const int n_layers = static_cast<int>(plan.layers_processed);
   std::vector<size_t> hits(p.rules.size(), 0);
   std::vector<std::string> fallbacks;
+  const methods::ProfileMatcher matcher(p, n_layers);
   for (const auto& t : plan.tensors) {
     if (!t.profile_rule) continue;
-    const auto r = methods::matching_rule(p, t.name, n_layers);
+    const auto r = matcher.rule_index(t.name);
     if (!r) continue;
     ++hits[*r];
     if (p.rules[*r].type != t.type)
@@ -161,7 +158,7 @@ int run_validate(const GlobalOptions& g, const ProfileOptions& o) {
   std::vector<std::string> unused;
   for (size_t i = 0; i < p.rules.size(); ++i)
     if (!hits[i]) unused.push_back("rule " + std::to_string(i + 1) + " (" + rule_text(p.rules[i]) + ") matches no tensor");
-  const double bpw = 8.0 * static_cast<double>(plan.file_size) / static_cast<double>(plan.parameter_count);
+  const double bpw = file_bpw(plan.file_size, plan.parameter_count);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object().field("status", "success").field("valid", true).field("profile_name", p.name)

@@ -118,8 +118,7 @@ void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
   std::printf("%-32s %-8s %6s %12s %8s %12s\n", "tensor", "type", "bits", "parameters", "vs f16", "est. error");
   for (const auto& t : res.tensors) {
     if (t.estimated_error < 0) continue;
-    const double bits = 8.0 * static_cast<double>(libquant::row_bytes(t.type, t.shape.row_length())) /
-                        static_cast<double>(t.shape.row_length());
+    const double bits = libquant::bits_per_weight(t.type);
     std::printf("%-32s %-8s %6.3f %12lld %7.2fx %12.4g\n", t.name.c_str(), std::string(libquant::traits(t.type).name).c_str(),
                 bits, static_cast<long long>(t.shape.numel()), 16.0 / bits, t.estimated_error);
   }
@@ -137,12 +136,6 @@ std::string upper(std::string s) {
   return s;
 }
 
-// A ggml tensor type name (case-insensitive), for the per-tensor overrides.
-libquant::DType parse_type(const std::string& name, const std::string& flag) {
-  const auto t = libquant::ggml_type_from_name(upper(name));
-  if (!t) throw Error(ErrorCode::InvalidArgument, "unknown tensor type '" + name + "' for " + flag, "Use a ggml type such as Q8_0, Q6_K or F16");
-  return *t;
-}
 
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
   std::string name = o.output_name;
@@ -193,21 +186,18 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   opts.leave_output_tensor = o.leave_output_tensor;
   opts.pure = o.pure;
   opts.allow_requantize = o.allow_requantize;
-  if (!o.output_tensor_type.empty()) opts.output_tensor_type = parse_type(o.output_tensor_type, "--output-tensor-type");
-  if (!o.token_embedding_type.empty()) opts.token_embedding_type = parse_type(o.token_embedding_type, "--token-embedding-type");
+  if (!o.output_tensor_type.empty()) opts.output_tensor_type = parse_ggml_type(o.output_tensor_type, "--output-tensor-type");
+  if (!o.token_embedding_type.empty()) opts.token_embedding_type = parse_ggml_type(o.token_embedding_type, "--token-embedding-type");
   for (const auto& spec : o.tensor_types) {
     const auto eq = spec.rfind('=');
     if (eq == std::string::npos || eq == 0)
       throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
-    opts.tensor_types.emplace_back(spec.substr(0, eq), parse_type(spec.substr(eq + 1), "--tensor-type"));
+    opts.tensor_types.emplace_back(spec.substr(0, eq), parse_ggml_type(spec.substr(eq + 1), "--tensor-type"));
   }
   if (!o.profile.empty()) opts.profile = libquant::methods::load_profile(o.profile);
   if (!o.super_weights.empty() && !o.protect_super_weights)
     throw Error(ErrorCode::InvalidArgument, "--super-weights needs --protect-super-weights", "Add --protect-super-weights");
-  if (o.protect_super_weights) {
-    if (o.imatrix.empty())
-      throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs --imatrix",
-                  "Pass the importance matrix analyze wrote (and its .super_weights.json beside it)");
+  if (o.protect_super_weights) {  // the library refuses it without --imatrix
     opts.super_weights = o.super_weights.empty() ? fs::path(o.imatrix + ".super_weights.json") : fs::path(o.super_weights);
     opts.protection_coverage = o.protection_coverage;
   }
@@ -219,7 +209,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     d.error_metric = o.error_metric;
     d.kl_tokens = o.kl_tokens;
     d.kl_data = o.kl_data;
-    for (const auto& c : o.candidates) d.candidates.push_back(parse_type(c, "--candidates"));
+    for (const auto& c : o.candidates) d.candidates.push_back(parse_ggml_type(c, "--candidates"));
     opts.dynamic = d;
   }
   opts.checkpoint_dir = o.checkpoints.directory();
@@ -255,15 +245,14 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       j.field("reference_type", res.reference_type)
           .field("target_bytes", res.target_bytes)
           .field("protected_weights", res.protected_weights)
-          .field("effective_bpw", 8.0 * static_cast<double>(res.file_size) / static_cast<double>(res.parameter_count));
+          .field("effective_bpw", file_bpw(res.file_size, res.parameter_count));
       j.key("layer_summary").begin_array();
       for (const auto& t : res.tensors) {
         if (t.estimated_error < 0) continue;
         j.begin_object()
             .field("layer_name", t.name)
             .field("type", std::string(libquant::traits(t.type).name))
-            .field("bit_width", 8.0 * static_cast<double>(libquant::row_bytes(t.type, t.shape.row_length())) /
-                                    static_cast<double>(t.shape.row_length()))
+            .field("bit_width", libquant::bits_per_weight(t.type))
             .field("parameter_count", t.shape.numel())
             .field("estimated_error", t.estimated_error)
             .field("is_protected", t.is_protected)

@@ -91,6 +91,11 @@ bool is_valid_ggml_type_id(uint32_t id) noexcept {
   return e != nullptr && e->traits.is_ggml;
 }
 
+double bits_per_weight(DType t) {
+  const DTypeTraits& tr = traits(t);
+  return static_cast<double>(tr.block_bits) / tr.block_size;
+}
+
 uint64_t row_bytes(DType t, int64_t n) {
   const DTypeTraits& tr = traits(t);
   if (n < 0 || n % tr.block_size != 0)

@@ -20,6 +20,12 @@ double log_sum_exp(const float* logits, int64_t n_vocab) {
   return std::log(sum) + mx;
 }
 
+void log_softmax(const float* logits, int64_t n_vocab, std::vector<double>& out) {
+  out.resize(static_cast<size_t>(n_vocab));
+  const double lse = log_sum_exp(logits, n_vocab);
+  for (int64_t i = 0; i < n_vocab; ++i) out[static_cast<size_t>(i)] = logits[i] - lse;
+}
+
 double token_nll(const float* logits, int64_t n_vocab, int32_t target) {
   return log_sum_exp(logits, n_vocab) - static_cast<double>(logits[target]);
 }

@@ -102,6 +102,10 @@ bool can_quantize(DType t) noexcept {
   return c && c->quantize;
 }
 
+bool needs_importance(DType t) noexcept {
+  return t == DType::IQ2_XXS || t == DType::IQ2_XS || t == DType::IQ2_S || t == DType::IQ1_S || t == DType::IQ1_M;
+}
+
 bool can_dequantize(DType t) noexcept {
   const Codec* c = find_codec(t);
   return c && c->dequantize;

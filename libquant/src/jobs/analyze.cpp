@@ -92,6 +92,17 @@ bool writes_gguf(const AnalyzeOptions& o) {
   return o.layout == AnalyzeOptions::Layout::Gguf;
 }
 
+// Writes the matrix in the layout asked for. A computed legacy file takes
+// llama-imatrix's entry order; merged/converted files keep the order read.
+void save_matrix(methods::ImportanceMatrix& m, const AnalyzeOptions& o, bool llama_order) {
+  if (writes_gguf(o)) {
+    m.save_gguf(o.output);
+    return;
+  }
+  if (llama_order) m.order_as_llama_imatrix();
+  m.save_legacy(o.output);
+}
+
 // Per weight statistics in model order (a tied output matrix, with no tensor
 // of its own, last); without a model in the matrix's own order.
 void fill_statistics(AnalyzeResult& r, const methods::ImportanceMatrix& m, const model::TensorSource* src) {
@@ -117,10 +128,7 @@ AnalyzeResult combine_only(const AnalyzeOptions& opts) {
   check(!opts.input_imatrices.empty(), ErrorCode::InvalidArgument,
         "nothing to analyze: give a model, or imatrix files to merge or convert");
   methods::ImportanceMatrix m = load_inputs(opts.input_imatrices);
-  if (writes_gguf(opts))
-    m.save_gguf(opts.output);
-  else
-    m.save_legacy(opts.output);  // entries keep the order they were read in
+  save_matrix(m, opts, /*llama_order=*/false);
   AnalyzeResult r;
   r.output_path = opts.output;
   fill_statistics(r, m, nullptr);
@@ -211,12 +219,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     inputs.merge(m);
     m = std::move(inputs);
   }
-  if (writes_gguf(opts)) {
-    m.save_gguf(opts.output);
-  } else {
-    m.order_as_llama_imatrix();
-    m.save_legacy(opts.output);
-  }
+  save_matrix(m, opts, /*llama_order=*/true);
 
   if (opts.identify_super_weights) {
     // One forward pass over the first chunks is enough: the spikes appear on any text.

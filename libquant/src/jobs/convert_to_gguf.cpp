@@ -203,12 +203,64 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
   return e->mean();
 }
 
-// llama-quantize refuses these types without importance data: the result
-// would be garbage.
+// llama-quantize refuses these without importance data: the i-quants that
+// need it (IQ1_M except for the token embedding and output), and Q2_K in a
+// Q2_K_S file except for the token embedding.
 bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft) {
-  if (t == DType::IQ2_XXS || t == DType::IQ2_XS || t == DType::IQ2_S || t == DType::IQ1_S) return true;
   if (t == DType::IQ1_M) return name != "token_embd.weight" && name != "output.weight";
+  if (gguf::needs_importance(t)) return true;
   return t == DType::Q2_K && ft == model::LlamaFileType::MostlyQ2_K_S && name != "token_embd.weight";
+}
+
+// -q dynamic: what the allocation needs: the size target from the options,
+// else from the profile; none when a profile without a target decides alone.
+std::optional<DynamicQuantOptions> allocation_options(const ConvertToGgufOptions& opts, bool dynamic) {
+  if (!dynamic && opts.profile)
+    throw Error(ErrorCode::InvalidArgument, "a profile needs -q dynamic", "Use -q dynamic --profile P");
+  if (!dynamic) return std::nullopt;
+  std::optional<DynamicQuantOptions> d = opts.dynamic;
+  const bool has_target = d && (d->target_bpw || d->target_size_bytes);
+  if (opts.profile && !has_target) {
+    if (!opts.profile->target_bpw) return std::nullopt;  // rules and default only
+    if (!d) d.emplace();
+    d->target_bpw = opts.profile->target_bpw;
+  }
+  if (!d)
+    throw Error(ErrorCode::InvalidArgument, "-q dynamic needs a size target or a profile",
+                "Add --target-bpw B (bits per weight of the whole file), --target-size-bytes N or --profile P");
+  if (d->candidates.empty() && opts.profile) d->candidates = opts.profile->candidates;
+  return d;
+}
+
+// --protect-super-weights: the tensors holding a listed super weight, and per
+// tensor the flat indices (super weights, then the saliency mask) encoded with
+// boosted importance.
+struct Protection {
+  std::set<std::string> tensors;
+  methods::SaliencyMask mask;
+};
+
+Protection load_protection(const ConvertToGgufOptions& opts, const model::TensorSource& src,
+                           const methods::ImportanceMatrix* imatrix, bool dynamic) {
+  if (!imatrix)
+    throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs --imatrix",
+                "The saliency of a weight is |w| sqrt(imatrix): pass the importance matrix of this model");
+  if (!dynamic)
+    throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs -q dynamic",
+                "Use -q dynamic --target-bpw B --protect-super-weights");
+  Protection p;
+  for (const auto& w : methods::load_super_weights(*opts.super_weights).found) {
+    const model::SourceTensor* t = src.find(w.tensor);
+    if (!t || t->shape.rank() != 2 || w.row >= t->shape.rows() || w.col >= t->shape.row_length())
+      throw Error(ErrorCode::ImatrixInvalid, "super weight " + w.tensor + "[" + std::to_string(w.row) + ", " +
+                                                 std::to_string(w.col) + "] is not in this model",
+                  "Use the super-weight file analyze wrote for this model");
+    p.tensors.insert(w.tensor);
+    p.mask.indices[w.tensor].push_back(w.row * t->shape.row_length() + w.col);
+  }
+  for (auto& [name, idx] : methods::saliency_mask(src, *imatrix, opts.protection_coverage).indices)
+    p.mask.indices[name].insert(p.mask.indices[name].end(), idx.begin(), idx.end());
+  return p;
 }
 
 // Everything decided before the first byte is written: types, metadata,
@@ -228,22 +280,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   if (!dynamic && !gguf::find_file_type(opts.file_type))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
                 "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16, or dynamic");
-  // -q dynamic: the size target from the options, else from the profile.
-  std::optional<DynamicQuantOptions> dyn_opts = opts.dynamic;
-  if (dynamic && opts.profile && (!dyn_opts || (!dyn_opts->target_bpw && !dyn_opts->target_size_bytes))) {
-    if (opts.profile->target_bpw) {
-      if (!dyn_opts) dyn_opts.emplace();
-      dyn_opts->target_bpw = opts.profile->target_bpw;
-    } else {
-      dyn_opts.reset();  // rules and default only
-    }
-  }
-  if (dyn_opts && dyn_opts->candidates.empty() && opts.profile) dyn_opts->candidates = opts.profile->candidates;
-  if (dynamic && !dyn_opts && !opts.profile)
-    throw Error(ErrorCode::InvalidArgument, "-q dynamic needs a size target or a profile",
-                "Add --target-bpw B (bits per weight of the whole file), --target-size-bytes N or --profile P");
-  if (!dynamic && opts.profile)
-    throw Error(ErrorCode::InvalidArgument, "a profile needs -q dynamic", "Use -q dynamic --profile P");
+  const std::optional<DynamicQuantOptions> dyn_opts = allocation_options(opts, dynamic);
   std::optional<methods::ImportanceMatrix> imatrix;
   if (opts.imatrix) imatrix = methods::ImportanceMatrix::load(*opts.imatrix);
   P.src = model::open_tensor_source(opts.input);
@@ -259,7 +296,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
       bpw = 8.0 * static_cast<double>(res.target_bytes) / static_cast<double>(src->parameter_count());
     } else {
       const DType d = opts.profile->default_type.value_or(DType::Q4_K);
-      bpw = static_cast<double>(traits(d).block_bits) / traits(d).block_size;
+      bpw = bits_per_weight(d);
     }
     type_name = res.reference_type = dynamic_reference_type(bpw, imatrix.has_value());
   }
@@ -298,33 +335,15 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   for (const auto* t : order) types.push_back(planner.next(t->name, t->shape, stored_type(*t, hf)));
   P.pool = std::make_unique<ThreadPool>(opts.threads);
   ThreadPool& pool = *P.pool;
-  std::set<std::string> protected_tensors;
-  methods::SaliencyMask mask;
-  if (opts.super_weights) {
-    if (!imatrix)
-      throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs --imatrix",
-                  "The saliency of a weight is |w| sqrt(imatrix): pass the importance matrix of this model");
-    if (!dynamic)
-      throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs -q dynamic",
-                  "Use -q dynamic --target-bpw B --protect-super-weights");
-    const methods::SuperWeightsFile sw = methods::load_super_weights(*opts.super_weights);
-    for (const auto& w : sw.found) {
-      const model::SourceTensor* t = src->find(w.tensor);
-      if (!t || t->shape.rank() != 2 || w.row >= t->shape.rows() || w.col >= t->shape.row_length())
-        throw Error(ErrorCode::ImatrixInvalid, "super weight " + w.tensor + "[" + std::to_string(w.row) + ", " +
-                                                   std::to_string(w.col) + "] is not in this model",
-                    "Use the super-weight file analyze wrote for this model");
-      protected_tensors.insert(w.tensor);
-      mask.indices[w.tensor].push_back(w.row * t->shape.row_length() + w.col);
-    }
-    for (auto& [name, idx] : methods::saliency_mask(*src, *imatrix, opts.protection_coverage).indices)
-      mask.indices[name].insert(mask.indices[name].end(), idx.begin(), idx.end());
-  }
+  const Protection protection = opts.super_weights ? load_protection(opts, *src, imatrix ? &*imatrix : nullptr, dynamic)
+                                                    : Protection{};
+  const auto& [protected_tensors, mask] = protection;
   std::set<std::string> pinned;
   if (opts.profile) pinned = apply_profile(*opts.profile, order, types, cfg.num_layers, !dyn_opts, mo.quantize_output);
   DynamicPlan dyn;
   if (dyn_opts) {
-    dyn = plan_dynamic(*src, order, types, kvs, imatrix ? &*imatrix : nullptr, *dyn_opts, pinned, protected_tensors,
+    dyn = plan_dynamic(*src, order, types, kvs, res.target_bytes, imatrix ? &*imatrix : nullptr, *dyn_opts, pinned,
+                       protected_tensors,
                        opts.protection_min_bits, pool, progress);
     for (size_t i = 0; i < order.size(); ++i)
       if (auto it = dyn.types.find(order[i]->name); it != dyn.types.end()) types[i] = it->second;
@@ -386,11 +405,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
 
 ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts) {
   Prepared P = prepare(opts);
-  io::GgufHeader h;
-  h.kvs = P.kvs;
-  if (const io::GgufValue* a = h.find("general.alignment")) h.alignment = static_cast<uint32_t>(a->as_uint());
-  for (const auto& [name, ts] : P.specs) h.tensors.push_back(io::GgufTensorInfo{name, ts.first, ts.second, 0});
-  io::layout_gguf_tensors(h);
+  const io::GgufHeader h = planned_gguf_header(P.kvs, P.specs);
   P.res.file_size = io::serialize_gguf_header(h).size();
   if (!h.tensors.empty()) P.res.file_size += h.tensors.back().offset + h.tensors.back().nbytes();
   return std::move(P.res);

@@ -27,22 +27,35 @@ uint64_t dynamic_target_bytes(const DynamicQuantOptions& o, uint64_t parameter_c
   return static_cast<uint64_t>(std::floor(*o.target_bpw * static_cast<double>(parameter_count) / 8.0));
 }
 
-namespace {
-
-uint64_t alignment_of(const std::vector<io::GgufKv>& kvs) {
-  for (const auto& kv : kvs)
-    if (kv.key == "general.alignment") return kv.value.as_uint();
-  return io::kGgufDefaultAlignment;
-}
-
-uint64_t header_bytes(const std::vector<io::GgufKv>& kvs, const std::vector<const model::SourceTensor*>& order,
-                      const std::vector<DType>& types) {
+io::GgufHeader planned_gguf_header(const std::vector<io::GgufKv>& kvs, const TensorSpecs& tensors) {
   io::GgufHeader h;
   h.kvs = kvs;
-  h.alignment = static_cast<uint32_t>(alignment_of(kvs));
-  // Tensor infos have the same size whatever their type.
-  for (size_t i = 0; i < order.size(); ++i) h.tensors.push_back({order[i]->name, types[i], order[i]->shape, 0});
-  return io::serialize_gguf_header(h).size();
+  if (const io::GgufValue* a = h.find("general.alignment")) h.alignment = static_cast<uint32_t>(a->as_uint());
+  for (const auto& [name, ts] : tensors) h.tensors.push_back(io::GgufTensorInfo{name, ts.first, ts.second, 0});
+  io::layout_gguf_tensors(h);
+  return h;
+}
+
+namespace {
+
+// The imatrix's per-column mean x^2 for a weight, empty when it has none of that width.
+std::vector<float> column_importance(const methods::ImportanceMatrix* imatrix, const std::string& name, int64_t cols) {
+  if (!imatrix) return {};
+  const auto* e = imatrix->find(name);
+  return e && static_cast<int64_t>(e->sums.size()) == cols ? e->mean() : std::vector<float>{};
+}
+
+// sum_j imp_j w_ij^2 over the sampled rows, scaled to the whole tensor: the
+// denominator of the relative error metric.
+double weighted_energy(const std::vector<float>& sample, int64_t n, int64_t rows, int64_t cols,
+                       const std::vector<float>& imp) {
+  double energy = 0;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      const double w = sample[static_cast<size_t>(r * cols + j)];
+      energy += (imp.empty() ? 1.0 : imp[static_cast<size_t>(j)]) * w * w;
+    }
+  return energy * static_cast<double>(rows) / static_cast<double>(n);
 }
 
 // `n` evenly spaced rows of the tensor, decoded to f32.
@@ -64,20 +77,12 @@ std::vector<float> sample_rows(const model::TensorSource& src, const model::Sour
 double mean_kl(const std::vector<float>& base, const std::vector<float>& probe, int64_t vocab) {
   const auto n = static_cast<int64_t>(base.size()) / vocab;
   double total = 0;
-  std::vector<double> lp(static_cast<size_t>(vocab)), lq(static_cast<size_t>(vocab));
-  auto log_softmax = [vocab](const float* x, std::vector<double>& out) {
-    double mx = x[0];
-    for (int64_t i = 1; i < vocab; ++i) mx = std::max(mx, static_cast<double>(x[i]));
-    double sum = 0;
-    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(x[i] - mx);
-    const double lse = mx + std::log(sum);
-    for (int64_t i = 0; i < vocab; ++i) out[static_cast<size_t>(i)] = x[i] - lse;
-  };
+  std::vector<double> lp, lq;
   for (int64_t t = 0; t < n; ++t) {
-    log_softmax(base.data() + t * vocab, lp);
-    log_softmax(probe.data() + t * vocab, lq);
+    eval::log_softmax(base.data() + t * vocab, vocab, lp);
+    eval::log_softmax(probe.data() + t * vocab, vocab, lq);
     double kl = 0;
-    for (int64_t i = 0; i < vocab; ++i) kl += std::exp(lp[static_cast<size_t>(i)]) * (lp[static_cast<size_t>(i)] - lq[static_cast<size_t>(i)]);
+    for (size_t i = 0; i < lp.size(); ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
     total += std::max(0.0, kl);
   }
   return n ? total / static_cast<double>(n) : 0.0;
@@ -119,9 +124,7 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
     if (layer < 0 || !st || t.options.size() < 2 || t.options.front().error <= 0) continue;
     const int64_t rows = st->shape.rows(), cols = st->shape.row_length();
     const Tensor w = src.read_f32(*st);
-    std::vector<float> imp;
-    if (imatrix)
-      if (const auto* e = imatrix->find(t.name); e && static_cast<int64_t>(e->sums.size()) == cols) imp = e->mean();
+    const std::vector<float> imp = column_importance(imatrix, t.name, cols);
     const DType low = t.options.front().type;
     std::vector<std::byte> enc(row_bytes(low, cols) * static_cast<uint64_t>(rows));
     std::vector<float> deq(static_cast<size_t>(rows * cols));
@@ -147,11 +150,12 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
 std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::vector<const model::SourceTensor*>& order,
                                     std::vector<DType>& types, int n_layers, bool use_default, bool quantize_output) {
   std::set<std::string> pinned;
+  const methods::ProfileMatcher matcher(p, n_layers);
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& t = *order[i];
     if (!gguf::is_quantizable(t.name, t.shape, quantize_output)) continue;
     const int64_t nx = t.shape.row_length();
-    if (const auto rule = methods::match_rule(p, t.name, n_layers)) {
+    if (const auto rule = matcher.type(t.name)) {
       types[i] = gguf::type_for_rows(*rule, nx);
       pinned.insert(t.name);
     } else if (use_default && p.default_type) {
@@ -162,17 +166,20 @@ std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::v
 }
 
 DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const model::SourceTensor*>& order,
-                         const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs,
+                         const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs, uint64_t target,
                          const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o,
                          const std::set<std::string>& pinned, const std::set<std::string>& protected_tensors,
                          double protection_min_bits, ThreadPool& pool,
                          ProgressSink& progress) {
-  const uint64_t target = dynamic_target_bytes(o, src.parameter_count());
   if (o.error_metric != "relative" && o.error_metric != "absolute")
     throw Error(ErrorCode::InvalidArgument, "unknown error metric '" + o.error_metric + "'", "Use relative or absolute");
   const std::vector<DType> candidates = o.candidates.empty() ? methods::default_dynamic_candidates() : o.candidates;
-  const uint64_t alignment = alignment_of(kvs);
-  uint64_t fixed = header_bytes(kvs, order, types);
+  // Tensor infos have the same size whatever their type: the header is fixed.
+  TensorSpecs specs;
+  for (size_t i = 0; i < order.size(); ++i) specs.push_back({order[i]->name, {types[i], order[i]->shape}});
+  const io::GgufHeader header = planned_gguf_header(kvs, specs);
+  const uint64_t alignment = header.alignment;
+  uint64_t fixed = io::serialize_gguf_header(header).size();
   std::vector<size_t> allocatable;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& t = *order[i];
@@ -188,15 +195,13 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
     const int64_t n = std::min<int64_t>(rows, std::max<int64_t>(1, o.sample_rows));
     const std::vector<float> sample = sample_rows(src, t, n);
-    std::vector<float> imp;
-    if (imatrix)
-      if (const auto* e = imatrix->find(t.name); e && static_cast<int64_t>(e->sums.size()) == cols) imp = e->mean();
+    const std::vector<float> imp = column_importance(imatrix, t.name, cols);
     if (imatrix && imp.empty()) log_warning("no importance data for " + t.name + "; its error is unweighted");
     std::vector<DType> allowed = candidates;
     if (protected_tensors.count(t.name)) {
       std::vector<DType> high;
       for (DType c : candidates)
-        if (static_cast<double>(traits(c).block_bits) / traits(c).block_size >= protection_min_bits) high.push_back(c);
+        if (bits_per_weight(c) >= protection_min_bits) high.push_back(c);
       if (!high.empty()) allowed = std::move(high);
     }
     auto measured = methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(),
@@ -208,16 +213,8 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
                std::string(traits(types[allocatable[k]]).name));
     } else {
       double sensitivity = 1.0;
-      if (o.error_metric == "relative") {
-        double energy = 0;
-        for (int64_t r = 0; r < n; ++r)
-          for (int64_t j = 0; j < cols; ++j) {
-            const double w = sample[static_cast<size_t>(r * cols + j)];
-            energy += (imp.empty() ? 1.0 : imp[static_cast<size_t>(j)]) * w * w;
-          }
-        energy *= static_cast<double>(rows) / static_cast<double>(n);
-        sensitivity = energy > 0 ? 1.0 / energy : 1.0;
-      }
+      if (o.error_metric == "relative")
+        if (const double energy = weighted_energy(sample, n, rows, cols, imp); energy > 0) sensitivity = 1.0 / energy;
       options.push_back({t.name, t.shape, std::move(measured), sensitivity});
     }
     progress.update(k + 1, t.name);

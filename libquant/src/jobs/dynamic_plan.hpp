@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libquant/core/dtype.hpp"
@@ -26,6 +27,13 @@ std::string dynamic_reference_type(double target_bpw, bool has_imatrix);
 // every parameter of the model).
 uint64_t dynamic_target_bytes(const DynamicQuantOptions& o, uint64_t parameter_count);
 
+using TensorSpecs = std::vector<std::pair<std::string, std::pair<DType, Shape>>>;
+
+// The header a GGUF file with these metadata and tensors gets, tensors laid
+// out (alignment from general.alignment, else the default): what the writer
+// will produce, for sizes computed before writing.
+io::GgufHeader planned_gguf_header(const std::vector<io::GgufKv>& kvs, const TensorSpecs& tensors);
+
 struct DynamicPlan {
   std::map<std::string, DType> types;            // allocatable tensors only
   std::map<std::string, double> estimated_error;  // importance-weighted squared error of the chosen type
@@ -39,11 +47,12 @@ struct DynamicPlan {
 std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::vector<const model::SourceTensor*>& order,
                                     std::vector<DType>& types, int n_layers, bool use_default, bool quantize_output);
 
-// `types` holds the reference mixture's type for every tensor in file order;
+// `types` holds the reference mixture's type for every tensor in file order,
+// `target_bytes` the whole file's budget (dynamic_target_bytes);
 // tensors of decoder blocks that it quantizes, except `pinned`, are re-allocated;
 // `protected_tensors` only among candidates of at least `protection_min_bits`.
 DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const model::SourceTensor*>& order,
-                         const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs,
+                         const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs, uint64_t target_bytes,
                          const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o,
                          const std::set<std::string>& pinned, const std::set<std::string>& protected_tensors,
                          double protection_min_bits, ThreadPool& pool,

@@ -39,13 +39,6 @@ double layer_bits(const model::TensorSource& s, int layer) {
   return params ? 8.0 * static_cast<double>(bytes) / static_cast<double>(params) : 0.0;
 }
 
-// Log-softmax of one row in double.
-void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
-  out.resize(static_cast<size_t>(n));
-  const double lse = eval::log_sum_exp(logits, n);
-  for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = logits[i] - lse;
-}
-
 }  // namespace
 
 QualityReport quality_report(const QualityReportOptions& opts) {
@@ -109,8 +102,8 @@ QualityReport quality_report(const QualityReportOptions& opts) {
     check(static_cast<int64_t>(lgq.size()) == static_cast<int64_t>(lgo.size()), ErrorCode::ValidationFailed,
           "the two models have different vocabularies");
     for (int64_t j = first; j < opts.ctx - 1; ++j) {
-      log_softmax(lgo.data() + (j - first) * vocab, vocab, lo);
-      log_softmax(lgq.data() + (j - first) * vocab, vocab, lq);
+      eval::log_softmax(lgo.data() + (j - first) * vocab, vocab, lo);
+      eval::log_softmax(lgq.data() + (j - first) * vocab, vocab, lq);
       const auto target = static_cast<size_t>(chunk[static_cast<size_t>(j + 1)]);
       nll_o -= lo[target];
       nll_q -= lq[target];

@@ -32,11 +32,6 @@ uint64_t stored_bytes(DType t, int64_t rows, int64_t n_per_row, uint64_t alignme
 }
 
 namespace {
-// Types whose encoders are meaningless without importance data (llama-quantize refuses them).
-bool needs_importance(DType t) {
-  return t == DType::IQ2_XXS || t == DType::IQ2_XS || t == DType::IQ2_S || t == DType::IQ1_S || t == DType::IQ1_M;
-}
-
 double weighted_error(DType t, const float* rows, int64_t n, int64_t n_per_row, const float* importance) {
   std::vector<std::byte> enc(row_bytes(t, n_per_row) * static_cast<uint64_t>(n));
   std::vector<float> dec(static_cast<size_t>(n * n_per_row));
@@ -57,7 +52,7 @@ std::vector<QuantOption> measure_options(const float* sample, int64_t n_sample, 
                                          ThreadPool* pool) {
   std::vector<DType> usable;
   for (DType t : candidates)
-    if (fits_row(t, n_per_row) && (importance || !needs_importance(t))) usable.push_back(t);
+    if (fits_row(t, n_per_row) && (importance || !gguf::needs_importance(t))) usable.push_back(t);
   std::vector<QuantOption> opts(usable.size());
   const double scale = n_sample > 0 ? static_cast<double>(total_rows) / static_cast<double>(n_sample) : 0.0;
   auto work = [&](size_t a, size_t b) {

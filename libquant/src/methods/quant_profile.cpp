@@ -45,7 +45,7 @@ bool tensor_in_class(std::string_view name, std::string_view cls) {
 namespace {
 int resolve_layer(int l, int n_layers) { return l < 0 ? n_layers + l : l; }
 
-bool rule_matches(const ProfileRule& r, std::string_view name, int n_layers) {
+bool rule_matches(const ProfileRule& r, const std::optional<std::regex>& pattern, std::string_view name, int n_layers) {
   if (!r.tensor_class.empty() && !tensor_in_class(name, r.tensor_class)) return false;
   if (r.first_layer || r.last_layer) {
     const int layer = tensor_layer(name);
@@ -53,8 +53,7 @@ bool rule_matches(const ProfileRule& r, std::string_view name, int n_layers) {
     if (r.first_layer && layer < resolve_layer(*r.first_layer, n_layers)) return false;
     if (r.last_layer && layer > resolve_layer(*r.last_layer, n_layers)) return false;
   }
-  if (!r.pattern.empty() && !std::regex_search(std::string(name), std::regex(r.pattern))) return false;
-  return true;
+  return !pattern || std::regex_search(name.begin(), name.end(), *pattern);
 }
 
 [[noreturn]] void bad(const std::string& origin, const std::string& what) {
@@ -79,15 +78,28 @@ ProfileRule make_rule(std::string cls, DType t, std::optional<int> first = {}, s
 }
 }  // namespace
 
-std::optional<size_t> matching_rule(const QuantProfile& p, std::string_view name, int n_layers) {
-  for (size_t i = 0; i < p.rules.size(); ++i)
-    if (rule_matches(p.rules[i], name, n_layers)) return i;
+ProfileMatcher::ProfileMatcher(const QuantProfile& p, int n_layers) : p_(p), n_layers_(n_layers) {
+  for (const auto& r : p.rules)
+    patterns_.push_back(r.pattern.empty() ? std::nullopt : std::optional<std::regex>(std::regex(r.pattern)));
+}
+
+std::optional<size_t> ProfileMatcher::rule_index(std::string_view name) const {
+  for (size_t i = 0; i < p_.rules.size(); ++i)
+    if (rule_matches(p_.rules[i], patterns_[i], name, n_layers_)) return i;
   return std::nullopt;
 }
 
+std::optional<DType> ProfileMatcher::type(std::string_view name) const {
+  const auto i = rule_index(name);
+  return i ? std::optional<DType>(p_.rules[*i].type) : std::nullopt;
+}
+
+std::optional<size_t> matching_rule(const QuantProfile& p, std::string_view name, int n_layers) {
+  return ProfileMatcher(p, n_layers).rule_index(name);
+}
+
 std::optional<DType> match_rule(const QuantProfile& p, std::string_view name, int n_layers) {
-  const auto i = matching_rule(p, name, n_layers);
-  return i ? std::optional<DType>(p.rules[*i].type) : std::nullopt;
+  return ProfileMatcher(p, n_layers).type(name);
 }
 
 const std::vector<QuantProfile>& preset_profiles() {

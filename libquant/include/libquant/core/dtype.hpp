@@ -40,6 +40,8 @@ LIBQUANT_API bool is_valid_ggml_type_id(uint32_t id) noexcept;
 LIBQUANT_API uint64_t row_bytes(DType t, int64_t n);
 // Bytes of `n` elements in total (same rule as row_bytes).
 LIBQUANT_API uint64_t storage_bytes(DType t, uint64_t n);
+// Bits per element of the type (block bits / block size: 4.5 for Q4_0).
+LIBQUANT_API double bits_per_weight(DType t);
 
 // Case-insensitive lookup of a ggml type name ("q8_0", "F16", "bf16").
 LIBQUANT_API std::optional<DType> ggml_type_from_name(std::string_view name) noexcept;

@@ -59,6 +59,8 @@ LIBQUANT_API double token_nll(const float* logits, int64_t n_vocab, int32_t targ
 // log(sum(exp(logits))) in double, max-subtracted; the one normaliser every
 // scoring path (perplexity, KL, reports) shares.
 LIBQUANT_API double log_sum_exp(const float* logits, int64_t n_vocab);
+// Log-probabilities of one row of logits, in double (resizes `out`).
+LIBQUANT_API void log_softmax(const float* logits, int64_t n_vocab, std::vector<double>& out);
 // Whole evaluation text as bytes; CalibrationDataError (15) when unreadable.
 LIBQUANT_API std::string read_text_file(const std::filesystem::path& path);
 

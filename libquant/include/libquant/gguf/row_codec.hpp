@@ -12,6 +12,9 @@ namespace libquant::gguf {
 // Whether quantize_rows / dequantize_rows support the type.
 LIBQUANT_API bool can_quantize(DType t) noexcept;
 LIBQUANT_API bool can_dequantize(DType t) noexcept;
+// Types whose encoders give garbage without importance data (llama-quantize
+// refuses them): IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M.
+LIBQUANT_API bool needs_importance(DType t) noexcept;
 
 // Encode `n_rows` rows of `n_per_row` floats into `dst` (row_bytes each).
 // `importance` (n_per_row floats, may be null) is used by types that support it.

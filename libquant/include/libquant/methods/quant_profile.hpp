@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,9 +40,23 @@ LIBQUANT_API bool tensor_in_class(std::string_view tensor_name, std::string_view
 // The layer of "blk.N.*" names (-1 otherwise).
 LIBQUANT_API int tensor_layer(std::string_view tensor_name);
 
-// The first rule matching a tensor (its index), or nullopt.
+// A profile's rules with their patterns compiled once, for matching many tensors.
+class LIBQUANT_API ProfileMatcher {
+ public:
+  ProfileMatcher(const QuantProfile& p, int n_layers);
+  // The first rule matching a tensor (its index), or nullopt.
+  std::optional<size_t> rule_index(std::string_view tensor_name) const;
+  // That rule's type, or nullopt when no rule matches.
+  std::optional<DType> type(std::string_view tensor_name) const;
+
+ private:
+  const QuantProfile& p_;
+  int n_layers_;
+  std::vector<std::optional<std::regex>> patterns_;
+};
+
+// One-off matches (each call compiles the patterns; use ProfileMatcher for many).
 LIBQUANT_API std::optional<size_t> matching_rule(const QuantProfile& p, std::string_view tensor_name, int n_layers);
-// The rule type for a tensor, or nullopt when no rule matches.
 LIBQUANT_API std::optional<DType> match_rule(const QuantProfile& p, std::string_view tensor_name, int n_layers);
 
 LIBQUANT_API const std::vector<QuantProfile>& preset_profiles();
