@@ -1,5 +1,6 @@
 // `llm-quantize quantize MODEL FORMAT -q LEVEL`: flag parsing only; the work is
-// libquant::jobs::convert_to_gguf.
+// libquant::jobs::convert_to_gguf (gguf) or libquant::jobs::smoothquant_w8a8
+// (smoothquant: W8A8 compressed-tensors).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "smoothquant_flags.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -52,6 +54,7 @@ struct QuantizeOptions {
   double protection_coverage = 0.0001;
   std::vector<std::string> candidates;
   CheckpointFlags checkpoints;
+  SmoothQuantFlags smoothquant;
 };
 
 struct GateResults {
@@ -149,10 +152,42 @@ fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
   return fs::path(o.output_dir) / name;
 }
 
+// `quantize MODEL smoothquant [--smoothquant [--alpha A|auto]]`: a W8A8
+// compressed-tensors checkpoint directory, <model>-W8A8 by default.
+int run_smoothquant(const GlobalOptions& g, const QuantizeOptions& o) {
+  if (!o.level.empty() && upper(o.level) != "W8A8" && upper(o.level) != "INT8")
+    throw Error(ErrorCode::InvalidArgument, "smoothquant writes W8A8 only, not '" + o.level + "'",
+                "Drop -q or use -q W8A8");
+  std::error_code ec;
+  if (!fs::is_directory(o.output_dir, ec))
+    throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
+                "Create it first or pass another --output-dir");
+  std::string name = o.output_name;
+  if (name.empty()) {
+    std::string stem = fs::absolute(o.model).lexically_normal().filename().string();
+    if (fs::path(o.model).extension() == ".gguf") stem = fs::path(o.model).stem().string();
+    name = stem + (o.smoothquant.smoothquant ? "-W8A8-smoothquant" : "-W8A8");
+  }
+  libquant::TerminalProgress progress(progress_enabled(g));
+  auto opts = o.smoothquant.job_options(o.model, fs::path(o.output_dir) / name, o.threads);
+  opts.progress = &progress;
+  libquant::log_info("Loading model: " + o.model);
+  if (!o.smoothquant.smoothquant) libquant::log_info("W8A8 without smoothing (add --smoothquant to smooth first)");
+  const auto res = libquant::jobs::smoothquant_w8a8(opts);
+  const auto gates = run_quality_gates(o, res.output, progress);
+  const double coherence = gates.coherence ? gates.coherence->score : 0.0;
+  print_smoothquant_result(g, res, gates.report ? &*gates.report : nullptr, gates.coherence ? &coherence : nullptr);
+  return 0;
+}
+
 int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
+  o.smoothquant.validate(o.format);
+  if (o.format == "smoothquant") return run_smoothquant(g, o);
   if (o.format != "gguf")
     throw Error(ErrorCode::UnsupportedConversion, "output format '" + o.format + "' is not implemented yet",
-                "Use 'gguf' (awq, gptq and smoothquant are planned)");
+                "Use 'gguf' or 'smoothquant' (awq and gptq are planned)");
+  if (o.level.empty())
+    throw Error(ErrorCode::InvalidArgument, "gguf needs a quantization level (-q)", "Example: -q Q4_K_M");
   const std::string level = upper(o.level) == "DYNAMIC" ? "dynamic" : upper(o.level);
   if (std::find(std::begin(kGgufLevels), std::end(kGgufLevels), level) == std::end(kGgufLevels))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF quantization level '" + o.level + "'",
@@ -301,10 +336,14 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<QuantizeOptions>();
   CLI::App* sub = app.add_subcommand("quantize", "Quantize or convert a model (HF directory or GGUF file)");
   sub->add_option("MODEL", o->model, "Hugging Face checkpoint directory or .gguf file")->required();
-  sub->add_option("OUTPUT_FORMAT", o->format, "Target format: gguf (awq, gptq, smoothquant planned)")->required();
-  sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M")->required();
+  sub->add_option("OUTPUT_FORMAT", o->format,
+                  "Target format: gguf (a .gguf file) or smoothquant (W8A8 INT8 compressed-tensors checkpoint "
+                  "directory); awq, gptq planned")
+      ->required();
+  sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M (gguf); W8A8 (smoothquant)");
   sub->add_option("-o,--output-dir", o->output_dir, "Output directory")->capture_default_str();
-  sub->add_option("-n,--output-name", o->output_name, "Output file name (default <model>-<LEVEL>.gguf)");
+  sub->add_option("-n,--output-name", o->output_name,
+                  "Output file name (default <model>-<LEVEL>.gguf; smoothquant: directory <model>-W8A8[-smoothquant])");
   sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
   sub->add_option("--imatrix", o->imatrix, "Importance matrix (llama.cpp .dat or GGUF imatrix) for low-bit types");
   sub->add_flag("--leave-output-tensor", o->leave_output_tensor, "Keep output.weight unquantized");
@@ -357,6 +396,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);
+  o->smoothquant.add_to(sub);
   return {sub, [&g, o] { return run_quantize(g, *o); }};
 }
 

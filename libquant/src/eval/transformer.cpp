@@ -6,6 +6,7 @@
 
 #include "../cpu/ggml_exact.hpp"
 #include "../cpu/ops.hpp"
+#include "linear_weight.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/gguf/row_codec.hpp"
@@ -22,7 +23,7 @@ namespace {
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
-  Tensor wq, wk, wv, wo, wg, wu, wd;
+  LinearWeight wq, wk, wv, wo, wg, wu, wd;
 };
 
 const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nullptr; }
@@ -37,6 +38,7 @@ struct Transformer::Impl {
   std::vector<std::optional<LayerWeights>> cache;  // non-streaming mode
   std::optional<Tensor> output_cache, output_norm;
   Tensor rope_freqs;  // llama3-style per-dimension frequency divisors (empty when absent)
+  std::optional<io::CompressedTensorsConfig> quant;  // compressed-tensors checkpoints (W8A8 runs in int8)
   ThreadPool pool;
 
   Impl(const model::TensorSource& s, ForwardOptions o)
@@ -48,6 +50,11 @@ struct Transformer::Impl {
     check(cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0,
           ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");
     cache.resize(static_cast<size_t>(cfg.num_layers));
+    if (!cfg.quantization_config.empty()) {
+      quant = io::parse_compressed_tensors_config(cfg.quantization_config);
+      check(!opts.ggml_numerics, ErrorCode::UnsupportedConversion,
+            "llama.cpp numerics are only defined for float and GGUF weights, not compressed-tensors checkpoints");
+    }
     cpu::set_blas_threads(pool.size());
     output_norm = load("output_norm.weight");
     rope_freqs = load("rope_freqs.weight", false);
@@ -74,13 +81,14 @@ struct Transformer::Impl {
     w.bq = load(p + "attn_q.bias", false);
     w.bk = load(p + "attn_k.bias", false);
     w.bv = load(p + "attn_v.bias", false);
-    w.wq = load(p + "attn_q.weight");
-    w.wk = load(p + "attn_k.weight");
-    w.wv = load(p + "attn_v.weight");
-    w.wo = load(p + "attn_output.weight");
-    w.wg = load(p + "ffn_gate.weight");
-    w.wu = load(p + "ffn_up.weight");
-    w.wd = load(p + "ffn_down.weight");
+    const io::CompressedTensorsConfig* qc = quant ? &*quant : nullptr;
+    w.wq = load_linear(src, qc, p + "attn_q.weight");
+    w.wk = load_linear(src, qc, p + "attn_k.weight");
+    w.wv = load_linear(src, qc, p + "attn_v.weight");
+    w.wo = load_linear(src, qc, p + "attn_output.weight");
+    w.wg = load_linear(src, qc, p + "ffn_gate.weight");
+    w.wu = load_linear(src, qc, p + "ffn_up.weight");
+    w.wd = load_linear(src, qc, p + "ffn_down.weight");
     return w;
   }
 
@@ -142,8 +150,9 @@ struct Transformer::Impl {
 
   // y[N, out] = x[N, in] W^T in llama.cpp's arithmetic: F16 weights see f16
   // activations (ggml converts them to the weight's dot type first).
-  void ggml_linear(int l, const char* what, const Tensor& w, const float* x, int64_t N, int64_t in, float* y,
+  void ggml_linear(int l, const char* what, const LinearWeight& lw, const float* x, int64_t N, int64_t in, float* y,
                    const Tensor& bias = Tensor()) {
+    const Tensor& w = lw.w;
     const int64_t out = w.shape()[0];
     const model::SourceTensor* t = src.find("blk." + std::to_string(l) + "." + what);
     const float* b = x;
@@ -217,9 +226,9 @@ struct Transformer::Impl {
     report(hook, l, "attn_q.weight", xn.data(), N, d);
     report(hook, l, "attn_k.weight", xn.data(), N, d);
     report(hook, l, "attn_v.weight", xn.data(), N, d);
-    cpu::linear(xn.data(), N, d, ptr(w.wq), qd, ptr(w.bq), q.data());
-    cpu::linear(xn.data(), N, d, ptr(w.wk), kvd, ptr(w.bk), k.data());
-    cpu::linear(xn.data(), N, d, ptr(w.wv), kvd, ptr(w.bv), v.data());
+    apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
+    apply_linear(w.wk, xn.data(), N, ptr(w.bk), k.data(), pool);
+    apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
     if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
     if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
     const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
@@ -236,17 +245,17 @@ struct Transformer::Impl {
       }
     });
     report(hook, l, "attn_output.weight", o.data(), N, qd);
-    cpu::linear(o.data(), N, qd, ptr(w.wo), d, nullptr, xn.data());
+    apply_linear(w.wo, o.data(), N, nullptr, xn.data(), pool);
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
 
     cpu::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
     report(hook, l, "ffn_gate.weight", xn.data(), N, d);
     report(hook, l, "ffn_up.weight", xn.data(), N, d);
-    cpu::linear(xn.data(), N, d, ptr(w.wg), ff, nullptr, g.data());
-    cpu::linear(xn.data(), N, d, ptr(w.wu), ff, nullptr, u.data());
+    apply_linear(w.wg, xn.data(), N, nullptr, g.data(), pool);
+    apply_linear(w.wu, xn.data(), N, nullptr, u.data(), pool);
     cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
     report(hook, l, "ffn_down.weight", g.data(), N, ff);
-    cpu::linear(g.data(), N, ff, ptr(w.wd), d, nullptr, xn.data());
+    apply_linear(w.wd, g.data(), N, nullptr, xn.data(), pool);
     report_out(hook, l, "ffn_down.weight", xn.data(), N, d);
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
   }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "libquant/core/error.hpp"
+#include "libquant/core/json_writer.hpp"
 
 namespace libquant::model {
 
@@ -126,6 +127,8 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     c.rope_low_freq_factor = get_double(rs, "low_freq_factor", 1.0);
     c.rope_high_freq_factor = get_double(rs, "high_freq_factor", 4.0);
   }
+  simdjson::dom::element qc;
+  if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);
   c.bos_token_id = get_token_id(o, "bos_token_id");
   c.eos_token_id = get_token_id(o, "eos_token_id");
   c.pad_token_id = get_token_id(o, "pad_token_id");
@@ -160,6 +163,42 @@ ModelConfig load_hf_config(const std::filesystem::path& config_json) {
   std::stringstream ss;
   ss << f.rdbuf();
   return parse_hf_config(ss.str());
+}
+
+std::string hf_config_json(const ModelConfig& c) {
+  auto id = [](JsonWriter& w, const char* k, const std::optional<int64_t>& v) {
+    w.key(k);
+    if (v) w.value(*v);
+    else w.null();
+  };
+  JsonWriter w(2);  // keys in sorted order, as transformers writes them
+  w.begin_object();
+  w.key("architectures").begin_array().value(c.architecture).end_array();
+  w.field("attention_bias", c.attention_bias).field("attention_dropout", 0.0);
+  id(w, "bos_token_id", c.bos_token_id);
+  id(w, "eos_token_id", c.eos_token_id);
+  w.field("head_dim", c.head_dim).field("hidden_act", "silu").field("hidden_size", c.hidden_size);
+  w.field("initializer_range", 0.02).field("intermediate_size", c.intermediate_size);
+  w.field("max_position_embeddings", c.max_position_embeddings).field("mlp_bias", false);
+  w.field("model_type", c.model_type.empty() ? std::string("llama") : c.model_type);
+  w.field("num_attention_heads", c.num_heads).field("num_hidden_layers", c.num_layers);
+  w.field("num_key_value_heads", c.num_kv_heads);
+  id(w, "pad_token_id", c.pad_token_id);
+  w.field("rms_norm_eps", c.rms_norm_eps);
+  w.key("rope_scaling");
+  if (c.rope_scaling_type) {
+    w.begin_object().field("factor", c.rope_scaling_factor);
+    if (*c.rope_scaling_type == "llama3")
+      w.field("high_freq_factor", c.rope_high_freq_factor).field("low_freq_factor", c.rope_low_freq_factor)
+          .field("original_max_position_embeddings", c.rope_original_context);
+    w.field("rope_type", *c.rope_scaling_type).end_object();
+  } else {
+    w.null();
+  }
+  w.field("rope_theta", c.rope_theta).field("tie_word_embeddings", c.tie_word_embeddings);
+  w.field("torch_dtype", c.torch_dtype.empty() ? std::string("float32") : c.torch_dtype);
+  w.field("use_cache", true).field("vocab_size", c.vocab_size).end_object();
+  return w.str() + "\n";
 }
 
 }  // namespace libquant::model

@@ -35,9 +35,14 @@ constexpr NamePair kPerLayer[] = {
     {"mlp.down_proj", "ffn_down"},
 };
 
-// Splits "stem.weight" / "stem.bias" into (stem, ".weight").
+// Parameters a module may carry: its weight and bias, and the quantization
+// tensors of compressed-tensors checkpoints (kept under the same suffix).
+constexpr std::string_view kParams[] = {".weight", ".bias", ".weight_scale", ".weight_zero_point",
+                                        ".input_scale", ".input_zero_point"};
+
+// Splits "stem.weight" / "stem.bias" / "stem.weight_scale" into (stem, ".weight").
 bool split_param(std::string_view name, std::string_view& stem, std::string_view& param) {
-  for (std::string_view p : {std::string_view(".weight"), std::string_view(".bias")}) {
+  for (std::string_view p : kParams) {
     if (name.size() > p.size() && name.substr(name.size() - p.size()) == p) {
       stem = name.substr(0, name.size() - p.size());
       param = p;
@@ -104,8 +109,14 @@ QkPermute qk_permute_kind(std::string_view gguf_name) noexcept {
   int layer;
   std::string_view rest;
   if (!parse_layer(gguf_name, "blk.", layer, rest)) return QkPermute::None;
-  if (rest == "attn_q.weight" || rest == "attn_q.bias") return QkPermute::Query;
-  if (rest == "attn_k.weight" || rest == "attn_k.bias") return QkPermute::Key;
+  // Everything with one entry per output row is permuted: weight rows, bias
+  // elements and per-channel quantization scales.
+  for (std::string_view p : {".weight", ".bias", ".weight_scale", ".weight_zero_point"}) {
+    if (rest.size() < p.size() || rest.substr(rest.size() - p.size()) != p) continue;
+    const std::string_view stem = rest.substr(0, rest.size() - p.size());
+    if (stem == "attn_q") return QkPermute::Query;
+    if (stem == "attn_k") return QkPermute::Key;
+  }
   return QkPermute::None;
 }
 

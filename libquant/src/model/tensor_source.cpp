@@ -35,7 +35,18 @@ Tensor TensorSource::read_raw(const SourceTensor& t) const {
   return out;
 }
 
+namespace {
+// The scale tensor of an int8 compressed-tensors weight ("x.weight" -> "x.weight_scale").
+std::string weight_scale_name(std::string_view weight) {
+  constexpr std::string_view kSuffix = ".weight";
+  if (weight.size() <= kSuffix.size() || weight.substr(weight.size() - kSuffix.size()) != kSuffix) return {};
+  return std::string(weight) + "_scale";
+}
+}  // namespace
+
 Tensor TensorSource::read_f32(const SourceTensor& t) const {
+  if (t.dtype == DType::I8)
+    if (const SourceTensor* sc = find(weight_scale_name(t.name))) return read_int8_dequantized(t, *sc);
   if (!gguf::can_dequantize(t.dtype))
     throw Error(ErrorCode::UnsupportedConversion,
                 "tensor '" + t.name + "' has type " + std::string(traits(t.dtype).name) + ", which cannot be decoded yet");
@@ -43,6 +54,25 @@ Tensor TensorSource::read_f32(const SourceTensor& t) const {
   if (t.dtype == DType::F32) return raw;
   Tensor out(DType::F32, t.shape);
   gguf::dequantize(t.dtype, raw.data(), out.data_as<float>(), static_cast<int64_t>(t.shape.numel()));
+  return out;
+}
+
+Tensor TensorSource::read_int8_dequantized(const SourceTensor& t, const SourceTensor& scale) const {
+  const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+  const uint64_t n = scale.shape.numel();
+  if (n != 1 && n != rows)
+    throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t.name + "' has " + std::to_string(n) +
+                    " scales for " + std::to_string(rows) + " rows",
+                "Only per-tensor and per-channel int8 weights can be decoded");
+  const Tensor q = read_raw(t);
+  const Tensor s = read_f32(scale);
+  Tensor out(DType::F32, t.shape);
+  const uint64_t cols = rows ? t.shape.numel() / rows : 0;
+  const auto* qv = q.data_as<int8_t>();
+  const float* sv = s.data_as<float>();
+  float* o = out.data_as<float>();
+  for (uint64_t r = 0; r < rows; ++r)
+    for (uint64_t c = 0; c < cols; ++c) o[r * cols + c] = static_cast<float>(qv[r * cols + c]) * sv[n == 1 ? 0 : r];
   return out;
 }
 
@@ -85,7 +115,9 @@ class HfTensorSource final : public TensorSource {
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
     const uint64_t rb = rows ? total / rows : 0;
-    const QkPermute kind = config_.arch()->permute_qk ? qk_permute_kind(t.name) : QkPermute::None;
+    // (A single per-tensor quantization scale has nothing to permute.)
+    const QkPermute kind =
+        config_.arch()->permute_qk && t.shape.numel() > 1 ? qk_permute_kind(t.name) : QkPermute::None;
     if (kind == QkPermute::None) {
       loc.file->read(*loc.entry, row0 * rb, {dst, n_rows * rb});
       return;

@@ -55,5 +55,8 @@ class LIBQUANT_API Error : public std::runtime_error {
 inline void check(bool cond, ErrorCode code, std::string_view message) {
   if (!cond) throw Error(code, std::string(message));
 }
+inline void check(bool cond, ErrorCode code, std::string_view message, std::string_view suggestion) {
+  if (!cond) throw Error(code, std::string(message), std::string(suggestion));
+}
 
 }  // namespace libquant

@@ -47,6 +47,7 @@ struct ModelConfig {
   bool attention_bias = false;
   std::string torch_dtype;      // as written in config.json ("float32")
   std::optional<int64_t> bos_token_id, eos_token_id, pad_token_id;
+  std::string quantization_config;  // config.json's quantization_config as JSON text ("" when absent)
 
   const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
 };
@@ -59,5 +60,8 @@ LIBQUANT_API std::vector<float> llama3_rope_factors(const ModelConfig& cfg);
 // missing required keys, Error(UnsupportedConversion) for unknown families.
 LIBQUANT_API ModelConfig parse_hf_config(std::string_view json_text);
 LIBQUANT_API ModelConfig load_hf_config(const std::filesystem::path& config_json);
+// A config.json (keys sorted, indent 2) that transformers loads as this
+// configuration: for checkpoints made from GGUF files, which carry none.
+LIBQUANT_API std::string hf_config_json(const ModelConfig& cfg);
 
 }  // namespace libquant::model

@@ -39,8 +39,12 @@ class LIBQUANT_API TensorSource {
   virtual void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const = 0;
   // The whole tensor's bytes (read_rows over every row).
   Tensor read_raw(const SourceTensor& t) const;
-  // The tensor decoded to f32 (throws UnsupportedConversion for undecodable types).
+  // The tensor decoded to f32 (throws UnsupportedConversion for undecodable
+  // types). Int8 weights of compressed-tensors checkpoints are multiplied by
+  // their per-channel or per-tensor `weight_scale`.
   Tensor read_f32(const SourceTensor& t) const;
+  // q * scale for an int8 weight and its scale tensor ([rows, 1] or [1]).
+  Tensor read_int8_dequantized(const SourceTensor& t, const SourceTensor& scale) const;
   // Hint that the tensor's pages are no longer needed (keeps RSS flat).
   virtual void release(const SourceTensor& t) const noexcept = 0;
   // Total bytes of tensor data in the source.

@@ -1,0 +1,107 @@
+#pragma once
+// SmoothQuantQuantizer (Xiao et al., arXiv 2211.10438): per input channel j
+// of the linears that read one RMSNorm's output, s_j = max|X_j|^α /
+// max|W_j|^(1-α); the norm's weight is divided by s and the linears' columns
+// multiplied by it, which leaves the model's function unchanged but moves
+// activation outliers into the weights, so that both quantize to INT8.
+// Then W8A8: int8 symmetric per-output-channel weights and int8 activations
+// (dynamic per token, or static per tensor from the calibration maxima).
+//
+// Beyond the original's one α: `alpha = nullopt` searches each group's α
+// (and "no smoothing") for the least INT8 output error on sampled
+// calibration activations.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "libquant/core/progress.hpp"
+#include "libquant/core/tensor.hpp"
+#include "libquant/export.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant {
+class ThreadPool;
+}
+
+namespace libquant::methods {
+
+// Linears reading the same normalised input, and the norm that absorbs 1/s.
+struct SmoothingGroup {
+  int layer = 0;
+  std::string norm;                  // "blk.0.attn_norm.weight"
+  std::vector<std::string> linears;  // "blk.0.attn_q.weight", ...
+};
+// Llama-family groups: attn_norm -> q, k, v and ffn_norm -> gate, up (as the
+// reference; o_proj and down_proj are quantized without smoothing).
+LIBQUANT_API std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers);
+// Whether a GGUF tensor name is one of the decoder's W8A8-quantized linears.
+LIBQUANT_API bool is_w8a8_linear(std::string_view gguf_name) noexcept;
+
+// s_j = max(a_j, 1e-5)^alpha / max(w_j, 1e-5)^(1 - alpha), at least 1e-5
+// (the reference implementation's clamps).
+LIBQUANT_API std::vector<float> smoothing_scales(std::span<const float> act_max, std::span<const float> weight_col_max,
+                                                 double alpha);
+// col_max[j] = max(col_max[j], max_i |w[i, j]|) for w[rows, cols].
+LIBQUANT_API void update_column_max(const float* w, int64_t rows, int64_t cols, std::vector<float>& col_max);
+
+// Relative INT8 output error of linears on input rows x[rows, cols] after
+// smoothing with s (empty: none): sum over the linears of
+// ||x W^T - deq(Q_token(x / s)) deq(Q_channel(W diag(s)))^T||^2 / ||x W^T||^2.
+LIBQUANT_API double w8a8_output_error(std::span<const Tensor* const> weights, const float* x, int64_t rows,
+                                      int64_t cols, std::span<const float> s, ThreadPool& pool);
+
+struct SmoothQuantOptions {
+  bool smooth = true;                  // false: plain W8A8 ("naive")
+  std::optional<double> alpha = 0.5;   // nullopt: per-group search ("auto")
+  std::vector<double> alpha_grid;      // empty: 0, 0.05, ..., 1
+  bool static_activations = false;     // per-tensor activation scales from calibration
+  int64_t sample_rows = 512;           // activation rows per group kept for the search
+  unsigned threads = 0;
+};
+
+struct GroupPlan {
+  SmoothingGroup group;
+  std::optional<double> alpha;    // nullopt: left unsmoothed (the search's choice, or naive)
+  std::vector<float> scales;      // s (empty when unsmoothed)
+  double error = -1;              // W8A8 output error at the choice (auto only)
+  double error_unsmoothed = -1;   // the same without smoothing (auto only)
+};
+
+struct Int8Weight {
+  std::vector<int8_t> q;          // [rows, cols]
+  std::vector<float> scales;      // per row
+};
+
+class LIBQUANT_API SmoothQuantQuantizer {
+ public:
+  SmoothQuantQuantizer(const model::TensorSource& source, SmoothQuantOptions opts);
+  ~SmoothQuantQuantizer();
+  SmoothQuantQuantizer(const SmoothQuantQuantizer&) = delete;
+  SmoothQuantQuantizer& operator=(const SmoothQuantQuantizer&) = delete;
+
+  // Whether calibrate() is needed (smoothing or static activation scales).
+  bool needs_calibration() const noexcept;
+  // Forward passes over the samples, `batch` sequences at a time.
+  void calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch, ProgressSink* progress = nullptr);
+  // Decides s for every group. Throws Error(SmoothQuantFailed) naming the
+  // layer when statistics or scales are not finite and positive.
+  void plan(ProgressSink* progress = nullptr);
+  const std::vector<GroupPlan>& groups() const noexcept;
+
+  // A tensor (GGUF name and layout) in f32 after smoothing: norms divided by
+  // s, linears' columns multiplied by s, everything else as stored.
+  Tensor smoothed_f32(const model::SourceTensor& t) const;
+  // A W8A8 linear's smoothed weight in int8 with per-row scales.
+  Int8Weight quantize(const model::SourceTensor& t) const;
+  // The static activation scale of a linear (only with static_activations).
+  float input_scale(const std::string& gguf_name) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace libquant::methods

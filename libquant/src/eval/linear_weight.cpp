@@ -1,0 +1,80 @@
+#include "linear_weight.hpp"
+
+#include <cstring>
+
+#include "../cpu/ops.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/thread_pool.hpp"
+#include "libquant/cpu/int8_gemm.hpp"
+#include "libquant/model/tensor_naming.hpp"
+
+namespace libquant::eval {
+
+namespace {
+const model::SourceTensor& require(const model::TensorSource& src, const std::string& name) {
+  const model::SourceTensor* t = src.find(name);
+  check(t != nullptr, ErrorCode::ValidationFailed, "model has no tensor '" + name + "'");
+  return *t;
+}
+
+// The W8A8 scheme of a GGUF-named weight, when the checkpoint has one.
+const io::CtScheme* w8a8_scheme(const io::CompressedTensorsConfig* qc, const std::string& gguf_name) {
+  if (!qc) return nullptr;
+  const auto hf = model::gguf_to_hf_name(gguf_name);
+  if (!hf || hf->size() <= 7) return nullptr;
+  const io::CtScheme* s = io::scheme_for(*qc, std::string_view(*hf).substr(0, hf->size() - 7));  // drop ".weight"
+  return s && io::is_runnable_w8a8(*s) ? s : nullptr;
+}
+}  // namespace
+
+LinearWeight load_linear(const model::TensorSource& src, const io::CompressedTensorsConfig* qc,
+                         const std::string& gguf_name) {
+  const model::SourceTensor& t = require(src, gguf_name);
+  LinearWeight lw;
+  lw.out = static_cast<int64_t>(t.shape.rows());
+  lw.in = static_cast<int64_t>(t.shape.numel()) / std::max<int64_t>(lw.out, 1);
+  const std::string stem = gguf_name.substr(0, gguf_name.size() - 7);
+  const io::CtScheme* scheme = t.dtype == DType::I8 ? w8a8_scheme(qc, gguf_name) : nullptr;
+  if (!scheme) {
+    lw.w = src.read_f32(t);
+    src.release(t);
+    return lw;
+  }
+  const model::SourceTensor& sc = require(src, stem + ".weight_scale");
+  check(sc.shape.numel() == static_cast<uint64_t>(lw.out), ErrorCode::ValidationFailed,
+        "'" + sc.name + "' does not hold one scale per output channel");
+  Tensor raw = src.read_raw(t);
+  lw.q.resize(static_cast<size_t>(lw.out * lw.in));
+  std::memcpy(lw.q.data(), raw.data(), lw.q.size());
+  Tensor s = src.read_f32(sc);
+  lw.scale.assign(s.data_as<float>(), s.data_as<float>() + lw.out);
+  if (!scheme->input_activations->dynamic) {
+    const model::SourceTensor& is = require(src, stem + ".input_scale");
+    lw.input_scale = src.read_f32(is).data_as<float>()[0];
+    check(lw.input_scale > 0, ErrorCode::ValidationFailed, "'" + is.name + "' is not positive");
+  }
+  src.release(t);
+  return lw;
+}
+
+void apply_linear(const LinearWeight& w, const float* x, int64_t n, const float* bias, float* y, ThreadPool& pool) {
+  if (!w.is_int8()) {
+    cpu::linear(x, n, w.in, w.w.data_as<float>(), w.out, bias, y);
+    return;
+  }
+  std::vector<int8_t> qx(static_cast<size_t>(n * w.in));
+  std::vector<float> sx(static_cast<size_t>(n), w.input_scale);
+  if (w.input_scale > 0)
+    cpu::quantize_tensor_int8(x, n * w.in, w.input_scale, qx.data());
+  else
+    cpu::quantize_rows_int8(x, n, w.in, qx.data(), sx.data());
+  std::vector<int32_t> acc(static_cast<size_t>(n * w.out));
+  cpu::gemm_s8s8s32(qx.data(), w.q.data(), acc.data(), n, w.out, w.in, &pool);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < w.out; ++c) {
+      const float v = static_cast<float>(acc[r * w.out + c]) * (sx[r] * w.scale[c]);
+      y[r * w.out + c] = bias ? v + bias[c] : v;
+    }
+}
+
+}  // namespace libquant::eval

@@ -1,0 +1,38 @@
+#pragma once
+// A linear layer's weights as the forward pass uses them: f32, or int8 with
+// per-channel scales for W8A8 compressed-tensors checkpoints, whose inputs
+// are then quantized to int8 too (dynamic per token, or static per tensor)
+// and multiplied by the int8 GEMM, as an INT8 engine runs them.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libquant/core/tensor.hpp"
+#include "libquant/io/compressed_tensors.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant {
+class ThreadPool;
+}
+
+namespace libquant::eval {
+
+struct LinearWeight {
+  Tensor w;                  // f32 [out, in]; empty when int8
+  std::vector<int8_t> q;     // int8 [out, in]
+  std::vector<float> scale;  // per output channel
+  float input_scale = 0;     // static per-tensor activation scale; 0 = dynamic per token
+  int64_t out = 0, in = 0;
+  bool is_int8() const noexcept { return !q.empty(); }
+};
+
+// Loads `gguf_name` ("blk.0.attn_q.weight"). With a W8A8 scheme for the
+// module in `qc` (may be null) and int8 weights on disk, keeps them int8;
+// otherwise decodes to f32 (int8 weights multiplied by their scales).
+LinearWeight load_linear(const model::TensorSource& src, const io::CompressedTensorsConfig* qc,
+                         const std::string& gguf_name);
+
+// y[n, out] = x[n, in] W^T (+ bias): BLAS for f32, the int8 GEMM for W8A8.
+void apply_linear(const LinearWeight& w, const float* x, int64_t n, const float* bias, float* y, ThreadPool& pool);
+
+}  // namespace libquant::eval

@@ -1,0 +1,234 @@
+#include "libquant/jobs/smoothquant.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "libquant/core/atomic_directory.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/half.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/eval/calibration_data.hpp"
+#include "libquant/eval/tokenizer.hpp"
+#include "libquant/eval/transformer.hpp"
+#include "libquant/io/compressed_tensors.hpp"
+#include "libquant/io/safetensors.hpp"
+#include "libquant/model/tensor_naming.hpp"
+
+namespace libquant::jobs {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The float dtype the checkpoint keeps its unquantized tensors and scales
+// in: the original's (HF config or GGUF embedding type), else f32.
+DType model_dtype(const model::TensorSource& src, const model::ModelConfig& cfg) {
+  if (model::hf_config(src)) {
+    if (cfg.torch_dtype == "float16") return DType::F16;
+    if (cfg.torch_dtype == "bfloat16") return DType::BF16;
+    return DType::F32;
+  }
+  const model::SourceTensor* emb = src.find("token_embd.weight");
+  if (emb && (emb->dtype == DType::F16 || emb->dtype == DType::BF16)) return emb->dtype;
+  return DType::F32;
+}
+
+std::vector<std::byte> encode_floats(const float* v, size_t n, DType dt) {
+  std::vector<std::byte> out(n * (dt == DType::F32 ? 4 : 2));
+  if (dt == DType::F32) std::memcpy(out.data(), v, n * 4);
+  else if (dt == DType::F16) f32_to_f16(v, reinterpret_cast<uint16_t*>(out.data()), n);
+  else f32_to_bf16(v, reinterpret_cast<uint16_t*>(out.data()), n);
+  return out;
+}
+
+// Rows back from GGUF's interleaved Q/K order to HF's (a no-op for others).
+std::vector<std::byte> to_hf_rows(std::vector<std::byte> data, const std::string& gguf_name, int64_t rows,
+                                  const model::ModelConfig& cfg) {
+  const auto kind = cfg.arch()->permute_qk ? model::qk_permute_kind(gguf_name) : model::QkPermute::None;
+  if (kind == model::QkPermute::None || rows <= 1) return data;
+  std::vector<std::byte> out(data.size());
+  model::unpermute_qk_rows(data.data(), out.data(), rows, data.size() / static_cast<size_t>(rows),
+                           kind == model::QkPermute::Query ? cfg.num_heads : cfg.num_kv_heads);
+  return out;
+}
+
+std::string hf_name_of(const std::string& gguf_name) {
+  auto hf = model::gguf_to_hf_name(gguf_name);
+  check(hf.has_value(), ErrorCode::UnsupportedConversion,
+        "tensor '" + gguf_name + "' has no Hugging Face name", "The model has tensors this architecture table does not know");
+  return *hf;
+}
+
+std::string module_of(const std::string& hf_weight) { return hf_weight.substr(0, hf_weight.size() - 7); }
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_text(const fs::path& p, const std::string& s) {
+  std::ofstream f(p, std::ios::binary);
+  f << s;
+  check(static_cast<bool>(f), ErrorCode::General, "cannot write '" + p.string() + "'");
+}
+
+// What is written for one source tensor.
+struct Planned {
+  const model::SourceTensor* src;
+  std::string hf;     // HF name of the tensor itself
+  bool linear;        // W8A8: int8 weight + scale (+ input scale)
+};
+
+std::vector<io::SafetensorsTensorSpec> specs_for(const std::vector<Planned>& plan, DType dt, bool static_act) {
+  std::vector<io::SafetensorsTensorSpec> specs;
+  for (const auto& p : plan) {
+    if (!p.linear) {
+      specs.push_back({p.hf, dt, p.src->shape});
+      continue;
+    }
+    specs.push_back({p.hf, DType::I8, p.src->shape});
+    specs.push_back({module_of(p.hf) + ".weight_scale", dt, Shape({p.src->shape[0], 1})});
+    if (static_act) specs.push_back({module_of(p.hf) + ".input_scale", dt, Shape({1})});
+  }
+  return specs;
+}
+
+// Tokenizer files next to the weights: copied from an HF checkpoint, or
+// rebuilt from a GGUF SentencePiece vocabulary.
+void write_tokenizer(const model::TensorSource& src, const fs::path& dir, SmoothQuantJobResult& r) {
+  if (model::hf_config(src)) {
+    for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+                          "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt",
+                          "chat_template.jinja"})
+      if (fs::exists(src.path() / f)) fs::copy_file(src.path() / f, dir / f, fs::copy_options::overwrite_existing);
+    return;
+  }
+  const io::GgufHeader* h = model::gguf_header(src);
+  const io::GgufValue* kind = h ? h->find("tokenizer.ggml.model") : nullptr;
+  if (kind && kind->as_string() == "llama") {
+    write_text(dir / "tokenizer.model", eval::sentencepiece_proto_from_gguf(*h));
+    return;
+  }
+  r.notes.push_back("no tokenizer files written: the GGUF vocabulary (" +
+                    (kind ? kind->as_string() : std::string("none")) +
+                    ") has no Hugging Face equivalent we can rebuild; copy tokenizer.json from the original model");
+}
+
+}  // namespace
+
+SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check(!opts.output.empty(), ErrorCode::InvalidArgument, "no output directory given");
+  check(opts.calibration_samples >= 1 && opts.seq_len >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument,
+        "calibration needs at least 1 sample of at least 16 tokens and a batch of at least 1");
+  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+  auto src = model::open_tensor_source(opts.model);
+  const model::ModelConfig cfg = eval::forward_config(*src);
+  check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
+  check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
+        "Start from the float checkpoint");
+
+  methods::SmoothQuantOptions so;
+  so.smooth = opts.smooth;
+  so.alpha = opts.alpha;
+  so.static_activations = opts.static_activations;
+  so.sample_rows = opts.search_rows;
+  so.threads = opts.threads;
+  methods::SmoothQuantQuantizer sq(*src, so);
+
+  SmoothQuantJobResult r;
+  r.output = opts.output;
+  r.activation_scheme = opts.static_activations ? "static per tensor" : "dynamic per token";
+  if (sq.needs_calibration()) {
+    auto tok = eval::load_tokenizer(*src);
+    eval::CalibrationOptions co;
+    co.source = opts.calibration_data;
+    co.samples = opts.calibration_samples;
+    co.seq_len = opts.seq_len;
+    co.allow_fewer = true;
+    const auto samples = eval::load_calibration_samples(*tok, co);
+    if (static_cast<int64_t>(samples.size()) < opts.calibration_samples)
+      r.notes.push_back("the calibration text gave " + std::to_string(samples.size()) + " samples of " +
+                        std::to_string(opts.seq_len) + " tokens, fewer than the " +
+                        std::to_string(opts.calibration_samples) + " asked for");
+    r.calibration_samples = static_cast<int64_t>(samples.size());
+    r.calibration_tokens = r.calibration_samples * opts.seq_len;
+    sq.calibrate(samples, opts.batch, &progress);
+    sq.plan(&progress);
+  }
+  r.groups = sq.groups();
+
+  // Which tensors are written, and how.
+  const DType dt = model_dtype(*src, cfg);
+  std::vector<Planned> plan;
+  for (const auto& t : src->tensors()) {
+    if (t.name == "rope_freqs.weight") continue;  // HF derives it from the config
+    plan.push_back({&t, hf_name_of(t.name), methods::is_w8a8_linear(t.name)});
+    if (plan.back().linear) ++r.quantized_linears;
+  }
+  std::map<std::string, const Planned*> by_hf;
+  for (const auto& p : plan) by_hf[p.hf] = &p;
+
+  AtomicDirectory out(opts.output);
+  io::SafetensorsWriter writer(out.staging(), "model", specs_for(plan, dt, opts.static_activations),
+                               {{"format", "pt"}}, opts.max_shard_bytes);
+  progress.begin("Writing", writer.write_order().size(), "tensors");
+  size_t done = 0;
+  for (const std::string& name : writer.write_order()) {
+    // name is "<module>.weight", "<module>.weight_scale", "<module>.input_scale" or a plain tensor.
+    std::vector<std::byte> bytes;
+    if (auto it = by_hf.find(name); it != by_hf.end() && !it->second->linear) {
+      const Planned& p = *it->second;
+      const Tensor f = sq.smoothed_f32(*p.src);
+      bytes = to_hf_rows(encode_floats(f.data_as<float>(), f.shape().numel(), dt), p.src->name,
+                         static_cast<int64_t>(p.src->shape.rank() <= 1 ? p.src->shape.numel() : p.src->shape.rows()), cfg);
+    } else if (it != by_hf.end()) {
+      const Planned& p = *it->second;
+      const auto q = sq.quantize(*p.src);
+      std::vector<std::byte> raw(q.q.size());
+      std::memcpy(raw.data(), q.q.data(), raw.size());
+      bytes = to_hf_rows(std::move(raw), p.src->name, static_cast<int64_t>(p.src->shape.rows()), cfg);
+    } else {
+      const bool is_scale = name.size() > 13 && name.substr(name.size() - 13) == ".weight_scale";
+      const std::string module = name.substr(0, name.rfind('.'));
+      const Planned& p = *by_hf.at(module + ".weight");
+      if (is_scale) {
+        const auto q = sq.quantize(*p.src);
+        bytes = to_hf_rows(encode_floats(q.scales.data(), q.scales.size(), dt), p.src->name,
+                           static_cast<int64_t>(q.scales.size()), cfg);
+      } else {
+        const float s = sq.input_scale(p.src->name);
+        bytes = encode_floats(&s, 1, dt);
+      }
+    }
+    writer.write(name, bytes);
+    progress.update(++done, name);
+  }
+  progress.end();
+  const auto shards = writer.finish();
+
+  io::CompressedTensorsConfig qc = io::CompressedTensorsConfig::w8a8(!opts.static_activations);
+  std::string original_config;
+  if (model::hf_config(*src)) original_config = read_text(src->path() / "config.json");
+  else {
+    model::ModelConfig c = cfg;
+    c.torch_dtype = std::string(torch_dtype_name(dt));
+    original_config = model::hf_config_json(c);
+  }
+  write_text(out.staging() / "config.json", io::config_json_with_quantization(original_config, qc));
+  write_tokenizer(*src, out.staging(), r);
+  for (const auto& n : r.notes) log_warning(n);
+
+  r.files = out.commit();
+  r.original_bytes = src->total_bytes();
+  for (const auto& f : r.files)
+    if (f.extension() == ".safetensors") r.output_bytes += fs::file_size(opts.output / f);
+  r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace libquant::jobs

@@ -1,0 +1,284 @@
+#include "libquant/methods/smoothquant.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "../cpu/ops.hpp"
+#include "libquant/calib/channel_max.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/thread_pool.hpp"
+#include "libquant/cpu/int8_gemm.hpp"
+#include "libquant/eval/transformer.hpp"
+#include "libquant/model/tensor_naming.hpp"
+
+namespace libquant::methods {
+
+namespace {
+constexpr const char* kW8a8Linears[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+
+std::string layer_name(int l, const char* what) { return "blk." + std::to_string(l) + "." + what; }
+
+[[noreturn]] void fail(int layer, const std::string& what) {
+  throw Error(ErrorCode::SmoothQuantFailed, "SmoothQuant failed at layer " + std::to_string(layer) + ": " + what,
+              "Check the model's weights for NaN/inf, try another --alpha, or quantize without --smoothquant");
+}
+}  // namespace
+
+std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers) {
+  std::vector<SmoothingGroup> g;
+  for (int l = 0; l < num_layers; ++l) {
+    g.push_back({l, layer_name(l, "attn_norm.weight"),
+                 {layer_name(l, "attn_q.weight"), layer_name(l, "attn_k.weight"), layer_name(l, "attn_v.weight")}});
+    g.push_back({l, layer_name(l, "ffn_norm.weight"), {layer_name(l, "ffn_gate.weight"), layer_name(l, "ffn_up.weight")}});
+  }
+  return g;
+}
+
+bool is_w8a8_linear(std::string_view gguf_name) noexcept {
+  const auto layer = model::gguf_layer_index(gguf_name);
+  if (!layer) return false;
+  const std::string prefix = "blk." + std::to_string(*layer) + ".";
+  for (const char* w : kW8a8Linears)
+    if (gguf_name == prefix + w + ".weight") return true;
+  return false;
+}
+
+std::vector<float> smoothing_scales(std::span<const float> act_max, std::span<const float> weight_col_max,
+                                    double alpha) {
+  check(act_max.size() == weight_col_max.size(), ErrorCode::InvalidArgument,
+        "activation and weight statistics differ in width");
+  std::vector<float> s(act_max.size());
+  for (size_t j = 0; j < s.size(); ++j) {
+    const double a = std::max(static_cast<double>(act_max[j]), 1e-5);
+    const double w = std::max(static_cast<double>(weight_col_max[j]), 1e-5);
+    s[j] = static_cast<float>(std::max(std::pow(a, alpha) / std::pow(w, 1.0 - alpha), 1e-5));
+  }
+  return s;
+}
+
+void update_column_max(const float* w, int64_t rows, int64_t cols, std::vector<float>& col_max) {
+  if (col_max.empty()) col_max.assign(static_cast<size_t>(cols), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      col_max[static_cast<size_t>(c)] = std::max(col_max[static_cast<size_t>(c)], std::fabs(w[r * cols + c]));
+}
+
+double w8a8_output_error(std::span<const Tensor* const> weights, const float* x, int64_t rows, int64_t cols,
+                         std::span<const float> s, ThreadPool& pool) {
+  // Smoothed input x / s, quantized per token.
+  std::vector<float> xs(x, x + rows * cols);
+  if (!s.empty())
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) xs[r * cols + c] /= s[c];
+  std::vector<int8_t> qx(xs.size());
+  std::vector<float> sx(static_cast<size_t>(rows));
+  cpu::quantize_rows_int8(xs.data(), rows, cols, qx.data(), sx.data());
+  double err = 0, ref = 0;
+  for (const Tensor* wt : weights) {
+    const int64_t out = static_cast<int64_t>(wt->shape().rows());
+    std::vector<float> y(static_cast<size_t>(rows * out)), ws(wt->data_as<float>(), wt->data_as<float>() + out * cols);
+    cpu::linear(x, rows, cols, wt->data_as<float>(), out, nullptr, y.data());
+    if (!s.empty())
+      for (int64_t r = 0; r < out; ++r)
+        for (int64_t c = 0; c < cols; ++c) ws[r * cols + c] *= s[c];
+    std::vector<int8_t> qw(ws.size());
+    std::vector<float> sw(static_cast<size_t>(out));
+    cpu::quantize_rows_int8(ws.data(), out, cols, qw.data(), sw.data());
+    std::vector<int32_t> acc(y.size());
+    cpu::gemm_s8s8s32(qx.data(), qw.data(), acc.data(), rows, out, cols, &pool);
+    double e = 0, n = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < out; ++c) {
+        const double yq = static_cast<double>(acc[r * out + c]) * sx[r] * sw[c], yr = y[r * out + c];
+        e += (yq - yr) * (yq - yr);
+        n += yr * yr;
+      }
+    err += e;
+    ref += n;
+  }
+  return ref > 0 ? err / ref : 0.0;
+}
+
+struct SmoothQuantQuantizer::Impl {
+  const model::TensorSource& src;
+  SmoothQuantOptions opts;
+  ThreadPool pool;
+  model::ModelConfig cfg;
+  std::unique_ptr<calib::ChannelMaxCollector> stats;
+  std::vector<GroupPlan> plans;
+  std::map<std::string, size_t, std::less<>> group_of;  // norm or linear name -> plan index
+
+  Impl(const model::TensorSource& s, SmoothQuantOptions o)
+      : src(s), opts(std::move(o)), pool(opts.threads), cfg(eval::forward_config(s)) {
+    if (opts.alpha_grid.empty())
+      for (int i = 0; i <= 20; ++i) opts.alpha_grid.push_back(i * 0.05);
+    if (opts.alpha)
+      check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
+    for (const auto& g : smoothing_groups(cfg.num_layers)) plans.push_back({g, std::nullopt, {}, -1, -1});
+    for (size_t i = 0; i < plans.size(); ++i) {
+      group_of[plans[i].group.norm] = i;
+      for (const auto& l : plans[i].group.linears) group_of[l] = i;
+    }
+  }
+
+  bool searching() const { return opts.smooth && !opts.alpha; }
+
+  const model::SourceTensor& tensor(const std::string& name) const {
+    const model::SourceTensor* t = src.find(name);
+    check(t != nullptr, ErrorCode::ValidationFailed, "model has no tensor '" + name + "'");
+    return *t;
+  }
+
+  void calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch, ProgressSink& progress) {
+    check(!samples.empty() && batch > 0, ErrorCode::InvalidArgument, "no calibration samples");
+    std::vector<std::string> sampled;
+    int64_t stride = 0;
+    if (searching()) {
+      for (const auto& p : plans) sampled.push_back(p.group.linears.front());
+      const int64_t total = static_cast<int64_t>(samples.size() * samples.front().size());
+      stride = std::max<int64_t>(1, total / std::max<int64_t>(opts.sample_rows, 1));
+    }
+    stats = std::make_unique<calib::ChannelMaxCollector>(sampled, stride);
+    eval::ForwardOptions fo;
+    fo.threads = opts.threads;
+    fo.streaming = true;
+    eval::Transformer model(src, fo);
+    progress.begin("Calibrating", samples.size(), "samples");
+    for (size_t b0 = 0; b0 < samples.size(); b0 += static_cast<size_t>(batch)) {
+      const size_t b1 = std::min(samples.size(), b0 + static_cast<size_t>(batch));
+      std::vector<std::vector<int32_t>> chunk(samples.begin() + static_cast<std::ptrdiff_t>(b0),
+                                              samples.begin() + static_cast<std::ptrdiff_t>(b1));
+      eval::Transformer::Hidden h = model.embed(chunk);
+      for (int l = 0; l < cfg.num_layers; ++l) model.run_layer(l, h, stats.get());
+      progress.update(b1, "");
+    }
+    progress.end();
+  }
+
+  const std::vector<float>& activation_max(const GroupPlan& p) const {
+    const std::string& in = p.group.linears.front();
+    const std::vector<float>* a = stats ? stats->channel_max(in) : nullptr;
+    if (!a) fail(p.group.layer, "no calibration statistics for the input of '" + in + "'");
+    for (float v : *a)
+      if (!std::isfinite(v)) fail(p.group.layer, "activations into '" + in + "' are not finite (NaN or inf)");
+    return *a;
+  }
+
+  void plan_group(GroupPlan& p) {
+    const std::vector<float>& act = activation_max(p);
+    std::vector<Tensor> w;
+    std::vector<float> col_max;
+    for (const auto& name : p.group.linears) {
+      w.push_back(src.read_f32(tensor(name)));
+      const Tensor& t = w.back();
+      update_column_max(t.data_as<float>(), static_cast<int64_t>(t.shape().rows()),
+                        static_cast<int64_t>(t.shape().row_length()), col_max);
+    }
+    for (float v : col_max)
+      if (!std::isfinite(v)) fail(p.group.layer, "weights of '" + p.group.linears.front() + "' are not finite");
+    if (opts.alpha) {
+      p.alpha = opts.alpha;
+      p.scales = smoothing_scales(act, col_max, *opts.alpha);
+    } else {
+      const std::vector<float>* x = stats->samples(p.group.linears.front());
+      if (!x || x->empty()) fail(p.group.layer, "no activation samples for the alpha search");
+      const auto cols = static_cast<int64_t>(act.size()), rows = static_cast<int64_t>(x->size()) / cols;
+      std::vector<const Tensor*> ptrs;
+      for (const auto& t : w) ptrs.push_back(&t);
+      p.error_unsmoothed = w8a8_output_error(ptrs, x->data(), rows, cols, {}, pool);
+      p.error = p.error_unsmoothed;
+      for (double a : opts.alpha_grid) {
+        auto s = smoothing_scales(act, col_max, a);
+        const double e = w8a8_output_error(ptrs, x->data(), rows, cols, s, pool);
+        if (e < p.error) {
+          p.error = e;
+          p.alpha = a;
+          p.scales = std::move(s);
+        }
+      }
+    }
+    for (float v : p.scales)
+      if (!std::isfinite(v) || v <= 0)
+        fail(p.group.layer, "smoothing scales for '" + p.group.norm + "' are not finite and positive");
+  }
+
+  void plan(ProgressSink& progress) {
+    if (!opts.smooth) return;
+    progress.begin("Smoothing", plans.size(), "groups");
+    for (size_t i = 0; i < plans.size(); ++i) {
+      plan_group(plans[i]);
+      progress.update(i + 1, plans[i].group.norm);
+    }
+    progress.end();
+  }
+
+  const GroupPlan* plan_of(std::string_view name) const {
+    auto it = group_of.find(name);
+    if (it == group_of.end() || plans[it->second].scales.empty()) return nullptr;
+    return &plans[it->second];
+  }
+
+  Tensor smoothed_f32(const model::SourceTensor& t) const {
+    Tensor f = src.read_f32(t);
+    src.release(t);
+    const GroupPlan* p = plan_of(t.name);
+    if (!p) return f;
+    float* v = f.data_as<float>();
+    const auto& s = p->scales;
+    if (t.name == p->group.norm) {
+      check(f.shape().numel() == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
+      for (size_t j = 0; j < s.size(); ++j) v[j] /= s[j];
+      return f;
+    }
+    const auto rows = static_cast<int64_t>(f.shape().rows());
+    const auto cols = static_cast<int64_t>(f.shape().row_length());
+    check(static_cast<size_t>(cols) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) v[r * cols + c] *= s[static_cast<size_t>(c)];
+    return f;
+  }
+
+  float input_scale(const std::string& name) const {
+    const std::vector<float>* a = stats ? stats->channel_max(name) : nullptr;
+    check(a != nullptr, ErrorCode::SmoothQuantFailed, "no calibration statistics for the input of '" + name + "'");
+    const GroupPlan* p = plan_of(name);
+    float m = 0;
+    for (size_t j = 0; j < a->size(); ++j) m = std::max(m, (*a)[j] / (p ? p->scales[j] : 1.0f));
+    check(std::isfinite(m), ErrorCode::SmoothQuantFailed, "activations into '" + name + "' are not finite");
+    return cpu::int8_scale(m);
+  }
+};
+
+SmoothQuantQuantizer::SmoothQuantQuantizer(const model::TensorSource& source, SmoothQuantOptions opts)
+    : impl_(std::make_unique<Impl>(source, std::move(opts))) {}
+SmoothQuantQuantizer::~SmoothQuantQuantizer() = default;
+
+bool SmoothQuantQuantizer::needs_calibration() const noexcept {
+  return impl_->opts.smooth || impl_->opts.static_activations;
+}
+
+void SmoothQuantQuantizer::calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch,
+                                     ProgressSink* progress) {
+  impl_->calibrate(samples, batch, progress ? *progress : null_progress());
+}
+
+void SmoothQuantQuantizer::plan(ProgressSink* progress) { impl_->plan(progress ? *progress : null_progress()); }
+
+const std::vector<GroupPlan>& SmoothQuantQuantizer::groups() const noexcept { return impl_->plans; }
+
+Tensor SmoothQuantQuantizer::smoothed_f32(const model::SourceTensor& t) const { return impl_->smoothed_f32(t); }
+
+Int8Weight SmoothQuantQuantizer::quantize(const model::SourceTensor& t) const {
+  const Tensor f = impl_->smoothed_f32(t);
+  const auto rows = static_cast<int64_t>(f.shape().rows()), cols = static_cast<int64_t>(f.shape().row_length());
+  Int8Weight w;
+  w.q.resize(static_cast<size_t>(rows * cols));
+  w.scales.resize(static_cast<size_t>(rows));
+  cpu::quantize_rows_int8(f.data_as<float>(), rows, cols, w.q.data(), w.scales.data());
+  return w;
+}
+
+float SmoothQuantQuantizer::input_scale(const std::string& gguf_name) const { return impl_->input_scale(gguf_name); }
+
+}  // namespace libquant::methods
