@@ -30,6 +30,9 @@ void SmoothQuantFlags::add_to(CLI::App* sub) {
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
   sub->add_flag("--static-activations", static_activations,
                 "smoothquant: static per-tensor activation scales from calibration (default: dynamic per token)");
+  sub->add_flag("--smooth-down", smooth_down,
+                "--smoothquant: also smooth down_proj's input, folding 1/s into up_proj's rows (not in the "
+                "original method)");
   sub->add_option("--max-shard-size", max_shard_size, "smoothquant: safetensors shard size (e.g. 5GB, 500MB)")
       ->capture_default_str();
 }
@@ -54,6 +57,8 @@ void SmoothQuantFlags::validate(const std::string& format) const {
   if (smoothquant && format != "smoothquant")
     throw Error(ErrorCode::InvalidArgument, "--smoothquant needs the smoothquant output format (W8A8)",
                 "Use: llm-quantize quantize MODEL smoothquant --smoothquant");
+  if (smooth_down && !smoothquant)
+    throw Error(ErrorCode::InvalidArgument, "--smooth-down requires --smoothquant", "Add --smoothquant");
   if (!alpha.empty() && !smoothquant)
     throw Error(ErrorCode::InvalidArgument, "--alpha requires --smoothquant", "Add --smoothquant");
   if (!alpha.empty() && alpha != "auto") {
@@ -81,6 +86,7 @@ libquant::jobs::SmoothQuantJobOptions SmoothQuantFlags::job_options(const std::s
   if (alpha == "auto") o.alpha.reset();
   else if (!alpha.empty()) o.alpha = std::stod(alpha);
   o.static_activations = static_activations;
+  o.smooth_down = smooth_down;
   o.calibration_data = calibration_data;
   o.calibration_samples = calibration_samples;
   o.seq_len = seq_len;

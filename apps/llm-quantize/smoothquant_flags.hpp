@@ -20,6 +20,7 @@ struct SmoothQuantFlags {
   int64_t seq_len = 512;
   int64_t batch = 4;
   bool static_activations = false;
+  bool smooth_down = false;
   std::string max_shard_size = "5GB";
 
   void add_to(CLI::App* sub);

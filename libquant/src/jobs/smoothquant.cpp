@@ -136,6 +136,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   so.smooth = opts.smooth;
   so.alpha = opts.alpha;
   so.static_activations = opts.static_activations;
+  so.smooth_down = opts.smooth_down;
   so.sample_rows = opts.search_rows;
   so.threads = opts.threads;
   methods::SmoothQuantQuantizer sq(*src, so);

@@ -25,12 +25,13 @@ std::string layer_name(int l, const char* what) { return "blk." + std::to_string
 }
 }  // namespace
 
-std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers) {
+std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers, bool include_down) {
   std::vector<SmoothingGroup> g;
   for (int l = 0; l < num_layers; ++l) {
     g.push_back({l, layer_name(l, "attn_norm.weight"),
                  {layer_name(l, "attn_q.weight"), layer_name(l, "attn_k.weight"), layer_name(l, "attn_v.weight")}});
     g.push_back({l, layer_name(l, "ffn_norm.weight"), {layer_name(l, "ffn_gate.weight"), layer_name(l, "ffn_up.weight")}});
+    if (include_down) g.push_back({l, layer_name(l, "ffn_up.weight"), {layer_name(l, "ffn_down.weight")}});
   }
   return g;
 }
@@ -74,7 +75,8 @@ double w8a8_output_error(std::span<const Tensor* const> weights, const float* x,
   std::vector<int8_t> qx(xs.size());
   std::vector<float> sx(static_cast<size_t>(rows));
   cpu::quantize_rows_int8(xs.data(), rows, cols, qx.data(), sx.data());
-  double err = 0, ref = 0;
+  // Per token: squared error and squared output over all the linears.
+  std::vector<double> err(static_cast<size_t>(rows), 0.0), ref(static_cast<size_t>(rows), 0.0);
   for (const Tensor* wt : weights) {
     const int64_t out = static_cast<int64_t>(wt->shape().rows());
     std::vector<float> y(static_cast<size_t>(rows * out)), ws(wt->data_as<float>(), wt->data_as<float>() + out * cols);
@@ -87,17 +89,18 @@ double w8a8_output_error(std::span<const Tensor* const> weights, const float* x,
     cpu::quantize_rows_int8(ws.data(), out, cols, qw.data(), sw.data());
     std::vector<int32_t> acc(y.size());
     cpu::gemm_s8s8s32(qx.data(), qw.data(), acc.data(), rows, out, cols, &pool);
-    double e = 0, n = 0;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < out; ++c) {
         const double yq = static_cast<double>(acc[r * out + c]) * sx[r] * sw[c], yr = y[r * out + c];
-        e += (yq - yr) * (yq - yr);
-        n += yr * yr;
+        err[r] += (yq - yr) * (yq - yr);
+        ref[r] += yr * yr;
       }
-    err += e;
-    ref += n;
   }
-  return ref > 0 ? err / ref : 0.0;
+  // The mean of the tokens' relative errors: a few tokens with massive
+  // activations would otherwise decide the choice for all the others.
+  double sum = 0;
+  for (int64_t r = 0; r < rows; ++r) sum += ref[r] > 0 ? err[r] / ref[r] : 0.0;
+  return rows > 0 ? sum / static_cast<double>(rows) : 0.0;
 }
 
 struct SmoothQuantQuantizer::Impl {
@@ -107,7 +110,7 @@ struct SmoothQuantQuantizer::Impl {
   model::ModelConfig cfg;
   std::unique_ptr<calib::ChannelMaxCollector> stats;
   std::vector<GroupPlan> plans;
-  std::map<std::string, size_t, std::less<>> group_of;  // norm or linear name -> plan index
+  std::map<std::string, std::vector<size_t>, std::less<>> groups_of;  // tensor name -> plans that change it
 
   Impl(const model::TensorSource& s, SmoothQuantOptions o)
       : src(s), opts(std::move(o)), pool(opts.threads), cfg(eval::forward_config(s)) {
@@ -115,10 +118,10 @@ struct SmoothQuantQuantizer::Impl {
       for (int i = 0; i <= 20; ++i) opts.alpha_grid.push_back(i * 0.05);
     if (opts.alpha)
       check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
-    for (const auto& g : smoothing_groups(cfg.num_layers)) plans.push_back({g, std::nullopt, {}, -1, -1});
+    for (const auto& g : smoothing_groups(cfg.num_layers, opts.smooth_down)) plans.push_back({g, std::nullopt, {}, -1, -1});
     for (size_t i = 0; i < plans.size(); ++i) {
-      group_of[plans[i].group.norm] = i;
-      for (const auto& l : plans[i].group.linears) group_of[l] = i;
+      groups_of[plans[i].group.norm].push_back(i);
+      for (const auto& l : plans[i].group.linears) groups_of[l].push_back(i);
     }
   }
 
@@ -204,6 +207,10 @@ struct SmoothQuantQuantizer::Impl {
   }
 
   void plan(ProgressSink& progress) {
+    if (stats && !stats->first_non_finite().empty()) {
+      const std::string& w = stats->first_non_finite();
+      fail(model::gguf_layer_index(w).value_or(-1), "activations into '" + w + "' are not finite (NaN or inf)");
+    }
     if (!opts.smooth) return;
     progress.begin("Smoothing", plans.size(), "groups");
     for (size_t i = 0; i < plans.size(); ++i) {
@@ -213,36 +220,49 @@ struct SmoothQuantQuantizer::Impl {
     progress.end();
   }
 
-  const GroupPlan* plan_of(std::string_view name) const {
-    auto it = group_of.find(name);
-    if (it == group_of.end() || plans[it->second].scales.empty()) return nullptr;
-    return &plans[it->second];
+  // The smoothed group whose input `linear` reads (null when unsmoothed).
+  const GroupPlan* input_plan(std::string_view linear) const {
+    auto it = groups_of.find(linear);
+    if (it == groups_of.end()) return nullptr;
+    for (size_t i : it->second) {
+      const GroupPlan& p = plans[i];
+      if (!p.scales.empty() && std::find(p.group.linears.begin(), p.group.linears.end(), linear) != p.group.linears.end())
+        return &p;
+    }
+    return nullptr;
   }
 
   Tensor smoothed_f32(const model::SourceTensor& t) const {
     Tensor f = src.read_f32(t);
     src.release(t);
-    const GroupPlan* p = plan_of(t.name);
-    if (!p) return f;
+    auto it = groups_of.find(t.name);
+    if (it == groups_of.end()) return f;
     float* v = f.data_as<float>();
-    const auto& s = p->scales;
-    if (t.name == p->group.norm) {
-      check(f.shape().numel() == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
-      for (size_t j = 0; j < s.size(); ++j) v[j] /= s[j];
-      return f;
-    }
-    const auto rows = static_cast<int64_t>(f.shape().rows());
+    const auto rows = static_cast<int64_t>(f.shape().rank() <= 1 ? 1 : f.shape().rows());
     const auto cols = static_cast<int64_t>(f.shape().row_length());
-    check(static_cast<size_t>(cols) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) v[r * cols + c] *= s[static_cast<size_t>(c)];
+    for (size_t i : it->second) {
+      const auto& s = plans[i].scales;
+      if (s.empty()) continue;
+      if (t.name == plans[i].group.norm && rows == 1) {  // a norm: one scale per element
+        check(static_cast<size_t>(cols) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
+        for (int64_t j = 0; j < cols; ++j) v[j] /= s[static_cast<size_t>(j)];
+      } else if (t.name == plans[i].group.norm) {  // a producing linear: one scale per output row
+        check(static_cast<size_t>(rows) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) v[r * cols + c] /= s[static_cast<size_t>(r)];
+      } else {  // a consuming linear: one scale per input column
+        check(static_cast<size_t>(cols) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) v[r * cols + c] *= s[static_cast<size_t>(c)];
+      }
+    }
     return f;
   }
 
   float input_scale(const std::string& name) const {
     const std::vector<float>* a = stats ? stats->channel_max(name) : nullptr;
     check(a != nullptr, ErrorCode::SmoothQuantFailed, "no calibration statistics for the input of '" + name + "'");
-    const GroupPlan* p = plan_of(name);
+    const GroupPlan* p = input_plan(name);
     float m = 0;
     for (size_t j = 0; j < a->size(); ++j) m = std::max(m, (*a)[j] / (p ? p->scales[j] : 1.0f));
     check(std::isfinite(m), ErrorCode::SmoothQuantFailed, "activations into '" + name + "' are not finite");

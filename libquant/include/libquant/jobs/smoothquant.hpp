@@ -23,6 +23,7 @@ struct SmoothQuantJobOptions {
   bool smooth = true;                          // false: naive W8A8
   std::optional<double> alpha = 0.5;           // nullopt: per-group search
   bool static_activations = false;             // per-tensor activation scales instead of dynamic per token
+  bool smooth_down = false;                    // also smooth down_proj's input (through up_proj)
   std::filesystem::path calibration_data;      // empty: the bundled default text
   int64_t calibration_samples = 512;
   int64_t seq_len = 512;

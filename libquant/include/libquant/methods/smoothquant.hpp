@@ -9,7 +9,7 @@
 //
 // Beyond the original's one α: `alpha = nullopt` searches each group's α
 // (and "no smoothing") for the least INT8 output error on sampled
-// calibration activations.
+// calibration activations; `smooth_down` adds down_proj's group.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -28,15 +28,20 @@ class ThreadPool;
 
 namespace libquant::methods {
 
-// Linears reading the same normalised input, and the norm that absorbs 1/s.
+// Linears reading the same input, and the tensor that produces that input and
+// absorbs 1/s: an RMSNorm weight (divided element-wise) or a linear whose
+// output rows are the channels (divided row-wise).
 struct SmoothingGroup {
   int layer = 0;
-  std::string norm;                  // "blk.0.attn_norm.weight"
-  std::vector<std::string> linears;  // "blk.0.attn_q.weight", ...
+  std::string norm;                  // "blk.0.attn_norm.weight" or "blk.0.ffn_up.weight"
+  std::vector<std::string> linears;  // "blk.0.attn_q.weight", ...: columns multiplied by s
 };
-// Llama-family groups: attn_norm -> q, k, v and ffn_norm -> gate, up (as the
-// reference; o_proj and down_proj are quantized without smoothing).
-LIBQUANT_API std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers);
+// Llama-family groups: attn_norm -> q, k, v and ffn_norm -> gate, up, as the
+// reference. With `include_down`, also ffn_up -> ffn_down (down_proj's input
+// is silu(gate) * up, so dividing up's rows by s divides the input by s): the
+// channel where super-weight activations spike, which the reference leaves
+// unsmoothed. o_proj is never smoothed.
+LIBQUANT_API std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers, bool include_down = false);
 // Whether a GGUF tensor name is one of the decoder's W8A8-quantized linears.
 LIBQUANT_API bool is_w8a8_linear(std::string_view gguf_name) noexcept;
 
@@ -48,8 +53,8 @@ LIBQUANT_API std::vector<float> smoothing_scales(std::span<const float> act_max,
 LIBQUANT_API void update_column_max(const float* w, int64_t rows, int64_t cols, std::vector<float>& col_max);
 
 // Relative INT8 output error of linears on input rows x[rows, cols] after
-// smoothing with s (empty: none): sum over the linears of
-// ||x W^T - deq(Q_token(x / s)) deq(Q_channel(W diag(s)))^T||^2 / ||x W^T||^2.
+// smoothing with s (empty: none): the mean over tokens t of
+// sum_W ||x_t W^T - deq(Q(x_t / s)) deq(Q_channel(W diag(s)))^T||^2 / sum_W ||x_t W^T||^2.
 LIBQUANT_API double w8a8_output_error(std::span<const Tensor* const> weights, const float* x, int64_t rows,
                                       int64_t cols, std::span<const float> s, ThreadPool& pool);
 
@@ -58,6 +63,7 @@ struct SmoothQuantOptions {
   std::optional<double> alpha = 0.5;   // nullopt: per-group search ("auto")
   std::vector<double> alpha_grid;      // empty: 0, 0.05, ..., 1
   bool static_activations = false;     // per-tensor activation scales from calibration
+  bool smooth_down = false;            // also smooth down_proj's input through up_proj's rows
   int64_t sample_rows = 512;           // activation rows per group kept for the search
   unsigned threads = 0;
 };
