@@ -25,4 +25,6 @@ fi
 if [ "${LIBQUANT_SKIP_PYTHON:-0}" != "1" ]; then
   # Test oracles (independent implementations); never used by the library itself.
   python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
+  # torch + transformers + compressed-tensors, in a venv of their own (large; cached).
+  bash "$(dirname "$0")/install-torch-oracle.sh" >/dev/null
 fi

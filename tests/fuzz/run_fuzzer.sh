@@ -20,6 +20,12 @@ case "$name" in
  "super_weights": [{"tensor": "blk.1.ffn_down.weight", "layer": 1, "row": 5, "col": 3, "value": -4.4,
  "activation": 263.3, "input_activation": 36.6, "share": 0.61, "kind": "activation_spike"}],
  "total_protected": 2, "masks": {"blk.0.attn_q.weight": {"shape": [4, 8], "indices": [1, 17]}}}' > "$corpus/seed1" ;;
+  fuzz_compressed_tensors)
+    printf '%s' '{"config_groups": {"group_0": {"format": null, "input_activations": {"dynamic": true, "group_size": null,
+ "num_bits": 8, "strategy": "token", "symmetric": true, "type": "int"}, "output_activations": null, "targets": ["Linear",
+ "re:.*down_proj"], "weights": {"dynamic": false, "group_size": null, "num_bits": 8, "strategy": "channel",
+ "symmetric": true, "type": "int"}}}, "format": "int-quantized", "ignore": ["lm_head"], "quant_method":
+ "compressed-tensors", "quantization_status": "compressed", "version": "0.20.0"}' > "$corpus/seed1" ;;
   fuzz_dqprofile)
     printf '%s' '{"format": "libquant.dqprofile", "version": 1, "profile_name": "p", "default_type": "Q4_K",
  "target_bpw": 4.5, "candidates": ["Q4_K", "Q6_K"], "rules": [{"class": "attn_v", "layers": [0, -1], "type": "Q6_K"},

@@ -30,7 +30,7 @@ struct CtScheme {
   std::optional<std::string> format;  // per-group override of the global format
 };
 
-struct CompressedTensorsConfig {
+struct LIBQUANT_API CompressedTensorsConfig {
   std::string format = "int-quantized";
   std::string quantization_status = "compressed";
   std::vector<CtScheme> groups;      // config_groups group_0, group_1, ...
