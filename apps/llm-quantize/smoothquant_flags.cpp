@@ -135,6 +135,9 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
       j.end_object();
     }
     j.end_array();
+    j.key("alpha_candidates").begin_array();
+    for (const auto& c : r.alpha_candidates) j.begin_object().field("candidate", c.name).field("mean_kld", c.kl).end_object();
+    j.end_array();
     j.key("notes").begin_array();
     for (const auto& n : r.notes) j.value(n);
     j.end_array();
@@ -161,6 +164,7 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
         std::printf("%-24s %6s\n", s.group.norm.c_str(), alpha_text(s).c_str());
     }
   }
+  for (const auto& c : r.alpha_candidates) std::printf("%-26s KL %.6f\n", c.name.c_str(), c.kl);
   libquant::log_info("Complete: " + r.output.string() + " (" + human_size(r.output_bytes) + ", W8A8 " +
                      r.activation_scheme + ")");
   std::cout << r.output.string() << "\n";

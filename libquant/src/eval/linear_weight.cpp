@@ -27,17 +27,23 @@ const io::CtScheme* w8a8_scheme(const io::CompressedTensorsConfig* qc, const std
 }
 }  // namespace
 
-LinearWeight load_linear(const model::TensorSource& src, const io::CompressedTensorsConfig* qc,
-                         const std::string& gguf_name) {
+LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf_name, const LinearLoad& how) {
   const model::SourceTensor& t = require(src, gguf_name);
   LinearWeight lw;
   lw.out = static_cast<int64_t>(t.shape.rows());
   lw.in = static_cast<int64_t>(t.shape.numel()) / std::max<int64_t>(lw.out, 1);
   const std::string stem = gguf_name.substr(0, gguf_name.size() - 7);
-  const io::CtScheme* scheme = t.dtype == DType::I8 ? w8a8_scheme(qc, gguf_name) : nullptr;
+  const io::CtScheme* scheme = t.dtype == DType::I8 ? w8a8_scheme(how.quant, gguf_name) : nullptr;
   if (!scheme) {
     lw.w = src.read_f32(t);
     src.release(t);
+    if (how.transform && *how.transform) lw.w = (*how.transform)(t, std::move(lw.w));
+    if (how.simulate_w8a8) {
+      lw.q.resize(static_cast<size_t>(lw.out * lw.in));
+      lw.scale.resize(static_cast<size_t>(lw.out));
+      cpu::quantize_rows_int8(lw.w.data_as<float>(), lw.out, lw.in, lw.q.data(), lw.scale.data());
+      lw.w = Tensor();
+    }
     return lw;
   }
   const model::SourceTensor& sc = require(src, stem + ".weight_scale");

@@ -4,6 +4,7 @@
 // are then quantized to int8 too (dynamic per token, or static per tensor)
 // and multiplied by the int8 GEMM, as an INT8 engine runs them.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,11 +27,17 @@ struct LinearWeight {
   bool is_int8() const noexcept { return !q.empty(); }
 };
 
+struct LinearLoad {
+  const io::CompressedTensorsConfig* quant = nullptr;  // the checkpoint's compressed-tensors config, if any
+  const std::function<Tensor(const model::SourceTensor&, Tensor)>* transform = nullptr;  // applied to f32 weights
+  bool simulate_w8a8 = false;  // quantize f32 weights to int8 per channel (and run inputs in int8)
+};
+
 // Loads `gguf_name` ("blk.0.attn_q.weight"). With a W8A8 scheme for the
-// module in `qc` (may be null) and int8 weights on disk, keeps them int8;
-// otherwise decodes to f32 (int8 weights multiplied by their scales).
-LinearWeight load_linear(const model::TensorSource& src, const io::CompressedTensorsConfig* qc,
-                         const std::string& gguf_name);
+// module and int8 weights on disk, keeps them int8; otherwise decodes to f32
+// (int8 weights multiplied by their scales), transforms, and quantizes when
+// simulating W8A8.
+LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf_name, const LinearLoad& how);
 
 // y[n, out] = x[n, in] W^T (+ bias): BLAS for f32, the int8 GEMM for W8A8.
 void apply_linear(const LinearWeight& w, const float* x, int64_t n, const float* bias, float* y, ThreadPool& pool);

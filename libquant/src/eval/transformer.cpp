@@ -55,6 +55,8 @@ struct Transformer::Impl {
       check(!opts.ggml_numerics, ErrorCode::UnsupportedConversion,
             "llama.cpp numerics are only defined for float and GGUF weights, not compressed-tensors checkpoints");
     }
+    check(!(opts.ggml_numerics && opts.simulate_w8a8), ErrorCode::InvalidArgument,
+          "W8A8 simulation and llama.cpp numerics exclude each other");
     cpu::set_blas_threads(pool.size());
     output_norm = load("output_norm.weight");
     rope_freqs = load("rope_freqs.weight", false);
@@ -68,6 +70,7 @@ struct Transformer::Impl {
     }
     Tensor f = src.read_f32(*t);
     src.release(*t);
+    if (opts.transform) f = opts.transform(*t, std::move(f));
     return f;
   }
 
@@ -81,14 +84,14 @@ struct Transformer::Impl {
     w.bq = load(p + "attn_q.bias", false);
     w.bk = load(p + "attn_k.bias", false);
     w.bv = load(p + "attn_v.bias", false);
-    const io::CompressedTensorsConfig* qc = quant ? &*quant : nullptr;
-    w.wq = load_linear(src, qc, p + "attn_q.weight");
-    w.wk = load_linear(src, qc, p + "attn_k.weight");
-    w.wv = load_linear(src, qc, p + "attn_v.weight");
-    w.wo = load_linear(src, qc, p + "attn_output.weight");
-    w.wg = load_linear(src, qc, p + "ffn_gate.weight");
-    w.wu = load_linear(src, qc, p + "ffn_up.weight");
-    w.wd = load_linear(src, qc, p + "ffn_down.weight");
+    const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
+    w.wq = load_linear(src, p + "attn_q.weight", how);
+    w.wk = load_linear(src, p + "attn_k.weight", how);
+    w.wv = load_linear(src, p + "attn_v.weight", how);
+    w.wo = load_linear(src, p + "attn_output.weight", how);
+    w.wg = load_linear(src, p + "ffn_gate.weight", how);
+    w.wu = load_linear(src, p + "ffn_up.weight", how);
+    w.wd = load_linear(src, p + "ffn_down.weight", how);
     return w;
   }
 

@@ -162,6 +162,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
     sq.plan(&progress);
   }
   r.groups = sq.groups();
+  r.alpha_candidates = sq.candidates();
 
   // Which tensors are written, and how.
   const DType dt = model_dtype(*src, cfg);

@@ -1,6 +1,7 @@
 #include "libquant/methods/smoothquant.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <map>
 
@@ -9,6 +10,7 @@
 #include "libquant/core/error.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
+#include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/transformer.hpp"
 #include "libquant/model/tensor_naming.hpp"
 
@@ -111,11 +113,15 @@ struct SmoothQuantQuantizer::Impl {
   std::unique_ptr<calib::ChannelMaxCollector> stats;
   std::vector<GroupPlan> plans;
   std::map<std::string, std::vector<size_t>, std::less<>> groups_of;  // tensor name -> plans that change it
+  std::vector<std::vector<float>> col_max;        // per plan: max |W_j| over the group's linears
+  std::vector<std::vector<double>> grid_error;    // per plan (search only): local error at each grid alpha
+  std::vector<std::vector<int32_t>> eval_seqs;    // calibration sequences the search's KL is measured on
+  std::vector<AlphaCandidate> tried;              // the search's whole-model candidates
 
   Impl(const model::TensorSource& s, SmoothQuantOptions o)
       : src(s), opts(std::move(o)), pool(opts.threads), cfg(eval::forward_config(s)) {
     if (opts.alpha_grid.empty())
-      for (int i = 0; i <= 20; ++i) opts.alpha_grid.push_back(i * 0.05);
+      for (int i = 0; i <= 20; ++i) opts.alpha_grid.push_back(i / 20.0);  // 0.7, not 14 * 0.05
     if (opts.alpha)
       check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
     for (const auto& g : smoothing_groups(cfg.num_layers, opts.smooth_down)) plans.push_back({g, std::nullopt, {}, -1, -1});
@@ -143,6 +149,8 @@ struct SmoothQuantQuantizer::Impl {
       stride = std::max<int64_t>(1, total / std::max<int64_t>(opts.sample_rows, 1));
     }
     stats = std::make_unique<calib::ChannelMaxCollector>(sampled, stride);
+    eval_seqs.assign(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(
+                                                          samples.size(), static_cast<size_t>(std::max<int64_t>(opts.eval_samples, 1)))));
     eval::ForwardOptions fo;
     fo.threads = opts.threads;
     fo.streaming = true;
@@ -168,42 +176,136 @@ struct SmoothQuantQuantizer::Impl {
     return *a;
   }
 
-  void plan_group(GroupPlan& p) {
+  void plan_group(size_t i) {
+    GroupPlan& p = plans[i];
     const std::vector<float>& act = activation_max(p);
     std::vector<Tensor> w;
-    std::vector<float> col_max;
     for (const auto& name : p.group.linears) {
       w.push_back(src.read_f32(tensor(name)));
       const Tensor& t = w.back();
       update_column_max(t.data_as<float>(), static_cast<int64_t>(t.shape().rows()),
-                        static_cast<int64_t>(t.shape().row_length()), col_max);
+                        static_cast<int64_t>(t.shape().row_length()), col_max[i]);
     }
-    for (float v : col_max)
+    for (float v : col_max[i])
       if (!std::isfinite(v)) fail(p.group.layer, "weights of '" + p.group.linears.front() + "' are not finite");
     if (opts.alpha) {
       p.alpha = opts.alpha;
-      p.scales = smoothing_scales(act, col_max, *opts.alpha);
-    } else {
-      const std::vector<float>* x = stats->samples(p.group.linears.front());
-      if (!x || x->empty()) fail(p.group.layer, "no activation samples for the alpha search");
-      const auto cols = static_cast<int64_t>(act.size()), rows = static_cast<int64_t>(x->size()) / cols;
-      std::vector<const Tensor*> ptrs;
-      for (const auto& t : w) ptrs.push_back(&t);
-      p.error_unsmoothed = w8a8_output_error(ptrs, x->data(), rows, cols, {}, pool);
-      p.error = p.error_unsmoothed;
-      for (double a : opts.alpha_grid) {
-        auto s = smoothing_scales(act, col_max, a);
-        const double e = w8a8_output_error(ptrs, x->data(), rows, cols, s, pool);
-        if (e < p.error) {
-          p.error = e;
-          p.alpha = a;
-          p.scales = std::move(s);
-        }
+      p.scales = checked_scales(p, smoothing_scales(act, col_max[i], *opts.alpha));
+      return;
+    }
+    const std::vector<float>* x = stats->samples(p.group.linears.front());
+    if (!x || x->empty()) fail(p.group.layer, "no activation samples for the alpha search");
+    const auto cols = static_cast<int64_t>(act.size()), rows = static_cast<int64_t>(x->size()) / cols;
+    std::vector<const Tensor*> ptrs;
+    for (const auto& t : w) ptrs.push_back(&t);
+    p.error_unsmoothed = w8a8_output_error(ptrs, x->data(), rows, cols, {}, pool);
+    p.error = p.error_unsmoothed;
+    for (double a : opts.alpha_grid) {
+      auto sc = smoothing_scales(act, col_max[i], a);
+      grid_error[i].push_back(w8a8_output_error(ptrs, x->data(), rows, cols, sc, pool));
+      if (grid_error[i].back() < p.error) {
+        p.error = grid_error[i].back();
+        p.alpha = a;
+        p.scales = checked_scales(p, std::move(sc));
       }
     }
-    for (float v : p.scales)
+  }
+
+  std::vector<float> checked_scales(const GroupPlan& p, std::vector<float> sc) const {
+    for (float v : sc)
       if (!std::isfinite(v) || v <= 0)
         fail(p.group.layer, "smoothing scales for '" + p.group.norm + "' are not finite and positive");
+    return sc;
+  }
+
+  // Mean KL divergence of the next-token distribution of the W8A8 model
+  // smoothed with each candidate's scales against the float model, over the
+  // evaluation sequences. Weights are smoothed and quantized as they stream
+  // in, so memory stays at one layer per model.
+  std::vector<double> mean_kl(const std::vector<std::vector<std::vector<float>>>& cands, ProgressSink& progress) {
+    eval::ForwardOptions rf;
+    rf.threads = opts.threads;
+    eval::Transformer ref(src, rf);
+    std::vector<std::unique_ptr<eval::Transformer>> q;
+    for (const auto& sc : cands) {
+      eval::ForwardOptions f = rf;
+      f.simulate_w8a8 = true;
+      f.transform = [this, &sc](const model::SourceTensor& t, Tensor x) {
+        return smooth(t, std::move(x), [&sc](size_t i) -> const std::vector<float>& { return sc[i]; });
+      };
+      q.push_back(std::make_unique<eval::Transformer>(src, f));
+    }
+    std::vector<double> kl(cands.size(), 0.0), lp, lq;
+    int64_t positions = 0;
+    progress.begin("Choosing alpha", eval_seqs.size() * (cands.size() + 1), "passes");
+    uint64_t done = 0;
+    for (const auto& seq : eval_seqs) {
+      const auto r = ref.forward({seq});
+      progress.update(++done, "float");
+      const auto T = static_cast<int64_t>(seq.size()), V = static_cast<int64_t>(r.size()) / T;
+      for (size_t c = 0; c < cands.size(); ++c) {
+        const auto y = q[c]->forward({seq});
+        for (int64_t t = 0; t < T; ++t) {
+          eval::log_softmax(r.data() + t * V, V, lp);
+          eval::log_softmax(y.data() + t * V, V, lq);
+          double k = 0;
+          for (int64_t v = 0; v < V; ++v) k += std::exp(lp[v]) * (lp[v] - lq[v]);
+          kl[c] += k;
+        }
+        progress.update(++done, tried.size() > c ? tried[c].name : "");
+      }
+      positions += T;
+    }
+    progress.end();
+    for (auto& k : kl) k /= static_cast<double>(std::max<int64_t>(positions, 1));
+    return kl;
+  }
+
+  // --alpha auto, second step: the per-group choices, no smoothing, and one
+  // alpha for every group are compared on the whole model's output (local
+  // errors do not see how q/k errors pass through softmax or gate/up errors
+  // through down_proj), and the least KL divergence wins.
+  void choose_by_kl(ProgressSink& progress) {
+    std::vector<std::vector<std::vector<float>>> cands;
+    std::vector<std::optional<size_t>> grid_index;  // nullopt: per-group or none
+    cands.emplace_back();
+    for (const auto& p : plans) cands.back().push_back(p.scales);
+    tried = {{"per-group search", 0}};
+    grid_index.push_back(std::nullopt);
+    cands.emplace_back(plans.size());
+    tried.push_back({"no smoothing", 0});
+    grid_index.push_back(std::nullopt);
+    for (size_t k = 0; k < opts.alpha_grid.size(); ++k) {
+      const double a = opts.alpha_grid[k];
+      if (std::find_if(opts.uniform_alphas.begin(), opts.uniform_alphas.end(),
+                       [a](double u) { return std::fabs(u - a) < 1e-9; }) == opts.uniform_alphas.end())
+        continue;
+      cands.emplace_back();
+      for (size_t i = 0; i < plans.size(); ++i)
+        cands.back().push_back(checked_scales(plans[i], smoothing_scales(*stats->channel_max(plans[i].group.linears.front()), col_max[i], a)));
+      char name[32];
+      std::snprintf(name, sizeof name, "alpha %.2f everywhere", a);
+      tried.push_back({name, 0});
+      grid_index.push_back(k);
+    }
+    const auto kl = mean_kl(cands, progress);
+    size_t best = 0;
+    for (size_t c = 0; c < kl.size(); ++c) {
+      tried[c].kl = kl[c];
+      if (kl[c] < kl[best]) best = c;
+    }
+    if (best == 0) return;  // the per-group choices stand
+    for (size_t i = 0; i < plans.size(); ++i) {
+      GroupPlan& p = plans[i];
+      p.scales = cands[best][i];
+      if (grid_index[best]) {
+        p.alpha = opts.alpha_grid[*grid_index[best]];
+        p.error = grid_error[i][*grid_index[best]];
+      } else {
+        p.alpha.reset();
+        p.error = p.error_unsmoothed;
+      }
+    }
   }
 
   void plan(ProgressSink& progress) {
@@ -212,12 +314,15 @@ struct SmoothQuantQuantizer::Impl {
       fail(model::gguf_layer_index(w).value_or(-1), "activations into '" + w + "' are not finite (NaN or inf)");
     }
     if (!opts.smooth) return;
+    col_max.assign(plans.size(), {});
+    grid_error.assign(plans.size(), {});
     progress.begin("Smoothing", plans.size(), "groups");
     for (size_t i = 0; i < plans.size(); ++i) {
-      plan_group(plans[i]);
+      plan_group(i);
       progress.update(i + 1, plans[i].group.norm);
     }
     progress.end();
+    if (searching() && !opts.uniform_alphas.empty()) choose_by_kl(progress);
   }
 
   // The smoothed group whose input `linear` reads (null when unsmoothed).
@@ -235,26 +340,31 @@ struct SmoothQuantQuantizer::Impl {
   Tensor smoothed_f32(const model::SourceTensor& t) const {
     Tensor f = src.read_f32(t);
     src.release(t);
+    return smooth(t, std::move(f), [this](size_t i) -> const std::vector<float>& { return plans[i].scales; });
+  }
+
+  // `f` (tensor t in f32) with the scales of every group it belongs to:
+  // norms divided element-wise, producing linears row-wise, consuming
+  // linears' columns multiplied. scales_of(plan index) may be empty.
+  template <typename ScalesOf>
+  Tensor smooth(const model::SourceTensor& t, Tensor f, ScalesOf scales_of) const {
     auto it = groups_of.find(t.name);
     if (it == groups_of.end()) return f;
     float* v = f.data_as<float>();
     const auto rows = static_cast<int64_t>(f.shape().rank() <= 1 ? 1 : f.shape().rows());
     const auto cols = static_cast<int64_t>(f.shape().row_length());
     for (size_t i : it->second) {
-      const auto& s = plans[i].scales;
+      const std::vector<float>& s = scales_of(i);
       if (s.empty()) continue;
-      if (t.name == plans[i].group.norm && rows == 1) {  // a norm: one scale per element
-        check(static_cast<size_t>(cols) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
-        for (int64_t j = 0; j < cols; ++j) v[j] /= s[static_cast<size_t>(j)];
-      } else if (t.name == plans[i].group.norm) {  // a producing linear: one scale per output row
-        check(static_cast<size_t>(rows) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t c = 0; c < cols; ++c) v[r * cols + c] /= s[static_cast<size_t>(r)];
-      } else {  // a consuming linear: one scale per input column
-        check(static_cast<size_t>(cols) == s.size(), ErrorCode::ValidationFailed, "'" + t.name + "' does not match its group");
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t c = 0; c < cols; ++c) v[r * cols + c] *= s[static_cast<size_t>(c)];
-      }
+      const bool producer = t.name == plans[i].group.norm;
+      check(static_cast<int64_t>(s.size()) == (producer && rows > 1 ? rows : cols), ErrorCode::ValidationFailed,
+            "'" + t.name + "' does not match its smoothing group");
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          float& x = v[r * cols + c];
+          if (!producer) x *= s[static_cast<size_t>(c)];
+          else x /= s[static_cast<size_t>(rows > 1 ? r : c)];
+        }
     }
     return f;
   }
@@ -286,6 +396,7 @@ void SmoothQuantQuantizer::calibrate(const std::vector<std::vector<int32_t>>& sa
 void SmoothQuantQuantizer::plan(ProgressSink* progress) { impl_->plan(progress ? *progress : null_progress()); }
 
 const std::vector<GroupPlan>& SmoothQuantQuantizer::groups() const noexcept { return impl_->plans; }
+const std::vector<AlphaCandidate>& SmoothQuantQuantizer::candidates() const noexcept { return impl_->tried; }
 
 Tensor SmoothQuantQuantizer::smoothed_f32(const model::SourceTensor& t) const { return impl_->smoothed_f32(t); }
 

@@ -5,6 +5,7 @@
 // weights are in memory at a time (plus the batch's hidden states), so models
 // larger than RAM can be evaluated and calibrated.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct ForwardOptions {
   // for F32 and F16 weights, so importance matrices equal llama-imatrix's.
   // Slower than the BLAS path and no more accurate; for compatibility only.
   bool ggml_numerics = false;
+  // Every tensor the pass loads goes through this after decoding to f32 (when
+  // set): methods evaluate changed weights (e.g. smoothed) without writing them.
+  std::function<Tensor(const model::SourceTensor&, Tensor)> transform;
+  // Run the decoder's linears as W8A8 does: weights quantized to int8 per
+  // output channel when loaded, inputs per token (compressed-tensors rules).
+  bool simulate_w8a8 = false;
 };
 
 class LIBQUANT_API Transformer {

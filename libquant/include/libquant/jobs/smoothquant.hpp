@@ -40,6 +40,7 @@ struct SmoothQuantJobResult {
   uint64_t original_bytes = 0, output_bytes = 0;
   int64_t calibration_samples = 0, calibration_tokens = 0;
   std::vector<methods::GroupPlan> groups;      // the smoothing decisions
+  std::vector<methods::AlphaCandidate> alpha_candidates;  // --alpha auto: whole-model candidates and their KL
   int64_t quantized_linears = 0;
   std::string activation_scheme;               // "dynamic per token" / "static per tensor"
   std::vector<std::string> notes;              // things the user should know (e.g. tokenizer not written)

@@ -9,7 +9,9 @@
 //
 // Beyond the original's one α: `alpha = nullopt` searches each group's α
 // (and "no smoothing") for the least INT8 output error on sampled
-// calibration activations; `smooth_down` adds down_proj's group.
+// calibration activations, then keeps that, no smoothing, or one α for all
+// groups, whichever gives the W8A8 model the least KL divergence from the
+// float model; `smooth_down` adds down_proj's group.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,6 +67,12 @@ struct SmoothQuantOptions {
   bool static_activations = false;     // per-tensor activation scales from calibration
   bool smooth_down = false;            // also smooth down_proj's input through up_proj's rows
   int64_t sample_rows = 512;           // activation rows per group kept for the search
+  // The search's second step: these alphas applied to every group (each must
+  // be on alpha_grid), no smoothing, and the per-group choices are compared by
+  // the whole W8A8 model's KL divergence from the float model on
+  // `eval_samples` calibration sequences. Empty: per-group choices only.
+  std::vector<double> uniform_alphas = {0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+  int64_t eval_samples = 4;
   unsigned threads = 0;
 };
 
@@ -74,6 +82,12 @@ struct GroupPlan {
   std::vector<float> scales;      // s (empty when unsmoothed)
   double error = -1;              // W8A8 output error at the choice (auto only)
   double error_unsmoothed = -1;   // the same without smoothing (auto only)
+};
+
+// One whole-model candidate of the search and its mean KL divergence.
+struct AlphaCandidate {
+  std::string name;  // "per-group search", "no smoothing", "alpha 0.50 everywhere"
+  double kl = 0;
 };
 
 struct Int8Weight {
@@ -96,6 +110,8 @@ class LIBQUANT_API SmoothQuantQuantizer {
   // layer when statistics or scales are not finite and positive.
   void plan(ProgressSink* progress = nullptr);
   const std::vector<GroupPlan>& groups() const noexcept;
+  // The candidates the search compared (empty unless alpha is nullopt).
+  const std::vector<AlphaCandidate>& candidates() const noexcept;
 
   // A tensor (GGUF name and layout) in f32 after smoothing: norms divided by
   // s, linears' columns multiplied by s, everything else as stored.
