@@ -5,7 +5,7 @@
 set -euo pipefail
 bin=${1:-build/release/bench/bench_int8_gemm}
 json=$(mktemp)
-"$bin" --benchmark_format=json --benchmark_min_time=0.3s > "$json"
+"$bin" --benchmark_format=json --benchmark_min_time=0.3 > "$json"
 python3 - "$json" <<'PY'
 import json, sys
 runs = json.load(open(sys.argv[1]))["benchmarks"]

@@ -28,6 +28,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
         .field("num_kv_heads", info.num_kv_heads)
         .field("vocab_size", info.vocab_size)
         .field("torch_dtype", info.dtype)
+        .field("quantization", info.quantization)
         .field("file_size", info.file_size)
         .field("bits_per_weight", info.bits_per_weight);
     if (o.tensors) {
@@ -53,6 +54,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
             << "KV Heads: " << info.num_kv_heads << "\n"
             << "Vocab Size: " << info.vocab_size << "\n"
             << "Dtype: " << info.dtype << "\n"
+            << (info.quantization.empty() ? "" : "Quantization: " + info.quantization + "\n")
             << "File Size: " << human_size(info.file_size) << "\n";
   char bpw[32];
   std::snprintf(bpw, sizeof bpw, "%.4f", info.bits_per_weight);

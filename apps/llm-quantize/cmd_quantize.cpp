@@ -140,12 +140,16 @@ std::string upper(std::string s) {
 }
 
 
+// The model's name for default outputs: the directory's, or the .gguf file's stem.
+std::string model_stem(const std::string& model) {
+  if (fs::path(model).extension() == ".gguf") return fs::path(model).stem().string();
+  return fs::absolute(model).lexically_normal().filename().string();
+}
+
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
   std::string name = o.output_name;
   if (name.empty()) {
-    std::string stem = fs::absolute(o.model).lexically_normal().filename().string();
-    if (fs::path(o.model).extension() == ".gguf") stem = fs::path(o.model).stem().string();
-    name = stem + "-" + level + ".gguf";
+    name = model_stem(o.model) + "-" + level + ".gguf";
   } else if (fs::path(name).extension() != ".gguf") {
     name += ".gguf";
   }
@@ -163,11 +167,7 @@ int run_smoothquant(const GlobalOptions& g, const QuantizeOptions& o) {
     throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
                 "Create it first or pass another --output-dir");
   std::string name = o.output_name;
-  if (name.empty()) {
-    std::string stem = fs::absolute(o.model).lexically_normal().filename().string();
-    if (fs::path(o.model).extension() == ".gguf") stem = fs::path(o.model).stem().string();
-    name = stem + (o.smoothquant.smoothquant ? "-W8A8-smoothquant" : "-W8A8");
-  }
+  if (name.empty()) name = model_stem(o.model) + (o.smoothquant.smoothquant ? "-W8A8-smoothquant" : "-W8A8");
   libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = o.smoothquant.job_options(o.model, fs::path(o.output_dir) / name, o.threads);
   opts.progress = &progress;

@@ -31,6 +31,8 @@ def test_layout_and_numbers(cli, model_dir, tmp_path):
     assert g["weights"]["strategy"] == "channel" and g["input_activations"]["strategy"] == "token"
     assert g["input_activations"]["dynamic"] is True
     assert (ckpt / "tokenizer.model").exists()
+    proc, info = cli.json("info", ckpt)
+    assert proc.returncode == 0 and "W8A8" in info["quantization"] and "dynamic per token" in info["quantization"]
     st = load_file(ckpt / "model.safetensors")
     orig = load_file(model_dir / "model.safetensors")
     for layer in range(5):

@@ -1,4 +1,5 @@
 #include "libquant/jobs/model_info.hpp"
+#include "libquant/io/compressed_tensors.hpp"
 
 #include <algorithm>
 #include <map>
@@ -8,6 +9,21 @@
 #include "libquant/model/tensor_source.hpp"
 
 namespace libquant::jobs {
+
+namespace {
+// One line for a compressed-tensors quantization_config.
+std::string describe_quantization(const std::string& json) {
+  const auto qc = io::parse_compressed_tensors_config(json);
+  std::string out = "compressed-tensors " + qc.format;
+  if (qc.groups.empty()) return out;
+  const io::CtScheme& g = qc.groups.front();
+  if (io::is_runnable_w8a8(g))
+    return out + ", W8A8 int8 (weights per channel, activations " +
+           (g.input_activations->dynamic ? "dynamic per token" : "static per tensor") + ")";
+  if (g.weights) out += ", weights int" + std::to_string(g.weights->num_bits) + " " + g.weights->strategy;
+  return out;
+}
+}  // namespace
 namespace fs = std::filesystem;
 
 ModelInfo inspect_model(const fs::path& path) {
@@ -19,6 +35,7 @@ ModelInfo inspect_model(const fs::path& path) {
     info.format = "hf";
     info.model_name = fs::absolute(path).lexically_normal().filename().string();
     info.dtype = cfg.torch_dtype;
+    if (!cfg.quantization_config.empty()) info.quantization = describe_quantization(cfg.quantization_config);
     for (const auto& de : fs::directory_iterator(path))
       if (de.path().extension() == ".safetensors") info.file_size += de.file_size();
   } else {

@@ -104,7 +104,10 @@ void write_tokenizer(const model::TensorSource& src, const fs::path& dir, Smooth
     for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
                           "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt",
                           "chat_template.jinja"})
-      if (fs::exists(src.path() / f)) fs::copy_file(src.path() / f, dir / f, fs::copy_options::overwrite_existing);
+      if (fs::exists(src.path() / f)) {
+        fs::copy_file(src.path() / f, dir / f, fs::copy_options::overwrite_existing);
+        fs::permissions(dir / f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
+      }
     return;
   }
   const io::GgufHeader* h = model::gguf_header(src);

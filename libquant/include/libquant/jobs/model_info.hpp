@@ -26,6 +26,7 @@ struct ModelInfo {
   uint64_t parameter_count = 0;
   int64_t hidden_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0, vocab_size = 0;
   std::string dtype;           // torch dtype, or GGUF file type name
+  std::string quantization;    // compressed-tensors scheme, e.g. "W8A8 int8 (activations dynamic per token)"; "" if none
   uint64_t file_size = 0;      // bytes on disk (all shards)
   double bits_per_weight = 0;  // tensor bytes * 8 / parameters
   std::vector<TensorSummary> tensors;
