@@ -32,7 +32,7 @@ void SmoothQuantFlags::add_to(CLI::App* sub) {
                 "smoothquant: static per-tensor activation scales from calibration (default: dynamic per token)");
   sub->add_flag("--smooth-down", smooth_down,
                 "--smoothquant: also smooth down_proj's input, folding 1/s into up_proj's rows (not in the "
-                "original method)");
+                "original method; always on with --alpha auto)");
   sub->add_option("--max-shard-size", max_shard_size, "smoothquant: safetensors shard size (e.g. 5GB, 500MB)")
       ->capture_default_str();
 }

@@ -124,7 +124,10 @@ struct SmoothQuantQuantizer::Impl {
       for (int i = 0; i <= 20; ++i) opts.alpha_grid.push_back(i / 20.0);  // 0.7, not 14 * 0.05
     if (opts.alpha)
       check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
-    for (const auto& g : smoothing_groups(cfg.num_layers, opts.smooth_down)) plans.push_back({g, std::nullopt, {}, -1, -1});
+    // The search always considers down_proj's group: with the whole-model
+    // choice it helps (SmolLM2: +0.86% instead of +2.0% perplexity).
+    for (const auto& g : smoothing_groups(cfg.num_layers, opts.smooth_down || searching()))
+      plans.push_back({g, std::nullopt, {}, -1, -1});
     for (size_t i = 0; i < plans.size(); ++i) {
       groups_of[plans[i].group.norm].push_back(i);
       for (const auto& l : plans[i].group.linears) groups_of[l].push_back(i);

@@ -11,7 +11,7 @@
 // (and "no smoothing") for the least INT8 output error on sampled
 // calibration activations, then keeps that, no smoothing, or one α for all
 // groups, whichever gives the W8A8 model the least KL divergence from the
-// float model; `smooth_down` adds down_proj's group.
+// float model; the search (and `smooth_down`) adds down_proj's group.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,7 +65,7 @@ struct SmoothQuantOptions {
   std::optional<double> alpha = 0.5;   // nullopt: per-group search ("auto")
   std::vector<double> alpha_grid;      // empty: 0, 0.05, ..., 1
   bool static_activations = false;     // per-tensor activation scales from calibration
-  bool smooth_down = false;            // also smooth down_proj's input through up_proj's rows
+  bool smooth_down = false;            // also smooth down_proj's input through up_proj's rows (always on for the search)
   int64_t sample_rows = 512;           // activation rows per group kept for the search
   // The search's second step: these alphas applied to every group (each must
   // be on alpha_grid), no smoothing, and the per-group choices are compared by
