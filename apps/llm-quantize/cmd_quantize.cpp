@@ -156,16 +156,21 @@ fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
   return fs::path(o.output_dir) / name;
 }
 
+// Both formats write into --output-dir, which must exist.
+void require_output_dir(const QuantizeOptions& o) {
+  std::error_code ec;
+  if (!fs::is_directory(o.output_dir, ec))
+    throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
+                "Create it first or pass another --output-dir");
+}
+
 // `quantize MODEL smoothquant [--smoothquant [--alpha A|auto]]`: a W8A8
 // compressed-tensors checkpoint directory, <model>-W8A8 by default.
 int run_smoothquant(const GlobalOptions& g, const QuantizeOptions& o) {
   if (!o.level.empty() && upper(o.level) != "W8A8" && upper(o.level) != "INT8")
     throw Error(ErrorCode::InvalidArgument, "smoothquant writes W8A8 only, not '" + o.level + "'",
                 "Drop -q or use -q W8A8");
-  std::error_code ec;
-  if (!fs::is_directory(o.output_dir, ec))
-    throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
-                "Create it first or pass another --output-dir");
+  require_output_dir(o);
   std::string name = o.output_name;
   if (name.empty()) name = model_stem(o.model) + (o.smoothquant.smoothquant ? "-W8A8-smoothquant" : "-W8A8");
   libquant::TerminalProgress progress(progress_enabled(g));
@@ -206,10 +211,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
                 "Use -q dynamic --target-bpw B, or drop the target");
   if (o.target_bpw && o.target_size_bytes)
     throw Error(ErrorCode::InvalidArgument, "--target-bpw and --target-size-bytes exclude each other", "Give one target");
-  std::error_code ec;
-  if (!fs::is_directory(o.output_dir, ec))
-    throw Error(ErrorCode::General, "output directory '" + o.output_dir + "' does not exist",
-                "Create it first or pass another --output-dir");
+  require_output_dir(o);
 
   libquant::TerminalProgress progress(progress_enabled(g));
   libquant::jobs::ConvertToGgufOptions opts = libquant::jobs::ConvertToGgufOptions::defaults();

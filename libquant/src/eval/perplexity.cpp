@@ -1,6 +1,7 @@
 #include "libquant/eval/perplexity.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -24,6 +25,19 @@ void log_softmax(const float* logits, int64_t n_vocab, std::vector<double>& out)
   out.resize(static_cast<size_t>(n_vocab));
   const double lse = log_sum_exp(logits, n_vocab);
   for (int64_t i = 0; i < n_vocab; ++i) out[static_cast<size_t>(i)] = logits[i] - lse;
+}
+
+double sum_kl_divergence(const float* base, const float* probe, int64_t n, int64_t n_vocab) {
+  std::vector<double> lp, lq;
+  double total = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    log_softmax(base + t * n_vocab, n_vocab, lp);
+    log_softmax(probe + t * n_vocab, n_vocab, lq);
+    double kl = 0;
+    for (size_t i = 0; i < lp.size(); ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
+    total += std::max(0.0, kl);
+  }
+  return total;
 }
 
 double token_nll(const float* logits, int64_t n_vocab, int32_t target) {

@@ -76,16 +76,7 @@ std::vector<float> sample_rows(const model::TensorSource& src, const model::Sour
 // Mean KL(base || probe) per token between two sets of logits [n][vocab].
 double mean_kl(const std::vector<float>& base, const std::vector<float>& probe, int64_t vocab) {
   const auto n = static_cast<int64_t>(base.size()) / vocab;
-  double total = 0;
-  std::vector<double> lp, lq;
-  for (int64_t t = 0; t < n; ++t) {
-    eval::log_softmax(base.data() + t * vocab, vocab, lp);
-    eval::log_softmax(probe.data() + t * vocab, vocab, lq);
-    double kl = 0;
-    for (size_t i = 0; i < lp.size(); ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
-    total += std::max(0.0, kl);
-  }
-  return n ? total / static_cast<double>(n) : 0.0;
+  return n ? eval::sum_kl_divergence(base.data(), probe.data(), n, vocab) / static_cast<double>(n) : 0.0;
 }
 
 // Replaces each weight's sensitivity by KL(smallest type) / error(smallest

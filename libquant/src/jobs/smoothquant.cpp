@@ -3,16 +3,15 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "libquant/core/atomic_directory.hpp"
 #include "libquant/core/error.hpp"
-#include "libquant/core/half.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
+#include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/compressed_tensors.hpp"
 #include "libquant/io/safetensors.hpp"
 #include "libquant/model/tensor_naming.hpp"
@@ -36,10 +35,8 @@ DType model_dtype(const model::TensorSource& src, const model::ModelConfig& cfg)
 }
 
 std::vector<std::byte> encode_floats(const float* v, size_t n, DType dt) {
-  std::vector<std::byte> out(n * (dt == DType::F32 ? 4 : 2));
-  if (dt == DType::F32) std::memcpy(out.data(), v, n * 4);
-  else if (dt == DType::F16) f32_to_f16(v, reinterpret_cast<uint16_t*>(out.data()), n);
-  else f32_to_bf16(v, reinterpret_cast<uint16_t*>(out.data()), n);
+  std::vector<std::byte> out(storage_bytes(dt, n));
+  gguf::quantize_rows(dt, v, out.data(), 1, static_cast<int64_t>(n));
   return out;
 }
 
@@ -61,8 +58,6 @@ std::string hf_name_of(const std::string& gguf_name) {
   return *hf;
 }
 
-std::string module_of(const std::string& hf_weight) { return hf_weight.substr(0, hf_weight.size() - 7); }
-
 std::string read_text(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream ss;
@@ -83,18 +78,62 @@ struct Planned {
   bool linear;        // W8A8: int8 weight + scale (+ input scale)
 };
 
-std::vector<io::SafetensorsTensorSpec> specs_for(const std::vector<Planned>& plan, DType dt, bool static_act) {
+// One tensor of the checkpoint: which source tensor it comes from, and as what.
+enum class Part { Float, Int8Weight, WeightScale, InputScale };
+struct Output {
+  const Planned* from;
+  Part part;
+};
+
+// The safetensors specs, and what each named tensor is made from.
+std::vector<io::SafetensorsTensorSpec> specs_for(const std::vector<Planned>& plan, DType dt, bool static_act,
+                                                 std::map<std::string, Output>& outputs) {
   std::vector<io::SafetensorsTensorSpec> specs;
+  auto add = [&](std::string name, DType t, Shape shape, const Planned& p, Part part) {
+    outputs[name] = {&p, part};
+    specs.push_back({std::move(name), t, std::move(shape)});
+  };
   for (const auto& p : plan) {
     if (!p.linear) {
-      specs.push_back({p.hf, dt, p.src->shape});
+      add(p.hf, dt, p.src->shape, p, Part::Float);
       continue;
     }
-    specs.push_back({p.hf, DType::I8, p.src->shape});
-    specs.push_back({module_of(p.hf) + ".weight_scale", dt, Shape({p.src->shape[0], 1})});
-    if (static_act) specs.push_back({module_of(p.hf) + ".input_scale", dt, Shape({1})});
+    const std::string module = p.hf.substr(0, p.hf.size() - 7);  // drop ".weight"
+    add(p.hf, DType::I8, p.src->shape, p, Part::Int8Weight);
+    add(module + ".weight_scale", dt, Shape({p.src->shape[0], 1}), p, Part::WeightScale);
+    if (static_act) add(module + ".input_scale", dt, Shape({1}), p, Part::InputScale);
   }
   return specs;
+}
+
+// The bytes of one output tensor. A linear is quantized twice (once for its
+// scales, which the writer's order puts first, once for its int8 rows) rather
+// than keeping every linear's int8 rows in memory between the two.
+std::vector<std::byte> output_bytes(const Output& o, const methods::SmoothQuantQuantizer& sq, DType dt,
+                                    const model::ModelConfig& cfg) {
+  const model::SourceTensor& t = *o.from->src;
+  const auto rows = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.rows());
+  switch (o.part) {
+    case Part::Float: {
+      const Tensor f = sq.smoothed_f32(t);
+      return to_hf_rows(encode_floats(f.data_as<float>(), f.shape().numel(), dt), t.name, rows, cfg);
+    }
+    case Part::Int8Weight: {
+      const auto q = sq.quantize(t);
+      std::vector<std::byte> raw(q.q.size());
+      std::memcpy(raw.data(), q.q.data(), raw.size());
+      return to_hf_rows(std::move(raw), t.name, rows, cfg);
+    }
+    case Part::WeightScale: {
+      const auto q = sq.quantize(t);
+      return to_hf_rows(encode_floats(q.scales.data(), q.scales.size(), dt), t.name, rows, cfg);
+    }
+    case Part::InputScale: {
+      const float s = sq.input_scale(t.name);
+      return encode_floats(&s, 1, dt);
+    }
+  }
+  return {};
 }
 
 // Tokenizer files next to the weights: copied from an HF checkpoint, or
@@ -175,46 +214,18 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
     plan.push_back({&t, hf_name_of(t.name), methods::is_w8a8_linear(t.name)});
     if (plan.back().linear) ++r.quantized_linears;
   }
-  std::map<std::string, const Planned*> by_hf;
-  for (const auto& p : plan) by_hf[p.hf] = &p;
-
   AtomicDirectory out(opts.output);
-  io::SafetensorsWriter writer(out.staging(), "model", specs_for(plan, dt, opts.static_activations),
+  std::map<std::string, Output> outputs;
+  io::SafetensorsWriter writer(out.staging(), "model", specs_for(plan, dt, opts.static_activations, outputs),
                                {{"format", "pt"}}, opts.max_shard_bytes);
   progress.begin("Writing", writer.write_order().size(), "tensors");
   size_t done = 0;
   for (const std::string& name : writer.write_order()) {
-    // name is "<module>.weight", "<module>.weight_scale", "<module>.input_scale" or a plain tensor.
-    std::vector<std::byte> bytes;
-    if (auto it = by_hf.find(name); it != by_hf.end() && !it->second->linear) {
-      const Planned& p = *it->second;
-      const Tensor f = sq.smoothed_f32(*p.src);
-      bytes = to_hf_rows(encode_floats(f.data_as<float>(), f.shape().numel(), dt), p.src->name,
-                         static_cast<int64_t>(p.src->shape.rank() <= 1 ? p.src->shape.numel() : p.src->shape.rows()), cfg);
-    } else if (it != by_hf.end()) {
-      const Planned& p = *it->second;
-      const auto q = sq.quantize(*p.src);
-      std::vector<std::byte> raw(q.q.size());
-      std::memcpy(raw.data(), q.q.data(), raw.size());
-      bytes = to_hf_rows(std::move(raw), p.src->name, static_cast<int64_t>(p.src->shape.rows()), cfg);
-    } else {
-      const bool is_scale = name.size() > 13 && name.substr(name.size() - 13) == ".weight_scale";
-      const std::string module = name.substr(0, name.rfind('.'));
-      const Planned& p = *by_hf.at(module + ".weight");
-      if (is_scale) {
-        const auto q = sq.quantize(*p.src);
-        bytes = to_hf_rows(encode_floats(q.scales.data(), q.scales.size(), dt), p.src->name,
-                           static_cast<int64_t>(q.scales.size()), cfg);
-      } else {
-        const float s = sq.input_scale(p.src->name);
-        bytes = encode_floats(&s, 1, dt);
-      }
-    }
-    writer.write(name, bytes);
+    writer.write(name, output_bytes(outputs.at(name), sq, dt, cfg));
     progress.update(++done, name);
   }
   progress.end();
-  const auto shards = writer.finish();
+  writer.finish();
 
   io::CompressedTensorsConfig qc = io::CompressedTensorsConfig::w8a8(!opts.static_activations);
   std::string original_config;

@@ -174,9 +174,7 @@ struct SmoothQuantQuantizer::Impl {
     const std::string& in = p.group.linears.front();
     const std::vector<float>* a = stats ? stats->channel_max(in) : nullptr;
     if (!a) fail(p.group.layer, "no calibration statistics for the input of '" + in + "'");
-    for (float v : *a)
-      if (!std::isfinite(v)) fail(p.group.layer, "activations into '" + in + "' are not finite (NaN or inf)");
-    return *a;
+    return *a;  // finite: plan() stops first when any calibration input was not
   }
 
   void plan_group(size_t i) {
@@ -221,46 +219,53 @@ struct SmoothQuantQuantizer::Impl {
     return sc;
   }
 
+  // The evaluation sequences' hidden states after the last layer: one pass,
+  // so each layer's weights are loaded (and smoothed and quantized) once.
+  eval::Transformer::Hidden final_hidden(eval::Transformer& m) const {
+    eval::Transformer::Hidden h = m.embed(eval_seqs);
+    for (int l = 0; l < cfg.num_layers; ++l) m.run_layer(l, h);
+    return h;
+  }
+
+  static eval::Transformer::Hidden sequence(const eval::Transformer::Hidden& h, int64_t s) {
+    const auto per = static_cast<std::ptrdiff_t>(h.h.size() / static_cast<size_t>(h.batch));
+    return {1, h.seq, std::vector<float>(h.h.begin() + s * per, h.h.begin() + (s + 1) * per)};
+  }
+
   // Mean KL divergence of the next-token distribution of the W8A8 model
   // smoothed with each candidate's scales against the float model, over the
   // evaluation sequences. Weights are smoothed and quantized as they stream
-  // in, so memory stays at one layer per model.
+  // in, so memory stays at one layer per model plus the final hidden states.
   std::vector<double> mean_kl(const std::vector<std::vector<std::vector<float>>>& cands, ProgressSink& progress) {
     eval::ForwardOptions rf;
     rf.threads = opts.threads;
     eval::Transformer ref(src, rf);
+    progress.begin("Choosing alpha", cands.size() + 1, "models");
+    const eval::Transformer::Hidden href = final_hidden(ref);
+    progress.update(1, "float");
     std::vector<std::unique_ptr<eval::Transformer>> q;
-    for (const auto& sc : cands) {
+    std::vector<eval::Transformer::Hidden> hq;
+    for (size_t c = 0; c < cands.size(); ++c) {
+      const auto& sc = cands[c];
       eval::ForwardOptions f = rf;
       f.simulate_w8a8 = true;
       f.transform = [this, &sc](const model::SourceTensor& t, Tensor x) {
         return smooth(t, std::move(x), [&sc](size_t i) -> const std::vector<float>& { return sc[i]; });
       };
       q.push_back(std::make_unique<eval::Transformer>(src, f));
-    }
-    std::vector<double> kl(cands.size(), 0.0), lp, lq;
-    int64_t positions = 0;
-    progress.begin("Choosing alpha", eval_seqs.size() * (cands.size() + 1), "passes");
-    uint64_t done = 0;
-    for (const auto& seq : eval_seqs) {
-      const auto r = ref.forward({seq});
-      progress.update(++done, "float");
-      const auto T = static_cast<int64_t>(seq.size()), V = static_cast<int64_t>(r.size()) / T;
-      for (size_t c = 0; c < cands.size(); ++c) {
-        const auto y = q[c]->forward({seq});
-        for (int64_t t = 0; t < T; ++t) {
-          eval::log_softmax(r.data() + t * V, V, lp);
-          eval::log_softmax(y.data() + t * V, V, lq);
-          double k = 0;
-          for (int64_t v = 0; v < V; ++v) k += std::exp(lp[v]) * (lp[v] - lq[v]);
-          kl[c] += k;
-        }
-        progress.update(++done, tried.size() > c ? tried[c].name : "");
-      }
-      positions += T;
+      hq.push_back(final_hidden(*q.back()));
+      progress.update(c + 2, tried.size() > c ? tried[c].name : "");
     }
     progress.end();
-    for (auto& k : kl) k /= static_cast<double>(std::max<int64_t>(positions, 1));
+    std::vector<double> kl(cands.size(), 0.0);
+    for (int64_t s = 0; s < href.batch; ++s) {
+      const auto r = ref.logits(sequence(href, s), 0);
+      const int64_t V = static_cast<int64_t>(r.size()) / href.seq;
+      for (size_t c = 0; c < cands.size(); ++c)
+        kl[c] += eval::sum_kl_divergence(r.data(), q[c]->logits(sequence(hq[c], s), 0).data(), href.seq, V);
+    }
+    const auto positions = static_cast<double>(std::max<int64_t>(href.batch * href.seq, 1));
+    for (auto& k : kl) k /= positions;
     return kl;
   }
 
@@ -285,7 +290,7 @@ struct SmoothQuantQuantizer::Impl {
         continue;
       cands.emplace_back();
       for (size_t i = 0; i < plans.size(); ++i)
-        cands.back().push_back(checked_scales(plans[i], smoothing_scales(*stats->channel_max(plans[i].group.linears.front()), col_max[i], a)));
+        cands.back().push_back(checked_scales(plans[i], smoothing_scales(activation_max(plans[i]), col_max[i], a)));
       char name[32];
       std::snprintf(name, sizeof name, "alpha %.2f everywhere", a);
       tried.push_back({name, 0});

@@ -61,6 +61,9 @@ LIBQUANT_API double token_nll(const float* logits, int64_t n_vocab, int32_t targ
 LIBQUANT_API double log_sum_exp(const float* logits, int64_t n_vocab);
 // Log-probabilities of one row of logits, in double (resizes `out`).
 LIBQUANT_API void log_softmax(const float* logits, int64_t n_vocab, std::vector<double>& out);
+// Sum over the `n` rows of KL(softmax(base) || softmax(probe)), each row
+// clamped at 0 (rounding), for logits [n][n_vocab].
+LIBQUANT_API double sum_kl_divergence(const float* base, const float* probe, int64_t n, int64_t n_vocab);
 // Whole evaluation text as bytes; CalibrationDataError (15) when unreadable.
 LIBQUANT_API std::string read_text_file(const std::filesystem::path& path);
 
