@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 debs=(
   build-essential cmake ninja-build pkg-config git
   libeigen3-dev libopenblas-dev liblapacke-dev
-  libabsl-dev libcli11-dev libsimdjson-dev libsentencepiece-dev libicu-dev
+  libabsl-dev libcli11-dev libsimdjson-dev libsentencepiece-dev libicu-dev zlib1g-dev
   catch2 libbenchmark-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
 )

@@ -1,5 +1,7 @@
 #include "cli_output.hpp"
 
+#include <filesystem>
+
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 
@@ -63,6 +65,12 @@ libquant::DType parse_ggml_type(const std::string& name, const std::string& flag
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "unknown tensor type '" + name + "' for " + flag,
                           "Use a ggml type such as Q8_0, Q6_K or F16");
   return *t;
+}
+
+std::string model_stem(const std::string& model) {
+  namespace fs = std::filesystem;
+  if (fs::path(model).extension() == ".gguf") return fs::path(model).stem().string();
+  return fs::absolute(model).lexically_normal().filename().string();
 }
 
 }  // namespace cli

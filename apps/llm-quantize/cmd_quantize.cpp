@@ -140,11 +140,6 @@ std::string upper(std::string s) {
 }
 
 
-// The model's name for default outputs: the directory's, or the .gguf file's stem.
-std::string model_stem(const std::string& model) {
-  if (fs::path(model).extension() == ".gguf") return fs::path(model).stem().string();
-  return fs::absolute(model).lexically_normal().filename().string();
-}
 
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
   std::string name = o.output_name;

@@ -28,5 +28,7 @@ Command register_logits(CLI::App& quality);
 Command register_analyze(CLI::App& app, const GlobalOptions& g);
 // `profile list | show | create | validate`.
 std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g);
+// `littlebit compress | info | convert | validate`.
+std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cli

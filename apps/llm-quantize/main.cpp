@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   commands.push_back(cli::register_logits(*app.get_subcommand("quality")));
   commands.push_back(cli::register_analyze(app, g));
   for (auto& c : cli::register_profile(app, g)) commands.push_back(std::move(c));
+  for (auto& c : cli::register_littlebit(app, g)) commands.push_back(std::move(c));
 
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include "libquant/core/error.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
+#include "libquant/model/littlebit_source.hpp"
 #include "libquant/model/tensor_naming.hpp"
 
 namespace libquant::eval {
@@ -33,6 +34,11 @@ LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf
   lw.out = static_cast<int64_t>(t.shape.rows());
   lw.in = static_cast<int64_t>(t.shape.numel()) / std::max<int64_t>(lw.out, 1);
   const std::string stem = gguf_name.substr(0, gguf_name.size() - 7);
+  if (!(how.transform && *how.transform) && !how.simulate_w8a8)
+    if (auto f = model::littlebit_factors(src, gguf_name)) {
+      lw.factors = std::move(f);
+      return lw;
+    }
   const io::CtScheme* scheme = t.dtype == DType::I8 ? w8a8_scheme(how.quant, gguf_name) : nullptr;
   if (!scheme) {
     lw.w = src.read_f32(t);
@@ -64,6 +70,13 @@ LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf
 }
 
 void apply_linear(const LinearWeight& w, const float* x, int64_t n, const float* bias, float* y, ThreadPool& pool) {
+  if (w.factors) {
+    w.factors->apply(x, n, y, &pool);
+    if (bias)
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < w.out; ++c) y[r * w.out + c] += bias[c];
+    return;
+  }
   if (!w.is_int8()) {
     cpu::linear(x, n, w.in, w.w.data_as<float>(), w.out, bias, y);
     return;

@@ -1,14 +1,17 @@
 #pragma once
-// A linear layer's weights as the forward pass uses them: f32, or int8 with
+// A linear layer's weights as the forward pass uses them: f32; int8 with
 // per-channel scales for W8A8 compressed-tensors checkpoints, whose inputs
 // are then quantized to int8 too (dynamic per token, or static per tensor)
-// and multiplied by the int8 GEMM, as an INT8 engine runs them.
+// and multiplied by the int8 GEMM, as an INT8 engine runs them; or the
+// packed binary factors of a .littlebit file, run without reconstruction.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "libquant/core/tensor.hpp"
+#include "libquant/cpu/littlebit_linear.hpp"
 #include "libquant/io/compressed_tensors.hpp"
 #include "libquant/model/tensor_source.hpp"
 
@@ -23,6 +26,7 @@ struct LinearWeight {
   std::vector<int8_t> q;     // int8 [out, in]
   std::vector<float> scale;  // per output channel
   float input_scale = 0;     // static per-tensor activation scale; 0 = dynamic per token
+  std::shared_ptr<const cpu::LittleBitFactors> factors;  // LittleBit: packed signs and scales
   int64_t out = 0, in = 0;
   bool is_int8() const noexcept { return !q.empty(); }
 };

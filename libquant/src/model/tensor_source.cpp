@@ -6,6 +6,7 @@
 #include "libquant/core/error.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/safetensors.hpp"
+#include "libquant/model/littlebit_source.hpp"
 #include "libquant/model/tensor_naming.hpp"
 
 namespace libquant::model {
@@ -196,6 +197,7 @@ std::unique_ptr<TensorSource> open_tensor_source(const fs::path& path) {
   if (path.extension() == ".safetensors")
     throw Error(ErrorCode::InvalidArgument, "'" + path.string() + "' is a single safetensors file",
                 "Pass the checkpoint directory (with config.json and the tokenizer) instead");
+  if (io::is_littlebit_file(path)) return open_littlebit_source(path);
   return std::make_unique<GgufTensorSource>(path);
 }
 
@@ -207,8 +209,9 @@ const ModelConfig* hf_config(const TensorSource& s) noexcept {
 
 const io::GgufHeader* gguf_header(const TensorSource& s) noexcept {
   const auto* g = dynamic_cast<const GgufTensorSource*>(&s);
-  if (!g && s.wrapped()) return gguf_header(*s.wrapped());
-  return g ? &g->header() : nullptr;
+  if (g) return &g->header();
+  if (const io::GgufHeader* m = s.metadata_header()) return m;
+  return s.wrapped() ? gguf_header(*s.wrapped()) : nullptr;
 }
 
 }  // namespace libquant::model

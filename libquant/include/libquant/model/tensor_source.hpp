@@ -22,7 +22,7 @@ struct SourceTensor {
   uint64_t nbytes = 0;
 };
 
-enum class SourceKind { HfDirectory, GgufFile };
+enum class SourceKind { HfDirectory, GgufFile, LittleBit };
 
 class LIBQUANT_API TensorSource {
  public:
@@ -53,9 +53,13 @@ class LIBQUANT_API TensorSource {
   // A source that presents another one with changes (OverlaySource) returns
   // it here, so that hf_config / gguf_header see through it.
   virtual const TensorSource* wrapped() const noexcept { return nullptr; }
+  // Sources that carry model metadata as GGUF keys without being GGUF files
+  // (.littlebit) return it here; gguf_header() sees it.
+  virtual const io::GgufHeader* metadata_header() const noexcept { return nullptr; }
 };
 
-// Opens an HF directory (config.json + safetensors) or a .gguf file.
+// Opens an HF directory (config.json + safetensors), a .gguf file or a
+// .littlebit file (recognised by its magic; see model/littlebit_source.hpp).
 // Throws Error(ModelNotFound) when the path does not exist.
 LIBQUANT_API std::unique_ptr<TensorSource> open_tensor_source(const std::filesystem::path& path);
 

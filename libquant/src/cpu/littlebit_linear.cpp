@@ -1,0 +1,48 @@
+#include "libquant/cpu/littlebit_linear.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+namespace libquant::cpu {
+
+double littlebit_bpw(int64_t m, int64_t n, int64_t rank, int paths) noexcept {
+  if (m <= 0 || n <= 0) return 0;
+  const double bits = static_cast<double>(paths) *
+                      (static_cast<double>(rank) * static_cast<double>(m + n + 16) + 16.0 * static_cast<double>(m + n));
+  return bits / (static_cast<double>(m) * static_cast<double>(n));
+}
+
+std::vector<float> LittleBitFactors::reconstruct() const {
+  std::vector<float> w(static_cast<size_t>(out * in), 0.0f);
+  std::vector<float> ul(static_cast<size_t>(out * rank)), vg(static_cast<size_t>(rank * in));
+  for (const auto& p : paths) {
+    // (diag(h) S_U diag(l)) (S_V diag(g)), accumulated into w.
+    for (int64_t i = 0; i < out; ++i)
+      for (int64_t k = 0; k < rank; ++k) ul[i * rank + k] = p.h[i] * p.u.at(i, k) * p.l[k];
+    for (int64_t k = 0; k < rank; ++k)
+      for (int64_t j = 0; j < in; ++j) vg[k * in + j] = p.v.at(k, j) * p.g[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(out), static_cast<blasint>(in),
+                static_cast<blasint>(rank), 1.0f, ul.data(), static_cast<blasint>(rank), vg.data(),
+                static_cast<blasint>(in), 1.0f, w.data(), static_cast<blasint>(in));
+  }
+  return w;
+}
+
+void LittleBitFactors::apply(const float* x, int64_t tokens, float* y, ThreadPool* pool) const {
+  std::vector<float> a(static_cast<size_t>(tokens * in)), b(static_cast<size_t>(tokens * rank)),
+      d(static_cast<size_t>(tokens * out));
+  std::fill(y, y + tokens * out, 0.0f);
+  for (const auto& p : paths) {
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t j = 0; j < in; ++j) a[t * in + j] = x[t * in + j] * p.g[j];
+    sign_gemm(p.v.view(), a.data(), tokens, b.data(), pool);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t k = 0; k < rank; ++k) b[t * rank + k] *= p.l[k];
+    sign_gemm(p.u.view(), b.data(), tokens, d.data(), pool);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t i = 0; i < out; ++i) y[t * out + i] += d[t * out + i] * p.h[i];
+  }
+}
+
+}  // namespace libquant::cpu

@@ -1,0 +1,289 @@
+// `littlebit compress`: plan ranks, factorize layer by layer (with
+// calibration inputs from the partly compressed model when refining),
+// checkpoint each layer, write the .littlebit file, convert it when another
+// format is wanted, validate, and raise ranks where the quality loop asks.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+
+#include "libquant/core/checkpoint.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/eval/calibration_data.hpp"
+#include "libquant/eval/tokenizer.hpp"
+#include "libquant/eval/transformer.hpp"
+#include "libquant/jobs/littlebit.hpp"
+#include "libquant/jobs/quality_report.hpp"
+#include "libquant/methods/littlebit.hpp"
+#include "libquant/model/overlay_source.hpp"
+#include "littlebit_output.hpp"
+#include "peak_memory.hpp"
+
+namespace libquant::jobs {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Decoder linears: blk.N.{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}.weight.
+int decoder_layer_of(const std::string& name) {
+  static const std::regex re(R"(^blk\.(\d+)\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$)");
+  std::smatch m;
+  return std::regex_match(name, m, re) ? std::stoi(m[1].str()) : -1;
+}
+
+bool is_kv(const std::string& name) {
+  return name.find(".attn_k.") != std::string::npos || name.find(".attn_v.") != std::string::npos;
+}
+
+double env_double(const char* name, double def) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return def;
+  char* end = nullptr;
+  const double d = std::strtod(v, &end);
+  check(end && *end == '\0', ErrorCode::InvalidArgument, std::string(name) + " is not a number: '" + v + "'");
+  return d;
+}
+
+struct Planned {
+  std::string name;
+  int layer;
+  int64_t out, in, rank;
+};
+
+std::vector<Planned> plan_ranks(const model::TensorSource& src, const LittleBitCompressOptions& o) {
+  std::vector<Planned> plan;
+  const int paths = o.residual ? 2 : 1;
+  for (const auto& t : src.tensors()) {
+    const int layer = decoder_layer_of(t.name);
+    if (layer < 0 || t.shape.rank() != 2) continue;
+    Planned p{t.name, layer, t.shape[0], t.shape[1], 0};
+    const int64_t cap = std::min(p.out, p.in);
+    if (o.rank) {
+      if (*o.rank < 1 || *o.rank > cap)
+        throw Error(ErrorCode::RankSelectionFailed,
+                    "rank " + std::to_string(*o.rank) + " does not fit " + t.name + " (" + std::to_string(p.out) + "x" +
+                        std::to_string(p.in) + ", at most " + std::to_string(cap) + ")",
+                    "Use --rank between 1 and " + std::to_string(cap) + ", or --target-bpw");
+      p.rank = *o.rank;
+    } else {
+      p.rank = methods::littlebit_rank_for_bpw(p.out, p.in, o.target_bpw, paths, is_kv(t.name) ? o.kv_factor : 1.0);
+    }
+    if (auto it = o.rank_scale.find(t.name); it != o.rank_scale.end())
+      p.rank = std::min(cap, std::max<int64_t>(8, static_cast<int64_t>(std::llround(p.rank * it->second / 8.0)) * 8));
+    plan.push_back(p);
+  }
+  if (plan.empty())
+    throw Error(ErrorCode::RankSelectionFailed, "the model has no decoder linear weights to factorize",
+                "LittleBit compresses Llama-family decoders (attn_q/k/v/output, ffn_gate/up/down)");
+  return plan;
+}
+
+// Every `stride`-th input row of one decoder layer's linears, up to `cap` rows each.
+class RowSampler final : public calib::LinearHook {
+ public:
+  RowSampler(int layer, int64_t stride, int64_t cap) : layer_(layer), stride_(stride), cap_(cap) {}
+  void on_input(const calib::LinearInput& in) override {
+    if (in.layer != layer_) return;
+    auto& rows = rows_[std::string(in.weight)];
+    int64_t& seen = seen_[std::string(in.weight)];
+    for (int64_t r = 0; r < in.rows; ++r, ++seen)
+      if (seen % stride_ == 0 && static_cast<int64_t>(rows.size()) < cap_ * in.cols)
+        rows.insert(rows.end(), in.x + r * in.cols, in.x + (r + 1) * in.cols);
+  }
+  const std::vector<float>* rows(const std::string& w) const {
+    auto it = rows_.find(w);
+    return it == rows_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  int layer_;
+  int64_t stride_, cap_;
+  std::map<std::string, std::vector<float>> rows_;
+  std::map<std::string, int64_t> seen_;
+};
+
+std::vector<std::string> mine_names(const std::vector<const Planned*>& mine) {
+  std::vector<std::string> names;
+  for (const Planned* p : mine) names.push_back(p->name);
+  return names;
+}
+
+std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vector<Planned>& plan) {
+  std::string c = file_identity(o.model) + "|bpw=" + std::to_string(o.target_bpw) + "|res=" + std::to_string(o.residual) +
+                  "|refine=" + std::to_string(o.refine) + "|steps=" + std::to_string(o.refine_options.steps) +
+                  "|lr=" + std::to_string(o.refine_options.lr) + "|k=" + std::to_string(o.refine_options.smooth_k) +
+                  "|rows=" + std::to_string(o.refine_rows) + "|samples=" + std::to_string(o.calibration_samples) +
+                  "|seq=" + std::to_string(o.seq_len) + "|calib=" +
+                  (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
+  for (const auto& p : plan) c += "|" + p.name + ":" + std::to_string(p.rank);
+  return c;
+}
+
+// One compression pass over the model into `factors` (by weight name).
+void factorize_model(const model::TensorSource& src, const LittleBitCompressOptions& o, const std::vector<Planned>& plan,
+                     std::map<std::string, LittleBitFactorsOut>& factors, std::vector<LittleBitLayerStat>& stats) {
+  const int n_layers = plan.back().layer + 1;
+  methods::LittleBitInitOptions init;
+  init.residual = o.residual;
+  init.svd = cpu::svd_options_from_env();
+
+  // Calibration (refinement only): the hidden states entering each layer.
+  model::OverlaySource overlay(src);
+  std::unique_ptr<eval::Transformer> tf;
+  eval::Transformer::Hidden hidden;
+  int64_t stride = 1;
+  if (o.refine) {
+    auto tok = eval::load_tokenizer(src);
+    eval::CalibrationOptions co;
+    co.source = o.calibration_data;
+    co.samples = o.calibration_samples;
+    co.seq_len = o.seq_len;
+    co.allow_fewer = true;
+    const auto samples = eval::load_calibration_samples(*tok, co);
+    eval::ForwardOptions fo;
+    fo.threads = o.threads;
+    tf = std::make_unique<eval::Transformer>(overlay, fo);
+    hidden = tf->embed(samples);
+    const int64_t tokens = hidden.batch * hidden.seq;
+    stride = std::max<int64_t>(1, tokens / std::max<int64_t>(1, o.refine_rows));
+  }
+
+  std::optional<Checkpoint> ckpt;
+  uint64_t done_layers = 0;
+  if (o.checkpoint_dir) {
+    ckpt.emplace(*o.checkpoint_dir, "littlebit-compress", checkpoint_config(o, plan));
+    if (o.resume) done_layers = ckpt->load().value_or(0);
+  }
+  ProgressSink& progress = o.progress ? *o.progress : null_progress();
+  progress.begin("Factorizing", static_cast<uint64_t>(n_layers), "layers");
+  for (int layer = 0; layer < n_layers; ++layer) {
+    std::vector<const Planned*> mine;
+    for (const auto& p : plan)
+      if (p.layer == layer) mine.push_back(&p);
+    const bool resumed = static_cast<uint64_t>(layer) < done_layers;
+    std::unique_ptr<RowSampler> sampler;
+    if (resumed) {
+      load_layer_checkpoint(ckpt->partial_path("-layer-" + std::to_string(layer) + ".littlebit"), mine_names(mine),
+                            factors, stats);
+    } else {
+      if (tf) {
+        sampler = std::make_unique<RowSampler>(layer, stride, o.refine_rows);
+        eval::Transformer::Hidden probe = hidden;
+        tf->run_layer(layer, probe, sampler.get());
+      }
+      for (const Planned* p : mine) {
+        const model::SourceTensor& t = *src.find(p->name);
+        Tensor w = src.read_f32(t);
+        src.release(t);
+        LittleBitLayerStat st{p->name, p->out, p->in, p->rank, o.residual ? 2 : 1, 0, 0, -1, -1, false};
+        init.rank = p->rank;
+        std::vector<methods::LittleBitLatent> lat;
+        try {
+          lat = methods::dual_svid_init(w.data_as<float>(), p->out, p->in, init);
+        } catch (const Error& e) {
+          throw Error(e.code(), "layer " + p->name + ": " + e.what(), e.suggestion());
+        }
+        LittleBitFactorsOut f{methods::binarize(lat), 0, -1};
+        const std::vector<float>* z = sampler ? sampler->rows(p->name) : nullptr;
+        const int64_t K = z ? static_cast<int64_t>(z->size()) / p->in : 0;
+        if (z && K > 0) {
+          st.output_error_init = methods::littlebit_output_error(f.factors, w.data_as<float>(), z->data(), K);
+          methods::refine_littlebit(lat, w.data_as<float>(), z->data(), K, o.refine_options);
+          f.factors = methods::binarize(lat);
+          st.output_error = methods::littlebit_output_error(f.factors, w.data_as<float>(), z->data(), K);
+        }
+        st.bpw = f.factors.bpw();
+        st.weight_error = methods::relative_frobenius_error(w.data_as<float>(), f.factors.reconstruct());
+        f.weight_error = st.weight_error;
+        f.output_error = st.output_error;
+        factors[p->name] = std::move(f);
+        stats.push_back(st);
+        log_verbose("  " + p->name + ": rank=" + std::to_string(p->rank) + ", bpw=" + std::to_string(st.bpw) +
+                    ", weight error=" + std::to_string(st.weight_error) +
+                    (st.output_error >= 0 ? ", output error " + std::to_string(st.output_error_init) + " -> " +
+                                                std::to_string(st.output_error)
+                                          : std::string()));
+      }
+      if (ckpt) {
+        save_layer_checkpoint(ckpt->partial_path("-layer-" + std::to_string(layer) + ".littlebit"), mine_names(mine),
+                              factors, stats);
+        ckpt->save(static_cast<uint64_t>(layer) + 1);
+      }
+    }
+    if (tf) {
+      // Advance the calibration states through the compressed layer.
+      for (const Planned* p : mine) overlay.replace(p->name, factors.at(p->name).factors.reconstruct());
+      tf->run_layer(layer, hidden);
+      overlay.clear();
+    }
+    progress.update(static_cast<uint64_t>(layer) + 1, "layer " + std::to_string(layer));
+  }
+  progress.end();
+  if (ckpt) ckpt->clear();
+}
+
+}  // namespace
+
+LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const double min_bpw = env_double("LLM_QUANTIZE_LITTLEBIT_MIN_BPW", methods::kLittleBitMinBpw);
+  const double max_bpw = env_double("LLM_QUANTIZE_LITTLEBIT_MAX_BPW", methods::kLittleBitMaxBpw);
+  if (!opts.rank && !(opts.target_bpw >= min_bpw && opts.target_bpw <= max_bpw)) {
+    std::ostringstream m;
+    m << "Target BPW " << opts.target_bpw << " is " << (opts.target_bpw < min_bpw ? "below minimum" : "above maximum")
+      << " supported (" << (opts.target_bpw < min_bpw ? min_bpw : max_bpw) << ")";
+    throw Error(ErrorCode::InvalidBpwRange, m.str(),
+                "Use target BPW between " + format_number(min_bpw) + " and " + format_number(max_bpw));
+  }
+  check(opts.format == "littlebit" || opts.format == "gguf-ext" || opts.format == "gguf-lossy",
+        ErrorCode::InvalidArgument, "unknown format '" + opts.format + "'", "Use littlebit, gguf-ext or gguf-lossy");
+  auto src = model::open_tensor_source(opts.model);
+  check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,
+        "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");
+
+  LittleBitCompressOptions o = opts;
+  o.max_rank_rounds = static_cast<int>(env_double("LLM_QUANTIZE_LITTLEBIT_RANK_SEARCH", opts.max_rank_rounds));
+  LittleBitCompressResult res;
+  StagedOutput staged(opts.output);
+  for (int round = 0;; ++round) {
+    const auto plan = plan_ranks(*src, o);
+    std::map<std::string, LittleBitFactorsOut> factors;
+    res.layers.clear();
+    factorize_model(*src, o, plan, factors, res.layers);
+    write_compressed(*src, o, factors, staged.path(), res);
+    res.rank_rounds = round;
+    if (!o.validate) break;
+    QualityReportOptions q;
+    q.original = opts.model;
+    q.quantized = staged.path();
+    q.data = o.validation_data;
+    q.chunks = o.validation_chunks;
+    q.threads = o.threads;
+    q.progress = o.progress;
+    const QualityReport rep = quality_report(q);
+    res.validated = true;
+    res.perplexity_original = rep.perplexity_original;
+    res.perplexity_compressed = rep.perplexity_quantized;
+    res.perplexity_delta_pct = rep.perplexity_delta_pct;
+    res.quality_passed = !o.quality_threshold || rep.perplexity_delta_pct <= *o.quality_threshold;
+    if (res.quality_passed) break;
+    if (round >= o.max_rank_rounds)
+      throw Error(ErrorCode::LittleBitQualityExceeded,
+                  "Quality degradation (" + format_number(rep.perplexity_delta_pct) + "%) exceeds threshold (" +
+                      format_number(*o.quality_threshold) + "%)",
+                  "Increase target BPW or remove quality threshold");
+    raise_worst_ranks(res.layers, o.rank_scale);
+    log_info("Perplexity +" + format_number(rep.perplexity_delta_pct) + "% exceeds the threshold; raising the rank of the " +
+             "most damaged layers and compressing again");
+  }
+  staged.commit();
+  res.output_path = opts.output;
+  res.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.peak_memory_bytes = peak_rss_bytes();
+  return res;
+}
+
+}  // namespace libquant::jobs

@@ -1,0 +1,210 @@
+#include "libquant/methods/littlebit_refine.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace libquant::methods {
+namespace {
+
+// C[M, N] = op(A) op(B), row-major.
+void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, float beta = 0) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+              static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, a, static_cast<blasint>(ta ? M : K), b,
+              static_cast<blasint>(tb ? K : N), beta, c, static_cast<blasint>(N));
+}
+
+double rms(const std::vector<float>& x) {
+  double s = 0;
+  for (float v : x) s += double(v) * v;
+  return x.empty() ? 1 : std::max(std::sqrt(s / static_cast<double>(x.size())), 1e-30);
+}
+
+// One Adam-optimized tensor: value, moments and its own step size.
+struct Param {
+  std::vector<float>* x;
+  std::vector<float> m, v, grad;
+  double step;
+  void init(std::vector<float>* p, double lr) {
+    x = p;
+    m.assign(p->size(), 0.0f);
+    v.assign(p->size(), 0.0f);
+    grad.assign(p->size(), 0.0f);
+    step = lr * rms(*p);
+  }
+  void update(int t, double scale) {
+    constexpr double b1 = 0.9, b2 = 0.999, eps = 1e-12;
+    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+    for (size_t i = 0; i < x->size(); ++i) {
+      m[i] = static_cast<float>(b1 * m[i] + (1 - b1) * grad[i]);
+      v[i] = static_cast<float>(b2 * v[i] + (1 - b2) * double(grad[i]) * grad[i]);
+      const double mh = m[i] / c1, vh = v[i] / c2;
+      (*x)[i] -= static_cast<float>(scale * step * mh / (std::sqrt(vh) + eps * step));
+    }
+  }
+};
+
+// The forward pass of all paths on z, keeping what the backward pass needs.
+struct PathWork {
+  std::vector<float> su, sv;  // +-1 as floats [m, r], [r, n]
+  std::vector<float> a, b, c, d;  // z*g [K,n], a S_V^T [K,r], b*l [K,r], c S_U^T [K,m]
+};
+
+class Problem {
+ public:
+  Problem(std::vector<LittleBitLatent>& paths, const float* w, const float* z, int64_t K)
+      : paths_(paths), m_(paths[0].m), n_(paths[0].n), r_(paths[0].r), K_(z ? K : paths[0].n), work_(paths.size()) {
+    // With no calibration inputs Z is the identity: the loss is the weight error.
+    if (!z) {
+      eye_.assign(static_cast<size_t>(n_ * n_), 0.0f);
+      for (int64_t i = 0; i < n_; ++i) eye_[i * n_ + i] = 1.0f;
+      z = eye_.data();
+    }
+    z_ = z;
+    target_.resize(static_cast<size_t>(K_ * m_));
+    mm(false, true, K_, m_, n_, z_, w, target_.data());  // Z W^T
+    double s = 0;
+    for (float v : target_) s += double(v) * v;
+    norm_ = std::max(s, 1e-30);
+    y_.resize(target_.size());
+  }
+
+  // Relative error of the current latents' binarized forward (fills work_).
+  double forward() {
+    std::fill(y_.begin(), y_.end(), 0.0f);
+    for (size_t p = 0; p < paths_.size(); ++p) {
+      const LittleBitLatent& L = paths_[p];
+      PathWork& W = work_[p];
+      W.su.resize(L.u.size());
+      W.sv.resize(L.v.size());
+      for (size_t i = 0; i < L.u.size(); ++i) W.su[i] = L.u[i] < 0 ? -1.0f : 1.0f;
+      for (size_t i = 0; i < L.v.size(); ++i) W.sv[i] = L.v[i] < 0 ? -1.0f : 1.0f;
+      W.a.resize(static_cast<size_t>(K_ * n_));
+      for (int64_t k = 0; k < K_; ++k)
+        for (int64_t j = 0; j < n_; ++j) W.a[k * n_ + j] = z_[k * n_ + j] * L.g[j];
+      W.b.resize(static_cast<size_t>(K_ * r_));
+      mm(false, true, K_, r_, n_, W.a.data(), W.sv.data(), W.b.data());
+      W.c.resize(W.b.size());
+      for (int64_t k = 0; k < K_; ++k)
+        for (int64_t q = 0; q < r_; ++q) W.c[k * r_ + q] = W.b[k * r_ + q] * L.l[q];
+      W.d.resize(static_cast<size_t>(K_ * m_));
+      mm(false, true, K_, m_, r_, W.c.data(), W.su.data(), W.d.data());
+      for (int64_t k = 0; k < K_; ++k)
+        for (int64_t i = 0; i < m_; ++i) y_[k * m_ + i] += W.d[k * m_ + i] * L.h[i];
+    }
+    double e = 0;
+    for (size_t i = 0; i < y_.size(); ++i) {
+      y_[i] -= target_[i];
+      e += double(y_[i]) * y_[i];
+    }
+    return e / norm_;
+  }
+
+  // Gradients of the last forward's loss into params (order: per path u, v, h, l, g).
+  void backward(std::vector<Param>& params, double smooth_k, const std::vector<double>& latent_rms) {
+    const float scale = static_cast<float>(2.0 / norm_);
+    std::vector<float> dd(static_cast<size_t>(K_ * m_)), dc(static_cast<size_t>(K_ * r_)), da(static_cast<size_t>(K_ * n_));
+    for (size_t p = 0; p < paths_.size(); ++p) {
+      const LittleBitLatent& L = paths_[p];
+      PathWork& W = work_[p];
+      Param* P = &params[p * 5];
+      std::fill(P[2].grad.begin(), P[2].grad.end(), 0.0f);
+      for (int64_t k = 0; k < K_; ++k)
+        for (int64_t i = 0; i < m_; ++i) {
+          const float dy = scale * y_[k * m_ + i];
+          P[2].grad[i] += W.d[k * m_ + i] * dy;  // dh
+          dd[k * m_ + i] = dy * L.h[i];
+        }
+      mm(true, false, m_, r_, K_, dd.data(), W.c.data(), P[0].grad.data());  // dS_U = dD^T C
+      mm(false, false, K_, r_, m_, dd.data(), W.su.data(), dc.data());      // dC = dD S_U
+      std::fill(P[3].grad.begin(), P[3].grad.end(), 0.0f);
+      for (int64_t k = 0; k < K_; ++k)
+        for (int64_t q = 0; q < r_; ++q) {
+          P[3].grad[q] += W.b[k * r_ + q] * dc[k * r_ + q];  // dl
+          dc[k * r_ + q] *= L.l[q];                          // dB
+        }
+      mm(true, false, r_, n_, K_, dc.data(), W.a.data(), P[1].grad.data());  // dS_V = dB^T A
+      mm(false, false, K_, n_, r_, dc.data(), W.sv.data(), da.data());      // dA = dB S_V
+      std::fill(P[4].grad.begin(), P[4].grad.end(), 0.0f);
+      for (int64_t k = 0; k < K_; ++k)
+        for (int64_t j = 0; j < n_; ++j) P[4].grad[j] += z_[k * n_ + j] * da[k * n_ + j];  // dg
+      // Through the smooth sign: d/dx tanh(k x / s) = (k / s) (1 - tanh^2).
+      for (int which = 0; which < 2; ++which) {
+        const std::vector<float>& lat = which == 0 ? L.u : L.v;
+        std::vector<float>& g = P[which].grad;
+        const double ks = smooth_k / latent_rms[p * 2 + which];
+        for (size_t i = 0; i < lat.size(); ++i) {
+          const double t = std::tanh(ks * lat[i]);
+          g[i] = static_cast<float>(g[i] * ks * (1 - t * t));
+        }
+      }
+    }
+  }
+
+ private:
+  std::vector<LittleBitLatent>& paths_;
+  int64_t m_, n_, r_, K_;
+  const float* z_ = nullptr;
+  std::vector<float> eye_, target_, y_;
+  double norm_ = 1;
+  std::vector<PathWork> work_;
+};
+
+}  // namespace
+
+LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const float* w, const float* z, int64_t K,
+                                      const LittleBitRefineOptions& opts) {
+  LittleBitRefineStats st;
+  if (paths.empty()) return st;
+  Problem prob(paths, w, z, K);
+  std::vector<Param> params(paths.size() * 5);
+  std::vector<double> latent_rms;
+  for (size_t p = 0; p < paths.size(); ++p) {
+    auto& L = paths[p];
+    params[p * 5 + 0].init(&L.u, opts.lr);
+    params[p * 5 + 1].init(&L.v, opts.lr);
+    params[p * 5 + 2].init(&L.h, opts.lr);
+    params[p * 5 + 3].init(&L.l, opts.lr);
+    params[p * 5 + 4].init(&L.g, opts.lr);
+    latent_rms.push_back(rms(L.u));
+    latent_rms.push_back(rms(L.v));
+  }
+  std::vector<LittleBitLatent> best = paths;
+  st.loss_before = prob.forward();
+  double best_loss = st.loss_before, loss = st.loss_before;
+  for (int t = 1; t <= opts.steps; ++t) {
+    prob.backward(params, opts.smooth_k, latent_rms);
+    // Cosine decay to zero: large steps find sign flips, small ones settle the scales.
+    const double decay = 0.5 * (1 + std::cos(3.141592653589793 * (t - 1) / opts.steps));
+    for (size_t i = 0; i < params.size(); ++i) {
+      const bool latent = i % 5 < 2;
+      if (latent && !opts.train_signs) continue;
+      params[i].update(t, decay);
+    }
+    loss = prob.forward();
+    ++st.steps;
+    if (loss < best_loss) {
+      best_loss = loss;
+      best = paths;
+    }
+  }
+  paths = std::move(best);
+  st.loss_after = best_loss;
+  return st;
+}
+
+double littlebit_output_error(const LittleBitFactors& f, const float* w, const float* z, int64_t K) {
+  const int64_t m = f.out, n = f.in;
+  std::vector<float> target(static_cast<size_t>(K * m)), y(target.size());
+  mm(false, true, K, m, n, z, w, target.data());
+  f.apply(z, K, y.data());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    num += double(y[i] - target[i]) * (y[i] - target[i]);
+    den += double(target[i]) * target[i];
+  }
+  return den > 0 ? num / den : 0;
+}
+
+}  // namespace libquant::methods
