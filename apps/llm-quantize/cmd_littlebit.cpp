@@ -60,13 +60,15 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.model = f.model;
   o.format = f.format;
   if (f.format != "littlebit" && f.format != "gguf-ext" && f.format != "gguf-lossy")
-    throw Error(ErrorCode::InvalidArgument, "--format must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'");
+    throw Error(ErrorCode::InvalidArgument, "--format must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
+                "littlebit is the native file; gguf-lossy loads in any llama.cpp");
   const std::string name = f.output_name.empty() ? model_stem(f.model) + "-littlebit-" + jobs_bpw_tag(f) : f.output_name;
   o.output = fs::path(f.output_dir) / (fs::path(name).has_extension() ? name : name + extension_for(f.format));
   o.target_bpw = f.target_bpw;
   o.rank = f.rank;
   if (f.quality_threshold && *f.quality_threshold <= 0)
-    throw Error(ErrorCode::InvalidArgument, "--quality-threshold must be a positive percentage");
+    throw Error(ErrorCode::InvalidArgument, "--quality-threshold must be a positive percentage",
+                "e.g. --quality-threshold 30 allows perplexity to rise by 30%");
   o.quality_threshold = f.quality_threshold;
   o.residual = !f.no_residual;
   o.kv_factor = f.kv_factor;
@@ -78,7 +80,7 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.seq_len = f.seq_len;
   o.keep_type = parse_ggml_type(f.keep_type, "--keep-type");
   if (o.keep_type != libquant::DType::F16 && o.keep_type != libquant::DType::BF16 && o.keep_type != libquant::DType::F32)
-    throw Error(ErrorCode::InvalidArgument, "--keep-type must be F16, BF16 or F32");
+    throw Error(ErrorCode::InvalidArgument, "--keep-type must be F16, BF16 or F32", "F16 is what the paper keeps");
   o.lossy_type = f.gguf_quant;
   o.validate = !f.skip_validation || f.quality_threshold.has_value();
   o.validation_data = f.validation_data;
@@ -175,7 +177,8 @@ int run_info(const GlobalOptions& g, const LittleBitFlags& f) {
 
 int run_convert(const GlobalOptions& g, const LittleBitFlags& f) {
   if (f.format != "littlebit" && f.format != "gguf-ext" && f.format != "gguf-lossy")
-    throw Error(ErrorCode::InvalidArgument, "OUTPUT_FORMAT must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'");
+    throw Error(ErrorCode::InvalidArgument, "OUTPUT_FORMAT must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
+                "gguf-lossy loads in any llama.cpp; gguf-ext keeps the factors in a GGUF container");
   if (f.format == "gguf-lossy" && !f.force)
     throw Error(ErrorCode::CancelledAfterQualityWarning,
                 "gguf-lossy re-quantizes the reconstructed weights to " + f.gguf_quant + ", which loses quality twice",

@@ -26,6 +26,14 @@ case "$name" in
  "re:.*down_proj"], "weights": {"dynamic": false, "group_size": null, "num_bits": 8, "strategy": "channel",
  "symmetric": true, "type": "int"}}}, "format": "int-quantized", "ignore": ["lm_head"], "quant_method":
  "compressed-tensors", "quantization_status": "compressed", "version": "0.20.0"}' > "$corpus/seed1" ;;
+  fuzz_littlebit)  # an index with one of each kind of entry (the target wraps it in a checksummed file)
+    printf '%s' '{"format": "littlebit", "format_version": 1, "source_model": "m", "architecture": "LlamaForCausalLM",
+ "target_bpw": 0.5, "residual": true, "refinement": "none", "created_by": "t", "original_size_bytes": 100, "tensors": [
+ {"name": "__metadata__", "kind": "metadata", "shape": [24], "offset": 64, "size": 24, "crc32": 0},
+ {"name": "blk.0.attn_q.weight", "kind": "factors", "shape": [8, 8], "rank": 8, "paths": 1, "original_bits": 16,
+ "offset": 128, "size": 384, "crc32": 0},
+ {"name": "blk.0.attn_norm.weight", "kind": "dense", "shape": [8], "dtype": "F32", "original_bits": 32,
+ "offset": 512, "size": 32, "crc32": 0}]}' > "$corpus/seed1" ;;
   fuzz_dqprofile)
     printf '%s' '{"format": "libquant.dqprofile", "version": 1, "profile_name": "p", "default_type": "Q4_K",
  "target_bpw": 4.5, "candidates": ["Q4_K", "Q6_K"], "rules": [{"class": "attn_v", "layers": [0, -1], "type": "Q6_K"},

@@ -21,11 +21,11 @@ std::string_view error_type_name(ErrorCode code) noexcept {
     case ErrorCode::SmoothQuantFailed: return "SmoothQuantError";
     case ErrorCode::CalibrationDataError: return "CalibrationDataError";
     case ErrorCode::ImportanceFailed: return "ImportanceComputationError";
-    case ErrorCode::FactorizationFailed: return "FactorizationError";
-    case ErrorCode::LittleBitQualityExceeded: return "QualityThresholdExceededError";
-    case ErrorCode::InvalidBpwRange: return "InvalidBPWError";
-    case ErrorCode::RankSelectionFailed: return "RankSelectionError";
-    case ErrorCode::ReconstructionFailed: return "ReconstructionError";
+    case ErrorCode::FactorizationFailed: return "FactorizationFailed";
+    case ErrorCode::LittleBitQualityExceeded: return "QualityThresholdExceeded";
+    case ErrorCode::InvalidBpwRange: return "InvalidBPWRange";
+    case ErrorCode::RankSelectionFailed: return "RankSelectionFailed";
+    case ErrorCode::ReconstructionFailed: return "ReconstructionFailed";
   }
   return "Error";
 }

@@ -4,6 +4,7 @@
 // format is wanted, validate, and raise ranks where the quality loop asks.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <regex>
@@ -211,6 +212,9 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
         save_layer_checkpoint(ckpt->partial_path("-layer-" + std::to_string(layer) + ".littlebit"), mine_names(mine),
                               factors, stats);
         ckpt->save(static_cast<uint64_t>(layer) + 1);
+        // Tests simulate a crash here (kill-and-resume must give the same bytes).
+        if (const char* k = std::getenv("LLM_QUANTIZE_TEST_KILL_AFTER_LAYERS"))
+          if (std::strtoll(k, nullptr, 10) == layer + 1) std::raise(SIGKILL);
       }
     }
     if (tf) {

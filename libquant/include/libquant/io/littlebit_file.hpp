@@ -60,7 +60,7 @@ struct LittleBitTensorInfo {
   double original_bits = 16;  // bits per weight of the source tensor (for the compression ratio)
 };
 
-struct LittleBitFileInfo {
+struct LIBQUANT_API LittleBitFileInfo {
   uint32_t version = kLittleBitVersion;
   std::string source_model;
   std::string architecture;   // HF class name, e.g. "LlamaForCausalLM"
