@@ -12,6 +12,7 @@
 #include "libquant/cpu/sign_matrix.hpp"
 #include "libquant/cpu/truncated_svd.hpp"
 #include "libquant/methods/littlebit.hpp"
+#include "libquant/methods/littlebit_refine.hpp"
 
 using namespace libquant;
 using namespace libquant::methods;
@@ -187,4 +188,38 @@ TEST_CASE("Dual-SVID: packed product equals the dense reconstruction, error fall
   const auto two = binarize(dual_svid_init(w.data(), m, n, {32, true, {}})).reconstruct();
   CHECK(relative_frobenius_error(w.data(), two) < relative_frobenius_error(w.data(), one));
   CHECK_THROWS_AS(dual_svid_init(w.data(), m, n, {m + 1, true, {}}), Error);
+}
+
+TEST_CASE("refinement: exact objective with many rows, lower output error, scales-only mode", "[littlebit]") {
+  const int64_t m = 48, n = 40, K = 300;  // K > n: the rows are folded into a Cholesky factor
+  const auto w = decaying_matrix(m, n, 21);
+  // Correlated inputs (a few strong directions), like real activations.
+  auto z = randn(static_cast<size_t>(K * n), 22);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < n; ++j) z[k * n + j] *= (j % 5 == 0) ? 8.0f : 1.0f;
+  auto lat = dual_svid_init(w.data(), m, n, {8, true, {}});
+  const double before = littlebit_output_error(binarize(lat), w.data(), z.data(), K);
+  LittleBitRefineOptions o;
+  o.steps = 60;
+  auto scales_only = lat;
+  const auto st = refine_littlebit(lat, w.data(), z.data(), K, o);
+  // The reduced problem has the same loss as the K-row one (checked on the start).
+  CHECK(st.loss_before == Approx(before).epsilon(1e-3));
+  const double after = littlebit_output_error(binarize(lat), w.data(), z.data(), K);
+  CHECK(after == Approx(st.loss_after).epsilon(2e-2));  // f16 rounding of the scales only
+  CHECK(after < 0.8 * before);
+  o.train_signs = false;
+  const auto signs_before = binarize(scales_only);
+  refine_littlebit(scales_only, w.data(), z.data(), K, o);
+  const auto signs_after = binarize(scales_only);
+  for (size_t p = 0; p < signs_before.paths.size(); ++p) {
+    CHECK(signs_before.paths[p].u == signs_after.paths[p].u);
+    CHECK(signs_before.paths[p].v == signs_after.paths[p].v);
+  }
+  CHECK(littlebit_output_error(signs_after, w.data(), z.data(), K) < before);
+  // Weight-space refinement (no calibration rows): the Frobenius error falls.
+  auto ws = dual_svid_init(w.data(), m, n, {8, true, {}});
+  const double f0 = relative_frobenius_error(w.data(), binarize(ws).reconstruct());
+  refine_littlebit(ws, w.data(), nullptr, 0, LittleBitRefineOptions{});
+  CHECK(relative_frobenius_error(w.data(), binarize(ws).reconstruct()) < f0);
 }

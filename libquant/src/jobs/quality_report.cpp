@@ -59,7 +59,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   rep.ctx = opts.ctx;
   rep.chunks = std::min(opts.chunks, available);
 
-  eval::ForwardOptions fo{true, opts.threads};
+  eval::ForwardOptions fo{.streaming = true, .threads = opts.threads};
   eval::Transformer orig(*orig_src, fo), quant(*q_src, fo);
   check(orig.config().num_layers == quant.config().num_layers && orig.config().hidden_size == quant.config().hidden_size,
         ErrorCode::ValidationFailed, "the two models do not have the same architecture");

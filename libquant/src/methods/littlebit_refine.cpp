@@ -5,8 +5,35 @@
 #include <algorithm>
 #include <cmath>
 
+extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+
 namespace libquant::methods {
 namespace {
+
+// With more calibration rows than inputs, the objective only depends on
+// H = Z^T Z: replace Z [K, n] by R [n, n] with R^T R = H (Cholesky, a tiny
+// ridge keeps it positive definite). Same loss and gradients, K/n times
+// cheaper steps.
+std::vector<float> reduce_rows(const float* z, int64_t K, int64_t n) {
+  std::vector<double> h(static_cast<size_t>(n * n), 0.0);
+  std::vector<double> zd(z, z + K * n);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(K), 1.0, zd.data(),
+              static_cast<blasint>(n), 0.0, h.data(), static_cast<blasint>(n));
+  double trace = 0;
+  for (int64_t i = 0; i < n; ++i) trace += h[i * n + i];
+  const double ridge = 1e-8 * trace / static_cast<double>(n) + 1e-30;
+  for (int64_t i = 0; i < n; ++i) h[i * n + i] += ridge;
+  const int ni = static_cast<int>(n);
+  int info = 0;
+  const char up = 'U';
+  dpotrf_(&up, &ni, h.data(), &ni, &info);
+  std::vector<float> r(static_cast<size_t>(n * n), 0.0f);
+  if (info != 0) return {};
+  // Column-major upper factor U (H = U^T U): row-major R[i][j] = U(i, j) for j >= i.
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i <= j; ++i) r[i * n + j] = static_cast<float>(h[i + j * n]);
+  return r;
+}
 
 // C[M, N] = op(A) op(B), row-major.
 void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, float beta = 0) {
@@ -157,6 +184,12 @@ LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const
                                       const LittleBitRefineOptions& opts) {
   LittleBitRefineStats st;
   if (paths.empty()) return st;
+  std::vector<float> reduced;
+  if (z && K > paths[0].n) reduced = reduce_rows(z, K, paths[0].n);
+  if (!reduced.empty()) {
+    z = reduced.data();
+    K = paths[0].n;
+  }
   Problem prob(paths, w, z, K);
   std::vector<Param> params(paths.size() * 5);
   std::vector<double> latent_rms;
