@@ -31,6 +31,7 @@ struct LittleBitFlags {
        coherence = false;
   std::string keep_type = "F16", gguf_quant = "Q4_K_M", benchmark = "wikitext";
   double kv_factor = 1.0;
+  uint64_t seed = 0;
   CheckpointFlags ckpt;
   unsigned threads = 0;
   // info / convert / validate
@@ -75,6 +76,7 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.refine = !f.no_refine;
   o.refine_options.steps = static_cast<int>(f.refine_steps);
   o.refine_rows = f.refine_rows;
+  o.seed = f.seed;
   o.calibration_data = f.calibration_data;
   o.calibration_samples = f.calibration_samples;
   o.seq_len = f.seq_len;
@@ -280,6 +282,8 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   c->add_flag("--no-refine", f->no_refine, "Dual-SVID initialization only (the paper's post-training start; poor quality)");
   c->add_option("--refine-steps", f->refine_steps, "Adam steps of activation-aware refinement per weight")->capture_default_str();
   c->add_option("--refine-rows", f->refine_rows, "Calibration input rows per weight used by refinement")->capture_default_str();
+  c->add_option("--seed", f->seed, "Seed of randomized SVD sketches and refinement minibatches (same seed, same file)")
+      ->capture_default_str();
   c->add_flag("--no-residual", f->no_residual, "One path instead of the primary + residual pair");
   c->add_option("--kv-factor", f->kv_factor, "Rank multiplier for attn_k / attn_v")->capture_default_str();
   c->add_option("--keep-type", f->keep_type, "Type of the tensors kept dense (embeddings, output): F16, BF16, F32")

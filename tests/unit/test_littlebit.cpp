@@ -223,3 +223,21 @@ TEST_CASE("refinement: exact objective with many rows, lower output error, scale
   refine_littlebit(ws, w.data(), nullptr, 0, LittleBitRefineOptions{});
   CHECK(relative_frobenius_error(w.data(), binarize(ws).reconstruct()) < f0);
 }
+
+TEST_CASE("refinement with minibatches still lowers the full-row error", "[littlebit]") {
+  const int64_t m = 48, n = 200, K = 150;  // K < n: no folding, so batches of 32 rows are drawn
+  const auto w = decaying_matrix(m, n, 31);
+  const auto z = randn(static_cast<size_t>(K * n), 32);
+  auto lat = dual_svid_init(w.data(), m, n, {16, true, {}});
+  const double before = littlebit_output_error(binarize(lat), w.data(), z.data(), K);
+  LittleBitRefineOptions o;
+  o.batch_rows = 32;
+  o.seed = 5;
+  const auto st = refine_littlebit(lat, w.data(), z.data(), K, o);
+  CHECK(st.loss_before == Approx(before).epsilon(1e-3));
+  CHECK(littlebit_output_error(binarize(lat), w.data(), z.data(), K) < 0.9 * before);
+  // Same seed, same result.
+  auto again = dual_svid_init(w.data(), m, n, {16, true, {}});
+  refine_littlebit(again, w.data(), z.data(), K, o);
+  CHECK(binarize(again) == binarize(lat));
+}

@@ -14,19 +14,24 @@ double littlebit_bpw(int64_t m, int64_t n, int64_t rank, int paths) noexcept {
 }
 
 std::vector<float> LittleBitFactors::reconstruct() const {
-  std::vector<float> w(static_cast<size_t>(out * in), 0.0f);
-  std::vector<float> ul(static_cast<size_t>(out * rank)), vg(static_cast<size_t>(rank * in));
+  std::vector<float> w(static_cast<size_t>(out * in));
+  reconstruct_rows(0, out, w.data());
+  return w;
+}
+
+void LittleBitFactors::reconstruct_rows(int64_t r0, int64_t n, float* dst) const {
+  std::fill(dst, dst + n * in, 0.0f);
+  std::vector<float> ul(static_cast<size_t>(n * rank)), vg(static_cast<size_t>(rank * in));
   for (const auto& p : paths) {
-    // (diag(h) S_U diag(l)) (S_V diag(g)), accumulated into w.
-    for (int64_t i = 0; i < out; ++i)
-      for (int64_t k = 0; k < rank; ++k) ul[i * rank + k] = p.h[i] * p.u.at(i, k) * p.l[k];
+    // (diag(h) S_U diag(l)) (S_V diag(g)) for the wanted rows, accumulated.
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < rank; ++k) ul[i * rank + k] = p.h[r0 + i] * p.u.at(r0 + i, k) * p.l[k];
     for (int64_t k = 0; k < rank; ++k)
       for (int64_t j = 0; j < in; ++j) vg[k * in + j] = p.v.at(k, j) * p.g[j];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(out), static_cast<blasint>(in),
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(in),
                 static_cast<blasint>(rank), 1.0f, ul.data(), static_cast<blasint>(rank), vg.data(),
-                static_cast<blasint>(in), 1.0f, w.data(), static_cast<blasint>(in));
+                static_cast<blasint>(in), 1.0f, dst, static_cast<blasint>(in));
   }
-  return w;
 }
 
 void LittleBitFactors::apply(const float* x, int64_t tokens, float* y, ThreadPool* pool) const {

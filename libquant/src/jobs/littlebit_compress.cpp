@@ -116,7 +116,7 @@ std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vect
   std::string c = file_identity(o.model) + "|bpw=" + std::to_string(o.target_bpw) + "|res=" + std::to_string(o.residual) +
                   "|refine=" + std::to_string(o.refine) + "|steps=" + std::to_string(o.refine_options.steps) +
                   "|lr=" + std::to_string(o.refine_options.lr) + "|k=" + std::to_string(o.refine_options.smooth_k) +
-                  "|rows=" + std::to_string(o.refine_rows) + "|samples=" + std::to_string(o.calibration_samples) +
+                  "|rows=" + std::to_string(o.refine_rows) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
                   "|seq=" + std::to_string(o.seq_len) + "|calib=" +
                   (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
   for (const auto& p : plan) c += "|" + p.name + ":" + std::to_string(p.rank);
@@ -130,6 +130,9 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
   methods::LittleBitInitOptions init;
   init.residual = o.residual;
   init.svd = cpu::svd_options_from_env();
+  init.svd.seed = o.seed;
+  methods::LittleBitRefineOptions refine_options = o.refine_options;
+  refine_options.seed = o.seed;
 
   // Calibration (refinement only): the hidden states entering each layer.
   model::OverlaySource overlay(src);
@@ -192,7 +195,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
         const int64_t K = z ? static_cast<int64_t>(z->size()) / p->in : 0;
         if (z && K > 0) {
           st.output_error_init = methods::littlebit_output_error(f.factors, w.data_as<float>(), z->data(), K);
-          methods::refine_littlebit(lat, w.data_as<float>(), z->data(), K, o.refine_options);
+          methods::refine_littlebit(lat, w.data_as<float>(), z->data(), K, refine_options);
           f.factors = methods::binarize(lat);
           st.output_error = methods::littlebit_output_error(f.factors, w.data_as<float>(), z->data(), K);
         }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 
@@ -41,6 +42,11 @@ void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const
               static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, a, static_cast<blasint>(ta ? M : K), b,
               static_cast<blasint>(tb ? K : N), beta, c, static_cast<blasint>(N));
 }
+
+// Above this many multiply-adds per full-batch step (K r (m + n)), steps use
+// minibatches of kAutoBatchRows rows. SmolLM2-sized layers stay full-batch.
+constexpr double kFullBatchWork = 2e9;
+constexpr int64_t kAutoBatchRows = 512;
 
 double rms(const std::vector<float>& x) {
   double s = 0;
@@ -94,12 +100,35 @@ class Problem {
     double s = 0;
     for (float v : target_) s += double(v) * v;
     norm_ = std::max(s, 1e-30);
-    y_.resize(target_.size());
+    use_all_rows();
+  }
+
+  int64_t rows() const noexcept { return K_; }
+  // The steps that follow see only these rows (a minibatch), or all of them.
+  void use_rows(const std::vector<int64_t>& idx) {
+    kk_ = static_cast<int64_t>(idx.size());
+    bz_.resize(static_cast<size_t>(kk_ * n_));
+    bt_.resize(static_cast<size_t>(kk_ * m_));
+    double s = 0;
+    for (int64_t b = 0; b < kk_; ++b) {
+      std::copy(z_ + idx[b] * n_, z_ + (idx[b] + 1) * n_, bz_.begin() + b * n_);
+      std::copy(target_.begin() + idx[b] * m_, target_.begin() + (idx[b] + 1) * m_, bt_.begin() + b * m_);
+      for (int64_t i = 0; i < m_; ++i) s += double(bt_[b * m_ + i]) * bt_[b * m_ + i];
+    }
+    az_ = bz_.data();
+    at_ = bt_.data();
+    anorm_ = std::max(s, 1e-30);
+  }
+  void use_all_rows() {
+    kk_ = K_;
+    az_ = z_;
+    at_ = target_.data();
+    anorm_ = norm_;
   }
 
   // Relative error of the current latents' binarized forward (fills work_).
   double forward() {
-    std::fill(y_.begin(), y_.end(), 0.0f);
+    y_.assign(static_cast<size_t>(kk_ * m_), 0.0f);
     for (size_t p = 0; p < paths_.size(); ++p) {
       const LittleBitLatent& L = paths_[p];
       PathWork& W = work_[p];
@@ -107,55 +136,55 @@ class Problem {
       W.sv.resize(L.v.size());
       for (size_t i = 0; i < L.u.size(); ++i) W.su[i] = L.u[i] < 0 ? -1.0f : 1.0f;
       for (size_t i = 0; i < L.v.size(); ++i) W.sv[i] = L.v[i] < 0 ? -1.0f : 1.0f;
-      W.a.resize(static_cast<size_t>(K_ * n_));
-      for (int64_t k = 0; k < K_; ++k)
-        for (int64_t j = 0; j < n_; ++j) W.a[k * n_ + j] = z_[k * n_ + j] * L.g[j];
-      W.b.resize(static_cast<size_t>(K_ * r_));
-      mm(false, true, K_, r_, n_, W.a.data(), W.sv.data(), W.b.data());
+      W.a.resize(static_cast<size_t>(kk_ * n_));
+      for (int64_t k = 0; k < kk_; ++k)
+        for (int64_t j = 0; j < n_; ++j) W.a[k * n_ + j] = az_[k * n_ + j] * L.g[j];
+      W.b.resize(static_cast<size_t>(kk_ * r_));
+      mm(false, true, kk_, r_, n_, W.a.data(), W.sv.data(), W.b.data());
       W.c.resize(W.b.size());
-      for (int64_t k = 0; k < K_; ++k)
+      for (int64_t k = 0; k < kk_; ++k)
         for (int64_t q = 0; q < r_; ++q) W.c[k * r_ + q] = W.b[k * r_ + q] * L.l[q];
-      W.d.resize(static_cast<size_t>(K_ * m_));
-      mm(false, true, K_, m_, r_, W.c.data(), W.su.data(), W.d.data());
-      for (int64_t k = 0; k < K_; ++k)
+      W.d.resize(static_cast<size_t>(kk_ * m_));
+      mm(false, true, kk_, m_, r_, W.c.data(), W.su.data(), W.d.data());
+      for (int64_t k = 0; k < kk_; ++k)
         for (int64_t i = 0; i < m_; ++i) y_[k * m_ + i] += W.d[k * m_ + i] * L.h[i];
     }
     double e = 0;
     for (size_t i = 0; i < y_.size(); ++i) {
-      y_[i] -= target_[i];
+      y_[i] -= at_[i];
       e += double(y_[i]) * y_[i];
     }
-    return e / norm_;
+    return e / anorm_;
   }
 
   // Gradients of the last forward's loss into params (order: per path u, v, h, l, g).
   void backward(std::vector<Param>& params, double smooth_k, const std::vector<double>& latent_rms) {
-    const float scale = static_cast<float>(2.0 / norm_);
-    std::vector<float> dd(static_cast<size_t>(K_ * m_)), dc(static_cast<size_t>(K_ * r_)), da(static_cast<size_t>(K_ * n_));
+    const float scale = static_cast<float>(2.0 / anorm_);
+    std::vector<float> dd(static_cast<size_t>(kk_ * m_)), dc(static_cast<size_t>(kk_ * r_)), da(static_cast<size_t>(kk_ * n_));
     for (size_t p = 0; p < paths_.size(); ++p) {
       const LittleBitLatent& L = paths_[p];
       PathWork& W = work_[p];
       Param* P = &params[p * 5];
       std::fill(P[2].grad.begin(), P[2].grad.end(), 0.0f);
-      for (int64_t k = 0; k < K_; ++k)
+      for (int64_t k = 0; k < kk_; ++k)
         for (int64_t i = 0; i < m_; ++i) {
           const float dy = scale * y_[k * m_ + i];
           P[2].grad[i] += W.d[k * m_ + i] * dy;  // dh
           dd[k * m_ + i] = dy * L.h[i];
         }
-      mm(true, false, m_, r_, K_, dd.data(), W.c.data(), P[0].grad.data());  // dS_U = dD^T C
-      mm(false, false, K_, r_, m_, dd.data(), W.su.data(), dc.data());      // dC = dD S_U
+      mm(true, false, m_, r_, kk_, dd.data(), W.c.data(), P[0].grad.data());  // dS_U = dD^T C
+      mm(false, false, kk_, r_, m_, dd.data(), W.su.data(), dc.data());      // dC = dD S_U
       std::fill(P[3].grad.begin(), P[3].grad.end(), 0.0f);
-      for (int64_t k = 0; k < K_; ++k)
+      for (int64_t k = 0; k < kk_; ++k)
         for (int64_t q = 0; q < r_; ++q) {
           P[3].grad[q] += W.b[k * r_ + q] * dc[k * r_ + q];  // dl
           dc[k * r_ + q] *= L.l[q];                          // dB
         }
-      mm(true, false, r_, n_, K_, dc.data(), W.a.data(), P[1].grad.data());  // dS_V = dB^T A
-      mm(false, false, K_, n_, r_, dc.data(), W.sv.data(), da.data());      // dA = dB S_V
+      mm(true, false, r_, n_, kk_, dc.data(), W.a.data(), P[1].grad.data());  // dS_V = dB^T A
+      mm(false, false, kk_, n_, r_, dc.data(), W.sv.data(), da.data());      // dA = dB S_V
       std::fill(P[4].grad.begin(), P[4].grad.end(), 0.0f);
-      for (int64_t k = 0; k < K_; ++k)
-        for (int64_t j = 0; j < n_; ++j) P[4].grad[j] += z_[k * n_ + j] * da[k * n_ + j];  // dg
+      for (int64_t k = 0; k < kk_; ++k)
+        for (int64_t j = 0; j < n_; ++j) P[4].grad[j] += az_[k * n_ + j] * da[k * n_ + j];  // dg
       // Through the smooth sign: d/dx tanh(k x / s) = (k / s) (1 - tanh^2).
       for (int which = 0; which < 2; ++which) {
         const std::vector<float>& lat = which == 0 ? L.u : L.v;
@@ -175,6 +204,12 @@ class Problem {
   const float* z_ = nullptr;
   std::vector<float> eye_, target_, y_;
   double norm_ = 1;
+  // The rows the current steps use (all, or a minibatch gathered into bz_, bt_).
+  int64_t kk_ = 0;
+  const float* az_ = nullptr;
+  const float* at_ = nullptr;
+  double anorm_ = 1;
+  std::vector<float> bz_, bt_;
   std::vector<PathWork> work_;
 };
 
@@ -205,8 +240,28 @@ LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const
   }
   std::vector<LittleBitLatent> best = paths;
   st.loss_before = prob.forward();
-  double best_loss = st.loss_before, loss = st.loss_before;
+  double best_loss = st.loss_before;
+  // Large layers take minibatch steps: the full rows would make each step
+  // cost K r (m + n) multiply-adds. The best state is then judged on all
+  // rows at a few checkpoints only.
+  const int64_t m = paths[0].m, n = paths[0].n, r = paths[0].r;
+  const int64_t batch = opts.batch_rows > 0 ? opts.batch_rows
+                        : static_cast<double>(prob.rows()) * static_cast<double>(r) * static_cast<double>(m + n) >
+                                  kFullBatchWork
+                            ? kAutoBatchRows
+                            : 0;
+  const bool minibatch = batch > 0 && batch < prob.rows();
+  std::mt19937_64 rng(opts.seed);
+  std::vector<int64_t> all(static_cast<size_t>(prob.rows()));
+  for (int64_t i = 0; i < prob.rows(); ++i) all[static_cast<size_t>(i)] = i;
+  const int checkpoints = 5;
   for (int t = 1; t <= opts.steps; ++t) {
+    if (minibatch) {
+      // A fresh random subset each step (partial Fisher-Yates), then its loss for the gradient.
+      for (int64_t i = 0; i < batch; ++i) std::swap(all[i], all[i + static_cast<int64_t>(rng() % (prob.rows() - i))]);
+      prob.use_rows({all.begin(), all.begin() + batch});
+      prob.forward();
+    }
     prob.backward(params, opts.smooth_k, latent_rms);
     // Cosine decay to zero: large steps find sign flips, small ones settle the scales.
     const double decay = 0.5 * (1 + std::cos(3.141592653589793 * (t - 1) / opts.steps));
@@ -215,8 +270,10 @@ LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const
       if (latent && !opts.train_signs) continue;
       params[i].update(t, decay);
     }
-    loss = prob.forward();
     ++st.steps;
+    if (minibatch && t % std::max(1, opts.steps / checkpoints) != 0 && t != opts.steps) continue;
+    prob.use_all_rows();
+    const double loss = prob.forward();
     if (loss < best_loss) {
       best_loss = loss;
       best = paths;

@@ -1,7 +1,5 @@
 #include "libquant/model/littlebit_source.hpp"
 
-#include <cblas.h>
-
 #include <cstring>
 
 #include "libquant/core/error.hpp"
@@ -34,27 +32,12 @@ class LittleBitSource final : public TensorSource {
       std::memcpy(dst, file_.block(e).data() + row0 * rb, n_rows * rb);
       return;
     }
-    reconstruct_rows(file_.factors(e), static_cast<int64_t>(row0), static_cast<int64_t>(n_rows),
-                     reinterpret_cast<float*>(dst));
+    file_.factors(e).reconstruct_rows(static_cast<int64_t>(row0), static_cast<int64_t>(n_rows),
+                                      reinterpret_cast<float*>(dst));
   }
   void release(const SourceTensor&) const noexcept override {}
 
  private:
-  // Rows [r0, r0 + n) of sum_p diag(h) S_U diag(l) S_V diag(g).
-  static void reconstruct_rows(const cpu::LittleBitFactors& f, int64_t r0, int64_t n, float* dst) {
-    std::fill(dst, dst + n * f.in, 0.0f);
-    std::vector<float> ul(static_cast<size_t>(n * f.rank)), vg(static_cast<size_t>(f.rank * f.in));
-    for (const auto& p : f.paths) {
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t k = 0; k < f.rank; ++k) ul[i * f.rank + k] = p.h[r0 + i] * p.u.at(r0 + i, k) * p.l[k];
-      for (int64_t k = 0; k < f.rank; ++k)
-        for (int64_t j = 0; j < f.in; ++j) vg[k * f.in + j] = p.v.at(k, j) * p.g[j];
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(f.in),
-                  static_cast<blasint>(f.rank), 1.0f, ul.data(), static_cast<blasint>(f.rank), vg.data(),
-                  static_cast<blasint>(f.in), 1.0f, dst, static_cast<blasint>(f.in));
-    }
-  }
-
   std::filesystem::path path_;
   io::LittleBitFile file_;
   std::vector<SourceTensor> tensors_;

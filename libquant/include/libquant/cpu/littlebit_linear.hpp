@@ -40,6 +40,8 @@ struct LIBQUANT_API LittleBitFactors {
   double bpw() const noexcept { return littlebit_bpw(out, in, rank, path_count()); }
   // Dense [out, in] reconstruction (for lossy GGUF and error measurements).
   std::vector<float> reconstruct() const;
+  // Rows [r0, r0 + n) of it into dst[n, in].
+  void reconstruct_rows(int64_t r0, int64_t n, float* dst) const;
   // y[t, out] = x[t, in] W^T on the packed signs (rows of S split over `pool`).
   void apply(const float* x, int64_t tokens, float* y, ThreadPool* pool = nullptr) const;
   bool operator==(const LittleBitFactors&) const = default;

@@ -34,6 +34,7 @@ struct LittleBitCompressOptions {
   bool refine = true;                    // activation-aware refinement (false: Dual-SVID only)
   methods::LittleBitRefineOptions refine_options;
   int64_t refine_rows = 2048;            // calibration input rows per weight used by refinement
+  uint64_t seed = 0;                     // randomized SVD sketches and refinement minibatches
   std::filesystem::path calibration_data;  // empty: the bundled default text
   int64_t calibration_samples = 16;
   int64_t seq_len = 512;

@@ -21,6 +21,10 @@ struct LittleBitRefineOptions {
   double lr = 0.05;        // Adam step, relative to each tensor's RMS at the start
   double smooth_k = 1.0;   // sharpness of the smooth sign (in units of the latent RMS)
   bool train_signs = true; // false: scales only
+  // Rows per step: 0 = all of them, unless a full step would cost more than
+  // 2e9 multiply-adds (K r (m + n)); then minibatches of 512 random rows.
+  int64_t batch_rows = 0;
+  uint64_t seed = 0;       // minibatch selection
 };
 
 struct LittleBitRefineStats {
