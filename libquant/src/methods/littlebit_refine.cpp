@@ -80,8 +80,8 @@ struct Param {
 
 // The forward pass of all paths on z, keeping what the backward pass needs.
 struct PathWork {
-  std::vector<float> su, sv;  // +-1 as floats [m, r], [r, n]
-  std::vector<float> a, b, c, d;  // z*g [K,n], a S_V^T [K,r], b*l [K,r], c S_U^T [K,m]
+  std::vector<float> su, sv, svg;  // +-1 as floats [m, r], [r, n]; S_V * g [r, n]
+  std::vector<float> b, c, d;      // Z (S_V g)^T [K,r], b*l [K,r], c S_U^T [K,m]
 };
 
 class Problem {
@@ -136,11 +136,12 @@ class Problem {
       W.sv.resize(L.v.size());
       for (size_t i = 0; i < L.u.size(); ++i) W.su[i] = L.u[i] < 0 ? -1.0f : 1.0f;
       for (size_t i = 0; i < L.v.size(); ++i) W.sv[i] = L.v[i] < 0 ? -1.0f : 1.0f;
-      W.a.resize(static_cast<size_t>(kk_ * n_));
-      for (int64_t k = 0; k < kk_; ++k)
-        for (int64_t j = 0; j < n_; ++j) W.a[k * n_ + j] = az_[k * n_ + j] * L.g[j];
+      // (Z * g) S_V^T = Z (S_V * g)^T: scale the r x n signs, not the K x n inputs.
+      W.svg.resize(L.v.size());
+      for (int64_t q = 0; q < r_; ++q)
+        for (int64_t j = 0; j < n_; ++j) W.svg[q * n_ + j] = W.sv[q * n_ + j] * L.g[j];
       W.b.resize(static_cast<size_t>(kk_ * r_));
-      mm(false, true, kk_, r_, n_, W.a.data(), W.sv.data(), W.b.data());
+      mm(false, true, kk_, r_, n_, az_, W.svg.data(), W.b.data());
       W.c.resize(W.b.size());
       for (int64_t k = 0; k < kk_; ++k)
         for (int64_t q = 0; q < r_; ++q) W.c[k * r_ + q] = W.b[k * r_ + q] * L.l[q];
@@ -160,7 +161,7 @@ class Problem {
   // Gradients of the last forward's loss into params (order: per path u, v, h, l, g).
   void backward(std::vector<Param>& params, double smooth_k, const std::vector<double>& latent_rms) {
     const float scale = static_cast<float>(2.0 / anorm_);
-    std::vector<float> dd(static_cast<size_t>(kk_ * m_)), dc(static_cast<size_t>(kk_ * r_)), da(static_cast<size_t>(kk_ * n_));
+    std::vector<float> dd(static_cast<size_t>(kk_ * m_)), dc(static_cast<size_t>(kk_ * r_)), mz(static_cast<size_t>(r_ * n_));
     for (size_t p = 0; p < paths_.size(); ++p) {
       const LittleBitLatent& L = paths_[p];
       PathWork& W = work_[p];
@@ -180,11 +181,15 @@ class Problem {
           P[3].grad[q] += W.b[k * r_ + q] * dc[k * r_ + q];  // dl
           dc[k * r_ + q] *= L.l[q];                          // dB
         }
-      mm(true, false, r_, n_, kk_, dc.data(), W.a.data(), P[1].grad.data());  // dS_V = dB^T A
-      mm(false, false, kk_, n_, r_, dc.data(), W.sv.data(), da.data());      // dA = dB S_V
+      // With M = dB^T Z [r, n]: dS_V = M * g (per column) and dg_j = sum_q S_V[q, j] M[q, j],
+      // one GEMM instead of dB^T (Z * g) and dB S_V.
+      mm(true, false, r_, n_, kk_, dc.data(), az_, mz.data());
       std::fill(P[4].grad.begin(), P[4].grad.end(), 0.0f);
-      for (int64_t k = 0; k < kk_; ++k)
-        for (int64_t j = 0; j < n_; ++j) P[4].grad[j] += az_[k * n_ + j] * da[k * n_ + j];  // dg
+      for (int64_t q = 0; q < r_; ++q)
+        for (int64_t j = 0; j < n_; ++j) {
+          P[1].grad[q * n_ + j] = mz[q * n_ + j] * L.g[j];
+          P[4].grad[j] += W.sv[q * n_ + j] * mz[q * n_ + j];
+        }
       // Through the smooth sign: d/dx tanh(k x / s) = (k / s) (1 - tanh^2).
       for (int which = 0; which < 2; ++which) {
         const std::vector<float>& lat = which == 0 ? L.u : L.v;
