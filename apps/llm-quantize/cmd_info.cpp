@@ -45,7 +45,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
     return 0;
   }
   std::cout << "Model: " << info.model_name << "\n"
-            << "Format: " << (info.format == "gguf" ? "GGUF" : "Hugging Face (safetensors)") << "\n"
+            << "Format: " << (info.format == "gguf" ? "GGUF" : info.format == "littlebit" ? "LittleBit (.littlebit)" : "Hugging Face (safetensors)") << "\n"
             << "Architecture: " << info.architecture << "\n"
             << "Parameters: " << with_commas(info.parameter_count) << "\n"
             << "Hidden Size: " << info.hidden_size << "\n"

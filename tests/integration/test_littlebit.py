@@ -62,6 +62,8 @@ def test_compress_result_and_info(cli, compressed):
     assert info["layer_stats"]["min_rank"] == info["layer_stats"]["max_rank"] == 16
     proc = cli("littlebit", "info", path)
     assert proc.returncode == 0 and "LittleBit Native v1" in proc.stdout
+    proc, generic = cli.json("info", path)  # the generic command knows the file too
+    assert proc.returncode == 0 and generic["format"] == "littlebit" and generic["num_layers"] == 5
 
 
 def test_factors_rebuilt_in_numpy_equal_the_dense_export(cli, compressed):

@@ -41,13 +41,15 @@ ModelInfo inspect_model(const fs::path& path) {
   } else {
     const io::GgufHeader& h = *model::gguf_header(*src);
     cfg = model::config_from_gguf(h);
-    info.format = "gguf";
+    const bool littlebit = src->kind() == model::SourceKind::LittleBit;
+    info.format = littlebit ? "littlebit" : "gguf";
+    if (littlebit) info.quantization = "LittleBit factorized linears (see `littlebit info`)";
     const io::GgufValue* name = h.find("general.name");
     info.model_name = name && name->type() == io::GgufType::String ? name->as_string() : path.stem().string();
     info.file_size = fs::file_size(path);
-    if (const io::GgufValue* ft = h.find("general.file_type")) info.dtype = std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
+    if (const io::GgufValue* ft = h.find("general.file_type"); ft && !littlebit) info.dtype = std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
   }
-  info.architecture = info.format == "gguf" ? cfg.model_type : cfg.architecture;
+  info.architecture = info.format != "hf" ? cfg.model_type : cfg.architecture;
   info.hidden_size = cfg.hidden_size;
   info.num_layers = cfg.num_layers;
   info.num_heads = cfg.num_heads;
@@ -61,9 +63,11 @@ ModelInfo inspect_model(const fs::path& path) {
   }
   if (info.dtype.empty() && !by_type.empty()) {
     const auto it = std::max_element(by_type.begin(), by_type.end(), [](auto& a, auto& b) { return a.second < b.second; });
-    info.dtype = info.format == "gguf" ? std::string(traits(it->first).name) : std::string(torch_dtype_name(it->first));
+    info.dtype = info.format != "hf" ? std::string(traits(it->first).name) : std::string(torch_dtype_name(it->first));
   }
-  if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(src->total_bytes()) / static_cast<double>(info.parameter_count);
+  // A .littlebit file's factorized tensors are presented as f32: count what is stored.
+  const uint64_t stored = info.format == "littlebit" ? info.file_size : src->total_bytes();
+  if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(stored) / static_cast<double>(info.parameter_count);
   return info;
 }
 
