@@ -104,7 +104,7 @@ TEST_CASE("truncated SVD recovers a known spectrum, exact and randomized", "[lit
   // A = Q1 diag(s) Q2^T with orthonormal Q1, Q2 (from Gram-Schmidt) and s = 10, 9, ..., 1.
   const int64_t m = 60, n = 40, k = 10;
   auto q1 = randn(static_cast<size_t>(m * k), 1), q2 = randn(static_cast<size_t>(n * k), 2);
-  const auto gram_schmidt = [k](std::vector<float>& q, int64_t rows) {
+  const auto gram_schmidt = [](std::vector<float>& q, int64_t rows) {
     for (int64_t j = 0; j < k; ++j) {
       for (int64_t p = 0; p < j; ++p) {
         double d = 0;

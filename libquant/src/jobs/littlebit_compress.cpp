@@ -126,7 +126,8 @@ std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vect
 // One compression pass over the model into `factors` (by weight name).
 void factorize_model(const model::TensorSource& src, const LittleBitCompressOptions& o, const std::vector<Planned>& plan,
                      std::map<std::string, LittleBitFactorsOut>& factors, std::vector<LittleBitLayerStat>& stats) {
-  const int n_layers = plan.back().layer + 1;
+  int n_layers = 0;  // (HF checkpoints list layer 10 before layer 2)
+  for (const auto& p : plan) n_layers = std::max(n_layers, p.layer + 1);
   methods::LittleBitInitOptions init;
   init.residual = o.residual;
   init.svd = cpu::svd_options_from_env();
