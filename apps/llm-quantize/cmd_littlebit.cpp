@@ -27,6 +27,7 @@ struct LittleBitFlags {
   std::optional<int64_t> rank;
   std::optional<double> quality_threshold;
   int64_t calibration_samples = 16, seq_len = 512, refine_steps = 100, refine_rows = 2048, validation_chunks = 8;
+  bool sequential = false;
   bool no_residual = false, no_refine = false, skip_validation = false, layers = false, force = false,
        coherence = false;
   std::string keep_type = "F16", gguf_quant = "Q4_K_M", benchmark = "wikitext";
@@ -77,6 +78,7 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.refine_options.steps = static_cast<int>(f.refine_steps);
   o.refine_rows = f.refine_rows;
   o.seed = f.seed;
+  o.sequential = f.sequential;
   o.calibration_data = f.calibration_data;
   o.calibration_samples = f.calibration_samples;
   o.seq_len = f.seq_len;
@@ -282,6 +284,8 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   c->add_flag("--no-refine", f->no_refine, "Dual-SVID initialization only (the paper's post-training start; poor quality)");
   c->add_option("--refine-steps", f->refine_steps, "Adam steps of activation-aware refinement per weight")->capture_default_str();
   c->add_option("--refine-rows", f->refine_rows, "Calibration input rows per weight used by refinement")->capture_default_str();
+  c->add_flag("--sequential", f->sequential,
+              "Refine each layer on inputs from the already compressed earlier layers instead of the original model's");
   c->add_option("--seed", f->seed, "Seed of randomized SVD sketches and refinement minibatches (same seed, same file)")
       ->capture_default_str();
   c->add_flag("--no-residual", f->no_residual, "One path instead of the primary + residual pair");

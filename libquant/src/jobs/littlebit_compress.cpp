@@ -116,7 +116,7 @@ std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vect
   std::string c = file_identity(o.model) + "|bpw=" + std::to_string(o.target_bpw) + "|res=" + std::to_string(o.residual) +
                   "|refine=" + std::to_string(o.refine) + "|steps=" + std::to_string(o.refine_options.steps) +
                   "|lr=" + std::to_string(o.refine_options.lr) + "|k=" + std::to_string(o.refine_options.smooth_k) +
-                  "|rows=" + std::to_string(o.refine_rows) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
+                  "|rows=" + std::to_string(o.refine_rows) + "|seq=" + std::to_string(o.sequential) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
                   "|seq=" + std::to_string(o.seq_len) + "|calib=" +
                   (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
   for (const auto& p : plan) c += "|" + p.name + ":" + std::to_string(p.rank);
@@ -170,6 +170,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
       if (p.layer == layer) mine.push_back(&p);
     const bool resumed = static_cast<uint64_t>(layer) < done_layers;
     std::unique_ptr<RowSampler> sampler;
+    eval::Transformer::Hidden next_hidden;
     if (resumed) {
       load_layer_checkpoint(ckpt->partial_path("-layer-" + std::to_string(layer) + ".littlebit"), mine_names(mine),
                             factors, stats);
@@ -178,6 +179,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
         sampler = std::make_unique<RowSampler>(layer, stride, o.refine_rows);
         eval::Transformer::Hidden probe = hidden;
         tf->run_layer(layer, probe, sampler.get());
+        if (!o.sequential) next_hidden = std::move(probe);
       }
       for (const Planned* p : mine) {
         const model::SourceTensor& t = *src.find(p->name);
@@ -221,11 +223,15 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
           if (std::strtoll(k, nullptr, 10) == layer + 1) std::raise(SIGKILL);
       }
     }
-    if (tf) {
+    if (tf && o.sequential) {
       // Advance the calibration states through the compressed layer.
       for (const Planned* p : mine) overlay.replace(p->name, factors.at(p->name).factors.reconstruct());
       tf->run_layer(layer, hidden);
       overlay.clear();
+    } else if (tf) {
+      // The next layer sees the original model's states (computed by the probe, or now for resumed layers).
+      if (resumed) tf->run_layer(layer, hidden);
+      else hidden = std::move(next_hidden);
     }
     progress.update(static_cast<uint64_t>(layer) + 1, "layer " + std::to_string(layer));
   }

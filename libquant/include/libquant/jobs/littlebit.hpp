@@ -35,6 +35,9 @@ struct LittleBitCompressOptions {
   methods::LittleBitRefineOptions refine_options;
   int64_t refine_rows = 2048;            // calibration input rows per weight used by refinement
   uint64_t seed = 0;                     // randomized SVD sketches and refinement minibatches
+  // Calibration inputs of layer i from the model whose layers < i are already
+  // compressed (GPTQ's sequential scheme) instead of the original model's.
+  bool sequential = false;
   std::filesystem::path calibration_data;  // empty: the bundled default text
   int64_t calibration_samples = 16;
   int64_t seq_len = 512;
