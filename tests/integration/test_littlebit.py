@@ -117,6 +117,11 @@ def test_refinement_beats_dual_svid_init(cli, model_dir, compressed, tmp_path):
     _, init = compress(cli, model_dir, tmp_path, "init.littlebit", *RANK, "--no-refine")
     assert all("output_error" not in l for l in init["layers"])
     assert refined["quality_metrics"]["perplexity_compressed"] < 0.7 * init["quality_metrics"]["perplexity_compressed"]
+    # GPTQ-style sequential calibration (inputs from the compressed prefix) also refines, with other inputs.
+    path, seq = compress(cli, model_dir, tmp_path, "seq.littlebit", *RANK, "--sequential")
+    assert seq["quality_metrics"]["perplexity_compressed"] < init["quality_metrics"]["perplexity_compressed"]
+    assert [l["output_error_init"] for l in seq["layers"][:7]] == [l["output_error_init"] for l in refined["layers"][:7]]
+    assert [l["output_error_init"] for l in seq["layers"]] != [l["output_error_init"] for l in refined["layers"]]
 
 
 def test_lossy_gguf_output_loads_in_gguf_py(cli, model_dir, tmp_path):
