@@ -104,7 +104,8 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
     j.begin_object().field("status", "success").field("output_path", r.output_path.string()).field("format", r.format)
         .field("source_model", r.source_model).field("target_bpw", r.target_bpw).field("achieved_bpw", r.achieved_bpw)
         .field("compression_ratio", r.compression_ratio).field("original_size_bytes", r.original_size_bytes)
-        .field("compressed_size_bytes", r.compressed_size_bytes).field("linear_reduction_vs_fp16", r.linear_reduction_vs_fp16)
+        .field("compressed_size_bytes", r.compressed_size_bytes).field("linear_stored_bpw", r.linear_stored_bpw)
+        .field("linear_reduction_vs_fp16", r.linear_reduction_vs_fp16)
         .field("duration_seconds", r.duration_seconds).field("peak_memory_bytes", r.peak_memory_bytes);
     if (r.validated) {
       j.key("quality_metrics").begin_object().field("perplexity_original", r.perplexity_original)

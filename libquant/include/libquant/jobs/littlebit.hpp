@@ -4,11 +4,11 @@
 // compress: every decoder linear (q, k, v, o, gate, up, down) is factorized
 // with LittleBit (methods/littlebit.hpp); embeddings, output and norms are
 // kept (2-D ones at `keep_type`, 1-D ones in F32). Layers are processed in
-// order: with refinement on, layer i's calibration inputs come from the
-// model whose layers < i are already compressed (so each layer corrects the
-// error its predecessors left), and each factorized weight is fitted to
-// them. One decoder layer's dense weights are in memory at a time; finished
-// layers are checkpointed and `resume` skips them.
+// order: with refinement on, each factorized weight is fitted to its inputs
+// in the original model on the calibration text (or, `sequential`, in the
+// model whose earlier layers are already compressed). One decoder layer's
+// dense weights are in memory at a time; finished layers are checkpointed
+// and `resume` skips them.
 #include <cstdint>
 #include <filesystem>
 #include <map>
