@@ -116,7 +116,7 @@ std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vect
   std::string c = file_identity(o.model) + "|bpw=" + std::to_string(o.target_bpw) + "|res=" + std::to_string(o.residual) +
                   "|refine=" + std::to_string(o.refine) + "|steps=" + std::to_string(o.refine_options.steps) +
                   "|lr=" + std::to_string(o.refine_options.lr) + "|k=" + std::to_string(o.refine_options.smooth_k) +
-                  "|rows=" + std::to_string(o.refine_rows) + "|seq=" + std::to_string(o.sequential) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
+                  "|rows=" + std::to_string(o.refine_rows) + "|sequential=" + std::to_string(o.sequential) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
                   "|seq=" + std::to_string(o.seq_len) + "|calib=" +
                   (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
   for (const auto& p : plan) c += "|" + p.name + ":" + std::to_string(p.rank);
