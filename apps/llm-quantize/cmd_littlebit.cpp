@@ -28,6 +28,8 @@ struct LittleBitFlags {
   std::optional<double> quality_threshold;
   int64_t calibration_samples = 16, seq_len = 512, refine_steps = 100, refine_rows = 2048, validation_chunks = 8;
   bool sequential = false;
+  int64_t block_steps = 0, block_samples = 4;
+  double block_lr = 0.03, block_latent_lr = 0.0;
   bool no_residual = false, no_refine = false, skip_validation = false, layers = false, force = false,
        coherence = false;
   std::string keep_type = "F16", gguf_quant = "Q4_K_M", benchmark = "wikitext";
@@ -54,6 +56,7 @@ void layer_json(libquant::JsonWriter& j, const jobs::LittleBitLayerStat& l) {
       .field("paths", l.paths).field("bpw", l.bpw).field("weight_error", l.weight_error);
   if (l.output_error_init >= 0) j.field("output_error_init", l.output_error_init);
   if (l.output_error >= 0) j.field("output_error", l.output_error);
+  if (l.block_error >= 0) j.field("block_error_init", l.block_error_init).field("block_error", l.block_error);
   j.end_object();
 }
 
@@ -79,6 +82,10 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.refine_rows = f.refine_rows;
   o.seed = f.seed;
   o.sequential = f.sequential;
+  o.block_options.steps = static_cast<int>(f.block_steps);
+  o.block_options.lr = f.block_lr;
+  o.block_options.latent_lr = f.block_latent_lr;
+  o.block_samples = f.block_samples;
   o.calibration_data = f.calibration_data;
   o.calibration_samples = f.calibration_samples;
   o.seq_len = f.seq_len;
@@ -287,6 +294,17 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   c->add_option("--refine-rows", f->refine_rows, "Calibration input rows per weight used by refinement")->capture_default_str();
   c->add_flag("--sequential", f->sequential,
               "Refine each layer on inputs from the already compressed earlier layers instead of the original model's");
+  c->add_option("--block-steps", f->block_steps,
+                "Block-output matching: Adam steps per decoder block fitting all seven factorized linears to the "
+                "original block's outputs (0 = off; needs refinement)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  c->add_option("--block-samples", f->block_samples, "Calibration sequences used by block-output matching")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--block-lr", f->block_lr, "Adam step of block-output matching for the scales, relative to their RMS")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--block-latent-lr", f->block_latent_lr,
+                "The same for the latent sign factors (0 = signs stay as per-weight refinement left them)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   c->add_option("--seed", f->seed, "Seed of randomized SVD sketches and refinement minibatches (same seed, same file)")
       ->capture_default_str();
   c->add_flag("--no-residual", f->no_residual, "One path instead of the primary + residual pair");

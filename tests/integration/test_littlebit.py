@@ -1,7 +1,8 @@
 """`littlebit compress | info | convert | validate` on stories260K: the
 factors read back by gguf-py and rebuilt in numpy equal the dense
 reconstruction llm-quantize exports; the packed-kernel forward scores the
-same perplexity as that dense export; refinement beats the Dual-SVID start;
+same perplexity as that dense export; refinement beats the Dual-SVID start and
+block-output matching beats refinement;
 BPW against the paper's formula; kill-and-resume; exit codes 6, 9, 21, 22, 23."""
 import json
 import os
@@ -124,6 +125,22 @@ def test_refinement_beats_dual_svid_init(cli, model_dir, compressed, tmp_path):
     assert [l["output_error_init"] for l in seq["layers"]] != [l["output_error_init"] for l in refined["layers"]]
 
 
+def test_block_output_matching_beats_per_weight_refinement(cli, model_dir, compressed, tmp_path):
+    _, _, refined = compressed
+    _, block = compress(cli, model_dir, tmp_path, "block.littlebit", *RANK, "--block-steps", "30",
+                        "--block-samples", "4")
+    by_block = {}
+    for l in block["layers"]:
+        by_block.setdefault(l["name"].split(".")[1], set()).add((l["block_error_init"], l["block_error"]))
+    assert len(by_block) == 5
+    for errors in by_block.values():
+        assert len(errors) == 1  # one figure per decoder block, shared by its seven linears
+        (before, after), = errors
+        assert after < before
+    assert all("block_error" not in l for l in refined["layers"])
+    assert block["quality_metrics"]["perplexity_compressed"] < 0.9 * refined["quality_metrics"]["perplexity_compressed"]
+
+
 def test_lossy_gguf_output_loads_in_gguf_py(cli, model_dir, tmp_path):
     path, res = compress(cli, model_dir, tmp_path, "m.gguf", "--rank", "16", "--format", "gguf-lossy", "--refine-steps", "5")
     r = GGUFReader(path)
@@ -154,6 +171,7 @@ def test_kill_and_resume_is_byte_identical(cli, model_dir, tmp_path):
     (["--target-bpw", "2.5"], 22, "InvalidBPWRange"),
     (["--rank", "65"], 23, "RankSelectionFailed"),
     (["--format", "onnx"], 2, None),
+    (["--no-refine", "--block-steps", "5"], 2, None),
 ])
 def test_argument_errors(cli, model_dir, tmp_path, flags, code, kind):
     proc, res = cli.json("littlebit", "compress", model_dir, "-o", tmp_path, *flags)

@@ -18,7 +18,9 @@
 #include "libquant/eval/transformer.hpp"
 #include "libquant/jobs/littlebit.hpp"
 #include "libquant/jobs/quality_report.hpp"
+#include "libquant/eval/decoder_block_grad.hpp"
 #include "libquant/methods/littlebit.hpp"
+#include "libquant/methods/littlebit_block.hpp"
 #include "libquant/model/overlay_source.hpp"
 #include "littlebit_output.hpp"
 #include "peak_memory.hpp"
@@ -117,10 +119,122 @@ std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vect
                   "|refine=" + std::to_string(o.refine) + "|steps=" + std::to_string(o.refine_options.steps) +
                   "|lr=" + std::to_string(o.refine_options.lr) + "|k=" + std::to_string(o.refine_options.smooth_k) +
                   "|rows=" + std::to_string(o.refine_rows) + "|sequential=" + std::to_string(o.sequential) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
-                  "|seq=" + std::to_string(o.seq_len) + "|calib=" +
+                  "|seq=" + std::to_string(o.seq_len) + "|block=" + std::to_string(o.block_options.steps) + "," +
+                  std::to_string(o.block_options.lr) + "," + std::to_string(o.block_options.latent_lr) + "," +
+                  std::to_string(o.block_samples) + "|calib=" +
                   (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
   for (const auto& p : plan) c += "|" + p.name + ":" + std::to_string(p.rank);
   return c;
+}
+
+// The first `count` sequences of a batch of hidden states.
+eval::Transformer::Hidden first_sequences(const eval::Transformer::Hidden& h, int64_t count) {
+  eval::Transformer::Hidden out{std::min(count, h.batch), h.seq, {}};
+  out.h.assign(h.h.begin(), h.h.begin() + static_cast<std::ptrdiff_t>(h.h.size() / h.batch * out.batch));
+  return out;
+}
+
+// Runs layer `layer` of the compressed model (its factors reconstructed) on hq.
+void advance_compressed_states(eval::Transformer& tf, model::OverlaySource& overlay, int layer,
+                               const std::vector<const Planned*>& mine,
+                               const std::map<std::string, LittleBitFactorsOut>& factors,
+                               eval::Transformer::Hidden& hq) {
+  for (const Planned* p : mine) overlay.replace(p->name, factors.at(p->name).factors.reconstruct());
+  tf.run_layer(layer, hq);
+  overlay.clear();
+}
+
+// The block's factorized weights in the order of eval::block_linear_names(),
+// or nothing when the layer does not have all seven.
+template <class Work>
+std::optional<std::array<std::vector<methods::LittleBitLatent>*, 7>> block_latents(int layer, std::vector<Work>& work) {
+  std::array<std::vector<methods::LittleBitLatent>*, 7> out{};
+  for (int i = 0; i < eval::kBlockLinears; ++i) {
+    const std::string name = "blk." + std::to_string(layer) + "." + eval::block_linear_names()[i];
+    auto it = std::find_if(work.begin(), work.end(), [&](const Work& w) { return w.p->name == name; });
+    if (it == work.end()) return std::nullopt;
+    out[i] = &it->lat;
+  }
+  return out;
+}
+
+// Factorizes one decoder layer's linears: Dual-SVID, per-weight refinement on
+// the sampled inputs, then (hq given) block-output matching on the states hq
+// against the original block's outputs (fp_out's first sequences, or the
+// original block applied to hq when fp_out is null).
+void factorize_layer(const model::TensorSource& src, const LittleBitCompressOptions& o, int layer,
+                     const std::vector<const Planned*>& mine, const RowSampler* sampler,
+                     methods::LittleBitInitOptions init, const methods::LittleBitRefineOptions& refine_options,
+                     const eval::Transformer::Hidden* hq, const eval::Transformer::Hidden* fp_out, eval::Transformer* tf,
+                     std::map<std::string, LittleBitFactorsOut>& factors, std::vector<LittleBitLayerStat>& stats) {
+  struct Work {
+    const Planned* p;
+    Tensor w;
+    std::vector<methods::LittleBitLatent> lat;
+    LittleBitLayerStat st;
+    const std::vector<float>* z;
+  };
+  std::vector<Work> work;
+  for (const Planned* p : mine) {
+    const model::SourceTensor& t = *src.find(p->name);
+    Work wk{p, src.read_f32(t), {}, {p->name, p->out, p->in, p->rank, o.residual ? 2 : 1, 0, 0, -1, -1, false}, nullptr};
+    src.release(t);
+    init.rank = p->rank;
+    try {
+      wk.lat = methods::dual_svid_init(wk.w.data_as<float>(), p->out, p->in, init);
+    } catch (const Error& e) {
+      throw Error(e.code(), "layer " + p->name + ": " + e.what(), e.suggestion());
+    }
+    wk.z = sampler ? sampler->rows(p->name) : nullptr;
+    if (wk.z && wk.z->empty()) wk.z = nullptr;
+    if (wk.z) {
+      const int64_t K = static_cast<int64_t>(wk.z->size()) / p->in;
+      wk.st.output_error_init =
+          methods::littlebit_output_error(methods::binarize(wk.lat), wk.w.data_as<float>(), wk.z->data(), K);
+      methods::refine_littlebit(wk.lat, wk.w.data_as<float>(), wk.z->data(), K, refine_options);
+    }
+    work.push_back(std::move(wk));
+  }
+  if (hq) {
+    if (auto block = block_latents(layer, work)) {
+      eval::Transformer::Hidden target;
+      if (fp_out) {
+        target = first_sequences(*fp_out, hq->batch);
+      } else {
+        target = *hq;
+        tf->run_layer(layer, target);
+      }
+      methods::LittleBitBlockOptions bo = o.block_options;
+      bo.smooth_k = o.refine_options.smooth_k;
+      const auto bst =
+          methods::refine_littlebit_block(src, layer, *block, hq->h.data(), target.h.data(), hq->batch, hq->seq, bo);
+      for (auto& wk : work) {
+        wk.st.block_error_init = bst.loss_before;
+        wk.st.block_error = bst.loss_after;
+      }
+      log_verbose("  block " + std::to_string(layer) + " output error " + std::to_string(bst.loss_before) + " -> " +
+                  std::to_string(bst.loss_after));
+    }
+  }
+  for (auto& wk : work) {
+    const Planned* p = wk.p;
+    LittleBitLayerStat& st = wk.st;
+    LittleBitFactorsOut f{methods::binarize(wk.lat), 0, -1};
+    if (wk.z)
+      st.output_error = methods::littlebit_output_error(f.factors, wk.w.data_as<float>(), wk.z->data(),
+                                                        static_cast<int64_t>(wk.z->size()) / p->in);
+    st.bpw = f.factors.bpw();
+    st.weight_error = methods::relative_frobenius_error(wk.w.data_as<float>(), f.factors.reconstruct());
+    f.weight_error = st.weight_error;
+    f.output_error = st.output_error;
+    factors[p->name] = std::move(f);
+    stats.push_back(st);
+    log_verbose("  " + p->name + ": rank=" + std::to_string(p->rank) + ", bpw=" + std::to_string(st.bpw) +
+                ", weight error=" + std::to_string(st.weight_error) +
+                (st.output_error >= 0 ? ", output error " + std::to_string(st.output_error_init) + " -> " +
+                                            std::to_string(st.output_error)
+                                      : std::string()));
+  }
 }
 
 // One compression pass over the model into `factors` (by weight name).
@@ -155,6 +269,10 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
     const int64_t tokens = hidden.batch * hidden.seq;
     stride = std::max<int64_t>(1, tokens / std::max<int64_t>(1, o.refine_rows));
   }
+  // Block-output matching runs on the first block_samples sequences, in the compressed model.
+  const bool block_stage = tf && o.block_options.steps > 0;
+  eval::Transformer::Hidden hq;
+  if (block_stage) hq = first_sequences(hidden, o.block_samples);
 
   std::optional<Checkpoint> ckpt;
   uint64_t done_layers = 0;
@@ -181,39 +299,8 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
         tf->run_layer(layer, probe, sampler.get());
         if (!o.sequential) next_hidden = std::move(probe);
       }
-      for (const Planned* p : mine) {
-        const model::SourceTensor& t = *src.find(p->name);
-        Tensor w = src.read_f32(t);
-        src.release(t);
-        LittleBitLayerStat st{p->name, p->out, p->in, p->rank, o.residual ? 2 : 1, 0, 0, -1, -1, false};
-        init.rank = p->rank;
-        std::vector<methods::LittleBitLatent> lat;
-        try {
-          lat = methods::dual_svid_init(w.data_as<float>(), p->out, p->in, init);
-        } catch (const Error& e) {
-          throw Error(e.code(), "layer " + p->name + ": " + e.what(), e.suggestion());
-        }
-        LittleBitFactorsOut f{methods::binarize(lat), 0, -1};
-        const std::vector<float>* z = sampler ? sampler->rows(p->name) : nullptr;
-        const int64_t K = z ? static_cast<int64_t>(z->size()) / p->in : 0;
-        if (z && K > 0) {
-          st.output_error_init = methods::littlebit_output_error(f.factors, w.data_as<float>(), z->data(), K);
-          methods::refine_littlebit(lat, w.data_as<float>(), z->data(), K, refine_options);
-          f.factors = methods::binarize(lat);
-          st.output_error = methods::littlebit_output_error(f.factors, w.data_as<float>(), z->data(), K);
-        }
-        st.bpw = f.factors.bpw();
-        st.weight_error = methods::relative_frobenius_error(w.data_as<float>(), f.factors.reconstruct());
-        f.weight_error = st.weight_error;
-        f.output_error = st.output_error;
-        factors[p->name] = std::move(f);
-        stats.push_back(st);
-        log_verbose("  " + p->name + ": rank=" + std::to_string(p->rank) + ", bpw=" + std::to_string(st.bpw) +
-                    ", weight error=" + std::to_string(st.weight_error) +
-                    (st.output_error >= 0 ? ", output error " + std::to_string(st.output_error_init) + " -> " +
-                                                std::to_string(st.output_error)
-                                          : std::string()));
-      }
+      factorize_layer(src, o, layer, mine, sampler.get(), init, refine_options, block_stage ? &hq : nullptr,
+                      o.sequential ? nullptr : &next_hidden, tf.get(), factors, stats);
       if (ckpt) {
         save_layer_checkpoint(ckpt->partial_path("-layer-" + std::to_string(layer) + ".littlebit"), mine_names(mine),
                               factors, stats);
@@ -223,6 +310,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
           if (std::strtoll(k, nullptr, 10) == layer + 1) std::raise(SIGKILL);
       }
     }
+    if (block_stage) advance_compressed_states(*tf, overlay, layer, mine, factors, hq);
     if (tf && o.sequential) {
       // Advance the calibration states through the compressed layer.
       for (const Planned* p : mine) overlay.replace(p->name, factors.at(p->name).factors.reconstruct());
@@ -254,6 +342,8 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
   }
   check(opts.format == "littlebit" || opts.format == "gguf-ext" || opts.format == "gguf-lossy",
         ErrorCode::InvalidArgument, "unknown format '" + opts.format + "'", "Use littlebit, gguf-ext or gguf-lossy");
+  check(opts.refine || opts.block_options.steps == 0, ErrorCode::InvalidArgument,
+        "block-output matching needs the refinement's calibration pass", "Drop --no-refine or --block-steps");
   auto src = model::open_tensor_source(opts.model);
   check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,
         "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");

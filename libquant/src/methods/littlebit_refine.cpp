@@ -6,6 +6,8 @@
 #include <cmath>
 #include <random>
 
+#include "littlebit_adam.hpp"
+
 extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 
 namespace libquant::methods {
@@ -48,35 +50,8 @@ void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const
 constexpr double kFullBatchWork = 2e9;
 constexpr int64_t kAutoBatchRows = 512;
 
-double rms(const std::vector<float>& x) {
-  double s = 0;
-  for (float v : x) s += double(v) * v;
-  return x.empty() ? 1 : std::max(std::sqrt(s / static_cast<double>(x.size())), 1e-30);
-}
-
-// One Adam-optimized tensor: value, moments and its own step size.
-struct Param {
-  std::vector<float>* x;
-  std::vector<float> m, v, grad;
-  double step;
-  void init(std::vector<float>* p, double lr) {
-    x = p;
-    m.assign(p->size(), 0.0f);
-    v.assign(p->size(), 0.0f);
-    grad.assign(p->size(), 0.0f);
-    step = lr * rms(*p);
-  }
-  void update(int t, double scale) {
-    constexpr double b1 = 0.9, b2 = 0.999, eps = 1e-12;
-    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-    for (size_t i = 0; i < x->size(); ++i) {
-      m[i] = static_cast<float>(b1 * m[i] + (1 - b1) * grad[i]);
-      v[i] = static_cast<float>(b2 * v[i] + (1 - b2) * double(grad[i]) * grad[i]);
-      const double mh = m[i] / c1, vh = v[i] / c2;
-      (*x)[i] -= static_cast<float>(scale * step * mh / (std::sqrt(vh) + eps * step));
-    }
-  }
-};
+using detail::AdamParam;
+using detail::rms;
 
 // The forward pass of all paths on z, keeping what the backward pass needs.
 struct PathWork {
@@ -159,13 +134,13 @@ class Problem {
   }
 
   // Gradients of the last forward's loss into params (order: per path u, v, h, l, g).
-  void backward(std::vector<Param>& params, double smooth_k, const std::vector<double>& latent_rms) {
+  void backward(std::vector<AdamParam>& params, double smooth_k, const std::vector<double>& latent_rms) {
     const float scale = static_cast<float>(2.0 / anorm_);
     std::vector<float> dd(static_cast<size_t>(kk_ * m_)), dc(static_cast<size_t>(kk_ * r_)), mz(static_cast<size_t>(r_ * n_));
     for (size_t p = 0; p < paths_.size(); ++p) {
       const LittleBitLatent& L = paths_[p];
       PathWork& W = work_[p];
-      Param* P = &params[p * 5];
+      AdamParam* P = &params[p * detail::kLatentTensors];
       std::fill(P[2].grad.begin(), P[2].grad.end(), 0.0f);
       for (int64_t k = 0; k < kk_; ++k)
         for (int64_t i = 0; i < m_; ++i) {
@@ -190,16 +165,9 @@ class Problem {
           P[1].grad[q * n_ + j] = mz[q * n_ + j] * L.g[j];
           P[4].grad[j] += W.sv[q * n_ + j] * mz[q * n_ + j];
         }
-      // Through the smooth sign: d/dx tanh(k x / s) = (k / s) (1 - tanh^2).
-      for (int which = 0; which < 2; ++which) {
-        const std::vector<float>& lat = which == 0 ? L.u : L.v;
-        std::vector<float>& g = P[which].grad;
-        const double ks = smooth_k / latent_rms[p * 2 + which];
-        for (size_t i = 0; i < lat.size(); ++i) {
-          const double t = std::tanh(ks * lat[i]);
-          g[i] = static_cast<float>(g[i] * ks * (1 - t * t));
-        }
-      }
+      // Through the smooth sign.
+      detail::smooth_sign_backward(L.u, smooth_k / latent_rms[p * 2], P[detail::kLatentU].grad);
+      detail::smooth_sign_backward(L.v, smooth_k / latent_rms[p * 2 + 1], P[detail::kLatentV].grad);
     }
   }
 
@@ -231,17 +199,12 @@ LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const
     K = paths[0].n;
   }
   Problem prob(paths, w, z, K);
-  std::vector<Param> params(paths.size() * 5);
+  std::vector<AdamParam> params(paths.size() * detail::kLatentTensors);
   std::vector<double> latent_rms;
   for (size_t p = 0; p < paths.size(); ++p) {
-    auto& L = paths[p];
-    params[p * 5 + 0].init(&L.u, opts.lr);
-    params[p * 5 + 1].init(&L.v, opts.lr);
-    params[p * 5 + 2].init(&L.h, opts.lr);
-    params[p * 5 + 3].init(&L.l, opts.lr);
-    params[p * 5 + 4].init(&L.g, opts.lr);
-    latent_rms.push_back(rms(L.u));
-    latent_rms.push_back(rms(L.v));
+    detail::init_path_params(paths[p], opts.lr, &params[p * detail::kLatentTensors]);
+    latent_rms.push_back(rms(paths[p].u));
+    latent_rms.push_back(rms(paths[p].v));
   }
   std::vector<LittleBitLatent> best = paths;
   st.loss_before = prob.forward();
@@ -268,10 +231,9 @@ LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const
       prob.forward();
     }
     prob.backward(params, opts.smooth_k, latent_rms);
-    // Cosine decay to zero: large steps find sign flips, small ones settle the scales.
-    const double decay = 0.5 * (1 + std::cos(3.141592653589793 * (t - 1) / opts.steps));
+    const double decay = detail::cosine_decay(t, opts.steps);
     for (size_t i = 0; i < params.size(); ++i) {
-      const bool latent = i % 5 < 2;
+      const bool latent = i % detail::kLatentTensors < 2;
       if (latent && !opts.train_signs) continue;
       params[i].update(t, decay);
     }

@@ -19,6 +19,7 @@
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/export.hpp"
+#include "libquant/methods/littlebit_block.hpp"
 #include "libquant/methods/littlebit_refine.hpp"
 
 namespace libquant::jobs {
@@ -38,6 +39,12 @@ struct LittleBitCompressOptions {
   // Calibration inputs of layer i from the model whose layers < i are already
   // compressed (GPTQ's sequential scheme) instead of the original model's.
   bool sequential = false;
+  // Block-output matching (methods/littlebit_block.hpp) after the per-weight
+  // refinement: block_options.steps Adam steps per decoder block on the first
+  // `block_samples` calibration sequences, inputs from the compressed model,
+  // targets from the original one (smooth_k follows refine_options). 0 steps: off.
+  methods::LittleBitBlockOptions block_options{.steps = 0};
+  int64_t block_samples = 4;
   std::filesystem::path calibration_data;  // empty: the bundled default text
   int64_t calibration_samples = 16;
   int64_t seq_len = 512;
@@ -68,6 +75,8 @@ struct LittleBitLayerStat {
   double weight_error = 0;     // ||W - W_hat||_F / ||W||_F
   double output_error_init = -1;  // relative squared output error on calibration inputs, Dual-SVID start
   double output_error = -1;       // after refinement
+  double block_error_init = -1;   // relative output error of the whole decoder block before block-output matching
+  double block_error = -1;        // and after it (the same for the block's seven linears)
   bool resumed = false;
 };
 
