@@ -15,6 +15,7 @@ struct GlobalOptions {
   OutputMode mode = OutputMode::Human;
   std::string verbosity = "normal";
   bool csv = false;  // --format csv: tables as CSV (compare); other commands print human text
+  std::string device = "auto";  // --device: compute backend (auto | cpu | cuda)
 };
 
 // Prints the error (JSON object on stdout in JSON mode, text on stderr

@@ -3,6 +3,7 @@
 // work is libquant::jobs::littlebit_* and jobs::quality_report.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
@@ -28,7 +29,8 @@ struct LittleBitFlags {
   std::optional<double> quality_threshold;
   int64_t calibration_samples = 16, seq_len = 512, refine_steps = 100, refine_rows = 2048, validation_chunks = 8;
   bool sequential = false;
-  int64_t block_steps = 0, block_samples = 4;
+  std::optional<int64_t> block_steps;  // default: the library's
+  int64_t block_samples = 2;
   double block_lr = 0.03, block_latent_lr = 0.0;
   bool no_residual = false, no_refine = false, skip_validation = false, layers = false, force = false,
        coherence = false;
@@ -82,7 +84,12 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.refine_rows = f.refine_rows;
   o.seed = f.seed;
   o.sequential = f.sequential;
-  o.block_options.steps = static_cast<int>(f.block_steps);
+  if (f.block_steps) {
+    libquant::check(!f.no_refine || *f.block_steps == 0, libquant::ErrorCode::InvalidArgument,
+                    "block-output matching needs the refinement's calibration pass",
+                    "Drop --no-refine or --block-steps");
+    o.block_options.steps = static_cast<int>(*f.block_steps);
+  }
   o.block_options.lr = f.block_lr;
   o.block_options.latent_lr = f.block_latent_lr;
   o.block_samples = f.block_samples;
@@ -103,7 +110,10 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.progress = &progress;
   libquant::log_info("LittleBit compression: " + f.model);
   libquant::log_info(std::string("Target: ") + (f.rank ? "rank " + std::to_string(*f.rank) : std::to_string(f.target_bpw) + " BPW") +
-                     ", Format: " + f.format + ", refinement: " + (o.refine ? "activation-aware" : "none (Dual-SVID only)"));
+                     ", Format: " + f.format + ", refinement: " +
+                     (!o.refine ? "none (Dual-SVID only)"
+                      : o.block_options.steps > 0 ? "activation-aware + block-output matching"
+                                                  : "activation-aware"));
   const jobs::LittleBitCompressResult r = jobs::littlebit_compress(o);
   f.ckpt.tidy(o.checkpoint_dir);
   if (g.mode == OutputMode::Json) {
@@ -296,8 +306,8 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
               "Refine each layer on inputs from the already compressed earlier layers instead of the original model's");
   c->add_option("--block-steps", f->block_steps,
                 "Block-output matching: Adam steps per decoder block fitting all seven factorized linears to the "
-                "original block's outputs (0 = off; needs refinement)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+                "original block's outputs (default 40; 0 = off; needs refinement)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--block-samples", f->block_samples, "Calibration sequences used by block-output matching")
       ->capture_default_str()->check(CLI::PositiveNumber);
   c->add_option("--block-lr", f->block_lr, "Adam step of block-output matching for the scales, relative to their RMS")

@@ -7,6 +7,7 @@
 
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "libquant/backend/backend.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/version.hpp"
@@ -46,6 +47,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"human", "json", "csv"}));
   app.add_option("--verbosity", g.verbosity, "Log level: quiet, normal (default), verbose, debug")
       ->check(CLI::IsMember({"quiet", "normal", "verbose", "debug"}));
+  app.add_option("--device", g.device,
+                 "Compute backend: auto (CUDA when the libquant_cuda plugin and a GPU are present, else CPU), cpu, "
+                 "cuda (exit 8 when unavailable)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
   app.footer(
       "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 6 validation failed,\n"
       "8 unsupported conversion (see docs/cli.md for the full list).");
@@ -64,6 +70,7 @@ int main(int argc, char** argv) {
     g.mode = format == "json" ? cli::OutputMode::Json : cli::OutputMode::Human;
     g.csv = format == "csv";
     libquant::set_verbosity(parse_verbosity(g.verbosity));
+    libquant::backend::use_device(libquant::backend::parse_device(g.device));
     for (const auto& c : commands)
       if (c.sub->parsed()) return c.run();
   } catch (const CLI::CallForHelp& e) {

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from gguf import GGUFReader
 
-RANK = ["--rank", "16", "--refine-steps", "40"]
+REFINE = ["--rank", "16", "--refine-steps", "40"]
+RANK = [*REFINE, "--block-steps", "0"]  # per-weight refinement only (the fixture); block matching is tested on its own
 FAST = ["--calibration-samples", "8", "--calibration-seq-len", "128", "--validation-chunks", "4"]
 LINEARS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
 
@@ -127,7 +128,7 @@ def test_refinement_beats_dual_svid_init(cli, model_dir, compressed, tmp_path):
 
 def test_block_output_matching_beats_per_weight_refinement(cli, model_dir, compressed, tmp_path):
     _, _, refined = compressed
-    _, block = compress(cli, model_dir, tmp_path, "block.littlebit", *RANK, "--block-steps", "30",
+    _, block = compress(cli, model_dir, tmp_path, "block.littlebit", *REFINE, "--block-steps", "30",
                         "--block-samples", "4")
     by_block = {}
     for l in block["layers"]:

@@ -35,16 +35,21 @@ void LittleBitFactors::reconstruct_rows(int64_t r0, int64_t n, float* dst) const
 }
 
 void LittleBitFactors::apply(const float* x, int64_t tokens, float* y, ThreadPool* pool) const {
+  apply_with(x, tokens, y,
+             [pool](const SignMatrixView& s, const float* a, int64_t t, float* b) { sign_gemm(s, a, t, b, pool); });
+}
+
+void LittleBitFactors::apply_with(const float* x, int64_t tokens, float* y, const SignGemmFn& sign_product) const {
   std::vector<float> a(static_cast<size_t>(tokens * in)), b(static_cast<size_t>(tokens * rank)),
       d(static_cast<size_t>(tokens * out));
   std::fill(y, y + tokens * out, 0.0f);
   for (const auto& p : paths) {
     for (int64_t t = 0; t < tokens; ++t)
       for (int64_t j = 0; j < in; ++j) a[t * in + j] = x[t * in + j] * p.g[j];
-    sign_gemm(p.v.view(), a.data(), tokens, b.data(), pool);
+    sign_product(p.v.view(), a.data(), tokens, b.data());
     for (int64_t t = 0; t < tokens; ++t)
       for (int64_t k = 0; k < rank; ++k) b[t * rank + k] *= p.l[k];
-    sign_gemm(p.u.view(), b.data(), tokens, d.data(), pool);
+    sign_product(p.u.view(), b.data(), tokens, d.data());
     for (int64_t t = 0; t < tokens; ++t)
       for (int64_t i = 0; i < out; ++i) y[t * out + i] += d[t * out + i] * p.h[i];
   }

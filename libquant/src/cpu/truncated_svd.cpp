@@ -171,7 +171,7 @@ SvdOptions svd_options_from_env() {
   return o;
 }
 
-TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const SvdOptions& opts) {
+void validate_svd_input(const float* a, int64_t m, int64_t n, int64_t k) {
   check(m > 0 && n > 0 && k > 0 && k <= std::min(m, n), ErrorCode::InvalidArgument,
         "truncated SVD: rank " + std::to_string(k) + " is not within 1.." + std::to_string(std::min(m, n)));
   check(m < (int64_t{1} << 31) / std::max<int64_t>(n, 1), ErrorCode::InvalidArgument, "truncated SVD: matrix too large");
@@ -179,6 +179,16 @@ TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, cons
     if (!std::isfinite(a[i]))
       throw Error(ErrorCode::FactorizationFailed, "matrix holds a non-finite value (at row " + std::to_string(i / n) + ")",
                   "Check the model weights for NaN/Inf values");
+}
+
+void svd_gaussian_sketch(double* out, size_t count, uint64_t seed) {
+  std::vector<double> v(count);
+  gaussian(v, seed);
+  std::copy(v.begin(), v.end(), out);
+}
+
+TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const SvdOptions& opts) {
+  validate_svd_input(a, m, n, k);
   const bool randomized = resolve_svd_method(m, n, k, opts.method) == SvdMethod::Randomized;
   const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
   return opts.double_precision ? svd_typed<double>(a, mi, ni, ki, opts, randomized)

@@ -1,6 +1,6 @@
 #include "libquant/eval/decoder_block_grad.hpp"
 
-#include <cblas.h>
+#include "libquant/backend/backend.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,15 +15,21 @@ namespace {
 // C[M, N] = alpha op(A) op(B) + beta C, row-major with explicit leading dimensions.
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda, const float* b,
           int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-              static_cast<blasint>(N), static_cast<blasint>(K), alpha, a, static_cast<blasint>(lda), b,
-              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  backend::active().gemm_f32(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // Dense row-major shorthands: C = op(A) op(B) (+ C when accumulate).
 void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c,
         bool accumulate = false) {
   gemm(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, accumulate ? 1.0f : 0.0f, c, N);
+}
+
+// y[n, out] = x[n, in] w[out, in]^T (+ bias).
+void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const std::vector<float>& bias, float* y) {
+  gemm(false, true, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+  if (!bias.empty())
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < out; ++c) y[r * out + c] += bias[c];
 }
 
 // y = x * r * w per row (r = 1 / rms), keeping r.
@@ -121,9 +127,9 @@ void DecoderBlockGrad::forward(const float* x, const std::array<const float*, kB
   q_.resize(N * qd);
   k_.resize(N * kvd);
   v_.resize(N * kvd);
-  cpu::linear(xn1_.data(), N, d, w[kQ], qd, c_.bq.empty() ? nullptr : c_.bq.data(), q_.data());
-  cpu::linear(xn1_.data(), N, d, w[kK], kvd, c_.bk.empty() ? nullptr : c_.bk.data(), k_.data());
-  cpu::linear(xn1_.data(), N, d, w[kV], kvd, c_.bv.empty() ? nullptr : c_.bv.data(), v_.data());
+  linear(xn1_.data(), N, d, w[kQ], qd, c_.bq, q_.data());
+  linear(xn1_.data(), N, d, w[kK], kvd, c_.bk, k_.data());
+  linear(xn1_.data(), N, d, w[kV], kvd, c_.bv, v_.data());
   cpu::rope(q_.data(), N, nh, hd, pos_.data(), c_.rope_theta, c_.pos_scale, c_.neox, freqs);
   cpu::rope(k_.data(), N, nkv, hd, pos_.data(), c_.rope_theta, c_.pos_scale, c_.neox, freqs);
 
@@ -151,18 +157,18 @@ void DecoderBlockGrad::forward(const float* x, const std::array<const float*, kB
     }
 
   a_.resize(N * d);
-  cpu::linear(o_.data(), N, qd, w[kO], d, nullptr, a_.data());
+  linear(o_.data(), N, qd, w[kO], d, {}, a_.data());
   for (int64_t i = 0; i < N * d; ++i) a_[i] += x[i];
   xn2_.resize(N * d);
   rms_norm_keep(a_.data(), c_.ffn_norm.data(), N, d, c_.eps, xn2_.data(), r2_.data());
   g_.resize(N * ff);
   u_.resize(N * ff);
   s_.resize(N * ff);
-  cpu::linear(xn2_.data(), N, d, w[kGate], ff, nullptr, g_.data());
-  cpu::linear(xn2_.data(), N, d, w[kUp], ff, nullptr, u_.data());
+  linear(xn2_.data(), N, d, w[kGate], ff, {}, g_.data());
+  linear(xn2_.data(), N, d, w[kUp], ff, {}, u_.data());
   cpu::silu_mul(g_.data(), u_.data(), s_.data(), N * ff);
   y_.resize(N * d);
-  cpu::linear(s_.data(), N, ff, w[kDown], d, nullptr, y_.data());
+  linear(s_.data(), N, ff, w[kDown], d, {}, y_.data());
   for (int64_t i = 0; i < N * d; ++i) y_[i] += a_[i];
   if (y) std::copy(y_.begin(), y_.end(), y);
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "../cpu/ops.hpp"
+#include "libquant/backend/backend.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
@@ -70,15 +71,24 @@ LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf
 }
 
 void apply_linear(const LinearWeight& w, const float* x, int64_t n, const float* bias, float* y, ThreadPool& pool) {
+  backend::Backend& be = backend::active();
   if (w.factors) {
-    w.factors->apply(x, n, y, &pool);
+    if (be.is_gpu())
+      w.factors->apply_with(x, n, y, [&](const cpu::SignMatrixView& s, const float* a, int64_t t, float* b) {
+        be.sign_gemm(s, a, t, b);
+      });
+    else
+      w.factors->apply(x, n, y, &pool);
     if (bias)
       for (int64_t r = 0; r < n; ++r)
         for (int64_t c = 0; c < w.out; ++c) y[r * w.out + c] += bias[c];
     return;
   }
   if (!w.is_int8()) {
-    cpu::linear(x, n, w.in, w.w.data_as<float>(), w.out, bias, y);
+    be.gemm_f32(false, true, n, w.out, w.in, 1.0f, x, w.in, w.w.data_as<float>(), w.in, 0.0f, y, w.out);
+    if (bias)
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < w.out; ++c) y[r * w.out + c] += bias[c];
     return;
   }
   std::vector<int8_t> qx(static_cast<size_t>(n * w.in));
@@ -88,7 +98,10 @@ void apply_linear(const LinearWeight& w, const float* x, int64_t n, const float*
   else
     cpu::quantize_rows_int8(x, n, w.in, qx.data(), sx.data());
   std::vector<int32_t> acc(static_cast<size_t>(n * w.out));
-  cpu::gemm_s8s8s32(qx.data(), w.q.data(), acc.data(), n, w.out, w.in, &pool);
+  if (be.is_gpu())
+    be.gemm_i8_nt(n, w.out, w.in, qx.data(), w.q.data(), acc.data());
+  else
+    cpu::gemm_s8s8s32(qx.data(), w.q.data(), acc.data(), n, w.out, w.in, &pool);  // threaded on the engine's pool
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < w.out; ++c) {
       const float v = static_cast<float>(acc[r * w.out + c]) * (sx[r] * w.scale[c]);

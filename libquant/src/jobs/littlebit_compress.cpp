@@ -342,8 +342,6 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
   }
   check(opts.format == "littlebit" || opts.format == "gguf-ext" || opts.format == "gguf-lossy",
         ErrorCode::InvalidArgument, "unknown format '" + opts.format + "'", "Use littlebit, gguf-ext or gguf-lossy");
-  check(opts.refine || opts.block_options.steps == 0, ErrorCode::InvalidArgument,
-        "block-output matching needs the refinement's calibration pass", "Drop --no-refine or --block-steps");
   auto src = model::open_tensor_source(opts.model);
   check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,
         "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");

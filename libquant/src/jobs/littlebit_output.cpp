@@ -72,7 +72,7 @@ void write_littlebit_file(const model::TensorSource& src, const LittleBitCompres
   info.architecture = eval::forward_config(src).architecture;
   info.target_bpw = o.target_bpw;
   info.residual = o.residual;
-  info.refinement = o.refine ? "activation-aware" : "none";
+  info.refinement = !o.refine ? "none" : o.block_options.steps > 0 ? "activation-aware+block" : "activation-aware";
   info.created_by = std::string("llm-quantize ") + version_string();
   info.original_size_bytes = src.total_bytes();
   io::LittleBitWriter w(path, info);

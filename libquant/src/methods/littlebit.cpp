@@ -1,5 +1,7 @@
 #include "libquant/methods/littlebit.hpp"
 
+#include "libquant/backend/backend.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -71,7 +73,7 @@ double rms(const std::vector<float>& x) {
 
 // One path of Dual-SVID for target t [m, n].
 LittleBitLatent init_path(const float* t, int64_t m, int64_t n, const LittleBitInitOptions& o) {
-  const cpu::TruncatedSvd svd = cpu::truncated_svd(t, m, n, o.rank, o.svd);
+  const cpu::TruncatedSvd svd = backend::active().truncated_svd(t, m, n, o.rank, o.svd);
   const int64_t r = o.rank;
   LittleBitLatent p{m, n, r, {}, {}, {}, {}, {}};
   p.u.resize(static_cast<size_t>(m * r));

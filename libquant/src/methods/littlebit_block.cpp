@@ -1,6 +1,6 @@
 #include "libquant/methods/littlebit_block.hpp"
 
-#include <cblas.h>
+#include "libquant/backend/backend.hpp"
 
 #include "libquant/eval/decoder_block_grad.hpp"
 #include "littlebit_adam.hpp"
@@ -12,9 +12,7 @@ using detail::AdamParam;
 
 // C[M, N] = op(A) op(B), row-major.
 void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-              static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, a, static_cast<blasint>(ta ? M : K), b,
-              static_cast<blasint>(tb ? K : N), 0.0f, c, static_cast<blasint>(N));
+  backend::active().gemm_f32(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, c, N);
 }
 
 // One path's dense pieces: A = S_U diag(l) [m, r], B = S_V diag(g) [r, n],

@@ -1,14 +1,11 @@
 #include "libquant/methods/littlebit_refine.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "libquant/backend/backend.hpp"
 #include "littlebit_adam.hpp"
-
-extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 
 namespace libquant::methods {
 namespace {
@@ -18,31 +15,24 @@ namespace {
 // ridge keeps it positive definite). Same loss and gradients, K/n times
 // cheaper steps.
 std::vector<float> reduce_rows(const float* z, int64_t K, int64_t n) {
+  backend::Backend& be = backend::active();
   std::vector<double> h(static_cast<size_t>(n * n), 0.0);
-  std::vector<double> zd(z, z + K * n);
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(K), 1.0, zd.data(),
-              static_cast<blasint>(n), 0.0, h.data(), static_cast<blasint>(n));
+  be.accumulate_xtx(z, K, n, h.data());
   double trace = 0;
   for (int64_t i = 0; i < n; ++i) trace += h[i * n + i];
   const double ridge = 1e-8 * trace / static_cast<double>(n) + 1e-30;
   for (int64_t i = 0; i < n; ++i) h[i * n + i] += ridge;
-  const int ni = static_cast<int>(n);
-  int info = 0;
-  const char up = 'U';
-  dpotrf_(&up, &ni, h.data(), &ni, &info);
+  if (!be.cholesky(h.data(), n)) return {};
+  // H = L L^T, so R = L^T: R[i][j] = L[j][i] for j >= i.
   std::vector<float> r(static_cast<size_t>(n * n), 0.0f);
-  if (info != 0) return {};
-  // Column-major upper factor U (H = U^T U): row-major R[i][j] = U(i, j) for j >= i.
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t i = 0; i <= j; ++i) r[i * n + j] = static_cast<float>(h[i + j * n]);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j) r[i * n + j] = static_cast<float>(h[j * n + i]);
   return r;
 }
 
 // C[M, N] = op(A) op(B), row-major.
 void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, float beta = 0) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-              static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, a, static_cast<blasint>(ta ? M : K), b,
-              static_cast<blasint>(tb ? K : N), beta, c, static_cast<blasint>(N));
+  backend::active().gemm_f32(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, beta, c, N);
 }
 
 // Above this many multiply-adds per full-batch step (K r (m + n)), steps use

@@ -6,6 +6,7 @@
 // per path), so a layer costs 2 r (m + n) sign additions per token and
 // r (m + n) / 8 bytes of signs per path. methods/littlebit.hpp makes these.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "libquant/cpu/sign_matrix.hpp"
@@ -44,6 +45,9 @@ struct LIBQUANT_API LittleBitFactors {
   void reconstruct_rows(int64_t r0, int64_t n, float* dst) const;
   // y[t, out] = x[t, in] W^T on the packed signs (rows of S split over `pool`).
   void apply(const float* x, int64_t tokens, float* y, ThreadPool* pool = nullptr) const;
+  // The same with another y = x S^T implementation (a GPU backend's).
+  using SignGemmFn = std::function<void(const SignMatrixView&, const float*, int64_t, float*)>;
+  void apply_with(const float* x, int64_t tokens, float* y, const SignGemmFn& sign_product) const;
   bool operator==(const LittleBitFactors&) const = default;
 };
 

@@ -42,9 +42,10 @@ struct LittleBitCompressOptions {
   // Block-output matching (methods/littlebit_block.hpp) after the per-weight
   // refinement: block_options.steps Adam steps per decoder block on the first
   // `block_samples` calibration sequences, inputs from the compressed model,
-  // targets from the original one (smooth_k follows refine_options). 0 steps: off.
-  methods::LittleBitBlockOptions block_options{.steps = 0};
-  int64_t block_samples = 4;
+  // targets from the original one (smooth_k follows refine_options). 0 steps:
+  // off; skipped without refinement (it needs the calibration pass).
+  methods::LittleBitBlockOptions block_options{.steps = 40};
+  int64_t block_samples = 2;
   std::filesystem::path calibration_data;  // empty: the bundled default text
   int64_t calibration_samples = 16;
   int64_t seq_len = 512;

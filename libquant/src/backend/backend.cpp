@@ -1,0 +1,52 @@
+#include "libquant/backend/backend.hpp"
+
+#include <mutex>
+
+#include "cuda_loader.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+
+namespace libquant::backend {
+
+Backend::~Backend() = default;
+
+Device parse_device(std::string_view name) {
+  if (name == "auto") return Device::Auto;
+  if (name == "cpu") return Device::Cpu;
+  if (name == "cuda") return Device::Cuda;
+  throw Error(ErrorCode::InvalidArgument, "unknown device '" + std::string(name) + "'", "Use auto, cpu or cuda");
+}
+
+namespace {
+Backend* g_active = nullptr;
+std::mutex g_mutex;
+}  // namespace
+
+Backend& active() {
+  Backend* b = g_active;
+  return b ? *b : cpu_backend();
+}
+
+std::string cuda_unavailable_reason() { return load_cuda_backend().reason; }
+
+Backend& use_device(Device device) {
+  std::lock_guard lock(g_mutex);
+  if (device == Device::Cpu) {
+    g_active = &cpu_backend();
+  } else {
+    const CudaLoad& cuda = load_cuda_backend();
+    if (cuda.backend) {
+      g_active = cuda.backend.get();
+    } else if (device == Device::Cuda) {
+      throw Error(ErrorCode::UnsupportedConversion, "the CUDA backend is not available: " + cuda.reason,
+                  "Use --device cpu (or auto), or install libquant_cuda and an NVIDIA driver");
+    } else {
+      g_active = &cpu_backend();
+      log_verbose("device auto: using the CPU (" + cuda.reason + ")");
+    }
+  }
+  log_verbose("compute backend: " + g_active->name());
+  return *g_active;
+}
+
+}  // namespace libquant::backend
