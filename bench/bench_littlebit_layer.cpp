@@ -3,13 +3,15 @@
 // on 2048 calibration rows, the CLI defaults), per weight shape, on all
 // cores. Weights are synthetic with a decaying spectrum (timing depends on
 // shape and rank only). bench/littlebit_layer_time.sh sums a whole layer
-// and extrapolates to the 32 layers of Llama-2-7B.
+// and extrapolates to the 32 layers of Llama-2-7B. BM_truncated_svd times one
+// 4096 x 11008 SVD. Both run on the active backend (LLM_QUANTIZE_DEVICE).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "libquant/backend/backend.hpp"
 #include "libquant/methods/littlebit.hpp"
 #include "libquant/methods/littlebit_refine.hpp"
 
@@ -67,7 +69,20 @@ void shapes(benchmark::internal::Benchmark* b) {
     }
 }
 
+// One truncated SVD of a 4096 x 11008 matrix on the active backend
+// (LLM_QUANTIZE_DEVICE=cuda for the GPU): range(0) = k, range(1) = 1 exact / 0 randomized.
+void BM_truncated_svd(benchmark::State& s) {
+  const int64_t m = 4096, n = 11008, k = s.range(0);
+  const auto w = synthetic_weight(m, n);
+  libquant::cpu::SvdOptions o = libquant::cpu::svd_options_from_env();
+  o.method = s.range(1) ? libquant::cpu::SvdMethod::Exact : libquant::cpu::SvdMethod::Randomized;
+  auto& be = libquant::backend::active();
+  for (auto _ : s) benchmark::DoNotOptimize(be.truncated_svd(w.data(), m, n, k, o).s.data());
+  s.SetLabel(be.name() + (s.range(1) ? ", exact" : ", randomized"));
+}
+
 }  // namespace
 
+BENCHMARK(BM_truncated_svd)->Args({128, 0})->Args({1472, 0})->Args({1472, 1})->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 BENCHMARK(BM_littlebit_weight)->Apply(shapes)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 BENCHMARK_MAIN();

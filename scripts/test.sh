@@ -13,6 +13,14 @@ cmake --preset asan -G Ninja >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
 
+if command -v nvcc >/dev/null 2>&1; then
+  # The CUDA plugin must compile wherever nvcc is (sm_80 + sm_90); the release
+  # tests then load it (without a GPU: exit 8 naming the reason).
+  cmake --preset cuda -G Ninja >/dev/null
+  cmake --build build/cuda --target libquant_cuda -j "$jobs"
+  export LLM_QUANTIZE_TEST_CUDA_PLUGIN="$root/build/cuda/libquant_cuda/libquant_cuda.so"
+fi
+
 cmake --preset release -G Ninja >/dev/null
 cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"

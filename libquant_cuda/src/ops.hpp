@@ -1,5 +1,7 @@
 #pragma once
 // The plugin's implementations of the LqCudaTable entries (same signatures).
+#include <cuda_runtime.h>
+
 #include <cstdint>
 
 namespace lqcuda {
@@ -17,5 +19,9 @@ int symmetric_eigen(double* a, int64_t n, double* w);
 int sign_gemm(const uint64_t* bits, int64_t rows, int64_t cols, int64_t words_per_row, const float* x, int64_t tokens,
               float* y);
 int quantize_rows(int type, const float* src, void* dst, int64_t rows, int64_t cols, const float* importance);
+
+// Device-side y = x S^T (device pointers, on `stream`), for benchmarks and fused callers.
+void launch_sign_gemm(const uint64_t* bits, int64_t rows, int64_t cols, int64_t words_per_row, const float* x,
+                      int64_t tokens, float* y, cudaStream_t stream);
 
 }  // namespace lqcuda

@@ -1,5 +1,6 @@
 #include "libquant/backend/backend.hpp"
 
+#include <cstdlib>
 #include <mutex>
 
 #include "cuda_loader.hpp"
@@ -23,6 +24,13 @@ std::mutex g_mutex;
 }  // namespace
 
 Backend& active() {
+  // LLM_QUANTIZE_DEVICE picks the device for programs that never call
+  // use_device (the unit tests run on a GPU with LLM_QUANTIZE_DEVICE=cuda).
+  static const bool from_env = [] {
+    if (const char* d = std::getenv("LLM_QUANTIZE_DEVICE"); d && *d) use_device(parse_device(d));
+    return true;
+  }();
+  (void)from_env;
   Backend* b = g_active;
   return b ? *b : cpu_backend();
 }
