@@ -9,6 +9,7 @@
 #include <set>
 
 #include "libquant/core/checkpoint.hpp"
+#include "libquant/backend/backend.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/thread_pool.hpp"
@@ -138,13 +139,22 @@ class TensorStreamer {
       grow(enc_, n * out_rb);
       // Row-local codecs: a row's bytes never depend on which thread ran it.
       const size_t grain = quantized_out ? 1 : 16;
+      // A GPU backend encodes the whole chunk when it has the type (bit-exact with the CPU codecs).
+      backend::Backend& be = backend::active();
+      const bool gpu = be.is_gpu();
+      const auto encode = [&](size_t a, size_t b) {
+        gguf::quantize_rows(p.out, f32_.data() + a * static_cast<size_t>(n_per_row), enc_.data() + a * out_rb,
+                            static_cast<int64_t>(b - a), n_per_row, imp);
+      };
       pool_.parallel_for(static_cast<size_t>(n), grain, [&](size_t a, size_t b) {
         float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
         const auto nr = static_cast<int64_t>(b - a);
         gguf::dequantize(t.dtype, raw_.data() + a * src_rb, f, nr * n_per_row);
         if (quantized_out) check_finite(t.name, f, nr * n_per_row);
-        gguf::quantize_rows(p.out, f, enc_.data() + a * out_rb, nr, n_per_row, imp);
+        if (!gpu) encode(a, b);
       });
+      if (gpu && !be.quantize_rows(p.out, f32_.data(), enc_.data(), static_cast<int64_t>(n), n_per_row, imp))
+        pool_.parallel_for(static_cast<size_t>(n), grain, encode);
       requantize_boosted(p, r0, n, n_per_row, out_rb);
       write({enc_.data(), n * out_rb});
     }
