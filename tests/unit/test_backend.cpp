@@ -17,10 +17,13 @@
 #include "libquant/core/half.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
 #include "libquant/gguf/row_codec.hpp"
+#include "random_matrices.hpp"
 
 using namespace libquant;
 
 namespace {
+
+using test::randn;
 
 std::vector<backend::Backend*> backends_under_test() {
   std::vector<backend::Backend*> out{&backend::cpu_backend()};
@@ -34,13 +37,6 @@ std::vector<backend::Backend*> backends_under_test() {
   return out;
 }
 
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> x(n);
-  for (auto& v : x) v = d(rng);
-  return x;
-}
 
 double rel_err(const std::vector<double>& ref, const float* got, size_t n) {
   double num = 0, den = 0;
@@ -139,23 +135,9 @@ TEST_CASE("backend X^T X accumulates in f64 into both triangles", "[backend]") {
 }
 
 TEST_CASE("backend truncated SVD recovers a known spectrum", "[backend]") {
-  // A = Q1 diag(s) Q2^T with orthonormal Q1, Q2 from QR-free Gram-Schmidt of random vectors.
+  // A = Q1 diag(s) Q2^T with orthonormal Q1, Q2.
   const int64_t m = 90, n = 70, r = 12;
-  auto orth = [](int64_t rows, int64_t cols, uint32_t seed) {
-    auto q = randn(static_cast<size_t>(rows * cols), seed);
-    for (int64_t j = 0; j < cols; ++j) {
-      for (int64_t p = 0; p < j; ++p) {
-        double d = 0;
-        for (int64_t i = 0; i < rows; ++i) d += double(q[i * cols + j]) * q[i * cols + p];
-        for (int64_t i = 0; i < rows; ++i) q[i * cols + j] -= static_cast<float>(d * q[i * cols + p]);
-      }
-      double nn = 0;
-      for (int64_t i = 0; i < rows; ++i) nn += double(q[i * cols + j]) * q[i * cols + j];
-      for (int64_t i = 0; i < rows; ++i) q[i * cols + j] /= static_cast<float>(std::sqrt(nn));
-    }
-    return q;
-  };
-  const auto q1 = orth(m, r, 8), q2 = orth(n, r, 9);
+  const auto q1 = test::orthonormal_columns(m, r, 8), q2 = test::orthonormal_columns(n, r, 9);
   std::vector<double> s(static_cast<size_t>(r));
   for (int64_t j = 0; j < r; ++j) s[j] = 10.0 * std::pow(0.7, static_cast<double>(j));
   std::vector<float> a(static_cast<size_t>(m * n));

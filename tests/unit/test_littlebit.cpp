@@ -13,18 +13,14 @@
 #include "libquant/cpu/truncated_svd.hpp"
 #include "libquant/methods/littlebit.hpp"
 #include "libquant/methods/littlebit_refine.hpp"
+#include "random_matrices.hpp"
 
 using namespace libquant;
 using namespace libquant::methods;
 
 namespace {
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> x(n);
-  for (auto& v : x) v = d(rng);
-  return x;
-}
+
+using test::randn;
 
 // A matrix with a decaying spectrum, like trained weights: sum_k s_k a_k b_k^T.
 std::vector<float> decaying_matrix(int64_t m, int64_t n, uint32_t seed) {
@@ -103,21 +99,7 @@ TEST_CASE("packed signs: layout, sign(0) = +1, and every product path equals the
 TEST_CASE("truncated SVD recovers a known spectrum, exact and randomized", "[littlebit]") {
   // A = Q1 diag(s) Q2^T with orthonormal Q1, Q2 (from Gram-Schmidt) and s = 10, 9, ..., 1.
   const int64_t m = 60, n = 40, k = 10;
-  auto q1 = randn(static_cast<size_t>(m * k), 1), q2 = randn(static_cast<size_t>(n * k), 2);
-  const auto gram_schmidt = [](std::vector<float>& q, int64_t rows) {
-    for (int64_t j = 0; j < k; ++j) {
-      for (int64_t p = 0; p < j; ++p) {
-        double d = 0;
-        for (int64_t i = 0; i < rows; ++i) d += double(q[i * k + j]) * q[i * k + p];
-        for (int64_t i = 0; i < rows; ++i) q[i * k + j] -= static_cast<float>(d * q[i * k + p]);
-      }
-      double nn = 0;
-      for (int64_t i = 0; i < rows; ++i) nn += double(q[i * k + j]) * q[i * k + j];
-      for (int64_t i = 0; i < rows; ++i) q[i * k + j] /= static_cast<float>(std::sqrt(nn));
-    }
-  };
-  gram_schmidt(q1, m);
-  gram_schmidt(q2, n);
+  const auto q1 = test::orthonormal_columns(m, k, 1), q2 = test::orthonormal_columns(n, k, 2);
   std::vector<float> a(static_cast<size_t>(m * n), 0.0f);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)

@@ -14,19 +14,15 @@
 #include "libquant/methods/littlebit.hpp"
 #include "libquant/methods/littlebit_block.hpp"
 #include "libquant/model/tensor_source.hpp"
+#include "random_matrices.hpp"
 #include "test_helpers.hpp"
 
 using namespace libquant;
 
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> x(n);
-  for (auto& v : x) v = d(rng);
-  return x;
-}
+using test::randn;
+
 
 // A small block with everything switched on: GQA, q/k/v biases, neox RoPE
 // with per-frequency factors.
