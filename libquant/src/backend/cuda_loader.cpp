@@ -42,6 +42,7 @@ class CudaBackend final : public Backend {
   void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) override {
     if (M == 0 || N == 0) return;
+    if (K == 0) return cpu_backend().gemm_f32(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);  // c = beta c
     if (fallback(t_.gemm_f32(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc), "GEMM"))
       cpu_backend().gemm_f32(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   }
