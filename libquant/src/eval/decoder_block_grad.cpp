@@ -75,13 +75,20 @@ const std::array<const char*, kBlockLinears>& block_linear_names() {
   return names;
 }
 
-DecoderBlockConstants load_block_constants(const model::TensorSource& src, int layer) {
+void check_block_supported(const model::TensorSource& src, int layer) {
   const model::ModelConfig cfg = forward_config(src);
-  const auto* arch = model::find_architecture_by_hf(cfg.architecture);
-  check(arch != nullptr, ErrorCode::UnsupportedConversion, "no forward pass for architecture '" + cfg.architecture + "'");
+  check(model::find_architecture_by_hf(cfg.architecture) != nullptr, ErrorCode::UnsupportedConversion,
+        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Use --block-steps 0");
   const std::string p = "blk." + std::to_string(layer) + ".";
   check(!src.find(p + "attn_q_norm.weight") && !src.find(p + "attn_k_norm.weight"), ErrorCode::UnsupportedConversion,
         "block-output matching does not cover q/k-normed attention (Qwen3)", "Use --block-steps 0");
+}
+
+DecoderBlockConstants load_block_constants(const model::TensorSource& src, int layer) {
+  check_block_supported(src, layer);
+  const model::ModelConfig cfg = forward_config(src);
+  const auto* arch = model::find_architecture_by_hf(cfg.architecture);
+  const std::string p = "blk." + std::to_string(layer) + ".";
   DecoderBlockConstants c;
   c.hidden = cfg.hidden_size;
   c.heads = cfg.num_heads;

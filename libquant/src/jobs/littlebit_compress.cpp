@@ -345,6 +345,9 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
   auto src = model::open_tensor_source(opts.model);
   check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,
         "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");
+  // Block-output matching runs after each layer's refinement; refuse a model it
+  // cannot handle before any of that work is done.
+  if (opts.refine && opts.block_options.steps > 0) eval::check_block_supported(*src, 0);
 
   LittleBitCompressOptions o = opts;
   o.max_rank_rounds = static_cast<int>(env_double("LLM_QUANTIZE_LITTLEBIT_RANK_SEARCH", opts.max_rank_rounds));

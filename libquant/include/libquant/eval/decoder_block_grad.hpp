@@ -35,8 +35,13 @@ struct DecoderBlockConstants {
   std::vector<float> bq, bk, bv;            // empty: no bias
 };
 
-// Reads block `layer`'s constants from a model. Throws UnsupportedConversion
-// for blocks this module cannot differentiate (q/k norms).
+// Throws UnsupportedConversion (suggesting --block-steps 0) when block
+// `layer` of the model is one this module cannot differentiate: no forward
+// pass for the architecture, or q/k-normed attention (Qwen3). Jobs call it
+// before any work so that such a model fails at once, not after a layer.
+LIBQUANT_API void check_block_supported(const model::TensorSource& src, int layer);
+
+// Reads block `layer`'s constants from a model (check_block_supported first).
 LIBQUANT_API DecoderBlockConstants load_block_constants(const model::TensorSource& src, int layer);
 
 class LIBQUANT_API DecoderBlockGrad {
