@@ -114,28 +114,27 @@ def test_littlebit_block_matching_on_qwen(cli, tmp_path):
     """Block-output matching handles Qwen2's qkv bias; Qwen3's q/k-normed
     attention is refused before any work is done (exit 8, pointing at
     --block-steps 0, nothing written) and compresses with it off."""
-    fast = ["--calibration-samples", "2", "--calibration-seq-len", "32", "--refine-steps", "5", "--block-steps", "3",
-            "--skip-validation", "--no-checkpoints"]
-    for arch in ("Qwen2ForCausalLM", "Qwen3ForCausalLM"):
+    def compress(arch, *flags, check=True):
         src = tmp_path / arch
-        src.mkdir()
-        make_model(src, arch)
+        if not src.exists():
+            src.mkdir()
+            make_model(src, arch)
         out = tmp_path / (arch + "-out")
-        out.mkdir()
-        proc = cli("--format", "json", "littlebit", "compress", src, "--target-bpw", "2.0", "-o", out, "-n", "m.littlebit",
-                   *fast, check=False)
-        if arch == "Qwen2ForCausalLM":
-            assert proc.returncode == 0, proc.stderr
-            assert json.loads(proc.stdout)["layers"][0]["block_error"] >= 0
-            continue
-        res = json.loads(proc.stdout)
-        assert proc.returncode == 8 and res["status"] == "error", proc.stderr
-        assert "q/k-normed" in res["message"] and "--block-steps 0" in res["suggestion"]
-        assert list(out.iterdir()) == []
-        # Refused before any work: even before the calibration text is read.
-        proc = cli("--format", "json", "littlebit", "compress", src, "-o", out, "--calibration-data", tmp_path / "none.txt",
-                   check=False)
-        assert proc.returncode == 8 and "q/k-normed" in json.loads(proc.stdout)["message"]
-        proc = cli("--format", "json", "littlebit", "compress", src, "--target-bpw", "2.0", "-o", out, "-n", "m.littlebit",
-                   *fast[:-4], "--block-steps", "0", "--skip-validation", "--no-checkpoints")
-        assert "block_error" not in json.loads(proc.stdout)["layers"][0]
+        out.mkdir(exist_ok=True)
+        proc = cli("--format", "json", "littlebit", "compress", src, "-o", out, "-n", "m.littlebit", "--skip-validation",
+                   "--no-checkpoints", *flags, check=check)
+        return proc, json.loads(proc.stdout), out
+
+    fast = ["--target-bpw", "2.0", "--calibration-samples", "2", "--calibration-seq-len", "32", "--refine-steps", "5"]
+    proc, res, _ = compress("Qwen2ForCausalLM", *fast, "--block-steps", "3")
+    assert res["layers"][0]["block_error"] >= 0
+
+    proc, res, out = compress("Qwen3ForCausalLM", *fast, "--block-steps", "3", check=False)
+    assert proc.returncode == 8 and res["status"] == "error", proc.stderr
+    assert "q/k-normed" in res["message"] and "--block-steps 0" in res["suggestion"]
+    assert list(out.iterdir()) == []
+    # Refused before any work: even before the calibration text is read.
+    proc, res, _ = compress("Qwen3ForCausalLM", "--calibration-data", tmp_path / "none.txt", check=False)
+    assert proc.returncode == 8 and "q/k-normed" in res["message"]
+    _, res, _ = compress("Qwen3ForCausalLM", *fast, "--block-steps", "0")
+    assert "block_error" not in res["layers"][0]

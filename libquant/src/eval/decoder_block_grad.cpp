@@ -66,6 +66,20 @@ std::vector<float> read_or_empty(const model::TensorSource& src, const std::stri
   return {p, p + f.shape().numel()};
 }
 
+// The architecture of block `layer` (prefix `p`) when this module can
+// differentiate it; throws UnsupportedConversion otherwise.
+const model::ArchitectureInfo& supported_architecture(const model::TensorSource& src, const model::ModelConfig& cfg,
+                                                      const std::string& p) {
+  const auto* arch = cfg.arch();
+  check(arch != nullptr, ErrorCode::UnsupportedConversion,
+        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Use --block-steps 0");
+  check(!src.find(p + "attn_q_norm.weight") && !src.find(p + "attn_k_norm.weight"), ErrorCode::UnsupportedConversion,
+        "block-output matching does not cover q/k-normed attention (Qwen3)", "Use --block-steps 0");
+  return *arch;
+}
+
+std::string block_prefix(int layer) { return "blk." + std::to_string(layer) + "."; }
+
 }  // namespace
 
 const std::array<const char*, kBlockLinears>& block_linear_names() {
@@ -76,19 +90,13 @@ const std::array<const char*, kBlockLinears>& block_linear_names() {
 }
 
 void check_block_supported(const model::TensorSource& src, int layer) {
-  const model::ModelConfig cfg = forward_config(src);
-  check(model::find_architecture_by_hf(cfg.architecture) != nullptr, ErrorCode::UnsupportedConversion,
-        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Use --block-steps 0");
-  const std::string p = "blk." + std::to_string(layer) + ".";
-  check(!src.find(p + "attn_q_norm.weight") && !src.find(p + "attn_k_norm.weight"), ErrorCode::UnsupportedConversion,
-        "block-output matching does not cover q/k-normed attention (Qwen3)", "Use --block-steps 0");
+  supported_architecture(src, forward_config(src), block_prefix(layer));
 }
 
 DecoderBlockConstants load_block_constants(const model::TensorSource& src, int layer) {
-  check_block_supported(src, layer);
   const model::ModelConfig cfg = forward_config(src);
-  const auto* arch = model::find_architecture_by_hf(cfg.architecture);
-  const std::string p = "blk." + std::to_string(layer) + ".";
+  const std::string p = block_prefix(layer);
+  const model::ArchitectureInfo& arch = supported_architecture(src, cfg, p);
   DecoderBlockConstants c;
   c.hidden = cfg.hidden_size;
   c.heads = cfg.num_heads;
@@ -98,7 +106,7 @@ DecoderBlockConstants load_block_constants(const model::TensorSource& src, int l
   c.eps = cfg.rms_norm_eps;
   c.rope_theta = cfg.rope_theta;
   c.pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
-  c.neox = !arch->permute_qk;
+  c.neox = !arch.permute_qk;
   c.rope_freqs = read_or_empty(src, "rope_freqs.weight");
   c.attn_norm = read_or_empty(src, p + "attn_norm.weight");
   c.ffn_norm = read_or_empty(src, p + "ffn_norm.weight");

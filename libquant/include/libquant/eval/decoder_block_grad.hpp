@@ -41,7 +41,7 @@ struct DecoderBlockConstants {
 // before any work so that such a model fails at once, not after a layer.
 LIBQUANT_API void check_block_supported(const model::TensorSource& src, int layer);
 
-// Reads block `layer`'s constants from a model (check_block_supported first).
+// Reads block `layer`'s constants from a model; throws as check_block_supported.
 LIBQUANT_API DecoderBlockConstants load_block_constants(const model::TensorSource& src, int layer);
 
 class LIBQUANT_API DecoderBlockGrad {
