@@ -8,6 +8,7 @@
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "libquant/backend/backend.hpp"
+#include "libquant/core/cpu_features.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/version.hpp"
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
   g.mode = sniff_mode(argc, argv);
 
   CLI::App app{"llm-quantize: compress large language models (GGUF, imatrix, LittleBit, ...)"};
-  app.set_version_flag("--version", std::string("llm-quantize ") + libquant::version_string());
+  app.set_version_flag("--version", std::string("llm-quantize ") + libquant::version_string() + " (CPU SIMD: " +
+                                        libquant::simd_level_name(libquant::detected_simd_level()) + ")");
   app.fallthrough();  // global options may also follow the subcommand
   app.require_subcommand(1);
   std::string format = "human";
@@ -51,6 +53,13 @@ int main(int argc, char** argv) {
                  "Compute backend: auto (CUDA when the libquant_cuda plugin and a GPU are present, else CPU), cpu, "
                  "cuda (exit 8 when unavailable)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  std::string simd = "auto";
+  app.add_option("--simd", simd,
+                 "Highest CPU instruction set the kernels may use: auto (the best this CPU has), avx512, avx2, scalar. "
+                 "Results do not change (the kernels agree bit for bit); lower it to compare paths")
+      ->envname("LLM_QUANTIZE_SIMD")
+      ->check(CLI::IsMember({"auto", "avx512", "avx2", "scalar"}))
       ->capture_default_str();
   app.footer(
       "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 6 validation failed,\n"
@@ -70,6 +79,9 @@ int main(int argc, char** argv) {
     g.mode = format == "json" ? cli::OutputMode::Json : cli::OutputMode::Human;
     g.csv = format == "csv";
     libquant::set_verbosity(parse_verbosity(g.verbosity));
+    if (simd != "auto") libquant::set_simd_limit(*libquant::parse_simd_level(simd));
+    libquant::log_verbose(std::string("CPU kernels: ") + libquant::simd_level_name(libquant::simd_level()) +
+                          " (this CPU supports " + libquant::simd_level_name(libquant::detected_simd_level()) + ")");
     libquant::backend::use_device(libquant::backend::parse_device(g.device));
     for (const auto& c : commands)
       if (c.sub->parsed()) return c.run();

@@ -49,7 +49,7 @@ def codec(request, tmp_path_factory):
             if importance is not None:
                 (work / "imp.f32").write_bytes(np.ascontiguousarray(importance, dtype=np.float32).tobytes())
                 args.append(str(work / "imp.f32"))
-            env = dict(os.environ, LIBQUANT_DISABLE_SIMD="1") if scalar else None
+            env = dict(os.environ, LLM_QUANTIZE_SIMD="scalar") if scalar else None
             subprocess.run(args, check=True, env=env)
             return np.frombuffer((work / "out.bin").read_bytes(), dtype=np.uint8)
 

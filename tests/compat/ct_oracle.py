@@ -17,6 +17,7 @@ Writes:
 import json
 import sys
 
+import compressed_tensors
 import torch
 from compressed_tensors.compressors import ModelCompressor
 from compressed_tensors.quantization import (QuantizationArgs, QuantizationConfig, QuantizationScheme,
@@ -80,6 +81,7 @@ def main():
             json.dump({}, f)
         ModelCompressor(quantization_config=qc).update_config(d)
         result["reference_quantization_config"] = json.load(open(os.path.join(d, "config.json")))["quantization_config"]
+    result["package_version"] = compressed_tensors.__version__
     with open(out, "w") as f:
         json.dump(result, f)
 

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-import llama_cpp
+import llama_oracle
 
 
 def test_gguf_lossy_runs_in_llama_cpp_like_our_packed_forward(cli, shared, tmp_path):
@@ -22,7 +22,7 @@ def test_gguf_lossy_runs_in_llama_cpp_like_our_packed_forward(cli, shared, tmp_p
                     ["logits"], dtype=np.float64)
 
     def llama(path):
-        llm = llama_cpp.Llama(model_path=str(path), n_ctx=128, n_batch=128, logits_all=True, verbose=False,
+        llm = llama_oracle.load(str(path), n_ctx=128, n_batch=128, logits_all=True, verbose=False,
                               type_k=0, type_v=0, n_threads=2, seed=0)
         llm.eval(ids)
         return np.array(llm.scores[: len(ids), : llm.n_vocab()], dtype=np.float64)

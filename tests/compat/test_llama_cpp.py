@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-import llama_cpp  # installed by scripts/install-deps.sh; a missing oracle is a failure, not a skip
+import llama_oracle  # llama-cpp-python, installed by scripts/install-deps.sh; a missing oracle is a failure, not a skip
 
 
 def golden_tokens(shared):
@@ -14,7 +14,7 @@ def golden_tokens(shared):
 
 
 def llama_logits(path, tokens):
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=128, n_batch=128, logits_all=True, verbose=False,
+    llm = llama_oracle.load(str(path), n_ctx=128, n_batch=128, logits_all=True, verbose=False,
                           type_k=0, type_v=0, n_threads=2, seed=0)  # type 0 = F32 KV cache
     llm.eval(tokens)
     n_vocab = llm.n_vocab()

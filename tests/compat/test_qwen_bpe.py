@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gguf import GGUFReader
 
-import llama_cpp
+import llama_oracle
 from tiny_models import LLAMA3_SPLIT, LLAMA31_SCALING, QWEN2_SPLIT, forward, make_model
 
 
@@ -42,7 +42,7 @@ def test_qwen_conversion_runs_in_llama_cpp(cli, tmp_path, arch):
 
     ids = [5, 77, 200, 13, 99, 260, 3, 42, 150, 7, 88, 250]
     expected = forward(cfg, W, ids)
-    llm = llama_cpp.Llama(model_path=out, n_ctx=64, n_batch=64, logits_all=True, verbose=False,
+    llm = llama_oracle.load(out, n_ctx=64, n_batch=64, logits_all=True, verbose=False,
                           type_k=0, type_v=0, n_threads=2)
     llm.eval(ids)
     got = np.array(llm.scores[: len(ids), : llm.n_vocab()])
@@ -81,7 +81,7 @@ def test_pretokenizers_equal_llama_cpp(cli, tmp_path, split, pre):
     make_model(src, "Qwen2ForCausalLM", split=split)
     out = json.loads(cli("--format", "json", "quantize", src, "gguf", "-q", "F32", "-o", tmp_path).stdout)["output_path"]
     assert bytes(GGUFReader(out).fields["tokenizer.ggml.pre"].parts[-1]).decode() == pre
-    llm = llama_cpp.Llama(model_path=out, vocab_only=True, verbose=False)
+    llm = llama_oracle.load(out, vocab_only=True, verbose=False)
     ref = llm.tokenize(TRICKY.encode(), add_bos=False, special=False)
     for model in (src, out):
         ids = json.loads(cli("tokenize", model, "--text", TRICKY, "--no-bos").stdout)["ids"]
@@ -102,7 +102,7 @@ def test_llama31_rope_scaling(cli, tmp_path):
     ids = list(range(3, 63, 2))  # 30 positions: long enough for the scaled frequencies to matter
     expected = forward(cfg, W, ids)
     scale = max(1.0, np.abs(expected).max())
-    llm = llama_cpp.Llama(model_path=out, n_ctx=64, n_batch=64, logits_all=True, verbose=False, type_k=0, type_v=0)
+    llm = llama_oracle.load(out, n_ctx=64, n_batch=64, logits_all=True, verbose=False, type_k=0, type_v=0)
     llm.eval(ids)
     assert np.abs(np.array(llm.scores[: len(ids), : llm.n_vocab()]) - expected).max() < 1e-3 * scale
     for model in (src, out):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import llama_cpp
+import llama_oracle
 
 # A 135M-parameter model: too slow under sanitizers; runs in the optimised build.
 pytestmark = pytest.mark.slow
@@ -31,13 +31,13 @@ def test_bpe_tokenization_equals_llama_cpp(cli, shared, smollm2, tmp_path, name)
     path = tmp_path / "text.txt"
     path.write_bytes(text)
     ours = json.loads(cli("tokenize", smollm2, "--file", path, "--no-bos").stdout)["ids"]
-    llm = llama_cpp.Llama(model_path=smollm2, vocab_only=True, verbose=False)
+    llm = llama_oracle.load(smollm2, vocab_only=True, verbose=False)
     assert ours == llm.tokenize(text, add_bos=False, special=False)
 
 
 def llama_cpp_perplexity(model, data, ctx, chunks, f32_cache=True):
     kv = dict(type_k=0, type_v=0) if f32_cache else {}  # default: F16 cache, as llama-perplexity runs
-    llm = llama_cpp.Llama(model_path=str(model), n_ctx=ctx, n_batch=ctx, logits_all=True, verbose=False,
+    llm = llama_oracle.load(str(model), n_ctx=ctx, n_batch=ctx, logits_all=True, verbose=False,
                           n_threads=2, **kv)
     tokens = llm.tokenize(Path(data).read_bytes(), add_bos=False, special=False)
     nll, count = 0.0, 0

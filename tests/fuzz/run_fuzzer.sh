@@ -25,7 +25,7 @@ case "$name" in
  "num_bits": 8, "strategy": "token", "symmetric": true, "type": "int"}, "output_activations": null, "targets": ["Linear",
  "re:.*down_proj"], "weights": {"dynamic": false, "group_size": null, "num_bits": 8, "strategy": "channel",
  "symmetric": true, "type": "int"}}}, "format": "int-quantized", "ignore": ["lm_head"], "quant_method":
- "compressed-tensors", "quantization_status": "compressed", "version": "0.20.0"}' > "$corpus/seed1" ;;
+ "compressed-tensors", "quantization_status": "compressed", "version": "0.20.1"}' > "$corpus/seed1" ;;
   fuzz_littlebit)  # an index with one of each kind of entry (the target wraps it in a checksummed file)
     printf '%s' '{"format": "littlebit", "format_version": 1, "source_model": "m", "architecture": "LlamaForCausalLM",
  "target_bpw": 0.5, "residual": true, "refinement": "none", "created_by": "t", "original_size_bytes": 100, "tensors": [

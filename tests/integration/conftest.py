@@ -16,6 +16,27 @@ def pytest_addoption(parser):
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")
 
 
+SIMD_LEVELS = ["scalar", "avx2", "avx512"]
+
+
+def cpu_simd_level(binary):
+    """The best SIMD level the binary's kernels find on this CPU (from --version)."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    return out.split("CPU SIMD: ")[1].split(")")[0]
+
+
+def pytest_report_header(config):
+    return f"llm-quantize kernels: CPU SIMD level {cpu_simd_level(config.getoption('--llm-quantize'))}"
+
+
+def simd_env(level, cpu_level):
+    """Environment that runs the CLI's kernels at `level`; skips the test when the CPU lacks it."""
+    if SIMD_LEVELS.index(level) > SIMD_LEVELS.index(cpu_level):
+        pytest.skip(f"this CPU has no {level} (best: {cpu_level})")
+    print(f"kernels: {level} (CPU best: {cpu_level})")
+    return {**os.environ, "LLM_QUANTIZE_SIMD": level}
+
+
 class Cli:
     def __init__(self, binary):
         self.binary = os.path.abspath(binary)
@@ -39,6 +60,11 @@ def checkpoint_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cli(request):
     return Cli(request.config.getoption("--llm-quantize"))
+
+
+@pytest.fixture(scope="session")
+def cpu_simd(request):
+    return cpu_simd_level(request.config.getoption("--llm-quantize"))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from gguf import GGUFReader
 
+from conftest import SIMD_LEVELS, simd_env
 from imatrix_dat import load_dat
 
 
@@ -35,12 +36,12 @@ def analyze_like_llama_imatrix(cli, shared, out, model, text, ctx, chunks=None, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("simd", ["avx512", "scalar"])
-def test_stories260k_equals_llama_imatrix(cli, shared, tmp_path, simd):
+@pytest.mark.parametrize("simd", SIMD_LEVELS)
+def test_stories260k_equals_llama_imatrix(cli, shared, tmp_path, simd, cpu_simd):
     # llama.cpp's arithmetic op for op: the file is byte-identical to llama-imatrix's
-    # (values, entry order, trailer), with the AVX-512 kernels and with the scalar
-    # reference definitions alike.
-    env = {**os.environ, "LIBQUANT_DISABLE_SIMD": "1"} if simd == "scalar" else None
+    # (values, entry order, trailer), with the AVX-512 and AVX2 kernels and with
+    # the scalar reference definitions alike.
+    env = simd_env(simd, cpu_simd)
     out = analyze_like_llama_imatrix(cli, shared, tmp_path / "ours.dat", shared / "models/stories260K.gguf",
                                      "calib.txt", 256, batch=8, env=env)
     golden = shared / "golden/stories260K/imatrix-calib.dat"
@@ -48,9 +49,11 @@ def test_stories260k_equals_llama_imatrix(cli, shared, tmp_path, simd):
     assert out.read_bytes() == golden.read_bytes()
 
 
-def test_synthetic_equals_llama_imatrix(cli, shared, tmp_path):
+@pytest.mark.parametrize("simd", SIMD_LEVELS)
+def test_synthetic_equals_llama_imatrix(cli, shared, tmp_path, simd, cpu_simd):
+    # 256-wide rows and 64-wide heads: every product takes the tinyBLAS kernels.
     out = analyze_like_llama_imatrix(cli, shared, tmp_path / "syn.dat", shared / "golden/synthetic-a/model-f32.gguf",
-                                     "tinystories_val.txt", 256, chunks=20)
+                                     "tinystories_val.txt", 256, chunks=20, env=simd_env(simd, cpu_simd))
     golden = shared / "golden/synthetic-a/imatrix.dat"
     assert max(compare(out, golden).values()) == 0.0
     assert out.read_bytes() == golden.read_bytes()

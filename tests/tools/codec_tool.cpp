@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <cstdlib>
+
+#include "libquant/core/cpu_features.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/gguf/row_codec.hpp"
@@ -26,6 +29,9 @@ void spit(const std::string& p, const void* d, size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The tests choose the kernels' instruction set as the CLI does.
+  if (const char* simd = std::getenv("LLM_QUANTIZE_SIMD"))
+    if (auto level = libquant::parse_simd_level(simd)) libquant::set_simd_limit(*level);
   try {
     if (argc < 5) {
       std::cerr << "usage: codec_tool quantize TYPE N_PER_ROW in.f32 out.bin [imp.f32] | dequantize TYPE in.bin out.f32\n";

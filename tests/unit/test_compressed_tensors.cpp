@@ -10,14 +10,14 @@ using namespace libquant::io;
 
 TEST_CASE("the W8A8 preset is written as compressed-tensors writes it", "[compressed_tensors]") {
   const std::string j = compressed_tensors_config_json(CompressedTensorsConfig::w8a8(true), 0);
-  // Captured from compressed_tensors 0.20.0: ModelCompressor(W8A8 preset).update_config, minified.
+  // Captured from compressed_tensors 0.20.1 (the pinned oracle): ModelCompressor(W8A8 preset).update_config, minified.
   CHECK(j == R"J({"config_groups":{"group_0":{"format":null,"input_activations":{"dynamic":true,"group_size":null,)J"
              R"J("num_bits":8,"strategy":"token","symmetric":true,"type":"int"},"output_activations":null,)J"
              R"J("targets":["Linear"],"weights":{"dynamic":false,"group_size":null,"num_bits":8,"strategy":"channel",)J"
              R"J("symmetric":true,"type":"int"}}},"format":"int-quantized","global_compression_ratio":null,)J"
              R"J("ignore":["lm_head"],"kv_cache_scheme":null,"moe_sparsity_config":null,)J"
              R"J("quant_method":"compressed-tensors","quantization_status":"compressed","sparsity_config":{},)J"
-             R"J("transform_config":{},"version":"0.20.0"})J");
+             R"J("transform_config":{},"version":"0.20.1"})J");
   const auto back = parse_compressed_tensors_config(j);
   REQUIRE(back.groups.size() == 1);
   CHECK(back.groups[0].input_activations->strategy == "token");

@@ -6,25 +6,18 @@
 #include <cstdlib>
 #include <vector>
 
+#include "ggml_exact_avx2.hpp"
 #include "ggml_exact_avx512.hpp"
 #include "ops.hpp"
+#include "libquant/core/cpu_features.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/core/thread_pool.hpp"
 
 namespace libquant::cpu::ggml {
 
-bool use_avx512() {
-#if defined(__x86_64__)
-  static const bool v = [] {
-    const char* off = std::getenv("LIBQUANT_DISABLE_SIMD");
-    // Every AVX-512 CPU also has F16C and FMA (and clang cannot query "f16c").
-    return !(off && *off && *off != '0') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
-  }();
-  return v;
-#else
-  return false;
-#endif
-}
+namespace {
+SimdLevel level() noexcept { return simd_level(); }
+}  // namespace
 
 float hsum16(const float* v) {
   float t[8], u[4];
@@ -43,14 +36,7 @@ float hsum16(const float* v) {
 #endif
 
 namespace {
-bool has_fma() {
-#if defined(__x86_64__)
-  static const bool v = __builtin_cpu_supports("fma");
-  return v;
-#else
-  return false;
-#endif
-}
+bool has_fma() { return cpu_features().fma; }
 }  // namespace
 
 LQ_INLINE float vexpf_body(float x) {
@@ -69,6 +55,12 @@ LQ_INLINE float vexpf_body(float x) {
   if (n >= -126.0f && n <= 127.0f) return j * std::bit_cast<float>(static_cast<uint32_t>(static_cast<int>(n) + 127) << 23);
   return std::ldexp(j, static_cast<int>(n));
 }
+
+namespace {
+LQ_FMA float vexpf_fma(float x) { return vexpf_body(x); }
+}  // namespace
+
+float vexpf(float x) { return has_fma() ? vexpf_fma(x) : vexpf_body(x); }
 
 
 namespace {
@@ -145,11 +137,13 @@ void product(const float* A, int64_t lda, int64_t m, const float* B, int64_t ldb
   const bool tiny = tinyblas_applies(m, n, k);
   constexpr int64_t kRows = 32, kCols = 96;  // a job: 32 weight rows x 96 tokens (multiples of 4 rows)
   const int64_t rb = (m + kRows - 1) / kRows, cb = (n + kCols - 1) / kCols;
+  const SimdLevel simd = level();
   auto job = [&](size_t a, size_t b) {
     for (size_t t = a; t < b; ++t) {
       const int64_t r = static_cast<int64_t>(t) % rb, c = static_cast<int64_t>(t) / rb;
       const int64_t i0 = r * kRows, i1 = std::min(m, i0 + kRows), j0 = c * kCols, j1 = std::min(n, j0 + kCols);
-      if (tiny && use_avx512()) avx512::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
+      if (tiny && simd == SimdLevel::Avx512) avx512::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
+      else if (tiny && simd == SimdLevel::Avx2) avx2::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
       else if (has_fma()) scalar_block_fma<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
       else scalar_block<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
     }
@@ -167,8 +161,11 @@ void matmul_f32(const float* A, int64_t lda, int64_t m, const float* B, int64_t 
 }
 
 void round_to_half(float* x, int64_t n) {
-  if (use_avx512()) avx512::round_to_half(x, n);
-  else round_to_f16(x, n);
+  switch (level()) {
+    case SimdLevel::Avx512: return avx512::round_to_half(x, n);
+    case SimdLevel::Avx2: return avx2::round_to_half(x, n);
+    default: return round_to_f16(x, n);
+  }
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y) {
@@ -215,14 +212,17 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 
 namespace {
 LQ_INLINE void silu_mul_body(const float* g, const float* u, float* out, int64_t rows, int64_t cols) {
+  const SimdLevel simd = level();
   for (int64_t r = 0; r < rows; ++r) {
     const float* gr = g + r * cols;
     const float* ur = u + r * cols;
     float* o = out + r * cols;
+    // ggml_v_silu takes groups of 16 lanes; the rest goes through expf.
     int64_t i = 0;
-    if (use_avx512()) {
+    if (simd != SimdLevel::Scalar) {
       i = cols / 16 * 16;
-      avx512::silu_mul(gr, ur, o, i);
+      if (simd == SimdLevel::Avx512) avx512::silu_mul(gr, ur, o, i);
+      else avx2::silu_mul(gr, ur, o, i);
     }
     for (; i + 15 < cols; i += 16)  // ggml_v_silu lanes
       for (int q = 0; q < 16; ++q) o[i + q] = (gr[i + q] / (1.0f + vexpf_body(0.0f - gr[i + q]))) * ur[i + q];
@@ -248,9 +248,10 @@ LQ_INLINE void soft_max_row_body(float* x, int64_t n, float scale, const float* 
   for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
   double sum = 0.0;
   int64_t i = 0;
-  const bool simd = use_avx512();
+  const SimdLevel simd = level();
   for (; i + 15 < n; i += 16) {
-    if (simd) avx512::exp_minus(x + i, mx, x + i, 16);
+    if (simd == SimdLevel::Avx512) avx512::exp_minus(x + i, mx, x + i, 16);
+    else if (simd == SimdLevel::Avx2) avx2::exp_minus(x + i, mx, x + i, 16);
     else
       for (int q = 0; q < 16; ++q) x[i + q] = vexpf_body(x[i + q] - mx);
     sum += static_cast<double>(hsum16(x + i));

@@ -7,7 +7,9 @@
 // tree) or ggml's vec_dot where tinyBLAS declines, softmax and SiLU with
 // ggml's polynomial exp, RMSNorm with a double sum, RoPE from an iterated
 // float theta. Every function here has a scalar definition (std::fma); the
-// matrix products have an AVX-512 fast path with the same per-element order.
+// matrix products, exp and f16 rounding have AVX-512 and AVX2 fast paths with
+// the same per-element order, chosen by simd_level() (core/cpu_features.hpp),
+// so an AVX2-only machine computes the AVX-512 results at SIMD speed.
 #include <cstdint>
 
 namespace libquant {
@@ -48,7 +50,7 @@ void attention(const float* q, const float* k, const float* v, int64_t T, int64_
 
 // _mm512_reduce_add_ps's order over 16 lanes.
 float hsum16(const float* v);
-// Whether the AVX-512 paths are used (false under LIBQUANT_DISABLE_SIMD=1).
-bool use_avx512();
+// ggml_v_expf on one value (the definition the SIMD kernels follow).
+float vexpf(float x);
 
 }  // namespace libquant::cpu::ggml

@@ -1,7 +1,7 @@
 #pragma once
 // AVX-512 kernels of ggml_exact.cpp's matrix products; same per-element
 // arithmetic as the scalar definitions there. Call only when
-// ggml::use_avx512() is true.
+// simd_level() is SimdLevel::Avx512.
 #include <cstdint>
 
 namespace libquant::cpu::ggml::avx512 {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "int8_gemm_simd.hpp"
+#include "libquant/core/cpu_features.hpp"
 #include "libquant/core/thread_pool.hpp"
 
 namespace libquant::cpu {
@@ -52,13 +53,12 @@ void gemm_s8s8s32_reference(const int8_t* a, const int8_t* b, int32_t* c, int64_
 
 namespace {
 
+// Supported by this CPU and allowed by the SIMD limit (libquant/core/cpu_features.hpp).
 bool cpu_has(Int8GemmPath p) {
 #if defined(__x86_64__)
   switch (p) {
-    case Int8GemmPath::Avx512Vnni:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vnni");
-    case Int8GemmPath::Avx2: return __builtin_cpu_supports("avx2");
+    case Int8GemmPath::Avx512Vnni: return use_avx512_vnni();
+    case Int8GemmPath::Avx2: return simd_level() >= SimdLevel::Avx2;
     default: return true;
   }
 #else
@@ -67,8 +67,6 @@ bool cpu_has(Int8GemmPath p) {
 }
 
 Int8GemmPath pick_path() {
-  const char* off = std::getenv("LIBQUANT_DISABLE_SIMD");
-  if (off && *off && *off != '0') return Int8GemmPath::Scalar;
   for (auto p : {Int8GemmPath::Avx512Vnni, Int8GemmPath::Avx2})
     if (cpu_has(p)) return p;
   return Int8GemmPath::Scalar;
@@ -88,10 +86,7 @@ void gemm_columns(Int8GemmPath p, const int8_t* a, const int8_t* b, int32_t* c, 
 
 }  // namespace
 
-Int8GemmPath int8_gemm_path() noexcept {
-  static const Int8GemmPath p = pick_path();
-  return p;
-}
+Int8GemmPath int8_gemm_path() noexcept { return pick_path(); }
 
 const char* int8_gemm_path_name(Int8GemmPath p) noexcept {
   switch (p) {

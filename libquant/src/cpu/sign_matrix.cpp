@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "libquant/core/cpu_features.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "sign_matrix_avx2.hpp"
 
@@ -46,14 +47,6 @@ void sign_gemm_reference(const SignMatrixView& s, const float* x, int64_t tokens
 
 namespace {
 
-bool simd_disabled() noexcept {
-  static const bool off = [] {
-    const char* v = std::getenv("LIBQUANT_DISABLE_SIMD");
-    return v && *v && *v != '0';
-  }();
-  return off;
-}
-
 // From this many tokens on, unpacking blocks of S to f32 and calling BLAS
 // beats the XOR kernel: each unpacked row then serves many tokens.
 constexpr int64_t kBlasTokens = 16;
@@ -92,7 +85,7 @@ bool sign_gemm_path_supported(SignGemmPath p) noexcept {
     case SignGemmPath::UnpackBlas: return true;
     case SignGemmPath::Avx2:
 #if defined(__x86_64__)
-      return __builtin_cpu_supports("avx2");
+      return simd_level() >= SimdLevel::Avx2;
 #else
       return false;
 #endif
@@ -101,7 +94,7 @@ bool sign_gemm_path_supported(SignGemmPath p) noexcept {
 }
 
 SignGemmPath sign_gemm_path(int64_t tokens) noexcept {
-  if (simd_disabled()) return SignGemmPath::Scalar;
+  if (simd_level() == SimdLevel::Scalar) return SignGemmPath::Scalar;
   if (tokens >= kBlasTokens) return SignGemmPath::UnpackBlas;
   return sign_gemm_path_supported(SignGemmPath::Avx2) ? SignGemmPath::Avx2 : SignGemmPath::Scalar;
 }

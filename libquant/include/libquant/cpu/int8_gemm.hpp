@@ -7,7 +7,7 @@
 //
 // The GEMM has a scalar reference and fast paths (AVX-512 VNNI, AVX2); all
 // are exact integer arithmetic, so every path gives identical results.
-// LIBQUANT_DISABLE_SIMD=1 forces the reference.
+// The path follows libquant::simd_level() (core/cpu_features.hpp).
 #include <cstdint>
 
 #include "libquant/export.hpp"
@@ -42,7 +42,7 @@ LIBQUANT_API void gemm_s8s8s32(const int8_t* a, const int8_t* b, int32_t* c, int
 
 // The instruction-set paths, for tests and benchmarks that compare them.
 enum class Int8GemmPath { Scalar, Avx2, Avx512Vnni };
-// The path gemm_s8s8s32 takes on this CPU (Scalar under LIBQUANT_DISABLE_SIMD=1).
+// The path gemm_s8s8s32 takes on this CPU under the current SIMD limit.
 LIBQUANT_API Int8GemmPath int8_gemm_path() noexcept;
 LIBQUANT_API const char* int8_gemm_path_name(Int8GemmPath p) noexcept;
 LIBQUANT_API bool int8_gemm_path_supported(Int8GemmPath p) noexcept;

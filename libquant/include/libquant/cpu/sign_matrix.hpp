@@ -12,7 +12,7 @@
 // Paths: a scalar reference, an AVX2 kernel for few rows of x (GEMV / small
 // batches, bound by the packed bytes), and for many rows an unpack-to-f32 +
 // BLAS path (the product is then compute-bound and BLAS wins). All paths sum
-// in f32 and agree to rounding. LIBQUANT_DISABLE_SIMD=1 forces the reference.
+// in f32 and agree to rounding. The SIMD limit (core/cpu_features.hpp) at Scalar forces the reference.
 #include <cstdint>
 #include <vector>
 

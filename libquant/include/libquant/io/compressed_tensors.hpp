@@ -35,7 +35,7 @@ struct LIBQUANT_API CompressedTensorsConfig {
   std::string quantization_status = "compressed";
   std::vector<CtScheme> groups;      // config_groups group_0, group_1, ...
   std::vector<std::string> ignore;   // module names left unquantized ("lm_head")
-  std::string version = "0.20.0";    // the compressed-tensors release whose layout we write
+  std::string version = "0.20.1";    // the compressed-tensors release whose layout we write (the pinned oracle)
 
   // llm-compressor's W8A8 preset: int8 symmetric per-channel weights,
   // int8 symmetric activations, dynamic per token (or static per tensor).
