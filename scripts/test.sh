@@ -11,6 +11,8 @@ jobs=$(nproc)
 
 cmake --preset asan -G Ninja >/dev/null
 cmake --build --preset asan -j "$jobs"
+# Which kernels this machine runs (the SIMD-dependent tests print theirs too).
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) -- $(build/asan/apps/llm-quantize/llm-quantize --version)"
 ctest --preset asan -j "$jobs"
 
 if command -v nvcc >/dev/null 2>&1; then

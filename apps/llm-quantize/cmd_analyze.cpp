@@ -7,6 +7,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/analyze.hpp"
@@ -133,7 +134,7 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   CLI::App* sub = app.add_subcommand("analyze", "Importance matrix from calibration text (llama.cpp .dat or GGUF imatrix)");
   sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file (optional with --in-file: merge/convert)");
   sub->add_option("--calibration-data,--data", o->data,
-                  "Calibration text, .json or .jsonl (default: the bundled text)")->check(CLI::ExistingFile);
+                  "Calibration text, .json or .jsonl (default: the bundled text; exit 15 when unreadable)");
   sub->add_option("--calibration-samples", o->samples, "Chunks of --ctx tokens to evaluate (at most what the text holds)")
       ->capture_default_str()->check(CLI::Range(int64_t{128}, int64_t{1024}));
   sub->add_option("--method", o->method, "activation (default); gradient and fisher are refused (exit 2)")
@@ -156,10 +157,10 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--identify-super-weights", o->super_weights,
                 "Also find super weights (ffn_down activation spikes) and the saliency mask; writes JSON");
   sub->add_option("--coverage", o->coverage, "Fraction of each weight in the saliency mask, (0, 0.01]")
-      ->capture_default_str()->check(CLI::Range(1e-9, 0.01));
+      ->capture_default_str()->check(cli::finite_range(1e-9, 0.01));
   sub->add_option("--super-weights-output", o->super_weights_output,
                   "Where the super-weight JSON goes (default: OUTPUT.super_weights.json)");
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores)");
+  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());
   o->checkpoints.add_to(sub);
   return {sub, [&g, o] { return run_analyze(g, *o); }};
 }

@@ -7,6 +7,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
@@ -287,21 +288,29 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
 
   CLI::App* c = group->add_subcommand("compress", "Compress a model's linear layers to 0.1-2.0 bits per weight");
   c->add_option("MODEL", f->model, "HF checkpoint directory or GGUF file")->required();
-  c->add_option("--target-bpw", f->target_bpw, "Target bits per weight of the linear layers, 0.1-2.0 (exit 22 outside)")
-      ->capture_default_str();
-  c->add_option("--rank", f->rank, "One latent rank for every layer instead of the BPW rule (exit 23 if too large)");
+  auto* bpw = c->add_option("--target-bpw", f->target_bpw,
+                             "Target bits per weight of the linear layers, 0.1-2.0 (exit 22 outside)")
+                  ->capture_default_str();
+  c->add_option("--rank", f->rank, "One latent rank for every layer instead of the BPW rule (exit 23 if too large)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(bpw);
   c->add_option("--quality-threshold", f->quality_threshold,
                 "Max perplexity increase in percent; worse layers get more rank and the model is compressed again, "
                 "exit 21 if it still fails");
   c->add_option("--format", f->format, "Output format: littlebit, gguf-ext, gguf-lossy")->capture_default_str();
   c->add_option("-o,--output-dir", f->output_dir, "Output directory")->capture_default_str();
-  c->add_option("-n,--output-name", f->output_name, "Output file name (default: MODEL-littlebit-<bpw>)");
+  c->add_option("-n,--output-name", f->output_name, "Output file name (default: MODEL-littlebit-<bpw>)")
+      ->check(cli::plain_file_name());
   c->add_option("--calibration-data", f->calibration_data, "Text/JSON/JSONL for the refinement's activations (default: bundled text)");
-  c->add_option("--calibration-samples", f->calibration_samples, "Calibration sequences")->capture_default_str();
-  c->add_option("--calibration-seq-len", f->seq_len, "Tokens per calibration sequence")->capture_default_str();
+  c->add_option("--calibration-samples", f->calibration_samples, "Calibration sequences")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--calibration-seq-len", f->seq_len, "Tokens per calibration sequence")
+      ->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
   c->add_flag("--no-refine", f->no_refine, "Dual-SVID initialization only (the paper's post-training start; poor quality)");
-  c->add_option("--refine-steps", f->refine_steps, "Adam steps of activation-aware refinement per weight")->capture_default_str();
-  c->add_option("--refine-rows", f->refine_rows, "Calibration input rows per weight used by refinement")->capture_default_str();
+  c->add_option("--refine-steps", f->refine_steps, "Adam steps of activation-aware refinement per weight")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  c->add_option("--refine-rows", f->refine_rows, "Calibration input rows per weight used by refinement")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   c->add_flag("--sequential", f->sequential,
               "Refine each layer on inputs from the already compressed earlier layers instead of the original model's");
   c->add_option("--block-steps", f->block_steps,
@@ -318,14 +327,16 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   c->add_option("--seed", f->seed, "Seed of randomized SVD sketches and refinement minibatches (same seed, same file)")
       ->capture_default_str();
   c->add_flag("--no-residual", f->no_residual, "One path instead of the primary + residual pair");
-  c->add_option("--kv-factor", f->kv_factor, "Rank multiplier for attn_k / attn_v")->capture_default_str();
+  c->add_option("--kv-factor", f->kv_factor, "Rank multiplier for attn_k / attn_v")
+      ->capture_default_str()->check(cli::finite_positive());
   c->add_option("--keep-type", f->keep_type, "Type of the tensors kept dense (embeddings, output): F16, BF16, F32")
       ->capture_default_str();
   c->add_option("--gguf-quant", f->gguf_quant, "GGUF type of the reconstruction for --format gguf-lossy")->capture_default_str();
   c->add_flag("--skip-validation", f->skip_validation, "Do not measure perplexity after compression");
   c->add_option("--validation-data", f->validation_data, "Text for the validation perplexity (default: bundled text)");
-  c->add_option("--validation-chunks", f->validation_chunks, "512-token chunks scored by validation")->capture_default_str();
-  c->add_option("--threads", f->threads, "Worker threads (0 = all cores)");
+  c->add_option("--validation-chunks", f->validation_chunks, "512-token chunks scored by validation")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
   f->ckpt.add_to(c);
   out.push_back({c, [&g, f] { return run_compress(g, *f); }});
 
@@ -338,10 +349,11 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   v->add_option("INPUT", f->file, "A .littlebit or gguf-ext file")->required();
   v->add_option("OUTPUT_FORMAT", f->format, "littlebit, gguf-ext or gguf-lossy")->required();
   v->add_option("-o,--output-dir", f->output_dir, "Output directory")->capture_default_str();
-  v->add_option("-n,--output-name", f->output_name, "Output file name");
+  v->add_option("-n,--output-name", f->output_name, "Output file name")
+      ->check(cli::plain_file_name());
   v->add_option("--gguf-quant", f->gguf_quant, "GGUF type for gguf-lossy (e.g. Q4_K_M, Q5_K_M)")->capture_default_str();
   v->add_flag("--force", f->force, "Convert to gguf-lossy without stopping at the quality warning (exit 9)");
-  v->add_option("--threads", f->threads, "Worker threads (0 = all cores)");
+  v->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({v, [&g, f] { return run_convert(g, *f); }});
 
   CLI::App* q = group->add_subcommand("validate", "Perplexity (and coherence) of a compressed model against the original");
@@ -351,7 +363,7 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   q->add_option("--calibration-samples", f->validation_chunks, "512-token chunks scored")->capture_default_str();
   q->add_flag("--coherence-test", f->coherence, "Also generate from sample prompts and score coherence");
   q->add_option("--benchmark", f->benchmark, "Benchmark: wikitext (perplexity)")->capture_default_str();
-  q->add_option("--threads", f->threads, "Worker threads (0 = all cores)");
+  q->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({q, [&g, f] { return run_validate(g, *f); }});
   return out;
 }

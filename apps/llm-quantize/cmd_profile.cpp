@@ -6,8 +6,10 @@
 #include <regex>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
+#include "libquant/core/output_guard.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
@@ -93,6 +95,8 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   if (!o.target_bpw && !o.target_size_bytes)
     throw Error(ErrorCode::InvalidArgument, "profile create needs --target-bpw or --target-size-bytes",
                 "Example: --target-bpw 3.5");
+  const fs::path out = o.output.empty() ? fs::path(o.name + ".dqprofile") : fs::path(o.output);
+  libquant::require_output_apart_from_inputs(out, {o.model, o.imatrix});
   libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = plan_options(o);
   libquant::jobs::DynamicQuantOptions d;
@@ -117,7 +121,6 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   p.candidates = d.candidates;
   for (const auto& t : plan.tensors)
     if (libquant::traits(t.type).is_quantized) p.rules.push_back({escape_regex(t.name), "", std::nullopt, std::nullopt, t.type});
-  const fs::path out = o.output.empty() ? fs::path(o.name + ".dqprofile") : fs::path(o.output);
   methods::save_profile(p, out);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
@@ -204,20 +207,21 @@ std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g) {
   create->add_option("--name", o->name, "Profile name")->required();
   create->add_option("--imatrix", o->imatrix, "Importance matrix (.dat or GGUF imatrix)")->required();
   create->add_option("--model", o->model, "The model the profile is for (its weights are quantized to measure errors)");
-  create->add_option("--target-bpw", o->target_bpw, "Bits per weight of the whole file")->check(CLI::Range(1.0, 16.0));
-  create->add_option("--target-size-bytes,--target-size", o->target_size_bytes, "File size to stay under, in bytes");
+  create->add_option("--target-bpw", o->target_bpw, "Bits per weight of the whole file")->check(cli::finite_range(1.0, 16.0));
+  create->add_option("--target-size-bytes,--target-size", o->target_size_bytes, "File size to stay under, in bytes")
+      ->check(CLI::PositiveNumber);
   create->add_option("--candidates", o->candidates, "Types to choose from (comma-separated)")->delimiter(',');
   create->add_option("--sample-rows", o->sample_rows, "Rows per tensor whose error is measured")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   create->add_option("-o,--output", o->output, "Output path (default NAME.dqprofile)");
-  create->add_option("--threads", o->threads, "Threads (0 = all cores)");
+  create->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({create, [&g, o] { return run_create(g, *o); }});
 
   CLI::App* validate = group->add_subcommand("validate", "Check a profile against a model: matches, fallbacks, size");
   validate->add_option("PROFILE", o->profile, "Preset name or .dqprofile path")->required();
   validate->add_option("MODEL", o->model, "Model to validate against")->required();
   validate->add_option("--imatrix", o->imatrix, "Importance matrix (needed when the profile allocates a target)");
-  validate->add_option("--threads", o->threads, "Threads (0 = all cores)");
+  validate->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({validate, [&g, o] { return run_validate(g, *o); }});
   return out;
 }

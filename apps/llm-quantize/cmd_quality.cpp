@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
+#include "libquant/core/read_file.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/eval/coherence.hpp"
@@ -95,12 +97,7 @@ struct TokenizeOptions {
 
 int run_tokenize(const GlobalOptions& g, const TokenizeOptions& o) {
   std::string text = o.text;
-  if (!o.file.empty()) {
-    std::ifstream f(o.file, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
-  }
+  if (!o.file.empty()) text = libquant::read_whole_file(o.file, libquant::ErrorCode::InvalidArgument, "--file");
   auto src = libquant::model::open_tensor_source(o.model);
   auto tok = libquant::eval::load_tokenizer(*src);
   const auto ids = tok->encode(text, !o.no_bos && tok->add_bos_by_default());
@@ -117,10 +114,14 @@ Command register_tokenize(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<TokenizeOptions>();
   CLI::App* sub = app.add_subcommand("tokenize", "Token ids of a text with the model's own tokenizer (JSON)");
   sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
-  auto* file = sub->add_option("--file", o->file, "Text file")->check(CLI::ExistingFile);
+  auto* file = sub->add_option("--file", o->file, "Text file");
   sub->add_option("--text", o->text, "Text")->excludes(file);
   sub->add_flag("--no-bos", o->no_bos, "Do not add BOS even if the model asks for it");
-  return {sub, [&g, o] { return run_tokenize(g, *o); }};
+  return {sub, [&g, o, sub] {
+            if (sub->count("--file") + sub->count("--text") == 0)
+              throw CLI::ValidationError("tokenize", "give the text with --text TEXT or --file PATH");
+            return run_tokenize(g, *o);
+          }};
 }
 
 namespace {
@@ -168,7 +169,7 @@ Command register_coherence(CLI::App& quality, const GlobalOptions& g) {
       ->check(CLI::Range(1, 4096));
   sub->add_option("--threshold", c->o.threshold, "Minimum mean score (0-1); below it the command exits 12")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--threads", c->o.threads, "Threads (0 = all cores)");
+  sub->add_option("--threads", c->o.threads, "Threads (0 = all cores)")->check(cli::thread_count());
   return {sub, [&g, c] { return run_coherence(g, *c); }};
 }
 
@@ -178,13 +179,13 @@ Command register_quality(CLI::App& app, const GlobalOptions& g) {
   quality->require_subcommand(1);
   CLI::App* ppl = quality->add_subcommand("perplexity", "Perplexity with llama-perplexity's method");
   ppl->add_option("MODEL", po->model, "HF checkpoint directory or .gguf file")->required();
-  ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8)")->check(CLI::ExistingFile);
+  ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8; exit 15 when unreadable)");
   ppl->add_option("--ctx", po->ctx, "Tokens per chunk (only the second half is scored)")->capture_default_str()
       ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   ppl->add_option("--chunks", po->chunks, "Evaluate only the first N chunks (-1 = all)")->capture_default_str();
   ppl->add_option("--batch", po->batch, "Chunks evaluated together")->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1024}));
-  ppl->add_option("--threads", po->threads, "Threads (0 = all cores)")->capture_default_str();
+  ppl->add_option("--threads", po->threads, "Threads (0 = all cores)")->capture_default_str()->check(cli::thread_count());
   ppl->add_option("--save-logits", po->save_logits,
                   "Write the log-probabilities of every scored token (llama-perplexity's KL base file)");
   ppl->add_option("--kl-base", po->kl_base, "KL-divergence against a --save-logits file (its tokens are used)")

@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "libquant/core/atomic_file.hpp"
+#include "libquant/core/output_guard.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/quality_report.hpp"
@@ -57,6 +59,8 @@ void metrics_json(libquant::JsonWriter& j, const libquant::jobs::QualityReport& 
 }
 
 int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
+  if (!o.output.empty())
+    libquant::require_output_apart_from_inputs(o.output, {o.original, o.quantized.at(0), o.data});
   const auto r = run_one(g, o, o.quantized.at(0), o.include_layers);
   libquant::JsonWriter j(2);
   j.begin_object().field("status", "success").field("original_model", r.original).field("quantized_model", r.quantized);
@@ -135,11 +139,11 @@ int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
 }
 
 void add_common(CLI::App* sub, ReportCliOptions& o) {
-  sub->add_option("--data,--calibration-data", o.data, "Evaluation text")->required()->check(CLI::ExistingFile);
+  sub->add_option("--data,--calibration-data", o.data, "Evaluation text (exit 15 when unreadable)")->required();
   sub->add_option("--ctx", o.ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   sub->add_option("--chunks,--calibration-samples", o.chunks, "Chunks of the text evaluated")->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-  sub->add_option("--threads", o.threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", o.threads, "Threads (0 = all cores)")->capture_default_str()->check(cli::thread_count());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "smoothquant_flags.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
@@ -340,8 +341,9 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M (gguf); W8A8 (smoothquant)");
   sub->add_option("-o,--output-dir", o->output_dir, "Output directory")->capture_default_str();
   sub->add_option("-n,--output-name", o->output_name,
-                  "Output file name (default <model>-<LEVEL>.gguf; smoothquant: directory <model>-W8A8[-smoothquant])");
-  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
+                  "Output file name (default <model>-<LEVEL>.gguf; smoothquant: directory <model>-W8A8[-smoothquant])")
+      ->check(cli::plain_file_name());
+  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str()->check(cli::thread_count());
   sub->add_option("--imatrix", o->imatrix, "Importance matrix (llama.cpp .dat or GGUF imatrix) for low-bit types");
   sub->add_flag("--leave-output-tensor", o->leave_output_tensor, "Keep output.weight unquantized");
   sub->add_flag("--pure", o->pure, "One type for every quantized tensor (no k-quant mixture rules)");
@@ -353,8 +355,9 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--target-bpw", o->target_bpw,
                   "-q dynamic: bits per weight of the whole file (size = bpw x parameters / 8); types per tensor are "
                   "allocated to minimise the importance-weighted error")
-      ->check(CLI::Range(1.0, 16.0));
-  sub->add_option("--target-size-bytes", o->target_size_bytes, "-q dynamic: the file size to stay under, in bytes");
+      ->check(cli::finite_range(1.0, 16.0));
+  sub->add_option("--target-size-bytes", o->target_size_bytes, "-q dynamic: the file size to stay under, in bytes")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--candidates", o->candidates,
                   "-q dynamic: the types to choose from (comma-separated; default: the k-, i- and 32-wide legacy "
                   "types from IQ2_XXS to Q8_0)")
@@ -365,8 +368,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--quality-report", o->quality_report,
                "After writing, measure perplexity of the original and the output (exit 11 above "
                "LLM_QUANTIZE_QUALITY_THRESHOLD percent, default 20)");
-  sub->add_option("--quality-data", o->quality_data, "Text for --quality-report (default: the bundled text)")
-      ->check(CLI::ExistingFile);
+  sub->add_option("--quality-data", o->quality_data, "Text for --quality-report (default: the bundled text)");
   sub->add_option("--quality-chunks", o->quality_chunks, "Chunks of 512 tokens for --quality-report")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
   sub->add_flag("--coherence-check", o->coherence_check,
@@ -379,7 +381,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
                   "Super-weight JSON from analyze --identify-super-weights (default: IMATRIX.super_weights.json)");
   sub->add_option("--protection-coverage", o->protection_coverage,
                   "Fraction of each weight protected by saliency |w| sqrt(imatrix), (0, 0.01]")
-      ->capture_default_str()->check(CLI::Range(1e-9, 0.01));
+      ->capture_default_str()->check(cli::finite_range(1e-9, 0.01));
   sub->add_option("--error-metric", o->error_metric,
                   "-q dynamic: relative (error / the tensor's weighted energy, per tensor noise-to-signal) or "
                   "absolute (the output error itself)")
@@ -388,8 +390,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
                   "-q dynamic: measure each weight's effect on the output distribution (KL divergence over this many "
                   "tokens, one forward pass per weight) and allocate by it; 0 = off")
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
-  sub->add_option("--kl-data", o->kl_data, "-q dynamic --kl-refine: text for the KL probes (default: the bundled text)")
-      ->check(CLI::ExistingFile);
+  sub->add_option("--kl-data", o->kl_data, "-q dynamic --kl-refine: text for the KL probes (default: the bundled text)");
   sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);

@@ -3,10 +3,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <variant>
 #include <iostream>
 
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "libquant/backend/backend.hpp"
 #include "libquant/core/cpu_features.hpp"
 #include "libquant/core/error.hpp"
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    cli::reject_non_finite_values(app);
     g.mode = format == "json" ? cli::OutputMode::Json : cli::OutputMode::Human;
     g.csv = format == "csv";
     libquant::set_verbosity(parse_verbosity(g.verbosity));
@@ -98,8 +103,20 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     return cli::report_error(g, libquant::ErrorCode::OutOfMemory, "out of memory",
                              "Use a machine with more memory or a smaller model");
+  } catch (const std::filesystem::filesystem_error& e) {
+    const std::string path = e.path1().empty() ? std::string() : " '" + e.path1().string() + "'";
+    return cli::report_error(g, libquant::ErrorCode::General, "file system error on" + path + ": " + e.code().message(),
+                             "Check the path, its permissions and the free disk space");
+  } catch (const std::length_error&) {
+    // A container asked to grow beyond what can exist: a size taken from a file.
+    return cli::report_error(g, libquant::ErrorCode::ValidationFailed, "the input declares an impossible size",
+                             "The file is corrupt or crafted; re-create or re-download it");
+  } catch (const std::bad_variant_access&) {
+    return cli::report_error(g, libquant::ErrorCode::ValidationFailed, "the input holds a value of an unexpected type",
+                             "The file is corrupt or crafted; re-create or re-download it");
   } catch (const std::exception& e) {
-    return cli::report_error(g, libquant::ErrorCode::General, e.what(), "");
+    return cli::report_error(g, libquant::ErrorCode::General, std::string("internal error: ") + e.what(),
+                             "Please report this with the command that caused it");
   }
   return 0;
 }

@@ -20,8 +20,8 @@ void SmoothQuantFlags::add_to(CLI::App* sub) {
                   "SmoothQuant migration strength in [0, 1] (default 0.5), or 'auto': per layer group, the alpha "
                   "(or no smoothing) with the least INT8 output error on calibration activations");
   sub->add_option("--calibration-data", calibration_data,
-                  "smoothquant: calibration text (.txt, .json, .jsonl; default: the bundled text)")
-      ->check(CLI::ExistingFile);
+                  "smoothquant: calibration text (.txt, .json, .jsonl; default: the bundled text; exit 15 when "
+                  "unreadable)");
   sub->add_option("--calibration-samples", calibration_samples, "smoothquant: calibration sequences")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_option("--calibration-seq-len", seq_len, "smoothquant: tokens per calibration sequence")

@@ -5,7 +5,9 @@
 set -euo pipefail
 bin=$1 name=$2 shared=$3 compiler=$4
 corpus=$(mktemp -d)
-trap 'rm -rf "$corpus"' EXIT
+scratch=$(mktemp -d)  # files the targets write (fuzz_forward, fuzz_quantize_tensor)
+trap 'rm -rf "$corpus" "$scratch"' EXIT
+export TMPDIR=$scratch
 case "$name" in
   fuzz_safetensors) cp "$shared/models/stories260K/model.safetensors" "$corpus/seed1" ;;
   fuzz_gguf)
@@ -43,6 +45,12 @@ case "$name" in
     printf '{"text": "a"}
 {"text": "b"}
 ' > "$corpus/seed2" ;;
+  # Structured targets build their inputs from any bytes; a few seeds of each size.
+  fuzz_forward|fuzz_quantize_tensor|fuzz_littlebit_apply)
+    for i in 1 2 3 4; do
+      dd if="$shared/models/stories260K.gguf" of="$corpus/seed$i" iflag=skip_bytes,count_bytes skip=$((i * 4099)) \
+         count=$((i * 64)) status=none
+    done ;;
 esac
 if [ "$compiler" = "Clang" ]; then
   "$bin" -runs="${FUZZ_RUNS:-20000}" -max_len=65536 -seed=1 "$corpus"

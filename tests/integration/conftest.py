@@ -1,7 +1,9 @@
 """CLI end-to-end tests: run the built llm-quantize binary as a user would."""
 import json
 import os
+import resource
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ def pytest_configure(config):
 
 def pytest_addoption(parser):
     parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
+    parser.addoption("--sanitized", action="store_true", help="the binary is an ASan/UBSan build")
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")
 
 
@@ -48,6 +51,28 @@ class Cli:
         proc = self("--format", "json", *args, env=env)
         return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
 
+    def timed(self, *args, timeout, env=None, limit_address_space=None):
+        """A run that must end within `timeout` seconds (a hang fails the test)."""
+        def limit():
+            if limit_address_space:
+                resource.setrlimit(resource.RLIMIT_AS, (limit_address_space, limit_address_space))
+        try:
+            return subprocess.run([self.binary, *map(str, args)], capture_output=True, text=True, env=env,
+                                  timeout=timeout, preexec_fn=limit)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"llm-quantize {' '.join(map(str, args))} still running after {timeout} s")
+
+    def peak_rss(self, *args):
+        """(CompletedProcess, peak resident set in bytes) of one run."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.Popen([self.binary, *map(str, args)], stdout=out, stderr=err)
+            _, status, usage = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            proc = subprocess.CompletedProcess(p.args, p.returncode, out.read().decode(), err.read().decode())
+        return proc, usage.ru_maxrss * 1024
+
 
 @pytest.fixture(scope="session", autouse=True)
 def checkpoint_dir(tmp_path_factory):
@@ -60,6 +85,11 @@ def checkpoint_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cli(request):
     return Cli(request.config.getoption("--llm-quantize"))
+
+
+@pytest.fixture(scope="session")
+def sanitized(request):
+    return request.config.getoption("--sanitized")
 
 
 @pytest.fixture(scope="session")

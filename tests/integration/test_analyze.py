@@ -49,7 +49,7 @@ def test_stories260k_equals_llama_imatrix(cli, shared, tmp_path, simd, cpu_simd)
     assert out.read_bytes() == golden.read_bytes()
 
 
-@pytest.mark.parametrize("simd", SIMD_LEVELS)
+@pytest.mark.parametrize("simd", [pytest.param("scalar", marks=pytest.mark.slow), "avx2", "avx512"])
 def test_synthetic_equals_llama_imatrix(cli, shared, tmp_path, simd, cpu_simd):
     # 256-wide rows and 64-wide heads: every product takes the tinyBLAS kernels.
     out = analyze_like_llama_imatrix(cli, shared, tmp_path / "syn.dat", shared / "golden/synthetic-a/model-f32.gguf",

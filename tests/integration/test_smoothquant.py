@@ -123,9 +123,17 @@ def test_non_finite_model_fails_with_the_layer(cli, model_dir, tmp_path):
     shutil.copytree(model_dir, bad)
     (bad / "model.safetensors").chmod(0o644)
     t = load_file(bad / "model.safetensors")
-    t["model.layers.2.input_layernorm.weight"][5] = np.inf
+    # Finite weights whose activations overflow: the calibration pass names the layer (exit 14).
+    t["model.layers.2.input_layernorm.weight"][5] = 3.0e38
     save_file(t, bad / "model.safetensors", metadata={"format": "pt"})
     proc, res = cli.json("quantize", bad, "smoothquant", "--smoothquant", "-o", tmp_path, "-n", "out", *CALIB)
     assert proc.returncode == 14, proc.stderr
     assert "layer 2" in res["message"]
+    assert not (tmp_path / "out").exists()
+    # A non-finite weight is refused when it is read (exit 6, the tensor and index named).
+    t["model.layers.2.input_layernorm.weight"][5] = np.inf
+    save_file(t, bad / "model.safetensors", metadata={"format": "pt"})
+    proc, res = cli.json("quantize", bad, "smoothquant", "--smoothquant", "-o", tmp_path, "-n", "out", *CALIB)
+    assert proc.returncode == 6, proc.stderr
+    assert "blk.2.attn_norm.weight" in res["message"] and "index 5" in res["message"]
     assert not (tmp_path / "out").exists()

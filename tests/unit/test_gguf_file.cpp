@@ -45,7 +45,7 @@ TEST_CASE("reads llama.cpp's stories260K.gguf", "[gguf]") {
   REQUIRE(h.version == 3);
   REQUIRE(h.find("general.architecture")->as_string() == "llama");
   REQUIRE(h.find("llama.block_count")->as_uint() == 5);
-  REQUIRE(h.find("tokenizer.ggml.tokens")->array().items.size() == 512);
+  REQUIRE(h.find("tokenizer.ggml.tokens")->array().size() == 512);
   const auto* t = h.find_tensor("blk.0.ffn_down.weight");
   REQUIRE(t);
   REQUIRE(t->shape == Shape({64, 172}));

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "libquant/core/crc32.hpp"
 #include "libquant/core/error.hpp"
 
 namespace libquant {
@@ -46,7 +47,7 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   if (fd_ < 0) throw_io("cannot create output file in", dir);
 }
 
-AtomicFile::AtomicFile(fs::path target, fs::path partial, uint64_t resume_at)
+AtomicFile::AtomicFile(fs::path target, fs::path partial, uint64_t resume_at, std::optional<uint32_t> expected_crc)
     : target_(std::move(target)), temp_(std::move(partial)), keep_partial_(true) {
   const fs::path dir = output_dir_of(target_);
   {
@@ -66,6 +67,11 @@ AtomicFile::AtomicFile(fs::path target, fs::path partial, uint64_t resume_at)
                 "Delete the checkpoint directory and start again");
   if (::ftruncate(fd_, static_cast<off_t>(resume_at)) != 0 || ::lseek(fd_, static_cast<off_t>(resume_at), SEEK_SET) < 0)
     throw_io("cannot rewind checkpoint file", temp_);
+  crc_ = resume_at ? crc32_of_file_prefix(temp_, resume_at) : 0;
+  if (expected_crc && *expected_crc != crc_)
+    throw Error(ErrorCode::CheckpointError,
+                "checkpoint file '" + temp_.string() + "' changed since its record was written (CRC-32 mismatch)",
+                "Delete the checkpoint directory and start again");
   written_ = resume_at;
 }
 
@@ -91,6 +97,7 @@ void AtomicFile::write(std::span<const std::byte> data) {
     p += n;
     left -= static_cast<size_t>(n);
   }
+  if (keep_partial_) crc_ = crc32_update(crc_, data);  // only checkpointed outputs pay for the checksum
   written_ += data.size();
 }
 

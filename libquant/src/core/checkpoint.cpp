@@ -1,7 +1,13 @@
 #include "libquant/core/checkpoint.hpp"
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +15,7 @@
 #include "libquant/core/atomic_file.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
+#include "libquant/core/read_file.hpp"
 
 namespace libquant {
 namespace fs = std::filesystem;
@@ -30,6 +37,34 @@ std::string fnv1a_hex(const std::string& s) {
 [[noreturn]] void corrupt(const fs::path& p, const std::string& why) {
   throw Error(ErrorCode::CheckpointError, "checkpoint record '" + p.string() + "' is unusable: " + why,
               "Delete it (or the whole checkpoint directory) and start again");
+}
+
+// An exclusive, non-blocking flock on `path`. The file may be unlinked by the
+// previous holder's clear() between our open and our flock; then the lock we
+// got is on a dead inode and we try again with the new file.
+int lock_job(const fs::path& path) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw Error(ErrorCode::CheckpointError, "cannot create checkpoint lock '" + path.string() + "': " + std::strerror(errno),
+                  "Pass a writable --checkpoint-dir, or --no-checkpoints");
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK)
+        throw Error(ErrorCode::CheckpointError,
+                    "another run of this same job is using the checkpoint directory '" + path.parent_path().string() +
+                        "'",
+                    "Wait for it to finish, or give this run its own --checkpoint-dir (or --no-checkpoints)");
+      throw Error(ErrorCode::CheckpointError, "cannot lock '" + path.string() + "': " + std::strerror(err));
+    }
+    struct stat held {}, now {};
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev)
+      return fd;
+    ::close(fd);
+  }
+  throw Error(ErrorCode::CheckpointError, "cannot lock '" + path.string() + "': it keeps being replaced");
 }
 
 }  // namespace
@@ -54,29 +89,49 @@ Checkpoint::Checkpoint(fs::path dir, std::string job, std::string config)
   if (!fs::is_directory(dir_, ec))
     throw Error(ErrorCode::CheckpointError, "cannot create checkpoint directory '" + dir_.string() + "'",
                 "Pass a writable --checkpoint-dir, or --no-checkpoints");
+  lock_fd_ = lock_job(dir_ / (key_ + ".lock"));
+}
+
+Checkpoint::~Checkpoint() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 fs::path Checkpoint::record_path() const { return dir_ / (key_ + ".json"); }
 fs::path Checkpoint::partial_path(const std::string& suffix) const { return dir_ / (key_ + suffix); }
 
-std::optional<uint64_t> Checkpoint::load() const {
+std::optional<CheckpointRecord> Checkpoint::load_record() const {
   const fs::path p = record_path();
   std::error_code ec;
   if (!fs::exists(p, ec)) return std::nullopt;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.load(p.string()).get(doc)) corrupt(p, "not valid JSON");
+  const simdjson::padded_string text(read_whole_file(p, ErrorCode::CheckpointError, "checkpoint record", 64u << 20));
+  if (parser.parse(text).get(doc)) corrupt(p, "not valid JSON");
   std::string_view job, config;
-  uint64_t done = 0;
-  if (doc["job"].get(job) || doc["config"].get(config) || doc["done"].get(done)) corrupt(p, "missing fields");
+  CheckpointRecord r;
+  if (doc["job"].get(job) || doc["config"].get(config) || doc["done"].get(r.done)) corrupt(p, "missing fields");
   // Same key but different text would be a hash collision: refuse, never guess.
   if (job != job_ || config != config_) corrupt(p, "it was made by a different job");
-  return done;
+  uint64_t crc = 0;
+  if (!doc["crc32"].get(crc)) {
+    if (crc > 0xffffffffu || doc["bytes"].get(r.bytes)) corrupt(p, "bad checksum fields");
+    r.crc32 = static_cast<uint32_t>(crc);
+  }
+  return r;
 }
 
-void Checkpoint::save(uint64_t done) const {
+std::optional<uint64_t> Checkpoint::load() const {
+  const auto r = load_record();
+  return r ? std::optional<uint64_t>(r->done) : std::nullopt;
+}
+
+void Checkpoint::save(uint64_t done) const { save(CheckpointRecord{done, std::nullopt, 0}); }
+
+void Checkpoint::save(const CheckpointRecord& r) const {
   JsonWriter j(1);
-  j.begin_object().field("job", job_).field("config", config_).field("done", done).end_object();
+  j.begin_object().field("job", job_).field("config", config_).field("done", r.done);
+  if (r.crc32) j.field("crc32", static_cast<uint64_t>(*r.crc32)).field("bytes", r.bytes);
+  j.end_object();
   AtomicFile out(record_path());
   out.write(j.str().data(), j.str().size());
   out.commit();
@@ -85,8 +140,11 @@ void Checkpoint::save(uint64_t done) const {
 void Checkpoint::clear() const {
   std::error_code ec;
   fs::remove(record_path(), ec);
+  // The lock file goes too (last, while still held; see lock_job).
+  const std::string lock = key_ + ".lock";
   for (const auto& e : fs::directory_iterator(dir_, ec))
-    if (e.path().filename().string().rfind(key_, 0) == 0) fs::remove(e.path(), ec);
+    if (e.path().filename().string().rfind(key_, 0) == 0 && e.path().filename() != lock) fs::remove(e.path(), ec);
+  fs::remove(dir_ / lock, ec);
 }
 
 }  // namespace libquant

@@ -1,14 +1,34 @@
 #include "libquant/core/thread_pool.hpp"
 
 #include <algorithm>
+#include <string>
 #include <utility>
+
+#include "libquant/core/error.hpp"
 
 namespace libquant {
 
 ThreadPool::ThreadPool(unsigned n_threads) {
   n_threads_ = n_threads ? n_threads : std::max(1u, std::thread::hardware_concurrency());
   // The calling thread takes part in every job, so start one fewer worker.
-  for (unsigned i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    workers_.reserve(n_threads_ - 1);
+    for (unsigned i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  } catch (const std::exception& e) {
+    // The destructor will not run: stop and join the workers that did start
+    // (a joinable std::thread destroyed here would terminate the process).
+    const size_t started = workers_.size();
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    throw Error(ErrorCode::OutOfMemory,
+                "cannot start " + std::to_string(n_threads_) + " threads (" + std::to_string(started + 1) +
+                    " started): " + e.what(),
+                "Use fewer threads");
+  }
 }
 
 ThreadPool::~ThreadPool() {

@@ -3,6 +3,9 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <string>
+
+#include "libquant/core/error.hpp"
 
 namespace libquant::cpu {
 
@@ -13,6 +16,19 @@ double littlebit_bpw(int64_t m, int64_t n, int64_t rank, int paths) noexcept {
   return bits / (static_cast<double>(m) * static_cast<double>(n));
 }
 
+void LittleBitFactors::validate() const {
+  constexpr int64_t kMax = int64_t{1} << 40;
+  bool ok = out > 0 && in > 0 && rank > 0 && out <= kMax && in <= kMax && rank <= std::min(out, in) &&
+            !paths.empty() && out * in <= kMax;  // no product below overflows
+  for (const auto& p : paths)
+    ok = ok && p.u.rows() == out && p.u.cols() == rank && p.v.rows() == rank && p.v.cols() == in &&
+         static_cast<int64_t>(p.h.size()) == out && static_cast<int64_t>(p.l.size()) == rank &&
+         static_cast<int64_t>(p.g.size()) == in;
+  check(ok, ErrorCode::ValidationFailed,
+        "LittleBit factors of " + std::to_string(out) + " x " + std::to_string(in) + " at rank " +
+            std::to_string(rank) + " hold signs or scales of other sizes");
+}
+
 std::vector<float> LittleBitFactors::reconstruct() const {
   std::vector<float> w(static_cast<size_t>(out * in));
   reconstruct_rows(0, out, w.data());
@@ -20,6 +36,8 @@ std::vector<float> LittleBitFactors::reconstruct() const {
 }
 
 void LittleBitFactors::reconstruct_rows(int64_t r0, int64_t n, float* dst) const {
+  validate();
+  check(r0 >= 0 && n >= 0 && r0 <= out && n <= out - r0, ErrorCode::InvalidArgument, "rows outside the factors");
   std::fill(dst, dst + n * in, 0.0f);
   std::vector<float> ul(static_cast<size_t>(n * rank)), vg(static_cast<size_t>(rank * in));
   for (const auto& p : paths) {
@@ -40,6 +58,8 @@ void LittleBitFactors::apply(const float* x, int64_t tokens, float* y, ThreadPoo
 }
 
 void LittleBitFactors::apply_with(const float* x, int64_t tokens, float* y, const SignGemmFn& sign_product) const {
+  validate();
+  check(tokens >= 0, ErrorCode::InvalidArgument, "negative token count");
   std::vector<float> a(static_cast<size_t>(tokens * in)), b(static_cast<size_t>(tokens * rank)),
       d(static_cast<size_t>(tokens * out));
   std::fill(y, y + tokens * out, 0.0f);

@@ -1,3 +1,4 @@
+#include "libquant/core/read_file.hpp"
 #include "libquant/eval/calibration_data.hpp"
 
 #include <simdjson.h>
@@ -34,13 +35,10 @@ std::string text_of(simdjson::dom::element e, const std::string& where) {
 }  // namespace
 
 std::vector<std::string> read_calibration_documents(const fs::path& source) {
-  std::ifstream f(source, std::ios::binary);
-  if (!f) bad("cannot read '" + source.string() + "'", "Check the --calibration-data path");
-  std::stringstream ss;
-  ss << f.rdbuf();
+  const std::string text = read_whole_file(source, ErrorCode::CalibrationDataError, "calibration data");
   const std::string ext = source.extension().string();
   const std::string_view kind = ext == ".jsonl" || ext == ".ndjson" ? "jsonl" : ext == ".json" ? "json" : "text";
-  return parse_calibration_documents(ss.str(), kind, "'" + source.string() + "'");
+  return parse_calibration_documents(text, kind, "'" + source.string() + "'");
 }
 
 std::vector<std::string> parse_calibration_documents(const std::string& content, std::string_view kind,

@@ -37,6 +37,10 @@ LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf
   const std::string stem = gguf_name.substr(0, gguf_name.size() - 7);
   if (!(how.transform && *how.transform) && !how.simulate_w8a8)
     if (auto f = model::littlebit_factors(src, gguf_name)) {
+      check(f->out == lw.out && f->in == lw.in, ErrorCode::ValidationFailed,
+            "factors of '" + gguf_name + "' are " + std::to_string(f->out) + " x " + std::to_string(f->in) +
+                ", the tensor is " + t.shape.to_string());
+      f->validate();
       lw.factors = std::move(f);
       return lw;
     }

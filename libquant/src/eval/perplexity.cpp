@@ -1,3 +1,5 @@
+#include "libquant/core/output_guard.hpp"
+#include "libquant/core/read_file.hpp"
 #include "libquant/eval/perplexity.hpp"
 
 #include <chrono>
@@ -45,11 +47,7 @@ double token_nll(const float* logits, int64_t n_vocab, int32_t target) {
 }
 
 std::string read_text_file(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw Error(ErrorCode::CalibrationDataError, "cannot read data file '" + p.string() + "'", "Check the --data path");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return read_whole_file(p, ErrorCode::CalibrationDataError, "data file");
 }
 
 namespace {// Running sums for the KL-divergence statistics.
@@ -103,6 +101,7 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   check(opts.ctx >= 16, ErrorCode::InvalidArgument, "--ctx must be at least 16");
   check(opts.batch >= 1, ErrorCode::InvalidArgument, "--batch must be at least 1");
+  if (!opts.save_logits.empty()) require_output_apart_from_inputs(opts.save_logits, {opts.model, opts.data, opts.kl_base});
   auto src = model::open_tensor_source(opts.model);
   auto tok = load_tokenizer(*src);
   std::unique_ptr<LogitsFileReader> base;

@@ -33,16 +33,19 @@ std::array<std::string, 256> byte_to_symbol() {
 class ByteLevelBpe final : public Tokenizer {
  public:
   ByteLevelBpe(const io::GgufHeader& h, BpePreSplit mode) : mode_(mode), bytes_(byte_to_symbol()) {
-    const auto& toks = h.find("tokenizer.ggml.tokens")->array().items;
+    const io::GgufValue* tv = h.find("tokenizer.ggml.tokens");
+    check(tv && tv->is_array(), ErrorCode::ValidationFailed, "GGUF file has no tokenizer.ggml.tokens");
+    const io::GgufArray& toks = tv->array();
     id_to_token_.reserve(toks.size());
     for (size_t i = 0; i < toks.size(); ++i) {
-      id_to_token_.push_back(std::get<std::string>(toks[i]));
+      id_to_token_.emplace_back(toks.string_at(i));
       token_to_id_.emplace(id_to_token_.back(), static_cast<int32_t>(i));
     }
     const io::GgufValue* merges = h.find("tokenizer.ggml.merges");
     check(merges && merges->is_array(), ErrorCode::ValidationFailed, "gpt2 vocabulary without tokenizer.ggml.merges");
     int rank = 0;
-    for (const auto& m : merges->array().items) ranks_.emplace(std::get<std::string>(m), rank++);
+    const io::GgufArray& ma = merges->array();
+    for (size_t i = 0; i < ma.size(); ++i) ranks_.emplace(std::string(ma.string_at(i)), rank++);
     auto id_or = [&](const char* key, int32_t def) {
       const io::GgufValue* v = h.find(key);
       return v ? static_cast<int32_t>(v->as_int()) : def;

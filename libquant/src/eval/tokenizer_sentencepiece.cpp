@@ -73,19 +73,22 @@ std::string sentencepiece_proto_from_gguf(const io::GgufHeader& h) {
   const io::GgufValue* scores = h.find("tokenizer.ggml.scores");
   const io::GgufValue* types = h.find("tokenizer.ggml.token_type");
   check(tokens && tokens->is_array(), ErrorCode::ValidationFailed, "GGUF file has no tokenizer.ggml.tokens");
-  const auto& tok = tokens->array().items;
+  const io::GgufArray& tok = tokens->array();
+  // Scores and types are optional; when present they must be f32 and i32 arrays.
+  const io::GgufArray* sc = scores && scores->is_array() ? &scores->array() : nullptr;
+  const io::GgufArray* ty = types && types->is_array() ? &types->array() : nullptr;
+  check(!sc || sc->element_type() == io::GgufType::Float32, ErrorCode::ValidationFailed,
+        "tokenizer.ggml.scores is not an f32 array");
+  check(!ty || ty->element_type() == io::GgufType::Int32, ErrorCode::ValidationFailed,
+        "tokenizer.ggml.token_type is not an i32 array");
   ProtoWriter model;
   bool has_bytes = false;
   for (size_t i = 0; i < tok.size(); ++i) {
     ProtoWriter piece;
-    piece.bytes_field(1, std::get<std::string>(tok[i]));
-    float score = 0.0f;
-    if (scores && scores->is_array() && i < scores->array().items.size())
-      if (const auto* f = std::get_if<float>(&scores->array().items[i])) score = *f;
+    piece.bytes_field(1, std::string(tok.string_at(i)));
+    const float score = sc && i < sc->size() ? static_cast<float>(sc->number_at(i)) : 0.0f;
     piece.float_field(2, score);
-    int32_t type = 1;
-    if (types && types->is_array() && i < types->array().items.size())
-      if (const auto* t = std::get_if<int32_t>(&types->array().items[i])) type = *t;
+    const auto type = ty && i < ty->size() ? static_cast<int32_t>(ty->integer_at(i)) : int32_t{1};
     has_bytes |= type == 6;
     piece.int_field(3, type);
     model.bytes_field(1, piece.str());

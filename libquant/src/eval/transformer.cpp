@@ -8,15 +8,18 @@
 #include "../cpu/ops.hpp"
 #include "linear_weight.hpp"
 #include "libquant/core/error.hpp"
+#include "libquant/core/finite.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/model/gguf_metadata.hpp"
+#include "libquant/model/model_validation.hpp"
 
 namespace libquant::eval {
 
 model::ModelConfig forward_config(const model::TensorSource& source) {
-  if (const auto* cfg = model::hf_config(source)) return *cfg;
-  return model::config_from_gguf(*model::gguf_header(source));
+  model::ModelConfig cfg = model::validated_config(source);
+  model::check_forward_support(source, cfg);
+  return cfg;
 }
 
 namespace {
@@ -118,7 +121,9 @@ struct Transformer::Impl {
         check(id >= 0 && static_cast<uint64_t>(id) < emb->shape.rows(), ErrorCode::InvalidArgument,
               "token id " + std::to_string(id) + " is outside the vocabulary");
         src.read_rows(*emb, static_cast<uint64_t>(id), 1, raw.data());
-        gguf::dequantize(emb->dtype, raw.data(), h + static_cast<int64_t>(r++) * d, d);
+        float* row = h + static_cast<int64_t>(r++) * d;
+        gguf::dequantize(emb->dtype, raw.data(), row, d);
+        require_finite("tensor 'token_embd.weight'", row, static_cast<size_t>(d), static_cast<uint64_t>(id) * d);
       }
   }
 

@@ -100,13 +100,8 @@ MixturePlanner::MixturePlanner(const FileTypeInfo& ft, MixtureModel model, Mixtu
     if (contains(n, "attn_v.weight") || contains(n, "attn_qkv.weight") || contains(n, "attn_kv_b.weight")) ++n_attention_wv_;
     else if (n == "output.weight") has_output_ = true;
   }
-  for (const auto& [pattern, type] : o_.tensor_types) {
-    try {
-      overrides_.emplace_back(std::regex(pattern), type);
-    } catch (const std::regex_error& e) {
-      throw Error(ErrorCode::InvalidArgument, "--tensor-type pattern '" + pattern + "' is not a valid regex: " + e.what());
-    }
-  }
+  for (const auto& [pattern, type] : o_.tensor_types)
+    overrides_.emplace_back(Pattern(pattern, ErrorCode::InvalidArgument, "tensor-type pattern"), type);
 }
 
 DType MixturePlanner::next(std::string_view name_view, const Shape& shape, DType current) {
@@ -117,7 +112,7 @@ DType MixturePlanner::next(std::string_view name_view, const Shape& shape, DType
   if (o_.token_embedding_type && name == "token_embd.weight") t = *o_.token_embedding_type;
   if (o_.output_tensor_type && name == "output.weight") t = *o_.output_tensor_type;
   for (const auto& [re, type] : overrides_)
-    if (std::regex_search(name, re)) {
+    if (re.search(name)) {
       t = type;
       break;
     }

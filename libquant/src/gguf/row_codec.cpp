@@ -12,8 +12,9 @@
 namespace libquant::gguf {
 namespace {
 
+// Zero-element tensors exist (a dimension of 0): memcpy must not see their null buffers.
 void quantize_f32(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float*) {
-  std::memcpy(dst, src, static_cast<size_t>(nrows * n_per_row) * sizeof(float));
+  if (nrows * n_per_row > 0) std::memcpy(dst, src, static_cast<size_t>(nrows * n_per_row) * sizeof(float));
 }
 void quantize_f16(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float*) {
   f32_to_f16(src, static_cast<uint16_t*>(dst), static_cast<size_t>(nrows * n_per_row));
@@ -21,7 +22,9 @@ void quantize_f16(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
 void quantize_bf16(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float*) {
   f32_to_bf16(src, static_cast<uint16_t*>(dst), static_cast<size_t>(nrows * n_per_row));
 }
-void dequantize_f32(const void* src, float* dst, int64_t n) { std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); }
+void dequantize_f32(const void* src, float* dst, int64_t n) {
+  if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
 void dequantize_f16(const void* src, float* dst, int64_t n) { f16_to_f32(static_cast<const uint16_t*>(src), dst, static_cast<size_t>(n)); }
 void dequantize_bf16(const void* src, float* dst, int64_t n) { bf16_to_f32(static_cast<const uint16_t*>(src), dst, static_cast<size_t>(n)); }
 

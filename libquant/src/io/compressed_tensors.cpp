@@ -3,9 +3,9 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <regex>
 
 #include "libquant/core/error.hpp"
+#include "libquant/core/pattern.hpp"
 #include "libquant/core/json_writer.hpp"
 
 namespace libquant::io {
@@ -230,8 +230,8 @@ const CtScheme* scheme_for(const CompressedTensorsConfig& qc, std::string_view h
   auto matches = [&](const std::string& pattern) {
     if (pattern.rfind("re:", 0) == 0) {
       try {
-        return std::regex_match(hf_module.begin(), hf_module.end(), std::regex(pattern.substr(3)));
-      } catch (const std::regex_error&) {
+        return Pattern(std::string_view(pattern).substr(3)).full_match(hf_module);
+      } catch (const Error&) {
         bad("target '" + pattern + "' is not a valid regular expression");
       }
     }

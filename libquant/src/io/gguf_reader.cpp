@@ -30,6 +30,12 @@ class Cursor {
     pos_ += sizeof(T);
     return v;
   }
+  std::span<const std::byte> read_bytes(uint64_t n, const char* what) {
+    if (n > remaining()) invalid(std::string(what) + " run past the end of the file");
+    const auto out = d_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
   std::string read_string(const char* what) {
     const auto n = read<uint64_t>(what);
     if (n > remaining()) invalid(std::string(what) + " length " + std::to_string(n) + " runs past the end of the file");
@@ -79,10 +85,29 @@ GgufScalar read_scalar(Cursor& c, GgufType t, const std::string& key) {
   invalid("key '" + key + "' has a nested array");
 }
 
+// Arrays are kept packed (see GgufArray): memory stays bounded by the file.
+GgufArray read_array(Cursor& c, GgufType et, uint64_t n, const std::string& key) {
+  GgufArray a(et, {});
+  if (et == GgufType::String) {
+    for (uint64_t j = 0; j < n; ++j) a.append_string(c.read_string("string array item"));
+    return a;
+  }
+  const size_t size = gguf_scalar_size(et);
+  const auto bytes = c.read_bytes(n * size, "array items");  // n * size <= remaining: checked by the caller
+  if (et == GgufType::Bool)
+    for (std::byte b : bytes)
+      if (static_cast<uint8_t>(b) > 1) invalid("key '" + key + "' has a bool value that is neither 0 nor 1");
+  a.append_packed(bytes, n);
+  return a;
+}
+
 }  // namespace
 
 uint64_t GgufTensorInfo::nbytes() const {
-  return row_bytes(type, shape.row_length()) * shape.rows();
+  const uint64_t rb = row_bytes(type, shape.row_length()), rows = shape.rows();
+  if (rows != 0 && rb > std::numeric_limits<uint64_t>::max() / rows)
+    invalid("tensor '" + name + "' has a byte size that overflows 64 bits");
+  return rb * rows;
 }
 
 const GgufValue* GgufHeader::find(std::string_view key) const noexcept {
@@ -126,10 +151,7 @@ GgufHeader parse_gguf(std::span<const std::byte> file) {
       const auto n = c.read<uint64_t>("array length");
       if (n > c.remaining() / min_encoded_size(static_cast<GgufType>(et)))
         invalid("key '" + key + "' has array length " + std::to_string(n) + " larger than the file");
-      std::vector<GgufScalar> items;
-      items.reserve(n);
-      for (uint64_t j = 0; j < n; ++j) items.push_back(read_scalar(c, static_cast<GgufType>(et), key));
-      value = GgufValue::array(static_cast<GgufType>(et), std::move(items));
+      value = GgufValue::array(read_array(c, static_cast<GgufType>(et), n, key));
     } else {
       GgufScalar s = read_scalar(c, static_cast<GgufType>(t), key);
       switch (static_cast<GgufType>(t)) {
@@ -194,15 +216,18 @@ GgufHeader parse_gguf(std::span<const std::byte> file) {
   const uint64_t a = h.alignment;
   h.data_offset = (c.pos() + a - 1) / a * a;
   if (h.data_offset > file.size() && !h.tensors.empty()) invalid("file ends before the tensor data section");
+  // Every comparison below is written so that nothing can wrap: sizes are
+  // bounded by the file before they are added.
+  const uint64_t data_size = h.data_offset <= file.size() ? file.size() - h.data_offset : 0;
   uint64_t expected = 0;
   for (const auto& t : h.tensors) {
     if (t.offset != expected)
       invalid("tensor '" + t.name + "' has offset " + std::to_string(t.offset) + ", expected " + std::to_string(expected));
     const uint64_t nb = t.nbytes();
     if (nb > file.size()) invalid("tensor '" + t.name + "' is larger than the file");
-    expected = t.offset + (nb + a - 1) / a * a;
-    if (h.data_offset + t.offset + nb > file.size())
+    if (t.offset > data_size || nb > data_size - t.offset)
       invalid("tensor '" + t.name + "' data runs past the end of the file (truncated?)");
+    expected = t.offset + (nb + a - 1) / a * a;
   }
   return h;
 }

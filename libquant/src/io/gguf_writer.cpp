@@ -13,11 +13,12 @@ class Buffer {
     const auto* p = reinterpret_cast<const std::byte*>(&v);
     bytes.insert(bytes.end(), p, p + sizeof(T));
   }
-  void put_string(const std::string& s) {
+  void put_string(std::string_view s) {
     put<uint64_t>(s.size());
     const auto* p = reinterpret_cast<const std::byte*>(s.data());
     bytes.insert(bytes.end(), p, p + s.size());
   }
+  void put_bytes(std::span<const std::byte> b) { bytes.insert(bytes.end(), b.begin(), b.end()); }
   void put_scalar(GgufType t, const GgufScalar& s) {
     std::visit(
         [&](const auto& x) {
@@ -56,13 +57,12 @@ std::vector<std::byte> serialize_gguf_header(const GgufHeader& h) {
     b.put<int32_t>(static_cast<int32_t>(kv.value.type()));
     if (kv.value.is_array()) {
       const auto& a = kv.value.array();
-      b.put<int32_t>(static_cast<int32_t>(a.element_type));
-      b.put<uint64_t>(a.items.size());
-      for (const auto& item : a.items) {
-        check(scalar_type(item) == a.element_type, ErrorCode::InvalidArgument,
-              "array '" + kv.key + "' mixes element types");
-        b.put_scalar(a.element_type, item);
-      }
+      b.put<int32_t>(static_cast<int32_t>(a.element_type()));
+      b.put<uint64_t>(a.size());
+      if (a.element_type() == GgufType::String)
+        for (size_t i = 0; i < a.size(); ++i) b.put_string(a.string_at(i));
+      else
+        b.put_bytes(a.packed_bytes());
     } else {
       check(scalar_type(kv.value.scalar()) == kv.value.type(), ErrorCode::InvalidArgument,
             "value of '" + kv.key + "' does not match its declared type");
@@ -117,12 +117,15 @@ GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
   next_ = resume->tensors_done;
   uint64_t at = header_.data_offset;
   for (size_t i = 0; i < next_; ++i) at += (header_.tensors[i].nbytes() + header_.alignment - 1) / header_.alignment * header_.alignment;
-  out_ = std::make_unique<AtomicFile>(std::move(path), resume->partial, next_ == 0 ? 0 : at);
+  out_ = std::make_unique<AtomicFile>(std::move(path), resume->partial, next_ == 0 ? 0 : at,
+                                      next_ == 0 ? std::nullopt : resume->crc32);
   if (next_ == 0) out_->write(head);
   else out_->pwrite(head.data(), head.size(), 0);  // identical bytes; rewritten in case the tail was torn
 }
 
 void GgufWriter::sync() { out_->sync(); }
+uint64_t GgufWriter::bytes_written() const noexcept { return out_->size(); }
+uint32_t GgufWriter::crc32() const noexcept { return out_->crc32(); }
 
 GgufWriter::~GgufWriter() = default;
 

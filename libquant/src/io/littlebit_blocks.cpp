@@ -1,9 +1,10 @@
 // .littlebit factor blocks and checksums (layout in io/littlebit_file.hpp).
-#include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "libquant/core/crc32.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/io/littlebit_file.hpp"
@@ -42,6 +43,16 @@ cpu::PackedSigns get_signs(const std::byte* src, int64_t rows, int64_t cols, con
 }  // namespace
 
 LittleBitBlockLayout littlebit_block_layout(int64_t out, int64_t in, int64_t rank, int paths) {
+  // Public entry point: bound the dimensions so no size below can wrap
+  // (the index parser allows at most 2^40 elements per tensor).
+  constexpr int64_t kMax = int64_t{1} << 40;
+  check(out > 0 && in > 0 && rank > 0 && out <= kMax && in <= kMax && rank <= std::min(out, in) &&
+            (paths == 1 || paths == 2),
+        ErrorCode::ValidationFailed,
+        "littlebit factors of " + std::to_string(out) + " x " + std::to_string(in) + " at rank " +
+            std::to_string(rank) + " with " + std::to_string(paths) + " paths are not a valid layout");
+  check(static_cast<uint64_t>(out) * static_cast<uint64_t>(in) <= static_cast<uint64_t>(kMax),
+        ErrorCode::ValidationFailed, "littlebit factors describe more than 2^40 weights");
   LittleBitBlockLayout L;
   uint64_t at = 0;
   for (int p = 0; p < paths; ++p) {
@@ -98,18 +109,6 @@ cpu::LittleBitFactors decode_factors(std::span<const std::byte> block, int64_t o
   return f;
 }
 
-uint32_t crc32(std::span<const std::byte> data, uint32_t crc) noexcept {
-  // zlib's CRC-32 (the ISO-HDLC polynomial, as gzip and PNG), in chunks below its 32-bit length limit.
-  uLong c = crc;
-  const auto* p = reinterpret_cast<const Bytef*>(data.data());
-  size_t left = data.size();
-  while (left > 0) {
-    const uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
-    c = ::crc32(c, p, n);
-    p += n;
-    left -= n;
-  }
-  return static_cast<uint32_t>(c);
-}
+uint32_t crc32(std::span<const std::byte> data, uint32_t crc) noexcept { return crc32_update(crc, data); }
 
 }  // namespace libquant::io

@@ -168,6 +168,9 @@ LittleBitFileInfo parse_littlebit(std::span<const std::byte> file) {
 }
 
 bool is_littlebit_file(const std::filesystem::path& path) noexcept {
+  // Only regular files are looked into (a FIFO must not block the caller).
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream f(path, std::ios::binary);
   char m[8] = {};
   return f.read(m, 8) && std::memcmp(m, kMagic, 8) == 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "libquant/core/read_file.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/io/safetensors.hpp"
 
@@ -160,9 +161,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const fs::path& path) {
     const fs::path index = path / "model.safetensors.index.json";
     if (fs::exists(index)) {
       simdjson::dom::parser parser;
-      simdjson::padded_string json;
-      if (simdjson::padded_string::load(index.string()).get(json))
-        throw Error(ErrorCode::ValidationFailed, "cannot read '" + index.string() + "'");
+      const simdjson::padded_string json(read_whole_file(index, ErrorCode::ValidationFailed, "safetensors index", 256u << 20));
       simdjson::dom::object wm;
       if (parser.parse(json)["weight_map"].get_object().get(wm))
         throw Error(ErrorCode::ValidationFailed, "'" + index.string() + "' has no weight_map object");

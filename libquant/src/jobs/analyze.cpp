@@ -6,7 +6,9 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "libquant/core/output_guard.hpp"
 #include "libquant/core/checkpoint.hpp"
+#include "libquant/core/crc32.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/eval/calibration_data.hpp"
@@ -139,6 +141,13 @@ AnalyzeResult combine_only(const AnalyzeOptions& opts) {
 
 AnalyzeResult analyze(const AnalyzeOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
+  {
+    std::vector<fs::path> inputs = opts.input_imatrices;
+    inputs.push_back(opts.model);
+    inputs.push_back(opts.data);
+    require_output_apart_from_inputs(opts.output, inputs);
+    if (!opts.super_weights_output.empty()) require_output_apart_from_inputs(opts.super_weights_output, inputs);
+  }
   if (opts.model.empty()) {
     auto r = combine_only(opts);
     r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -167,13 +176,18 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   if (opts.checkpoint_dir) {
     ckpt.emplace(*opts.checkpoint_dir, "analyze", job_config(opts, n_chunks));
     partial = ckpt->partial_path(".imatrix.gguf");
-    std::optional<uint64_t> done;
-    if (opts.resume) done = ckpt->load();
+    std::optional<CheckpointRecord> rec;
+    if (opts.resume) rec = ckpt->load_record();
+    const std::optional<uint64_t> done = rec ? std::optional<uint64_t>(rec->done) : std::nullopt;
     if (opts.resume && !done)
       throw Error(ErrorCode::CheckpointError, "no checkpoint of this analysis in '" + opts.checkpoint_dir->string() + "'",
                   "Run without --resume to start afresh (model, data and options must match the interrupted run)");
     if (done && *done > 0) {
       methods::ImportanceMatrix saved;
+      // The partial imatrix must be the very bytes the record was written for.
+      if (!rec->crc32 || crc32_of_file_prefix(partial, rec->bytes) != *rec->crc32 || fs::file_size(partial) != rec->bytes)
+        throw Error(ErrorCode::CheckpointError, "checkpoint data '" + partial.string() + "' changed since its record",
+                    "Delete the checkpoint directory and start afresh");
       try {
         saved = methods::ImportanceMatrix::load_gguf(partial);
       } catch (const Error& e) {
@@ -206,7 +220,8 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     m.chunks += nb;
     if (ckpt) {
       m.save_gguf(partial, /*keep_order=*/true);
-      ckpt->save(static_cast<uint64_t>(m.chunks));
+      const uint64_t bytes = fs::file_size(partial);
+      ckpt->save(CheckpointRecord{static_cast<uint64_t>(m.chunks), crc32_of_file_prefix(partial, bytes), bytes});
       maybe_die(m.chunks - r.chunks_resumed);
     }
     progress.update(static_cast<uint64_t>(c0 + nb), "");

@@ -8,9 +8,11 @@
 #include <map>
 #include <set>
 
+#include "libquant/core/output_guard.hpp"
 #include "libquant/core/checkpoint.hpp"
 #include "libquant/backend/backend.hpp"
 #include "libquant/core/error.hpp"
+#include "libquant/core/finite.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/gguf/mixture.hpp"
@@ -19,6 +21,7 @@
 #include "libquant/methods/importance_matrix.hpp"
 #include "libquant/methods/super_weights.hpp"
 #include "libquant/model/gguf_metadata.hpp"
+#include "libquant/model/model_validation.hpp"
 #include "libquant/model/tensor_source.hpp"
 #include "dynamic_plan.hpp"
 #include "peak_memory.hpp"
@@ -81,6 +84,17 @@ gguf::MixtureModel mixture_model(const model::TensorSource& src, const model::Mo
   m.n_layer = cfg.num_layers;
   m.n_head = cfg.num_heads;
   m.n_head_kv = cfg.num_kv_heads ? cfg.num_kv_heads : cfg.num_heads;
+  // A family without model validation still feeds these counts to the
+  // mixture rules (layer positions, GQA ratio): they must be plausible.
+  auto plausible = [](int64_t v, int64_t hi, const char* what) {
+    check(v >= 0 && v <= hi, ErrorCode::ValidationFailed,
+          std::string("invalid GGUF metadata: ") + what + " is " + std::to_string(v),
+          "The file is corrupt or crafted; re-create or re-download it");
+  };
+  plausible(m.n_layer, int64_t{1} << 16, "block_count");
+  plausible(m.n_head, int64_t{1} << 20, "attention.head_count");
+  plausible(m.n_head_kv, int64_t{1} << 20, "attention.head_count_kv");
+  plausible(m.n_expert, int64_t{1} << 16, "expert_count");
   m.is_70b = m.arch == "llama" && m.n_layer == 80;
   return m;
 }
@@ -108,7 +122,8 @@ struct TensorPlan {
 };
 
 // Quantizes one tensor in row chunks (buffers reused across tensors) and
-// streams it to the writer. Rejects NaN/Inf weights, naming the tensor.
+// streams it to the writer. Rejects NaN/Inf weights (whatever the output
+// type), naming the tensor and the first bad index.
 class TensorStreamer {
  public:
   TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool) : src_(src), w_(w), pool_(pool) {
@@ -131,11 +146,19 @@ class TensorStreamer {
       const uint64_t n = std::min(chunk_rows, rows - r0);
       grow(raw_, n * src_rb);
       src_.read_rows(t, r0, n, raw_.data());
+      grow(f32_, n * static_cast<uint64_t>(n_per_row));
       if (t.dtype == p.out) {
+        // Copied as stored, but checked like every other weight.
+        if (gguf::can_dequantize(t.dtype))
+          pool_.parallel_for(static_cast<size_t>(n), 16, [&](size_t a, size_t b) {
+            float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
+            gguf::dequantize(t.dtype, raw_.data() + a * src_rb, f, static_cast<int64_t>(b - a) * n_per_row);
+            require_finite("tensor '" + t.name + "'", f, (b - a) * static_cast<size_t>(n_per_row),
+                           (r0 + a) * static_cast<uint64_t>(n_per_row));
+          });
         write({raw_.data(), n * src_rb});
         continue;
       }
-      grow(f32_, n * static_cast<uint64_t>(n_per_row));
       grow(enc_, n * out_rb);
       // Row-local codecs: a row's bytes never depend on which thread ran it.
       const size_t grain = quantized_out ? 1 : 16;
@@ -150,7 +173,8 @@ class TensorStreamer {
         float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
         const auto nr = static_cast<int64_t>(b - a);
         gguf::dequantize(t.dtype, raw_.data() + a * src_rb, f, nr * n_per_row);
-        if (quantized_out) check_finite(t.name, f, nr * n_per_row);
+        require_finite("tensor '" + t.name + "'", f, static_cast<size_t>(nr * n_per_row),
+                       (r0 + a) * static_cast<uint64_t>(n_per_row));
         if (!gpu) encode(a, b);
       });
       if (gpu && !be.quantize_rows(p.out, f32_.data(), enc_.data(), static_cast<int64_t>(n), n_per_row, imp))
@@ -182,12 +206,6 @@ class TensorStreamer {
   }
   template <typename V> static void grow(V& v, uint64_t n) {
     if (v.size() < n) v.resize(n);
-  }
-  static void check_finite(const std::string& name, const float* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-      if (!std::isfinite(x[i]))
-        throw Error(ErrorCode::ValidationFailed, "tensor '" + name + "' contains NaN or Inf values",
-                    "Fix or re-export the checkpoint; quantizing non-finite weights would produce a broken model");
   }
   model::TensorSource& src_;
   io::GgufWriter& w_;
@@ -316,7 +334,11 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
                 "Compute one with 'llm-quantize analyze MODEL -o imatrix.dat' and pass --imatrix imatrix.dat");
 
   const bool hf = model::hf_config(*src) != nullptr;
-  const model::ModelConfig cfg = hf ? *model::hf_config(*src) : model::config_from_gguf(*model::gguf_header(*src));
+  // Known families are validated in full (shapes against the configuration);
+  // a GGUF of another family is re-quantized tensor by tensor, by name.
+  const model::ModelConfig cfg = model::has_known_architecture(*src) ? model::validated_config(*src)
+                                 : hf ? *model::hf_config(*src)
+                                      : model::config_from_gguf(*model::gguf_header(*src));
 
   res.layers_processed = cfg.num_layers;
   std::vector<io::GgufKv>& kvs = P.kvs;
@@ -423,6 +445,10 @@ ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts) {
 
 ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
+  std::vector<fs::path> inputs = {opts.input};
+  if (opts.imatrix) inputs.push_back(*opts.imatrix);
+  if (opts.super_weights) inputs.push_back(*opts.super_weights);
+  require_output_apart_from_inputs(opts.output, inputs);
   Prepared P = prepare(opts);
   ConvertToGgufResult& res = P.res;
   model::TensorSource* src = P.src.get();
@@ -436,14 +462,18 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   std::optional<io::GgufResume> resume;
   if (opts.checkpoint_dir) {
     ckpt.emplace(*opts.checkpoint_dir, "quantize-gguf", job_config(opts, specs));
-    std::optional<uint64_t> done;
-    if (opts.resume) done = ckpt->load();
-    if (opts.resume && !done)
+    std::optional<CheckpointRecord> rec;
+    if (opts.resume) rec = ckpt->load_record();
+    if (opts.resume && !rec)
       throw Error(ErrorCode::CheckpointError, "no checkpoint of this job in '" + opts.checkpoint_dir->string() + "'",
                   "Run without --resume to start afresh (inputs and options must match the interrupted run)");
-    resume = io::GgufResume{ckpt->partial_path(".gguf.part"), static_cast<size_t>(done.value_or(0))};
+    if (rec && rec->done > 0 && !rec->crc32)
+      throw Error(ErrorCode::CheckpointError, "the checkpoint record carries no checksum of its partial output",
+                  "Delete the checkpoint directory and start again");
+    const uint64_t done = rec ? rec->done : 0;
+    resume = io::GgufResume{ckpt->partial_path(".gguf.part"), static_cast<size_t>(done), rec ? rec->crc32 : std::nullopt};
     res.tensors_resumed = resume->tensors_done;
-    if (done) log_info("resuming after " + std::to_string(*done) + " of " + std::to_string(plans.size()) + " tensors");
+    if (rec) log_info("resuming after " + std::to_string(done) + " of " + std::to_string(plans.size()) + " tensors");
   }
 
   io::GgufWriter writer(opts.output, std::move(kvs), specs, io::kGgufDefaultAlignment, resume);
@@ -455,7 +485,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
     streamer.run(plans[i]);
     if (ckpt) {
       writer.sync();
-      ckpt->save(i + 1);
+      ckpt->save(CheckpointRecord{i + 1, writer.crc32(), writer.bytes_written()});
     }
     progress.update(i + 1, plans[i].src->name);
   }

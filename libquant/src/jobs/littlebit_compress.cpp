@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "libquant/core/output_guard.hpp"
 #include "libquant/core/checkpoint.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -342,6 +343,7 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
   }
   check(opts.format == "littlebit" || opts.format == "gguf-ext" || opts.format == "gguf-lossy",
         ErrorCode::InvalidArgument, "unknown format '" + opts.format + "'", "Use littlebit, gguf-ext or gguf-lossy");
+  require_output_apart_from_inputs(opts.output, {opts.model, opts.calibration_data, opts.validation_data});
   auto src = model::open_tensor_source(opts.model);
   check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,
         "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");

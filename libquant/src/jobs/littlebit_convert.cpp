@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "libquant/core/output_guard.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/io/gguf_file.hpp"
 #include "libquant/io/littlebit_file.hpp"
@@ -182,6 +183,7 @@ void write_littlebit(const Loaded& L, const fs::path& out) {
 
 LittleBitConvertResult littlebit_convert(const LittleBitConvertOptions& o) {
   check(fs::exists(o.input), ErrorCode::ModelNotFound, "'" + o.input.string() + "' not found");
+  require_output_apart_from_inputs(o.output, {o.input});
   check(o.format == "littlebit" || o.format == "gguf-ext" || o.format == "gguf-lossy", ErrorCode::InvalidArgument,
         "unknown format '" + o.format + "'", "Use littlebit, gguf-ext or gguf-lossy");
   LittleBitConvertResult r;

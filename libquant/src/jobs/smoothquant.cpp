@@ -1,3 +1,5 @@
+#include "libquant/core/output_guard.hpp"
+#include "libquant/core/read_file.hpp"
 #include "libquant/jobs/smoothquant.hpp"
 
 #include <chrono>
@@ -58,12 +60,7 @@ std::string hf_name_of(const std::string& gguf_name) {
   return *hf;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read_text(const fs::path& p) { return read_whole_file(p, ErrorCode::ValidationFailed, "model file"); }
 
 void write_text(const fs::path& p, const std::string& s) {
   std::ofstream f(p, std::ios::binary);
@@ -165,6 +162,7 @@ void write_tokenizer(const model::TensorSource& src, const fs::path& dir, Smooth
 SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   check(!opts.output.empty(), ErrorCode::InvalidArgument, "no output directory given");
+  require_output_apart_from_inputs(opts.output, {opts.model, opts.calibration_data}, OutputKind::Directory);
   check(opts.calibration_samples >= 1 && opts.seq_len >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument,
         "calibration needs at least 1 sample of at least 16 tokens and a batch of at least 1");
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();

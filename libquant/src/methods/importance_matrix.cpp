@@ -49,6 +49,11 @@ void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64
 }
 
 namespace {
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ErrorCode::ImatrixInvalid, "invalid importance matrix: " + what,
+              "Re-create it with `llm-quantize analyze` or llama-imatrix");
+}
+
 // A legacy-loaded entry holds mean * ncall with count = ncall (no token count
 // survives in that layout); computed and GGUF-loaded entries hold raw sums.
 bool holds_legacy_values(const ImatrixEntry& e) { return e.count == e.ncall; }
@@ -66,6 +71,9 @@ ImatrixEntry as_raw(ImatrixEntry e, int64_t chunk_size) {
 void ImportanceMatrix::merge(const ImportanceMatrix& other) {
   const int64_t raw_chunk = chunk_size ? chunk_size : other.chunk_size;
   for (const auto& theirs : other.entries_) {
+    if (const ImatrixEntry* mine = find(theirs.name); mine && mine->sums.size() != theirs.sums.size())
+      bad("'" + theirs.name + "' has " + std::to_string(mine->sums.size()) + " columns in one importance matrix and " +
+          std::to_string(theirs.sums.size()) + " in the other (different models?)");
     ImatrixEntry& e = entry(theirs.name, static_cast<int64_t>(theirs.sums.size()));
     const ImatrixEntry* o = &theirs;
     ImatrixEntry converted;
@@ -109,10 +117,6 @@ const ImatrixEntry* ImportanceMatrix::find(std::string_view weight) const noexce
 // ---- legacy .dat ------------------------------------------------------------
 
 namespace {
-[[noreturn]] void bad(const std::string& what) {
-  throw Error(ErrorCode::ImatrixInvalid, "invalid importance matrix: " + what,
-              "Re-create it with `llm-quantize analyze` or llama-imatrix");
-}
 
 class Reader {
  public:
@@ -136,6 +140,15 @@ class Reader {
   std::span<const std::byte> b_;
   size_t pos_ = 0;
 };
+// What every loaded entry must satisfy before any quantizer divides by it:
+// finite, non-negative sums of squares and at least one call.
+void check_loaded_entry(const ImatrixEntry& e) {
+  if (e.ncall <= 0 || e.count <= 0) bad("entry '" + e.name + "' has a call count of " + std::to_string(e.ncall));
+  for (size_t j = 0; j < e.sums.size(); ++j)
+    if (!std::isfinite(e.sums[j]) || e.sums[j] < 0)
+      bad("entry '" + e.name + "' holds " + std::to_string(e.sums[j]) + " at column " + std::to_string(j) +
+          " (sums of squares are finite and non-negative)");
+}
 }  // namespace
 
 ImportanceMatrix ImportanceMatrix::parse_legacy(std::span<const std::byte> bytes) {
@@ -154,6 +167,7 @@ ImportanceMatrix ImportanceMatrix::parse_legacy(std::span<const std::byte> bytes
     for (int32_t j = 0; j < nval; ++j) e.sums[static_cast<size_t>(j)] = r.get<float>("values");
     e.count = ncall;
     e.ncall = ncall;
+    check_loaded_entry(e);
   }
   if (r.left() >= 4) {  // optional trailer: chunks and dataset name
     m.chunks = r.get<int32_t>("chunk count");
@@ -238,8 +252,11 @@ ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
   ImportanceMatrix m;
   if (const auto* v = h.find("imatrix.chunk_count")) m.chunks = v->as_int();
   if (const auto* v = h.find("imatrix.chunk_size")) m.chunk_size = v->as_int();
+  if (m.chunks < 0) bad("imatrix.chunk_count is negative");
+  // 0: unknown (a file converted from the legacy layout, which has no chunk size).
+  if (m.chunk_size < 0) bad("imatrix.chunk_size is " + std::to_string(m.chunk_size) + " (tokens per chunk)");
   if (const auto* v = h.find("imatrix.datasets"); v && v->is_array())
-    for (const auto& d : v->array().items) m.datasets.push_back(std::get<std::string>(d));
+    for (size_t i = 0; i < v->array().size(); ++i) m.datasets.emplace_back(v->array().string_at(i));
   for (const auto& t : h.tensors) {
     const std::string suffix = ".in_sum2";
     if (t.name.size() <= suffix.size() || t.name.substr(t.name.size() - suffix.size()) != suffix) continue;
@@ -252,8 +269,12 @@ ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
     const auto data = f.view(t).as<float>();
     ImatrixEntry& e = m.entry(name, static_cast<int64_t>(data.size()));
     std::copy(data.begin(), data.end(), e.sums.begin());
-    e.count = static_cast<int64_t>(f.view(*counts).as<float>()[0]);
-    e.ncall = m.chunk_size ? e.count / m.chunk_size : e.count;
+    const float count = f.view(*counts).as<float>()[0];
+    if (!std::isfinite(count) || count < 1 || count > 9.0e15f || count != std::floor(count))
+      bad("'" + counts->name + "' holds " + std::to_string(count) + " (a token count)");
+    e.count = static_cast<int64_t>(count);
+    e.ncall = m.chunk_size ? std::max<int64_t>(1, e.count / m.chunk_size) : e.count;
+    check_loaded_entry(e);
   }
   return m;
 }

@@ -1,3 +1,4 @@
+#include "libquant/core/read_file.hpp"
 #include "libquant/methods/quant_profile.hpp"
 
 #include <simdjson.h>
@@ -5,7 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "libquant/core/atomic_file.hpp"
@@ -45,7 +45,7 @@ bool tensor_in_class(std::string_view name, std::string_view cls) {
 namespace {
 int resolve_layer(int l, int n_layers) { return l < 0 ? n_layers + l : l; }
 
-bool rule_matches(const ProfileRule& r, const std::optional<std::regex>& pattern, std::string_view name, int n_layers) {
+bool rule_matches(const ProfileRule& r, const std::optional<Pattern>& pattern, std::string_view name, int n_layers) {
   if (!r.tensor_class.empty() && !tensor_in_class(name, r.tensor_class)) return false;
   if (r.first_layer || r.last_layer) {
     const int layer = tensor_layer(name);
@@ -53,7 +53,7 @@ bool rule_matches(const ProfileRule& r, const std::optional<std::regex>& pattern
     if (r.first_layer && layer < resolve_layer(*r.first_layer, n_layers)) return false;
     if (r.last_layer && layer > resolve_layer(*r.last_layer, n_layers)) return false;
   }
-  return !pattern || std::regex_search(name.begin(), name.end(), *pattern);
+  return !pattern || pattern->search(name);
 }
 
 [[noreturn]] void bad(const std::string& origin, const std::string& what) {
@@ -80,7 +80,9 @@ ProfileRule make_rule(std::string cls, DType t, std::optional<int> first = {}, s
 
 ProfileMatcher::ProfileMatcher(const QuantProfile& p, int n_layers) : p_(p), n_layers_(n_layers) {
   for (const auto& r : p.rules)
-    patterns_.push_back(r.pattern.empty() ? std::nullopt : std::optional<std::regex>(std::regex(r.pattern)));
+    patterns_.push_back(r.pattern.empty() ? std::nullopt
+                                          : std::optional<Pattern>(Pattern(r.pattern, ErrorCode::ProfileInvalid,
+                                                                           "profile rule pattern")));
 }
 
 std::optional<size_t> ProfileMatcher::rule_index(std::string_view name) const {
@@ -185,9 +187,9 @@ QuantProfile parse_profile(std::string_view json, const std::string& origin) {
             if (rf.value.get_string().get(s)) bad(origin, where + ": \"tensor\" must be a regex string");
             rule.pattern = std::string(s);
             try {
-              std::regex check(rule.pattern);
-            } catch (const std::regex_error& err) {
-              bad(origin, where + ": \"tensor\" is not a valid regex: " + err.what());
+              Pattern check(rule.pattern);
+            } catch (const Error& err) {
+              bad(origin, where + ": \"tensor\": " + err.what());
             }
           } else if (rk == "class") {
             if (rf.value.get_string().get(s)) bad(origin, where + ": \"class\" must be a string");
@@ -236,10 +238,7 @@ QuantProfile load_profile(const std::string& name_or_path) {
   for (const auto& path : tries) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) continue;
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse_profile(ss.str(), "'" + path.string() + "'");
+    return parse_profile(read_whole_file(path, ErrorCode::ProfileInvalid, "profile", 64u << 20), "'" + path.string() + "'");
   }
   throw Error(ErrorCode::ProfileInvalid, "profile '" + name_or_path + "' is neither a preset nor a file",
               "Presets: attention-high, balanced, compression-max (llm-quantize profile list)");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "libquant/core/read_file.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/methods/super_weights.hpp"
 
@@ -90,13 +91,12 @@ SuperWeightsFile parse_super_weights(std::string_view json, const std::string& o
 }
 
 SuperWeightsFile load_super_weights(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
     throw Error(ErrorCode::ImatrixInvalid, "super-weight file '" + path.string() + "' not found",
                 "Create it with `llm-quantize analyze MODEL --identify-super-weights` and pass --super-weights");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_super_weights(ss.str(), "'" + path.string() + "'");
+  return parse_super_weights(read_whole_file(path, ErrorCode::ImatrixInvalid, "super-weight file", 256u << 20),
+                             "'" + path.string() + "'");
 }
 
 }  // namespace libquant::methods

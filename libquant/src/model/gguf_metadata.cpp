@@ -104,7 +104,7 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
   if (const auto* v = h.find(a + ".rope.freq_base")) c.rope_theta = v->as_double();
   c.vocab_size = get("vocab_size", 0);
   if (c.vocab_size == 0)
-    if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array()) c.vocab_size = static_cast<int64_t>(t->array().items.size());
+    if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array()) c.vocab_size = static_cast<int64_t>(t->array().size());
   c.tie_word_embeddings = h.find_tensor("output.weight") == nullptr;
   if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
   if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();

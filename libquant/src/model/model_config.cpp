@@ -1,3 +1,4 @@
+#include "libquant/core/read_file.hpp"
 #include "libquant/model/model_config.hpp"
 
 #include <simdjson.h>
@@ -157,12 +158,11 @@ std::vector<float> llama3_rope_factors(const ModelConfig& cfg) {
 }
 
 ModelConfig load_hf_config(const std::filesystem::path& config_json) {
-  std::ifstream f(config_json, std::ios::binary);
-  if (!f) throw Error(ErrorCode::ModelNotFound, "cannot read '" + config_json.string() + "'",
-                      "A Hugging Face checkpoint directory needs a config.json");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_hf_config(ss.str());
+  std::error_code ec;
+  if (!std::filesystem::exists(config_json, ec))
+    throw Error(ErrorCode::ModelNotFound, "cannot read '" + config_json.string() + "'",
+                "A Hugging Face checkpoint directory needs a config.json");
+  return parse_hf_config(read_whole_file(config_json, ErrorCode::ValidationFailed, "config.json", 64u << 20));
 }
 
 std::string hf_config_json(const ModelConfig& c) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "libquant/core/error.hpp"
+#include "libquant/core/finite.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/safetensors.hpp"
 #include "libquant/model/littlebit_source.hpp"
@@ -13,9 +14,19 @@ namespace libquant::model {
 namespace fs = std::filesystem;
 
 const SourceTensor* TensorSource::find(std::string_view gguf_name) const noexcept {
-  for (const auto& t : tensors())
-    if (t.name == gguf_name) return &t;
-  return nullptr;
+  const auto& all = tensors();
+  try {
+    std::call_once(index_once_, [&] {
+      index_.reserve(all.size());
+      for (size_t i = 0; i < all.size(); ++i) index_.emplace(all[i].name, i);
+    });
+  } catch (...) {  // out of memory for the index: search linearly
+    for (const auto& t : all)
+      if (t.name == gguf_name) return &t;
+    return nullptr;
+  }
+  const auto it = index_.find(gguf_name);
+  return it == index_.end() ? nullptr : &all[it->second];
 }
 
 uint64_t TensorSource::total_bytes() const noexcept {
@@ -52,9 +63,10 @@ Tensor TensorSource::read_f32(const SourceTensor& t) const {
     throw Error(ErrorCode::UnsupportedConversion,
                 "tensor '" + t.name + "' has type " + std::string(traits(t.dtype).name) + ", which cannot be decoded yet");
   Tensor raw = read_raw(t);
-  if (t.dtype == DType::F32) return raw;
-  Tensor out(DType::F32, t.shape);
-  gguf::dequantize(t.dtype, raw.data(), out.data_as<float>(), static_cast<int64_t>(t.shape.numel()));
+  Tensor out = t.dtype == DType::F32 ? std::move(raw) : Tensor(DType::F32, t.shape);
+  if (t.dtype != DType::F32)
+    gguf::dequantize(t.dtype, raw.data(), out.data_as<float>(), static_cast<int64_t>(t.shape.numel()));
+  require_finite("tensor '" + t.name + "'", out.data_as<float>(), t.shape.numel());
   return out;
 }
 
@@ -74,6 +86,7 @@ Tensor TensorSource::read_int8_dequantized(const SourceTensor& t, const SourceTe
   float* o = out.data_as<float>();
   for (uint64_t r = 0; r < rows; ++r)
     for (uint64_t c = 0; c < cols; ++c) o[r * cols + c] = static_cast<float>(qv[r * cols + c]) * sv[n == 1 ? 0 : r];
+  require_finite("tensor '" + t.name + "'", o, t.shape.numel());
   return out;
 }
 

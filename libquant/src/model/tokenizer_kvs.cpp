@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "libquant/core/read_file.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 
@@ -20,12 +21,7 @@ namespace {
 // llama_token_type values
 enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read_text(const fs::path& p) { return read_whole_file(p, ErrorCode::ValidationFailed, "tokenizer file"); }
 
 [[noreturn]] void bad_tokenizer(const fs::path& p, const std::string& what) {
   throw Error(ErrorCode::ValidationFailed, "invalid tokenizer file '" + p.string() + "': " + what);

@@ -17,19 +17,35 @@ namespace libquant {
 // checkpoints must survive a reboot).
 LIBQUANT_API std::filesystem::path default_checkpoint_dir();
 
+// What a checkpoint records: units done and, for jobs whose partial output
+// is one growing file, the CRC-32 of its first `bytes` bytes.
+struct CheckpointRecord {
+  uint64_t done = 0;
+  std::optional<uint32_t> crc32;
+  uint64_t bytes = 0;
+};
+
 class LIBQUANT_API Checkpoint {
  public:
   // `job` names the kind of work ("quantize-gguf"); `config` must change
-  // whenever anything that affects the output changes.
+  // whenever anything that affects the output changes. Takes an exclusive
+  // lock on this job's records in `dir` for the object's lifetime: a second
+  // identical job using the same directory gets Error(CheckpointError) at
+  // once instead of writing into the same partial files.
   Checkpoint(std::filesystem::path dir, std::string job, std::string config);
+  ~Checkpoint();
+  Checkpoint(const Checkpoint&) = delete;
+  Checkpoint& operator=(const Checkpoint&) = delete;
 
   // Units of work completed by an earlier run of the same job, or nullopt
   // when there is no usable record. Throws Error(CheckpointError) when a
   // record exists but is corrupt.
   std::optional<uint64_t> load() const;
+  std::optional<CheckpointRecord> load_record() const;
   // Atomically records that `done` units are complete (after the job made
-  // its partial data durable).
+  // its partial data durable), with the partial file's checksum when given.
   void save(uint64_t done) const;
+  void save(const CheckpointRecord& r) const;
   // Removes the record and the partial file (after success).
   void clear() const;
 
@@ -42,6 +58,7 @@ class LIBQUANT_API Checkpoint {
   std::filesystem::path record_path() const;
   std::filesystem::path dir_;
   std::string job_, config_, key_;
+  int lock_fd_ = -1;
 };
 
 // A cheap identity for an input file: path, size and modification time.

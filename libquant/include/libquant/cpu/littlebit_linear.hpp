@@ -38,6 +38,9 @@ struct LIBQUANT_API LittleBitFactors {
   std::vector<LittleBitPath> paths;
 
   int path_count() const noexcept { return static_cast<int>(paths.size()); }
+  // Throws Error(ValidationFailed) unless every path's signs and scales have
+  // the sizes out, in and rank imply (the products below rely on it).
+  void validate() const;
   double bpw() const noexcept { return littlebit_bpw(out, in, rank, path_count()); }
   // Dense [out, in] reconstruction (for lossy GGUF and error measurements).
   std::vector<float> reconstruct() const;

@@ -6,7 +6,6 @@
 // llama.cpp's order gives the same types llama-quantize picks.
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +13,7 @@
 
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/shape.hpp"
+#include "libquant/core/pattern.hpp"
 #include "libquant/export.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 
@@ -76,7 +76,7 @@ class LIBQUANT_API MixturePlanner {
   FileTypeInfo ft_;
   MixtureModel m_;
   MixtureOptions o_;
-  std::vector<std::pair<std::regex, DType>> overrides_;
+  std::vector<std::pair<Pattern, DType>> overrides_;
   bool has_output_ = false;
   int n_attention_wv_ = 0, i_attention_wv_ = 0, i_ffn_down_ = 0, i_ffn_gate_ = 0, i_ffn_up_ = 0;
   int n_fallback_ = 0;

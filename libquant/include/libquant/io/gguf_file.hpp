@@ -74,6 +74,7 @@ class LIBQUANT_API GgufFile {
 struct GgufResume {
   std::filesystem::path partial;
   size_t tensors_done = 0;
+  std::optional<uint32_t> crc32;  // of the partial file up to the resume point, as recorded
 };
 
 // Streaming writer: declare all KVs and tensor infos, then write tensor data
@@ -96,6 +97,9 @@ class LIBQUANT_API GgufWriter {
   size_t tensors_done() const noexcept { return next_; }
   // Make everything written so far durable (before recording a checkpoint).
   void sync();
+  // Bytes written so far and their CRC-32 (resumable writers; for the checkpoint record).
+  uint64_t bytes_written() const noexcept;
+  uint32_t crc32() const noexcept;
 
  private:
   GgufHeader header_;

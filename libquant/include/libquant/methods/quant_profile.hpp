@@ -7,18 +7,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "libquant/core/dtype.hpp"
+#include "libquant/core/pattern.hpp"
 #include "libquant/export.hpp"
 
 namespace libquant::methods {
 
 struct ProfileRule {
-  std::string pattern;       // ECMAScript regex searched in the tensor name ("" = any)
+  std::string pattern;       // RE2 regex searched in the tensor name ("" = any); core/pattern.hpp
   std::string tensor_class;  // attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down|attention|mlp|token_embd|output ("" = any)
   std::optional<int> first_layer, last_layer;  // inclusive; negative counts from the end (-1 = last layer)
   DType type = DType::Q4_K;
@@ -52,7 +52,7 @@ class LIBQUANT_API ProfileMatcher {
  private:
   const QuantProfile& p_;
   int n_layers_;
-  std::vector<std::optional<std::regex>> patterns_;
+  std::vector<std::optional<Pattern>> patterns_;
 };
 
 // One-off matches (each call compiles the patterns; use ProfileMatcher for many).

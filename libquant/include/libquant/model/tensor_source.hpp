@@ -5,6 +5,9 @@
 // dequantized per row block when asked for f32.
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -56,6 +59,12 @@ class LIBQUANT_API TensorSource {
   // Sources that carry model metadata as GGUF keys without being GGUF files
   // (.littlebit) return it here; gguf_header() sees it.
   virtual const io::GgufHeader* metadata_header() const noexcept { return nullptr; }
+
+ private:
+  // Name -> index into tensors(), built on the first find(): lookups stay
+  // O(1) however many tensors a (hostile) file declares.
+  mutable std::once_flag index_once_;
+  mutable std::unordered_map<std::string_view, size_t> index_;
 };
 
 // Opens an HF directory (config.json + safetensors), a .gguf file or a

@@ -1,0 +1,180 @@
+#include "libquant/model/model_validation.hpp"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "libquant/core/error.hpp"
+#include "libquant/io/gguf_file.hpp"
+#include "libquant/model/gguf_metadata.hpp"
+#include "libquant/model/tensor_naming.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant::model {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& what) {
+  throw Error(ErrorCode::ValidationFailed, "invalid model: " + what,
+              "The checkpoint's configuration and tensors disagree; re-export or re-download it");
+}
+
+// Every dimension the forward pass multiplies stays far below 2^53, so
+// products of two of them are exact in int64 and in double.
+constexpr int64_t kMaxDim = int64_t{1} << 26;
+constexpr int64_t kMaxLayers = 1 << 16;
+
+int64_t checked_product(int64_t a, int64_t b, const char* what) {
+  if (a > 0 && b > std::numeric_limits<int64_t>::max() / a) invalid(std::string(what) + " overflows");
+  return a * b;
+}
+
+void require_range(int64_t v, int64_t lo, int64_t hi, const char* what) {
+  if (v < lo || v > hi)
+    invalid(std::string(what) + " is " + std::to_string(v) + " (must be in [" + std::to_string(lo) + ", " +
+            std::to_string(hi) + "])");
+}
+
+void require_positive_finite(double v, const char* what, bool zero_ok = false) {
+  if (!std::isfinite(v) || v < 0 || (!zero_ok && v == 0))
+    invalid(std::string(what) + " is " + std::to_string(v) + " (must be a finite " +
+            (zero_ok ? "non-negative" : "positive") + " number)");
+}
+
+}  // namespace
+
+void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
+  const io::GgufHeader* hp = hf_config(src) ? nullptr : gguf_header(src);
+  if (!hp) return;
+  const io::GgufHeader& h = *hp;
+  const io::GgufValue* archv = h.find("general.architecture");
+  if (!archv) return;
+  const std::string a = archv->as_string();
+  if (const auto* v = h.find(a + ".attention.value_length"); v && v->as_int() != cfg.head_dim)
+    throw Error(ErrorCode::UnsupportedConversion,
+                "attention.value_length " + std::to_string(v->as_int()) + " differs from key_length " +
+                    std::to_string(cfg.head_dim) + "; no forward pass for such models");
+  if (const auto* v = h.find(a + ".rope.dimension_count"); v && v->as_int() != cfg.head_dim)
+    throw Error(ErrorCode::UnsupportedConversion,
+                "partial rotary embeddings (rope.dimension_count " + std::to_string(v->as_int()) + " of head_dim " +
+                    std::to_string(cfg.head_dim) + ") have no forward pass yet");
+}
+
+void validate_hyperparameters(const ModelConfig& c) {
+  const ArchitectureInfo* arch = c.arch();
+  if (!arch)
+    throw Error(ErrorCode::UnsupportedConversion, "no forward pass for architecture '" + c.architecture + "'",
+                "Supported: Llama, Mistral, Qwen2, Qwen3 (other GGUF families can be re-quantized by name)");
+  require_range(c.num_layers, 1, kMaxLayers, "the layer count");
+  require_range(c.hidden_size, 1, kMaxDim, "hidden_size (embedding_length)");
+  require_range(c.intermediate_size, 1, kMaxDim, "intermediate_size (feed_forward_length)");
+  require_range(c.num_heads, 1, kMaxDim, "the attention head count");
+  require_range(c.num_kv_heads, 1, c.num_heads, "the key/value head count");
+  if (c.num_heads % c.num_kv_heads != 0)
+    invalid("the head count " + std::to_string(c.num_heads) + " is not a multiple of the key/value head count " +
+            std::to_string(c.num_kv_heads));
+  require_range(c.head_dim, 2, kMaxDim, "head_dim");
+  if (c.head_dim % 2 != 0) invalid("head_dim " + std::to_string(c.head_dim) + " is odd (RoPE rotates pairs)");
+  require_range(c.vocab_size, 1, kMaxDim, "the vocabulary size");
+  if (checked_product(c.num_heads, c.head_dim, "heads x head_dim") > kMaxDim)
+    invalid("heads x head_dim is larger than " + std::to_string(kMaxDim));
+  require_positive_finite(c.rms_norm_eps, "rms_norm_eps", true);
+  require_positive_finite(c.rope_theta, "rope_theta");
+  require_positive_finite(c.rope_scaling_factor, "the RoPE scaling factor");
+  if (c.rope_scaling_type == "llama3") {
+    require_positive_finite(c.rope_low_freq_factor, "the RoPE low_freq_factor");
+    require_positive_finite(c.rope_high_freq_factor, "the RoPE high_freq_factor");
+    if (c.rope_high_freq_factor == c.rope_low_freq_factor) invalid("RoPE low_freq_factor equals high_freq_factor");
+  }
+}
+
+std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
+  const ArchitectureInfo* arch = c.arch();
+  const int64_t d = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim;
+  const int64_t q = c.num_heads * hd, kv = c.num_kv_heads * hd;
+  std::vector<ExpectedTensor> out = {
+      {"token_embd.weight", Shape{c.vocab_size, d}},
+      {"output_norm.weight", Shape{d}},
+      {"output.weight", Shape{c.vocab_size, d}, !c.tie_word_embeddings},
+      {"rope_freqs.weight", Shape{hd / 2}, false},
+  };
+  const bool bias = c.attention_bias || (arch && arch->qkv_bias);
+  const bool qk_norm = arch && arch->qk_norm;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    out.push_back({p + "attn_norm.weight", Shape{d}});
+    out.push_back({p + "ffn_norm.weight", Shape{d}});
+    out.push_back({p + "attn_q.weight", Shape{q, d}});
+    out.push_back({p + "attn_k.weight", Shape{kv, d}});
+    out.push_back({p + "attn_v.weight", Shape{kv, d}});
+    out.push_back({p + "attn_output.weight", Shape{d, q}});
+    out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
+    out.push_back({p + "ffn_up.weight", Shape{ff, d}});
+    out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+    out.push_back({p + "attn_q.bias", Shape{q}, bias});
+    out.push_back({p + "attn_k.bias", Shape{kv}, bias});
+    out.push_back({p + "attn_v.bias", Shape{kv}, bias});
+    out.push_back({p + "attn_q_norm.weight", Shape{hd}, qk_norm});
+    out.push_back({p + "attn_k_norm.weight", Shape{hd}, qk_norm});
+  }
+  return out;
+}
+
+bool has_known_architecture(const TensorSource& src) {
+  if (const ModelConfig* hf = hf_config(src)) return hf->arch() != nullptr;
+  const io::GgufHeader* h = gguf_header(src);
+  const io::GgufValue* a = h ? h->find("general.architecture") : nullptr;
+  return a && a->type() == io::GgufType::String && find_architecture_by_gguf(a->as_string()) != nullptr;
+}
+
+ModelConfig validated_config(const TensorSource& src) {
+  ModelConfig cfg;
+  if (const ModelConfig* hf = hf_config(src)) {
+    cfg = *hf;
+  } else {
+    const io::GgufHeader* gguf = gguf_header(src);
+    check(gguf != nullptr, ErrorCode::ValidationFailed, "the model carries no configuration");
+    cfg = config_from_gguf(*gguf);
+  }
+  const SourceTensor* embd = src.find("token_embd.weight");
+  if (!embd) invalid("the model has no token embedding (token_embd.weight / model.embed_tokens.weight)");
+  if (cfg.vocab_size == 0 && embd->shape.rank() == 2) cfg.vocab_size = embd->shape[0];
+  validate_hyperparameters(cfg);
+  // Each layer has nine weights at least: a layer count beyond what the file
+  // holds is refused before any per-layer name is built.
+  if (static_cast<uint64_t>(cfg.num_layers) * 9 > src.tensors().size())
+    invalid("the configuration has " + std::to_string(cfg.num_layers) + " layers but the file holds only " +
+            std::to_string(src.tensors().size()) + " tensors");
+
+  std::map<std::string, const ExpectedTensor*, std::less<>> expected;
+  const auto table = expected_tensors(cfg);
+  for (const auto& e : table) expected.emplace(e.name, &e);
+  for (const auto& e : table) {
+    const SourceTensor* t = src.find(e.name);
+    if (!t) {
+      if (e.required) invalid("tensor '" + e.name + "' is missing");
+      continue;
+    }
+    if (t->shape != e.shape)
+      invalid("tensor '" + e.name + "' has shape " + t->shape.to_string() + ", the configuration implies " +
+              e.shape.to_string());
+  }
+  for (const auto& t : src.tensors()) {
+    const auto layer = gguf_layer_index(t.name);
+    if (layer && *layer >= cfg.num_layers)
+      invalid("tensor '" + t.name + "' belongs to layer " + std::to_string(*layer) + " but the model has " +
+              std::to_string(cfg.num_layers) + " layers");
+    // A weight stored in int8 needs its scale, with one value per output row or one in all.
+    if (t.dtype == DType::I8 && t.name.ends_with(".weight")) {
+      const std::string scale = t.name + "_scale";
+      const SourceTensor* s = src.find(scale);
+      if (!s) invalid("int8 tensor '" + t.name + "' has no '" + scale + "'");
+      const uint64_t n = s->shape.numel();
+      if (n != 1 && n != t.shape.rows()) invalid("'" + scale + "' holds " + std::to_string(n) + " values for " +
+                                                 std::to_string(t.shape.rows()) + " rows");
+    }
+  }
+  return cfg;
+}
+
+}  // namespace libquant::model
