@@ -1,5 +1,5 @@
-#include <sentencepiece_processor.h>
-
+// A SentencePiece ModelProto written from a GGUF `llama` vocabulary (for HF
+// checkpoints made from GGUF files, which need a tokenizer.model).
 #include <cstring>
 
 #include "libquant/core/error.hpp"
@@ -7,8 +7,6 @@
 #include "libquant/model/gguf_metadata.hpp"
 
 namespace libquant::eval {
-
-std::unique_ptr<Tokenizer> make_bpe_tokenizer(const io::GgufHeader& h);  // tokenizer_bpe.cpp
 
 namespace {
 
@@ -35,35 +33,6 @@ class ProtoWriter {
 
  private:
   std::string out_;
-};
-
-class SentencePieceTokenizer final : public Tokenizer {
- public:
-  SentencePieceTokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp, bool add_bos)
-      : sp_(std::move(sp)), add_bos_(add_bos) {}
-  std::vector<int32_t> encode(std::string_view text, bool add_bos) const override {
-    std::vector<int> ids;
-    const auto status = sp_->Encode(std::string(text), &ids);
-    if (!status.ok()) throw Error(ErrorCode::CalibrationDataError, "tokenization failed: " + status.ToString());
-    std::vector<int32_t> out;
-    out.reserve(ids.size() + 1);
-    if (add_bos && sp_->bos_id() >= 0) out.push_back(sp_->bos_id());
-    out.insert(out.end(), ids.begin(), ids.end());
-    return out;
-  }
-  std::string decode(const std::vector<int32_t>& ids) const override {
-    std::string s;
-    sp_->Decode(std::vector<int>(ids.begin(), ids.end()), &s).IgnoreError();
-    return s;
-  }
-  int32_t bos_id() const noexcept override { return sp_->bos_id(); }
-  int32_t eos_id() const noexcept override { return sp_->eos_id(); }
-  int32_t vocab_size() const noexcept override { return sp_->GetPieceSize(); }
-  bool add_bos_by_default() const noexcept override { return add_bos_; }
-
- private:
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
-  bool add_bos_;
 };
 
 }  // namespace
@@ -115,33 +84,6 @@ std::string sentencepiece_proto_from_gguf(const io::GgufHeader& h) {
   norm.int_field(5, 1);                                // escape_whitespaces
   model.bytes_field(3, norm.str());
   return model.str();
-}
-
-std::unique_ptr<Tokenizer> load_tokenizer(const model::TensorSource& source) {
-  auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  if (const auto* cfg = model::hf_config(source)) {
-    const auto path = source.path() / "tokenizer.model";
-    if (!std::filesystem::exists(path)) {
-      // tokenizer.json: the same vocabulary, merges and pre-tokenizer the GGUF converter would store.
-      io::GgufHeader h;
-      h.kvs = model::tokenizer_kvs(source.path(), *cfg);
-      return make_bpe_tokenizer(h);
-    }
-    if (!sp->Load(path.string()).ok())
-      throw Error(ErrorCode::ValidationFailed, "'" + path.string() + "' is not a SentencePiece model");
-    return std::make_unique<SentencePieceTokenizer>(std::move(sp), true);
-  }
-  const io::GgufHeader& h = *model::gguf_header(source);
-  const io::GgufValue* kind = h.find("tokenizer.ggml.model");
-  check(kind != nullptr, ErrorCode::ValidationFailed, "GGUF file has no tokenizer (tokenizer.ggml.model)");
-  if (kind->as_string() == "gpt2") return make_bpe_tokenizer(h);
-  if (kind->as_string() != "llama")
-    throw Error(ErrorCode::UnsupportedConversion, "tokenizer kind '" + kind->as_string() + "' is not implemented yet",
-                "Supported: SentencePiece (`llama`) and byte-level BPE (`gpt2`) vocabularies");
-  if (!sp->LoadFromSerializedProto(sentencepiece_proto_from_gguf(h)).ok())
-    throw Error(ErrorCode::ValidationFailed, "the GGUF vocabulary is not a valid SentencePiece model");
-  const io::GgufValue* add_bos = h.find("tokenizer.ggml.add_bos_token");
-  return std::make_unique<SentencePieceTokenizer>(std::move(sp), add_bos ? add_bos->as_bool() : true);
 }
 
 }  // namespace libquant::eval

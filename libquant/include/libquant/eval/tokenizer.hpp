@@ -1,7 +1,8 @@
 #pragma once
-// Tokenizers that give the same ids as the model's own: SentencePiece from an
-// HF tokenizer.model, and the `llama` (SentencePiece BPE) vocabulary embedded
-// in GGUF files, both through libsentencepiece.
+// Tokenizers that give the same ids as llama.cpp for the model's vocabulary:
+// SentencePiece-BPE (`llama`), byte-level BPE with every pre-tokenizer
+// llama.cpp knows (`gpt2`, `gemma4`) and WordPiece (`bert`), read from GGUF
+// metadata or converted from an HF tokenizer.model / tokenizer.json.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,8 +17,10 @@ namespace libquant::eval {
 class LIBQUANT_API Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  // Token ids of `text`, with BOS first when `add_bos` (and the model has one).
-  virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
+  // Token ids of `text`. `add_special`: BOS/EOS/SEP as the vocabulary's flags
+  // say (llama.cpp's add_special); `parse_special`: control tokens written in
+  // the text become those tokens (user-defined ones always do).
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special = false) const = 0;
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
   virtual int32_t bos_id() const noexcept = 0;
   virtual int32_t eos_id() const noexcept = 0;
@@ -26,9 +29,10 @@ class LIBQUANT_API Tokenizer {
   virtual bool add_bos_by_default() const noexcept = 0;
 };
 
-// The tokenizer of a checkpoint: tokenizer.model next to an HF config, or the
-// vocabulary inside a GGUF file. Throws UnsupportedConversion for tokenizer
-// kinds not implemented yet (byte-level BPE).
+// The tokenizer of a checkpoint: tokenizer.model / tokenizer.json next to an HF
+// config, or the vocabulary inside a GGUF file. Throws UnsupportedConversion
+// (exit 8) naming a tokenizer kind or pre-tokenizer not implemented, and
+// ValidationFailed (exit 6) for inconsistent vocabulary arrays.
 LIBQUANT_API std::unique_ptr<Tokenizer> load_tokenizer(const model::TensorSource& source);
 
 // A SentencePiece ModelProto (serialized) equivalent to a GGUF `llama`
