@@ -38,6 +38,18 @@ Offsets for_each_piece(const Offsets& in, F&& split) {
   return out;
 }
 
+// The end of the tokens '\s+(?!\S)|\s+' at pos (a run of spaces keeps its
+// last one for the next word unless the piece ends there); a character no
+// rule matched becomes a piece of its own.
+template <typename Emit>
+size_t whitespace_run(const Text& t, size_t pos, size_t e, Emit& emit) {
+  size_t ws = 0;
+  while (pos + ws < e && t.info[pos + ws].whitespace) ++ws;
+  const size_t end = ws > 1 && pos + ws < e ? pos + ws - 1 : ws > 0 ? pos + ws : pos + 1;
+  emit(end);
+  return end;
+}
+
 bool letter(const text::CharInfo& i) { return i.category == Category::Letter; }
 bool number(const text::CharInfo& i) { return i.category == Category::Number; }
 bool mark(const text::CharInfo& i) { return i.category == Category::Mark; }
@@ -75,19 +87,7 @@ Offsets split_gpt2(const Text& t, const Offsets& in) {
         pos = p;
         continue;
       }
-      size_t ws = 0;
-      while (in_range(pos + ws) && t.info[pos + ws].whitespace) ++ws;
-      if (ws > 1 && in_range(pos + ws)) {  // \s+(?!\S): leave the last space to the next word
-        pos += ws - 1;
-        emit(pos);
-        continue;
-      }
-      if (ws > 0) {
-        pos += ws;
-        emit(pos);
-        continue;
-      }
-      emit(++pos);
+      pos = whitespace_run(t, pos, e, emit);
     }
   });
 }
@@ -146,27 +146,15 @@ Offsets split_llama3(const Text& t, const Offsets& in, size_t max_digits, bool m
         pos = p;
         continue;
       }
-      size_t ws = 0, after_newline = 0;
-      while (in_range(pos + ws) && t.info[pos + ws].whitespace) {
-        if (cp(pos + ws) == '\r' || cp(pos + ws) == '\n') after_newline = pos + ws + 1;
-        ++ws;
-      }
+      size_t after_newline = 0;
+      for (size_t p = pos; in_range(p) && t.info[p].whitespace; ++p)
+        if (cp(p) == '\r' || cp(p) == '\n') after_newline = p + 1;
       if (after_newline > 0) {  // \s*[\r\n]+
         pos = after_newline;
         emit(pos);
         continue;
       }
-      if (ws > 1 && in_range(pos + ws)) {
-        pos += ws - 1;
-        emit(pos);
-        continue;
-      }
-      if (ws > 0) {
-        pos += ws;
-        emit(pos);
-        continue;
-      }
-      emit(++pos);
+      pos = whitespace_run(t, pos, e, emit);
     }
   });
 }

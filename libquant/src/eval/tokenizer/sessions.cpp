@@ -33,6 +33,32 @@ std::vector<Symbol> characters(std::string_view s) {
   return sym;
 }
 
+// Merges symbol r into its left neighbour l in the linked list.
+void merge_into_left(std::vector<Symbol>& sym, int left, int right) {
+  Symbol& l = sym[static_cast<size_t>(left)];
+  Symbol& r = sym[static_cast<size_t>(right)];
+  l.n += r.n;
+  r.n = 0;
+  l.next = r.next;
+  if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = left;
+}
+
+// The merge loop both BPE flavours share: seed every adjacent pair, then take
+// the best pair from the queue, skip it when an earlier merge made it stale,
+// merge it, and offer the new neighbour pairs.
+template <typename Queue, typename Stale, typename TryPair>
+void merge_all(std::vector<Symbol>& sym, Queue& queue, Stale&& stale, TryPair&& try_pair) {
+  for (int i = 1; i < static_cast<int>(sym.size()); ++i) try_pair(i - 1, i);
+  while (!queue.empty()) {
+    const auto b = queue.top();
+    queue.pop();
+    if (sym[static_cast<size_t>(b.left)].n == 0 || sym[static_cast<size_t>(b.right)].n == 0 || stale(b)) continue;
+    merge_into_left(sym, b.left, b.right);
+    try_pair(sym[static_cast<size_t>(b.left)].prev, b.left);
+    try_pair(b.left, sym[static_cast<size_t>(b.left)].next);
+  }
+}
+
 }  // namespace
 
 // ---- SentencePiece BPE: merge the adjacent pair whose result has the best score ----
@@ -56,20 +82,9 @@ void spm_tokenize(const Vocab& v, std::string_view s, std::vector<int32_t>& out)
     queue.push({l, r, v.score[static_cast<size_t>(id)], t.size()});
     made_from[std::move(t)] = {l, r};
   };
-  for (int i = 1; i < static_cast<int>(sym.size()); ++i) try_pair(i - 1, i);
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
-    Symbol& l = sym[static_cast<size_t>(b.left)];
-    Symbol& r = sym[static_cast<size_t>(b.right)];
-    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;  // stale
-    l.n += r.n;
-    r.n = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = b.left;
-    try_pair(l.prev, b.left);
-    try_pair(b.left, l.next);
-  }
+  merge_all(sym, queue, [&](const Bigram& b) {
+    return sym[static_cast<size_t>(b.left)].n + sym[static_cast<size_t>(b.right)].n != b.size;
+  }, try_pair);
   // A piece that is not a token is split back along the merges that made it,
   // down to characters, which fall back to byte tokens.
   auto emit = [&](auto&& self, const Symbol& x) -> void {
@@ -119,21 +134,10 @@ void bpe_tokenize(const Vocab& v, std::string_view s, std::vector<int32_t>& out)
       if (rank < 0) return;
       queue.push({l, r, std::string(a.text, a.n) + std::string(b.text, b.n), rank});
     };
-    for (int i = 1; i < static_cast<int>(sym.size()); ++i) try_pair(i - 1, i);
-    while (!queue.empty()) {
-      const Bigram b = queue.top();
-      queue.pop();
-      Symbol& l = sym[static_cast<size_t>(b.left)];
-      Symbol& r = sym[static_cast<size_t>(b.right)];
-      if (l.n == 0 || r.n == 0) continue;
-      if (l.n + r.n != b.text.size() || std::string_view(l.text, l.n + r.n) != b.text) continue;  // stale
-      l.n += r.n;
-      r.n = 0;
-      l.next = r.next;
-      if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = b.left;
-      try_pair(l.prev, b.left);
-      try_pair(b.left, l.next);
-    }
+    merge_all(sym, queue, [&](const Bigram& b) {
+      const Symbol& l = sym[static_cast<size_t>(b.left)];
+      return std::string_view(l.text, l.n + sym[static_cast<size_t>(b.right)].n) != b.text;  // sizes first, then bytes
+    }, try_pair);
     for (const Symbol& x : sym)
       if (x.n > 0) {
         const std::string t(x.text, x.n);
