@@ -51,7 +51,9 @@ case "$name" in
     for f in "$shared"/vocab/ggml-vocab-{gpt-2,llama-spm,bert-bge}.gguf.inp; do
       i=$((i + 1)); cp "$f" "$corpus/seed$i"
     done
-    printf '\x00\xff\xc3\x28 \xe2\x82 \xf0\x9f\xa6\x99 <s> </s> [CLS]\xed\xa0\x80' > "$corpus/seed0" ;;
+    printf '\x00\xff\xc3\x28 \xe2\x82 \xf0\x9f\xa6\x99 <s> </s> [CLS]\xed\xa0\x80' > "$corpus/seed0"
+    # ugm: a character map from the input (0x40 flag, 4 x byte 1 bytes of map, then text)
+    printf '\x40\x03\x04\x00\x00\x00\x00\x04\x00\x00\x41\x00\x42\x00the cat' > "$corpus/seed9" ;;
   # Structured targets build their inputs from any bytes; a few seeds of each size.
   fuzz_forward|fuzz_quantize_tensor|fuzz_littlebit_apply)
     for i in 1 2 3 4; do

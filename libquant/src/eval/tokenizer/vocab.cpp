@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "libquant/core/error.hpp"
 #include "pre_tokenizers.hpp"
 #include "pretokenize.hpp"
+#include "sessions.hpp"
 #include "unicode_text.hpp"
 
 namespace libquant::eval {
@@ -53,6 +55,44 @@ constexpr std::string_view kControlTexts[] = {
     "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>",
     "<PAD>", "[PAD]", "<|fim_repo|>", "<fim-repo>", "<REPO>", "<|fim_sep|>", "<fim-sep>", "<SEP>"};
 
+// UGM's precompiled character map: u32 size of the double array, the array,
+// then NUL-terminated replacement strings (llama.cpp's layout and checks).
+void load_charsmap(const io::GgufHeader& h, Vocab& v) {
+  const io::GgufValue* cm = h.find("tokenizer.ggml.precompiled_charsmap");
+  if (!cm) return;
+  if (!cm->is_array() ||
+      (cm->array().element_type() != io::GgufType::UInt8 && cm->array().element_type() != io::GgufType::Int8))
+    invalid("tokenizer.ggml.precompiled_charsmap is not an array of bytes");
+  const auto bytes = cm->array().packed_bytes();
+  if (bytes.size() < 4) invalid("tokenizer.ggml.precompiled_charsmap is shorter than its header");
+  uint32_t blob = 0;
+  for (int k = 3; k >= 0; --k) blob = (blob << 8) | static_cast<uint8_t>(bytes[static_cast<size_t>(k)]);
+  if (uint64_t{blob} + 4 >= bytes.size()) invalid("tokenizer.ggml.precompiled_charsmap's double array overruns it");
+  v.xcda.resize(blob / 4);
+  for (size_t i = 0; i < v.xcda.size(); ++i) {
+    uint32_t x = 0;
+    for (int k = 3; k >= 0; --k) x = (x << 8) | static_cast<uint8_t>(bytes[4 + 4 * i + static_cast<size_t>(k)]);
+    v.xcda[i] = x;
+  }
+  const auto* rest = reinterpret_cast<const char*>(bytes.data()) + 4 + blob;
+  v.replacements.assign(rest, bytes.size() - 4 - blob);
+}
+
+void build_tries(Vocab& v) {
+  if (v.kind == VocabKind::Rwkv) {
+    for (size_t i = 0; i < v.text.size(); ++i) v.token_trie.insert(rwkv_unescape(v.text[i]), static_cast<int32_t>(i));
+    return;
+  }
+  float min_score = std::numeric_limits<float>::max();
+  for (size_t i = 0; i < v.text.size(); ++i) {
+    const uint32_t a = v.attr[i];
+    if (a & kAttrNormal) min_score = std::min(min_score, v.score[i]);
+    if (a & (kAttrNormal | kAttrUserDefined | kAttrUnused)) v.token_trie.insert(v.text[i], static_cast<int32_t>(i));
+    if (a & kAttrUserDefined) v.user_defined_trie.insert(v.text[i], static_cast<int32_t>(i));
+  }
+  v.unknown_score = static_cast<double>(min_score) - 10.0;  // llama.cpp's penalty for an unknown code point
+}
+
 }  // namespace
 
 int32_t Vocab::rank(std::string_view left, std::string_view right) const {
@@ -96,9 +136,16 @@ Vocab load_vocab(const io::GgufHeader& h) {
     v.bos = 11, v.eos = 11;
     if (v.model == "gemma4") v.pre = "gemma4", v.bos = v.eos = -1;
     v.escape_whitespaces = false;
+  } else if (v.model == "t5") {
+    v.kind = VocabKind::Ugm;
+    v.eos = 1, v.unk = 2, v.pad = 0;
+    v.add_eos = true;
+  } else if (v.model == "rwkv") {
+    v.kind = VocabKind::Rwkv;
+    v.escape_whitespaces = false;
   } else {
     throw Error(ErrorCode::UnsupportedConversion, "tokenizer model '" + v.model + "' is not implemented",
-                "Implemented: llama (SentencePiece), gpt2 and gemma4 (BPE), bert (WordPiece)");
+                "Implemented: llama (SentencePiece), gpt2 and gemma4 (BPE), bert (WordPiece), t5 (unigram), rwkv");
   }
   if (v.kind == VocabKind::Bpe) {
     const PreTokenizer* pre = find_pre_tokenizer(v.pre);
@@ -163,6 +210,8 @@ Vocab load_vocab(const io::GgufHeader& h) {
     }
   }
 
+  if (v.kind == VocabKind::Ugm) load_charsmap(h, v);
+
   // Special ids: defaults out of range are dropped; file values out of range are ignored.
   auto special = [&](const char* key, int32_t& id) {
     if (id >= 0 && static_cast<size_t>(id) >= n) id = -1;
@@ -192,6 +241,8 @@ Vocab load_vocab(const io::GgufHeader& h) {
     if (v.attr[i] & (kAttrControl | kAttrUserDefined | kAttrUnknown)) v.special_tokens.push_back(static_cast<int32_t>(i));
   std::stable_sort(v.special_tokens.begin(), v.special_tokens.end(),
                    [&](int32_t a, int32_t b) { return v.text[static_cast<size_t>(a)].size() > v.text[static_cast<size_t>(b)].size(); });
+
+  if (v.kind == VocabKind::Ugm || v.kind == VocabKind::Rwkv) build_tries(v);
 
   // Phi-3 (by model name, as llama.cpp): special tokens swallow the spaces after them.
   if (const io::GgufValue* name = h.find("general.name"); name && name->type() == io::GgufType::String) {

@@ -11,11 +11,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "byte_trie.hpp"
 #include "libquant/io/gguf_file.hpp"
 
 namespace libquant::eval {
 
-enum class VocabKind { Spm, Bpe, Wpm };
+enum class VocabKind { Spm, Bpe, Wpm, Ugm, Rwkv };
 
 // llama.cpp's token attributes that tokenization looks at.
 enum TokenAttr : uint32_t {
@@ -46,7 +47,16 @@ struct Vocab {
   bool add_bos = false, add_eos = false, add_sep = false;
   bool add_space_prefix = false, escape_whitespaces = true, remove_extra_whitespaces = false;
   bool lowercase = false, strip_accents = false;  // WPM normalisation
+  bool treat_whitespace_as_suffix = false;        // UGM: the word-boundary space goes after words
   size_t max_token_len = 0;
+  // UGM: the pieces Viterbi may use (normal, user-defined, unused), the
+  // user-defined ones that pass normalisation untouched, the score of an
+  // unknown code point, and the precompiled character map (double array +
+  // NUL-terminated replacements). RWKV: token_trie holds the unescaped bytes.
+  ByteTrie token_trie, user_defined_trie;
+  double unknown_score = 0.0;
+  std::vector<uint32_t> xcda;
+  std::string replacements;
   std::vector<int32_t> special_tokens;  // partitioned out of the text, longest first
 
   int32_t find(std::string_view s) const {

@@ -102,6 +102,22 @@ class VocabTokenizer final : public Tokenizer {
         if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
         break;
       }
+      case VocabKind::Ugm: {
+        if (add_special && v_.add_bos && v_.bos >= 0) out.push_back(v_.bos);
+        for (const Fragment& f : frags) {
+          if (f.token >= 0) out.push_back(f.token);
+          else ugm_tokenize(v_, f.text, out);
+        }
+        if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
+        break;
+      }
+      case VocabKind::Rwkv: {
+        for (const Fragment& f : frags) {
+          if (f.token >= 0) out.push_back(f.token);
+          else rwkv_tokenize(v_, f.text, out);
+        }
+        break;
+      }
       case VocabKind::Wpm: {
         if (add_special && v_.bos >= 0) out.push_back(v_.bos);
         for (const Fragment& f : frags) {
@@ -133,6 +149,10 @@ class VocabTokenizer final : public Tokenizer {
           if (b >= 0) out += static_cast<char>(b);
           i += len;
         }
+        continue;
+      }
+      if (v_.kind == VocabKind::Rwkv) {
+        out += rwkv_unescape(t);
         continue;
       }
       std::string piece = t;
