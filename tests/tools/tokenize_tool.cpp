@@ -1,7 +1,9 @@
 // Test helper: tokenizes llama.cpp's tokenizer test texts with a vocabulary.
-//   tokenize_tool VOCAB.gguf TEXTS.inp   (texts separated by "\n__ggml_vocab_test__\n")
+//   tokenize_tool MODEL TEXTS.inp [--add-special]   (texts separated by "\n__ggml_vocab_test__\n")
 // prints one line of token ids per text, each id preceded by a space (the
-// .out layout), with add_special and parse_special off as llama.cpp's test.
+// .out layout), with add_special and parse_special off as llama.cpp's test
+// (--add-special: BOS/EOS/SEP as the vocabulary says). MODEL is a GGUF file
+// or an HF directory (its tokenizer converted as for GGUF).
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -12,8 +14,8 @@
 #include "libquant/model/tensor_source.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: tokenize_tool VOCAB.gguf TEXTS.inp\n";
+  if (argc != 3 && !(argc == 4 && std::string(argv[3]) == "--add-special")) {
+    std::cerr << "usage: tokenize_tool MODEL TEXTS.inp [--add-special]\n";
     return 2;
   }
   try {
@@ -27,7 +29,7 @@ int main(int argc, char** argv) {
       size_t end = all.find(sep, at);
       if (end == std::string::npos) break;
       std::string line;
-      for (int32_t id : tok->encode(std::string_view(all).substr(at, end - at), false, false))
+      for (int32_t id : tok->encode(std::string_view(all).substr(at, end - at), argc == 4, false))
         line += " " + std::to_string(id);
       std::cout << line << "\n";
       at = end + sep.size();

@@ -20,6 +20,7 @@
 #include "libquant/io/gguf_file.hpp"
 #include "libquant/methods/importance_matrix.hpp"
 #include "libquant/methods/super_weights.hpp"
+#include "libquant/eval/hf_tokenizer.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/model_validation.hpp"
 #include "libquant/model/tensor_source.hpp"
@@ -345,7 +346,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   if (hf) {
     std::string name = opts.model_name.empty() ? fs::absolute(opts.input).lexically_normal().filename().string() : opts.model_name;
     if (name.empty()) name = fs::absolute(opts.input).lexically_normal().parent_path().filename().string();
-    kvs = model::build_gguf_metadata(opts.input, cfg, ft->ftype, name);
+    kvs = model::build_gguf_metadata(cfg, ft->ftype, name, eval::hf_tokenizer_kvs(opts.input, cfg));
   } else {
     kvs = requantize_metadata(*model::gguf_header(*src), ft->ftype);
   }

@@ -8,6 +8,7 @@
 #include "libquant/core/half.hpp"
 #include "libquant/eval/transformer.hpp"
 #include "libquant/io/littlebit_file.hpp"
+#include "libquant/eval/hf_tokenizer.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/version.hpp"
 
@@ -24,7 +25,8 @@ std::vector<io::GgufKv> source_metadata(const model::TensorSource& src) {
   if (const io::GgufHeader* h = model::gguf_header(src)) return h->kvs;
   const model::ModelConfig* cfg = model::hf_config(src);
   check(cfg != nullptr, ErrorCode::UnsupportedConversion, "the model has neither GGUF metadata nor an HF config");
-  return model::build_gguf_metadata(src.path(), *cfg, model::LlamaFileType::MostlyF16, src.path().filename().string());
+  return model::build_gguf_metadata(*cfg, model::LlamaFileType::MostlyF16, src.path().filename().string(),
+                                     eval::hf_tokenizer_kvs(src.path(), *cfg));
 }
 
 void save_layer_checkpoint(const fs::path& file, const std::vector<std::string>& names,

@@ -44,8 +44,8 @@ std::string_view file_type_name(uint32_t ftype) noexcept {
   return "unknown";
 }
 
-std::vector<GgufKv> build_gguf_metadata(const std::filesystem::path& hf_dir, const ModelConfig& cfg,
-                                        LlamaFileType file_type, std::string_view model_name) {
+std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType file_type, std::string_view model_name,
+                                        std::vector<GgufKv> tokenizer) {
   const ArchitectureInfo* arch = cfg.arch();
   check(arch != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
   const std::string a(arch->gguf_arch);
@@ -76,7 +76,7 @@ std::vector<GgufKv> build_gguf_metadata(const std::filesystem::path& hf_dir, con
     if (cfg.rope_original_context)
       kvs.push_back({a + ".rope.scaling.original_context_length", u32(cfg.rope_original_context)});
   }
-  for (auto& kv : tokenizer_kvs(hf_dir, cfg)) kvs.push_back(std::move(kv));
+  for (auto& kv : tokenizer) kvs.push_back(std::move(kv));
   kvs.push_back({"general.quantization_version", GgufValue::u32(2)});
   return kvs;
 }

@@ -1,8 +1,9 @@
 #pragma once
 // Tokenizers that give the same ids as llama.cpp for the model's vocabulary:
-// SentencePiece-BPE (`llama`), byte-level BPE with every pre-tokenizer
-// llama.cpp knows (`gpt2`, `gemma4`) and WordPiece (`bert`), read from GGUF
-// metadata or converted from an HF tokenizer.model / tokenizer.json.
+// SentencePiece-BPE (`llama`), byte-level BPE with the pre-tokenizers
+// llama.cpp knows (`gpt2`, `gemma4`), WordPiece (`bert`), unigram (`t5`) and
+// RWKV (`rwkv`), read from GGUF metadata or converted from an HF
+// tokenizer.model / tokenizer.json (hf_tokenizer.hpp).
 #include <cstdint>
 #include <memory>
 #include <string>

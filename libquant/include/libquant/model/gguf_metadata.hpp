@@ -1,7 +1,7 @@
 #pragma once
 // GGUF metadata for a converted HF checkpoint: general.*, the architecture's
-// hyper-parameter keys llama.cpp reads, and the tokenizer (SentencePiece
-// tokenizer.model as `llama`, byte-level BPE tokenizer.json as `gpt2`).
+// hyper-parameter keys llama.cpp reads, and the tokenizer keys (made by
+// eval::hf_tokenizer_kvs) in the converter's place.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -23,17 +23,10 @@ enum class LlamaFileType : uint32_t {
 };
 LIBQUANT_API std::string_view file_type_name(uint32_t ftype) noexcept;
 
-// Tokenizer keys (tokenizer.ggml.*) from the files in an HF directory.
-// Throws Error(ValidationFailed) for a malformed tokenizer file, and
-// Error(UnsupportedConversion) when the directory has no tokenizer at all.
-LIBQUANT_API std::vector<io::GgufKv> tokenizer_kvs(const std::filesystem::path& hf_dir,
-                                                   const ModelConfig& cfg);
-
-// general.* + architecture keys + tokenizer keys, in llama.cpp converter order.
-LIBQUANT_API std::vector<io::GgufKv> build_gguf_metadata(const std::filesystem::path& hf_dir,
-                                                         const ModelConfig& cfg,
-                                                         LlamaFileType file_type,
-                                                         std::string_view model_name);
+// general.* + architecture keys + `tokenizer` keys, in llama.cpp converter order.
+LIBQUANT_API std::vector<io::GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType file_type,
+                                                         std::string_view model_name,
+                                                         std::vector<io::GgufKv> tokenizer);
 
 // The reverse: a ModelConfig from a GGUF file's keys (for info / the forward pass).
 LIBQUANT_API ModelConfig config_from_gguf(const io::GgufHeader& h);

@@ -126,12 +126,25 @@ std::map<std::string, PreTokenizer, std::less<>> build() {
   return m;
 }
 
+const std::map<std::string, PreTokenizer, std::less<>>& table() {
+  static const auto t = build();
+  return t;
+}
+
 }  // namespace
 
 const PreTokenizer* find_pre_tokenizer(std::string_view name) {
-  static const auto table = build();
-  const auto it = table.find(name);
-  return it == table.end() ? nullptr : &it->second;
+  const auto it = table().find(name);
+  return it == table().end() ? nullptr : &it->second;
+}
+
+const char* pre_tokenizer_with_patterns(const std::vector<std::string>& patterns) {
+  // The common names first, so that a plain GPT-2 split is called "gpt-2".
+  for (const char* name : {"gpt-2", "llama-bpe", "qwen2", "smollm", "deepseek-llm", "deepseek-coder", "falcon"})
+    if (const PreTokenizer* p = find_pre_tokenizer(name); p && p->patterns == patterns) return name;
+  for (const auto& [name, p] : table())
+    if (p.byte_encode && p.patterns == patterns && !name.empty()) return name.c_str();
+  return nullptr;
 }
 
 }  // namespace libquant::eval

@@ -23,5 +23,7 @@ struct PreTokenizer {
 
 // nullptr for names llama.cpp does not know.
 const PreTokenizer* find_pre_tokenizer(std::string_view name);
+// The name of a pre-tokenizer with exactly these split patterns, or nullptr.
+const char* pre_tokenizer_with_patterns(const std::vector<std::string>& patterns);
 
 }  // namespace libquant::eval

@@ -300,6 +300,19 @@ std::wstring widen(const std::string& utf8) {
 
 }  // namespace
 
+std::string llama_spelling(std::string_view hf_regex) {
+  std::string re(hf_regex);
+  const std::string ci = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
+  if (const size_t at = re.find(ci); at != std::string::npos)
+    re.replace(at, ci.size(), "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])");
+  for (const char* q : {"?+", "++", "*+"})
+    for (size_t at = re.find(q); at != std::string::npos; at = re.find(q, at + 1))
+      if (at == 0 || re[at - 1] != '\\') re.erase(at + 1, 1);
+  const std::string gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+  if (re == gpt2 + "|\\s+") re = gpt2;
+  return re;
+}
+
 bool supported(const std::vector<std::string>& patterns) {
   for (const auto& re : patterns) {
     if (custom_of(re) != Custom::None) continue;

@@ -22,4 +22,10 @@ std::vector<std::string> split(std::string_view text, const std::vector<std::str
 // special name); used to refuse a vocabulary before tokenizing.
 bool supported(const std::vector<std::string>& patterns);
 
+// An HF tokenizer.json split regex in llama.cpp's spelling: the
+// case-insensitive contraction group written out, possessive quantifiers
+// (?+ ++ *+) made greedy, and the trailing "|\s+" of GPT-2's regex (which
+// the rule before it already covers) dropped, so that equal rules compare equal.
+std::string llama_spelling(std::string_view hf_regex);
+
 }  // namespace libquant::eval::pretok

@@ -6,6 +6,7 @@
 #include <list>
 
 #include "libquant/core/error.hpp"
+#include "libquant/eval/hf_tokenizer.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/tensor_source.hpp"
@@ -179,6 +180,8 @@ std::unique_ptr<Tokenizer> make_vocab_tokenizer(const io::GgufHeader& h) {
   return std::make_unique<VocabTokenizer>(load_vocab(h));
 }
 
+std::unique_ptr<Tokenizer> make_vocab_tokenizer(Vocab v) { return std::make_unique<VocabTokenizer>(std::move(v)); }
+
 }  // namespace libquant::eval
 
 namespace libquant::eval {
@@ -187,7 +190,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const model::TensorSource& source) {
   if (const auto* cfg = model::hf_config(source)) {
     // tokenizer.model or tokenizer.json, as the GGUF converter would store it.
     io::GgufHeader h;
-    h.kvs = model::tokenizer_kvs(source.path(), *cfg);
+    h.kvs = hf_tokenizer_kvs(source.path(), *cfg);
     return make_vocab_tokenizer(h);
   }
   const io::GgufHeader* h = model::gguf_header(source);
