@@ -56,3 +56,32 @@ def test_whole_texts_equal_llama_cpp(cli, shared, tmp_path, model, name):
     assert len(ours) == len(ref) > 100_000
     first = next((i for i, (a, b) in enumerate(zip(ours, ref)) if a != b), None)
     assert first is None, (first, ours[first:first + 8], ref[first:first + 8])
+
+
+LAZY_VOCABS = {
+    "gemma3": lambda shared: fetched.gemma3(),
+    "smollm2": lambda shared: fetched.smollm2(),
+    "llama-spm": lambda shared: shared / "vocab/ggml-vocab-llama-spm.gguf",
+    "qwen2": lambda shared: fetched.vocab_2026() / "ggml-vocab-qwen2.gguf",
+    "llama-bpe": lambda shared: fetched.vocab_2026() / "ggml-vocab-llama-bpe.gguf",
+    "bert-bge": lambda shared: shared / "vocab/ggml-vocab-bert-bge.gguf",
+    "deepseek-llm": lambda shared: shared / "vocab/ggml-vocab-deepseek-llm.gguf",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", sorted(LAZY_VOCABS))
+def test_encode_prefix_equals_whole_text(tokenize_tool, shared, tmp_path, model):
+    """Tokenizing only the beginning (runs that need N tokens) gives exactly the
+    whole text's first ids, and on wiki.test.raw stops long before the end."""
+    vocab = LAZY_VOCABS[model](shared)
+    for name in ("wiki.test.raw", "tinystories_val.txt"):
+        inp = tmp_path / f"{name}.inp"
+        inp.write_bytes((shared / "data" / name).read_bytes() + SEP.encode())
+        whole = subprocess.run([tokenize_tool, vocab, inp], capture_output=True, text=True, check=True).stdout.split()
+        for n in (1000, 40000):
+            part = subprocess.run([tokenize_tool, vocab, inp, "--prefix", str(n)], capture_output=True, text=True,
+                                  check=True).stdout.split()
+            assert len(part) >= n and part == whole[: len(part)], (name, n, len(part))
+            if name == "wiki.test.raw":
+                assert len(part) < len(whole) // 2, (n, len(part), len(whole))

@@ -1,8 +1,9 @@
 // Test helper: tokenizes llama.cpp's tokenizer test texts with a vocabulary.
-//   tokenize_tool MODEL TEXTS.inp [--add-special]   (texts separated by "\n__ggml_vocab_test__\n")
+//   tokenize_tool MODEL TEXTS.inp [--add-special | --prefix N]   (texts separated by "\n__ggml_vocab_test__\n")
 // prints one line of token ids per text, each id preceded by a space (the
 // .out layout), with add_special and parse_special off as llama.cpp's test
-// (--add-special: BOS/EOS/SEP as the vocabulary says). MODEL is a GGUF file
+// (--add-special: BOS/EOS/SEP as the vocabulary says; --prefix N: encode_prefix
+// with at least N ids, add_special off). MODEL is a GGUF file
 // or an HF directory (its tokenizer converted as for GGUF).
 #include <fstream>
 #include <iostream>
@@ -14,8 +15,10 @@
 #include "libquant/model/tensor_source.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 3 && !(argc == 4 && std::string(argv[3]) == "--add-special")) {
-    std::cerr << "usage: tokenize_tool MODEL TEXTS.inp [--add-special]\n";
+  const bool add_special = argc == 4 && std::string(argv[3]) == "--add-special";
+  const bool prefix = argc == 5 && std::string(argv[3]) == "--prefix";
+  if (argc != 3 && !add_special && !prefix) {
+    std::cerr << "usage: tokenize_tool MODEL TEXTS.inp [--add-special | --prefix N]\n";
     return 2;
   }
   try {
@@ -29,7 +32,9 @@ int main(int argc, char** argv) {
       size_t end = all.find(sep, at);
       if (end == std::string::npos) break;
       std::string line;
-      for (int32_t id : tok->encode(std::string_view(all).substr(at, end - at), argc == 4, false))
+      const std::string_view text = std::string_view(all).substr(at, end - at);
+      const auto ids = prefix ? tok->encode_prefix(text, false, std::stoul(argv[4])) : tok->encode(text, add_special, false);
+      for (int32_t id : ids)
         line += " " + std::to_string(id);
       std::cout << line << "\n";
       at = end + sep.size();

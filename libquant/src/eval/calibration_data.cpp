@@ -82,7 +82,9 @@ std::vector<std::vector<int32_t>> load_calibration_samples(const Tokenizer& tok,
       opts.source.empty() ? std::vector<std::string>{default_calibration_text()} : read_calibration_documents(opts.source);
   std::string joined;
   for (size_t i = 0; i < docs.size(); ++i) joined += (i ? "\n\n" : "") + docs[i];
-  const std::vector<int32_t> tokens = tok.encode(joined, tok.add_bos_by_default());
+  // In order (seed 0) only the first samples are used: only they are tokenized.
+  const size_t needed = opts.seed == 0 ? static_cast<size_t>(opts.samples * opts.seq_len) : SIZE_MAX;
+  const std::vector<int32_t> tokens = tok.encode_prefix(joined, tok.add_bos_by_default(), needed);
   const auto n_chunks = static_cast<int64_t>(tokens.size()) / opts.seq_len;
   if (n_chunks < 1 || (!opts.allow_fewer && n_chunks < opts.samples))
     bad("the text gives " + std::to_string(tokens.size()) + " tokens = " + std::to_string(n_chunks) + " samples of " +

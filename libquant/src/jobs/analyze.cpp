@@ -158,7 +158,9 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   check(opts.ctx >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument, "ctx must be >= 16 and batch >= 1");
   auto src = model::open_tensor_source(opts.model);
   auto tok = eval::load_tokenizer(*src);
-  const std::vector<int32_t> tokens = tok->encode(read_text(opts), tok->add_bos_by_default());
+  // Only the chunks the run uses are tokenized (all of them without --chunks).
+  const size_t needed = opts.chunks > 0 ? static_cast<size_t>(std::max<int64_t>(opts.chunks, 2) * opts.ctx) : SIZE_MAX;
+  const std::vector<int32_t> tokens = tok->encode_prefix(read_text(opts), tok->add_bos_by_default(), needed);
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (static_cast<int64_t>(tokens.size()) < 2 * opts.ctx)
     throw Error(ErrorCode::CalibrationDataError,

@@ -87,7 +87,7 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
                     ThreadPool& pool, ProgressSink& progress) {
   auto tok = eval::load_tokenizer(src);
   const std::string text = o.kl_data.empty() ? eval::default_calibration_text() : eval::read_text_file(o.kl_data);
-  std::vector<int32_t> tokens = tok->encode(text, tok->add_bos_by_default());
+  std::vector<int32_t> tokens = tok->encode_prefix(text, tok->add_bos_by_default(), static_cast<size_t>(o.kl_tokens));
   if (static_cast<int64_t>(tokens.size()) < o.kl_tokens)
     throw Error(ErrorCode::CalibrationDataError, "the KL text has fewer than " + std::to_string(o.kl_tokens) + " tokens",
                 "Use a longer --kl-data text or fewer --kl-refine tokens");

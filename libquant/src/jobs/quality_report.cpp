@@ -48,7 +48,8 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   auto tok = eval::load_tokenizer(*orig_src);
   // Without a text the bundled default (the calibration text) is used.
   const std::string text = opts.data.empty() ? eval::default_calibration_text() : eval::read_text_file(opts.data);
-  const std::vector<int32_t> tokens = tok->encode(text, tok->add_bos_by_default());
+  const std::vector<int32_t> tokens =
+      tok->encode_prefix(text, tok->add_bos_by_default(), static_cast<size_t>(std::max<int64_t>(opts.chunks, 1) * opts.ctx));
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (available < 1)
     throw Error(ErrorCode::CalibrationDataError, "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",

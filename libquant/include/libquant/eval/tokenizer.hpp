@@ -22,6 +22,16 @@ class LIBQUANT_API Tokenizer {
   // say (llama.cpp's add_special); `parse_special`: control tokens written in
   // the text become those tokens (user-defined ones always do).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special = false) const = 0;
+  // The beginning of encode(text, add_special): at least `min_tokens` ids
+  // (all of them when the text has fewer), each equal to the whole text's id
+  // at that place. Only as much text is tokenized as that needs, in pieces cut
+  // at line starts where the ids are seen not to depend on the cut; so a run
+  // that needs 64 x 512 tokens of a 100 MB text does not tokenize 100 MB. The
+  // ids at the end of the text (EOS/SEP) come only when the whole text was read.
+  virtual std::vector<int32_t> encode_prefix(std::string_view text, bool add_special, size_t min_tokens) const {
+    (void)min_tokens;
+    return encode(text, add_special);
+  }
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
   virtual int32_t bos_id() const noexcept = 0;
   virtual int32_t eos_id() const noexcept = 0;

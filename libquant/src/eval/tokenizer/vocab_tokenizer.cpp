@@ -10,6 +10,7 @@
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/tensor_source.hpp"
+#include "encode_in_pieces.hpp"
 #include "sessions.hpp"
 #include "unicode_text.hpp"
 #include "vocab.hpp"
@@ -73,12 +74,33 @@ class VocabTokenizer final : public Tokenizer {
   explicit VocabTokenizer(Vocab v) : v_(std::move(v)) {}
 
   std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override {
+    return encode_from(text, add_special, parse_special, true);
+  }
+
+  std::vector<int32_t> encode_prefix(std::string_view text, bool add_special, size_t min_tokens) const override {
+    // BOS / CLS in front, EOS / SEP only after the whole text, as encode() places them.
+    const bool wpm = v_.kind == VocabKind::Wpm, rwkv = v_.kind == VocabKind::Rwkv;
+    const int32_t head = !add_special || rwkv ? -1 : wpm ? v_.bos : v_.add_bos ? v_.bos : -1;
+    const int32_t tail = !add_special || rwkv ? -1 : wpm ? v_.sep : v_.add_eos ? v_.eos : -1;
+    std::vector<int32_t> out;
+    if (head >= 0) out.push_back(head);
+    bool whole = false;
+    const auto ids = encode_in_pieces(
+        text, min_tokens, [&](std::string_view piece, bool start) { return encode_from(piece, false, false, start); },
+        &whole);
+    out.insert(out.end(), ids.begin(), ids.end());
+    if (whole && tail >= 0) out.push_back(tail);
+    return out;
+  }
+
+  // text_start: the text begins here (SentencePiece's dummy prefix goes only there).
+  std::vector<int32_t> encode_from(std::string_view text, bool add_special, bool parse_special, bool text_start) const {
     std::vector<int32_t> out;
     const auto frags = partition(v_, text, parse_special);
     switch (v_.kind) {
       case VocabKind::Spm: {
         if (add_special && v_.add_bos && v_.bos >= 0) out.push_back(v_.bos);
-        bool prev_special = true;  // the text's start counts as after a special token
+        bool prev_special = text_start;  // the text's start counts as after a special token
         for (const Fragment& f : frags) {
           if (f.token >= 0) {
             out.push_back(f.token);
