@@ -205,3 +205,50 @@ def test_trained_tokenizers_equal_package(tokenize_tool, torch_python, shared, t
         ref = reference(torch_python, d / "tokenizer.json", items, tmp_path, add_special)
         bad = [(items[i][:30], mine[i][:10], ref[i][:10]) for i in range(len(items)) if mine[i] != ref[i]]
         assert not bad, (add_special, len(bad), bad[:3])
+
+
+def write_spm_bpe_json(path, vocab_gguf):
+    """An HF tokenizer.json of a SentencePiece BPE model, as transformers converts one:
+    every split of every piece into two pieces is a merge, in the piece's score order."""
+    r = gguf.GGUFReader(str(vocab_gguf))
+    f = r.fields["tokenizer.ggml.tokens"]
+    tokens = [bytes(f.parts[i]).decode("utf-8") for i in f.data]
+    types = [int(r.fields["tokenizer.ggml.token_type"].parts[i][0]) for i in r.fields["tokenizer.ggml.token_type"].data]
+    scores = [float(r.fields["tokenizer.ggml.scores"].parts[i][0]) for i in r.fields["tokenizer.ggml.scores"].data]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    merges = []
+    for i, t in enumerate(tokens):
+        if types[i] != 1:
+            continue
+        for k in range(1, len(t)):
+            a, b = t[:k], t[k:]
+            if a in vocab and b in vocab:
+                merges.append((-scores[i], vocab[a], vocab[b], a, b))
+    merges.sort()
+    special = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+                "special": True} for i, t in enumerate(tokens) if types[i] in (2, 3)]
+    doc = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": special,
+           "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                               {"type": "Replace", "pattern": {"String": " "},
+                                                                "content": "\u2581"}]},
+           "pre_tokenizer": None, "post_processor": None,
+           "decoder": {"type": "Sequence", "decoders": [
+               {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"},
+               {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+           "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                     "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                     "vocab": vocab, "merges": [[a, b] for *_, a, b in merges]}}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
+def test_sentencepiece_style_bpe_json_equals_package(tokenize_tool, torch_python, shared, tmp_path):
+    """Llama-2-style tokenizer.json (no tokenizer.model): converted to a `llama`
+    vocabulary whose scores follow the merge order, our ids equal the package's
+    (llama.cpp's converter would give every piece -1000 and lose the order)."""
+    d = hf_dir(shared, tmp_path, "spm_bpe")
+    write_spm_bpe_json(d / "tokenizer.json", shared / "vocab/ggml-vocab-llama-spm.gguf")
+    items = texts(shared)
+    mine = ours(tokenize_tool, d, items, tmp_path, False)
+    ref = reference(torch_python, d / "tokenizer.json", items, tmp_path, False)
+    bad = [(items[i][:30], mine[i][:10], ref[i][:10]) for i in range(len(items)) if mine[i] != ref[i]]
+    assert not bad, (len(bad), bad[:3])

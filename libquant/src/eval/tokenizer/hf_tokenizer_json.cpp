@@ -1,5 +1,6 @@
 // tokenizer.json -> tokenizer.ggml.* as llama.cpp's converter writes it:
 // byte-level BPE as `gpt2` (pre-tokenizer named by the check-text hash),
+// SentencePiece-style BPE as `llama` (scores from the merge order),
 // WordPiece as `bert` (phantom-space pieces), Unigram as `t5` (scores and the
 // precompiled character map). Token types: added special tokens are control
 // tokens, other added tokens user-defined, ids without a token "[PADn]".
@@ -7,6 +8,7 @@
 
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include "bpe_pre_detect.hpp"
 #include "hf_tokenizer_parts.hpp"
@@ -148,6 +150,49 @@ void append_specials(std::vector<GgufKv>& kvs, const Pieces& p, const object& ro
 
 // ---- byte-level BPE ---------------------------------------------------------
 
+// model.merges in the converter's "left right" form (spaces inside a part of
+// the newer [left, right] form written as U+0120).
+std::vector<std::string> read_merges(const fs::path& path, const object& model) {
+  std::vector<std::string> merges;
+  array m;
+  if (!model["merges"].get_array().get(m)) {
+    for (element e : m) {
+      std::string_view s;
+      array pair;
+      if (!e.get_string().get(s)) {
+        merges.emplace_back(s);
+      } else if (!e.get_array().get(pair) && pair.size() == 2) {
+        std::string_view a, b;
+        if ((*pair.begin()).get_string().get(a) || pair.at(1).get_string().get(b)) bad_tokenizer(path, "malformed merge");
+        // Spaces inside a part are written as U+0120, as the converter does.
+        std::string joined;
+        for (std::string_view part : {a, b}) {
+          if (!joined.empty()) joined += ' ';
+          for (char c : part) joined += c == ' ' ? std::string("\xc4\xa0") : std::string(1, c);
+        }
+        merges.push_back(std::move(joined));
+      } else {
+        bad_tokenizer(path, "malformed merge");
+      }
+    }
+  }
+  return merges;
+}
+
+std::map<int64_t, std::string> vocab_object(const fs::path& path, const object& model) {
+  object vocab;
+  if (model["vocab"].get_object().get(vocab)) bad_tokenizer(path, "no 'model.vocab' object");
+  std::map<int64_t, std::string> base;
+  for (auto kv : vocab) {
+    int64_t id;
+    if (kv.value.get_int64().get(id) || id < 0)
+      bad_tokenizer(path, "vocab id of '" + std::string(kv.key) + "' is not a non-negative integer");
+    base[id] = std::string(kv.key);
+  }
+  return base;
+}
+
+
 // The split patterns of the pre-tokenizer, in llama.cpp's spelling; nullopt
 // when a component has no pattern equivalent.
 std::optional<std::vector<std::string>> split_patterns(element pre, std::string& unknown) {
@@ -205,39 +250,9 @@ std::string name_pre_tokenizer(std::vector<GgufKv> kvs, const std::vector<std::s
 
 std::vector<GgufKv> bpe_kvs(const fs::path& path, const object& root, const object& model,
                             const model::ModelConfig& cfg, const TokenizerConfig& tc) {
-  object vocab;
-  if (model["vocab"].get_object().get(vocab)) bad_tokenizer(path, "no 'model.vocab' object");
-  std::map<int64_t, std::string> base;
-  for (auto kv : vocab) {
-    int64_t id;
-    if (kv.value.get_int64().get(id) || id < 0)
-      bad_tokenizer(path, "vocab id of '" + std::string(kv.key) + "' is not a non-negative integer");
-    base[id] = std::string(kv.key);
-  }
+  const std::map<int64_t, std::string> base = vocab_object(path, model);
   const Pieces p = vocabulary(path, root, base, {}, cfg);
-  std::vector<std::string> merges;
-  array m;
-  if (!model["merges"].get_array().get(m)) {
-    for (element e : m) {
-      std::string_view s;
-      array pair;
-      if (!e.get_string().get(s)) {
-        merges.emplace_back(s);
-      } else if (!e.get_array().get(pair) && pair.size() == 2) {
-        std::string_view a, b;
-        if ((*pair.begin()).get_string().get(a) || pair.at(1).get_string().get(b)) bad_tokenizer(path, "malformed merge");
-        // Spaces inside a part are written as U+0120, as the converter does.
-        std::string joined;
-        for (std::string_view part : {a, b}) {
-          if (!joined.empty()) joined += ' ';
-          for (char c : part) joined += c == ' ' ? std::string("\xc4\xa0") : std::string(1, c);
-        }
-        merges.push_back(std::move(joined));
-      } else {
-        bad_tokenizer(path, "malformed merge");
-      }
-    }
-  }
+  const std::vector<std::string> merges = read_merges(path, model);
   std::vector<GgufKv> kvs;
   kvs.push_back({"tokenizer.ggml.model", GgufValue::str("gpt2")});
   kvs.push_back({"tokenizer.ggml.tokens", GgufValue::string_array(p.tokens)});
@@ -253,19 +268,72 @@ std::vector<GgufKv> bpe_kvs(const fs::path& path, const object& root, const obje
   return kvs;
 }
 
+// ---- SentencePiece-style BPE (spaces as U+2581, byte fallback) -------------
+
+// A `llama` vocabulary. llama.cpp's converter gives every piece the score
+// -1000 here, which loses the merge order; a piece's score is minus the rank
+// of the first merge that makes it instead, so that SentencePiece's
+// best-score-first merging makes BPE's merges (HF writes a SentencePiece
+// model's merges in score order, one for every split of every piece).
+std::vector<GgufKv> spm_bpe_kvs(const fs::path& path, const object& root, const object& model,
+                                const model::ModelConfig& cfg, const TokenizerConfig& tc) {
+  const std::map<int64_t, std::string> base = vocab_object(path, model);
+  const std::vector<std::string> merges = read_merges(path, model);
+  std::unordered_map<std::string, size_t> made_at;
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const size_t sp = merges[i].find(' ', 1);
+    if (sp == std::string::npos) continue;
+    made_at.emplace(merges[i].substr(0, sp) + merges[i].substr(sp + 1), i);
+  }
+  Pieces p = vocabulary(path, root, base, {}, cfg);
+  std::string_view unk_text;
+  if (model["unk_token"].get_string().get(unk_text)) unk_text = {};
+  for (size_t i = 0; i < p.tokens.size(); ++i) {
+    const std::string& t = p.tokens[i];
+    if (p.types[i] != kNormal) continue;
+    if (t == unk_text) {
+      p.types[i] = kUnknown, p.scores[i] = 0.0f;
+    } else if (t.size() == 6 && t.rfind("<0x", 0) == 0 && t[5] == '>') {
+      p.types[i] = kByte, p.scores[i] = 0.0f;
+    } else {
+      const auto it = made_at.find(t);
+      p.scores[i] = it != made_at.end() ? -static_cast<float>(it->second)
+                                        : -static_cast<float>(merges.size() + i);  // never merged into
+    }
+  }
+  bool space_prefix = false;
+  element norm, pre;
+  if (!root["normalizer"].get(norm))
+    for_each_component(norm, "normalizers", [&](element e) {
+      std::string_view with;
+      if (type_of(e) == "Prepend" && !e["prepend"].get_string().get(with) && with == "\xe2\x96\x81") space_prefix = true;
+    });
+  if (!root["pre_tokenizer"].get(pre))
+    for_each_component(pre, "pretokenizers", [&](element e) {
+      std::string_view scheme;
+      bool add = false;
+      if (type_of(e) != "Metaspace") return;
+      if (!e["prepend_scheme"].get_string().get(scheme)) space_prefix = scheme != "never";
+      else if (!e["add_prefix_space"].get_bool().get(add)) space_prefix = add;
+    });
+  std::vector<GgufKv> kvs;
+  kvs.push_back({"tokenizer.ggml.model", GgufValue::str("llama")});
+  kvs.push_back({"tokenizer.ggml.pre", GgufValue::str("default")});
+  kvs.push_back({"tokenizer.ggml.tokens", GgufValue::string_array(p.tokens)});
+  kvs.push_back({"tokenizer.ggml.scores", GgufValue::f32_array(p.scores)});
+  kvs.push_back({"tokenizer.ggml.token_type", GgufValue::i32_array(p.types)});
+  kvs.push_back({"tokenizer.ggml.add_space_prefix", GgufValue::boolean(space_prefix)});
+  append_special(kvs, "unknown_token_id", id_of(p, unk_text.empty() ? std::nullopt : std::optional<std::string>(unk_text)),
+                 p.tokens.size());
+  append_specials(kvs, p, root, cfg, tc);
+  return kvs;
+}
+
 // ---- WordPiece --------------------------------------------------------------
 
 std::vector<GgufKv> wordpiece_kvs(const fs::path& path, const object& root, const object& model,
                                   const model::ModelConfig& cfg, const TokenizerConfig& tc) {
-  object vocab;
-  if (model["vocab"].get_object().get(vocab)) bad_tokenizer(path, "no 'model.vocab' object");
-  std::map<int64_t, std::string> base;
-  for (auto kv : vocab) {
-    int64_t id;
-    if (kv.value.get_int64().get(id) || id < 0)
-      bad_tokenizer(path, "vocab id of '" + std::string(kv.key) + "' is not a non-negative integer");
-    base[id] = std::string(kv.key);
-  }
+  const std::map<int64_t, std::string> base = vocab_object(path, model);
   Pieces p = vocabulary(path, root, base, {}, cfg);
   std::vector<GgufKv> kvs;
   kvs.push_back({"tokenizer.ggml.model", GgufValue::str("bert")});
@@ -397,12 +465,11 @@ std::vector<GgufKv> tokenizer_json_kvs(const fs::path& path, const model::ModelC
   if (type == "WordPiece") return wordpiece_kvs(path, root, model, cfg, tc);
   if (type == "Unigram") return unigram_kvs(path, root, model, cfg, tc);
   if (type == "BPE") {
-    bool byte_fallback = false;
-    if (model["byte_fallback"].get_bool().get(byte_fallback)) byte_fallback = false;
-    if (byte_fallback && text.find("\"ByteLevel\"") == std::string::npos)
-      unsupported("tokenizer.json is SentencePiece-style BPE (byte fallback) without a tokenizer.model",
-                  "Add the model's tokenizer.model; llama.cpp's converter reads it for this kind too");
-    return bpe_kvs(path, root, model, cfg, tc);
+    if (text.find("\"ByteLevel\"") != std::string::npos) return bpe_kvs(path, root, model, cfg, tc);
+    if (text.find("\"Metaspace\"") != std::string::npos || text.find("\"Prepend\"") != std::string::npos)
+      return spm_bpe_kvs(path, root, model, cfg, tc);
+    unsupported("tokenizer.json is BPE without byte-level or SentencePiece-style (U+2581) spaces",
+                "llama.cpp's converter has no GGUF form for it either");
   }
   unsupported("tokenizer.json model type '" + std::string(type) + "' is not supported",
               "Supported: BPE (byte-level), WordPiece, Unigram, and SentencePiece tokenizer.model files");
