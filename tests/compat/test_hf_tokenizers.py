@@ -7,10 +7,8 @@ package and llama.cpp's converter:
   llama.cpp's converter gives them;
 - WordPiece (BERT-style) and Unigram (T5-style, with a precompiled character
   map) tokenizers trained by `tokenizers`: our ids equal the package's."""
-import glob
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,28 +27,9 @@ import gen_bpe_pre_hashes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def torch_python():
-    default = Path(os.environ.get("LLM_QUANTIZE_CACHE", Path.home() / ".cache/llm-quantize")) / "venv-torch/bin/python"
-    py = Path(os.environ.get("LLM_QUANTIZE_TORCH_PYTHON", default))
-    if not py.exists():
-        pytest.fail(f"{py} is missing: run scripts/install-torch-oracle.sh (scripts/install-deps.sh does)")
-    return str(py)
-
-
-@pytest.fixture(scope="module")
 def converter_table():
-    base = fetched.vocab_2026().parent  # the sdist sits next to the extracted vocabularies
-    candidates = glob.glob(str(Path.home() / ".cache/llm-quantize/sdist/*/vendor/llama.cpp/conversion/base.py"))
-    candidates += glob.glob(str(base / "**/conversion/base.py"), recursive=True)
-    if not candidates:
-        import tarfile
-        sdist = next((Path.home() / ".cache/llm-quantize/sdist").glob("llama_cpp_python-*.tar.gz"))
-        with tarfile.open(sdist) as t:
-            member = next(m for m in t.getmembers() if m.name.endswith("vendor/llama.cpp/conversion/base.py"))
-            out = Path(os.environ.get("TMPDIR", "/tmp")) / "lq_converter_base.py"
-            out.write_bytes(t.extractfile(member).read())
-            candidates = [str(out)]
-    return candidates[0]
+    """llama.cpp's convert_hf_to_gguf base.py from the 0.3.36 sdist (scripts/fetch-models.sh keeps it)."""
+    return str(fetched.vocab_2026() / "convert_hf_to_gguf_base.py")
 
 
 def texts(shared):

@@ -268,6 +268,28 @@ std::vector<GgufKv> bpe_kvs(const fs::path& path, const object& root, const obje
   return kvs;
 }
 
+// ---- SentencePiece-style vocabularies (llama, t5) ----------------------------
+
+// Whether a Metaspace pre-tokenizer puts U+2581 in front of the text (left as it is without one).
+void metaspace_prefix(element pre, bool& space_prefix) {
+  for_each_component(pre, "pretokenizers", [&](element e) {
+    std::string_view scheme;
+    bool add = false;
+    if (type_of(e) != "Metaspace") return;
+    if (!e["prepend_scheme"].get_string().get(scheme)) space_prefix = scheme != "never";
+    else if (!e["add_prefix_space"].get_bool().get(add)) space_prefix = add;
+  });
+}
+
+std::vector<GgufKv> scored_vocabulary(const char* model, const Pieces& p, bool space_prefix) {
+  return {{"tokenizer.ggml.model", GgufValue::str(model)},
+          {"tokenizer.ggml.pre", GgufValue::str("default")},
+          {"tokenizer.ggml.tokens", GgufValue::string_array(p.tokens)},
+          {"tokenizer.ggml.scores", GgufValue::f32_array(p.scores)},
+          {"tokenizer.ggml.token_type", GgufValue::i32_array(p.types)},
+          {"tokenizer.ggml.add_space_prefix", GgufValue::boolean(space_prefix)}};
+}
+
 // ---- SentencePiece-style BPE (spaces as U+2581, byte fallback) -------------
 
 // A `llama` vocabulary. llama.cpp's converter gives every piece the score
@@ -308,21 +330,8 @@ std::vector<GgufKv> spm_bpe_kvs(const fs::path& path, const object& root, const 
       std::string_view with;
       if (type_of(e) == "Prepend" && !e["prepend"].get_string().get(with) && with == "\xe2\x96\x81") space_prefix = true;
     });
-  if (!root["pre_tokenizer"].get(pre))
-    for_each_component(pre, "pretokenizers", [&](element e) {
-      std::string_view scheme;
-      bool add = false;
-      if (type_of(e) != "Metaspace") return;
-      if (!e["prepend_scheme"].get_string().get(scheme)) space_prefix = scheme != "never";
-      else if (!e["add_prefix_space"].get_bool().get(add)) space_prefix = add;
-    });
-  std::vector<GgufKv> kvs;
-  kvs.push_back({"tokenizer.ggml.model", GgufValue::str("llama")});
-  kvs.push_back({"tokenizer.ggml.pre", GgufValue::str("default")});
-  kvs.push_back({"tokenizer.ggml.tokens", GgufValue::string_array(p.tokens)});
-  kvs.push_back({"tokenizer.ggml.scores", GgufValue::f32_array(p.scores)});
-  kvs.push_back({"tokenizer.ggml.token_type", GgufValue::i32_array(p.types)});
-  kvs.push_back({"tokenizer.ggml.add_space_prefix", GgufValue::boolean(space_prefix)});
+  if (!root["pre_tokenizer"].get(pre)) metaspace_prefix(pre, space_prefix);
+  std::vector<GgufKv> kvs = scored_vocabulary("llama", p, space_prefix);
   append_special(kvs, "unknown_token_id", id_of(p, unk_text.empty() ? std::nullopt : std::optional<std::string>(unk_text)),
                  p.tokens.size());
   append_specials(kvs, p, root, cfg, tc);
@@ -397,22 +406,11 @@ std::vector<GgufKv> unigram_kvs(const fs::path& path, const object& root, const 
   }
   if (!root["pre_tokenizer"].get(pre)) {
     for_each_component(pre, "pretokenizers", [&](element e) {
-      std::string_view scheme;
-      bool add = false;
       if (type_of(e) == "WhitespaceSplit") merge_spaces = true;
-      if (type_of(e) == "Metaspace") {
-        if (!e["prepend_scheme"].get_string().get(scheme)) space_prefix = scheme != "never";
-        else if (!e["add_prefix_space"].get_bool().get(add)) space_prefix = add;
-      }
     });
+    metaspace_prefix(pre, space_prefix);
   }
-  std::vector<GgufKv> kvs;
-  kvs.push_back({"tokenizer.ggml.model", GgufValue::str("t5")});
-  kvs.push_back({"tokenizer.ggml.pre", GgufValue::str("default")});
-  kvs.push_back({"tokenizer.ggml.tokens", GgufValue::string_array(p.tokens)});
-  kvs.push_back({"tokenizer.ggml.scores", GgufValue::f32_array(p.scores)});
-  kvs.push_back({"tokenizer.ggml.token_type", GgufValue::i32_array(p.types)});
-  kvs.push_back({"tokenizer.ggml.add_space_prefix", GgufValue::boolean(space_prefix)});
+  std::vector<GgufKv> kvs = scored_vocabulary("t5", p, space_prefix);
   kvs.push_back({"tokenizer.ggml.remove_extra_whitespaces", GgufValue::boolean(merge_spaces)});
   if (!charsmap.empty()) {
     std::vector<io::GgufScalar> bytes;
