@@ -60,12 +60,13 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 }
 
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
-                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, float scale, int64_t window) {
+  if (scale == 0.0f) scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t t = 0; t < T; ++t) {
     const float* qt = q + t * ldq;
     float mx = -INFINITY;
-    for (int64_t s = 0; s <= t; ++s) {
+    const int64_t first = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0;
+    for (int64_t s = first; s <= t; ++s) {
       const float* ks = k + s * ldk;
       float dot = 0.0f;
       for (int64_t i = 0; i < hd; ++i) dot += qt[i] * ks[i];
@@ -73,14 +74,14 @@ void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t 
       mx = std::max(mx, scratch[s]);
     }
     double sum = 0.0;
-    for (int64_t s = 0; s <= t; ++s) {
+    for (int64_t s = first; s <= t; ++s) {
       scratch[s] = std::exp(scratch[s] - mx);
       sum += scratch[s];
     }
     const auto inv = static_cast<float>(1.0 / sum);
     float* ot = out + t * ldo;
     std::fill(ot, ot + hd, 0.0f);
-    for (int64_t s = 0; s <= t; ++s) {
+    for (int64_t s = first; s <= t; ++s) {
       const float p = scratch[s] * inv;
       const float* vs = v + s * ldv;
       for (int64_t i = 0; i < hd; ++i) ot[i] += p * vs[i];
@@ -94,6 +95,14 @@ void round_to_f16(float* x, int64_t n) {
 
 void silu_mul(const float* g, const float* u, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void gelu_tanh_mul(const float* g, const float* u, float* out, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f, kCubic = 0.044715f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = g[i];
+    out[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCubic * x * x))) * u[i];
+  }
 }
 
 }  // namespace libquant::cpu

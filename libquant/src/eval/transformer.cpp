@@ -1,6 +1,7 @@
 #include "libquant/eval/transformer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -22,10 +23,17 @@ model::ModelConfig forward_config(const model::TensorSource& source) {
   return cfg;
 }
 
+bool exact_numerics_supported(const model::ModelConfig& cfg) noexcept {
+  const model::ArchitectureInfo* arch = cfg.arch();
+  return arch && !arch->sandwich_norms && !arch->gelu && !arch->scaled_embedding && cfg.sliding_window == 0 &&
+         cfg.final_logit_softcap == 0.0 && cfg.attention_scale == 0.0;
+}
+
 namespace {
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
+  Tensor post_attn_norm, post_ffn_norm;  // Gemma's norms on the attention and FFN outputs (empty elsewhere)
   LinearWeight wq, wk, wv, wo, wg, wu, wd;
 };
 
@@ -36,6 +44,7 @@ const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nul
 struct Transformer::Impl {
   const model::TensorSource& src;
   model::ModelConfig cfg;
+  const model::ArchitectureInfo* arch = nullptr;
   ForwardOptions opts;
   bool neox = false;           // rotate-half RoPE (Qwen) vs interleaved pairs (Llama in GGUF layout)
   std::vector<std::optional<LayerWeights>> cache;  // non-streaming mode
@@ -46,9 +55,12 @@ struct Transformer::Impl {
 
   Impl(const model::TensorSource& s, ForwardOptions o)
       : src(s), cfg(forward_config(s)), opts(o), pool(o.threads) {
-    const auto* arch = model::find_architecture_by_hf(cfg.architecture);
+    arch = model::find_architecture_by_hf(cfg.architecture);
     check(arch != nullptr, ErrorCode::UnsupportedConversion,
           "no forward pass for architecture '" + cfg.architecture + "'");
+    check(!opts.ggml_numerics || exact_numerics_supported(cfg), ErrorCode::UnsupportedConversion,
+          "llama.cpp's exact numerics are implemented for Llama/Mistral/Qwen blocks, not " + cfg.architecture,
+          "Run without --llama-cpp-numerics");
     neox = !arch->permute_qk;
     check(cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0,
           ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");
@@ -87,6 +99,8 @@ struct Transformer::Impl {
     w.bq = load(p + "attn_q.bias", false);
     w.bk = load(p + "attn_k.bias", false);
     w.bv = load(p + "attn_v.bias", false);
+    w.post_attn_norm = load(p + "post_attention_norm.weight", arch->sandwich_norms);
+    w.post_ffn_norm = load(p + "post_ffw_norm.weight", arch->sandwich_norms);
     const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
     w.wq = load_linear(src, p + "attn_q.weight", how);
     w.wk = load_linear(src, p + "attn_k.weight", how);
@@ -146,6 +160,10 @@ struct Transformer::Impl {
     Transformer::Hidden x{static_cast<int64_t>(batch.size()), T, {}};
     x.h.resize(static_cast<size_t>(x.batch * T * cfg.hidden_size));
     embed(batch, x.h.data());
+    if (arch->scaled_embedding) {  // Gemma: x sqrt(d), in float as llama.cpp
+      const float scale = std::sqrt(static_cast<float>(cfg.hidden_size));
+      for (float& v : x.h) v *= scale;
+    }
     return x;
   }
 
@@ -240,20 +258,24 @@ struct Transformer::Impl {
     if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
     if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
     const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
-    cpu::rope(q.data(), N, nh, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
-    cpu::rope(k.data(), N, nkv, hd, pos.data(), cfg.rope_theta, pos_scale, neox, ptr(rope_freqs));
-    const int64_t group = nh / nkv;
+    const bool local = cfg.is_local_layer(l);
+    const double theta = local ? cfg.rope_theta_local : cfg.rope_theta;
+    cpu::rope(q.data(), N, nh, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
+    cpu::rope(k.data(), N, nkv, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
+    const int64_t group = nh / nkv, window = local ? cfg.sliding_window : 0;
+    const auto scale = static_cast<float>(cfg.attention_scale);
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
       std::vector<float> sc(static_cast<size_t>(T));
       for (size_t i = a; i < b; ++i) {
         const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
         cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
                                    v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd, qd,
-                                   sc.data());
+                                   sc.data(), scale, window);
       }
     });
     report(hook, l, "attn_output.weight", o.data(), N, qd);
     apply_linear(w.wo, o.data(), N, nullptr, xn.data(), pool);
+    if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(xn.data(), pn, N, d, eps, xn.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
 
     cpu::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
@@ -261,10 +283,12 @@ struct Transformer::Impl {
     report(hook, l, "ffn_up.weight", xn.data(), N, d);
     apply_linear(w.wg, xn.data(), N, nullptr, g.data(), pool);
     apply_linear(w.wu, xn.data(), N, nullptr, u.data(), pool);
-    cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
+    if (arch->gelu) cpu::gelu_tanh_mul(g.data(), u.data(), g.data(), N * ff);
+    else cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
     report(hook, l, "ffn_down.weight", g.data(), N, ff);
     apply_linear(w.wd, g.data(), N, nullptr, xn.data(), pool);
     report_out(hook, l, "ffn_down.weight", xn.data(), N, d);
+    if (const float* pn = ptr(w.post_ffn_norm)) cpu::rms_norm(xn.data(), pn, N, d, eps, xn.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
   }
 
@@ -288,6 +312,8 @@ struct Transformer::Impl {
       cpu::ggml::matmul_f32(ptr(*out_w), d, vocab, sel.data(), d, M, d, out.data(), vocab, pool);
     else
       cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, out.data());
+    if (const auto cap = static_cast<float>(cfg.final_logit_softcap); cap > 0.0f)
+      for (float& v : out) v = cap * std::tanh(v / cap);
     if (opts.streaming) output_cache.reset();
     return out;
   }

@@ -11,6 +11,7 @@
 #include "libquant/core/crc32.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
+#include "libquant/model/model_validation.hpp"
 #include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
@@ -210,6 +211,11 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   eval::ForwardOptions fo;
   fo.threads = opts.threads;
   fo.ggml_numerics = opts.llama_cpp_numerics;
+  if (fo.ggml_numerics && !eval::exact_numerics_supported(model::validated_config(*src))) {
+    // llama-imatrix's exact arithmetic is only reproduced for Llama/Qwen blocks; others use the f32 pass.
+    log_info("no llama.cpp-exact forward for this architecture: using the f32 forward pass");
+    fo.ggml_numerics = false;
+  }
   eval::Transformer model(*src, fo);
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   progress.begin("Analyzing", static_cast<uint64_t>(n_chunks), "chunks");

@@ -169,6 +169,10 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
+  // The W8A8 output is an HF checkpoint: only families whose HF layout we write.
+  check(cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
+        "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
+        "Supported: Llama, Mistral, Qwen2, Qwen3");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 

@@ -1,5 +1,8 @@
 #include "libquant/model/gguf_metadata.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "libquant/core/error.hpp"
 
 namespace libquant::model {
@@ -81,6 +84,35 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
   return kvs;
 }
 
+namespace {
+
+// Local attention, per-layer RoPE base, query scale and logit soft-capping, as
+// llama.cpp reads them (with its per-family defaults).
+void read_attention_layout(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
+  const bool gemma3 = a == "gemma3";
+  // Only the families whose llama.cpp graph has local attention read the key.
+  if (const auto* v = h.find(a + ".attention.sliding_window"); gemma3 && v && !v->is_array() && v->as_int() > 0) {
+    c.sliding_window = v->as_int();
+    c.local_layers.assign(static_cast<size_t>(std::max<int64_t>(c.num_layers, 0)), 1);
+    const auto* pat = h.find(a + ".attention.sliding_window_pattern");
+    if (pat && pat->is_array()) {  // one flag per layer
+      const io::GgufArray& arr = pat->array();
+      for (size_t l = 0; l < c.local_layers.size() && l < arr.size(); ++l)
+        c.local_layers[l] = arr.number_at(l) != 0 ? 1 : 0;
+    } else {
+      const int64_t n = pat ? pat->as_int() : gemma3 ? 6 : 0;  // every n-th layer is global
+      for (size_t l = 0; l < c.local_layers.size(); ++l)
+        c.local_layers[l] = n == 0 || static_cast<int64_t>(l) % n < n - 1 ? 1 : 0;
+    }
+    if (const auto* v = h.find(a + ".rope.freq_base_swa")) c.rope_theta_local = v->as_double();
+  }
+  if (const auto* v = h.find(a + ".final_logit_softcapping")) c.final_logit_softcap = v->as_double();
+  if (gemma3 && c.num_heads > 0)  // Gemma 3 27B scales by the model width, the others by the head size
+    c.attention_scale = 1.0 / std::sqrt(static_cast<double>(c.num_layers == 62 ? c.hidden_size / c.num_heads : c.head_dim));
+}
+
+}  // namespace
+
 ModelConfig config_from_gguf(const io::GgufHeader& h) {
   ModelConfig c;
   const io::GgufValue* archv = h.find("general.architecture");
@@ -106,6 +138,7 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
   if (c.vocab_size == 0)
     if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array()) c.vocab_size = static_cast<int64_t>(t->array().size());
   c.tie_word_embeddings = h.find_tensor("output.weight") == nullptr;
+  read_attention_layout(h, a, c);
   if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
   if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();
   return c;

@@ -18,6 +18,9 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"MistralForCausalLM", "llama", true, false, false},
     {"Qwen2ForCausalLM", "qwen2", false, true, false},
     {"Qwen3ForCausalLM", "qwen3", false, false, true},
+    // Gemma 3 from GGUF files (llama.cpp's layout: norm weights already hold 1 + w).
+    {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/false, /*sandwich_norms=*/true,
+     /*gelu=*/true, /*scaled_embedding=*/true},
 };
 
 [[noreturn]] void bad_config(const std::string& what) {
@@ -93,9 +96,13 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   std::string_view arch;
   if ((*archs.begin()).get_string().get(arch)) bad_config("'architectures' holds a non-string");
   c.architecture = std::string(arch);
-  if (!find_architecture_by_hf(c.architecture))
-    throw Error(ErrorCode::UnsupportedConversion, "architecture '" + c.architecture + "' is not supported",
-                "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM");
+  const ArchitectureInfo* known = find_architecture_by_hf(c.architecture);
+  if (!known || !known->hf_checkpoints)
+    throw Error(ErrorCode::UnsupportedConversion,
+                "architecture '" + c.architecture + "' is not supported" +
+                    (known ? " as an HF checkpoint (its GGUF files are)" : ""),
+                "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM; "
+                "Gemma3ForCausalLM as GGUF (convert with llama.cpp's convert_hf_to_gguf.py)");
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
   if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);

@@ -64,7 +64,7 @@ void validate_hyperparameters(const ModelConfig& c) {
   const ArchitectureInfo* arch = c.arch();
   if (!arch)
     throw Error(ErrorCode::UnsupportedConversion, "no forward pass for architecture '" + c.architecture + "'",
-                "Supported: Llama, Mistral, Qwen2, Qwen3 (other GGUF families can be re-quantized by name)");
+                "Supported: Llama, Mistral, Qwen2, Qwen3, Gemma 3 (GGUF) (other GGUF families can be re-quantized by name)");
   require_range(c.num_layers, 1, kMaxLayers, "the layer count");
   require_range(c.hidden_size, 1, kMaxDim, "hidden_size (embedding_length)");
   require_range(c.intermediate_size, 1, kMaxDim, "intermediate_size (feed_forward_length)");
@@ -116,6 +116,10 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
     out.push_back({p + "attn_v.bias", Shape{kv}, bias});
     out.push_back({p + "attn_q_norm.weight", Shape{hd}, qk_norm});
     out.push_back({p + "attn_k_norm.weight", Shape{hd}, qk_norm});
+    if (arch && arch->sandwich_norms) {
+      out.push_back({p + "post_attention_norm.weight", Shape{d}});
+      out.push_back({p + "post_ffw_norm.weight", Shape{d}});
+    }
   }
   return out;
 }

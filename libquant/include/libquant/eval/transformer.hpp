@@ -31,6 +31,10 @@ struct ForwardOptions {
   bool simulate_w8a8 = false;
 };
 
+// Whether ForwardOptions::ggml_numerics covers this model's decoder block
+// (Llama / Mistral / Qwen blocks; not sandwich norms, GeGLU or local attention).
+LIBQUANT_API bool exact_numerics_supported(const model::ModelConfig& cfg) noexcept;
+
 class LIBQUANT_API Transformer {
  public:
   Transformer(const model::TensorSource& source, ForwardOptions opts = {});

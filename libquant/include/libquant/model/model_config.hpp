@@ -19,10 +19,14 @@ struct ArchitectureInfo {
   std::string_view gguf_arch;   // "llama"
   bool permute_qk;              // llama.cpp's converter permutes Q/K rows for this family
   bool qkv_bias;                // Qwen2
-  bool qk_norm;                 // Qwen3
+  bool qk_norm;                 // Qwen3, Gemma 3
+  bool hf_checkpoints = true;   // HF config.json + safetensors are read and converted (else GGUF files only)
+  bool sandwich_norms = false;  // Gemma 2/3: a norm after attention and after the FFN too (post_attention_norm, post_ffw_norm)
+  bool gelu = false;            // GeGLU (GELU, tanh approximation) instead of SwiGLU
+  bool scaled_embedding = false;  // embeddings times sqrt(hidden_size) (Gemma)
 };
 
-// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3.
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3; Gemma 3 (GGUF files).
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 
@@ -44,6 +48,16 @@ struct ModelConfig {
   int64_t rope_original_context = 0;
   double rope_low_freq_factor = 1.0, rope_high_freq_factor = 4.0;  // "llama3" scaling (Llama 3.1+)
   bool tie_word_embeddings = false;
+  // Local (sliding-window) attention: local_layers[l] != 0 for the layers that
+  // see only the last `sliding_window` positions, with their own RoPE base.
+  int64_t sliding_window = 0;
+  std::vector<uint8_t> local_layers;
+  double rope_theta_local = 10000.0;
+  double attention_scale = 0.0;         // query scale (0: 1/sqrt(head_dim))
+  double final_logit_softcap = 0.0;     // logits = c * tanh(logits / c) when > 0
+  bool is_local_layer(int64_t l) const noexcept {
+    return l >= 0 && static_cast<size_t>(l) < local_layers.size() && local_layers[static_cast<size_t>(l)] != 0;
+  }
   bool attention_bias = false;
   std::string torch_dtype;      // as written in config.json ("float32")
   std::optional<int64_t> bos_token_id, eos_token_id, pad_token_id;

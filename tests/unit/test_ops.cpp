@@ -1,0 +1,55 @@
+// The f32 forward's building blocks for the newer families, against
+// independent definitions: GeGLU's GELU (tanh approximation) at known values,
+// and local (sliding-window) attention with a query scale against a
+// double-precision softmax over exactly the positions the window admits.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "cpu/ops.hpp"
+
+using namespace libquant;
+
+TEST_CASE("gelu_tanh_mul: GELU (tanh approximation) times the up projection", "[ops]") {
+  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), e.g. PyTorch's gelu(approximate="tanh").
+  const std::vector<float> g = {1.0f, -0.5f, 2.0f, 0.0f, -3.0f};
+  const std::vector<double> gelu = {0.8411919906, -0.1542859, 1.9545976, 0.0, -0.0036373};
+  const std::vector<float> u = {1.0f, 2.0f, -1.0f, 5.0f, 1.0f};
+  std::vector<float> out(g.size());
+  cpu::gelu_tanh_mul(g.data(), u.data(), out.data(), static_cast<int64_t>(g.size()));
+  for (size_t i = 0; i < g.size(); ++i) CHECK(out[i] == Approx(gelu[i] * u[i]).margin(1e-6));
+}
+
+TEST_CASE("local attention sees the last `window` positions, with the given query scale", "[ops]") {
+  const int64_t T = 12, hd = 8;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd;
+  std::vector<float> q(T * hd), k(T * hd), v(T * hd), out(T * hd), scratch(T);
+  for (auto* x : {&q, &k, &v})
+    for (float& f : *x) f = nd(rng);
+  for (int64_t window : {0, 1, 4, 12}) {
+    const float scale = window == 4 ? 0.3f : 0.0f;  // 0: 1/sqrt(hd)
+    cpu::causal_attention_head(q.data(), hd, k.data(), hd, v.data(), hd, T, hd, out.data(), hd, scratch.data(), scale,
+                               window);
+    const double sc = scale == 0.0f ? 1.0 / std::sqrt(static_cast<double>(hd)) : scale;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t first = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0;
+      std::vector<double> p;
+      double mx = -1e300, sum = 0;
+      for (int64_t s = first; s <= t; ++s) {
+        double dot = 0;
+        for (int64_t i = 0; i < hd; ++i) dot += static_cast<double>(q[t * hd + i]) * k[s * hd + i];
+        p.push_back(dot * sc);
+        mx = std::max(mx, p.back());
+      }
+      for (double& x : p) sum += (x = std::exp(x - mx));
+      for (int64_t i = 0; i < hd; ++i) {
+        double o = 0;
+        for (int64_t s = first; s <= t; ++s) o += p[static_cast<size_t>(s - first)] / sum * v[s * hd + i];
+        CHECK(out[t * hd + i] == Approx(o).margin(1e-5));
+      }
+    }
+  }
+}
