@@ -22,7 +22,7 @@ TEST_CASE("gelu_tanh_mul: GELU (tanh approximation) times the up projection", "[
   for (size_t i = 0; i < g.size(); ++i) CHECK(out[i] == Approx(gelu[i] * u[i]).margin(1e-6));
 }
 
-TEST_CASE("local attention sees the last `window` positions, with the given query scale", "[ops]") {
+TEST_CASE("local attention sees the last `window` positions, with the given query scale and soft-cap", "[ops]") {
   const int64_t T = 12, hd = 8;
   std::mt19937 rng(3);
   std::normal_distribution<float> nd;
@@ -31,8 +31,9 @@ TEST_CASE("local attention sees the last `window` positions, with the given quer
     for (float& f : *x) f = nd(rng);
   for (int64_t window : {0, 1, 4, 12}) {
     const float scale = window == 4 ? 0.3f : 0.0f;  // 0: 1/sqrt(hd)
+    const float cap = window == 12 ? 0.5f : 0.0f;   // Gemma 2's tanh soft-cap on the scores
     cpu::causal_attention_head(q.data(), hd, k.data(), hd, v.data(), hd, T, hd, out.data(), hd, scratch.data(), scale,
-                               window);
+                               window, cap);
     const double sc = scale == 0.0f ? 1.0 / std::sqrt(static_cast<double>(hd)) : scale;
     for (int64_t t = 0; t < T; ++t) {
       const int64_t first = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0;
@@ -41,7 +42,7 @@ TEST_CASE("local attention sees the last `window` positions, with the given quer
       for (int64_t s = first; s <= t; ++s) {
         double dot = 0;
         for (int64_t i = 0; i < hd; ++i) dot += static_cast<double>(q[t * hd + i]) * k[s * hd + i];
-        p.push_back(dot * sc);
+        p.push_back(cap > 0 ? cap * std::tanh(dot * sc / cap) : dot * sc);
         mx = std::max(mx, p.back());
       }
       for (double& x : p) sum += (x = std::exp(x - mx));

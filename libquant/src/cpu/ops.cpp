@@ -60,7 +60,8 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 }
 
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
-                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, float scale, int64_t window) {
+                           int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, float scale, int64_t window,
+                           float softcap) {
   if (scale == 0.0f) scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t t = 0; t < T; ++t) {
     const float* qt = q + t * ldq;
@@ -70,7 +71,7 @@ void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t 
       const float* ks = k + s * ldk;
       float dot = 0.0f;
       for (int64_t i = 0; i < hd; ++i) dot += qt[i] * ks[i];
-      scratch[s] = dot * scale;
+      scratch[s] = softcap > 0.0f ? softcap * std::tanh(dot * scale / softcap) : dot * scale;
       mx = std::max(mx, scratch[s]);
     }
     double sum = 0.0;

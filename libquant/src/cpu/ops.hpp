@@ -23,10 +23,11 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 // Causal attention for one sequence and one head: q, k, v are [T, hd] views
 // with row strides; out [T, hd] with stride ldo. scratch holds T floats.
 // scale multiplies q.k (0: 1/sqrt(hd)); window > 0 lets position t see only
-// positions t - window + 1 .. t (local attention).
+// positions t - window + 1 .. t (local attention); softcap > 0 maps each
+// score s to softcap * tanh(s / softcap) before the softmax (Gemma 2).
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
                            int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, float scale = 0.0f,
-                           int64_t window = 0);
+                           int64_t window = 0, float softcap = 0.0f);
 
 // Rounds every value to the nearest f16 (in place).
 void round_to_f16(float* x, int64_t n);

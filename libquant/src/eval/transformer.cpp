@@ -26,7 +26,7 @@ model::ModelConfig forward_config(const model::TensorSource& source) {
 bool exact_numerics_supported(const model::ModelConfig& cfg) noexcept {
   const model::ArchitectureInfo* arch = cfg.arch();
   return arch && !arch->sandwich_norms && !arch->gelu && !arch->scaled_embedding && cfg.sliding_window == 0 &&
-         cfg.final_logit_softcap == 0.0 && cfg.attention_scale == 0.0;
+         cfg.final_logit_softcap == 0.0 && cfg.attn_logit_softcap == 0.0 && cfg.attention_scale == 0.0;
 }
 
 namespace {
@@ -263,14 +263,14 @@ struct Transformer::Impl {
     cpu::rope(q.data(), N, nh, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
     cpu::rope(k.data(), N, nkv, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
     const int64_t group = nh / nkv, window = local ? cfg.sliding_window : 0;
-    const auto scale = static_cast<float>(cfg.attention_scale);
+    const auto scale = static_cast<float>(cfg.attention_scale), softcap = static_cast<float>(cfg.attn_logit_softcap);
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
       std::vector<float> sc(static_cast<size_t>(T));
       for (size_t i = a; i < b; ++i) {
         const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
         cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,
                                    v.data() + s * T * kvd + kh * hd, kvd, T, hd, o.data() + s * T * qd + hh * hd, qd,
-                                   sc.data(), scale, window);
+                                   sc.data(), scale, window, softcap);
       }
     });
     report(hook, l, "attn_output.weight", o.data(), N, qd);

@@ -87,12 +87,16 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
 namespace {
 
 // Local attention, per-layer RoPE base, query scale and logit soft-capping, as
-// llama.cpp reads them (with its per-family defaults).
+// llama.cpp reads them, with its per-family defaults (Gemma 2: window 4096,
+// every 2nd layer global, local RoPE base = global, soft-caps 50 / 30;
+// Gemma 3: every 6th layer global, local RoPE base 10000, no soft-caps).
 void read_attention_layout(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
-  const bool gemma3 = a == "gemma3";
-  // Only the families whose llama.cpp graph has local attention read the key.
-  if (const auto* v = h.find(a + ".attention.sliding_window"); gemma3 && v && !v->is_array() && v->as_int() > 0) {
-    c.sliding_window = v->as_int();
+  const bool gemma2 = a == "gemma2", gemma3 = a == "gemma3";
+  if (!gemma2 && !gemma3) return;  // only these families' llama.cpp graphs have local attention
+  int64_t window = gemma2 ? 4096 : 0;
+  if (const auto* v = h.find(a + ".attention.sliding_window"); v && !v->is_array()) window = v->as_int();
+  if (window > 0) {
+    c.sliding_window = window;
     c.local_layers.assign(static_cast<size_t>(std::max<int64_t>(c.num_layers, 0)), 1);
     const auto* pat = h.find(a + ".attention.sliding_window_pattern");
     if (pat && pat->is_array()) {  // one flag per layer
@@ -100,15 +104,21 @@ void read_attention_layout(const io::GgufHeader& h, const std::string& a, ModelC
       for (size_t l = 0; l < c.local_layers.size() && l < arr.size(); ++l)
         c.local_layers[l] = arr.number_at(l) != 0 ? 1 : 0;
     } else {
-      const int64_t n = pat ? pat->as_int() : gemma3 ? 6 : 0;  // every n-th layer is global
+      const int64_t n = pat ? pat->as_int() : gemma2 ? 2 : 6;  // every n-th layer is global
       for (size_t l = 0; l < c.local_layers.size(); ++l)
         c.local_layers[l] = n == 0 || static_cast<int64_t>(l) % n < n - 1 ? 1 : 0;
     }
+    c.rope_theta_local = gemma2 ? c.rope_theta : 10000.0;
     if (const auto* v = h.find(a + ".rope.freq_base_swa")) c.rope_theta_local = v->as_double();
   }
+  if (gemma2) {
+    c.attn_logit_softcap = 50.0, c.final_logit_softcap = 30.0;
+    if (const auto* v = h.find(a + ".attn_logit_softcapping")) c.attn_logit_softcap = v->as_double();
+  }
   if (const auto* v = h.find(a + ".final_logit_softcapping")) c.final_logit_softcap = v->as_double();
-  if (gemma3 && c.num_heads > 0)  // Gemma 3 27B scales by the model width, the others by the head size
-    c.attention_scale = 1.0 / std::sqrt(static_cast<double>(c.num_layers == 62 ? c.hidden_size / c.num_heads : c.head_dim));
+  const int64_t widest = gemma2 ? 46 : 62;  // the 27B models scale by the model width, the others by the head size
+  if (c.num_heads > 0)
+    c.attention_scale = 1.0 / std::sqrt(static_cast<double>(c.num_layers == widest ? c.hidden_size / c.num_heads : c.head_dim));
 }
 
 }  // namespace

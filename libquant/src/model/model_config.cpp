@@ -18,7 +18,9 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"MistralForCausalLM", "llama", true, false, false},
     {"Qwen2ForCausalLM", "qwen2", false, true, false},
     {"Qwen3ForCausalLM", "qwen3", false, false, true},
-    // Gemma 3 from GGUF files (llama.cpp's layout: norm weights already hold 1 + w).
+    // Gemma 2 and 3 from GGUF files (llama.cpp's layout: norm weights already hold 1 + w).
+    {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/false, /*sandwich_norms=*/true,
+     /*gelu=*/true, /*scaled_embedding=*/true},
     {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/false, /*sandwich_norms=*/true,
      /*gelu=*/true, /*scaled_embedding=*/true},
 };

@@ -26,7 +26,7 @@ struct ArchitectureInfo {
   bool scaled_embedding = false;  // embeddings times sqrt(hidden_size) (Gemma)
 };
 
-// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3; Gemma 3 (GGUF files).
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3; Gemma 2 and 3 (GGUF files).
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 
@@ -55,6 +55,7 @@ struct ModelConfig {
   double rope_theta_local = 10000.0;
   double attention_scale = 0.0;         // query scale (0: 1/sqrt(head_dim))
   double final_logit_softcap = 0.0;     // logits = c * tanh(logits / c) when > 0
+  double attn_logit_softcap = 0.0;      // the same on the attention scores (Gemma 2)
   bool is_local_layer(int64_t l) const noexcept {
     return l >= 0 && static_cast<size_t>(l) < local_layers.size() && local_layers[static_cast<size_t>(l)] != 0;
   }
