@@ -101,3 +101,43 @@ TEST_CASE("config.json parsing", "[config]") {
   REQUIRE(code_of(R"({"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":1,"num_hidden_layers":1,
     "num_attention_heads":8,"num_key_value_heads":3,"vocab_size":5})") == ErrorCode::ValidationFailed);
 }
+
+TEST_CASE("Gemma 3: its four norms keep their own GGUF names; its config gives the local-attention layout", "[naming]") {
+  const auto g = parse_hf_config(R"({"architectures":["Gemma3ForCausalLM"],"hidden_size":640,"intermediate_size":2048,
+    "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":256,"vocab_size":262144,
+    "sliding_window":512,"query_pre_attn_scalar":256,
+    "layer_types":["sliding_attention","sliding_attention","full_attention","sliding_attention"],
+    "rope_parameters":{"full_attention":{"rope_theta":1000000.0,"rope_type":"default"},
+                       "sliding_attention":{"rope_theta":10000.0,"rope_type":"default"}}})");
+  const ArchitectureInfo* arch = g.arch();
+  REQUIRE(arch->gguf_arch == "gemma3");
+  REQUIRE(g.tie_word_embeddings);  // Gemma's default
+  REQUIRE(g.sliding_window == 512);
+  REQUIRE(g.is_local_layer(0));
+  REQUIRE_FALSE(g.is_local_layer(2));
+  REQUIRE(g.rope_theta == 1e6);
+  REQUIRE(g.rope_theta_local == 1e4);
+  REQUIRE(g.attention_scale == Approx(1.0 / 16));
+  const std::pair<const char*, const char*> cases[] = {
+      {"model.layers.2.input_layernorm.weight", "blk.2.attn_norm.weight"},
+      {"model.layers.2.post_attention_layernorm.weight", "blk.2.post_attention_norm.weight"},
+      {"model.layers.2.pre_feedforward_layernorm.weight", "blk.2.ffn_norm.weight"},
+      {"model.layers.2.post_feedforward_layernorm.weight", "blk.2.post_ffw_norm.weight"},
+      {"model.layers.2.self_attn.k_norm.weight", "blk.2.attn_k_norm.weight"},
+  };
+  for (const auto& [hf, gg] : cases) {
+    REQUIRE(hf_to_gguf_name(hf, arch) == std::string(gg));
+    REQUIRE(gguf_to_hf_name(gg, arch) == std::string(hf));
+  }
+  // Without the family, post_attention_layernorm is Llama's FFN input norm.
+  REQUIRE(hf_to_gguf_name("model.layers.2.post_attention_layernorm.weight") == std::string("blk.2.ffn_norm.weight"));
+  // Gemma 2 checkpoints are read from GGUF only: exit 8 naming the family.
+  try {
+    parse_hf_config(R"({"architectures":["Gemma2ForCausalLM"],"hidden_size":64,"intermediate_size":128,
+      "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300})");
+    FAIL("accepted");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == ErrorCode::UnsupportedConversion);
+    REQUIRE(std::string(e.what()).find("Gemma2ForCausalLM") != std::string::npos);
+  }
+}

@@ -257,8 +257,9 @@ struct Transformer::Impl {
     apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
     if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
     if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
-    const double pos_scale = cfg.rope_scaling_type == "linear" ? 1.0 / cfg.rope_scaling_factor : 1.0;
     const bool local = cfg.is_local_layer(l);
+    // Gemma 3 scales positions on its global layers only (llama.cpp: freq_scale_swa = 1).
+    const double pos_scale = cfg.rope_scaling_type == "linear" && !local ? 1.0 / cfg.rope_scaling_factor : 1.0;
     const double theta = local ? cfg.rope_theta_local : cfg.rope_theta;
     cpu::rope(q.data(), N, nh, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
     cpu::rope(k.data(), N, nkv, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));

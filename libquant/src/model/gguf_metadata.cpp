@@ -4,10 +4,12 @@
 #include <cmath>
 
 #include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
 
 namespace libquant::model {
 using io::GgufKv;
 using io::GgufValue;
+using io::GgufScalar;
 
 std::string_view file_type_name(uint32_t ftype) noexcept {
   switch (static_cast<LlamaFileType>(ftype)) {
@@ -47,6 +49,38 @@ std::string_view file_type_name(uint32_t ftype) noexcept {
   return "unknown";
 }
 
+namespace {
+
+// Gemma's local attention in llama.cpp's keys; the pattern and the local RoPE
+// base only when they differ from llama.cpp's Gemma 3 defaults (every 6th
+// layer global, base 10000), which is when the converter's files would be read wrong.
+void append_attention_layout(const ModelConfig& cfg, const std::string& a, std::vector<GgufKv>& kvs) {
+  if (cfg.sliding_window > 0) {
+    kvs.push_back({a + ".attention.sliding_window", GgufValue::u32(static_cast<uint32_t>(cfg.sliding_window))});
+    bool default_pattern = true;
+    for (size_t l = 0; l < cfg.local_layers.size(); ++l)
+      default_pattern = default_pattern && (cfg.local_layers[l] != 0) == (l % 6 < 5);
+    if (!default_pattern) {
+      std::vector<GgufScalar> flags;
+      for (uint8_t f : cfg.local_layers) flags.emplace_back(f != 0);
+      kvs.push_back({a + ".attention.sliding_window_pattern", GgufValue::array(io::GgufType::Bool, flags)});
+    }
+    if (cfg.rope_theta_local != 10000.0)
+      kvs.push_back({a + ".rope.freq_base_swa", GgufValue::f32(static_cast<float>(cfg.rope_theta_local))});
+  }
+  if (cfg.final_logit_softcap > 0)
+    kvs.push_back({a + ".final_logit_softcapping", GgufValue::f32(static_cast<float>(cfg.final_logit_softcap))});
+  // GGUF has no key for the query scale: llama.cpp derives it from the shapes.
+  const double derived = 1.0 / std::sqrt(static_cast<double>(
+                             cfg.num_layers == 62 ? cfg.hidden_size / cfg.num_heads : cfg.head_dim));
+  if (cfg.attention_scale > 0 && std::abs(cfg.attention_scale - derived) > 1e-6 * derived)
+    log_warning("query_pre_attn_scalar gives a query scale of " + std::to_string(cfg.attention_scale) +
+                "; GGUF cannot store it and llama.cpp will use " + std::to_string(derived) +
+                " (as for llama.cpp's own conversion of this checkpoint)");
+}
+
+}  // namespace
+
 std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType file_type, std::string_view model_name,
                                         std::vector<GgufKv> tokenizer) {
   const ArchitectureInfo* arch = cfg.arch();
@@ -66,10 +100,11 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
       {a + ".rope.freq_base", GgufValue::f32(static_cast<float>(cfg.rope_theta))},
       {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
   };
-  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size) {
+  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->sandwich_norms) {  // Gemma: always, as the converter
     kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
     kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
   }
+  if (arch->sandwich_norms) append_attention_layout(cfg, a, kvs);
   kvs.push_back({"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))});
   kvs.push_back({a + ".vocab_size", u32(cfg.vocab_size)});
   kvs.push_back({a + ".rope.dimension_count", u32(cfg.head_dim)});

@@ -18,11 +18,11 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"MistralForCausalLM", "llama", true, false, false},
     {"Qwen2ForCausalLM", "qwen2", false, true, false},
     {"Qwen3ForCausalLM", "qwen3", false, false, true},
-    // Gemma 2 and 3 from GGUF files (llama.cpp's layout: norm weights already hold 1 + w).
+    // Gemma 2 (GGUF files only) and Gemma 3: in GGUF the norm weights hold 1 + w.
     {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/false, /*sandwich_norms=*/true,
-     /*gelu=*/true, /*scaled_embedding=*/true},
-    {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/false, /*sandwich_norms=*/true,
-     /*gelu=*/true, /*scaled_embedding=*/true},
+     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true},
+    {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/true, /*sandwich_norms=*/true,
+     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true},
 };
 
 [[noreturn]] void bad_config(const std::string& what) {
@@ -69,6 +69,52 @@ std::optional<int64_t> get_token_id(simdjson::dom::object& o, const char* key) {
       if (!x.get_int64().get(v)) return v;
   return std::nullopt;
 }
+// Gemma 3's attention layout: which layers are local (layer_types, or every
+// n-th global by sliding_window_pattern), the RoPE base of each kind
+// (rope_parameters in transformers 5, rope_theta / rope_local_base_freq
+// before), the query scale and the soft-caps.
+void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
+  c.sliding_window = get_int(o, "sliding_window", false, 0);
+  c.local_layers.assign(static_cast<size_t>(c.num_layers), 0);
+  simdjson::dom::array types;
+  if (!o["layer_types"].get_array().get(types)) {
+    if (types.size() != c.local_layers.size()) bad_config("'layer_types' does not list every layer");
+    size_t l = 0;
+    for (auto t : types) {
+      std::string_view kind;
+      if (t.get_string().get(kind)) bad_config("'layer_types' holds a non-string");
+      c.local_layers[l++] = kind == "sliding_attention" ? 1 : 0;
+    }
+  } else {
+    const int64_t n = get_int(o, "sliding_window_pattern", false, 6);
+    for (size_t l = 0; l < c.local_layers.size(); ++l)
+      c.local_layers[l] = n == 0 || static_cast<int64_t>(l + 1) % n != 0 ? 1 : 0;
+  }
+  if (c.sliding_window == 0) c.local_layers.assign(c.local_layers.size(), 0);
+  c.rope_theta = get_double(o, "rope_theta", 1000000.0);
+  c.rope_theta_local = get_double(o, "rope_local_base_freq", 10000.0);
+  simdjson::dom::object rp, kind;
+  if (!o["rope_parameters"].get_object().get(rp)) {
+    if (!rp["full_attention"].get_object().get(kind)) {
+      c.rope_theta = get_double(kind, "rope_theta", c.rope_theta);
+      std::string_view t;
+      if (!kind["rope_type"].get_string().get(t) && t != "default") {
+        c.rope_scaling_type = std::string(t);
+        c.rope_scaling_factor = get_double(kind, "factor", 1.0);
+      }
+    }
+    if (!rp["sliding_attention"].get_object().get(kind)) c.rope_theta_local = get_double(kind, "rope_theta", c.rope_theta_local);
+  }
+  const double scalar = get_double(o, "query_pre_attn_scalar", static_cast<double>(c.head_dim));
+  if (!(scalar > 0.0)) bad_config("'query_pre_attn_scalar' must be positive");
+  c.attention_scale = 1.0 / std::sqrt(scalar);
+  c.final_logit_softcap = get_double(o, "final_logit_softcapping", 0.0);
+  c.attn_logit_softcap = get_double(o, "attn_logit_softcapping", 0.0);
+  bool tied = true;  // Gemma ties the output to the embedding unless told otherwise
+  if (!o["tie_word_embeddings"].get_bool().get(tied)) c.tie_word_embeddings = tied;
+  else c.tie_word_embeddings = true;
+}
+
 }  // namespace
 
 const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept {
@@ -103,8 +149,8 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     throw Error(ErrorCode::UnsupportedConversion,
                 "architecture '" + c.architecture + "' is not supported" +
                     (known ? " as an HF checkpoint (its GGUF files are)" : ""),
-                "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM; "
-                "Gemma3ForCausalLM as GGUF (convert with llama.cpp's convert_hf_to_gguf.py)");
+                "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, "
+                "Gemma3ForCausalLM; Gemma2ForCausalLM as GGUF (convert with llama.cpp's convert_hf_to_gguf.py)");
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
   if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
@@ -137,6 +183,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     c.rope_low_freq_factor = get_double(rs, "low_freq_factor", 1.0);
     c.rope_high_freq_factor = get_double(rs, "high_freq_factor", 4.0);
   }
+  if (known->sandwich_norms) read_gemma_layout(o, c);
   simdjson::dom::element qc;
   if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);
   c.bos_token_id = get_token_id(o, "bos_token_id");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "libquant/core/error.hpp"
+#include "libquant/model/model_config.hpp"
 
 namespace libquant::model {
 
@@ -33,6 +34,14 @@ constexpr NamePair kPerLayer[] = {
     {"mlp.gate_proj", "ffn_gate"},
     {"mlp.up_proj", "ffn_up"},
     {"mlp.down_proj", "ffn_down"},
+};
+
+// Gemma's four norms per layer: the one after attention keeps HF's
+// post_attention_layernorm name, the FFN's input norm is pre_feedforward_layernorm.
+constexpr NamePair kSandwichNorms[] = {
+    {"post_attention_layernorm", "post_attention_norm"},
+    {"pre_feedforward_layernorm", "ffn_norm"},
+    {"post_feedforward_layernorm", "post_ffw_norm"},
 };
 
 // Parameters a module may carry: its weight and bias, and the quantization
@@ -74,7 +83,7 @@ namespace {
 // `from_prefix`/`to_prefix` the per-layer prefix ("model.layers." / "blk.").
 std::optional<std::string> translate(std::string_view name, std::string_view NamePair::*from,
                                      std::string_view NamePair::*to, std::string_view from_prefix,
-                                     std::string_view to_prefix) {
+                                     std::string_view to_prefix, const ArchitectureInfo* arch) {
   std::string_view stem, param;
   if (!split_param(name, stem, param)) return std::nullopt;
   for (const auto& g : kGlobal)
@@ -82,20 +91,25 @@ std::optional<std::string> translate(std::string_view name, std::string_view Nam
   int layer;
   std::string_view rest;
   if (!parse_layer(stem, from_prefix, layer, rest)) return std::nullopt;
+  auto name_of = [&](const NamePair& p) {
+    return std::string(to_prefix) + std::to_string(layer) + "." + std::string(p.*to) + std::string(param);
+  };
+  if (arch && arch->sandwich_norms)  // these take precedence over the Llama meaning of the same names
+    for (const auto& p : kSandwichNorms)
+      if (rest == p.*from) return name_of(p);
   for (const auto& p : kPerLayer)
-    if (rest == p.*from)
-      return std::string(to_prefix) + std::to_string(layer) + "." + std::string(p.*to) + std::string(param);
+    if (rest == p.*from) return name_of(p);
   return std::nullopt;
 }
 }  // namespace
 
-std::optional<std::string> hf_to_gguf_name(std::string_view hf_name) {
+std::optional<std::string> hf_to_gguf_name(std::string_view hf_name, const ArchitectureInfo* arch) {
   if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
-  return translate(hf_name, &NamePair::hf, &NamePair::gguf, "model.layers.", "blk.");
+  return translate(hf_name, &NamePair::hf, &NamePair::gguf, "model.layers.", "blk.", arch);
 }
 
-std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name) {
-  return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.");
+std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name, const ArchitectureInfo* arch) {
+  return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.", arch);
 }
 
 std::optional<int> gguf_layer_index(std::string_view gguf_name) noexcept {

@@ -5,6 +5,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/finite.hpp"
+#include "libquant/core/half.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/safetensors.hpp"
 #include "libquant/model/littlebit_source.hpp"
@@ -94,15 +95,22 @@ class HfTensorSource final : public TensorSource {
  public:
   explicit HfTensorSource(const fs::path& dir)
       : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
+    const ArchitectureInfo* arch = config_.arch();
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
-      auto gguf_name = hf_to_gguf_name(e.name);
+      auto gguf_name = hf_to_gguf_name(e.name, arch);
       if (!gguf_name)
         throw Error(ErrorCode::UnsupportedConversion, "cannot map tensor '" + e.name + "' to a GGUF name",
                     "The checkpoint has tensors this architecture table does not know");
-      tensors_.push_back({*gguf_name, e.name, e.dtype, e.shape, e.end - e.begin});
+      // Gemma norms: HF holds w, GGUF (and the forward pass) 1 + w, in f32 as llama.cpp's converter writes them.
+      const bool plus_one = arch->unit_offset_norms && gguf_name->ends_with("norm.weight");
+      check(!plus_one || e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
+            ErrorCode::ValidationFailed, "norm tensor '" + e.name + "' is not a float tensor");
+      tensors_.push_back({*gguf_name, e.name, plus_one ? DType::F32 : e.dtype, e.shape,
+                          plus_one ? e.shape.numel() * 4 : e.end - e.begin});
       located_.push_back(loc);
+      plus_one_.push_back(plus_one);
     }
     // Llama 3.1-style RoPE scaling lives in the config; GGUF carries it as a tensor.
     rope_factors_ = llama3_rope_factors(config_);
@@ -110,6 +118,7 @@ class HfTensorSource final : public TensorSource {
       const auto n = static_cast<int64_t>(rope_factors_.size());
       tensors_.push_back({"rope_freqs.weight", "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4});
       located_.push_back({nullptr, nullptr});
+      plus_one_.push_back(false);
     }
   }
 
@@ -128,6 +137,7 @@ class HfTensorSource final : public TensorSource {
     const uint64_t total = t.nbytes;
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
+    if (plus_one_[index_of(t)]) return read_plus_one(*loc.entry, t, row0, n_rows, dst);
     const uint64_t rb = rows ? total / rows : 0;
     // (A single per-tensor quantization scale has nothing to permute.)
     const QkPermute kind =
@@ -160,12 +170,30 @@ class HfTensorSource final : public TensorSource {
 
  private:
   size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
+
+  // 1 + w in f32 for rows [row0, row0 + n_rows) of a norm stored as F32, F16 or BF16.
+  void read_plus_one(const io::SafetensorsEntry& e, const SourceTensor& t, uint64_t row0, uint64_t n_rows,
+                     std::byte* dst) const {
+    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+    const uint64_t n = t.shape.numel() / rows * n_rows;
+    const size_t width = e.dtype == DType::F32 ? 4 : 2;
+    std::vector<std::byte> raw(n * width);
+    located_.at(index_of(t)).file->read(e, row0 * (t.shape.numel() / rows) * width, raw);
+    std::vector<float> v(n);
+    if (e.dtype == DType::F32) std::memcpy(v.data(), raw.data(), n * 4);
+    else if (e.dtype == DType::F16) f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
+    else bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
+    for (float& x : v) x += 1.0f;
+    std::memcpy(dst, v.data(), n * 4);
+  }
+
   fs::path dir_;
   ModelConfig config_;
   io::SafetensorsCheckpoint ckpt_;
   std::vector<SourceTensor> tensors_;
   std::vector<io::SafetensorsCheckpoint::Located> located_;
   std::vector<float> rope_factors_;
+  std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
 };
 
 class GgufTensorSource final : public TensorSource {

@@ -24,9 +24,10 @@ struct ArchitectureInfo {
   bool sandwich_norms = false;  // Gemma 2/3: a norm after attention and after the FFN too (post_attention_norm, post_ffw_norm)
   bool gelu = false;            // GeGLU (GELU, tanh approximation) instead of SwiGLU
   bool scaled_embedding = false;  // embeddings times sqrt(hidden_size) (Gemma)
+  bool unit_offset_norms = false; // HF norm weights hold w, the model scales by 1 + w (Gemma; GGUF stores 1 + w)
 };
 
-// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3; Gemma 2 and 3 (GGUF files).
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 3; Gemma 2 (GGUF files).
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 

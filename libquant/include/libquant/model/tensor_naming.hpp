@@ -13,12 +13,17 @@
 
 namespace libquant::model {
 
+struct ArchitectureInfo;
+
 // "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight".
 // Returns nullopt for tensors GGUF does not carry (rotary inv_freq) and for
-// names it does not know.
-LIBQUANT_API std::optional<std::string> hf_to_gguf_name(std::string_view hf_name);
+// names it does not know. `arch` picks family-specific meanings (Gemma's
+// post_attention_layernorm is its own norm, not the FFN's input norm).
+LIBQUANT_API std::optional<std::string> hf_to_gguf_name(std::string_view hf_name,
+                                                        const ArchitectureInfo* arch = nullptr);
 // The inverse ("blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight").
-LIBQUANT_API std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name);
+LIBQUANT_API std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name,
+                                                        const ArchitectureInfo* arch = nullptr);
 // True for names that hf_to_gguf_name deliberately drops.
 LIBQUANT_API bool is_ignored_hf_tensor(std::string_view hf_name) noexcept;
 // Layer index of "blk.N.*" (nullopt otherwise).
