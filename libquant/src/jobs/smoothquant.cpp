@@ -169,8 +169,9 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
-  // The W8A8 output is an HF checkpoint: only families whose HF layout we write.
-  check(cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
+  // The W8A8 output is an HF checkpoint in the Llama/Qwen layout (config, names, norms as stored): Gemma's
+  // (1 + w norms, its own norm names and config) is not written yet.
+  check(cfg.arch()->hf_checkpoints && !cfg.arch()->sandwich_norms, ErrorCode::UnsupportedConversion,
         "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
         "Supported: Llama, Mistral, Qwen2, Qwen3");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
