@@ -141,3 +141,22 @@ TEST_CASE("Gemma 3: its four norms keep their own GGUF names; its config gives t
     REQUIRE(std::string(e.what()).find("Gemma2ForCausalLM") != std::string::npos);
   }
 }
+
+TEST_CASE("transformers 5 configs: rope_theta and scaling inside rope_parameters", "[naming]") {
+  const auto llama = parse_hf_config(R"({"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,
+    "rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,
+                       "high_freq_factor":4.0,"original_max_position_embeddings":8192}})");
+  REQUIRE(llama.rope_theta == 500000.0);
+  REQUIRE(llama.rope_scaling_type == "llama3");
+  REQUIRE(llama.rope_scaling_factor == 8.0);
+  REQUIRE(llama.rope_original_context == 8192);
+  const auto olmo = parse_hf_config(R"({"architectures":["Olmo2ForCausalLM"],"hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,
+    "rope_parameters":{"rope_theta":50000.0,"rope_type":"default"}})");
+  REQUIRE(olmo.rope_theta == 50000.0);
+  REQUIRE_FALSE(olmo.rope_scaling_type);
+  REQUIRE_FALSE(olmo.arch()->pre_norms);
+  REQUIRE(hf_to_gguf_name("model.layers.1.post_feedforward_layernorm.weight", olmo.arch()) ==
+          std::string("blk.1.post_ffw_norm.weight"));
+}

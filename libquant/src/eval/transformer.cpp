@@ -25,7 +25,7 @@ model::ModelConfig forward_config(const model::TensorSource& source) {
 
 bool exact_numerics_supported(const model::ModelConfig& cfg) noexcept {
   const model::ArchitectureInfo* arch = cfg.arch();
-  return arch && !arch->sandwich_norms && !arch->gelu && !arch->scaled_embedding && cfg.sliding_window == 0 &&
+  return arch && !arch->post_norms && !arch->gelu && !arch->scaled_embedding && cfg.sliding_window == 0 &&
          cfg.final_logit_softcap == 0.0 && cfg.attn_logit_softcap == 0.0 && cfg.attention_scale == 0.0;
 }
 
@@ -92,15 +92,15 @@ struct Transformer::Impl {
   LayerWeights load_layer(int l) const {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights w;
-    w.attn_norm = load(p + "attn_norm.weight");
-    w.ffn_norm = load(p + "ffn_norm.weight");
+    w.attn_norm = load(p + "attn_norm.weight", arch->pre_norms);
+    w.ffn_norm = load(p + "ffn_norm.weight", arch->pre_norms);
     w.q_norm = load(p + "attn_q_norm.weight", false);
     w.k_norm = load(p + "attn_k_norm.weight", false);
     w.bq = load(p + "attn_q.bias", false);
     w.bk = load(p + "attn_k.bias", false);
     w.bv = load(p + "attn_v.bias", false);
-    w.post_attn_norm = load(p + "post_attention_norm.weight", arch->sandwich_norms);
-    w.post_ffn_norm = load(p + "post_ffw_norm.weight", arch->sandwich_norms);
+    w.post_attn_norm = load(p + "post_attention_norm.weight", arch->post_norms);
+    w.post_ffn_norm = load(p + "post_ffw_norm.weight", arch->post_norms);
     const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
     w.wq = load_linear(src, p + "attn_q.weight", how);
     w.wk = load_linear(src, p + "attn_k.weight", how);
@@ -248,15 +248,17 @@ struct Transformer::Impl {
     std::vector<int64_t> pos(static_cast<size_t>(N));
     for (int64_t i = 0; i < N; ++i) pos[i] = i % T;
 
-    cpu::rms_norm(h.data(), ptr(w.attn_norm), N, d, eps, xn.data());
+    pre_norm(h, w.attn_norm, N, d, eps, xn);
     report(hook, l, "attn_q.weight", xn.data(), N, d);
     report(hook, l, "attn_k.weight", xn.data(), N, d);
     report(hook, l, "attn_v.weight", xn.data(), N, d);
     apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
     apply_linear(w.wk, xn.data(), N, ptr(w.bk), k.data(), pool);
     apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
-    if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
-    if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
+    // q/k norms per head, or (OLMo 2) over all heads of a position at once.
+    const bool whole = arch->qk_norm_whole;
+    if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), whole ? N : N * nh, whole ? qd : hd, eps, q.data());
+    if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), whole ? N : N * nkv, whole ? kvd : hd, eps, k.data());
     const bool local = cfg.is_local_layer(l);
     // Gemma 3 scales positions on its global layers only (llama.cpp: freq_scale_swa = 1).
     const double pos_scale = cfg.rope_scaling_type == "linear" && !local ? 1.0 / cfg.rope_scaling_factor : 1.0;
@@ -279,7 +281,7 @@ struct Transformer::Impl {
     if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(xn.data(), pn, N, d, eps, xn.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
 
-    cpu::rms_norm(h.data(), ptr(w.ffn_norm), N, d, eps, xn.data());
+    pre_norm(h, w.ffn_norm, N, d, eps, xn);
     report(hook, l, "ffn_gate.weight", xn.data(), N, d);
     report(hook, l, "ffn_up.weight", xn.data(), N, d);
     apply_linear(w.wg, xn.data(), N, nullptr, g.data(), pool);
@@ -291,6 +293,13 @@ struct Transformer::Impl {
     report_out(hook, l, "ffn_down.weight", xn.data(), N, d);
     if (const float* pn = ptr(w.post_ffn_norm)) cpu::rms_norm(xn.data(), pn, N, d, eps, xn.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+  }
+
+  // The input norm of a sub-block; families without one (OLMo 2) feed the residual stream itself.
+  void pre_norm(const std::vector<float>& h, const Tensor& weight, int64_t N, int64_t d, double eps,
+                std::vector<float>& out) const {
+    if (arch->pre_norms) cpu::rms_norm(h.data(), ptr(weight), N, d, eps, out.data());
+    else std::copy(h.begin(), h.end(), out.begin());
   }
 
   // Final norm and logits only for positions [logits_from, T) of each sequence.

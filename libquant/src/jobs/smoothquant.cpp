@@ -171,7 +171,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
   // The W8A8 output is an HF checkpoint in the Llama/Qwen layout (config, names, norms as stored): Gemma's
   // (1 + w norms, its own norm names and config) is not written yet.
-  check(cfg.arch()->hf_checkpoints && !cfg.arch()->sandwich_norms, ErrorCode::UnsupportedConversion,
+  check(cfg.arch()->hf_checkpoints && !cfg.arch()->post_norms, ErrorCode::UnsupportedConversion,
         "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
         "Supported: Llama, Mistral, Qwen2, Qwen3");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",

@@ -100,11 +100,11 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
       {a + ".rope.freq_base", GgufValue::f32(static_cast<float>(cfg.rope_theta))},
       {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
   };
-  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->sandwich_norms) {  // Gemma: always, as the converter
+  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout) {  // Gemma: always, as the converter
     kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
     kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
   }
-  if (arch->sandwich_norms) append_attention_layout(cfg, a, kvs);
+  if (arch->gemma_layout) append_attention_layout(cfg, a, kvs);
   kvs.push_back({"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))});
   kvs.push_back({a + ".vocab_size", u32(cfg.vocab_size)});
   kvs.push_back({a + ".rope.dimension_count", u32(cfg.head_dim)});

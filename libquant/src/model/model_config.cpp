@@ -19,10 +19,14 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"Qwen2ForCausalLM", "qwen2", false, true, false},
     {"Qwen3ForCausalLM", "qwen3", false, false, true},
     // Gemma 2 (GGUF files only) and Gemma 3: in GGUF the norm weights hold 1 + w.
-    {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/false, /*sandwich_norms=*/true,
-     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true},
-    {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/true, /*sandwich_norms=*/true,
-     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true},
+    {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/false, /*post_norms=*/true,
+     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true, /*gemma_layout=*/true},
+    {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/true, /*post_norms=*/true,
+     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true, /*gemma_layout=*/true},
+    // OLMo 2: norms only on the outputs, q/k norms over all heads.
+    {"Olmo2ForCausalLM", "olmo2", false, false, true, /*hf_checkpoints=*/true, /*post_norms=*/true,
+     /*gelu=*/false, /*scaled_embedding=*/false, /*unit_offset_norms=*/false, /*gemma_layout=*/false,
+     /*pre_norms=*/false, /*qk_norm_whole=*/true},
 };
 
 [[noreturn]] void bad_config(const std::string& what) {
@@ -150,7 +154,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
                 "architecture '" + c.architecture + "' is not supported" +
                     (known ? " as an HF checkpoint (its GGUF files are)" : ""),
                 "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, "
-                "Gemma3ForCausalLM; Gemma2ForCausalLM as GGUF (convert with llama.cpp's convert_hf_to_gguf.py)");
+                "Gemma3ForCausalLM, Olmo2ForCausalLM; Gemma2ForCausalLM as GGUF (convert with llama.cpp's convert_hf_to_gguf.py)");
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
   if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
@@ -175,7 +179,18 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   if (!o["attention_bias"].get_bool().get(b)) c.attention_bias = b;
   if (find_architecture_by_hf(c.architecture)->qkv_bias) c.attention_bias = true;
   simdjson::dom::object rs;
-  if (!o["rope_scaling"].get_object().get(rs)) {
+  bool scaled = false;
+  simdjson::dom::element theta;
+  // transformers 5 writes rope_theta and the scaling into one rope_parameters object
+  // (Gemma's holds one such object per attention kind: read_gemma_layout).
+  if (!o["rope_parameters"].get_object().get(rs) && !rs["rope_theta"].get(theta)) {
+    c.rope_theta = get_double(rs, "rope_theta", c.rope_theta);
+    std::string_view t;
+    scaled = !rs["rope_type"].get_string().get(t) && t != "default";
+  } else {
+    scaled = !o["rope_scaling"].get_object().get(rs);
+  }
+  if (scaled) {
     std::string_view t;
     if (!rs["rope_type"].get_string().get(t) || !rs["type"].get_string().get(t)) c.rope_scaling_type = std::string(t);
     c.rope_scaling_factor = get_double(rs, "factor", 1.0);
@@ -183,7 +198,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     c.rope_low_freq_factor = get_double(rs, "low_freq_factor", 1.0);
     c.rope_high_freq_factor = get_double(rs, "high_freq_factor", 4.0);
   }
-  if (known->sandwich_norms) read_gemma_layout(o, c);
+  if (known->gemma_layout) read_gemma_layout(o, c);
   simdjson::dom::element qc;
   if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);
   c.bos_token_id = get_token_id(o, "bos_token_id");

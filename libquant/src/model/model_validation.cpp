@@ -58,6 +58,8 @@ void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
     throw Error(ErrorCode::UnsupportedConversion,
                 "partial rotary embeddings (rope.dimension_count " + std::to_string(v->as_int()) + " of head_dim " +
                     std::to_string(cfg.head_dim) + ") have no forward pass yet");
+  if (a == "olmo2" && h.find(a + ".attention.sliding_window"))
+    throw Error(ErrorCode::UnsupportedConversion, "OLMo 3's local attention (olmo2 with a sliding window) has no forward pass yet");
 }
 
 void validate_hyperparameters(const ModelConfig& c) {
@@ -102,8 +104,10 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
   const bool qk_norm = arch && arch->qk_norm;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
-    out.push_back({p + "attn_norm.weight", Shape{d}});
-    out.push_back({p + "ffn_norm.weight", Shape{d}});
+    if (!arch || arch->pre_norms) {
+      out.push_back({p + "attn_norm.weight", Shape{d}});
+      out.push_back({p + "ffn_norm.weight", Shape{d}});
+    }
     out.push_back({p + "attn_q.weight", Shape{q, d}});
     out.push_back({p + "attn_k.weight", Shape{kv, d}});
     out.push_back({p + "attn_v.weight", Shape{kv, d}});
@@ -114,9 +118,10 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
     out.push_back({p + "attn_q.bias", Shape{q}, bias});
     out.push_back({p + "attn_k.bias", Shape{kv}, bias});
     out.push_back({p + "attn_v.bias", Shape{kv}, bias});
-    out.push_back({p + "attn_q_norm.weight", Shape{hd}, qk_norm});
-    out.push_back({p + "attn_k_norm.weight", Shape{hd}, qk_norm});
-    if (arch && arch->sandwich_norms) {
+    const bool whole = arch && arch->qk_norm_whole;
+    out.push_back({p + "attn_q_norm.weight", Shape{whole ? q : hd}, qk_norm});
+    out.push_back({p + "attn_k_norm.weight", Shape{whole ? kv : hd}, qk_norm});
+    if (arch && arch->post_norms) {
       out.push_back({p + "post_attention_norm.weight", Shape{d}});
       out.push_back({p + "post_ffw_norm.weight", Shape{d}});
     }

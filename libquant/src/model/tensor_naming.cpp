@@ -94,7 +94,7 @@ std::optional<std::string> translate(std::string_view name, std::string_view Nam
   auto name_of = [&](const NamePair& p) {
     return std::string(to_prefix) + std::to_string(layer) + "." + std::string(p.*to) + std::string(param);
   };
-  if (arch && arch->sandwich_norms)  // these take precedence over the Llama meaning of the same names
+  if (arch && arch->post_norms)  // these take precedence over the Llama meaning of the same names
     for (const auto& p : kSandwichNorms)
       if (rest == p.*from) return name_of(p);
   for (const auto& p : kPerLayer)

@@ -21,13 +21,16 @@ struct ArchitectureInfo {
   bool qkv_bias;                // Qwen2
   bool qk_norm;                 // Qwen3, Gemma 3
   bool hf_checkpoints = true;   // HF config.json + safetensors are read and converted (else GGUF files only)
-  bool sandwich_norms = false;  // Gemma 2/3: a norm after attention and after the FFN too (post_attention_norm, post_ffw_norm)
+  bool post_norms = false;      // norms on the attention and FFN outputs (post_attention_norm, post_ffw_norm)
   bool gelu = false;            // GeGLU (GELU, tanh approximation) instead of SwiGLU
   bool scaled_embedding = false;  // embeddings times sqrt(hidden_size) (Gemma)
   bool unit_offset_norms = false; // HF norm weights hold w, the model scales by 1 + w (Gemma; GGUF stores 1 + w)
+  bool gemma_layout = false;    // Gemma's config keys, GGUF attention keys and SentencePiece flags
+  bool pre_norms = true;        // norms on the attention and FFN inputs (OLMo 2 has none)
+  bool qk_norm_whole = false;   // q/k norms span all heads at once (OLMo 2), not one head
 };
 
-// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 3; Gemma 2 (GGUF files).
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 3, OLMo 2; Gemma 2 (GGUF files).
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 

@@ -105,7 +105,7 @@ std::vector<GgufKv> hf_tokenizer_kvs(const fs::path& hf_dir, const model::ModelC
   if (fs::exists(hf_dir / "tokenizer.model")) {
     kvs = sentencepiece_kvs(hf_dir / "tokenizer.model", cfg, tc);
     // Gemma's SentencePiece models add no dummy prefix (the converter writes the flag).
-    if (const auto* arch = cfg.arch(); arch && arch->sandwich_norms)
+    if (const auto* arch = cfg.arch(); arch && arch->gemma_layout)
       kvs.push_back({"tokenizer.ggml.add_space_prefix", GgufValue::boolean(false)});
   } else if (fs::exists(hf_dir / "tokenizer.json")) {
     kvs = tokenizer_json_kvs(hf_dir / "tokenizer.json", cfg, tc);
