@@ -56,11 +56,17 @@ def llama_cpp_logits(path, ids):
     return np.array(llm.scores[: len(ids), :512], dtype=np.float64)
 
 
-def test_olmo2_converted_gguf_equals_transformers_in_both_engines(cli, olmo2, tmp_path):
-    hf, ids, ref = olmo2
+def convert(cli, hf, tmp_path, arch):
+    """Our F32 GGUF of an HF checkpoint, and its reader (architecture checked)."""
     out = json.loads(cli("--format", "json", "quantize", hf, "gguf", "-q", "F32", "-o", tmp_path).stdout)["output_path"]
     r = gguf.GGUFReader(out)
-    assert bytes(r.fields["general.architecture"].parts[-1]).decode() == "olmo2"
+    assert bytes(r.fields["general.architecture"].parts[-1]).decode() == arch
+    return out, r
+
+
+def test_olmo2_converted_gguf_equals_transformers_in_both_engines(cli, olmo2, tmp_path):
+    hf, ids, ref = olmo2
+    out, r = convert(cli, hf, tmp_path, "olmo2")
     assert float(r.fields["olmo2.rope.freq_base"].parts[-1][0]) == 50000.0
     shapes = {t.name: list(t.shape) for t in r.tensors}
     assert shapes["blk.0.attn_q_norm.weight"] == [64] and shapes["blk.0.attn_k_norm.weight"] == [32]
@@ -72,9 +78,7 @@ def test_olmo2_converted_gguf_equals_transformers_in_both_engines(cli, olmo2, tm
 
 def test_gemma3_converted_gguf_equals_transformers_in_both_engines(cli, gemma3, tmp_path):
     hf, ids, ref = gemma3
-    out = json.loads(cli("--format", "json", "quantize", hf, "gguf", "-q", "F32", "-o", tmp_path).stdout)["output_path"]
-    r = gguf.GGUFReader(out)
-    assert bytes(r.fields["general.architecture"].parts[-1]).decode() == "gemma3"
+    out, r = convert(cli, hf, tmp_path, "gemma3")
     assert int(r.fields["gemma3.attention.sliding_window"].parts[-1][0]) == 8
     assert int(r.fields["gemma3.attention.key_length"].parts[-1][0]) == 16
     assert not bool(r.fields["tokenizer.ggml.add_space_prefix"].parts[-1][0])
