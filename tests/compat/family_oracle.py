@@ -3,7 +3,8 @@ transformers from a shrunk config (norm weights random so that each family's
 norm convention matters), and its float32 logits for the given ids.
 
   family_oracle.py FAMILY OUT_DIR TOKENIZER_MODEL IDS(comma-separated) LOGITS.json
-  FAMILY: gemma3 (local window 8 over the sequence, layer 5 global) or olmo2
+  FAMILY: gemma3 (local window 8 over the sequence, layer 5 global), gemma2
+          (every other layer local, attention / final soft-caps 5 / 3 so that tanh bends) or olmo2
 """
 import json
 import shutil
@@ -19,6 +20,11 @@ def build(family):
         from transformers import Gemma3ForCausalLM, Gemma3TextConfig
         return Gemma3ForCausalLM(Gemma3TextConfig(num_hidden_layers=6, head_dim=16, sliding_window=8,
                                                   query_pre_attn_scalar=16, **common))
+    if family == "gemma2":
+        from transformers import Gemma2Config, Gemma2ForCausalLM
+        return Gemma2ForCausalLM(Gemma2Config(num_hidden_layers=4, head_dim=16, sliding_window=8,
+                                              query_pre_attn_scalar=16, attn_logit_softcapping=5.0,
+                                              final_logit_softcapping=3.0, **common))
     from transformers import Olmo2Config, Olmo2ForCausalLM
     return Olmo2ForCausalLM(Olmo2Config(num_hidden_layers=3, rope_theta=50000.0, **common))
 
@@ -30,7 +36,7 @@ def main():
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:  # Gemma scales by 1 + w, OLMo by w
-                p.copy_((0.0 if family == "gemma3" else 1.0) + 0.3 * torch.randn_like(p))
+                p.copy_((0.0 if family.startswith("gemma") else 1.0) + 0.3 * torch.randn_like(p))
     model.save_pretrained(out, safe_serialization=True)
     shutil.copy(tokenizer_model, f"{out}/tokenizer.model")
     ids = [int(x) for x in ids.split(",")]

@@ -1,7 +1,7 @@
 """HF checkpoints of the newer families: random-init models built by
 transformers 5.25 from shrunk configs (family_oracle.py, torch venv) —
 Gemma 3 (window 8 over 24 positions, layer 5 global, random norm weights so
-that HF's 1 + w matters) and OLMo 2 (norms only on the outputs, q/k norms over
+that HF's 1 + w matters), Gemma 2 (every other layer local, soft-caps) and OLMo 2 (norms only on the outputs, q/k norms over
 all heads, rope_theta in transformers 5's rope_parameters). Our logits on the
 HF directory equal transformers' float32 logits within 1e-5 relative; the GGUF
 we convert carries llama.cpp's names and keys and gives transformers' logits in
@@ -35,6 +35,11 @@ def gemma3(torch_python, shared, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def gemma2(torch_python, shared, tmp_path_factory):
+    return build(torch_python, shared, tmp_path_factory.mktemp("gemma2_hf"), "gemma2")
+
+
+@pytest.fixture(scope="module")
 def olmo2(torch_python, shared, tmp_path_factory):
     return build(torch_python, shared, tmp_path_factory.mktemp("olmo2_hf"), "olmo2")
 
@@ -43,7 +48,7 @@ def logits(cli, model, ids):
     return np.array(json.loads(cli("quality", "logits", model, "--ids", ",".join(map(str, ids))).stdout)["logits"])
 
 
-@pytest.mark.parametrize("family", ["gemma3", "olmo2"])
+@pytest.mark.parametrize("family", ["gemma2", "gemma3", "olmo2"])
 def test_hf_logits_equal_transformers(cli, request, family):
     hf, ids, ref = request.getfixturevalue(family)
     ours = logits(cli, hf, ids)
@@ -86,6 +91,19 @@ def test_gemma3_converted_gguf_equals_transformers_in_both_engines(cli, gemma3, 
     assert {"blk.5.post_attention_norm.weight", "blk.5.ffn_norm.weight", "blk.5.post_ffw_norm.weight",
             "blk.5.attn_q_norm.weight"} <= names
     assert "output.weight" not in names  # tied
+    assert np.max(np.abs(logits(cli, out, ids) - ref)) < 1e-5 * np.max(np.abs(ref))
+    got = llama_cpp_logits(out, ids)
+    assert np.max(np.abs(got - ref)) < 2e-3 * np.max(np.abs(ref))
+    assert (got.argmax(-1) == ref.argmax(-1)).all()
+
+
+def test_gemma2_converted_gguf_equals_transformers_in_both_engines(cli, gemma2, tmp_path):
+    hf, ids, ref = gemma2
+    out, r = convert(cli, hf, tmp_path, "gemma2")
+    assert float(r.fields["gemma2.attn_logit_softcapping"].parts[-1][0]) == 5.0
+    assert float(r.fields["gemma2.final_logit_softcapping"].parts[-1][0]) == 3.0
+    assert int(r.fields["gemma2.attention.sliding_window"].parts[-1][0]) == 8
+    assert "gemma2.attention.sliding_window_pattern" not in r.fields  # llama.cpp's default: every 2nd layer global
     assert np.max(np.abs(logits(cli, out, ids) - ref)) < 1e-5 * np.max(np.abs(ref))
     got = llama_cpp_logits(out, ids)
     assert np.max(np.abs(got - ref)) < 2e-3 * np.max(np.abs(ref))

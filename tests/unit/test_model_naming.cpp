@@ -131,14 +131,24 @@ TEST_CASE("Gemma 3: its four norms keep their own GGUF names; its config gives t
   }
   // Without the family, post_attention_layernorm is Llama's FFN input norm.
   REQUIRE(hf_to_gguf_name("model.layers.2.post_attention_layernorm.weight") == std::string("blk.2.ffn_norm.weight"));
-  // Gemma 2 checkpoints are read from GGUF only: exit 8 naming the family.
+  // Gemma 2: every other layer local, one RoPE base, soft-caps from the config.
+  const auto g2 = parse_hf_config(R"({"architectures":["Gemma2ForCausalLM"],"hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":4,"num_attention_heads":4,"head_dim":16,"vocab_size":300,"sliding_window":4096,
+    "query_pre_attn_scalar":16,"attn_logit_softcapping":50.0,"final_logit_softcapping":30.0,"rope_theta":10000.0})");
+  REQUIRE(g2.is_local_layer(0));
+  REQUIRE_FALSE(g2.is_local_layer(1));
+  REQUIRE(g2.rope_theta_local == g2.rope_theta);
+  REQUIRE(g2.attn_logit_softcap == 50.0);
+  REQUIRE(g2.final_logit_softcap == 30.0);
+  // A family we do not know: exit 8 naming it and the supported list.
   try {
-    parse_hf_config(R"({"architectures":["Gemma2ForCausalLM"],"hidden_size":64,"intermediate_size":128,
+    parse_hf_config(R"({"architectures":["Phi3ForCausalLM"],"hidden_size":64,"intermediate_size":128,
       "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300})");
     FAIL("accepted");
   } catch (const Error& e) {
     REQUIRE(e.code() == ErrorCode::UnsupportedConversion);
-    REQUIRE(std::string(e.what()).find("Gemma2ForCausalLM") != std::string::npos);
+    REQUIRE(std::string(e.what()).find("Phi3ForCausalLM") != std::string::npos);
+    REQUIRE(e.suggestion().find("Gemma2ForCausalLM") != std::string::npos);
   }
 }
 

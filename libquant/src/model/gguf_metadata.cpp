@@ -52,27 +52,33 @@ std::string_view file_type_name(uint32_t ftype) noexcept {
 namespace {
 
 // Gemma's local attention in llama.cpp's keys; the pattern and the local RoPE
-// base only when they differ from llama.cpp's Gemma 3 defaults (every 6th
-// layer global, base 10000), which is when the converter's files would be read wrong.
+// base only when they differ from llama.cpp's defaults for the family (Gemma 2:
+// every 2nd layer global, one base; Gemma 3: every 6th, local base 10000),
+// which is when the converter's files would be read wrong. Gemma 2 always
+// carries its soft-caps, as the converter writes them.
 void append_attention_layout(const ModelConfig& cfg, const std::string& a, std::vector<GgufKv>& kvs) {
+  const bool gemma2 = a == "gemma2";
+  const size_t every = gemma2 ? 2 : 6;
   if (cfg.sliding_window > 0) {
     kvs.push_back({a + ".attention.sliding_window", GgufValue::u32(static_cast<uint32_t>(cfg.sliding_window))});
     bool default_pattern = true;
     for (size_t l = 0; l < cfg.local_layers.size(); ++l)
-      default_pattern = default_pattern && (cfg.local_layers[l] != 0) == (l % 6 < 5);
+      default_pattern = default_pattern && (cfg.local_layers[l] != 0) == (l % every < every - 1);
     if (!default_pattern) {
       std::vector<GgufScalar> flags;
       for (uint8_t f : cfg.local_layers) flags.emplace_back(f != 0);
       kvs.push_back({a + ".attention.sliding_window_pattern", GgufValue::array(io::GgufType::Bool, flags)});
     }
-    if (cfg.rope_theta_local != 10000.0)
+    if (cfg.rope_theta_local != (gemma2 ? cfg.rope_theta : 10000.0))
       kvs.push_back({a + ".rope.freq_base_swa", GgufValue::f32(static_cast<float>(cfg.rope_theta_local))});
   }
-  if (cfg.final_logit_softcap > 0)
+  if (gemma2)
+    kvs.push_back({a + ".attn_logit_softcapping", GgufValue::f32(static_cast<float>(cfg.attn_logit_softcap))});
+  if (cfg.final_logit_softcap > 0 || gemma2)
     kvs.push_back({a + ".final_logit_softcapping", GgufValue::f32(static_cast<float>(cfg.final_logit_softcap))});
   // GGUF has no key for the query scale: llama.cpp derives it from the shapes.
   const double derived = 1.0 / std::sqrt(static_cast<double>(
-                             cfg.num_layers == 62 ? cfg.hidden_size / cfg.num_heads : cfg.head_dim));
+                             cfg.num_layers == (gemma2 ? 46 : 62) ? cfg.hidden_size / cfg.num_heads : cfg.head_dim));
   if (cfg.attention_scale > 0 && std::abs(cfg.attention_scale - derived) > 1e-6 * derived)
     log_warning("query_pre_attn_scalar gives a query scale of " + std::to_string(cfg.attention_scale) +
                 "; GGUF cannot store it and llama.cpp will use " + std::to_string(derived) +

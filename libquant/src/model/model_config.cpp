@@ -18,8 +18,8 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"MistralForCausalLM", "llama", true, false, false},
     {"Qwen2ForCausalLM", "qwen2", false, true, false},
     {"Qwen3ForCausalLM", "qwen3", false, false, true},
-    // Gemma 2 (GGUF files only) and Gemma 3: in GGUF the norm weights hold 1 + w.
-    {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/false, /*post_norms=*/true,
+    // Gemma 2 and 3: in GGUF the norm weights hold 1 + w.
+    {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/true, /*post_norms=*/true,
      /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true, /*gemma_layout=*/true},
     {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/true, /*post_norms=*/true,
      /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true, /*gemma_layout=*/true},
@@ -78,6 +78,8 @@ std::optional<int64_t> get_token_id(simdjson::dom::object& o, const char* key) {
 // (rope_parameters in transformers 5, rope_theta / rope_local_base_freq
 // before), the query scale and the soft-caps.
 void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
+  // Gemma 2: every 2nd layer global, one RoPE base (read by the caller); Gemma 3: every 6th, 1e6 / 1e4.
+  const bool gemma2 = c.architecture == "Gemma2ForCausalLM";
   c.sliding_window = get_int(o, "sliding_window", false, 0);
   c.local_layers.assign(static_cast<size_t>(c.num_layers), 0);
   simdjson::dom::array types;
@@ -90,13 +92,13 @@ void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
       c.local_layers[l++] = kind == "sliding_attention" ? 1 : 0;
     }
   } else {
-    const int64_t n = get_int(o, "sliding_window_pattern", false, 6);
+    const int64_t n = get_int(o, "sliding_window_pattern", false, gemma2 ? 2 : 6);
     for (size_t l = 0; l < c.local_layers.size(); ++l)
       c.local_layers[l] = n == 0 || static_cast<int64_t>(l + 1) % n != 0 ? 1 : 0;
   }
   if (c.sliding_window == 0) c.local_layers.assign(c.local_layers.size(), 0);
-  c.rope_theta = get_double(o, "rope_theta", 1000000.0);
-  c.rope_theta_local = get_double(o, "rope_local_base_freq", 10000.0);
+  if (!gemma2) c.rope_theta = get_double(o, "rope_theta", 1000000.0);
+  c.rope_theta_local = gemma2 ? c.rope_theta : get_double(o, "rope_local_base_freq", 10000.0);
   simdjson::dom::object rp, kind;
   if (!o["rope_parameters"].get_object().get(rp)) {
     if (!rp["full_attention"].get_object().get(kind)) {
@@ -154,7 +156,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
                 "architecture '" + c.architecture + "' is not supported" +
                     (known ? " as an HF checkpoint (its GGUF files are)" : ""),
                 "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, "
-                "Gemma3ForCausalLM, Olmo2ForCausalLM; Gemma2ForCausalLM as GGUF (convert with llama.cpp's convert_hf_to_gguf.py)");
+                "Gemma2ForCausalLM, Gemma3ForCausalLM, Olmo2ForCausalLM");
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
   if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);

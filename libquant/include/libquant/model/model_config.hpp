@@ -30,7 +30,7 @@ struct ArchitectureInfo {
   bool qk_norm_whole = false;   // q/k norms span all heads at once (OLMo 2), not one head
 };
 
-// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 3, OLMo 2; Gemma 2 (GGUF files).
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2.
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 
