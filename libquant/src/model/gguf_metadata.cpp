@@ -51,34 +51,49 @@ std::string_view file_type_name(uint32_t ftype) noexcept {
 
 namespace {
 
+// llama.cpp's defaults for the Gemma families: what their GGUF files need not say.
+struct GemmaDefaults {
+  int64_t global_every;        // every n-th layer is global, the others local
+  bool local_base_is_global;   // Gemma 2: one RoPE base; Gemma 3: 10000 on the local layers
+  int64_t width_scaled_layers; // the 27B model (this many layers) scales queries by width / heads
+};
+
+GemmaDefaults gemma_defaults(std::string_view gguf_arch) {
+  return gguf_arch == "gemma2" ? GemmaDefaults{2, true, 46} : GemmaDefaults{6, false, 62};
+}
+
+double default_local_rope_base(const ModelConfig& c, const GemmaDefaults& g) {
+  return g.local_base_is_global ? c.rope_theta : 10000.0;
+}
+
+// GGUF has no key for the query scale: llama.cpp derives it from the shapes.
+double llama_cpp_query_scale(const ModelConfig& c, const GemmaDefaults& g) {
+  return 1.0 / std::sqrt(static_cast<double>(c.num_layers == g.width_scaled_layers ? c.hidden_size / c.num_heads
+                                                                                    : c.head_dim));
+}
+
 // Gemma's local attention in llama.cpp's keys; the pattern and the local RoPE
-// base only when they differ from llama.cpp's defaults for the family (Gemma 2:
-// every 2nd layer global, one base; Gemma 3: every 6th, local base 10000),
-// which is when the converter's files would be read wrong. Gemma 2 always
-// carries its soft-caps, as the converter writes them.
+// base only when they differ from the family's defaults, which is when the
+// converter's files would be read wrong. Gemma 2 always carries its
+// soft-caps, as the converter writes them.
 void append_attention_layout(const ModelConfig& cfg, const std::string& a, std::vector<GgufKv>& kvs) {
+  const GemmaDefaults g = gemma_defaults(a);
   const bool gemma2 = a == "gemma2";
-  const size_t every = gemma2 ? 2 : 6;
   if (cfg.sliding_window > 0) {
     kvs.push_back({a + ".attention.sliding_window", GgufValue::u32(static_cast<uint32_t>(cfg.sliding_window))});
-    bool default_pattern = true;
-    for (size_t l = 0; l < cfg.local_layers.size(); ++l)
-      default_pattern = default_pattern && (cfg.local_layers[l] != 0) == (l % every < every - 1);
-    if (!default_pattern) {
+    if (cfg.local_layers != every_nth_layer_global(cfg.num_layers, g.global_every)) {
       std::vector<GgufScalar> flags;
       for (uint8_t f : cfg.local_layers) flags.emplace_back(f != 0);
       kvs.push_back({a + ".attention.sliding_window_pattern", GgufValue::array(io::GgufType::Bool, flags)});
     }
-    if (cfg.rope_theta_local != (gemma2 ? cfg.rope_theta : 10000.0))
+    if (cfg.rope_theta_local != default_local_rope_base(cfg, g))
       kvs.push_back({a + ".rope.freq_base_swa", GgufValue::f32(static_cast<float>(cfg.rope_theta_local))});
   }
   if (gemma2)
     kvs.push_back({a + ".attn_logit_softcapping", GgufValue::f32(static_cast<float>(cfg.attn_logit_softcap))});
   if (cfg.final_logit_softcap > 0 || gemma2)
     kvs.push_back({a + ".final_logit_softcapping", GgufValue::f32(static_cast<float>(cfg.final_logit_softcap))});
-  // GGUF has no key for the query scale: llama.cpp derives it from the shapes.
-  const double derived = 1.0 / std::sqrt(static_cast<double>(
-                             cfg.num_layers == (gemma2 ? 46 : 62) ? cfg.hidden_size / cfg.num_heads : cfg.head_dim));
+  const double derived = llama_cpp_query_scale(cfg, g);
   if (cfg.attention_scale > 0 && std::abs(cfg.attention_scale - derived) > 1e-6 * derived)
     log_warning("query_pre_attn_scalar gives a query scale of " + std::to_string(cfg.attention_scale) +
                 "; GGUF cannot store it and llama.cpp will use " + std::to_string(derived) +
@@ -128,28 +143,25 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
 namespace {
 
 // Local attention, per-layer RoPE base, query scale and logit soft-capping, as
-// llama.cpp reads them, with its per-family defaults (Gemma 2: window 4096,
-// every 2nd layer global, local RoPE base = global, soft-caps 50 / 30;
-// Gemma 3: every 6th layer global, local RoPE base 10000, no soft-caps).
+// llama.cpp reads them, with its per-family defaults (GemmaDefaults; Gemma 2
+// also defaults to a 4096 window and soft-caps 50 / 30).
 void read_attention_layout(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
   const bool gemma2 = a == "gemma2", gemma3 = a == "gemma3";
   if (!gemma2 && !gemma3) return;  // only these families' llama.cpp graphs have local attention
+  const GemmaDefaults g = gemma_defaults(a);
   int64_t window = gemma2 ? 4096 : 0;
   if (const auto* v = h.find(a + ".attention.sliding_window"); v && !v->is_array()) window = v->as_int();
   if (window > 0) {
     c.sliding_window = window;
-    c.local_layers.assign(static_cast<size_t>(std::max<int64_t>(c.num_layers, 0)), 1);
     const auto* pat = h.find(a + ".attention.sliding_window_pattern");
-    if (pat && pat->is_array()) {  // one flag per layer
+    if (pat && pat->is_array()) {  // one flag per layer (layers it does not list stay local)
+      c.local_layers.assign(static_cast<size_t>(std::max<int64_t>(c.num_layers, 0)), 1);
       const io::GgufArray& arr = pat->array();
-      for (size_t l = 0; l < c.local_layers.size() && l < arr.size(); ++l)
-        c.local_layers[l] = arr.number_at(l) != 0 ? 1 : 0;
+      for (size_t l = 0; l < c.local_layers.size() && l < arr.size(); ++l) c.local_layers[l] = arr.number_at(l) != 0;
     } else {
-      const int64_t n = pat ? pat->as_int() : gemma2 ? 2 : 6;  // every n-th layer is global
-      for (size_t l = 0; l < c.local_layers.size(); ++l)
-        c.local_layers[l] = n == 0 || static_cast<int64_t>(l) % n < n - 1 ? 1 : 0;
+      c.local_layers = every_nth_layer_global(c.num_layers, pat ? pat->as_int() : g.global_every);
     }
-    c.rope_theta_local = gemma2 ? c.rope_theta : 10000.0;
+    c.rope_theta_local = default_local_rope_base(c, g);
     if (const auto* v = h.find(a + ".rope.freq_base_swa")) c.rope_theta_local = v->as_double();
   }
   if (gemma2) {
@@ -157,9 +169,7 @@ void read_attention_layout(const io::GgufHeader& h, const std::string& a, ModelC
     if (const auto* v = h.find(a + ".attn_logit_softcapping")) c.attn_logit_softcap = v->as_double();
   }
   if (const auto* v = h.find(a + ".final_logit_softcapping")) c.final_logit_softcap = v->as_double();
-  const int64_t widest = gemma2 ? 46 : 62;  // the 27B models scale by the model width, the others by the head size
-  if (c.num_heads > 0)
-    c.attention_scale = 1.0 / std::sqrt(static_cast<double>(c.num_layers == widest ? c.hidden_size / c.num_heads : c.head_dim));
+  if (c.num_heads > 0) c.attention_scale = llama_cpp_query_scale(c, g);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -92,9 +93,7 @@ void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
       c.local_layers[l++] = kind == "sliding_attention" ? 1 : 0;
     }
   } else {
-    const int64_t n = get_int(o, "sliding_window_pattern", false, gemma2 ? 2 : 6);
-    for (size_t l = 0; l < c.local_layers.size(); ++l)
-      c.local_layers[l] = n == 0 || static_cast<int64_t>(l + 1) % n != 0 ? 1 : 0;
+    c.local_layers = every_nth_layer_global(c.num_layers, get_int(o, "sliding_window_pattern", false, gemma2 ? 2 : 6));
   }
   if (c.sliding_window == 0) c.local_layers.assign(c.local_layers.size(), 0);
   if (!gemma2) c.rope_theta = get_double(o, "rope_theta", 1000000.0);
@@ -207,6 +206,12 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   c.eos_token_id = get_token_id(o, "eos_token_id");
   c.pad_token_id = get_token_id(o, "pad_token_id");
   return c;
+}
+
+std::vector<uint8_t> every_nth_layer_global(int64_t n_layers, int64_t n) {
+  std::vector<uint8_t> local(static_cast<size_t>(std::max<int64_t>(n_layers, 0)));
+  for (size_t l = 0; l < local.size(); ++l) local[l] = n <= 0 || static_cast<int64_t>(l) % n < n - 1 ? 1 : 0;
+  return local;
 }
 
 std::vector<float> llama3_rope_factors(const ModelConfig& cfg) {

@@ -71,6 +71,10 @@ struct ModelConfig {
   const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
 };
 
+// Local-attention flags when every n-th layer is global and the others local
+// (n = 0: all local), as llama.cpp's and transformers' pattern keys mean it.
+LIBQUANT_API std::vector<uint8_t> every_nth_layer_global(int64_t n_layers, int64_t n);
+
 // Per-dimension RoPE frequency divisors of "llama3" scaling (head_dim/2 values),
 // as llama.cpp stores them in `rope_freqs.weight`; empty for other configs.
 LIBQUANT_API std::vector<float> llama3_rope_factors(const ModelConfig& cfg);

@@ -30,23 +30,6 @@ uint32_t xcda_lcheck(uint32_t n) { return n & ((1u << 31) | 0xffu); }
 bool xcda_leaf(uint32_t n) { return (n >> 8) & 1u; }
 uint32_t xcda_value(uint32_t n) { return n & ((1u << 31) - 1); }
 
-// Whether a valid UTF-8 sequence starts at s[at] (llama.cpp's strict decoder:
-// no stray continuation byte, no truncated sequence, no 5+ byte lead).
-size_t valid_utf8_len(std::string_view s, size_t at) {
-  const auto b = static_cast<uint8_t>(s[at]);
-  size_t len;
-  if (b < 0x80) return 1;
-  if ((b & 0x40) == 0) return 0;
-  if ((b & 0x20) == 0) len = 2;
-  else if ((b & 0x10) == 0) len = 3;
-  else if ((b & 0x08) == 0) len = 4;
-  else return 0;
-  if (at + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k)
-    if ((static_cast<uint8_t>(s[at + k]) & 0xc0) != 0x80) return 0;
-  return len;
-}
-
 struct Normalized {
   std::string_view text;  // what the consumed input becomes
   size_t consumed;
@@ -81,7 +64,7 @@ Normalized normalize_prefix(const Vocab& v, std::string_view in, size_t at) {
     if (end == std::string::npos) bad_charsmap("a replacement string is not terminated");
     return {std::string_view(v.replacements).substr(best_offset, end - best_offset), best_len};
   }
-  if (const size_t n = valid_utf8_len(rest, 0); n > 0) return {rest.substr(0, n), n};
+  if (const size_t n = text::utf8_sequence_length(rest, 0); n > 0) return {rest.substr(0, n), n};
   return {"\xEF\xBF\xBD", 1};
 }
 

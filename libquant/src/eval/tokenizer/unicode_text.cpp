@@ -9,32 +9,39 @@
 
 namespace libquant::eval::text {
 
+size_t utf8_sequence_length(std::string_view s, size_t at) noexcept {
+  const auto b = static_cast<uint8_t>(s[at]);
+  size_t len;
+  if (!(b & 0x80)) return 1;
+  if (!(b & 0x40)) return 0;
+  if (!(b & 0x20)) len = 2;
+  else if (!(b & 0x10)) len = 3;
+  else if (!(b & 0x08)) len = 4;
+  else return 0;
+  if (at + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<uint8_t>(s[at + k]) & 0xc0) != 0x80) return 0;
+  return len;
+}
+
 std::vector<uint32_t> decode_utf8(std::string_view s) {
   std::vector<uint32_t> out;
   out.reserve(s.size());
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  const size_t n = s.size();
-  auto cont = [&](size_t i) { return i < n && (p[i] & 0xc0) == 0x80; };
-  size_t i = 0;
-  while (i < n) {
-    const uint8_t b = p[i];
-    // llama.cpp's decoder: the lead byte's bits say the length, the
-    // continuation bytes must follow; no further checks (overlong forms pass).
-    if (!(b & 0x80)) {
-      out.push_back(b);
-      i += 1;
-    } else if ((b & 0x40) && !(b & 0x20) && cont(i + 1)) {
-      out.push_back(((b & 0x1fu) << 6) | (p[i + 1] & 0x3fu));
-      i += 2;
-    } else if ((b & 0x60) == 0x60 && !(b & 0x10) && cont(i + 1) && cont(i + 2)) {
-      out.push_back(((b & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu));
-      i += 3;
-    } else if ((b & 0x70) == 0x70 && !(b & 0x08) && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
-      out.push_back(((b & 0x07u) << 18) | ((p[i + 1] & 0x3fu) << 12) | ((p[i + 2] & 0x3fu) << 6) | (p[i + 3] & 0x3fu));
-      i += 4;
-    } else {
-      out.push_back(0xFFFD);
-      i += 1;
+  for (size_t i = 0; i < s.size();) {
+    switch (utf8_sequence_length(s, i)) {
+      case 1: out.push_back(p[i]); i += 1; break;
+      case 2: out.push_back(((p[i] & 0x1fu) << 6) | (p[i + 1] & 0x3fu)); i += 2; break;
+      case 3:
+        out.push_back(((p[i] & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu));
+        i += 3;
+        break;
+      case 4:
+        out.push_back(((p[i] & 0x07u) << 18) | ((p[i + 1] & 0x3fu) << 12) | ((p[i + 2] & 0x3fu) << 6) |
+                      (p[i + 3] & 0x3fu));
+        i += 4;
+        break;
+      default: out.push_back(0xFFFD); i += 1;  // not a complete sequence: one byte, U+FFFD
     }
   }
   return out;

@@ -17,6 +17,11 @@ inline size_t utf8_len(char lead) noexcept {
   return kLen[static_cast<uint8_t>(lead) >> 4];
 }
 
+// Length of the valid UTF-8 sequence at s[at], or 0 (llama.cpp's decoder: the
+// lead byte's bits give the length and continuation bytes must follow; no
+// further checks, so overlong forms pass; stray continuation bytes, 5+ byte
+// leads and cut sequences do not).
+size_t utf8_sequence_length(std::string_view s, size_t at) noexcept;
 // Code points of `s`; a byte that does not start a complete sequence yields
 // U+FFFD and decoding resumes at the next byte.
 std::vector<uint32_t> decode_utf8(std::string_view s);

@@ -78,79 +78,28 @@ class VocabTokenizer final : public Tokenizer {
   }
 
   std::vector<int32_t> encode_prefix(std::string_view text, bool add_special, size_t min_tokens) const override {
-    // BOS / CLS in front, EOS / SEP only after the whole text, as encode() places them.
-    const bool wpm = v_.kind == VocabKind::Wpm, rwkv = v_.kind == VocabKind::Rwkv;
-    const int32_t head = !add_special || rwkv ? -1 : wpm ? v_.bos : v_.add_bos ? v_.bos : -1;
-    const int32_t tail = !add_special || rwkv ? -1 : wpm ? v_.sep : v_.add_eos ? v_.eos : -1;
     std::vector<int32_t> out;
-    if (head >= 0) out.push_back(head);
+    if (add_special && head_token() >= 0) out.push_back(head_token());
     bool whole = false;
     const auto ids = encode_in_pieces(
         text, min_tokens, [&](std::string_view piece, bool start) { return encode_from(piece, false, false, start); },
         &whole);
     out.insert(out.end(), ids.begin(), ids.end());
-    if (whole && tail >= 0) out.push_back(tail);
+    if (add_special && whole && tail_token() >= 0) out.push_back(tail_token());  // EOS/SEP only after the whole text
     return out;
   }
 
   // text_start: the text begins here (SentencePiece's dummy prefix goes only there).
   std::vector<int32_t> encode_from(std::string_view text, bool add_special, bool parse_special, bool text_start) const {
     std::vector<int32_t> out;
-    const auto frags = partition(v_, text, parse_special);
-    switch (v_.kind) {
-      case VocabKind::Spm: {
-        if (add_special && v_.add_bos && v_.bos >= 0) out.push_back(v_.bos);
-        bool prev_special = text_start;  // the text's start counts as after a special token
-        for (const Fragment& f : frags) {
-          if (f.token >= 0) {
-            out.push_back(f.token);
-            prev_special = true;
-            continue;
-          }
-          std::string t = v_.add_space_prefix && prev_special ? std::string(" ") : std::string();
-          t.append(f.text);
-          spm_tokenize(v_, escape_spaces(t), out);
-          prev_special = false;
-        }
-        if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
-        break;
-      }
-      case VocabKind::Bpe: {
-        if (add_special && v_.add_bos && v_.bos >= 0) out.push_back(v_.bos);
-        for (const Fragment& f : frags) {
-          if (f.token >= 0) out.push_back(f.token);
-          else if (v_.escape_whitespaces) bpe_tokenize(v_, escape_spaces(f.text), out);
-          else bpe_tokenize(v_, f.text, out);
-        }
-        if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
-        break;
-      }
-      case VocabKind::Ugm: {
-        if (add_special && v_.add_bos && v_.bos >= 0) out.push_back(v_.bos);
-        for (const Fragment& f : frags) {
-          if (f.token >= 0) out.push_back(f.token);
-          else ugm_tokenize(v_, f.text, out);
-        }
-        if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
-        break;
-      }
-      case VocabKind::Rwkv: {
-        for (const Fragment& f : frags) {
-          if (f.token >= 0) out.push_back(f.token);
-          else rwkv_tokenize(v_, f.text, out);
-        }
-        break;
-      }
-      case VocabKind::Wpm: {
-        if (add_special && v_.bos >= 0) out.push_back(v_.bos);
-        for (const Fragment& f : frags) {
-          if (f.token >= 0) out.push_back(f.token);
-          else wpm_tokenize(v_, f.text, out);
-        }
-        if (add_special && v_.sep >= 0) out.push_back(v_.sep);
-        break;
-      }
+    if (add_special && head_token() >= 0) out.push_back(head_token());
+    bool after_special = text_start;  // the text's start counts as after a special token
+    for (const Fragment& f : partition(v_, text, parse_special)) {
+      if (f.token >= 0) out.push_back(f.token);
+      else tokenize_plain(f.text, after_special, out);
+      after_special = f.token >= 0;
     }
+    if (add_special && tail_token() >= 0) out.push_back(tail_token());
     return out;
   }
 
@@ -193,6 +142,39 @@ class VocabTokenizer final : public Tokenizer {
   bool add_bos_by_default() const noexcept override { return v_.add_bos && v_.bos >= 0; }
 
  private:
+  // The ids add_special puts in front of and after the text, per llama.cpp's kinds (-1: none).
+  int32_t head_token() const noexcept {
+    switch (v_.kind) {
+      case VocabKind::Rwkv: return -1;
+      case VocabKind::Wpm: return v_.bos;  // [CLS]
+      default: return v_.add_bos ? v_.bos : -1;
+    }
+  }
+  int32_t tail_token() const noexcept {
+    switch (v_.kind) {
+      case VocabKind::Rwkv: return -1;
+      case VocabKind::Wpm: return v_.sep;  // [SEP]
+      default: return v_.add_eos ? v_.eos : -1;
+    }
+  }
+
+  // One fragment of plain text (special tokens already cut out) through the vocabulary's algorithm.
+  void tokenize_plain(std::string_view text, bool after_special, std::vector<int32_t>& out) const {
+    switch (v_.kind) {
+      case VocabKind::Spm: {
+        std::string t = v_.add_space_prefix && after_special ? std::string(" ") : std::string();
+        t.append(text);
+        return spm_tokenize(v_, escape_spaces(t), out);
+      }
+      case VocabKind::Bpe:
+        if (v_.escape_whitespaces) return bpe_tokenize(v_, escape_spaces(text), out);
+        return bpe_tokenize(v_, text, out);
+      case VocabKind::Ugm: return ugm_tokenize(v_, text, out);
+      case VocabKind::Rwkv: return rwkv_tokenize(v_, text, out);
+      case VocabKind::Wpm: return wpm_tokenize(v_, text, out);
+    }
+  }
+
   Vocab v_;
 };
 
