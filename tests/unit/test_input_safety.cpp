@@ -79,6 +79,11 @@ TEST_CASE("hyper-parameters out of range are refused, naming the value", "[valid
   CHECK(bad([](auto& c) { c.num_layers = int64_t{1} << 40; }) == ErrorCode::ValidationFailed);
   CHECK(bad([](auto& c) { c.rms_norm_eps = std::nan(""); }) == ErrorCode::ValidationFailed);
   CHECK(bad([](auto& c) { c.rope_theta = -1; }) == ErrorCode::ValidationFailed);
+  CHECK(bad([](auto& c) { c.sliding_window = -4; }) == ErrorCode::ValidationFailed);
+  CHECK(bad([](auto& c) { c.sliding_window = 8, c.rope_theta_local = std::nan(""); }) == ErrorCode::ValidationFailed);
+  CHECK(bad([](auto& c) { c.final_logit_softcap = std::nan(""); }) == ErrorCode::ValidationFailed);
+  CHECK(bad([](auto& c) { c.attn_logit_softcap = -50; }) == ErrorCode::ValidationFailed);
+  CHECK(bad([](auto& c) { c.attention_scale = INFINITY; }) == ErrorCode::ValidationFailed);
   CHECK(bad([](auto& c) { c.architecture = "GPT2LMHeadModel"; }) == ErrorCode::UnsupportedConversion);
 }
 

@@ -83,6 +83,12 @@ void validate_hyperparameters(const ModelConfig& c) {
   require_positive_finite(c.rms_norm_eps, "rms_norm_eps", true);
   require_positive_finite(c.rope_theta, "rope_theta");
   require_positive_finite(c.rope_scaling_factor, "the RoPE scaling factor");
+  // The local-attention layout and soft-caps (Gemma / OLMo families; zero where unused).
+  require_range(c.sliding_window, 0, kMaxDim, "the sliding window");
+  if (c.sliding_window > 0) require_positive_finite(c.rope_theta_local, "the local RoPE base");
+  require_positive_finite(c.attention_scale, "the query scale", true);
+  require_positive_finite(c.attn_logit_softcap, "the attention soft-cap", true);
+  require_positive_finite(c.final_logit_softcap, "the final logit soft-cap", true);
   if (c.rope_scaling_type == "llama3") {
     require_positive_finite(c.rope_low_freq_factor, "the RoPE low_freq_factor");
     require_positive_finite(c.rope_high_freq_factor, "the RoPE high_freq_factor");
