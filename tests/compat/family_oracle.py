@@ -4,7 +4,10 @@ norm convention matters), and its float32 logits for the given ids.
 
   family_oracle.py FAMILY OUT_DIR TOKENIZER_MODEL IDS(comma-separated) LOGITS.json
   FAMILY: gemma3 (local window 8 over the sequence, layer 5 global), gemma2
-          (every other layer local, attention / final soft-caps 5 / 3 so that tanh bends) or olmo2
+          (every other layer local, attention / final soft-caps 5 / 3 so that tanh bends), olmo2,
+          phi3 (window 16, 3/4 of each head rotary, LongRoPE beyond 16 positions), granite (every
+          multiplier away from 1) or cohere (Command-R: LayerNorm, parallel block, logit scale 0.5)
+  Extra ids after LOGITS.json: a second, shorter sequence whose logits go under "short_logits".
 """
 import json
 import shutil
@@ -25,8 +28,23 @@ def build(family):
         return Gemma2ForCausalLM(Gemma2Config(num_hidden_layers=4, head_dim=16, sliding_window=8,
                                               query_pre_attn_scalar=16, attn_logit_softcapping=5.0,
                                               final_logit_softcapping=3.0, **common))
-    from transformers import Olmo2Config, Olmo2ForCausalLM
-    return Olmo2ForCausalLM(Olmo2Config(num_hidden_layers=3, rope_theta=50000.0, **common))
+    if family == "olmo2":
+        from transformers import Olmo2Config, Olmo2ForCausalLM
+        return Olmo2ForCausalLM(Olmo2Config(num_hidden_layers=3, rope_theta=50000.0, **common))
+    if family == "phi3":
+        from transformers import Phi3Config, Phi3ForCausalLM
+        g = torch.Generator().manual_seed(7)
+        short, long = (1.0 + 3.0 * torch.rand(6, generator=g)).tolist(), (1.0 + 9.0 * torch.rand(6, generator=g)).tolist()
+        return Phi3ForCausalLM(Phi3Config(num_hidden_layers=3, original_max_position_embeddings=16, sliding_window=16,
+                                          rope_parameters=dict(rope_type="longrope", rope_theta=10000.0,
+                                                               partial_rotary_factor=0.75, short_factor=short,
+                                                               long_factor=long), **common))
+    if family == "granite":
+        from transformers import GraniteConfig, GraniteForCausalLM
+        return GraniteForCausalLM(GraniteConfig(num_hidden_layers=3, embedding_multiplier=3.0, residual_multiplier=0.5,
+                                                attention_multiplier=0.1, logits_scaling=4.0, **common))
+    from transformers import CohereConfig, CohereForCausalLM
+    return CohereForCausalLM(CohereConfig(num_hidden_layers=3, logit_scale=0.5, **common))
 
 
 def main():
@@ -41,8 +59,11 @@ def main():
     shutil.copy(tokenizer_model, f"{out}/tokenizer.model")
     ids = [int(x) for x in ids.split(",")]
     with torch.no_grad():
-        logits = model(torch.tensor([ids])).logits[0].double().tolist()
-    json.dump({"logits": logits}, open(logits_path, "w"))
+        out = {"logits": model(torch.tensor([ids])).logits[0].double().tolist()}
+        if len(sys.argv) > 6:
+            short = [int(x) for x in sys.argv[6].split(",")]
+            out["short_logits"] = model(torch.tensor([short])).logits[0].double().tolist()
+    json.dump(out, open(logits_path, "w"))
 
 
 if __name__ == "__main__":

@@ -23,3 +23,8 @@ def gemma3():
 
 def vocab_2026():
     return next(p for p in _paths() if p.name.endswith("-vocab"))
+
+
+def converter_2026():
+    """llama.cpp's convert_hf_to_gguf.py (with conversion/ and gguf-py/) from the 0.3.36 sdist."""
+    return next(p for p in _paths() if p.name.endswith("-converter"))

@@ -142,12 +142,12 @@ TEST_CASE("Gemma 3: its four norms keep their own GGUF names; its config gives t
   REQUIRE(g2.final_logit_softcap == 30.0);
   // A family we do not know: exit 8 naming it and the supported list.
   try {
-    parse_hf_config(R"({"architectures":["Phi3ForCausalLM"],"hidden_size":64,"intermediate_size":128,
+    parse_hf_config(R"({"architectures":["StableLmForCausalLM"],"hidden_size":64,"intermediate_size":128,
       "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300})");
     FAIL("accepted");
   } catch (const Error& e) {
     REQUIRE(e.code() == ErrorCode::UnsupportedConversion);
-    REQUIRE(std::string(e.what()).find("Phi3ForCausalLM") != std::string::npos);
+    REQUIRE(std::string(e.what()).find("StableLmForCausalLM") != std::string::npos);
     REQUIRE(e.suggestion().find("Gemma2ForCausalLM") != std::string::npos);
   }
 }

@@ -1,7 +1,8 @@
 // The f32 forward's building blocks for the newer families, against
 // independent definitions: GeGLU's GELU (tanh approximation) at known values,
-// and local (sliding-window) attention with a query scale against a
-// double-precision softmax over exactly the positions the window admits.
+// local (sliding-window) attention with a query scale against a
+// double-precision softmax over exactly the positions the window admits,
+// LayerNorm at hand-computed values and partial / scaled RoPE written out.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -52,5 +53,40 @@ TEST_CASE("local attention sees the last `window` positions, with the given quer
         CHECK(out[t * hd + i] == Approx(o).margin(1e-5));
       }
     }
+  }
+}
+
+TEST_CASE("layer_norm: mean-centred, unit variance, scaled by the weight (Command-R)", "[ops]") {
+  const std::vector<float> x = {1.0f, 2.0f, 3.0f, 6.0f};  // mean 3, variance (4 + 1 + 0 + 9) / 4 = 3.5
+  const std::vector<float> w = {1.0f, 2.0f, -1.0f, 0.5f};
+  std::vector<float> y(4);
+  cpu::layer_norm(x.data(), w.data(), 1, 4, 1e-5, y.data());
+  const double inv = 1.0 / std::sqrt(3.5 + 1e-5);
+  const double want[] = {-2 * inv, -1 * inv * 2, 0.0, 3 * inv * 0.5};
+  for (int i = 0; i < 4; ++i) CHECK(y[i] == Approx(want[i]).margin(1e-6));
+}
+
+TEST_CASE("rope: partial rotary dimensions, per-frequency divisors and LongRoPE's cos/sin factor", "[ops]") {
+  // One head of 8 with 6 dimensions rotary, neox pairs (i, i + 3), against the
+  // rotation written out: angle = pos * base^(-2i/6) / f[i], values scaled by m.
+  const int64_t hd = 8, n_rot = 6;
+  const std::vector<float> f = {1.0f, 2.5f, 4.0f};
+  const double base = 100.0, m = 1.25;
+  std::vector<float> x(hd);
+  for (int64_t i = 0; i < hd; ++i) x[i] = 0.5f + static_cast<float>(i);
+  for (bool neox : {true, false}) {
+    std::vector<float> y = x;
+    const int64_t pos[] = {7};
+    cpu::RopeSpec spec;
+    spec.base = base, spec.neox = neox, spec.freq_factors = f.data(), spec.n_rot = n_rot, spec.mscale = m;
+    cpu::rope(y.data(), 1, 1, hd, pos, spec);
+    for (int64_t i = 0; i < n_rot / 2; ++i) {
+      const double th = 7.0 * std::pow(base, -2.0 * i / n_rot) / f[i];
+      const int64_t a = neox ? i : 2 * i, b = neox ? i + n_rot / 2 : 2 * i + 1;
+      CHECK(y[a] == Approx(m * (x[a] * std::cos(th) - x[b] * std::sin(th))).margin(1e-5));
+      CHECK(y[b] == Approx(m * (x[a] * std::sin(th) + x[b] * std::cos(th))).margin(1e-5));
+    }
+    CHECK(y[6] == x[6]);  // past n_rot: untouched, unscaled
+    CHECK(y[7] == x[7]);
   }
 }

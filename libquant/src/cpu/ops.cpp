@@ -33,24 +33,37 @@ void rms_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, 
   }
 }
 
-void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, double base,
-          double pos_scale, bool neox, const float* freq_factors) {
-  const int64_t half = head_dim / 2;
+void layer_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, float* y) {
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x + r * d;
+    double sum = 0.0;
+    for (int64_t i = 0; i < d; ++i) sum += xr[i];
+    const double mean = sum / static_cast<double>(d);
+    double ss = 0.0;
+    for (int64_t i = 0; i < d; ++i) ss += (xr[i] - mean) * (xr[i] - mean);
+    const double scale = 1.0 / std::sqrt(ss / static_cast<double>(d) + eps);
+    float* yr = y + r * d;
+    for (int64_t i = 0; i < d; ++i) yr[i] = static_cast<float>((xr[i] - mean) * scale) * w[i];
+  }
+}
+
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, const RopeSpec& spec) {
+  const int64_t n_rot = spec.n_rot > 0 ? std::min(spec.n_rot, head_dim) : head_dim, half = n_rot / 2;
   std::vector<double> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
-    inv_freq[i] = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim)) /
-                  (freq_factors ? static_cast<double>(freq_factors[i]) : 1.0);
+    inv_freq[i] = std::pow(spec.base, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot)) /
+                  (spec.freq_factors ? static_cast<double>(spec.freq_factors[i]) : 1.0);
   std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
   for (int64_t t = 0; t < n_tokens; ++t) {
-    const double p = static_cast<double>(positions[t]) * pos_scale;
+    const double p = static_cast<double>(positions[t]) * spec.pos_scale;
     for (int64_t i = 0; i < half; ++i) {
-      c[i] = static_cast<float>(std::cos(p * inv_freq[i]));
-      s[i] = static_cast<float>(std::sin(p * inv_freq[i]));
+      c[i] = static_cast<float>(std::cos(p * inv_freq[i]) * spec.mscale);
+      s[i] = static_cast<float>(std::sin(p * inv_freq[i]) * spec.mscale);
     }
     for (int64_t h = 0; h < n_heads; ++h) {
       float* v = x + (t * n_heads + h) * head_dim;
       for (int64_t i = 0; i < half; ++i) {
-        const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+        const int64_t a = spec.neox ? i : 2 * i, b = spec.neox ? i + half : 2 * i + 1;
         const float x0 = v[a], x1 = v[b];
         v[a] = x0 * c[i] - x1 * s[i];
         v[b] = x0 * s[i] + x1 * c[i];

@@ -14,11 +14,27 @@ void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, 
 // Row-wise RMSNorm of x[n, d] into y (may alias): y = x / sqrt(mean(x^2) + eps) * w.
 void rms_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, float* y);
 
-// Rotary embedding in place on x[n_tokens, n_heads * head_dim] whose token
-// t has position positions[t]. neox: pairs (i, i + d/2); otherwise (2i, 2i+1).
-// freq_factors (head_dim/2 values, may be null) divide each frequency (llama3 scaling).
-void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, double base,
-          double pos_scale, bool neox, const float* freq_factors = nullptr);
+// How a rotary embedding turns: the first n_rot dimensions of each head
+// rotate (0: all), in pairs (i, i + n_rot/2) when neox, else (2i, 2i+1), by
+// angle position * pos_scale * base^(-2i/n_rot) / freq_factors[i]
+// (freq_factors: n_rot/2 values or null; llama3 scaling, LongRoPE); the
+// rotated values are multiplied by mscale (LongRoPE's attention factor).
+struct RopeSpec {
+  double base = 10000.0;
+  double pos_scale = 1.0;
+  bool neox = false;
+  const float* freq_factors = nullptr;
+  int64_t n_rot = 0;
+  double mscale = 1.0;
+};
+
+// Row-wise LayerNorm without bias of x[n, d] into y (may alias):
+// y = (x - mean(x)) / sqrt(var(x) + eps) * w (Command-R).
+void layer_norm(const float* x, const float* w, int64_t n, int64_t d, double eps, float* y);
+
+// Rotary embedding in place on x[n_tokens, n_heads * head_dim] whose token t
+// has position positions[t]; dimensions past n_rot pass through.
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, const RopeSpec& spec);
 
 // Causal attention for one sequence and one head: q, k, v are [T, hd] views
 // with row strides; out [T, hd] with stride ldo. scratch holds T floats.

@@ -75,7 +75,18 @@ const model::ArchitectureInfo& supported_architecture(const model::TensorSource&
         "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Use --block-steps 0");
   check(!src.find(p + "attn_q_norm.weight") && !src.find(p + "attn_k_norm.weight"), ErrorCode::UnsupportedConversion,
         "block-output matching does not cover q/k-normed attention (Qwen3)", "Use --block-steps 0");
+  check(model::plain_decoder_block(cfg), ErrorCode::UnsupportedConversion,
+        "block-output matching covers the Llama block only, not " + cfg.architecture + "'s", "Use --block-steps 0");
   return *arch;
+}
+
+cpu::RopeSpec rope_spec(const DecoderBlockConstants& c) {
+  cpu::RopeSpec r;
+  r.base = c.rope_theta;
+  r.pos_scale = c.pos_scale;
+  r.neox = c.neox;
+  r.freq_factors = c.rope_freqs.empty() ? nullptr : c.rope_freqs.data();
+  return r;
 }
 
 std::string block_prefix(int layer) { return "blk." + std::to_string(layer) + "."; }
@@ -132,7 +143,7 @@ DecoderBlockGrad::DecoderBlockGrad(DecoderBlockConstants c, int64_t batch, int64
 void DecoderBlockGrad::forward(const float* x, const std::array<const float*, kBlockLinears>& w, float* y) {
   const int64_t N = N_, T = T_, d = c_.hidden, hd = c_.head_dim, nh = c_.heads, nkv = c_.kv_heads;
   const int64_t qd = nh * hd, kvd = nkv * hd, ff = c_.ff, group = nh / nkv;
-  const float* freqs = c_.rope_freqs.empty() ? nullptr : c_.rope_freqs.data();
+  const cpu::RopeSpec rope = rope_spec(c_);
   x_ = x;
   w_ = w;
   r1_.resize(N);
@@ -145,8 +156,8 @@ void DecoderBlockGrad::forward(const float* x, const std::array<const float*, kB
   linear(xn1_.data(), N, d, w[kQ], qd, c_.bq, q_.data());
   linear(xn1_.data(), N, d, w[kK], kvd, c_.bk, k_.data());
   linear(xn1_.data(), N, d, w[kV], kvd, c_.bv, v_.data());
-  cpu::rope(q_.data(), N, nh, hd, pos_.data(), c_.rope_theta, c_.pos_scale, c_.neox, freqs);
-  cpu::rope(k_.data(), N, nkv, hd, pos_.data(), c_.rope_theta, c_.pos_scale, c_.neox, freqs);
+  cpu::rope(q_.data(), N, nh, hd, pos_.data(), rope);
+  cpu::rope(k_.data(), N, nkv, hd, pos_.data(), rope);
 
   // Attention per (sequence, head) with full T x T probability matrices (kept for backward).
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -249,9 +260,9 @@ double DecoderBlockGrad::backward(const float* target, std::array<std::vector<fl
       gemm(false, false, T, hd, T, scale, dp.data(), T, k_.data() + ko, kvd, 0.0f, dq.data() + qo, qd);  // dQ
       gemm(true, false, T, hd, T, scale, dp.data(), T, q_.data() + qo, qd, 1.0f, dk.data() + ko, kvd);   // dK +=
     }
-  const float* freqs = c_.rope_freqs.empty() ? nullptr : c_.rope_freqs.data();
-  cpu::rope(dq.data(), N, nh, hd, neg_pos_.data(), c_.rope_theta, c_.pos_scale, c_.neox, freqs);
-  cpu::rope(dk.data(), N, nkv, hd, neg_pos_.data(), c_.rope_theta, c_.pos_scale, c_.neox, freqs);
+  const cpu::RopeSpec rope = rope_spec(c_);
+  cpu::rope(dq.data(), N, nh, hd, neg_pos_.data(), rope);
+  cpu::rope(dk.data(), N, nkv, hd, neg_pos_.data(), rope);
   mm(true, false, qd, d, N, dq.data(), xn1_.data(), dW[kQ].data());
   mm(true, false, kvd, d, N, dk.data(), xn1_.data(), dW[kK].data());
   mm(true, false, kvd, d, N, dv.data(), xn1_.data(), dW[kV].data());

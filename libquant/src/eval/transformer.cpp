@@ -23,11 +23,7 @@ model::ModelConfig forward_config(const model::TensorSource& source) {
   return cfg;
 }
 
-bool exact_numerics_supported(const model::ModelConfig& cfg) noexcept {
-  const model::ArchitectureInfo* arch = cfg.arch();
-  return arch && !arch->post_norms && !arch->gelu && !arch->scaled_embedding && cfg.sliding_window == 0 &&
-         cfg.final_logit_softcap == 0.0 && cfg.attn_logit_softcap == 0.0 && cfg.attention_scale == 0.0;
-}
+bool exact_numerics_supported(const model::ModelConfig& cfg) noexcept { return model::plain_decoder_block(cfg); }
 
 namespace {
 
@@ -35,6 +31,7 @@ struct LayerWeights {
   Tensor attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
   Tensor post_attn_norm, post_ffn_norm;  // Gemma's norms on the attention and FFN outputs (empty elsewhere)
   LinearWeight wq, wk, wv, wo, wg, wu, wd;
+  LinearWeight wqkv;  // Phi-3's fused Q|K|V (then wq, wk, wv are empty and wu holds gate|up)
 };
 
 const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nullptr; }
@@ -50,6 +47,7 @@ struct Transformer::Impl {
   std::vector<std::optional<LayerWeights>> cache;  // non-streaming mode
   std::optional<Tensor> output_cache, output_norm;
   Tensor rope_freqs;  // llama3-style per-dimension frequency divisors (empty when absent)
+  Tensor rope_long, rope_short;  // LongRoPE's divisors beyond / within the original context (Phi-3)
   std::optional<io::CompressedTensorsConfig> quant;  // compressed-tensors checkpoints (W8A8 runs in int8)
   ThreadPool pool;
 
@@ -61,7 +59,7 @@ struct Transformer::Impl {
     check(!opts.ggml_numerics || exact_numerics_supported(cfg), ErrorCode::UnsupportedConversion,
           "llama.cpp's exact numerics are implemented for Llama/Mistral/Qwen blocks, not " + cfg.architecture,
           "Run without --llama-cpp-numerics");
-    neox = !arch->permute_qk;
+    neox = !arch->permute_qk && !arch->interleaved_rope;
     check(cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0,
           ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");
     cache.resize(static_cast<size_t>(cfg.num_layers));
@@ -75,6 +73,8 @@ struct Transformer::Impl {
     cpu::set_blas_threads(pool.size());
     output_norm = load("output_norm.weight");
     rope_freqs = load("rope_freqs.weight", false);
+    rope_long = load("rope_factors_long.weight", false);
+    rope_short = load("rope_factors_short.weight", false);
   }
 
   Tensor load(const std::string& name, bool required = true) const {
@@ -93,7 +93,7 @@ struct Transformer::Impl {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights w;
     w.attn_norm = load(p + "attn_norm.weight", arch->pre_norms);
-    w.ffn_norm = load(p + "ffn_norm.weight", arch->pre_norms);
+    w.ffn_norm = load(p + "ffn_norm.weight", arch->pre_norms && !arch->parallel_block);
     w.q_norm = load(p + "attn_q_norm.weight", false);
     w.k_norm = load(p + "attn_k_norm.weight", false);
     w.bq = load(p + "attn_q.bias", false);
@@ -102,11 +102,15 @@ struct Transformer::Impl {
     w.post_attn_norm = load(p + "post_attention_norm.weight", arch->post_norms);
     w.post_ffn_norm = load(p + "post_ffw_norm.weight", arch->post_norms);
     const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
-    w.wq = load_linear(src, p + "attn_q.weight", how);
-    w.wk = load_linear(src, p + "attn_k.weight", how);
-    w.wv = load_linear(src, p + "attn_v.weight", how);
+    if (arch->fused_projections) {
+      w.wqkv = load_linear(src, p + "attn_qkv.weight", how);
+    } else {
+      w.wq = load_linear(src, p + "attn_q.weight", how);
+      w.wk = load_linear(src, p + "attn_k.weight", how);
+      w.wv = load_linear(src, p + "attn_v.weight", how);
+      w.wg = load_linear(src, p + "ffn_gate.weight", how);
+    }
     w.wo = load_linear(src, p + "attn_output.weight", how);
-    w.wg = load_linear(src, p + "ffn_gate.weight", how);
     w.wu = load_linear(src, p + "ffn_up.weight", how);
     w.wd = load_linear(src, p + "ffn_down.weight", how);
     return w;
@@ -164,6 +168,8 @@ struct Transformer::Impl {
       const float scale = std::sqrt(static_cast<float>(cfg.hidden_size));
       for (float& v : x.h) v *= scale;
     }
+    if (cfg.embedding_scale != 1.0)  // Granite's embedding multiplier
+      for (float& v : x.h) v *= static_cast<float>(cfg.embedding_scale);
     return x;
   }
 
@@ -239,33 +245,77 @@ struct Transformer::Impl {
 
   void apply_layer(int l, const LayerWeights& w, Transformer::Hidden& x, calib::LinearHook* hook) {
     if (opts.ggml_numerics) return apply_layer_ggml(l, w, x, hook);
-    const int64_t B = x.batch, T = x.seq, N = B * T, d = cfg.hidden_size, hd = cfg.head_dim;
-    const int64_t nh = cfg.num_heads, nkv = cfg.num_kv_heads, qd = nh * hd, kvd = nkv * hd, ff = cfg.intermediate_size;
-    const double eps = cfg.rms_norm_eps;
+    const int64_t N = x.batch * x.seq, d = cfg.hidden_size;
     std::vector<float>& h = x.h;
-    std::vector<float> xn(h.size()), q(static_cast<size_t>(N * qd)), k(static_cast<size_t>(N * kvd)), v(k.size()),
-        o(q.size()), g(static_cast<size_t>(N * ff)), u(g.size());
+    std::vector<float> xn(h.size()), a(h.size());
+    pre_norm(h, w.attn_norm, N, d, xn);
+    attention(l, w, xn, x.batch, x.seq, a, hook);
+    if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(a.data(), pn, N, d, cfg.rms_norm_eps, a.data());
+    const auto rs = static_cast<float>(cfg.residual_scale);
+    if (arch->parallel_block) {  // Command-R: the FFN reads the same normed input; both join the residual at once
+      std::vector<float> f(h.size());
+      feed_forward(l, w, xn, N, f, hook);
+      for (size_t i = 0; i < h.size(); ++i) h[i] = (f[i] + h[i]) + a[i];
+      return;
+    }
+    for (size_t i = 0; i < h.size(); ++i) h[i] += rs == 1.0f ? a[i] : a[i] * rs;
+    pre_norm(h, w.ffn_norm, N, d, xn);
+    feed_forward(l, w, xn, N, a, hook);
+    if (const float* pn = ptr(w.post_ffn_norm)) cpu::rms_norm(a.data(), pn, N, d, cfg.rms_norm_eps, a.data());
+    for (size_t i = 0; i < h.size(); ++i) h[i] += rs == 1.0f ? a[i] : a[i] * rs;
+  }
+
+  // The rotary embedding of layer l for sequences of T tokens.
+  cpu::RopeSpec rope_spec(int l, int64_t T) const {
+    const bool local = cfg.is_local_layer(l);
+    cpu::RopeSpec r;
+    r.base = local ? cfg.rope_theta_local : cfg.rope_theta;
+    // Gemma 3 scales positions on its global layers only (llama.cpp: freq_scale_swa = 1).
+    r.pos_scale = cfg.rope_scaling_type == "linear" && !local ? 1.0 / cfg.rope_scaling_factor : 1.0;
+    r.neox = neox;
+    r.n_rot = cfg.rotary_dims();
+    r.mscale = cfg.rope_attn_factor;
+    r.freq_factors = ptr(rope_freqs);
+    if (!r.freq_factors)  // LongRoPE: the long factors once a sequence outgrows the original context
+      r.freq_factors = ptr(T > cfg.rope_original_context && rope_long.nbytes() ? rope_long : rope_short);
+    return r;
+  }
+
+  // Self-attention of normed input xn[N, d] into out[N, d] (output projection included).
+  void attention(int l, const LayerWeights& w, const std::vector<float>& xn, int64_t B, int64_t T,
+                 std::vector<float>& out, calib::LinearHook* hook) {
+    const int64_t N = B * T, d = cfg.hidden_size, hd = cfg.head_dim, nh = cfg.num_heads, nkv = cfg.num_kv_heads;
+    const int64_t qd = nh * hd, kvd = nkv * hd;
+    const double eps = cfg.rms_norm_eps;
+    std::vector<float> q(static_cast<size_t>(N * qd)), k(static_cast<size_t>(N * kvd)), v(k.size()), o(q.size());
     std::vector<int64_t> pos(static_cast<size_t>(N));
     for (int64_t i = 0; i < N; ++i) pos[i] = i % T;
-
-    pre_norm(h, w.attn_norm, N, d, eps, xn);
-    report(hook, l, "attn_q.weight", xn.data(), N, d);
-    report(hook, l, "attn_k.weight", xn.data(), N, d);
-    report(hook, l, "attn_v.weight", xn.data(), N, d);
-    apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
-    apply_linear(w.wk, xn.data(), N, ptr(w.bk), k.data(), pool);
-    apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
+    if (arch->fused_projections) {
+      report(hook, l, "attn_qkv.weight", xn.data(), N, d);
+      std::vector<float> qkv(static_cast<size_t>(N * (qd + 2 * kvd)));
+      apply_linear(w.wqkv, xn.data(), N, nullptr, qkv.data(), pool);
+      for (int64_t r = 0; r < N; ++r) {
+        const float* row = qkv.data() + r * (qd + 2 * kvd);
+        std::copy(row, row + qd, q.data() + r * qd);
+        std::copy(row + qd, row + qd + kvd, k.data() + r * kvd);
+        std::copy(row + qd + kvd, row + qd + 2 * kvd, v.data() + r * kvd);
+      }
+    } else {
+      report(hook, l, "attn_q.weight", xn.data(), N, d);
+      report(hook, l, "attn_k.weight", xn.data(), N, d);
+      report(hook, l, "attn_v.weight", xn.data(), N, d);
+      apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
+      apply_linear(w.wk, xn.data(), N, ptr(w.bk), k.data(), pool);
+      apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
+    }
     // q/k norms per head, or (OLMo 2) over all heads of a position at once.
     const bool whole = arch->qk_norm_whole;
     if (w.q_norm.nbytes()) cpu::rms_norm(q.data(), ptr(w.q_norm), whole ? N : N * nh, whole ? qd : hd, eps, q.data());
     if (w.k_norm.nbytes()) cpu::rms_norm(k.data(), ptr(w.k_norm), whole ? N : N * nkv, whole ? kvd : hd, eps, k.data());
-    const bool local = cfg.is_local_layer(l);
-    // Gemma 3 scales positions on its global layers only (llama.cpp: freq_scale_swa = 1).
-    const double pos_scale = cfg.rope_scaling_type == "linear" && !local ? 1.0 / cfg.rope_scaling_factor : 1.0;
-    const double theta = local ? cfg.rope_theta_local : cfg.rope_theta;
-    cpu::rope(q.data(), N, nh, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
-    cpu::rope(k.data(), N, nkv, hd, pos.data(), theta, pos_scale, neox, ptr(rope_freqs));
-    const int64_t group = nh / nkv, window = local ? cfg.sliding_window : 0;
+    const cpu::RopeSpec rope = rope_spec(l, T);
+    cpu::rope(q.data(), N, nh, hd, pos.data(), rope);
+    cpu::rope(k.data(), N, nkv, hd, pos.data(), rope);
+    const int64_t group = nh / nkv, window = cfg.is_local_layer(l) ? cfg.sliding_window : 0;
     const auto scale = static_cast<float>(cfg.attention_scale), softcap = static_cast<float>(cfg.attn_logit_softcap);
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
       std::vector<float> sc(static_cast<size_t>(T));
@@ -277,29 +327,45 @@ struct Transformer::Impl {
       }
     });
     report(hook, l, "attn_output.weight", o.data(), N, qd);
-    apply_linear(w.wo, o.data(), N, nullptr, xn.data(), pool);
-    if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(xn.data(), pn, N, d, eps, xn.data());
-    for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+    apply_linear(w.wo, o.data(), N, nullptr, out.data(), pool);
+  }
 
-    pre_norm(h, w.ffn_norm, N, d, eps, xn);
-    report(hook, l, "ffn_gate.weight", xn.data(), N, d);
-    report(hook, l, "ffn_up.weight", xn.data(), N, d);
-    apply_linear(w.wg, xn.data(), N, nullptr, g.data(), pool);
-    apply_linear(w.wu, xn.data(), N, nullptr, u.data(), pool);
+  // Gated FFN of normed input xn[N, d] into out[N, d].
+  void feed_forward(int l, const LayerWeights& w, const std::vector<float>& xn, int64_t N, std::vector<float>& out,
+                    calib::LinearHook* hook) {
+    const int64_t d = cfg.hidden_size, ff = cfg.intermediate_size;
+    std::vector<float> g(static_cast<size_t>(N * ff)), u(g.size());
+    if (arch->fused_projections) {  // gate|up in one weight: the first ff outputs gate, the rest go up
+      report(hook, l, "ffn_up.weight", xn.data(), N, d);
+      std::vector<float> gu(static_cast<size_t>(N * 2 * ff));
+      apply_linear(w.wu, xn.data(), N, nullptr, gu.data(), pool);
+      for (int64_t r = 0; r < N; ++r) {
+        std::copy(gu.data() + r * 2 * ff, gu.data() + r * 2 * ff + ff, g.data() + r * ff);
+        std::copy(gu.data() + r * 2 * ff + ff, gu.data() + (r + 1) * 2 * ff, u.data() + r * ff);
+      }
+    } else {
+      report(hook, l, "ffn_gate.weight", xn.data(), N, d);
+      report(hook, l, "ffn_up.weight", xn.data(), N, d);
+      apply_linear(w.wg, xn.data(), N, nullptr, g.data(), pool);
+      apply_linear(w.wu, xn.data(), N, nullptr, u.data(), pool);
+    }
     if (arch->gelu) cpu::gelu_tanh_mul(g.data(), u.data(), g.data(), N * ff);
     else cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
     report(hook, l, "ffn_down.weight", g.data(), N, ff);
-    apply_linear(w.wd, g.data(), N, nullptr, xn.data(), pool);
-    report_out(hook, l, "ffn_down.weight", xn.data(), N, d);
-    if (const float* pn = ptr(w.post_ffn_norm)) cpu::rms_norm(xn.data(), pn, N, d, eps, xn.data());
-    for (size_t i = 0; i < h.size(); ++i) h[i] += xn[i];
+    apply_linear(w.wd, g.data(), N, nullptr, out.data(), pool);
+    report_out(hook, l, "ffn_down.weight", out.data(), N, d);
   }
 
   // The input norm of a sub-block; families without one (OLMo 2) feed the residual stream itself.
-  void pre_norm(const std::vector<float>& h, const Tensor& weight, int64_t N, int64_t d, double eps,
-                std::vector<float>& out) const {
-    if (arch->pre_norms) cpu::rms_norm(h.data(), ptr(weight), N, d, eps, out.data());
-    else std::copy(h.begin(), h.end(), out.begin());
+  void pre_norm(const std::vector<float>& h, const Tensor& weight, int64_t N, int64_t d, std::vector<float>& out) const {
+    if (!arch->pre_norms) std::copy(h.begin(), h.end(), out.begin());
+    else norm(h.data(), weight, N, d, out.data());
+  }
+
+  // The family's norm (RMSNorm, or Command-R's LayerNorm) of x[N, d] into y.
+  void norm(const float* x, const Tensor& weight, int64_t N, int64_t d, float* y) const {
+    if (arch->layer_norm) cpu::layer_norm(x, ptr(weight), N, d, cfg.rms_norm_eps, y);
+    else cpu::rms_norm(x, ptr(weight), N, d, cfg.rms_norm_eps, y);
   }
 
   // Final norm and logits only for positions [logits_from, T) of each sequence.
@@ -313,15 +379,23 @@ struct Transformer::Impl {
     if (opts.ggml_numerics)
       cpu::ggml::rms_norm(sel.data(), ptr(*output_norm), M, d, static_cast<float>(cfg.rms_norm_eps), sel.data());
     else
-      cpu::rms_norm(sel.data(), ptr(*output_norm), M, d, cfg.rms_norm_eps, sel.data());
+      norm(sel.data(), *output_norm, M, d, sel.data());
     if (hook && hook->wants_output_layer()) report(hook, -1, "output.weight", sel.data(), M, d);
-    const Tensor* out_w = output_weight();
-    const int64_t vocab = out_w->shape()[0];
-    std::vector<float> out(static_cast<size_t>(M * vocab));
-    if (opts.ggml_numerics)
-      cpu::ggml::matmul_f32(ptr(*out_w), d, vocab, sel.data(), d, M, d, out.data(), vocab, pool);
-    else
-      cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, out.data());
+    std::vector<float> out;
+    if (const model::SourceTensor* t = output_tensor();
+        opts.streaming && !opts.ggml_numerics && !opts.transform && gguf::can_dequantize(t->dtype)) {
+      project_in_blocks(*t, sel.data(), M, out);
+    } else {
+      const Tensor* out_w = output_weight();
+      const int64_t vocab = out_w->shape()[0];
+      out.resize(static_cast<size_t>(M * vocab));
+      if (opts.ggml_numerics)
+        cpu::ggml::matmul_f32(ptr(*out_w), d, vocab, sel.data(), d, M, d, out.data(), vocab, pool);
+      else
+        cpu::linear(sel.data(), M, d, ptr(*out_w), vocab, nullptr, out.data());
+    }
+    if (const auto ls = static_cast<float>(cfg.logit_scale); ls != 1.0f)  // Granite, Command-R
+      for (float& v : out) v *= ls;
     if (const auto cap = static_cast<float>(cfg.final_logit_softcap); cap > 0.0f)
       for (float& v : out) v = cap * std::tanh(v / cap);
     if (opts.streaming) output_cache.reset();
@@ -335,12 +409,40 @@ struct Transformer::Impl {
     return logits(x, logits_from, hook);
   }
 
+  // The output projection: output.weight, or the embedding when tied.
+  const model::SourceTensor* output_tensor() const {
+    const model::SourceTensor* t = src.find("output.weight");
+    if (!t) t = src.find("token_embd.weight");
+    check(t != nullptr && t->shape.rank() == 2, ErrorCode::ValidationFailed, "model has no output projection");
+    return t;
+  }
+
   const Tensor* output_weight() {
-    if (!output_cache) {
-      const bool tied = src.find("output.weight") == nullptr;
-      output_cache = load(tied ? "token_embd.weight" : "output.weight");
-    }
+    if (!output_cache) output_cache = load(output_tensor()->name);
     return &*output_cache;
+  }
+
+  // Streaming logits: the output matrix decoded ~64 MiB of rows at a time (a
+  // 256k-word vocabulary's f32 output matrix alone is 3.7 GB for Gemma 2 9B).
+  void project_in_blocks(const model::SourceTensor& t, const float* x, int64_t M, std::vector<float>& out) const {
+    const int64_t d = cfg.hidden_size, vocab = static_cast<int64_t>(t.shape.rows());
+    const uint64_t row_bytes = t.nbytes / t.shape.rows();
+    const int64_t block = std::max<int64_t>(1, (int64_t{64} << 20) / (d * 4));
+    out.assign(static_cast<size_t>(M * vocab), 0.0f);
+    std::vector<std::byte> raw;
+    std::vector<float> w, y;
+    for (int64_t r0 = 0; r0 < vocab; r0 += block) {
+      const int64_t n = std::min(block, vocab - r0);
+      raw.resize(static_cast<size_t>(n) * row_bytes);
+      src.read_rows(t, static_cast<uint64_t>(r0), static_cast<uint64_t>(n), raw.data());
+      w.resize(static_cast<size_t>(n * d));
+      gguf::dequantize(t.dtype, raw.data(), w.data(), n * d);
+      require_finite("tensor '" + t.name + "'", w.data(), w.size(), static_cast<uint64_t>(r0 * d));
+      y.resize(static_cast<size_t>(M * n));
+      cpu::linear(x, M, d, w.data(), n, nullptr, y.data());
+      for (int64_t m = 0; m < M; ++m) std::copy(y.data() + m * n, y.data() + (m + 1) * n, out.data() + m * vocab + r0);
+    }
+    src.release(t);
   }
 };
 

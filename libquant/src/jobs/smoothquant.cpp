@@ -169,9 +169,10 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
-  // The W8A8 output is an HF checkpoint in the Llama/Qwen layout (config, names, norms as stored): Gemma's
-  // (1 + w norms, its own norm names and config) is not written yet.
-  check(cfg.arch()->hf_checkpoints && !cfg.arch()->post_norms, ErrorCode::UnsupportedConversion,
+  // The W8A8 output is an HF checkpoint in the Llama/Qwen layout (config, names, norms as stored): other
+  // blocks (Gemma's 1 + w and sandwich norms, Phi-3's fused weights, Command-R's shared norm, Granite's
+  // multipliers) need their own smoothing groups and config, not written yet.
+  check(cfg.arch()->hf_checkpoints && model::plain_decoder_block(cfg), ErrorCode::UnsupportedConversion,
         "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
         "Supported: Llama, Mistral, Qwen2, Qwen3");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",

@@ -86,7 +86,7 @@ void append_attention_layout(const ModelConfig& cfg, const std::string& a, std::
       for (uint8_t f : cfg.local_layers) flags.emplace_back(f != 0);
       kvs.push_back({a + ".attention.sliding_window_pattern", GgufValue::array(io::GgufType::Bool, flags)});
     }
-    if (cfg.rope_theta_local != default_local_rope_base(cfg, g))
+    if (cfg.rope_theta_local != default_local_rope_base(cfg, g) || !gemma2)  // Gemma 3: always, as the converter
       kvs.push_back({a + ".rope.freq_base_swa", GgufValue::f32(static_cast<float>(cfg.rope_theta_local))});
   }
   if (gemma2)
@@ -98,6 +98,58 @@ void append_attention_layout(const ModelConfig& cfg, const std::string& a, std::
     log_warning("query_pre_attn_scalar gives a query scale of " + std::to_string(cfg.attention_scale) +
                 "; GGUF cannot store it and llama.cpp will use " + std::to_string(derived) +
                 " (as for llama.cpp's own conversion of this checkpoint)");
+}
+
+// Phi-3's RoPE context and window, Granite's multipliers and Command-R's
+// logit scale, under the keys and on the conditions the converter writes them.
+void append_family_scalars(const ModelConfig& cfg, const ArchitectureInfo& arch, const std::string& a,
+                           std::vector<GgufKv>& kvs) {
+  auto f32 = [](double v) { return GgufValue::f32(static_cast<float>(v)); };
+  if (arch.fused_projections) {
+    kvs.push_back({a + ".rope.scaling.original_context_length",
+                   GgufValue::u32(static_cast<uint32_t>(cfg.rope_original_context ? cfg.rope_original_context
+                                                                                   : cfg.max_position_embeddings))});
+    kvs.push_back({a + ".attention.sliding_window", GgufValue::u32(static_cast<uint32_t>(cfg.sliding_window))});
+    if (!cfg.rope_long_factors.empty()) kvs.push_back({a + ".rope.scaling.attn_factor", f32(cfg.rope_attn_factor)});
+  }
+  if (arch.multipliers) {
+    if (cfg.attention_scale != 0.0) kvs.push_back({a + ".attention.scale", f32(cfg.attention_scale)});
+    if (cfg.embedding_scale != 1.0) kvs.push_back({a + ".embedding_scale", f32(cfg.embedding_scale)});
+    if (cfg.residual_scale != 1.0) kvs.push_back({a + ".residual_scale", f32(cfg.residual_scale)});
+    kvs.push_back({a + ".logit_scale", f32(1.0 / cfg.logit_scale)});  // llama.cpp divides by it
+  }
+  if (arch.layer_norm) {
+    kvs.push_back({a + ".logit_scale", f32(cfg.logit_scale)});  // llama.cpp multiplies by it
+    kvs.push_back({a + ".rope.scaling.type", GgufValue::str("none")});
+  }
+}
+
+// The same scalars read back, with llama.cpp's meaning of absent keys; Phi-3's
+// window is not read because llama.cpp runs Phi-3 without it.
+void read_family_scalars(const io::GgufHeader& h, const ArchitectureInfo& arch, const std::string& a, ModelConfig& c) {
+  auto number = [&](const std::string& key, double def) {
+    const io::GgufValue* v = h.find(a + key);
+    return v && !v->is_array() ? v->as_double() : def;
+  };
+  if (const auto* v = h.find(a + ".rope.dimension_count"); v && !v->is_array()) c.rope_dims = v->as_int();
+  if (arch.fused_projections) {
+    c.rope_original_context = static_cast<int64_t>(number(".rope.scaling.original_context_length", 0.0));
+    c.rope_attn_factor = number(".rope.scaling.attn_factor", 1.0);
+  }
+  if (arch.multipliers) {
+    c.attention_scale = number(".attention.scale", 0.0);
+    c.embedding_scale = number(".embedding_scale", 0.0);
+    c.residual_scale = number(".residual_scale", 0.0);
+    if (c.embedding_scale == 0.0) c.embedding_scale = 1.0;  // llama.cpp: 0 means unset
+    if (c.residual_scale == 0.0) c.residual_scale = 1.0;
+    const double divisor = number(".logit_scale", 1.0);
+    c.logit_scale = divisor != 0.0 ? 1.0 / divisor : 0.0;
+  }
+  if (arch.layer_norm) {
+    c.rms_norm_eps = number(".attention.layer_norm_epsilon", c.rms_norm_eps);
+    c.logit_scale = number(".logit_scale", 0.0);
+    if (c.logit_scale == 0.0) c.logit_scale = 1.0;
+  }
 }
 
 }  // namespace
@@ -119,16 +171,18 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
       {a + ".attention.head_count", u32(cfg.num_heads)},
       {a + ".attention.head_count_kv", u32(cfg.num_kv_heads)},
       {a + ".rope.freq_base", GgufValue::f32(static_cast<float>(cfg.rope_theta))},
-      {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
+      {a + (arch->layer_norm ? ".attention.layer_norm_epsilon" : ".attention.layer_norm_rms_epsilon"),
+       GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
   };
   if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout) {  // Gemma: always, as the converter
     kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
     kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
   }
   if (arch->gemma_layout) append_attention_layout(cfg, a, kvs);
+  append_family_scalars(cfg, *arch, a, kvs);
   kvs.push_back({"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))});
   kvs.push_back({a + ".vocab_size", u32(cfg.vocab_size)});
-  kvs.push_back({a + ".rope.dimension_count", u32(cfg.head_dim)});
+  kvs.push_back({a + ".rope.dimension_count", u32(cfg.rotary_dims())});
   if (cfg.rope_scaling_type && (*cfg.rope_scaling_type == "linear" || *cfg.rope_scaling_type == "yarn")) {
     kvs.push_back({a + ".rope.scaling.type", GgufValue::str(*cfg.rope_scaling_type)});
     kvs.push_back({a + ".rope.scaling.factor", GgufValue::f32(static_cast<float>(cfg.rope_scaling_factor))});
@@ -200,6 +254,7 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
     if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array()) c.vocab_size = static_cast<int64_t>(t->array().size());
   c.tie_word_embeddings = h.find_tensor("output.weight") == nullptr;
   read_attention_layout(h, a, c);
+  if (info) read_family_scalars(h, *info, a, c);
   if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
   if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();
   return c;

@@ -15,19 +15,27 @@ namespace libquant::model {
 
 namespace {
 constexpr ArchitectureInfo kArchitectures[] = {
-    {"LlamaForCausalLM", "llama", true, false, false},
-    {"MistralForCausalLM", "llama", true, false, false},
-    {"Qwen2ForCausalLM", "qwen2", false, true, false},
-    {"Qwen3ForCausalLM", "qwen3", false, false, true},
+    {.hf_class = "LlamaForCausalLM", .gguf_arch = "llama", .permute_qk = true, .qkv_bias = false, .qk_norm = false},
+    {.hf_class = "MistralForCausalLM", .gguf_arch = "llama", .permute_qk = true, .qkv_bias = false, .qk_norm = false},
+    {.hf_class = "Qwen2ForCausalLM", .gguf_arch = "qwen2", .permute_qk = false, .qkv_bias = true, .qk_norm = false},
+    {.hf_class = "Qwen3ForCausalLM", .gguf_arch = "qwen3", .permute_qk = false, .qkv_bias = false, .qk_norm = true},
     // Gemma 2 and 3: in GGUF the norm weights hold 1 + w.
-    {"Gemma2ForCausalLM", "gemma2", false, false, false, /*hf_checkpoints=*/true, /*post_norms=*/true,
-     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true, /*gemma_layout=*/true},
-    {"Gemma3ForCausalLM", "gemma3", false, false, true, /*hf_checkpoints=*/true, /*post_norms=*/true,
-     /*gelu=*/true, /*scaled_embedding=*/true, /*unit_offset_norms=*/true, /*gemma_layout=*/true},
+    {.hf_class = "Gemma2ForCausalLM", .gguf_arch = "gemma2", .permute_qk = false, .qkv_bias = false, .qk_norm = false,
+     .post_norms = true, .gelu = true, .scaled_embedding = true, .unit_offset_norms = true, .gemma_layout = true},
+    {.hf_class = "Gemma3ForCausalLM", .gguf_arch = "gemma3", .permute_qk = false, .qkv_bias = false, .qk_norm = true,
+     .post_norms = true, .gelu = true, .scaled_embedding = true, .unit_offset_norms = true, .gemma_layout = true},
     // OLMo 2: norms only on the outputs, q/k norms over all heads.
-    {"Olmo2ForCausalLM", "olmo2", false, false, true, /*hf_checkpoints=*/true, /*post_norms=*/true,
-     /*gelu=*/false, /*scaled_embedding=*/false, /*unit_offset_norms=*/false, /*gemma_layout=*/false,
-     /*pre_norms=*/false, /*qk_norm_whole=*/true},
+    {.hf_class = "Olmo2ForCausalLM", .gguf_arch = "olmo2", .permute_qk = false, .qkv_bias = false, .qk_norm = true,
+     .post_norms = true, .pre_norms = false, .qk_norm_whole = true},
+    // Phi-3 / Phi-4: fused projections, kept fused in GGUF; LongRoPE and partial rotary from the config.
+    {.hf_class = "Phi3ForCausalLM", .gguf_arch = "phi3", .permute_qk = false, .qkv_bias = false, .qk_norm = false,
+     .fused_projections = true},
+    // Granite: the Llama block with multipliers on the embedding, residual branches, scores and logits.
+    {.hf_class = "GraniteForCausalLM", .gguf_arch = "granite", .permute_qk = true, .qkv_bias = false,
+     .qk_norm = false, .multipliers = true},
+    // Command-R: one LayerNorm feeding attention and FFN in parallel, adjacent-pair RoPE, scaled logits.
+    {.hf_class = "CohereForCausalLM", .gguf_arch = "command-r", .permute_qk = false, .qkv_bias = false,
+     .qk_norm = false, .layer_norm = true, .parallel_block = true, .interleaved_rope = true},
 };
 
 [[noreturn]] void bad_config(const std::string& what) {
@@ -120,12 +128,106 @@ void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
   else c.tie_word_embeddings = true;
 }
 
+
+// A list of numbers (LongRoPE's factors); empty when the key is absent.
+std::vector<float> get_float_list(simdjson::dom::object& o, const char* key) {
+  std::vector<float> out;
+  simdjson::dom::array a;
+  if (o[key].get_array().get(a)) return out;
+  for (auto x : a) {
+    double d;
+    if (x.get_double().get(d)) {
+      int64_t i;
+      if (x.get_int64().get(i)) bad_config(std::string("'") + key + "' holds a non-number");
+      d = static_cast<double>(i);
+    }
+    out.push_back(static_cast<float>(d));
+  }
+  return out;
+}
+
+// The object holding RoPE's parameters: transformers 5's rope_parameters, else rope_scaling.
+bool rope_object(simdjson::dom::object& o, simdjson::dom::object& rp) {
+  return !o["rope_parameters"].get_object().get(rp) || !o["rope_scaling"].get_object().get(rp);
+}
+
+// Phi-3: partial rotary, LongRoPE factors with their attention factor (as
+// transformers computes it), and a window on every layer when the config has one.
+void read_phi3_rope(simdjson::dom::object& o, ModelConfig& c) {
+  double fraction = get_double(o, "partial_rotary_factor", 1.0);
+  c.rope_original_context = get_int(o, "original_max_position_embeddings", false, c.max_position_embeddings);
+  simdjson::dom::object rp;
+  if (rope_object(o, rp)) {
+    fraction = get_double(rp, "partial_rotary_factor", fraction);
+    c.rope_original_context = get_int(rp, "original_max_position_embeddings", false, c.rope_original_context);
+    c.rope_long_factors = get_float_list(rp, "long_factor");
+    c.rope_short_factors = get_float_list(rp, "short_factor");
+  }
+  if (!(fraction > 0.0 && fraction <= 1.0)) bad_config("'partial_rotary_factor' must be in (0, 1]");
+  c.rope_dims = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
+  if (!c.rope_long_factors.empty() || !c.rope_short_factors.empty()) {
+    const auto half = static_cast<size_t>(c.rope_dims / 2);
+    if (c.rope_long_factors.size() != half || c.rope_short_factors.size() != half)
+      bad_config("'long_factor' and 'short_factor' must each hold " + std::to_string(half) + " values");
+    if (c.rope_original_context <= 0) bad_config("LongRoPE needs 'original_max_position_embeddings'");
+    double factor = static_cast<double>(c.max_position_embeddings) / static_cast<double>(c.rope_original_context);
+    factor = get_double(rp, "factor", factor);
+    c.rope_attn_factor = factor <= 1.0 ? 1.0
+                                       : std::sqrt(1.0 + std::log(factor) / std::log(static_cast<double>(c.rope_original_context)));
+    c.rope_attn_factor = get_double(rp, "attention_factor", c.rope_attn_factor);
+    c.rope_scaling_type = "longrope";
+  }
+  c.sliding_window = get_int(o, "sliding_window", false, 0);
+  c.local_layers.assign(static_cast<size_t>(c.num_layers), c.sliding_window > 0 ? 1 : 0);
+  c.rope_theta_local = c.rope_theta;
+}
+
+// Granite's multipliers; its head size is always hidden / heads (the converter ignores head_dim too).
+void read_granite_multipliers(simdjson::dom::object& o, ModelConfig& c) {
+  c.head_dim = c.hidden_size / c.num_heads;
+  c.embedding_scale = get_double(o, "embedding_multiplier", 1.0);
+  c.residual_scale = get_double(o, "residual_multiplier", 1.0);
+  c.attention_scale = get_double(o, "attention_multiplier", 0.0);
+  const double logits_scaling = get_double(o, "logits_scaling", 1.0);
+  if (!(logits_scaling > 0.0)) bad_config("'logits_scaling' must be positive");
+  c.logit_scale = 1.0 / logits_scaling;
+}
+
+// Command-R: LayerNorm epsilon, logit scale, tied output; q/k LayerNorms (Command R+) are not covered.
+void read_cohere(simdjson::dom::object& o, ModelConfig& c) {
+  bool qk_norm = false;
+  if (!o["use_qk_norm"].get_bool().get(qk_norm) && qk_norm)
+    throw Error(ErrorCode::UnsupportedConversion, "Command R+'s per-head q/k LayerNorms (use_qk_norm) are not supported yet",
+                "Supported: Command-R checkpoints without use_qk_norm");
+  c.rms_norm_eps = get_double(o, "layer_norm_eps", 1e-5);
+  c.logit_scale = get_double(o, "logit_scale", 0.0625);
+  c.max_position_embeddings = get_int(o, "model_max_length", false, c.max_position_embeddings);
+  bool tied = true;
+  c.tie_word_embeddings = o["tie_word_embeddings"].get_bool().get(tied) ? true : tied;
+}
+
 }  // namespace
 
 const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept {
   for (const auto& a : kArchitectures)
     if (a.hf_class == hf_class) return &a;
   return nullptr;
+}
+
+std::string supported_architectures() {
+  std::string out;
+  for (const auto& a : kArchitectures)
+    if (a.hf_checkpoints) out += (out.empty() ? "" : ", ") + std::string(a.hf_class);
+  return out;
+}
+
+bool plain_decoder_block(const ModelConfig& c) noexcept {
+  const ArchitectureInfo* a = c.arch();
+  return a && a->pre_norms && !a->post_norms && !a->gelu && !a->scaled_embedding && !a->layer_norm &&
+         !a->parallel_block && !a->fused_projections && !a->qk_norm_whole && c.sliding_window == 0 &&
+         c.final_logit_softcap == 0.0 && c.attn_logit_softcap == 0.0 && c.attention_scale == 0.0 &&
+         c.embedding_scale == 1.0 && c.residual_scale == 1.0 && c.logit_scale == 1.0 &&
+         c.rotary_dims() == c.head_dim && c.rope_long_factors.empty() && c.rope_short_factors.empty();
 }
 
 const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept {
@@ -154,8 +256,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     throw Error(ErrorCode::UnsupportedConversion,
                 "architecture '" + c.architecture + "' is not supported" +
                     (known ? " as an HF checkpoint (its GGUF files are)" : ""),
-                "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, "
-                "Gemma2ForCausalLM, Gemma3ForCausalLM, Olmo2ForCausalLM");
+                "Supported: " + supported_architectures());
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
   if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
@@ -200,6 +301,9 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     c.rope_high_freq_factor = get_double(rs, "high_freq_factor", 4.0);
   }
   if (known->gemma_layout) read_gemma_layout(o, c);
+  if (known->fused_projections) read_phi3_rope(o, c);
+  if (known->multipliers) read_granite_multipliers(o, c);
+  if (known->layer_norm) read_cohere(o, c);
   simdjson::dom::element qc;
   if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);
   c.bos_token_id = get_token_id(o, "bos_token_id");

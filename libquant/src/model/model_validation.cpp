@@ -54,10 +54,6 @@ void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
     throw Error(ErrorCode::UnsupportedConversion,
                 "attention.value_length " + std::to_string(v->as_int()) + " differs from key_length " +
                     std::to_string(cfg.head_dim) + "; no forward pass for such models");
-  if (const auto* v = h.find(a + ".rope.dimension_count"); v && v->as_int() != cfg.head_dim)
-    throw Error(ErrorCode::UnsupportedConversion,
-                "partial rotary embeddings (rope.dimension_count " + std::to_string(v->as_int()) + " of head_dim " +
-                    std::to_string(cfg.head_dim) + ") have no forward pass yet");
   if (a == "olmo2" && h.find(a + ".attention.sliding_window"))
     throw Error(ErrorCode::UnsupportedConversion, "OLMo 3's local attention (olmo2 with a sliding window) has no forward pass yet");
 }
@@ -66,7 +62,7 @@ void validate_hyperparameters(const ModelConfig& c) {
   const ArchitectureInfo* arch = c.arch();
   if (!arch)
     throw Error(ErrorCode::UnsupportedConversion, "no forward pass for architecture '" + c.architecture + "'",
-                "Supported: Llama, Mistral, Qwen2, Qwen3, Gemma 3 (GGUF) (other GGUF families can be re-quantized by name)");
+                "Supported: " + supported_architectures() + " (other GGUF families can be re-quantized by name)");
   require_range(c.num_layers, 1, kMaxLayers, "the layer count");
   require_range(c.hidden_size, 1, kMaxDim, "hidden_size (embedding_length)");
   require_range(c.intermediate_size, 1, kMaxDim, "intermediate_size (feed_forward_length)");
@@ -89,6 +85,15 @@ void validate_hyperparameters(const ModelConfig& c) {
   require_positive_finite(c.attention_scale, "the query scale", true);
   require_positive_finite(c.attn_logit_softcap, "the attention soft-cap", true);
   require_positive_finite(c.final_logit_softcap, "the final logit soft-cap", true);
+  // Partial rotary embeddings, LongRoPE and the multipliers (1 / none where unused).
+  require_range(c.rotary_dims(), 2, c.head_dim, "the rotary dimension count");
+  if (c.rotary_dims() % 2 != 0) invalid("the rotary dimension count " + std::to_string(c.rotary_dims()) + " is odd");
+  require_positive_finite(c.rope_attn_factor, "the RoPE attention factor");
+  require_positive_finite(c.embedding_scale, "the embedding multiplier");
+  require_positive_finite(c.residual_scale, "the residual multiplier");
+  require_positive_finite(c.logit_scale, "the logit scale");
+  for (const auto* factors : {&c.rope_short_factors, &c.rope_long_factors})
+    for (float f : *factors) require_positive_finite(f, "a LongRoPE factor");
   if (c.rope_scaling_type == "llama3") {
     require_positive_finite(c.rope_low_freq_factor, "the RoPE low_freq_factor");
     require_positive_finite(c.rope_high_freq_factor, "the RoPE high_freq_factor");
@@ -104,22 +109,30 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
       {"token_embd.weight", Shape{c.vocab_size, d}},
       {"output_norm.weight", Shape{d}},
       {"output.weight", Shape{c.vocab_size, d}, !c.tie_word_embeddings},
-      {"rope_freqs.weight", Shape{hd / 2}, false},
+      {"rope_freqs.weight", Shape{c.rotary_dims() / 2}, false},
+      {"rope_factors_long.weight", Shape{c.rotary_dims() / 2}, false},
+      {"rope_factors_short.weight", Shape{c.rotary_dims() / 2}, false},
   };
+  const bool fused = arch && arch->fused_projections;
   const bool bias = c.attention_bias || (arch && arch->qkv_bias);
   const bool qk_norm = arch && arch->qk_norm;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     if (!arch || arch->pre_norms) {
       out.push_back({p + "attn_norm.weight", Shape{d}});
-      out.push_back({p + "ffn_norm.weight", Shape{d}});
+      if (!arch || !arch->parallel_block) out.push_back({p + "ffn_norm.weight", Shape{d}});  // Command-R: one norm
     }
-    out.push_back({p + "attn_q.weight", Shape{q, d}});
-    out.push_back({p + "attn_k.weight", Shape{kv, d}});
-    out.push_back({p + "attn_v.weight", Shape{kv, d}});
+    if (fused) {  // Phi-3: Q|K|V and gate|up in one weight each
+      out.push_back({p + "attn_qkv.weight", Shape{q + 2 * kv, d}});
+      out.push_back({p + "ffn_up.weight", Shape{2 * ff, d}});
+    } else {
+      out.push_back({p + "attn_q.weight", Shape{q, d}});
+      out.push_back({p + "attn_k.weight", Shape{kv, d}});
+      out.push_back({p + "attn_v.weight", Shape{kv, d}});
+      out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
+      out.push_back({p + "ffn_up.weight", Shape{ff, d}});
+    }
     out.push_back({p + "attn_output.weight", Shape{d, q}});
-    out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
-    out.push_back({p + "ffn_up.weight", Shape{ff, d}});
     out.push_back({p + "ffn_down.weight", Shape{d, ff}});
     out.push_back({p + "attn_q.bias", Shape{q}, bias});
     out.push_back({p + "attn_k.bias", Shape{kv}, bias});
@@ -155,9 +168,9 @@ ModelConfig validated_config(const TensorSource& src) {
   if (!embd) invalid("the model has no token embedding (token_embd.weight / model.embed_tokens.weight)");
   if (cfg.vocab_size == 0 && embd->shape.rank() == 2) cfg.vocab_size = embd->shape[0];
   validate_hyperparameters(cfg);
-  // Each layer has nine weights at least: a layer count beyond what the file
-  // holds is refused before any per-layer name is built.
-  if (static_cast<uint64_t>(cfg.num_layers) * 9 > src.tensors().size())
+  // Each layer has six weights at least (Phi-3's fused ones): a layer count
+  // beyond what the file holds is refused before any per-layer name is built.
+  if (static_cast<uint64_t>(cfg.num_layers) * 6 > src.tensors().size())
     invalid("the configuration has " + std::to_string(cfg.num_layers) + " layers but the file holds only " +
             std::to_string(src.tensors().size()) + " tensors");
 

@@ -44,6 +44,12 @@ constexpr NamePair kSandwichNorms[] = {
     {"post_feedforward_layernorm", "post_ffw_norm"},
 };
 
+// Phi-3 keeps its fused projections fused in GGUF: gate|up becomes ffn_up.
+constexpr NamePair kFusedProjections[] = {
+    {"self_attn.qkv_proj", "attn_qkv"},
+    {"mlp.gate_up_proj", "ffn_up"},
+};
+
 // Parameters a module may carry: its weight and bias, and the quantization
 // tensors of compressed-tensors checkpoints (kept under the same suffix).
 constexpr std::string_view kParams[] = {".weight", ".bias", ".weight_scale", ".weight_zero_point",
@@ -96,6 +102,9 @@ std::optional<std::string> translate(std::string_view name, std::string_view Nam
   };
   if (arch && arch->post_norms)  // these take precedence over the Llama meaning of the same names
     for (const auto& p : kSandwichNorms)
+      if (rest == p.*from) return name_of(p);
+  if (arch && arch->fused_projections)
+    for (const auto& p : kFusedProjections)
       if (rest == p.*from) return name_of(p);
   for (const auto& p : kPerLayer)
     if (rest == p.*from) return name_of(p);

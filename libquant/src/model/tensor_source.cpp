@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/finite.hpp"
@@ -112,11 +115,15 @@ class HfTensorSource final : public TensorSource {
       located_.push_back(loc);
       plus_one_.push_back(plus_one);
     }
-    // Llama 3.1-style RoPE scaling lives in the config; GGUF carries it as a tensor.
-    rope_factors_ = llama3_rope_factors(config_);
-    if (!rope_factors_.empty()) {
-      const auto n = static_cast<int64_t>(rope_factors_.size());
-      tensors_.push_back({"rope_freqs.weight", "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4});
+    // RoPE frequency factors live in the config (Llama 3.1 scaling, Phi-3's
+    // LongRoPE); GGUF carries them as tensors.
+    synthesized_ = {{"rope_freqs.weight", llama3_rope_factors(config_)},
+                    {"rope_factors_long.weight", config_.rope_long_factors},
+                    {"rope_factors_short.weight", config_.rope_short_factors}};
+    for (const auto& [name, values] : synthesized_) {
+      if (values.empty()) continue;
+      const auto n = static_cast<int64_t>(values.size());
+      tensors_.push_back({name, "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4});
       located_.push_back({nullptr, nullptr});
       plus_one_.push_back(false);
     }
@@ -129,9 +136,10 @@ class HfTensorSource final : public TensorSource {
 
   void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
     const auto& loc = located_.at(index_of(t));
-    if (!loc.file) {  // synthesized from the config (rope_freqs.weight)
+    if (!loc.file) {  // synthesized from the config (RoPE factors)
       check(row0 == 0 && n_rows == 1, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
-      std::memcpy(dst, rope_factors_.data(), rope_factors_.size() * sizeof(float));
+      for (const auto& [name, values] : synthesized_)
+        if (name == t.name) std::memcpy(dst, values.data(), values.size() * sizeof(float));
       return;
     }
     const uint64_t total = t.nbytes;
@@ -192,7 +200,7 @@ class HfTensorSource final : public TensorSource {
   io::SafetensorsCheckpoint ckpt_;
   std::vector<SourceTensor> tensors_;
   std::vector<io::SafetensorsCheckpoint::Located> located_;
-  std::vector<float> rope_factors_;
+  std::vector<std::pair<std::string, std::vector<float>>> synthesized_;  // tensors made from the config
   std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
 };
 

@@ -28,11 +28,19 @@ struct ArchitectureInfo {
   bool gemma_layout = false;    // Gemma's config keys, GGUF attention keys and SentencePiece flags
   bool pre_norms = true;        // norms on the attention and FFN inputs (OLMo 2 has none)
   bool qk_norm_whole = false;   // q/k norms span all heads at once (OLMo 2), not one head
+  bool layer_norm = false;      // mean-centred LayerNorm without bias instead of RMSNorm (Command-R)
+  bool parallel_block = false;  // attention and FFN read one normed input, both add to the residual (Command-R)
+  bool interleaved_rope = false;  // HF itself rotates adjacent pairs, as llama.cpp's NORM RoPE (Command-R)
+  bool fused_projections = false; // one Q|K|V weight (attn_qkv) and one gate|up weight (ffn_up) (Phi-3)
+  bool multipliers = false;     // embedding / residual / attention / logit multipliers in the config (Granite)
 };
 
-// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2.
+// nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, Granite,
+// Command-R.
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
+// The HF classes whose checkpoints are read, comma-separated (for messages).
+LIBQUANT_API std::string supported_architectures();
 
 struct ModelConfig {
   std::string architecture;     // HF class name
@@ -63,6 +71,15 @@ struct ModelConfig {
   bool is_local_layer(int64_t l) const noexcept {
     return l >= 0 && static_cast<size_t>(l) < local_layers.size() && local_layers[static_cast<size_t>(l)] != 0;
   }
+  // Granite's multipliers and Command-R's logit scale (1: none).
+  double embedding_scale = 1.0, residual_scale = 1.0, logit_scale = 1.0;
+  // Partial rotary embeddings (Phi-4-mini): the first rope_dims of each head rotate (0: all).
+  int64_t rope_dims = 0;
+  // LongRoPE (Phi-3): per-frequency divisors for sequences up to / beyond
+  // rope_original_context, and the factor cos and sin are scaled by.
+  std::vector<float> rope_short_factors, rope_long_factors;
+  double rope_attn_factor = 1.0;
+  int64_t rotary_dims() const noexcept { return rope_dims > 0 ? rope_dims : head_dim; }
   bool attention_bias = false;
   std::string torch_dtype;      // as written in config.json ("float32")
   std::optional<int64_t> bos_token_id, eos_token_id, pad_token_id;
@@ -70,6 +87,11 @@ struct ModelConfig {
 
   const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
 };
+
+// True when a layer is the Llama block (pre-RMSNorm, SwiGLU, full RoPE, no
+// multipliers, windows or caps; Qwen's biases and q/k norms allowed): what
+// llama.cpp-exact numerics, SmoothQuant's HF output and block matching cover.
+LIBQUANT_API bool plain_decoder_block(const ModelConfig& cfg) noexcept;
 
 // Local-attention flags when every n-th layer is global and the others local
 // (n = 0: all local), as llama.cpp's and transformers' pattern keys mean it.
