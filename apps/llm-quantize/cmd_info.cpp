@@ -31,6 +31,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
         .field("quantization", info.quantization)
         .field("file_size", info.file_size)
         .field("bits_per_weight", info.bits_per_weight);
+    if (!info.note.empty()) j.field("note", info.note);
     if (o.tensors) {
       j.key("tensors").begin_array();
       for (const auto& t : info.tensors) {
@@ -59,6 +60,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
   char bpw[32];
   std::snprintf(bpw, sizeof bpw, "%.4f", info.bits_per_weight);
   std::cout << "Bits per Weight: " << bpw << "\n";
+  if (!info.note.empty()) std::cout << "Note: " << info.note << "\n";
   if (o.tensors) {
     std::cout << "\n";
     for (const auto& t : info.tensors) {

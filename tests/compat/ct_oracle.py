@@ -2,7 +2,7 @@
 PyPI torch + transformers + compressed-tensors stack (a separate virtual
 environment, see scripts/install-torch-oracle.sh).
 
-    python ct_oracle.py CHECKPOINT_DIR IDS OUT.json
+    python ct_oracle.py CHECKPOINT_DIR IDS OUT.json [CHUNKS.json]
 
 Writes:
 - runtime_logits: transformers loading the checkpoint as compressed-tensors
@@ -12,7 +12,10 @@ Writes:
   (per token absmax/127.5, or the stored static per-tensor input_scale;
   clamp, round half to even), lm_head left in float;
 - reference_quantization_config: what compressed-tensors itself writes for
-  llm-compressor's W8A8 preset with the checkpoint's activation scheme.
+  llm-compressor's W8A8 preset with the checkpoint's activation scheme;
+- runtime_perplexity (with CHUNKS.json, a list of token-id chunks): the
+  loaded checkpoint's perplexity over them as llama-perplexity scores a chunk
+  (the second half of each, predicting the next token).
 """
 import json
 import sys
@@ -42,6 +45,14 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32)
     with torch.no_grad():
         result["runtime_logits"] = model(tokens).logits[0].tolist()
+        if len(sys.argv) > 4:
+            nll, n = 0.0, 0
+            for chunk in json.load(open(sys.argv[4])):
+                logp = torch.log_softmax(model(torch.tensor([chunk])).logits[0].double(), dim=-1)
+                for j in range(len(chunk) // 2, len(chunk) - 1):
+                    nll -= logp[j, chunk[j + 1]].item()
+                    n += 1
+            result["runtime_perplexity"] = float(torch.exp(torch.tensor(nll / n)))
 
     tensors = {}
     for f in glob.glob(os.path.join(ckpt, "*.safetensors")):

@@ -28,3 +28,12 @@ def vocab_2026():
 def converter_2026():
     """llama.cpp's convert_hf_to_gguf.py (with conversion/ and gguf-py/) from the 0.3.36 sdist."""
     return next(p for p in _paths() if p.name.endswith("-converter"))
+
+
+@functools.lru_cache(maxsize=None)
+def llama_tools():
+    """llama-imatrix and llama-perplexity built from the 0.3.36 sdist (scripts/build-llama-tools.sh;
+    built once, about five minutes on two cores, then reused)."""
+    out = subprocess.run(["bash", str(ROOT / "scripts/build-llama-tools.sh")], check=True, capture_output=True,
+                         text=True)
+    return Path(out.stdout.split()[-1])

@@ -228,3 +228,13 @@ def test_converted_like_llama_cpp_converter(cli, torch_python, request, family, 
     for k in kb:
         x, y = field(ours, k), field(theirs, k)
         assert x == pytest.approx(y) if isinstance(y, float) else x == y, k
+
+
+@pytest.mark.parametrize("family", ["olmo2", "phi3", "granite", "cohere"])
+def test_smoothquant_of_blocks_it_cannot_smooth_is_exit_8_writing_nothing(cli, request, family, tmp_path):
+    """Phi-3's fused weights, Command-R's shared norm, Granite's multipliers and
+    OLMo 2's missing input norms need smoothing groups of their own."""
+    hf = request.getfixturevalue(family)[0]
+    proc = cli("quantize", hf, "smoothquant", "--smoothquant", "-o", tmp_path, "-n", "w8a8", check=False)
+    assert proc.returncode == 8 and "not supported yet" in proc.stderr
+    assert not any(tmp_path.iterdir())

@@ -168,3 +168,25 @@ def test_requantize_gguf_input(cli, shared, tmp_path):
     r = GGUFReader(res["output_path"])
     assert int(r.fields["general.file_type"].parts[-1][0]) == 1
     assert len(r.tensors) == 48
+
+
+def test_unknown_family_info_prints_what_it_can_and_calibrated_commands_exit_8(cli, model_dir, tmp_path):
+    """A checkpoint of a family we cannot convert: `info` reads its config and
+    safetensors headers and says why it stops there; commands that need the
+    forward pass exit 8 naming the architecture and the supported list."""
+    ckpt = tmp_path / "stablelm"
+    shutil.copytree(model_dir, ckpt)
+    cfg = json.loads((ckpt / "config.json").read_text())
+    cfg["architectures"] = ["StableLmForCausalLM"]
+    (ckpt / "config.json").write_text(json.dumps(cfg))
+    proc, res = cli.json("info", ckpt, "--tensors")
+    assert proc.returncode == 0, proc.stderr
+    assert res["architecture"] == "StableLmForCausalLM" and res["num_layers"] == cfg["num_hidden_layers"]
+    assert res["hidden_size"] == cfg["hidden_size"] and res["parameter_count"] > 0
+    assert "model.layers.0.self_attn.q_proj.weight" in {t["name"] for t in res["tensors"]}
+    assert "not supported" in res["note"] and "Phi3ForCausalLM" in res["note"]
+    for args in (("quality", "perplexity", ckpt, "--data", model_dir / "tokenizer.model", "--ctx", "16"),
+                 ("analyze", ckpt, "-o", tmp_path / "x.dat")):
+        proc = cli(*args)
+        assert proc.returncode == 8, args
+        assert "StableLmForCausalLM" in proc.stderr and "GraniteForCausalLM" in proc.stderr

@@ -50,6 +50,16 @@ std::string sentencepiece_proto_from_gguf(const io::GgufHeader& h) {
         "tokenizer.ggml.scores is not an f32 array");
   check(!ty || ty->element_type() == io::GgufType::Int32, ErrorCode::ValidationFailed,
         "tokenizer.ggml.token_type is not an i32 array");
+  auto id_of = [&](const char* key, int64_t def) {
+    const io::GgufValue* v = h.find(key);
+    return v ? v->as_int() : def;
+  };
+  auto type_at = [&](size_t i) { return ty && i < ty->size() ? static_cast<int32_t>(ty->integer_at(i)) : int32_t{1}; };
+  // SentencePiece refuses a model whose unknown piece is not typed UNKNOWN;
+  // some GGUF vocabularies (Gemma's) mark it CONTROL.
+  const int64_t unk_id = id_of("tokenizer.ggml.unknown_token_id", 0);
+  bool has_unknown = false;
+  for (size_t i = 0; i < tok.size() && !has_unknown; ++i) has_unknown = type_at(i) == 2;
   ProtoWriter model;
   bool has_bytes = false;
   for (size_t i = 0; i < tok.size(); ++i) {
@@ -57,20 +67,16 @@ std::string sentencepiece_proto_from_gguf(const io::GgufHeader& h) {
     piece.bytes_field(1, std::string(tok.string_at(i)));
     const float score = sc && i < sc->size() ? static_cast<float>(sc->number_at(i)) : 0.0f;
     piece.float_field(2, score);
-    const auto type = ty && i < ty->size() ? static_cast<int32_t>(ty->integer_at(i)) : int32_t{1};
+    const int32_t type = !has_unknown && static_cast<int64_t>(i) == unk_id ? 2 : type_at(i);
     has_bytes |= type == 6;
     piece.int_field(3, type);
     model.bytes_field(1, piece.str());
   }
-  auto id_of = [&](const char* key, int64_t def) {
-    const io::GgufValue* v = h.find(key);
-    return v ? v->as_int() : def;
-  };
   ProtoWriter trainer;
   trainer.int_field(3, 2);  // model_type = BPE
   trainer.int_field(4, static_cast<int64_t>(tok.size()));
   trainer.int_field(35, has_bytes ? 1 : 0);  // byte_fallback
-  trainer.int_field(40, id_of("tokenizer.ggml.unknown_token_id", 0));
+  trainer.int_field(40, unk_id);
   trainer.int_field(41, id_of("tokenizer.ggml.bos_token_id", 1));
   trainer.int_field(42, id_of("tokenizer.ggml.eos_token_id", 2));
   trainer.int_field(43, -1);  // pad_id: llama.cpp does not special-case padding while encoding

@@ -5,10 +5,14 @@
 #include <map>
 
 #include "libquant/core/error.hpp"
+#include "libquant/core/read_file.hpp"
+#include "libquant/io/safetensors.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/tensor_source.hpp"
 
 namespace libquant::jobs {
+
+namespace fs = std::filesystem;
 
 namespace {
 // One line for a compressed-tensors quantization_config.
@@ -23,11 +27,44 @@ std::string describe_quantization(const std::string& json) {
   if (g.weights) out += ", weights int" + std::to_string(g.weights->num_bits) + " " + g.weights->strategy;
   return out;
 }
+
+// An HF checkpoint of a family we cannot convert: what its config and its
+// safetensors headers say, and why nothing more is possible.
+ModelInfo inspect_unsupported_hf(const fs::path& path, const Error& why) {
+  ModelInfo info;
+  const model::ModelConfig cfg = model::describe_hf_config(
+      read_whole_file(path / "config.json", ErrorCode::ValidationFailed, "config.json", 64u << 20));
+  info.format = "hf";
+  info.model_name = fs::absolute(path).lexically_normal().filename().string();
+  info.architecture = cfg.architecture;
+  info.hidden_size = cfg.hidden_size;
+  info.num_layers = cfg.num_layers;
+  info.num_heads = cfg.num_heads;
+  info.num_kv_heads = cfg.num_kv_heads;
+  info.vocab_size = cfg.vocab_size;
+  info.dtype = cfg.torch_dtype;
+  info.note = std::string(why.what()) + " (" + why.suggestion() + ")";
+  const io::SafetensorsCheckpoint ckpt(path);
+  for (const auto& loc : ckpt.tensors()) {
+    const auto& e = *loc.entry;
+    info.parameter_count += e.shape.numel();
+    info.tensors.push_back({e.name, std::string(traits(e.dtype).name), e.shape, e.end - e.begin});
+  }
+  info.file_size = ckpt.total_bytes();
+  if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(info.file_size) / static_cast<double>(info.parameter_count);
+  return info;
+}
+
 }  // namespace
-namespace fs = std::filesystem;
 
 ModelInfo inspect_model(const fs::path& path) {
-  auto src = model::open_tensor_source(path);
+  std::unique_ptr<model::TensorSource> src;
+  try {
+    src = model::open_tensor_source(path);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::UnsupportedConversion || !fs::is_regular_file(path / "config.json")) throw;
+    return inspect_unsupported_hf(path, e);
+  }
   ModelInfo info;
   model::ModelConfig cfg;
   if (const auto* hf = model::hf_config(*src)) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "libquant/core/atomic_directory.hpp"
@@ -53,8 +54,8 @@ std::vector<std::byte> to_hf_rows(std::vector<std::byte> data, const std::string
   return out;
 }
 
-std::string hf_name_of(const std::string& gguf_name) {
-  auto hf = model::gguf_to_hf_name(gguf_name);
+std::string hf_name_of(const std::string& gguf_name, const model::ArchitectureInfo* arch) {
+  auto hf = model::gguf_to_hf_name(gguf_name, arch);
   check(hf.has_value(), ErrorCode::UnsupportedConversion,
         "tensor '" + gguf_name + "' has no Hugging Face name", "The model has tensors this architecture table does not know");
   return *hf;
@@ -112,7 +113,10 @@ std::vector<std::byte> output_bytes(const Output& o, const methods::SmoothQuantQ
   const auto rows = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.rows());
   switch (o.part) {
     case Part::Float: {
-      const Tensor f = sq.smoothed_f32(t);
+      Tensor f = sq.smoothed_f32(t);
+      // Gemma's norms: the forward (and GGUF) scale by the stored weight, HF stores it minus one.
+      if (cfg.arch()->unit_offset_norms && t.name.ends_with("norm.weight"))
+        for (float& v : std::span(f.data_as<float>(), f.shape().numel())) v -= 1.0f;
       return to_hf_rows(encode_floats(f.data_as<float>(), f.shape().numel(), dt), t.name, rows, cfg);
     }
     case Part::Int8Weight: {
@@ -169,12 +173,12 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
-  // The W8A8 output is an HF checkpoint in the Llama/Qwen layout (config, names, norms as stored): other
-  // blocks (Gemma's 1 + w and sandwich norms, Phi-3's fused weights, Command-R's shared norm, Granite's
-  // multipliers) need their own smoothing groups and config, not written yet.
-  check(cfg.arch()->hf_checkpoints && model::plain_decoder_block(cfg), ErrorCode::UnsupportedConversion,
-        "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
-        "Supported: Llama, Mistral, Qwen2, Qwen3");
+  // The W8A8 output is an HF checkpoint: the Llama/Qwen layout, or Gemma 2/3's (1 + w norms written as w,
+  // sandwich norm names, their config). Other blocks (Phi-3's fused weights, Command-R's shared norm,
+  // Granite's multipliers, OLMo 2's missing input norms) need their own smoothing groups, not written yet.
+  check(cfg.arch()->hf_checkpoints && (model::plain_decoder_block(cfg) || cfg.arch()->gemma_layout),
+        ErrorCode::UnsupportedConversion, "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
+        "Supported: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 
@@ -215,7 +219,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   std::vector<Planned> plan;
   for (const auto& t : src->tensors()) {
     if (t.name == "rope_freqs.weight") continue;  // HF derives it from the config
-    plan.push_back({&t, hf_name_of(t.name), methods::is_w8a8_linear(t.name)});
+    plan.push_back({&t, hf_name_of(t.name, cfg.arch()), methods::is_w8a8_linear(t.name)});
     if (plan.back().linear) ++r.quantized_linears;
   }
   AtomicDirectory out(opts.output);

@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include "libquant/core/error.hpp"
-#include "libquant/core/json_writer.hpp"
 
 namespace libquant::model {
 
@@ -339,48 +338,42 @@ std::vector<float> llama3_rope_factors(const ModelConfig& cfg) {
   return factors;
 }
 
+ModelConfig describe_hf_config(std::string_view json_text) {
+  ModelConfig c;
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json_text);
+  simdjson::dom::element root;
+  simdjson::dom::object o;
+  if (parser.parse(padded).get(root) || root.get_object().get(o)) return c;
+  simdjson::dom::array archs;
+  std::string_view s;
+  if (!o["architectures"].get_array().get(archs) && archs.size() > 0 && !(*archs.begin()).get_string().get(s))
+    c.architecture = std::string(s);
+  if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
+  if (!o["torch_dtype"].get_string().get(s) || !o["dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
+  auto number = [&](const char* key) -> int64_t {
+    try {
+      return get_int(o, key, false, 0);
+    } catch (const Error&) {  // a malformed value: reported as unknown (0)
+      return 0;
+    }
+  };
+  c.hidden_size = number("hidden_size");
+  c.intermediate_size = number("intermediate_size");
+  c.num_layers = number("num_hidden_layers");
+  c.num_heads = number("num_attention_heads");
+  c.num_kv_heads = number("num_key_value_heads");
+  if (c.num_kv_heads == 0) c.num_kv_heads = c.num_heads;
+  c.vocab_size = number("vocab_size");
+  return c;
+}
+
 ModelConfig load_hf_config(const std::filesystem::path& config_json) {
   std::error_code ec;
   if (!std::filesystem::exists(config_json, ec))
     throw Error(ErrorCode::ModelNotFound, "cannot read '" + config_json.string() + "'",
                 "A Hugging Face checkpoint directory needs a config.json");
   return parse_hf_config(read_whole_file(config_json, ErrorCode::ValidationFailed, "config.json", 64u << 20));
-}
-
-std::string hf_config_json(const ModelConfig& c) {
-  auto id = [](JsonWriter& w, const char* k, const std::optional<int64_t>& v) {
-    w.key(k);
-    if (v) w.value(*v);
-    else w.null();
-  };
-  JsonWriter w(2);  // keys in sorted order, as transformers writes them
-  w.begin_object();
-  w.key("architectures").begin_array().value(c.architecture).end_array();
-  w.field("attention_bias", c.attention_bias).field("attention_dropout", 0.0);
-  id(w, "bos_token_id", c.bos_token_id);
-  id(w, "eos_token_id", c.eos_token_id);
-  w.field("head_dim", c.head_dim).field("hidden_act", "silu").field("hidden_size", c.hidden_size);
-  w.field("initializer_range", 0.02).field("intermediate_size", c.intermediate_size);
-  w.field("max_position_embeddings", c.max_position_embeddings).field("mlp_bias", false);
-  w.field("model_type", c.model_type.empty() ? std::string("llama") : c.model_type);
-  w.field("num_attention_heads", c.num_heads).field("num_hidden_layers", c.num_layers);
-  w.field("num_key_value_heads", c.num_kv_heads);
-  id(w, "pad_token_id", c.pad_token_id);
-  w.field("rms_norm_eps", c.rms_norm_eps);
-  w.key("rope_scaling");
-  if (c.rope_scaling_type) {
-    w.begin_object().field("factor", c.rope_scaling_factor);
-    if (*c.rope_scaling_type == "llama3")
-      w.field("high_freq_factor", c.rope_high_freq_factor).field("low_freq_factor", c.rope_low_freq_factor)
-          .field("original_max_position_embeddings", c.rope_original_context);
-    w.field("rope_type", *c.rope_scaling_type).end_object();
-  } else {
-    w.null();
-  }
-  w.field("rope_theta", c.rope_theta).field("tie_word_embeddings", c.tie_word_embeddings);
-  w.field("torch_dtype", c.torch_dtype.empty() ? std::string("float32") : c.torch_dtype);
-  w.field("use_cache", true).field("vocab_size", c.vocab_size).end_object();
-  return w.str() + "\n";
 }
 
 }  // namespace libquant::model

@@ -29,6 +29,7 @@ struct ModelInfo {
   std::string quantization;    // compressed-tensors scheme, e.g. "W8A8 int8 (activations dynamic per token)"; "" if none
   uint64_t file_size = 0;      // bytes on disk (all shards)
   double bits_per_weight = 0;  // tensor bytes * 8 / parameters
+  std::string note;            // why only this much is known (a family we cannot convert); "" otherwise
   std::vector<TensorSummary> tensors;
 };
 

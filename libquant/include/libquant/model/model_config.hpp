@@ -105,6 +105,10 @@ LIBQUANT_API std::vector<float> llama3_rope_factors(const ModelConfig& cfg);
 // missing required keys, Error(UnsupportedConversion) for unknown families.
 LIBQUANT_API ModelConfig parse_hf_config(std::string_view json_text);
 LIBQUANT_API ModelConfig load_hf_config(const std::filesystem::path& config_json);
+// What a config.json says about any family, known or not (for `info`): the
+// architecture name and the common sizes, 0 where absent or malformed; never
+// throws for the content.
+LIBQUANT_API ModelConfig describe_hf_config(std::string_view json_text);
 // A config.json (keys sorted, indent 2) that transformers loads as this
 // configuration: for checkpoints made from GGUF files, which carry none.
 LIBQUANT_API std::string hf_config_json(const ModelConfig& cfg);
