@@ -140,3 +140,27 @@ TEST_CASE("the W8A8 output error is the direct computation's", "[smoothquant]") 
   // Without smoothing the outlier costs more precision.
   CHECK(methods::w8a8_output_error(ws, x.data(), rows, cols, {}, pool) > 0);
 }
+
+TEST_CASE("smoothing groups follow each family's norms", "[smoothquant]") {
+  auto config = [](const char* arch) {
+    return model::parse_hf_config(std::string(R"({"architectures":[")") + arch +
+                                  R"("],"hidden_size":64,"intermediate_size":128,"num_hidden_layers":1,
+                                  "num_attention_heads":4,"vocab_size":300})");
+  };
+  const auto cohere = methods::smoothing_groups(config("CohereForCausalLM"), true);
+  REQUIRE(cohere.size() == 2);  // one norm feeds both branches
+  CHECK(cohere[0].norm == "blk.0.attn_norm.weight");
+  CHECK(cohere[0].linears == std::vector<std::string>{"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight",
+                                                      "blk.0.ffn_gate.weight", "blk.0.ffn_up.weight"});
+  CHECK(cohere[1].norm == "blk.0.ffn_up.weight");
+  const auto phi3 = methods::smoothing_groups(config("Phi3ForCausalLM"), true);
+  REQUIRE(phi3.size() == 2);  // no down group: gate and up share a weight
+  CHECK(phi3[0].linears == std::vector<std::string>{"blk.0.attn_qkv.weight"});
+  CHECK(phi3[1].norm == "blk.0.ffn_norm.weight");
+  CHECK(methods::unsmoothed_inputs(config("Phi3ForCausalLM"), true).size() == 1);
+  const auto olmo = methods::smoothing_groups(config("Olmo2ForCausalLM"), true);
+  REQUIRE(olmo.size() == 1);  // no input norms: only down_proj's input
+  CHECK(olmo[0].linears == std::vector<std::string>{"blk.0.ffn_down.weight"});
+  CHECK(methods::smoothing_groups(config("GraniteForCausalLM"), false).size() == 2);  // the Llama groups
+  CHECK(methods::is_w8a8_linear("blk.0.attn_qkv.weight"));
+}

@@ -28,6 +28,14 @@ std::string describe_quantization(const std::string& json) {
   return out;
 }
 
+void copy_sizes(const model::ModelConfig& cfg, ModelInfo& info) {
+  info.hidden_size = cfg.hidden_size;
+  info.num_layers = cfg.num_layers;
+  info.num_heads = cfg.num_heads;
+  info.num_kv_heads = cfg.num_kv_heads;
+  info.vocab_size = cfg.vocab_size;
+}
+
 // An HF checkpoint of a family we cannot convert: what its config and its
 // safetensors headers say, and why nothing more is possible.
 ModelInfo inspect_unsupported_hf(const fs::path& path, const Error& why) {
@@ -37,11 +45,7 @@ ModelInfo inspect_unsupported_hf(const fs::path& path, const Error& why) {
   info.format = "hf";
   info.model_name = fs::absolute(path).lexically_normal().filename().string();
   info.architecture = cfg.architecture;
-  info.hidden_size = cfg.hidden_size;
-  info.num_layers = cfg.num_layers;
-  info.num_heads = cfg.num_heads;
-  info.num_kv_heads = cfg.num_kv_heads;
-  info.vocab_size = cfg.vocab_size;
+  copy_sizes(cfg, info);
   info.dtype = cfg.torch_dtype;
   info.note = std::string(why.what()) + " (" + why.suggestion() + ")";
   const io::SafetensorsCheckpoint ckpt(path);
@@ -87,11 +91,7 @@ ModelInfo inspect_model(const fs::path& path) {
     if (const io::GgufValue* ft = h.find("general.file_type"); ft && !littlebit) info.dtype = std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
   }
   info.architecture = info.format != "hf" ? cfg.model_type : cfg.architecture;
-  info.hidden_size = cfg.hidden_size;
-  info.num_layers = cfg.num_layers;
-  info.num_heads = cfg.num_heads;
-  info.num_kv_heads = cfg.num_kv_heads;
-  info.vocab_size = cfg.vocab_size;
+  copy_sizes(cfg, info);
   std::map<DType, uint64_t> by_type;
   for (const auto& t : src->tensors()) {
     info.parameter_count += t.shape.numel();

@@ -173,12 +173,14 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
-  // The W8A8 output is an HF checkpoint: the Llama/Qwen layout, or Gemma 2/3's (1 + w norms written as w,
-  // sandwich norm names, their config). Other blocks (Phi-3's fused weights, Command-R's shared norm,
-  // Granite's multipliers, OLMo 2's missing input norms) need their own smoothing groups, not written yet.
-  check(cfg.arch()->hf_checkpoints && (model::plain_decoder_block(cfg) || cfg.arch()->gemma_layout),
-        ErrorCode::UnsupportedConversion, "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
-        "Supported: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3");
+  // The W8A8 output is an HF checkpoint. Its config.json is the input's for HF checkpoints; from a GGUF file
+  // it is written for the Llama/Qwen and Gemma 2/3 layouts only (Phi-3's RoPE, Granite's multipliers,
+  // Command-R's and OLMo 2's keys are not synthesised yet).
+  check(cfg.arch()->hf_checkpoints &&
+            (model::hf_config(*src) || model::plain_decoder_block(cfg) || cfg.arch()->gemma_layout),
+        ErrorCode::UnsupportedConversion,
+        "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " GGUF files are not supported yet",
+        "Start from the Hugging Face checkpoint (GGUF inputs: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3)");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 
@@ -211,6 +213,8 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
     sq.calibrate(samples, opts.batch, &progress);
     sq.plan(&progress);
   }
+  if (opts.smooth)
+    for (const auto& n : methods::unsmoothed_inputs(cfg, opts.smooth_down || !opts.alpha)) r.notes.push_back(n);
   r.groups = sq.groups();
   r.alpha_candidates = sq.candidates();
 
@@ -218,7 +222,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   const DType dt = model_dtype(*src, cfg);
   std::vector<Planned> plan;
   for (const auto& t : src->tensors()) {
-    if (t.name == "rope_freqs.weight") continue;  // HF derives it from the config
+    if (t.name == "rope_freqs.weight" || t.name.starts_with("rope_factors_")) continue;  // HF has them in the config
     plan.push_back({&t, hf_name_of(t.name, cfg.arch()), methods::is_w8a8_linear(t.name)});
     if (plan.back().linear) ++r.quantized_linears;
   }

@@ -17,7 +17,8 @@
 namespace libquant::methods {
 
 namespace {
-constexpr const char* kW8a8Linears[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+constexpr const char* kW8a8Linears[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up",
+                                        "ffn_down"};
 
 std::string layer_name(int l, const char* what) { return "blk." + std::to_string(l) + "." + what; }
 
@@ -36,6 +37,40 @@ std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers, bool include_do
     if (include_down) g.push_back({l, layer_name(l, "ffn_up.weight"), {layer_name(l, "ffn_down.weight")}});
   }
   return g;
+}
+
+std::vector<SmoothingGroup> smoothing_groups(const model::ModelConfig& cfg, bool include_down) {
+  const model::ArchitectureInfo* arch = cfg.arch();
+  check(arch != nullptr, ErrorCode::UnsupportedConversion, "no smoothing groups for '" + cfg.architecture + "'");
+  if (!arch->fused_projections && !arch->parallel_block && arch->pre_norms)
+    return smoothing_groups(cfg.num_layers, include_down);
+  std::vector<SmoothingGroup> g;
+  for (int l = 0; l < cfg.num_layers; ++l) {
+    const std::string norm = layer_name(l, "attn_norm.weight");
+    if (arch->fused_projections) {
+      g.push_back({l, norm, {layer_name(l, "attn_qkv.weight")}});
+      g.push_back({l, layer_name(l, "ffn_norm.weight"), {layer_name(l, "ffn_up.weight")}});
+      continue;
+    }
+    if (arch->parallel_block)
+      g.push_back({l, norm,
+                   {layer_name(l, "attn_q.weight"), layer_name(l, "attn_k.weight"), layer_name(l, "attn_v.weight"),
+                    layer_name(l, "ffn_gate.weight"), layer_name(l, "ffn_up.weight")}});
+    if (include_down) g.push_back({l, layer_name(l, "ffn_up.weight"), {layer_name(l, "ffn_down.weight")}});
+  }
+  return g;
+}
+
+std::vector<std::string> unsmoothed_inputs(const model::ModelConfig& cfg, bool include_down) {
+  const model::ArchitectureInfo* arch = cfg.arch();
+  std::vector<std::string> out;
+  if (!arch) return out;
+  if (!arch->pre_norms)
+    out.push_back(cfg.architecture + " has no norm before attention or the FFN: q/k/v and gate/up inputs stay "
+                  "unsmoothed");
+  if (arch->fused_projections && include_down)
+    out.push_back(cfg.architecture + "'s gate and up share one weight: down_proj's input stays unsmoothed");
+  return out;
 }
 
 bool is_w8a8_linear(std::string_view gguf_name) noexcept {
@@ -126,7 +161,7 @@ struct SmoothQuantQuantizer::Impl {
       check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
     // The search always considers down_proj's group: with the whole-model
     // choice it helps (SmolLM2: +0.86% instead of +2.0% perplexity).
-    for (const auto& g : smoothing_groups(cfg.num_layers, opts.smooth_down || searching()))
+    for (const auto& g : smoothing_groups(cfg, opts.smooth_down || searching()))
       plans.push_back({g, std::nullopt, {}, -1, -1});
     for (size_t i = 0; i < plans.size(); ++i) {
       groups_of[plans[i].group.norm].push_back(i);

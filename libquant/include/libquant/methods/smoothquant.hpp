@@ -22,6 +22,7 @@
 #include "libquant/core/progress.hpp"
 #include "libquant/core/tensor.hpp"
 #include "libquant/export.hpp"
+#include "libquant/model/model_config.hpp"
 #include "libquant/model/tensor_source.hpp"
 
 namespace libquant {
@@ -44,6 +45,14 @@ struct SmoothingGroup {
 // channel where super-weight activations spike, which the reference leaves
 // unsmoothed. o_proj is never smoothed.
 LIBQUANT_API std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers, bool include_down = false);
+// The groups of a family, following where its norms sit: the Llama groups for
+// Llama/Qwen/Gemma/Granite; Command-R's one norm feeds q, k, v, gate and up in
+// one group; Phi-3's fused attn_qkv and gate|up ffn_up each have their norm
+// (its down_proj input has no producer of its own: unsmoothed); OLMo 2 has no
+// input norms (only the down group). unsmoothed_inputs() says what is left.
+LIBQUANT_API std::vector<SmoothingGroup> smoothing_groups(const model::ModelConfig& cfg, bool include_down = false);
+// Sentences naming the linear inputs a family's norms cannot absorb scales for ("" entries never).
+LIBQUANT_API std::vector<std::string> unsmoothed_inputs(const model::ModelConfig& cfg, bool include_down);
 // Whether a GGUF tensor name is one of the decoder's W8A8-quantized linears.
 LIBQUANT_API bool is_w8a8_linear(std::string_view gguf_name) noexcept;
 
