@@ -223,8 +223,8 @@ def test_smoothquant_w8a8_follows_each_family_and_loads_in_transformers(cli, sha
     gate|up; OLMo 2 has no input norm, so only down_proj's input (its producer
     up_proj absorbs the scales, --smooth-down) is smoothed and the job says
     so. transformers + compressed-tensors runs the checkpoint as we emulate it,
-    and our int8 engine agrees within the oracle's own float32/float64 drift.
-    From a GGUF file of these families (no config.json to copy) it is exit 8."""
+    and our int8 engine agrees within the oracle's own float32/float64 drift;
+    the same from our GGUF of the checkpoint, whose config.json we write."""
     hf = built(family)[0]
     res = json.loads(cli("--format", "json", "quantize", hf, "smoothquant", "--smoothquant", "--smooth-down", "-o",
                          tmp_path, "-n", "w8a8", "--calibration-data", shared / "data/calib.txt",
@@ -242,7 +242,16 @@ def test_smoothquant_w8a8_follows_each_family_and_loads_in_transformers(cli, sha
     ours = logits(cli, ckpt, [int(x) for x in PROBE.split(",")])
     assert np.abs(ours - emulated).mean() <= 1.5 * noise + 1e-6, (np.abs(ours - emulated).mean(), noise)
     assert (ours.argmax(-1) == emulated.argmax(-1)).mean() >= 0.8
+    # From our GGUF of it: a config written from the GGUF metadata (Phi-3's LongRoPE factors from its tensors),
+    # which transformers reads as the same model.
     gguf_file = convert_any(cli, hf, tmp_path / "gguf")
-    proc = cli("quantize", gguf_file, "smoothquant", "-o", tmp_path / "gguf", "-n", "from_gguf", check=False)
-    assert proc.returncode == 8 and "GGUF files are not supported yet" in proc.stderr
-    assert not (tmp_path / "gguf" / "from_gguf").exists()
+    cli("quantize", gguf_file, "smoothquant", "-o", tmp_path / "gguf", "-n", "from_gguf")
+    from_gguf = tmp_path / "gguf" / "from_gguf"
+    subprocess.run([torch_python, ORACLE.with_name("ct_oracle.py"), from_gguf, PROBE, tmp_path / "oracle2.json"],
+                   check=True, capture_output=True)
+    ref2 = json.loads((tmp_path / "oracle2.json").read_text())
+    emulated2 = np.array(ref2["emulated_logits"])
+    ours2 = logits(cli, from_gguf, [int(x) for x in PROBE.split(",")])
+    noise2 = np.abs(np.array(ref2["emulated_logits_f64"]) - emulated2).mean()
+    assert np.abs(ours2 - emulated2).mean() <= 1.5 * noise2 + 1e-6
+    assert (ours2.argmax(-1) == emulated2.argmax(-1)).mean() >= 0.8

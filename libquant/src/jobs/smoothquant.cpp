@@ -61,6 +61,14 @@ std::string hf_name_of(const std::string& gguf_name, const model::ArchitectureIn
   return *hf;
 }
 
+// A small f32 tensor's values (empty when the model has none).
+std::vector<float> float_values(const model::TensorSource& src, const std::string& name) {
+  const model::SourceTensor* t = src.find(name);
+  if (!t) return {};
+  const Tensor f = src.read_f32(*t);
+  return {f.data_as<float>(), f.data_as<float>() + f.shape().numel()};
+}
+
 std::string read_text(const fs::path& p) { return read_whole_file(p, ErrorCode::ValidationFailed, "model file"); }
 
 void write_text(const fs::path& p, const std::string& s) {
@@ -173,14 +181,10 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
-  // The W8A8 output is an HF checkpoint. Its config.json is the input's for HF checkpoints; from a GGUF file
-  // it is written for the Llama/Qwen and Gemma 2/3 layouts only (Phi-3's RoPE, Granite's multipliers,
-  // Command-R's and OLMo 2's keys are not synthesised yet).
-  check(cfg.arch()->hf_checkpoints &&
-            (model::hf_config(*src) || model::plain_decoder_block(cfg) || cfg.arch()->gemma_layout),
-        ErrorCode::UnsupportedConversion,
-        "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " GGUF files are not supported yet",
-        "Start from the Hugging Face checkpoint (GGUF inputs: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3)");
+  // The W8A8 output is an HF checkpoint: its config.json is the input's, or written from GGUF metadata.
+  check(cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
+        "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
+        "Supported: " + model::supported_architectures());
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 
@@ -245,6 +249,8 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   else {
     model::ModelConfig c = cfg;
     c.torch_dtype = std::string(torch_dtype_name(dt));
+    c.rope_long_factors = float_values(*src, "rope_factors_long.weight");  // Phi-3's LongRoPE lives in tensors
+    c.rope_short_factors = float_values(*src, "rope_factors_short.weight");
     original_config = model::hf_config_json(c);
   }
   write_text(out.staging() / "config.json", io::config_json_with_quantization(original_config, qc));

@@ -1,5 +1,7 @@
 // config.json for checkpoints made from GGUF files (which carry none): the
 // keys transformers reads for each family, in sorted order as it writes them.
+// Keys a family does not know are ignored by transformers (e.g. Llama's
+// mlp_bias for OLMo 2).
 #include <cmath>
 #include <functional>
 #include <map>
@@ -72,6 +74,57 @@ void gemma_fields(const ModelConfig& c, Fields& f) {
   }
 }
 
+// Phi-3: partial rotary and LongRoPE inside rope_parameters (transformers 5) and the older top-level keys.
+void phi3_fields(const ModelConfig& c, Fields& f) {
+  set(f, "hidden_act", "silu");
+  set(f, "original_max_position_embeddings", c.rope_original_context > 0 ? c.rope_original_context
+                                                                         : c.max_position_embeddings);
+  set(f, "partial_rotary_factor", static_cast<double>(c.rotary_dims()) / static_cast<double>(c.head_dim));
+  set(f, "rope_theta", c.rope_theta);
+  f["sliding_window"] = [&c](JsonWriter& w) {
+    if (c.sliding_window > 0) w.value(c.sliding_window);
+    else w.null();
+  };
+  f["rope_parameters"] = [&c](JsonWriter& w) {
+    const bool longrope = !c.rope_long_factors.empty();
+    w.begin_object();
+    if (longrope) {
+      w.field("attention_factor", c.rope_attn_factor);  // as the GGUF stores it, not re-derived
+      w.key("long_factor").begin_array();
+      for (float v : c.rope_long_factors) w.value(v);
+      w.end_array();
+      w.field("original_max_position_embeddings", c.rope_original_context);
+    }
+    w.field("partial_rotary_factor", static_cast<double>(c.rotary_dims()) / static_cast<double>(c.head_dim));
+    w.field("rope_theta", c.rope_theta).field("rope_type", longrope ? "longrope" : "default");
+    if (longrope) {
+      w.key("short_factor").begin_array();
+      for (float v : c.rope_short_factors) w.value(v);
+      w.end_array();
+    }
+    w.end_object();
+  };
+}
+
+// Granite's multipliers (logits_scaling divides the logits), Command-R's LayerNorm and logit scale.
+void granite_or_cohere_fields(const ModelConfig& c, const ArchitectureInfo& arch, Fields& f) {
+  set(f, "hidden_act", "silu");
+  set(f, "rope_theta", c.rope_theta);
+  if (arch.multipliers) {
+    set(f, "embedding_multiplier", c.embedding_scale);
+    set(f, "residual_multiplier", c.residual_scale);
+    set(f, "attention_multiplier",
+        c.attention_scale > 0 ? c.attention_scale : 1.0 / std::sqrt(static_cast<double>(c.head_dim)));
+    set(f, "logits_scaling", 1.0 / c.logit_scale);
+    set(f, "mlp_bias", false);
+  } else {
+    set(f, "layer_norm_eps", c.rms_norm_eps);
+    set(f, "logit_scale", c.logit_scale);
+    set(f, "use_qk_norm", false);
+    f.erase("rms_norm_eps");
+  }
+}
+
 }  // namespace
 
 std::string hf_config_json(const ModelConfig& c) {
@@ -90,7 +143,9 @@ std::string hf_config_json(const ModelConfig& c) {
   set(f, "intermediate_size", c.intermediate_size);
   set(f, "max_position_embeddings", c.max_position_embeddings);
   std::string type = c.model_type.empty() ? std::string("llama") : c.model_type;
-  if (type == "gemma3") type = "gemma3_text";  // the GGUF architecture name is not transformers' text-only type
+  // GGUF architecture names that are not transformers' model types.
+  if (type == "gemma3") type = "gemma3_text";
+  if (type == "command-r") type = "cohere";
   set(f, "model_type", type);
   set(f, "num_attention_heads", c.num_heads);
   set(f, "num_hidden_layers", c.num_layers);
@@ -101,7 +156,9 @@ std::string hf_config_json(const ModelConfig& c) {
   set(f, "use_cache", true);
   set(f, "vocab_size", c.vocab_size);
   if (gemma) gemma_fields(c, f);
-  else llama_fields(c, f);
+  else if (arch && arch->fused_projections) phi3_fields(c, f);
+  else if (arch && (arch->multipliers || arch->layer_norm)) granite_or_cohere_fields(c, *arch, f);
+  else llama_fields(c, f);  // Llama, Mistral, Qwen2/3, OLMo 2
   JsonWriter w(2);
   w.begin_object();
   for (const auto& [key, write] : f) {
