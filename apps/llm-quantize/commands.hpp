@@ -19,6 +19,7 @@ struct Command {
 
 Command register_quantize(CLI::App& app, const GlobalOptions& g);
 Command register_info(CLI::App& app, const GlobalOptions& g);
+Command register_convert(CLI::App& app, const GlobalOptions& g);
 Command register_quality(CLI::App& app, const GlobalOptions& g);
 Command register_tokenize(CLI::App& app, const GlobalOptions& g);
 // `quality report` and `quality compare`, added under the `quality` subcommand.

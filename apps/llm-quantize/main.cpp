@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   commands.push_back(cli::register_coherence(*app.get_subcommand("quality"), g));
   commands.push_back(cli::register_logits(*app.get_subcommand("quality")));
   commands.push_back(cli::register_analyze(app, g));
+  commands.push_back(cli::register_convert(app, g));
   for (auto& c : cli::register_profile(app, g)) commands.push_back(std::move(c));
   for (auto& c : cli::register_littlebit(app, g)) commands.push_back(std::move(c));
 

@@ -1,12 +1,10 @@
 #include "libquant/core/output_guard.hpp"
-#include "libquant/core/read_file.hpp"
 #include "libquant/jobs/smoothquant.hpp"
+
+#include "hf_output.hpp"
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
-#include <span>
-#include <sstream>
 
 #include "libquant/core/atomic_directory.hpp"
 #include "libquant/core/error.hpp"
@@ -14,10 +12,8 @@
 #include "libquant/eval/calibration_data.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
-#include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/compressed_tensors.hpp"
 #include "libquant/io/safetensors.hpp"
-#include "libquant/model/tensor_naming.hpp"
 
 namespace libquant::jobs {
 namespace fs = std::filesystem;
@@ -35,46 +31,6 @@ DType model_dtype(const model::TensorSource& src, const model::ModelConfig& cfg)
   const model::SourceTensor* emb = src.find("token_embd.weight");
   if (emb && (emb->dtype == DType::F16 || emb->dtype == DType::BF16)) return emb->dtype;
   return DType::F32;
-}
-
-std::vector<std::byte> encode_floats(const float* v, size_t n, DType dt) {
-  std::vector<std::byte> out(storage_bytes(dt, n));
-  gguf::quantize_rows(dt, v, out.data(), 1, static_cast<int64_t>(n));
-  return out;
-}
-
-// Rows back from GGUF's interleaved Q/K order to HF's (a no-op for others).
-std::vector<std::byte> to_hf_rows(std::vector<std::byte> data, const std::string& gguf_name, int64_t rows,
-                                  const model::ModelConfig& cfg) {
-  const auto kind = cfg.arch()->permute_qk ? model::qk_permute_kind(gguf_name) : model::QkPermute::None;
-  if (kind == model::QkPermute::None || rows <= 1) return data;
-  std::vector<std::byte> out(data.size());
-  model::unpermute_qk_rows(data.data(), out.data(), rows, data.size() / static_cast<size_t>(rows),
-                           kind == model::QkPermute::Query ? cfg.num_heads : cfg.num_kv_heads);
-  return out;
-}
-
-std::string hf_name_of(const std::string& gguf_name, const model::ArchitectureInfo* arch) {
-  auto hf = model::gguf_to_hf_name(gguf_name, arch);
-  check(hf.has_value(), ErrorCode::UnsupportedConversion,
-        "tensor '" + gguf_name + "' has no Hugging Face name", "The model has tensors this architecture table does not know");
-  return *hf;
-}
-
-// A small f32 tensor's values (empty when the model has none).
-std::vector<float> float_values(const model::TensorSource& src, const std::string& name) {
-  const model::SourceTensor* t = src.find(name);
-  if (!t) return {};
-  const Tensor f = src.read_f32(*t);
-  return {f.data_as<float>(), f.data_as<float>() + f.shape().numel()};
-}
-
-std::string read_text(const fs::path& p) { return read_whole_file(p, ErrorCode::ValidationFailed, "model file"); }
-
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream f(p, std::ios::binary);
-  f << s;
-  check(static_cast<bool>(f), ErrorCode::General, "cannot write '" + p.string() + "'");
 }
 
 // What is written for one source tensor.
@@ -120,53 +76,24 @@ std::vector<std::byte> output_bytes(const Output& o, const methods::SmoothQuantQ
   const model::SourceTensor& t = *o.from->src;
   const auto rows = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.rows());
   switch (o.part) {
-    case Part::Float: {
-      Tensor f = sq.smoothed_f32(t);
-      // Gemma's norms: the forward (and GGUF) scale by the stored weight, HF stores it minus one.
-      if (cfg.arch()->unit_offset_norms && t.name.ends_with("norm.weight"))
-        for (float& v : std::span(f.data_as<float>(), f.shape().numel())) v -= 1.0f;
-      return to_hf_rows(encode_floats(f.data_as<float>(), f.shape().numel(), dt), t.name, rows, cfg);
-    }
+    case Part::Float:
+      return hf_output::hf_float_bytes(sq.smoothed_f32(t), t, cfg, dt);
     case Part::Int8Weight: {
       const auto q = sq.quantize(t);
       std::vector<std::byte> raw(q.q.size());
       std::memcpy(raw.data(), q.q.data(), raw.size());
-      return to_hf_rows(std::move(raw), t.name, rows, cfg);
+      return hf_output::to_hf_rows(std::move(raw), t.name, rows, cfg);
     }
     case Part::WeightScale: {
       const auto q = sq.quantize(t);
-      return to_hf_rows(encode_floats(q.scales.data(), q.scales.size(), dt), t.name, rows, cfg);
+      return hf_output::to_hf_rows(hf_output::encode_floats(q.scales.data(), q.scales.size(), dt), t.name, rows, cfg);
     }
     case Part::InputScale: {
       const float s = sq.input_scale(t.name);
-      return encode_floats(&s, 1, dt);
+      return hf_output::encode_floats(&s, 1, dt);
     }
   }
   return {};
-}
-
-// Tokenizer files next to the weights: copied from an HF checkpoint, or
-// rebuilt from a GGUF SentencePiece vocabulary.
-void write_tokenizer(const model::TensorSource& src, const fs::path& dir, SmoothQuantJobResult& r) {
-  if (model::hf_config(src)) {
-    for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
-                          "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt",
-                          "chat_template.jinja"})
-      if (fs::exists(src.path() / f)) {
-        fs::copy_file(src.path() / f, dir / f, fs::copy_options::overwrite_existing);
-        fs::permissions(dir / f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
-      }
-    return;
-  }
-  const io::GgufHeader* h = model::gguf_header(src);
-  const io::GgufValue* kind = h ? h->find("tokenizer.ggml.model") : nullptr;
-  if (kind && kind->as_string() == "llama") {
-    write_text(dir / "tokenizer.model", eval::sentencepiece_proto_from_gguf(*h));
-    return;
-  }
-  r.notes.push_back("no tokenizer files written: the GGUF vocabulary (" +
-                    (kind ? kind->as_string() : std::string("none")) +
-                    ") has no Hugging Face equivalent we can rebuild; copy tokenizer.json from the original model");
 }
 
 }  // namespace
@@ -226,8 +153,8 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   const DType dt = model_dtype(*src, cfg);
   std::vector<Planned> plan;
   for (const auto& t : src->tensors()) {
-    if (t.name == "rope_freqs.weight" || t.name.starts_with("rope_factors_")) continue;  // HF has them in the config
-    plan.push_back({&t, hf_name_of(t.name, cfg.arch()), methods::is_w8a8_linear(t.name)});
+    if (hf_output::config_only_tensor(t.name)) continue;
+    plan.push_back({&t, hf_output::hf_name_of(t.name, cfg.arch()), methods::is_w8a8_linear(t.name)});
     if (plan.back().linear) ++r.quantized_linears;
   }
   AtomicDirectory out(opts.output);
@@ -244,17 +171,9 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   writer.finish();
 
   io::CompressedTensorsConfig qc = io::CompressedTensorsConfig::w8a8(!opts.static_activations);
-  std::string original_config;
-  if (model::hf_config(*src)) original_config = read_text(src->path() / "config.json");
-  else {
-    model::ModelConfig c = cfg;
-    c.torch_dtype = std::string(torch_dtype_name(dt));
-    c.rope_long_factors = float_values(*src, "rope_factors_long.weight");  // Phi-3's LongRoPE lives in tensors
-    c.rope_short_factors = float_values(*src, "rope_factors_short.weight");
-    original_config = model::hf_config_json(c);
-  }
-  write_text(out.staging() / "config.json", io::config_json_with_quantization(original_config, qc));
-  write_tokenizer(*src, out.staging(), r);
+  hf_output::write_text(out.staging() / "config.json",
+                        io::config_json_with_quantization(hf_output::config_json_for(*src, cfg, dt), qc));
+  if (auto note = hf_output::write_tokenizer(*src, out.staging())) r.notes.push_back(*note);
   for (const auto& n : r.notes) log_warning(n);
 
   r.files = out.commit();

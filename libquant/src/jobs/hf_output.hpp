@@ -1,0 +1,46 @@
+#pragma once
+// Writing a Hugging Face checkpoint from any tensor source (the W8A8 and
+// `convert ... hf` jobs): HF names, rows back in HF's Q/K order, Gemma's
+// norms as HF stores them, config.json (the input's, or written from GGUF
+// metadata) and the tokenizer files.
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libquant/core/dtype.hpp"
+#include "libquant/core/tensor.hpp"
+#include "libquant/model/model_config.hpp"
+#include "libquant/model/tensor_source.hpp"
+
+namespace libquant::jobs::hf_output {
+
+// Tensors HF keeps in config.json instead (RoPE frequency factors).
+bool config_only_tensor(const std::string& gguf_name) noexcept;
+
+// The HF name of a GGUF-named tensor; Error(UnsupportedConversion) when it has none.
+std::string hf_name_of(const std::string& gguf_name, const model::ArchitectureInfo* arch);
+
+// n floats encoded as dt (F32, F16 or BF16).
+std::vector<std::byte> encode_floats(const float* v, size_t n, DType dt);
+
+// Rows back from GGUF's interleaved Q/K order to HF's (a no-op for other tensors and families).
+std::vector<std::byte> to_hf_rows(std::vector<std::byte> data, const std::string& gguf_name, int64_t rows,
+                                  const model::ModelConfig& cfg);
+
+// A float tensor (f32 values as the forward pass uses them) as HF stores it:
+// Gemma's norms minus one, encoded as dt, Q/K rows in HF order.
+std::vector<std::byte> hf_float_bytes(Tensor f32, const model::SourceTensor& t, const model::ModelConfig& cfg, DType dt);
+
+// config.json text: the HF input's own, else written from the GGUF metadata
+// (with Phi-3's LongRoPE factors from its tensors) for torch dtype dt.
+std::string config_json_for(const model::TensorSource& src, const model::ModelConfig& cfg, DType dt);
+
+// Tokenizer files into dir: copied from an HF checkpoint or rebuilt from a GGUF
+// SentencePiece vocabulary; otherwise a note saying why none were written.
+std::optional<std::string> write_tokenizer(const model::TensorSource& src, const std::filesystem::path& dir);
+
+void write_text(const std::filesystem::path& p, const std::string& s);
+
+}  // namespace libquant::jobs::hf_output
