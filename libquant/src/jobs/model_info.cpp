@@ -103,7 +103,8 @@ ModelInfo inspect_model(const fs::path& path) {
     info.dtype = info.format != "hf" ? std::string(traits(it->first).name) : std::string(torch_dtype_name(it->first));
   }
   // A .littlebit file's factorized tensors are presented as f32: count what is stored.
-  const uint64_t stored = info.format == "littlebit" ? info.file_size : src->total_bytes();
+  // Packed HF weights are presented as the f32 they decode to: count the files instead.
+  const uint64_t stored = info.format == "gguf" ? src->total_bytes() : info.file_size;
   if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(stored) / static_cast<double>(info.parameter_count);
   return info;
 }

@@ -1,6 +1,8 @@
 #include "libquant/model/tensor_source.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <set>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -10,9 +12,11 @@
 #include "libquant/core/finite.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/gguf/row_codec.hpp"
+#include "libquant/io/compressed_tensors.hpp"
 #include "libquant/io/safetensors.hpp"
 #include "libquant/model/littlebit_source.hpp"
 #include "libquant/model/tensor_naming.hpp"
+#include "packed_weight.hpp"
 
 namespace libquant::model {
 namespace fs = std::filesystem;
@@ -99,9 +103,14 @@ class HfTensorSource final : public TensorSource {
   explicit HfTensorSource(const fs::path& dir)
       : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
     const ArchitectureInfo* arch = config_.arch();
+    const std::set<std::string> packed_modules = packed_weight_modules();
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
+      if (PackedWeight::is_part(e.name) && packed_modules.count(e.name.substr(0, e.name.rfind('.')))) {
+        if (e.name.ends_with(".weight_packed")) add_packed(e.name.substr(0, e.name.rfind('.')), arch);
+        continue;
+      }
       auto gguf_name = hf_to_gguf_name(e.name, arch);
       if (!gguf_name)
         throw Error(ErrorCode::UnsupportedConversion, "cannot map tensor '" + e.name + "' to a GGUF name",
@@ -114,6 +123,7 @@ class HfTensorSource final : public TensorSource {
                           plus_one ? e.shape.numel() * 4 : e.end - e.begin});
       located_.push_back(loc);
       plus_one_.push_back(plus_one);
+      packed_of_.push_back(-1);
     }
     // RoPE frequency factors live in the config (Llama 3.1 scaling, Phi-3's
     // LongRoPE); GGUF carries them as tensors.
@@ -126,6 +136,7 @@ class HfTensorSource final : public TensorSource {
       tensors_.push_back({name, "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4});
       located_.push_back({nullptr, nullptr});
       plus_one_.push_back(false);
+      packed_of_.push_back(-1);
     }
   }
 
@@ -136,6 +147,7 @@ class HfTensorSource final : public TensorSource {
 
   void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
     const auto& loc = located_.at(index_of(t));
+    if (packed_of_[index_of(t)] >= 0) return read_packed(t, row0, n_rows, dst);
     if (!loc.file) {  // synthesized from the config (RoPE factors)
       check(row0 == 0 && n_rows == 1, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
       for (const auto& [name, values] : synthesized_)
@@ -155,18 +167,12 @@ class HfTensorSource final : public TensorSource {
       return;
     }
     // Permuted rows: a 2-D weight permutes its rows, a 1-D bias its elements.
-    const int64_t heads = kind == QkPermute::Query ? config_.num_heads : config_.num_kv_heads;
     const int64_t perm_rows = t.shape.rank() <= 1 ? t.shape[0] : static_cast<int64_t>(rows);
     const uint64_t prb = total / static_cast<uint64_t>(perm_rows);
     const uint64_t first = t.shape.rank() <= 1 ? 0 : row0;
     const uint64_t count = t.shape.rank() <= 1 ? static_cast<uint64_t>(perm_rows) : n_rows;
-    check(perm_rows % (2 * heads) == 0, ErrorCode::ValidationFailed,
-          "tensor '" + t.name + "' rows do not split into " + std::to_string(heads) + " heads");
-    const int64_t per_head = perm_rows / heads, half = per_head / 2;
     for (uint64_t i = 0; i < count; ++i) {
-      const auto d = static_cast<int64_t>(first + i);
-      const int64_t h = d / per_head, w = d % per_head;
-      const int64_t s = h * per_head + (w % 2) * half + w / 2;  // inverse of the [2][half] -> [half][2] swap
+      const int64_t s = source_row(t, kind, perm_rows, static_cast<int64_t>(first + i));
       loc.file->read(*loc.entry, static_cast<uint64_t>(s) * prb, {dst + i * prb, prb});
     }
   }
@@ -178,6 +184,57 @@ class HfTensorSource final : public TensorSource {
 
  private:
   size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
+
+  // The HF row that GGUF row d of a Q/K weight comes from (the inverse of the [2][half] -> [half][2] swap).
+  int64_t source_row(const SourceTensor& t, QkPermute kind, int64_t n_rows, int64_t d) const {
+    if (kind == QkPermute::None) return d;
+    const int64_t heads = kind == QkPermute::Query ? config_.num_heads : config_.num_kv_heads;
+    check(n_rows % (2 * heads) == 0, ErrorCode::ValidationFailed,
+          "tensor '" + t.name + "' rows do not split into " + std::to_string(heads) + " heads");
+    const int64_t per_head = n_rows / heads, half = per_head / 2, h = d / per_head, w = d % per_head;
+    return h * per_head + (w % 2) * half + w / 2;
+  }
+
+  // Modules whose weight is stored pack-quantized (compressed-tensors).
+  std::set<std::string> packed_weight_modules() const {
+    std::set<std::string> out;
+    for (const auto& loc : ckpt_.tensors())
+      if (loc.entry->name.ends_with(".weight_packed"))
+        out.insert(loc.entry->name.substr(0, loc.entry->name.size() - std::string_view(".weight_packed").size()));
+    if (!out.empty()) {
+      check(!config_.quantization_config.empty(), ErrorCode::ValidationFailed,
+            "the checkpoint holds packed weights but config.json has no quantization_config");
+      const io::CompressedTensorsConfig qc = io::parse_compressed_tensors_config(config_.quantization_config);
+      check(!qc.groups.empty() && qc.groups.front().weights.has_value(), ErrorCode::ValidationFailed,
+            "quantization_config gives no weight scheme for the packed weights");
+      packed_bits_ = qc.groups.front().weights->num_bits;
+    }
+    return out;
+  }
+
+  // A pack-quantized weight, listed as the f32 tensor it decodes to.
+  void add_packed(const std::string& module, const ArchitectureInfo* arch) {
+    const std::string hf = module + ".weight";
+    auto gguf_name = hf_to_gguf_name(hf, arch);
+    check(gguf_name.has_value(), ErrorCode::UnsupportedConversion, "cannot map tensor '" + hf + "' to a GGUF name");
+    packed_.emplace_back(ckpt_, module, packed_bits_);
+    const PackedWeight& p = packed_.back();
+    tensors_.push_back({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()},
+                        static_cast<uint64_t>(p.rows() * p.cols()) * 4});
+    located_.push_back({nullptr, nullptr});
+    plus_one_.push_back(false);
+    packed_of_.push_back(static_cast<int>(packed_.size() - 1));
+  }
+
+  void read_packed(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
+    const PackedWeight& p = packed_[static_cast<size_t>(packed_of_[index_of(t)])];
+    check(row0 + n_rows <= static_cast<uint64_t>(p.rows()), ErrorCode::InvalidArgument,
+          "row range outside tensor '" + t.name + "'");
+    const QkPermute kind = config_.arch()->permute_qk ? qk_permute_kind(t.name) : QkPermute::None;
+    for (uint64_t i = 0; i < n_rows; ++i)
+      p.decode_row(source_row(t, kind, p.rows(), static_cast<int64_t>(row0 + i)),
+                   reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()));
+  }
 
   // 1 + w in f32 for rows [row0, row0 + n_rows) of a norm stored as F32, F16 or BF16.
   void read_plus_one(const io::SafetensorsEntry& e, const SourceTensor& t, uint64_t row0, uint64_t n_rows,
@@ -202,6 +259,9 @@ class HfTensorSource final : public TensorSource {
   std::vector<io::SafetensorsCheckpoint::Located> located_;
   std::vector<std::pair<std::string, std::vector<float>>> synthesized_;  // tensors made from the config
   std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
+  std::vector<int> packed_of_;   // per tensor: its PackedWeight (-1: none)
+  std::deque<PackedWeight> packed_;
+  mutable int packed_bits_ = 4;
 };
 
 class GgufTensorSource final : public TensorSource {

@@ -1,0 +1,41 @@
+#pragma once
+// compressed-tensors `pack-quantized` weights (W4A16 and friends, as
+// llm-compressor writes them for GPTQ / AWQ / RTN): `M.weight_packed` int32
+// words holding num_bits-wide values densely along each row (value i at bit
+// i * num_bits of the row's stream, stored with +2^(bits-1)), `M.weight_scale`
+// [rows, groups], `M.weight_shape` [2], and for asymmetric schemes
+// `M.weight_zero_point` packed the same way along the rows. Decoded exactly as
+// compressed-tensors does: (q - zero) * scale, rounded to the scale's dtype.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libquant/io/safetensors.hpp"
+
+namespace libquant::model {
+
+class PackedWeight {
+ public:
+  using Located = io::SafetensorsCheckpoint::Located;
+  // `module` is the HF module name ("model.layers.0.self_attn.q_proj"); throws
+  // Error(ValidationFailed) naming the tensor for any inconsistent shape or type.
+  PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::string& module, int num_bits);
+
+  int64_t rows() const noexcept { return rows_; }
+  int64_t cols() const noexcept { return cols_; }
+  // Row r as f32 into out[cols()].
+  void decode_row(int64_t r, float* out) const;
+  // The tensors it is made of (not listed on their own).
+  static bool is_part(const std::string& hf_name) noexcept;
+
+ private:
+  Located packed_{}, scale_{};
+  int bits_ = 4;
+  int64_t rows_ = 0, cols_ = 0, groups_ = 1, words_per_row_ = 0;
+  std::vector<int8_t> zero_;  // [rows, groups] (empty: symmetric)
+};
+
+// n values of `bits` bits from a dense little-endian int32 stream, minus 2^(bits-1).
+void unpack_values(const int32_t* words, int64_t n, int bits, int8_t* out);
+
+}  // namespace libquant::model
