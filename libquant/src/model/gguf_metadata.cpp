@@ -133,7 +133,9 @@ void read_family_scalars(const io::GgufHeader& h, const ArchitectureInfo& arch, 
   };
   if (const auto* v = h.find(a + ".rope.dimension_count"); v && !v->is_array()) c.rope_dims = v->as_int();
   if (arch.fused_projections) {
-    c.rope_original_context = static_cast<int64_t>(number(".rope.scaling.original_context_length", 0.0));
+    // Absent (the converter always writes it): the training context, as llama.cpp's n_ctx_orig_yarn.
+    c.rope_original_context =
+        static_cast<int64_t>(number(".rope.scaling.original_context_length", static_cast<double>(c.max_position_embeddings)));
     c.rope_attn_factor = number(".rope.scaling.attn_factor", 1.0);
   }
   if (arch.multipliers) {
