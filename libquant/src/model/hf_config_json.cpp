@@ -121,7 +121,6 @@ void granite_or_cohere_fields(const ModelConfig& c, const ArchitectureInfo& arch
     set(f, "layer_norm_eps", c.rms_norm_eps);
     set(f, "logit_scale", c.logit_scale);
     set(f, "use_qk_norm", false);
-    f.erase("rms_norm_eps");
   }
 }
 
@@ -150,7 +149,7 @@ std::string hf_config_json(const ModelConfig& c) {
   set(f, "num_attention_heads", c.num_heads);
   set(f, "num_hidden_layers", c.num_layers);
   set(f, "num_key_value_heads", c.num_kv_heads);
-  set(f, "rms_norm_eps", c.rms_norm_eps);
+  if (!arch || !arch->layer_norm) set(f, "rms_norm_eps", c.rms_norm_eps);  // Command-R: layer_norm_eps
   set(f, "tie_word_embeddings", c.tie_word_embeddings);
   set(f, "torch_dtype", c.torch_dtype.empty() ? std::string("float32") : c.torch_dtype);
   set(f, "use_cache", true);

@@ -98,15 +98,18 @@ PackedWeight::PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::str
   }
 }
 
-void PackedWeight::decode_row(int64_t r, float* out) const {
-  std::vector<int32_t> words(static_cast<size_t>(words_per_row_));
+void PackedWeight::decode_row(int64_t r, float* out, Buffers& scratch) const {
+  std::vector<int32_t>& words = scratch.words;
+  words.resize(static_cast<size_t>(words_per_row_));
   packed_.file->read(*packed_.entry, static_cast<uint64_t>(r * words_per_row_) * 4,
                      {reinterpret_cast<std::byte*>(words.data()), words.size() * 4});
-  std::vector<int8_t> q(static_cast<size_t>(cols_));
+  std::vector<int8_t>& q = scratch.values;
+  q.resize(static_cast<size_t>(cols_));
   unpack_values(words.data(), cols_, bits_, q.data());
   const DType sd = scale_.entry->dtype;
   const size_t width = sd == DType::F32 ? 4 : 2;
-  std::vector<std::byte> sraw(static_cast<size_t>(groups_) * width);
+  std::vector<std::byte>& sraw = scratch.scales;
+  sraw.resize(static_cast<size_t>(groups_) * width);
   scale_.file->read(*scale_.entry, static_cast<uint64_t>(r * groups_) * width, sraw);
   const int64_t group = cols_ / groups_;
   for (int64_t g = 0; g < groups_; ++g) {

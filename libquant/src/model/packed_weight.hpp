@@ -23,8 +23,14 @@ class PackedWeight {
 
   int64_t rows() const noexcept { return rows_; }
   int64_t cols() const noexcept { return cols_; }
+  // Scratch space reused across rows (one per reader).
+  struct Buffers {
+    std::vector<int32_t> words;
+    std::vector<int8_t> values;
+    std::vector<std::byte> scales;
+  };
   // Row r as f32 into out[cols()].
-  void decode_row(int64_t r, float* out) const;
+  void decode_row(int64_t r, float* out, Buffers& scratch) const;
   // The tensors it is made of (not listed on their own).
   static bool is_part(const std::string& hf_name) noexcept;
 

@@ -103,12 +103,12 @@ class HfTensorSource final : public TensorSource {
   explicit HfTensorSource(const fs::path& dir)
       : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
     const ArchitectureInfo* arch = config_.arch();
-    const std::set<std::string> packed_modules = packed_weight_modules();
+    const PackedModules packed = packed_weight_modules();
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
-      if (PackedWeight::is_part(e.name) && packed_modules.count(e.name.substr(0, e.name.rfind('.')))) {
-        if (e.name.ends_with(".weight_packed")) add_packed(e.name.substr(0, e.name.rfind('.')), arch);
+      if (PackedWeight::is_part(e.name) && packed.modules.count(e.name.substr(0, e.name.rfind('.')))) {
+        if (e.name.ends_with(".weight_packed")) add_packed(e.name.substr(0, e.name.rfind('.')), packed.bits, arch);
         continue;
       }
       auto gguf_name = hf_to_gguf_name(e.name, arch);
@@ -171,8 +171,9 @@ class HfTensorSource final : public TensorSource {
     const uint64_t prb = total / static_cast<uint64_t>(perm_rows);
     const uint64_t first = t.shape.rank() <= 1 ? 0 : row0;
     const uint64_t count = t.shape.rank() <= 1 ? static_cast<uint64_t>(perm_rows) : n_rows;
+    const RowPermutation perm = row_permutation(t, kind, perm_rows);
     for (uint64_t i = 0; i < count; ++i) {
-      const int64_t s = source_row(t, kind, perm_rows, static_cast<int64_t>(first + i));
+      const int64_t s = perm.source(static_cast<int64_t>(first + i));
       loc.file->read(*loc.entry, static_cast<uint64_t>(s) * prb, {dst + i * prb, prb});
     }
   }
@@ -185,39 +186,51 @@ class HfTensorSource final : public TensorSource {
  private:
   size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
 
-  // The HF row that GGUF row d of a Q/K weight comes from (the inverse of the [2][half] -> [half][2] swap).
-  int64_t source_row(const SourceTensor& t, QkPermute kind, int64_t n_rows, int64_t d) const {
-    if (kind == QkPermute::None) return d;
+  // Which HF row each GGUF row of a Q/K weight comes from (the inverse of the
+  // [2][half] -> [half][2] swap), validated once per read rather than per row.
+  struct RowPermutation {
+    int64_t per_head = 0, half = 0;  // 0: rows in place
+    int64_t source(int64_t d) const noexcept {
+      if (per_head == 0) return d;
+      const int64_t h = d / per_head, w = d % per_head;
+      return h * per_head + (w % 2) * half + w / 2;
+    }
+  };
+  RowPermutation row_permutation(const SourceTensor& t, QkPermute kind, int64_t n_rows) const {
+    if (kind == QkPermute::None) return {};
     const int64_t heads = kind == QkPermute::Query ? config_.num_heads : config_.num_kv_heads;
     check(n_rows % (2 * heads) == 0, ErrorCode::ValidationFailed,
           "tensor '" + t.name + "' rows do not split into " + std::to_string(heads) + " heads");
-    const int64_t per_head = n_rows / heads, half = per_head / 2, h = d / per_head, w = d % per_head;
-    return h * per_head + (w % 2) * half + w / 2;
+    return {n_rows / heads, n_rows / heads / 2};
   }
 
-  // Modules whose weight is stored pack-quantized (compressed-tensors).
-  std::set<std::string> packed_weight_modules() const {
-    std::set<std::string> out;
+  // Modules whose weight is stored pack-quantized (compressed-tensors), and their width.
+  struct PackedModules {
+    std::set<std::string> modules;
+    int bits = 0;
+  };
+  PackedModules packed_weight_modules() const {
+    PackedModules out;
     for (const auto& loc : ckpt_.tensors())
       if (loc.entry->name.ends_with(".weight_packed"))
-        out.insert(loc.entry->name.substr(0, loc.entry->name.size() - std::string_view(".weight_packed").size()));
-    if (!out.empty()) {
+        out.modules.insert(loc.entry->name.substr(0, loc.entry->name.size() - std::string_view(".weight_packed").size()));
+    if (!out.modules.empty()) {
       check(!config_.quantization_config.empty(), ErrorCode::ValidationFailed,
             "the checkpoint holds packed weights but config.json has no quantization_config");
       const io::CompressedTensorsConfig qc = io::parse_compressed_tensors_config(config_.quantization_config);
       check(!qc.groups.empty() && qc.groups.front().weights.has_value(), ErrorCode::ValidationFailed,
             "quantization_config gives no weight scheme for the packed weights");
-      packed_bits_ = qc.groups.front().weights->num_bits;
+      out.bits = qc.groups.front().weights->num_bits;
     }
     return out;
   }
 
   // A pack-quantized weight, listed as the f32 tensor it decodes to.
-  void add_packed(const std::string& module, const ArchitectureInfo* arch) {
+  void add_packed(const std::string& module, int bits, const ArchitectureInfo* arch) {
     const std::string hf = module + ".weight";
     auto gguf_name = hf_to_gguf_name(hf, arch);
     check(gguf_name.has_value(), ErrorCode::UnsupportedConversion, "cannot map tensor '" + hf + "' to a GGUF name");
-    packed_.emplace_back(ckpt_, module, packed_bits_);
+    packed_.emplace_back(ckpt_, module, bits);
     const PackedWeight& p = packed_.back();
     tensors_.push_back({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()},
                         static_cast<uint64_t>(p.rows() * p.cols()) * 4});
@@ -231,9 +244,11 @@ class HfTensorSource final : public TensorSource {
     check(row0 + n_rows <= static_cast<uint64_t>(p.rows()), ErrorCode::InvalidArgument,
           "row range outside tensor '" + t.name + "'");
     const QkPermute kind = config_.arch()->permute_qk ? qk_permute_kind(t.name) : QkPermute::None;
+    const RowPermutation perm = row_permutation(t, kind, p.rows());
+    PackedWeight::Buffers buffers;
     for (uint64_t i = 0; i < n_rows; ++i)
-      p.decode_row(source_row(t, kind, p.rows(), static_cast<int64_t>(row0 + i)),
-                   reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()));
+      p.decode_row(perm.source(static_cast<int64_t>(row0 + i)),
+                   reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()), buffers);
   }
 
   // 1 + w in f32 for rows [row0, row0 + n_rows) of a norm stored as F32, F16 or BF16.
@@ -261,7 +276,6 @@ class HfTensorSource final : public TensorSource {
   std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
   std::vector<int> packed_of_;   // per tensor: its PackedWeight (-1: none)
   std::deque<PackedWeight> packed_;
-  mutable int packed_bits_ = 4;
 };
 
 class GgufTensorSource final : public TensorSource {
