@@ -27,6 +27,8 @@ if [ "${LIBQUANT_SKIP_PYTHON:-0}" != "1" ]; then
   python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
   # torch + transformers + compressed-tensors, in a venv of their own (large; cached).
   bash "$(dirname "$0")/install-torch-oracle.sh" >/dev/null
+  # llm-compressor over it, for the GPTQ / AWQ side-by-side tests (cached).
+  bash "$(dirname "$0")/install-llmcompressor-oracle.sh" >/dev/null
   # llama-imatrix / llama-perplexity from the llama-cpp-python sdist, built outside the repository (cached).
   bash "$(dirname "$0")/build-llama-tools.sh" >/dev/null
 fi

@@ -1,5 +1,7 @@
 #include "cli_output.hpp"
 
+#include "libquant/jobs/quality_report.hpp"
+
 #include <filesystem>
 
 #include "libquant/core/log.hpp"
@@ -9,6 +11,18 @@
 #include <iostream>
 
 namespace cli {
+
+void write_quality_fields(libquant::JsonWriter& j, const libquant::jobs::QualityReport* report,
+                          const double* coherence_score) {
+  if (report)
+    j.key("quality_report").begin_object()
+        .field("perplexity_original", report->perplexity_original)
+        .field("perplexity_quantized", report->perplexity_quantized)
+        .field("perplexity_delta_pct", report->perplexity_delta_pct)
+        .field("mean_kld", report->mean_kld)
+        .end_object();
+  if (coherence_score) j.field("coherence_score", *coherence_score);
+}
 
 void print_json(const libquant::JsonWriter& j) { std::cout << j.str() << std::endl; }
 

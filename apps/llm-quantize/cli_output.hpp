@@ -7,6 +7,10 @@
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
 
+namespace libquant::jobs {
+struct QualityReport;
+}
+
 namespace cli {
 
 enum class OutputMode { Human, Json };
@@ -23,6 +27,11 @@ struct GlobalOptions {
 int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
                  const std::string& suggestion);
 void print_json(const libquant::JsonWriter& j);
+// The after-writing gates' JSON fields: `quality_report` {perplexity_original,
+// perplexity_quantized, perplexity_delta_pct, mean_kld} and `coherence_score`
+// (each only when measured).
+void write_quality_fields(libquant::JsonWriter& j, const libquant::jobs::QualityReport* report,
+                          const double* coherence_score);
 // Progress bars: human mode, a terminal on stderr, and not --verbosity quiet.
 bool progress_enabled(const GlobalOptions& g);
 // "1.2 MB" style sizes for human output.

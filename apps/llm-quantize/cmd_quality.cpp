@@ -20,7 +20,7 @@ namespace cli {
 
 namespace {
 struct PerplexityCliOptions {
-  std::string model, data, save_logits, kl_base;
+  std::string model, data, save_logits, kl_base, tokenizer;
   int64_t ctx = 512, chunks = -1, batch = 1;
   unsigned threads = 0;
   bool whole_model = false;
@@ -39,6 +39,7 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
   opts.progress = &progress;
   opts.save_logits = o.save_logits;
   opts.kl_base = o.kl_base;
+  opts.tokenizer = o.tokenizer;
   if (o.data.empty() && o.kl_base.empty())
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--data is required (unless --kl-base gives the tokens)",
                           "Pass --data FILE with the evaluation text");
@@ -190,6 +191,9 @@ Command register_quality(CLI::App& app, const GlobalOptions& g) {
                   "Write the log-probabilities of every scored token (llama-perplexity's KL base file)");
   ppl->add_option("--kl-base", po->kl_base, "KL-divergence against a --save-logits file (its tokens are used)")
       ->check(CLI::ExistingFile);
+  ppl->add_option("--tokenizer", po->tokenizer,
+                  "Take the tokenizer from this HF directory or .gguf file (for checkpoints without tokenizer files)")
+      ->check(CLI::ExistingPath);
   ppl->add_flag("--whole-model", po->whole_model, "Keep all weights in memory instead of streaming one layer at a time");
   return {ppl, [&g, po] { return run_perplexity(g, *po); }};
 }

@@ -1,6 +1,7 @@
 // `llm-quantize quantize MODEL FORMAT -q LEVEL`: flag parsing only; the work is
-// libquant::jobs::convert_to_gguf (gguf) or libquant::jobs::smoothquant_w8a8
-// (smoothquant: W8A8 compressed-tensors).
+// libquant::jobs::convert_to_gguf (gguf), libquant::jobs::smoothquant_w8a8
+// (smoothquant: W8A8 compressed-tensors) or libquant::jobs::quantize_weight_only
+// (gptq: W4A16 and friends, compressed-tensors pack-quantized).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "commands.hpp"
 #include "flag_checks.hpp"
 #include "smoothquant_flags.hpp"
+#include "weight_only_flags.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -56,6 +58,7 @@ struct QuantizeOptions {
   std::vector<std::string> candidates;
   CheckpointFlags checkpoints;
   SmoothQuantFlags smoothquant;
+  WeightOnlyFlags weight_only;
 };
 
 struct GateResults {
@@ -181,12 +184,37 @@ int run_smoothquant(const GlobalOptions& g, const QuantizeOptions& o) {
   return 0;
 }
 
+// `quantize MODEL gptq|awq -q 4bit [--group-size G] [--act-order] [--rtn]`: a
+// pack-quantized compressed-tensors directory, <model>-W4A16-G128[-rtn|-awq] by default.
+int run_weight_only(const GlobalOptions& g, const QuantizeOptions& o) {
+  const int bits = WeightOnlyFlags::bits_of(o.level);
+  require_output_dir(o);
+  std::string name = o.output_name;
+  if (name.empty()) {
+    name = model_stem(o.model) + "-W" + std::to_string(bits) + "A16";
+    name += o.weight_only.group_size > 0 ? "-G" + std::to_string(o.weight_only.group_size) : std::string("-channel");
+    if (o.weight_only.rtn) name += "-rtn";
+    if (o.format == "awq") name += "-awq";
+  }
+  libquant::TerminalProgress progress(progress_enabled(g));
+  auto opts = o.weight_only.job_options(o.model, fs::path(o.output_dir) / name, o.format, bits, o.smoothquant, o.threads);
+  opts.progress = &progress;
+  libquant::log_info("Loading model: " + o.model);
+  const auto res = libquant::jobs::quantize_weight_only(opts);
+  const auto gates = run_quality_gates(o, res.output, progress);
+  const double coherence = gates.coherence ? gates.coherence->score : 0.0;
+  print_weight_only_result(g, o.format, res, gates.report ? &*gates.report : nullptr, gates.coherence ? &coherence : nullptr);
+  return 0;
+}
+
 int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   o.smoothquant.validate(o.format);
+  o.weight_only.validate(o.format);
   if (o.format == "smoothquant") return run_smoothquant(g, o);
+  if (o.format == "gptq" || o.format == "awq") return run_weight_only(g, o);
   if (o.format != "gguf")
     throw Error(ErrorCode::UnsupportedConversion, "output format '" + o.format + "' is not implemented yet",
-                "Use 'gguf' or 'smoothquant' (awq and gptq are planned)");
+                "Use 'gguf', 'smoothquant', 'gptq' or 'awq'");
   if (o.level.empty())
     throw Error(ErrorCode::InvalidArgument, "gguf needs a quantization level (-q)", "Example: -q Q4_K_M");
   const std::string level = upper(o.level) == "DYNAMIC" ? "dynamic" : upper(o.level);
@@ -300,15 +328,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
         .field("layers_processed", res.layers_processed)
         .field("parameter_count", res.parameter_count)
         .end_object();
-    if (gates.report) {
-      j.key("quality_report").begin_object()
-          .field("perplexity_original", gates.report->perplexity_original)
-          .field("perplexity_quantized", gates.report->perplexity_quantized)
-          .field("perplexity_delta_pct", gates.report->perplexity_delta_pct)
-          .field("mean_kld", gates.report->mean_kld)
-          .end_object();
-    }
-    if (gates.coherence) j.field("coherence_score", gates.coherence->score);
+    const double coherence = gates.coherence ? gates.coherence->score : 0.0;
+    write_quality_fields(j, gates.report ? &*gates.report : nullptr, gates.coherence ? &coherence : nullptr);
     if (libquant::verbosity() >= libquant::Verbosity::Verbose) {
       j.key("tensors").begin_array();
       for (const auto& t : res.tensors) {
@@ -335,10 +356,11 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   CLI::App* sub = app.add_subcommand("quantize", "Quantize or convert a model (HF directory or GGUF file)");
   sub->add_option("MODEL", o->model, "Hugging Face checkpoint directory or .gguf file")->required();
   sub->add_option("OUTPUT_FORMAT", o->format,
-                  "Target format: gguf (a .gguf file) or smoothquant (W8A8 INT8 compressed-tensors checkpoint "
-                  "directory); awq, gptq planned")
+                  "Target format: gguf (a .gguf file), smoothquant (W8A8 INT8 compressed-tensors checkpoint "
+                  "directory), gptq or awq (W4A16 and friends, compressed-tensors pack-quantized directory)")
       ->required();
-  sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M (gguf); W8A8 (smoothquant)");
+  sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M (gguf); W8A8 (smoothquant); 4bit, 8bit, 3bit, 2bit "
+                  "(gptq, awq; default 4bit)");
   sub->add_option("-o,--output-dir", o->output_dir, "Output directory")->capture_default_str();
   sub->add_option("-n,--output-name", o->output_name,
                   "Output file name (default <model>-<LEVEL>.gguf; smoothquant: directory <model>-W8A8[-smoothquant])")
@@ -395,6 +417,7 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);
   o->smoothquant.add_to(sub);
+  o->weight_only.add_to(sub);
   return {sub, [&g, o] { return run_quantize(g, *o); }};
 }
 

@@ -20,20 +20,20 @@ void SmoothQuantFlags::add_to(CLI::App* sub) {
                   "SmoothQuant migration strength in [0, 1] (default 0.5), or 'auto': per layer group, the alpha "
                   "(or no smoothing) with the least INT8 output error on calibration activations");
   sub->add_option("--calibration-data", calibration_data,
-                  "smoothquant: calibration text (.txt, .json, .jsonl; default: the bundled text; exit 15 when "
+                  "smoothquant, gptq: calibration text (.txt, .json, .jsonl; default: the bundled text; exit 15 when "
                   "unreadable)");
-  sub->add_option("--calibration-samples", calibration_samples, "smoothquant: calibration sequences")
+  sub->add_option("--calibration-samples", calibration_samples, "smoothquant, gptq: calibration sequences")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-  sub->add_option("--calibration-seq-len", seq_len, "smoothquant: tokens per calibration sequence")
+  sub->add_option("--calibration-seq-len", seq_len, "smoothquant, gptq: tokens per calibration sequence")
       ->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
-  sub->add_option("--calibration-batch", batch, "smoothquant: sequences per forward pass")
+  sub->add_option("--calibration-batch", batch, "smoothquant, gptq: sequences per forward pass")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
   sub->add_flag("--static-activations", static_activations,
                 "smoothquant: static per-tensor activation scales from calibration (default: dynamic per token)");
   sub->add_flag("--smooth-down", smooth_down,
                 "--smoothquant: also smooth down_proj's input, folding 1/s into up_proj's rows (not in the "
                 "original method; always on with --alpha auto)");
-  sub->add_option("--max-shard-size", max_shard_size, "smoothquant: safetensors shard size (e.g. 5GB, 500MB)")
+  sub->add_option("--max-shard-size", max_shard_size, "smoothquant, gptq: safetensors shard size (e.g. 5GB, 500MB)")
       ->capture_default_str();
 }
 
@@ -73,7 +73,7 @@ void SmoothQuantFlags::validate(const std::string& format) const {
       throw Error(ErrorCode::InvalidArgument, "--alpha '" + alpha + "' is not a number in [0, 1] or 'auto'",
                   "Typical values: 0.5 (default), 0.8 for Llama-2/3; 'auto' searches per layer");
   }
-  if (format == "smoothquant") parse_size(max_shard_size, "--max-shard-size");
+  if (format == "smoothquant" || format == "gptq" || format == "awq") parse_size(max_shard_size, "--max-shard-size");
 }
 
 libquant::jobs::SmoothQuantJobOptions SmoothQuantFlags::job_options(const std::string& model,
@@ -141,14 +141,7 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
     j.key("notes").begin_array();
     for (const auto& n : r.notes) j.value(n);
     j.end_array();
-    if (report)
-      j.key("quality_report").begin_object()
-          .field("perplexity_original", report->perplexity_original)
-          .field("perplexity_quantized", report->perplexity_quantized)
-          .field("perplexity_delta_pct", report->perplexity_delta_pct)
-          .field("mean_kld", report->mean_kld)
-          .end_object();
-    if (coherence_score) j.field("coherence_score", *coherence_score);
+    write_quality_fields(j, report, coherence_score);
     j.end_object();
     print_json(j);
     return;

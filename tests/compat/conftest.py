@@ -95,3 +95,12 @@ def torch_python():
     if not py.exists():
         pytest.fail(f"{py} is missing: run scripts/install-torch-oracle.sh (scripts/install-deps.sh does)")
     return str(py)
+
+
+@pytest.fixture(scope="session")
+def llmcompressor_python():
+    """The cached venv with llm-compressor, layered over the torch oracle's."""
+    default = Path(os.environ.get("LLM_QUANTIZE_CACHE", Path.home() / ".cache/llm-quantize")) / "venv-llmcompressor/bin/python"
+    if not default.exists():
+        pytest.fail(f"{default} is missing: run scripts/install-llmcompressor-oracle.sh (scripts/install-deps.sh does)")
+    return str(default)

@@ -21,8 +21,8 @@ import json
 import sys
 
 import compressed_tensors
+from ct_reference import reference_quantization_config
 import torch
-from compressed_tensors.compressors import ModelCompressor
 from compressed_tensors.quantization import (QuantizationArgs, QuantizationConfig, QuantizationScheme,
                                              QuantizationStatus, preset_name_to_scheme)
 from safetensors.torch import load_file
@@ -30,7 +30,6 @@ from transformers import AutoModelForCausalLM
 from transformers.utils.quantization_config import CompressedTensorsConfig
 import glob
 import os
-import tempfile
 
 
 def fake_quant(x, scale):
@@ -87,11 +86,7 @@ def main():
                                                     dynamic=False)
     qc = QuantizationConfig(config_groups={"group_0": scheme}, ignore=["lm_head"], format="int-quantized",
                             quantization_status=QuantizationStatus.COMPRESSED)
-    with tempfile.TemporaryDirectory() as d:
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump({}, f)
-        ModelCompressor(quantization_config=qc).update_config(d)
-        result["reference_quantization_config"] = json.load(open(os.path.join(d, "config.json")))["quantization_config"]
+    result["reference_quantization_config"] = reference_quantization_config(qc)
     result["package_version"] = compressed_tensors.__version__
     with open(out, "w") as f:
         json.dump(result, f)

@@ -409,6 +409,12 @@ FLAG_CASES = [
     ["quantize", "{m}", "gguf", "-q", "Q8_0", "--checkpoint-dir", "{o}/c", "--no-checkpoints"],
     ["tokenize", "{m}"],
     ["quantize", "{m}", "smoothquant", "--alpha", "nan"],
+    ["quantize", "{m}", "gptq", "-q", "5bit"],
+    ["quantize", "{m}", "gptq", "--group-size", "0"],
+    ["quantize", "{m}", "gptq", "--group-size", "32"],  # stories260K's 172 FFN columns
+    ["quantize", "{m}", "gptq", "--damp", "nan"],
+    ["quantize", "{m}", "gguf", "-q", "Q8_0", "--act-order"],
+    ["quantize", "{m}", "smoothquant", "--group-size", "64"],
 ]
 
 

@@ -103,7 +103,8 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   check(opts.batch >= 1, ErrorCode::InvalidArgument, "--batch must be at least 1");
   if (!opts.save_logits.empty()) require_output_apart_from_inputs(opts.save_logits, {opts.model, opts.data, opts.kl_base});
   auto src = model::open_tensor_source(opts.model);
-  auto tok = load_tokenizer(*src);
+  const auto tok_src = opts.tokenizer.empty() ? nullptr : model::open_tensor_source(opts.tokenizer);
+  auto tok = load_tokenizer(tok_src ? *tok_src : *src);
   std::unique_ptr<LogitsFileReader> base;
   std::vector<int32_t> tokens;
   int64_t ctx = opts.ctx;

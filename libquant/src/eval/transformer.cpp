@@ -265,6 +265,39 @@ struct Transformer::Impl {
     for (size_t i = 0; i < h.size(); ++i) h[i] += rs == 1.0f ? a[i] : a[i] * rs;
   }
 
+  // Half of block l on each x: the attention or the FFN sublayer, its output
+  // (post-norm applied) added to the stream or put in its place.
+  void run_part(int l, Transformer::Sublayer part, const std::vector<Transformer::Hidden*>& xs, bool residual) {
+    check(l >= 0 && l < cfg.num_layers, ErrorCode::InvalidArgument, "layer index out of range");
+    check(!arch->parallel_block && !opts.ggml_numerics, ErrorCode::InvalidArgument,
+          "this block has no separate sublayers (parallel attention and FFN), or runs with llama.cpp's numerics");
+    std::optional<LayerWeights> scratch;
+    const LayerWeights& w = layer(l, scratch);
+    const int64_t d = cfg.hidden_size;
+    const auto rs = static_cast<float>(cfg.residual_scale);
+    for (Transformer::Hidden* x : xs) {
+      const int64_t N = x->batch * x->seq;
+      std::vector<float>& h = x->h;
+      std::vector<float> xn(h.size()), a(h.size());
+      const float* post = nullptr;
+      if (part == Transformer::Sublayer::Attention) {
+        pre_norm(h, w.attn_norm, N, d, xn);
+        attention(l, w, xn, x->batch, x->seq, a, nullptr);
+        post = ptr(w.post_attn_norm);
+      } else {
+        pre_norm(h, w.ffn_norm, N, d, xn);
+        feed_forward(l, w, xn, N, a, nullptr);
+        post = ptr(w.post_ffn_norm);
+      }
+      if (post) cpu::rms_norm(a.data(), post, N, d, cfg.rms_norm_eps, a.data());
+      if (!residual) {
+        h.swap(a);
+        continue;
+      }
+      for (size_t i = 0; i < h.size(); ++i) h[i] += rs == 1.0f ? a[i] : a[i] * rs;
+    }
+  }
+
   // The rotary embedding of layer l for sequences of T tokens.
   cpu::RopeSpec rope_spec(int l, int64_t T) const {
     const bool local = cfg.is_local_layer(l);
@@ -460,6 +493,9 @@ Transformer::Hidden Transformer::embed(const std::vector<std::vector<int32_t>>& 
 void Transformer::run_layer(int layer, Hidden& x, calib::LinearHook* hook) { impl_->run_layer(layer, {&x}, hook); }
 void Transformer::run_layer(int layer, const std::vector<Hidden*>& xs, calib::LinearHook* hook) {
   impl_->run_layer(layer, xs, hook);
+}
+void Transformer::run_sublayer(int layer, Sublayer part, const std::vector<Hidden*>& xs, bool add_to_stream) {
+  impl_->run_part(layer, part, xs, add_to_stream);
 }
 std::vector<float> Transformer::logits(const Hidden& x, int64_t logits_from, calib::LinearHook* hook) {
   return impl_->logits(x, logits_from, hook);

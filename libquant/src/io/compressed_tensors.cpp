@@ -65,6 +65,8 @@ std::optional<CtQuantArgs> get_args(simdjson::dom::object o, const char* key) {
   }
   int64_t gs;
   if (!a["group_size"].get_int64().get(gs)) q.group_size = gs;
+  std::string_view order;
+  if (!a["actorder"].get_string().get(order)) q.actorder = std::string(order);
   return q;
 }
 
@@ -74,7 +76,9 @@ void write_args(JsonWriter& w, const char* key, const std::optional<CtQuantArgs>
     w.null();
     return;
   }
-  w.begin_object().field("dynamic", a->dynamic).key("group_size");
+  w.begin_object();
+  if (a->actorder) w.field("actorder", *a->actorder);
+  w.field("dynamic", a->dynamic).key("group_size");
   if (a->group_size) w.value(*a->group_size);
   else w.null();
   w.field("num_bits", a->num_bits).field("strategy", a->strategy).field("symmetric", a->symmetric);
@@ -145,9 +149,21 @@ void write_sorted(JsonWriter& w, simdjson::dom::element e) {
 CompressedTensorsConfig CompressedTensorsConfig::w8a8(bool dynamic_activations) {
   CompressedTensorsConfig qc;
   CtScheme g;
-  g.weights = CtQuantArgs{8, "int", true, "channel", false, std::nullopt};
+  g.weights = CtQuantArgs{8, "int", true, "channel", false, std::nullopt, std::nullopt};
   g.input_activations = CtQuantArgs{8, "int", true, dynamic_activations ? "token" : "tensor", dynamic_activations,
-                                    std::nullopt};
+                                    std::nullopt, std::nullopt};
+  qc.groups.push_back(g);
+  qc.ignore = {"lm_head"};
+  return qc;
+}
+
+CompressedTensorsConfig CompressedTensorsConfig::weight_only(int bits, int64_t group_size, bool symmetric,
+                                                             std::optional<std::string> actorder) {
+  CompressedTensorsConfig qc;
+  qc.format = "pack-quantized";
+  CtScheme g;
+  g.weights = CtQuantArgs{bits, "int", symmetric, group_size > 0 ? "group" : "channel", false,
+                          group_size > 0 ? std::optional<int64_t>(group_size) : std::nullopt, std::move(actorder)};
   qc.groups.push_back(g);
   qc.ignore = {"lm_head"};
   return qc;

@@ -4,6 +4,8 @@
 #include <span>
 
 #include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/eval/calibration_data.hpp"
 #include "libquant/core/read_file.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/gguf/row_codec.hpp"
@@ -21,6 +23,17 @@ std::string hf_name_of(const std::string& gguf_name, const model::ArchitectureIn
   check(hf.has_value(), ErrorCode::UnsupportedConversion, "tensor '" + gguf_name + "' has no Hugging Face name",
         "The model has tensors this architecture table does not know");
   return *hf;
+}
+
+DType checkpoint_dtype(const model::TensorSource& src, const model::ModelConfig& cfg) {
+  if (model::hf_config(src)) {
+    if (cfg.torch_dtype == "float16") return DType::F16;
+    if (cfg.torch_dtype == "bfloat16") return DType::BF16;
+    return DType::F32;
+  }
+  const model::SourceTensor* emb = src.find("token_embd.weight");
+  if (emb && (emb->dtype == DType::F16 || emb->dtype == DType::BF16)) return emb->dtype;
+  return DType::F32;
 }
 
 std::vector<std::byte> encode_floats(const float* v, size_t n, DType dt) {
@@ -90,6 +103,35 @@ std::optional<std::string> write_tokenizer(const model::TensorSource& src, const
   }
   return "no tokenizer files written: the GGUF vocabulary (" + (kind ? kind->as_string() : std::string("none")) +
          ") has no Hugging Face equivalent we can rebuild; copy tokenizer.json from the original model";
+}
+
+std::vector<std::vector<int32_t>> calibration_samples(const model::TensorSource& src, const fs::path& text,
+                                                      int64_t samples, int64_t seq_len, std::vector<std::string>& notes) {
+  auto tok = eval::load_tokenizer(src);
+  eval::CalibrationOptions co;
+  co.source = text;
+  co.samples = samples;
+  co.seq_len = seq_len;
+  co.allow_fewer = true;
+  auto out = eval::load_calibration_samples(*tok, co);
+  if (static_cast<int64_t>(out.size()) < samples)
+    notes.push_back("the calibration text gave " + std::to_string(out.size()) + " samples of " +
+                    std::to_string(seq_len) + " tokens, fewer than the " + std::to_string(samples) + " asked for");
+  return out;
+}
+
+CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
+                                      const model::ModelConfig& cfg, DType dt, const io::CompressedTensorsConfig& qc,
+                                      std::vector<std::string>& notes) {
+  write_text(out.staging() / "config.json", io::config_json_with_quantization(config_json_for(src, cfg, dt), qc));
+  if (auto note = write_tokenizer(src, out.staging())) notes.push_back(*note);
+  for (const auto& n : notes) log_warning(n);
+  CommittedCheckpoint c;
+  c.files = out.commit();
+  c.original_bytes = src.total_bytes();
+  for (const auto& f : c.files)
+    if (f.extension() == ".safetensors") c.output_bytes += fs::file_size(out.target() / f);
+  return c;
 }
 
 }  // namespace libquant::jobs::hf_output

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "libquant/core/atomic_directory.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/tensor.hpp"
 #include "libquant/model/model_config.hpp"
+#include "libquant/io/compressed_tensors.hpp"
 #include "libquant/model/tensor_source.hpp"
 
 namespace libquant::jobs::hf_output {
@@ -21,6 +23,11 @@ bool config_only_tensor(const std::string& gguf_name) noexcept;
 
 // The HF name of a GGUF-named tensor; Error(UnsupportedConversion) when it has none.
 std::string hf_name_of(const std::string& gguf_name, const model::ArchitectureInfo* arch);
+
+// The float dtype an HF checkpoint made from `src` keeps its unquantized
+// tensors and scales in: the HF config's torch_dtype or the GGUF embedding's
+// type when it is F16/BF16, else F32.
+DType checkpoint_dtype(const model::TensorSource& src, const model::ModelConfig& cfg);
 
 // n floats encoded as dt (F32, F16 or BF16).
 std::vector<std::byte> encode_floats(const float* v, size_t n, DType dt);
@@ -42,5 +49,21 @@ std::string config_json_for(const model::TensorSource& src, const model::ModelCo
 std::optional<std::string> write_tokenizer(const model::TensorSource& src, const std::filesystem::path& dir);
 
 void write_text(const std::filesystem::path& p, const std::string& s);
+
+// The calibration sequences a checkpoint job runs (tokenized with the model's
+// own tokenizer); a note when the text gave fewer than asked.
+std::vector<std::vector<int32_t>> calibration_samples(const model::TensorSource& src, const std::filesystem::path& text,
+                                                      int64_t samples, int64_t seq_len, std::vector<std::string>& notes);
+
+// Finishes a compressed-tensors checkpoint in `out`'s staging directory:
+// config.json (the model's, with `qc`), the tokenizer files (or a note), the
+// notes logged as warnings, then the directory committed.
+struct CommittedCheckpoint {
+  std::vector<std::filesystem::path> files;  // relative to the output directory
+  uint64_t original_bytes = 0, output_bytes = 0;
+};
+CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
+                                      const model::ModelConfig& cfg, DType dt, const io::CompressedTensorsConfig& qc,
+                                      std::vector<std::string>& notes);
 
 }  // namespace libquant::jobs::hf_output

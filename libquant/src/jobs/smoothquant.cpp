@@ -20,19 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The float dtype the checkpoint keeps its unquantized tensors and scales
-// in: the original's (HF config or GGUF embedding type), else f32.
-DType model_dtype(const model::TensorSource& src, const model::ModelConfig& cfg) {
-  if (model::hf_config(src)) {
-    if (cfg.torch_dtype == "float16") return DType::F16;
-    if (cfg.torch_dtype == "bfloat16") return DType::BF16;
-    return DType::F32;
-  }
-  const model::SourceTensor* emb = src.find("token_embd.weight");
-  if (emb && (emb->dtype == DType::F16 || emb->dtype == DType::BF16)) return emb->dtype;
-  return DType::F32;
-}
-
 // What is written for one source tensor.
 struct Planned {
   const model::SourceTensor* src;
@@ -128,17 +115,8 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   r.output = opts.output;
   r.activation_scheme = opts.static_activations ? "static per tensor" : "dynamic per token";
   if (sq.needs_calibration()) {
-    auto tok = eval::load_tokenizer(*src);
-    eval::CalibrationOptions co;
-    co.source = opts.calibration_data;
-    co.samples = opts.calibration_samples;
-    co.seq_len = opts.seq_len;
-    co.allow_fewer = true;
-    const auto samples = eval::load_calibration_samples(*tok, co);
-    if (static_cast<int64_t>(samples.size()) < opts.calibration_samples)
-      r.notes.push_back("the calibration text gave " + std::to_string(samples.size()) + " samples of " +
-                        std::to_string(opts.seq_len) + " tokens, fewer than the " +
-                        std::to_string(opts.calibration_samples) + " asked for");
+    const auto samples = hf_output::calibration_samples(*src, opts.calibration_data, opts.calibration_samples,
+                                                        opts.seq_len, r.notes);
     r.calibration_samples = static_cast<int64_t>(samples.size());
     r.calibration_tokens = r.calibration_samples * opts.seq_len;
     sq.calibrate(samples, opts.batch, &progress);
@@ -150,7 +128,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   r.alpha_candidates = sq.candidates();
 
   // Which tensors are written, and how.
-  const DType dt = model_dtype(*src, cfg);
+  const DType dt = hf_output::checkpoint_dtype(*src, cfg);
   std::vector<Planned> plan;
   for (const auto& t : src->tensors()) {
     if (hf_output::config_only_tensor(t.name)) continue;
@@ -170,16 +148,11 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   progress.end();
   writer.finish();
 
-  io::CompressedTensorsConfig qc = io::CompressedTensorsConfig::w8a8(!opts.static_activations);
-  hf_output::write_text(out.staging() / "config.json",
-                        io::config_json_with_quantization(hf_output::config_json_for(*src, cfg, dt), qc));
-  if (auto note = hf_output::write_tokenizer(*src, out.staging())) r.notes.push_back(*note);
-  for (const auto& n : r.notes) log_warning(n);
-
-  r.files = out.commit();
-  r.original_bytes = src->total_bytes();
-  for (const auto& f : r.files)
-    if (f.extension() == ".safetensors") r.output_bytes += fs::file_size(opts.output / f);
+  const auto done_ckpt = hf_output::commit_checkpoint(
+      out, *src, cfg, dt, io::CompressedTensorsConfig::w8a8(!opts.static_activations), r.notes);
+  r.files = done_ckpt.files;
+  r.original_bytes = done_ckpt.original_bytes;
+  r.output_bytes = done_ckpt.output_bytes;
   r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

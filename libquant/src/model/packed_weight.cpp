@@ -30,6 +30,20 @@ int64_t words_for(int64_t n, int bits) { return (n * bits + 31) / 32; }
 
 }  // namespace
 
+int64_t packed_words(int64_t n, int bits) { return words_for(n, bits); }
+
+void pack_values(const int8_t* values, int64_t n, int bits, int32_t* words) {
+  const uint32_t mask = (1u << bits) - 1, offset = 1u << (bits - 1);
+  std::vector<uint32_t> out(static_cast<size_t>(words_for(n, bits)), 0u);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t v = (static_cast<uint32_t>(static_cast<int32_t>(values[i]) + static_cast<int32_t>(offset))) & mask;
+    const int64_t bit = i * bits, w = bit / 32, shift = bit % 32;
+    out[static_cast<size_t>(w)] |= static_cast<uint32_t>(v << shift);
+    if (shift + bits > 32) out[static_cast<size_t>(w + 1)] |= static_cast<uint32_t>(v >> (32 - shift));
+  }
+  std::memcpy(words, out.data(), out.size() * 4);
+}
+
 void unpack_values(const int32_t* words, int64_t n, int bits, int8_t* out) {
   const uint32_t mask = (1u << bits) - 1, offset = 1u << (bits - 1);
   for (int64_t i = 0; i < n; ++i) {

@@ -43,5 +43,8 @@ class PackedWeight {
 
 // n values of `bits` bits from a dense little-endian int32 stream, minus 2^(bits-1).
 void unpack_values(const int32_t* words, int64_t n, int bits, int8_t* out);
+// The inverse: n values in [-2^(bits-1), 2^(bits-1)) into words_for(n, bits) words.
+void pack_values(const int8_t* values, int64_t n, int bits, int32_t* words);
+int64_t packed_words(int64_t n, int bits);
 
 }  // namespace libquant::model

@@ -21,6 +21,7 @@ class LIBQUANT_API AtomicDirectory {
   AtomicDirectory& operator=(const AtomicDirectory&) = delete;
 
   const std::filesystem::path& staging() const noexcept { return staging_; }
+  const std::filesystem::path& target() const noexcept { return target_; }
   // Moves the staging directory to the target (the old target, if any, is
   // removed after the move) and returns the files written, relative to it.
   std::vector<std::filesystem::path> commit();

@@ -24,6 +24,9 @@ struct PerplexityOptions {
   ProgressSink* progress = nullptr;
   std::filesystem::path save_logits;  // write llama.cpp's KL base file (log-probs of every scored token)
   std::filesystem::path kl_base;      // compare against such a file; its tokens replace `data`
+  // Where the tokenizer comes from (HF directory or GGUF file); empty: the
+  // model itself. For checkpoints written without tokenizer files.
+  std::filesystem::path tokenizer;
   static PerplexityOptions defaults() { return {}; }
 };
 

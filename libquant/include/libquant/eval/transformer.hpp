@@ -61,6 +61,14 @@ class LIBQUANT_API Transformer {
   // Applies one layer to several batches with a single load of its weights.
   void run_layer(int layer, const std::vector<Hidden*>& xs, calib::LinearHook* hook = nullptr);
   std::vector<float> logits(const Hidden& x, int64_t logits_from, calib::LinearHook* hook = nullptr);
+  // Half a block, for methods that score one sublayer (AWQ): the attention
+  // sublayer on the block's input, or the FFN sublayer on the stream after
+  // the attention residual. Its output (post-norm applied) is added to each x
+  // (add_to_stream: the stream the next half reads) or replaces it (the
+  // sublayer's own output). Error(InvalidArgument) for blocks whose attention
+  // and FFN read the same input (Command-R) and with ggml_numerics.
+  enum class Sublayer { Attention, FeedForward };
+  void run_sublayer(int layer, Sublayer part, const std::vector<Hidden*>& xs, bool add_to_stream);
 
  private:
   struct Impl;

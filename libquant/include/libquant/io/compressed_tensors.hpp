@@ -22,6 +22,7 @@ struct CtQuantArgs {
   std::string strategy = "channel";  // "tensor" | "channel" | "group" | "block" | "token" | ...
   bool dynamic = false;
   std::optional<int64_t> group_size;
+  std::optional<std::string> actorder;  // GPTQ's "weight" (static groups) or "group"; written only when set
 };
 
 struct CtScheme {
@@ -40,6 +41,10 @@ struct LIBQUANT_API CompressedTensorsConfig {
   // llm-compressor's W8A8 preset: int8 symmetric per-channel weights,
   // int8 symmetric activations, dynamic per token (or static per tensor).
   static CompressedTensorsConfig w8a8(bool dynamic_activations);
+  // Weight-only integer weights (W4A16 and friends) in the pack-quantized
+  // format: `bits` wide, groups of `group_size` columns (-1: per channel).
+  static CompressedTensorsConfig weight_only(int bits, int64_t group_size, bool symmetric,
+                                             std::optional<std::string> actorder = std::nullopt);
 };
 
 // Parses a `quantization_config` object (JSON text). Throws

@@ -1,0 +1,134 @@
+#include "weight_only_flags.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+
+#include "libquant/core/error.hpp"
+#include "libquant/core/json_writer.hpp"
+#include "libquant/core/log.hpp"
+
+namespace cli {
+using libquant::Error;
+using libquant::ErrorCode;
+
+void WeightOnlyFlags::add_to(CLI::App* sub) {
+  sub->add_option("--group-size", group_size,
+                  "gptq, awq: input columns sharing one scale (32, 64, 128, ...; -1 = one scale per output channel); "
+                  "must divide every linear's inputs")
+      ->capture_default_str();
+  sub->add_flag("--act-order", act_order,
+                "gptq: quantize columns in order of decreasing activation energy, with static groups (llm-compressor's "
+                "actorder \"weight\"; the checkpoint format does not change)");
+  sub->add_option("--damp", damp, "gptq: Hessian dampening, a fraction of its mean diagonal")
+      ->capture_default_str()->check(CLI::Range(0.0, 10.0));
+  sub->add_flag("--asym", asymmetric, "gptq: asymmetric integers with a zero point per group (gptq default: symmetric)");
+  sub->add_flag("--sym", symmetric, "awq: symmetric integers (awq default: asymmetric, as AutoAWQ)");
+  sub->add_flag("--rtn", rtn, "gptq format: round to nearest instead of GPTQ (no calibration)");
+  sub->add_option("--awq-search-samples", awq_search_samples,
+                  "awq: calibration sequences the block output error of each scale candidate is measured on")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+}
+
+void WeightOnlyFlags::validate(const std::string& format) const {
+  const bool gptq = format == "gptq", awq = format == "awq";
+  if ((act_order || damp != 0.01 || rtn || asymmetric) && !gptq)
+    throw Error(ErrorCode::InvalidArgument, "--act-order, --damp, --asym and --rtn need the gptq format",
+                awq ? "AWQ is asymmetric by default (--sym for symmetric)" : "Use: llm-quantize quantize MODEL gptq ...");
+  if ((symmetric || awq_search_samples != 16) && !awq)
+    throw Error(ErrorCode::InvalidArgument, "--sym and --awq-search-samples need the awq format",
+                gptq ? "GPTQ is symmetric by default (--asym for zero points)" : "Use: llm-quantize quantize MODEL awq ...");
+  if (group_size != 128 && !gptq && !awq)
+    throw Error(ErrorCode::InvalidArgument, "--group-size needs the gptq or awq format",
+                "Use: llm-quantize quantize MODEL gptq -q 4bit --group-size 128");
+  if (group_size != -1 && group_size <= 0)
+    throw Error(ErrorCode::InvalidArgument, "--group-size " + std::to_string(group_size) + " is not valid",
+                "Use -1 (per channel) or a positive size such as 32, 64 or 128");
+}
+
+int WeightOnlyFlags::bits_of(const std::string& level) {
+  std::string l = level;
+  for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l.empty()) return 4;
+  for (int b : {2, 3, 4, 8})
+    for (const std::string& form : {std::to_string(b) + "bit", "w" + std::to_string(b) + "a16", "int" + std::to_string(b)})
+      if (l == form) return b;
+  throw Error(ErrorCode::InvalidArgument, "gptq/awq quantization level '" + level + "' is not known",
+              "Use -q 4bit (W4A16), 8bit, 3bit or 2bit");
+}
+
+libquant::jobs::WeightOnlyJobOptions WeightOnlyFlags::job_options(const std::string& model,
+                                                                  const std::filesystem::path& output,
+                                                                  const std::string& format, int bits,
+                                                                  const SmoothQuantFlags& calibration,
+                                                                  unsigned threads) const {
+  libquant::jobs::WeightOnlyJobOptions o;
+  o.model = model;
+  o.output = output;
+  using libquant::jobs::WeightOnlyMethod;
+  o.method = format == "awq" ? WeightOnlyMethod::Awq : rtn ? WeightOnlyMethod::Rtn : WeightOnlyMethod::Gptq;
+  o.bits = bits;
+  o.group_size = group_size;
+  o.symmetric = format == "awq" ? symmetric : !asymmetric;
+  o.awq_search_samples = awq_search_samples;
+  o.act_order = act_order ? libquant::methods::ActOrder::Static : libquant::methods::ActOrder::None;
+  o.damp = damp;
+  o.calibration_data = calibration.calibration_data;
+  o.calibration_samples = calibration.calibration_samples;
+  o.seq_len = calibration.seq_len;
+  o.batch = calibration.batch;
+  o.max_shard_bytes = parse_size(calibration.max_shard_size, "--max-shard-size");
+  o.threads = threads;
+  return o;
+}
+
+void print_weight_only_result(const GlobalOptions& g, const std::string& format, const libquant::jobs::WeightOnlyJobResult& r,
+                              const libquant::jobs::QualityReport* report, const double* coherence_score) {
+  const double ratio = r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", std::filesystem::absolute(r.output).string())
+        .field("format", format)
+        .field("quantization_level", r.scheme)
+        .field("checkpoint_format", "compressed-tensors pack-quantized")
+        .field("file_size", r.output_bytes)
+        .field("compression_ratio", ratio)
+        .field("duration_seconds", r.duration_seconds)
+        .field("quantized_linears", static_cast<int64_t>(r.linears.size()))
+        .field("calibration_samples", r.calibration_samples)
+        .field("calibration_tokens", r.calibration_tokens);
+    j.key("files").begin_array();
+    for (const auto& f : r.files) j.value(f.string());
+    j.end_array();
+    j.key("linears").begin_array();
+    for (const auto& l : r.linears)
+      j.begin_object().field("name", l.name).field("gptq_loss", l.loss).field("damp", l.damp)
+          .field("dead_columns", l.dead_columns).end_object();
+    j.end_array();
+    j.key("awq").begin_array();
+    for (const auto& a : r.awq)
+      j.begin_object().field("smooth", a.smooth).field("ratio", a.ratio).field("duo_scaling", a.duo)
+          .field("block_error", a.error).field("block_error_unscaled", a.error_unscaled).end_object();
+    j.end_array();
+    j.key("notes").begin_array();
+    for (const auto& n : r.notes) j.value(n);
+    j.end_array();
+    write_quality_fields(j, report, coherence_score);
+    j.end_object();
+    print_json(j);
+    return;
+  }
+  if (libquant::verbosity() >= libquant::Verbosity::Verbose) {
+    for (const auto& a : r.awq)
+      std::printf("%-28s ratio %.3f%s error %.4g (unscaled %.4g)\n", a.smooth.c_str(), a.ratio, a.duo ? " duo" : "",
+                  a.error, a.error_unscaled);
+  }
+  if (libquant::verbosity() >= libquant::Verbosity::Verbose && r.awq.empty())
+    for (const auto& l : r.linears) std::printf("%-32s loss %12.5g damp %g\n", l.name.c_str(), l.loss, l.damp);
+  libquant::log_info("Complete: " + r.output.string() + " (" + human_size(r.output_bytes) + ", " + r.scheme + ")");
+  std::cout << r.output.string() << "\n";
+}
+
+}  // namespace cli

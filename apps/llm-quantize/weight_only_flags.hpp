@@ -1,0 +1,39 @@
+#pragma once
+// `quantize MODEL gptq|awq` flags (-q 4bit, --group-size, --act-order,
+// --damp, --asym/--sym, --rtn, --awq-search-samples), their validation, and
+// the result printout. Calibration flags are shared with smoothquant
+// (SmoothQuantFlags).
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "cli_output.hpp"
+#include "libquant/jobs/quality_report.hpp"
+#include "libquant/jobs/weight_only.hpp"
+#include "smoothquant_flags.hpp"
+
+namespace cli {
+
+struct WeightOnlyFlags {
+  int64_t group_size = 128;
+  bool act_order = false;
+  double damp = 0.01;
+  bool asymmetric = false, symmetric = false;
+  bool rtn = false;
+  int64_t awq_search_samples = 16;
+
+  void add_to(CLI::App* sub);
+  // Exit 2 for these flags with another format.
+  void validate(const std::string& format) const;
+  // -q 4bit / W4A16 / int4 (2, 3, 4, 8; default 4) -> bits; exit 2 otherwise.
+  static int bits_of(const std::string& level);
+  libquant::jobs::WeightOnlyJobOptions job_options(const std::string& model, const std::filesystem::path& output,
+                                                   const std::string& format, int bits,
+                                                   const SmoothQuantFlags& calibration, unsigned threads) const;
+};
+
+void print_weight_only_result(const GlobalOptions& g, const std::string& format, const libquant::jobs::WeightOnlyJobResult& r,
+                              const libquant::jobs::QualityReport* report, const double* coherence_score);
+
+}  // namespace cli

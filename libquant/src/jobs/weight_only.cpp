@@ -1,0 +1,334 @@
+#include "libquant/jobs/weight_only.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "awq_block.hpp"
+#include "hf_output.hpp"
+#include "libquant/core/atomic_directory.hpp"
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/core/output_guard.hpp"
+#include "libquant/core/thread_pool.hpp"
+#include "libquant/eval/transformer.hpp"
+#include "libquant/io/compressed_tensors.hpp"
+#include "libquant/io/safetensors.hpp"
+#include "libquant/methods/smoothquant.hpp"
+#include "libquant/model/tensor_naming.hpp"
+#include "../model/packed_weight.hpp"
+
+namespace libquant::jobs {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The decoder linears of one block (or all blocks when layer < 0), in file order.
+std::vector<const model::SourceTensor*> decoder_linears(const model::TensorSource& src, int layer = -1) {
+  std::vector<const model::SourceTensor*> out;
+  for (const auto& t : src.tensors()) {
+    if (!methods::is_w8a8_linear(t.name)) continue;
+    if (layer >= 0 && model::gguf_layer_index(t.name) != layer) continue;
+    out.push_back(&t);
+  }
+  return out;
+}
+
+std::vector<int64_t> group_sizes_for(const model::TensorSource& src) {
+  std::vector<int64_t> ok;
+  for (int64_t g = 4; g <= 1024; g *= 2) {
+    bool fits = true;
+    for (const auto* t : decoder_linears(src)) fits = fits && t->shape.row_length() % static_cast<uint64_t>(g) == 0;
+    if (fits) ok.push_back(g);
+  }
+  ok.push_back(-1);
+  return ok;
+}
+
+std::string join(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+  return s;
+}
+
+template <typename T>
+std::vector<std::byte> bytes_of(const std::vector<T>& v) {
+  std::vector<std::byte> out(v.size() * sizeof(T));
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+template <typename T>
+std::vector<T> values_of(const std::vector<std::byte>& b) {
+  std::vector<T> out(b.size() / sizeof(T));
+  std::memcpy(out.data(), b.data(), out.size() * sizeof(T));
+  return out;
+}
+
+// The checkpoint tensors of one quantized linear (HF names), rows in HF order.
+struct PackedLinear {
+  std::vector<int32_t> packed;      // [rows, words]
+  std::vector<std::byte> scales;    // [rows, groups] in the checkpoint dtype
+  std::vector<int32_t> zeros;       // [words(rows), groups] (asymmetric only)
+  int64_t rows = 0, cols = 0, groups = 0;
+};
+
+PackedLinear pack_linear(const methods::IntWeight& w, const std::string& gguf_name, const model::ModelConfig& cfg,
+                         DType dt) {
+  const int bits = w.scheme.bits;
+  PackedLinear p;
+  p.rows = w.rows, p.cols = w.cols, p.groups = w.groups();
+  const auto q = values_of<int8_t>(hf_output::to_hf_rows(bytes_of(w.q), gguf_name, w.rows, cfg));
+  const int64_t words = model::packed_words(w.cols, bits);
+  p.packed.resize(static_cast<size_t>(w.rows * words));
+  for (int64_t r = 0; r < w.rows; ++r) model::pack_values(q.data() + r * w.cols, w.cols, bits, p.packed.data() + r * words);
+  p.scales = hf_output::to_hf_rows(hf_output::encode_floats(w.scales.data(), w.scales.size(), dt), gguf_name, w.rows, cfg);
+  if (!w.zeros.empty()) {
+    // Zero points are packed along the rows: one stream per group column.
+    const auto z = values_of<int8_t>(hf_output::to_hf_rows(bytes_of(w.zeros), gguf_name, w.rows, cfg));
+    const int64_t zw = model::packed_words(w.rows, bits);
+    p.zeros.resize(static_cast<size_t>(zw * p.groups));
+    std::vector<int8_t> column(static_cast<size_t>(w.rows));
+    std::vector<int32_t> packed(static_cast<size_t>(zw));
+    for (int64_t g = 0; g < p.groups; ++g) {
+      for (int64_t r = 0; r < w.rows; ++r) column[static_cast<size_t>(r)] = z[static_cast<size_t>(r * p.groups + g)];
+      model::pack_values(column.data(), w.rows, bits, packed.data());
+      for (int64_t k = 0; k < zw; ++k) p.zeros[static_cast<size_t>(k * p.groups + g)] = packed[static_cast<size_t>(k)];
+    }
+  }
+  return p;
+}
+
+std::string scheme_text(const WeightOnlyJobOptions& o) {
+  std::string s = "W" + std::to_string(o.bits) + "A16 " + (o.symmetric ? "symmetric" : "asymmetric") + ", ";
+  s += o.group_size > 0 ? "groups of " + std::to_string(o.group_size) : std::string("per channel");
+  if (o.method == WeightOnlyMethod::Gptq)
+    s += ", GPTQ" + std::string(o.act_order == methods::ActOrder::Static ? " with activation order" : "");
+  else if (o.method == WeightOnlyMethod::Awq) s += ", AWQ";
+  else s += ", round to nearest";
+  return s;
+}
+
+// GPTQ of one block: Hessians from a float pass over a copy of the inputs,
+// then every linear quantized.
+void gptq_block(const model::TensorSource& src, int layer, eval::Transformer& model,
+                const std::vector<eval::Transformer::Hidden>& inputs, const methods::GptqOptions& go, double damp,
+                ThreadPool& pool, std::map<std::string, methods::IntWeight>& quantized, WeightOnlyJobResult& r) {
+  const auto linears = decoder_linears(src, layer);
+  std::vector<std::string> names;
+  for (const auto* t : linears) names.push_back(t->name);
+  methods::HessianCollector hc(names);
+  {
+    std::vector<eval::Transformer::Hidden> copy = inputs;
+    std::vector<eval::Transformer::Hidden*> xs;
+    for (auto& h : copy) xs.push_back(&h);
+    model.run_layer(layer, xs, &hc);
+  }
+  for (const auto* t : linears) {
+    const Tensor w = src.read_f32(*t);
+    src.release(*t);
+    const auto rows = static_cast<int64_t>(t->shape.rows()), cols = static_cast<int64_t>(t->shape.row_length());
+    auto h = hc.hessian(t->name);
+    check(!h.empty(), ErrorCode::SmoothQuantFailed, "GPTQ saw no inputs of '" + t->name + "'",
+          "The forward pass does not reach this linear; report the model");
+    auto res = methods::gptq_quantize(t->name, w.data_as<float>(), rows, cols, std::move(h), go, &pool);
+    r.linears.push_back({t->name, res.loss, res.damp_used, res.dead_columns});
+    if (res.damp_used > damp) r.notes.push_back("'" + t->name + "' needed damping " + std::to_string(res.damp_used));
+    quantized.insert_or_assign(t->name, std::move(res.weight));
+  }
+}
+
+// Runs the calibration activations through the model block by block: each
+// block's linears are quantized (GPTQ or AWQ) from its float inputs, and the
+// activations then pass through the quantized block to become the next
+// block's inputs. Tensors AWQ changed besides the linears (norms that absorbed
+// 1/s) are returned in `smoothed`.
+void quantize_sequential(const model::TensorSource& src, const model::ModelConfig& cfg, const WeightOnlyJobOptions& opts,
+                         const methods::IntWeightScheme& scheme, std::map<std::string, PackedLinear>& packed,
+                         std::map<std::string, Tensor, std::less<>>& smoothed, WeightOnlyJobResult& r,
+                         ProgressSink& progress) {
+  const auto samples =
+      hf_output::calibration_samples(src, opts.calibration_data, opts.calibration_samples, opts.seq_len, r.notes);
+  r.calibration_samples = static_cast<int64_t>(samples.size());
+  r.calibration_tokens = r.calibration_samples * opts.seq_len;
+
+  // Replacements the forward pass loads instead of the stored tensors: the
+  // current block's quantized weights (and AWQ's trials and smoothed norms).
+  std::map<std::string, Tensor, std::less<>> overrides;
+  eval::ForwardOptions fo;
+  fo.threads = opts.threads;
+  fo.streaming = true;
+  fo.transform = [&overrides](const model::SourceTensor& t, Tensor f) {
+    auto it = overrides.find(t.name);
+    if (it == overrides.end()) return f;
+    std::memcpy(f.data(), it->second.data(), f.nbytes());  // same shape, f32
+    return f;
+  };
+  eval::Transformer model(src, fo);
+  std::vector<eval::Transformer::Hidden> hidden;
+  for (size_t b0 = 0; b0 < samples.size(); b0 += static_cast<size_t>(opts.batch)) {
+    const size_t b1 = std::min(samples.size(), b0 + static_cast<size_t>(opts.batch));
+    hidden.push_back(model.embed({samples.begin() + static_cast<std::ptrdiff_t>(b0),
+                                  samples.begin() + static_cast<std::ptrdiff_t>(b1)}));
+  }
+  ThreadPool pool(opts.threads);
+  methods::GptqOptions go;
+  go.scheme = scheme;
+  go.damp = opts.damp;
+  go.block = opts.block;
+  go.act_order = opts.act_order;
+  const bool awq = opts.method == WeightOnlyMethod::Awq;
+  const int64_t search_batches = (opts.awq_search_samples + opts.batch - 1) / opts.batch;
+  progress.begin(awq ? "AWQ" : "GPTQ", static_cast<uint64_t>(cfg.num_layers), "blocks");
+  for (int l = 0; l < cfg.num_layers; ++l) {
+    std::map<std::string, methods::IntWeight> quantized;
+    if (awq) {
+      awq_block(src, cfg, l, model, overrides, hidden, scheme, opts.awq_grid, search_batches, quantized, r.awq);
+      for (const auto& [name, q] : quantized) r.linears.push_back({name, 0, 0, 0});
+    } else {
+      gptq_block(src, l, model, hidden, go, opts.damp, pool, quantized, r);
+      for (const auto& [name, q] : quantized) {
+        const model::SourceTensor* t = src.find(name);
+        overrides.insert_or_assign(name, dequantized_tensor(q, t->shape));
+      }
+    }
+    // The quantized block gives the next block's inputs.
+    std::vector<eval::Transformer::Hidden*> xs;
+    for (auto& h : hidden) xs.push_back(&h);
+    model.run_layer(l, xs);
+    for (auto& [name, q] : quantized) {
+      packed.emplace(name, pack_linear(q, name, cfg, scheme.scale_dtype));
+      overrides.erase(name);
+    }
+    for (auto& [name, t] : overrides) smoothed.insert_or_assign(name, std::move(t));
+    overrides.clear();
+    progress.update(static_cast<uint64_t>(l + 1), "block " + std::to_string(l));
+  }
+  progress.end();
+}
+
+void rtn_all(const model::TensorSource& src, const model::ModelConfig& cfg, const methods::IntWeightScheme& scheme,
+             std::map<std::string, PackedLinear>& packed, WeightOnlyJobResult& r, ProgressSink& progress) {
+  const auto linears = decoder_linears(src);
+  progress.begin("Quantizing", linears.size(), "linears");
+  size_t done = 0;
+  for (const auto* t : linears) {
+    const Tensor w = src.read_f32(*t);
+    src.release(*t);
+    const auto q = methods::rtn_quantize(w.data_as<float>(), static_cast<int64_t>(t->shape.rows()),
+                                         static_cast<int64_t>(t->shape.row_length()), scheme);
+    packed.emplace(t->name, pack_linear(q, t->name, cfg, scheme.scale_dtype));
+    r.linears.push_back({t->name, 0, 0, 0});
+    progress.update(++done, t->name);
+  }
+  progress.end();
+}
+
+}  // namespace
+
+std::vector<int64_t> valid_group_sizes(const fs::path& model) {
+  auto src = model::open_tensor_source(model);
+  return group_sizes_for(*src);
+}
+
+WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check(!opts.output.empty(), ErrorCode::InvalidArgument, "no output directory given");
+  require_output_apart_from_inputs(opts.output, {opts.model, opts.calibration_data}, OutputKind::Directory);
+  check(opts.calibration_samples >= 1 && opts.seq_len >= 16 && opts.batch >= 1, ErrorCode::InvalidArgument,
+        "calibration needs at least 1 sample of at least 16 tokens and a batch of at least 1");
+  check(opts.awq_grid >= 3 && opts.awq_search_samples >= 1, ErrorCode::InvalidArgument,
+        "AWQ needs a grid of at least 3 points and at least one search sample");
+  check(opts.act_order != methods::ActOrder::Group, ErrorCode::InvalidArgument,
+        "activation order with dynamic groups (g_idx) is not written", "Use static activation order");
+  ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+  auto src = model::open_tensor_source(opts.model);
+  const model::ModelConfig cfg = eval::forward_config(*src);
+  check(cfg.arch() != nullptr && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
+        "weight-only checkpoints of " + cfg.architecture + " are not supported yet",
+        "Supported: " + model::supported_architectures());
+  check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
+        "Start from the float checkpoint");
+
+  const DType dt = hf_output::checkpoint_dtype(*src, cfg);
+  methods::IntWeightScheme scheme{opts.bits, opts.group_size, opts.symmetric, dt};
+  methods::validate_scheme(scheme);
+  for (const auto* t : decoder_linears(*src))
+    check(methods::group_size_fits(scheme, static_cast<int64_t>(t->shape.row_length())), ErrorCode::InvalidArgument,
+          "group size " + std::to_string(opts.group_size) + " does not divide the " +
+              std::to_string(t->shape.row_length()) + " inputs of '" + t->name + "'",
+          "Valid group sizes for this model: " + join(group_sizes_for(*src)));
+
+  WeightOnlyJobResult r;
+  r.output = opts.output;
+  r.scheme = scheme_text(opts);
+  std::map<std::string, PackedLinear> packed;
+  std::map<std::string, Tensor, std::less<>> smoothed;  // AWQ's norms (and biases) that absorbed 1/s
+  if (opts.method == WeightOnlyMethod::Rtn) rtn_all(*src, cfg, scheme, packed, r, progress);
+  else quantize_sequential(*src, cfg, opts, scheme, packed, smoothed, r, progress);
+
+  // Every tensor: quantized linears as their packed parts, the rest in the checkpoint dtype.
+  std::vector<io::SafetensorsTensorSpec> specs;
+  struct Part {
+    const model::SourceTensor* src;
+    std::string what;  // "" float, else the packed part's suffix
+  };
+  std::map<std::string, Part> parts;
+  for (const auto& t : src->tensors()) {
+    if (hf_output::config_only_tensor(t.name)) continue;
+    const std::string hf = hf_output::hf_name_of(t.name, cfg.arch());
+    auto it = packed.find(t.name);
+    if (it == packed.end()) {
+      parts[hf] = {&t, ""};
+      specs.push_back({hf, dt, t.shape});
+      continue;
+    }
+    const PackedLinear& p = it->second;
+    const std::string m = hf.substr(0, hf.size() - 7);  // drop ".weight"
+    auto add = [&](const std::string& suffix, DType type, Shape shape) {
+      parts[m + suffix] = {&t, suffix};
+      specs.push_back({m + suffix, type, std::move(shape)});
+    };
+    const auto words = static_cast<int64_t>(p.packed.size()) / p.rows;
+    add(".weight_packed", DType::I32, Shape({p.rows, words}));
+    add(".weight_scale", dt, Shape({p.rows, p.groups}));
+    add(".weight_shape", DType::I64, Shape({2}));
+    if (!p.zeros.empty())
+      add(".weight_zero_point", DType::I32, Shape({static_cast<int64_t>(p.zeros.size()) / p.groups, p.groups}));
+  }
+  AtomicDirectory out(opts.output);
+  io::SafetensorsWriter writer(out.staging(), "model", specs, {{"format", "pt"}}, opts.max_shard_bytes);
+  progress.begin("Writing", writer.write_order().size(), "tensors");
+  size_t done = 0;
+  for (const std::string& name : writer.write_order()) {
+    const Part& part = parts.at(name);
+    const model::SourceTensor& t = *part.src;
+    if (part.what.empty()) {
+      auto sm = smoothed.find(t.name);
+      Tensor f = sm != smoothed.end() ? std::move(sm->second) : src->read_f32(t);
+      src->release(t);
+      writer.write(name, hf_output::hf_float_bytes(std::move(f), t, cfg, dt));
+    } else {
+      const PackedLinear& p = packed.at(t.name);
+      if (part.what == ".weight_packed") writer.write(name, bytes_of(p.packed));
+      else if (part.what == ".weight_scale") writer.write(name, p.scales);
+      else if (part.what == ".weight_zero_point") writer.write(name, bytes_of(p.zeros));
+      else writer.write(name, bytes_of(std::vector<int64_t>{p.rows, p.cols}));
+    }
+    progress.update(++done, name);
+  }
+  progress.end();
+  writer.finish();
+
+  const auto qc = io::CompressedTensorsConfig::weight_only(
+      opts.bits, opts.group_size, opts.symmetric,
+      opts.act_order == methods::ActOrder::Static ? std::optional<std::string>("weight") : std::nullopt);
+  const auto done_ckpt = hf_output::commit_checkpoint(out, *src, cfg, dt, qc, r.notes);
+  r.files = done_ckpt.files;
+  r.original_bytes = done_ckpt.original_bytes;
+  r.output_bytes = done_ckpt.output_bytes;
+  r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace libquant::jobs
