@@ -77,6 +77,7 @@ def test_same_integers_as_llmcompressor(cli, shared, llmcompressor_python, calib
             assert np.array_equal(ref[k], got[k]), k  # scales, zero points (fixed before the sweep), shapes, floats
 
 
+@pytest.mark.slow
 def test_awq_quality_matches_llmcompressor(cli, shared, llmcompressor_python, calibration, tmp_path):
     model = shared / "models/stories260K"
     theirs(llmcompressor_python, model, calibration, "awq", -1, False, tmp_path / "theirs")

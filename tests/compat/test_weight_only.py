@@ -80,6 +80,7 @@ def test_gptq_beats_rtn_on_smollm2(cli, shared, tmp_path):
     assert base < gptq < 0.95 * rtn
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["gemma3", "phi3", "cohere", "olmo2", "granite"])
 @pytest.mark.parametrize("fmt", ["awq", "gptq"])
 def test_families_load_in_transformers(cli, shared, torch_python, tmp_path, family, fmt):

@@ -71,9 +71,10 @@ def test_single_safetensors_file_is_refused_with_advice(cli, model_dir):
     assert "directory" in error_object(proc)["suggestion"]
 
 
-def test_unsupported_level_exit_8(cli, model_dir, tmp_path):
-    proc, _ = cli.json("quantize", model_dir, "awq", "-q", "4bit", "-o", tmp_path)
+def test_unsupported_format_exit_8(cli, model_dir, tmp_path):
+    proc, _ = cli.json("quantize", model_dir, "exl2", "-q", "4bit", "-o", tmp_path)
     assert proc.returncode == 8 and error_object(proc)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unwritable_output_exit_1_and_nothing_written(cli, model_dir, tmp_path):

@@ -73,6 +73,7 @@ def perplexity(cli, model, shared):
     return res["perplexity"]
 
 
+@pytest.mark.slow
 def test_gptq_beats_round_to_nearest_on_held_out_text(cli, model_dir, shared, tmp_path):
     calib = [*CALIB, "--calibration-data", shared / "data/calib.txt"]
     rtn, _ = quantize(cli, model_dir, tmp_path, "rtn", "--group-size", "-1", "--rtn")
@@ -89,6 +90,7 @@ def test_gptq_beats_round_to_nearest_on_held_out_text(cli, model_dir, shared, tm
     assert base < p_awq < p_rtn_asym
 
 
+@pytest.mark.slow
 def test_awq_folds_its_scales_into_the_norms(cli, model_dir, shared, tmp_path):
     ckpt, res = quantize(cli, model_dir, tmp_path, "awq", "--group-size", "4", *CALIB, "--calibration-data",
                          shared / "data/calib.txt", fmt="awq")
