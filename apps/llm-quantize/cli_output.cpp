@@ -12,6 +12,16 @@
 
 namespace cli {
 
+void write_files_and_notes(libquant::JsonWriter& j, const std::vector<std::filesystem::path>& files,
+                           const std::vector<std::string>& notes) {
+  j.key("files").begin_array();
+  for (const auto& f : files) j.value(f.string());
+  j.end_array();
+  j.key("notes").begin_array();
+  for (const auto& n : notes) j.value(n);
+  j.end_array();
+}
+
 void write_quality_fields(libquant::JsonWriter& j, const libquant::jobs::QualityReport* report,
                           const double* coherence_score) {
   if (report)

@@ -1,7 +1,9 @@
 #pragma once
 // How results and errors reach the user: JSON objects or human text on stdout,
 // everything else on stderr.
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
@@ -27,6 +29,9 @@ struct GlobalOptions {
 int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
                  const std::string& suggestion);
 void print_json(const libquant::JsonWriter& j);
+// `key`: [the files, as written] and "notes": [...] of a checkpoint job's result.
+void write_files_and_notes(libquant::JsonWriter& j, const std::vector<std::filesystem::path>& files,
+                           const std::vector<std::string>& notes);
 // The after-writing gates' JSON fields: `quality_report` {perplexity_original,
 // perplexity_quantized, perplexity_delta_pct, mean_kld} and `coherence_score`
 // (each only when measured).

@@ -123,9 +123,6 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
         .field("quantized_linears", r.quantized_linears)
         .field("calibration_samples", r.calibration_samples)
         .field("calibration_tokens", r.calibration_tokens);
-    j.key("files").begin_array();
-    for (const auto& f : r.files) j.value(f.string());
-    j.end_array();
     j.key("smoothing").begin_array();
     for (const auto& s : r.groups) {
       j.begin_object().field("layer", s.group.layer).field("norm", s.group.norm).key("alpha");
@@ -138,9 +135,7 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
     j.key("alpha_candidates").begin_array();
     for (const auto& c : r.alpha_candidates) j.begin_object().field("candidate", c.name).field("mean_kld", c.kl).end_object();
     j.end_array();
-    j.key("notes").begin_array();
-    for (const auto& n : r.notes) j.value(n);
-    j.end_array();
+    write_files_and_notes(j, r.files, r.notes);
     write_quality_fields(j, report, coherence_score);
     j.end_object();
     print_json(j);

@@ -99,9 +99,6 @@ void print_weight_only_result(const GlobalOptions& g, const std::string& format,
         .field("quantized_linears", static_cast<int64_t>(r.linears.size()))
         .field("calibration_samples", r.calibration_samples)
         .field("calibration_tokens", r.calibration_tokens);
-    j.key("files").begin_array();
-    for (const auto& f : r.files) j.value(f.string());
-    j.end_array();
     j.key("linears").begin_array();
     for (const auto& l : r.linears)
       j.begin_object().field("name", l.name).field("gptq_loss", l.loss).field("damp", l.damp)
@@ -112,9 +109,7 @@ void print_weight_only_result(const GlobalOptions& g, const std::string& format,
       j.begin_object().field("smooth", a.smooth).field("ratio", a.ratio).field("duo_scaling", a.duo)
           .field("block_error", a.error).field("block_error_unscaled", a.error_unscaled).end_object();
     j.end_array();
-    j.key("notes").begin_array();
-    for (const auto& n : r.notes) j.value(n);
-    j.end_array();
+    write_files_and_notes(j, r.files, r.notes);
     write_quality_fields(j, report, coherence_score);
     j.end_object();
     print_json(j);

@@ -306,3 +306,22 @@ TEST_CASE("the activation-mean collector averages |x| per input channel", "[awq]
   CHECK(m[2] == 0.5f);
   CHECK(c.mean("blk.0.ffn_up.weight").empty());
 }
+
+TEST_CASE("a Hessian retried with more damping gives what that damping gives at once", "[gptq]") {
+  const int64_t rows = 6, cols = 12;
+  const auto w = test::randn(static_cast<size_t>(rows * cols), 31, 0.1f);
+  const auto x = test::randn(static_cast<size_t>(cols), 32);
+  std::vector<double> h(static_cast<size_t>(cols * cols));
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j) h[static_cast<size_t>(i * cols + j)] = double(x[i]) * x[j];  // rank 1: singular
+  GptqOptions o;
+  o.scheme = IntWeightScheme{4, -1, true, DType::F32};
+  o.damp = 0;
+  const auto retried = gptq_quantize("w", w.data(), rows, cols, h, o);
+  CHECK(retried.damp_used == Approx(0.1));
+  o.damp = 0.1;
+  const auto direct = gptq_quantize("w", w.data(), rows, cols, h, o);
+  CHECK(direct.damp_used == 0.1);
+  CHECK(retried.weight.q == direct.weight.q);
+  CHECK(retried.loss == direct.loss);
+}

@@ -161,7 +161,8 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
   fo.transform = [&overrides](const model::SourceTensor& t, Tensor f) {
     auto it = overrides.find(t.name);
     if (it == overrides.end()) return f;
-    std::memcpy(f.data(), it->second.data(), f.nbytes());  // same shape, f32
+    check(it->second.nbytes() == f.nbytes(), ErrorCode::InvalidArgument, "replacement for '" + t.name + "' differs in size");
+    std::memcpy(f.data(), it->second.data(), f.nbytes());
     return f;
   };
   eval::Transformer model(src, fo);
@@ -225,11 +226,6 @@ void rtn_all(const model::TensorSource& src, const model::ModelConfig& cfg, cons
 }
 
 }  // namespace
-
-std::vector<int64_t> valid_group_sizes(const fs::path& model) {
-  auto src = model::open_tensor_source(model);
-  return group_sizes_for(*src);
-}
 
 WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();

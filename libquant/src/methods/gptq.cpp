@@ -110,12 +110,19 @@ GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, in
 
   // Damping as asked; when H is still not positive definite (an input that
   // is a linear combination of others), ten and a hundred times more.
+  // LAPACK only touches the upper triangle, so a failed attempt is undone
+  // from the lower one and the saved diagonal (no second copy of H).
   std::vector<float> u;
-  const std::vector<double> undamped = hp;
+  std::vector<double> diagonal(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) diagonal[static_cast<size_t>(i)] = hp[static_cast<size_t>(i * cols + i)];
   bool ok = false;
   for (int attempt = 0; attempt < 4 && !ok; ++attempt) {
     res.damp_used = attempt == 0 ? opts.damp : std::max(opts.damp, 0.01) * std::pow(10.0, attempt);
-    if (attempt > 0) hp = undamped;
+    if (attempt > 0)
+      for (int64_t i = 0; i < cols; ++i) {
+        hp[static_cast<size_t>(i * cols + i)] = diagonal[static_cast<size_t>(i)];
+        for (int64_t j = i + 1; j < cols; ++j) hp[static_cast<size_t>(i * cols + j)] = hp[static_cast<size_t>(j * cols + i)];
+      }
     ok = inverse_cholesky(hp, cols, res.damp_used, u);
   }
   check(ok, ErrorCode::SmoothQuantFailed,

@@ -75,10 +75,6 @@ struct WeightOnlyJobResult {
   double duration_seconds = 0;
 };
 
-// The group sizes (powers of two from 4 to 1024, and -1) that divide the input width of
-// every decoder linear of the model.
-LIBQUANT_API std::vector<int64_t> valid_group_sizes(const std::filesystem::path& model);
-
 // Throws Error(InvalidArgument) for bad options (a group size that does not
 // divide a linear's inputs lists the valid ones), Error(SmoothQuantFailed,
 // 14) naming a linear whose Hessian stays singular, Error(CalibrationDataError)
