@@ -213,7 +213,10 @@ int run_logits(const LogitsCliOptions& o) {
   for (std::string item; std::getline(ss, item, ',');) ids.push_back(static_cast<int32_t>(std::stol(item)));
   if (ids.empty()) throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--ids is empty");
   auto src = libquant::model::open_tensor_source(o.model);
-  libquant::eval::Transformer tf(*src, {!o.whole_model, 0});
+  libquant::eval::ForwardOptions tf_options;
+  tf_options.streaming = !o.whole_model;
+  tf_options.threads = 0;
+  libquant::eval::Transformer tf(*src, tf_options);
   const auto logits = tf.forward({ids});
   const size_t vocab = logits.size() / ids.size();
   libquant::JsonWriter j;

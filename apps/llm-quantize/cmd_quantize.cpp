@@ -184,8 +184,9 @@ int run_smoothquant(const GlobalOptions& g, const QuantizeOptions& o) {
   return 0;
 }
 
-// `quantize MODEL gptq|awq -q 4bit [--group-size G] [--act-order] [--rtn]`: a
-// pack-quantized compressed-tensors directory, <model>-W4A16-G128[-rtn|-awq] by default.
+// `quantize MODEL gptq|awq -q 4bit [--group-size G] [--act-order] [--rtn] [--layout L]`:
+// a checkpoint directory (compressed-tensors pack-quantized, or GPTQ's / AWQ's
+// own layout), <model>-W4A16-G128[-rtn|-awq][-gptq-layout|-awq-layout] by default.
 int run_weight_only(const GlobalOptions& g, const QuantizeOptions& o) {
   const int bits = WeightOnlyFlags::bits_of(o.level);
   require_output_dir(o);
@@ -195,6 +196,7 @@ int run_weight_only(const GlobalOptions& g, const QuantizeOptions& o) {
     name += o.weight_only.group_size > 0 ? "-G" + std::to_string(o.weight_only.group_size) : std::string("-channel");
     if (o.weight_only.rtn) name += "-rtn";
     if (o.format == "awq") name += "-awq";
+    if (o.weight_only.layout != "compressed-tensors") name += "-" + o.weight_only.layout + "-layout";
   }
   libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = o.weight_only.job_options(o.model, fs::path(o.output_dir) / name, o.format, bits, o.smoothquant, o.threads);

@@ -25,6 +25,12 @@ void WeightOnlyFlags::add_to(CLI::App* sub) {
   sub->add_flag("--asym", asymmetric, "gptq: asymmetric integers with a zero point per group (gptq default: symmetric)");
   sub->add_flag("--sym", symmetric, "awq: symmetric integers (awq default: asymmetric, as AutoAWQ)");
   sub->add_flag("--rtn", rtn, "gptq format: round to nearest instead of GPTQ (no calibration)");
+  sub->add_option("--layout", layout,
+                  "gptq, awq: how the checkpoint stores the integers: compressed-tensors (pack-quantized: vLLM, "
+                  "llm-compressor), gptq (qweight/qzeros/scales/g_idx: AutoGPTQ, GPTQModel) or awq (AutoAWQ GEMM, "
+                  "4-bit with groups); gptq/awq keep f16 scales")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"compressed-tensors", "gptq", "awq"}));
   sub->add_option("--awq-search-samples", awq_search_samples,
                   "awq: calibration sequences the block output error of each scale candidate is measured on")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
@@ -41,6 +47,9 @@ void WeightOnlyFlags::validate(const std::string& format) const {
   if (group_size != 128 && !gptq && !awq)
     throw Error(ErrorCode::InvalidArgument, "--group-size needs the gptq or awq format",
                 "Use: llm-quantize quantize MODEL gptq -q 4bit --group-size 128");
+  if (layout != "compressed-tensors" && !gptq && !awq)
+    throw Error(ErrorCode::InvalidArgument, "--layout needs the gptq or awq format",
+                "Use: llm-quantize quantize MODEL gptq --layout gptq");
   if (group_size != -1 && group_size <= 0)
     throw Error(ErrorCode::InvalidArgument, "--group-size " + std::to_string(group_size) + " is not valid",
                 "Use -1 (per channel) or a positive size such as 32, 64 or 128");
@@ -67,6 +76,9 @@ libquant::jobs::WeightOnlyJobOptions WeightOnlyFlags::job_options(const std::str
   o.output = output;
   using libquant::jobs::WeightOnlyMethod;
   o.method = format == "awq" ? WeightOnlyMethod::Awq : rtn ? WeightOnlyMethod::Rtn : WeightOnlyMethod::Gptq;
+  using libquant::jobs::WeightOnlyLayout;
+  o.layout = layout == "gptq" ? WeightOnlyLayout::Gptq : layout == "awq" ? WeightOnlyLayout::Awq
+                                                                          : WeightOnlyLayout::CompressedTensors;
   o.bits = bits;
   o.group_size = group_size;
   o.symmetric = format == "awq" ? symmetric : !asymmetric;

@@ -1,6 +1,6 @@
 #pragma once
 // `quantize MODEL gptq|awq` flags (-q 4bit, --group-size, --act-order,
-// --damp, --asym/--sym, --rtn, --awq-search-samples), their validation, and
+// --damp, --asym/--sym, --rtn, --awq-search-samples, --layout), their validation, and
 // the result printout. Calibration flags are shared with smoothquant
 // (SmoothQuantFlags).
 #include <CLI/CLI.hpp>
@@ -22,6 +22,7 @@ struct WeightOnlyFlags {
   bool asymmetric = false, symmetric = false;
   bool rtn = false;
   int64_t awq_search_samples = 16;
+  std::string layout = "compressed-tensors";
 
   void add_to(CLI::App* sub);
   // Exit 2 for these flags with another format.

@@ -16,6 +16,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+# Numbers against another tool: the optimised build's business (the sanitizer
+# pass covers the same code paths through integration/test_gptq.py).
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 SAMPLES, SEQ = 16, 128
 

@@ -5,7 +5,7 @@ equal the package's own min-max observer + quantize() on the float weights;
 transformers loads symmetric checkpoints (GPTQ and AWQ ones too, AWQ's
 smoothed norms included) and its logits equal our engine's on the same
 checkpoint. On SmolLM2-135M, GPTQ calibrated on
-TinyStories beats round to nearest on held-out TinyStories."""
+TinyStories beats round to nearest on held-out TinyStories (per channel)."""
 import json
 import subprocess
 from pathlib import Path
@@ -29,15 +29,18 @@ def logits(cli, model):
     return np.array(json.loads(cli("quality", "logits", model, "--ids", IDS).stdout)["logits"])
 
 
+SLOW = pytest.mark.slow  # the sanitizer pass runs one case per method; the optimised pass runs all
+
+
 @pytest.mark.parametrize("fmt,flags", [
     ("gptq", ["--rtn", "--group-size", "4"]),
-    ("gptq", ["--rtn", "-q", "8bit", "--group-size", "-1", "--asym"]),
-    ("gptq", ["--rtn", "-q", "2bit", "--group-size", "4", "--asym"]),
+    pytest.param("gptq", ["--rtn", "-q", "8bit", "--group-size", "-1", "--asym"], marks=SLOW),
+    pytest.param("gptq", ["--rtn", "-q", "2bit", "--group-size", "4", "--asym"], marks=SLOW),
     ("gptq", ["--group-size", "4"]),
-    ("gptq", ["-q", "8bit", "--group-size", "-1", "--act-order"]),
-    ("gptq", ["-q", "3bit", "--group-size", "-1", "--asym"]),
+    pytest.param("gptq", ["-q", "8bit", "--group-size", "-1", "--act-order"], marks=SLOW),
+    pytest.param("gptq", ["-q", "3bit", "--group-size", "-1", "--asym"], marks=SLOW),
     ("awq", ["--group-size", "4", "--sym"]),
-    ("awq", ["--group-size", "-1"]),
+    pytest.param("awq", ["--group-size", "-1"], marks=SLOW),
 ])
 def test_checkpoint_against_compressed_tensors(cli, shared, torch_python, tmp_path, fmt, flags):
     model = shared / "models/stories260K"
@@ -65,28 +68,31 @@ def test_checkpoint_against_compressed_tensors(cli, shared, torch_python, tmp_pa
 
 @pytest.mark.slow
 def test_gptq_beats_rtn_on_smollm2(cli, shared, tmp_path):
+    """Per channel, where rounding alone hurts most: GPTQ takes back most of the loss."""
     model = smollm2()
-    calib = ["--calibration-data", shared / "data/calib.txt", "--calibration-samples", "32", "--calibration-seq-len", "512"]
-    cli("quantize", model, "gptq", "--group-size", "64", "--rtn", "-o", tmp_path, "-n", "rtn")
-    cli("quantize", model, "gptq", "--group-size", "64", *calib, "-o", tmp_path, "-n", "gptq")
+    calib = ["--calibration-data", shared / "data/calib.txt", "--calibration-samples", "16", "--calibration-seq-len", "256"]
+    cli("quantize", model, "gptq", "--group-size", "-1", "--rtn", "-o", tmp_path, "-n", "rtn")
+    cli("quantize", model, "gptq", "--group-size", "-1", *calib, "-o", tmp_path, "-n", "gptq")
 
     def ppl(m):
         out = cli("--format", "json", "quality", "perplexity", m, "--tokenizer", model, "--data",
-                  shared / "data/tinystories_val.txt", "--chunks", "16", "--batch", "4").stdout
+                  shared / "data/tinystories_val.txt", "--chunks", "8", "--batch", "4").stdout
         return json.loads(out)["perplexity"]
 
     base, rtn, gptq = ppl(model), ppl(tmp_path / "rtn"), ppl(tmp_path / "gptq")
-    # Measured (64 samples): 8.24 GPTQ against 9.10 RTN, on text of the calibration domain.
-    assert base < gptq < 0.95 * rtn
+    # Measured: 6.78 for the Q4_1 file, 11.84 round to nearest, 8.42 GPTQ.
+    assert base < gptq < 0.8 * rtn
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["gemma3", "phi3", "cohere", "olmo2", "granite"])
-@pytest.mark.parametrize("fmt", ["awq", "gptq"])
+@pytest.mark.parametrize("family,fmt", [("gemma3", "awq"), ("phi3", "awq"), ("cohere", "awq"), ("olmo2", "awq"),
+                                        ("granite", "gptq"), ("phi3", "gptq")])
 def test_families_load_in_transformers(cli, shared, torch_python, tmp_path, family, fmt):
     """AWQ folds its scales into each family's norms (Gemma's stored minus one,
-    Command-R's LayerNorm, Phi-3's fused projections, OLMo 2's down group only);
-    GPTQ follows each family's linears: transformers runs what we wrote as we do."""
+    Command-R's LayerNorm, Phi-3's fused projections, OLMo 2's down group
+    only); GPTQ follows each family's linears (Phi-3's fused ones split per
+    input, Granite's multipliers): transformers runs what we wrote as we do.
+    (GPTQ meets no family-specific folding, so two families cover it.)"""
     float_dir = tmp_path / "float"
     subprocess.run([torch_python, HERE / "family_oracle.py", family, float_dir, shared / "models/stories260K/tokenizer.model",
                     IDS, tmp_path / "float.json"], check=True, capture_output=True)

@@ -23,6 +23,9 @@ case "$name" in
  "super_weights": [{"tensor": "blk.1.ffn_down.weight", "layer": 1, "row": 5, "col": 3, "value": -4.4,
  "activation": 263.3, "input_activation": 36.6, "share": 0.61, "kind": "activation_spike"}],
  "total_protected": 2, "masks": {"blk.0.attn_q.weight": {"shape": [4, 8], "indices": [1, 17]}}}' > "$corpus/seed1" ;;
+  fuzz_gptq_awq_config)
+    printf '{"bits": 4, "group_size": 128, "desc_act": false, "sym": true, "quant_method": "gptq", "checkpoint_format": "gptq"}' > "$corpus/seed1"
+    printf '{"bits": 4, "group_size": 128, "quant_method": "awq", "version": "gemm", "zero_point": true}' > "$corpus/seed2" ;;
   fuzz_compressed_tensors)
     printf '%s' '{"config_groups": {"group_0": {"format": null, "input_activations": {"dynamic": true, "group_size": null,
  "num_bits": 8, "strategy": "token", "symmetric": true, "type": "int"}, "output_activations": null, "targets": ["Linear",

@@ -27,7 +27,10 @@ struct Recorder : calib::LinearHook {
 
 TEST_CASE("linear hook sees every weight's input", "[calib]") {
   auto src = model::open_tensor_source(test::shared_dir() / "models/stories260K");
-  eval::Transformer tf(*src, {true, 1});
+  eval::ForwardOptions tf_options;
+  tf_options.streaming = true;
+  tf_options.threads = 1;
+  eval::Transformer tf(*src, tf_options);
   Recorder rec;
   rec.output = true;
   const std::vector<int32_t> ids = {1, 403, 407, 261, 378, 66, 1, 9};

@@ -94,7 +94,10 @@ TEST_CASE("forward logits equal the float64 golden within 1e-4", "[eval][forward
     for (bool streaming : {false, true}) {
       INFO(model << " streaming=" << streaming);
       auto src = model::open_tensor_source(test::shared_dir() / model);
-      eval::Transformer tf(*src, {streaming, 2});
+      eval::ForwardOptions tf_options;
+      tf_options.streaming = streaming;
+      tf_options.threads = 2;
+      eval::Transformer tf(*src, tf_options);
       const auto logits = tf.forward({ids});
       REQUIRE(max_abs_diff(logits, golden) < 1e-4);
       if (whole.empty()) whole = logits;
@@ -105,7 +108,10 @@ TEST_CASE("forward logits equal the float64 golden within 1e-4", "[eval][forward
 
 TEST_CASE("batched sequences equal one-at-a-time, and logits_from selects positions", "[eval][forward]") {
   auto src = model::open_tensor_source(test::shared_dir() / "models/stories260K");
-  eval::Transformer tf(*src, {false, 2});
+  eval::ForwardOptions tf_options;
+  tf_options.streaming = false;
+  tf_options.threads = 2;
+  eval::Transformer tf(*src, tf_options);
   const auto ids = golden_logit_tokens();
   std::vector<int32_t> a(ids.begin(), ids.begin() + 32), b(ids.begin() + 32, ids.end());
   b[0] = 1;
@@ -225,7 +231,10 @@ TEST_CASE("an overlay source runs like its base and sees replaced tensors", "[ev
     INFO(model);
     auto src = model::open_tensor_source(test::shared_dir() / model);
     model::OverlaySource overlay(*src);
-    eval::Transformer tf(overlay, {true, 2});
+    eval::ForwardOptions tf_options;
+    tf_options.streaming = true;
+    tf_options.threads = 2;
+    eval::Transformer tf(overlay, tf_options);
     // unchanged: the golden logits (the config comes through the wrapped source)
     REQUIRE(max_abs_diff(tf.forward({ids}), golden) < 1e-4);
     // a weight replaced by its own values: the same logits

@@ -72,34 +72,46 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
   }
 }
 
+namespace {
+constexpr int64_t kQueryTile = 64;  // queries per pair of GEMMs: scores stay in cache, little masked waste
+}
+
+size_t attention_scratch_floats(int64_t T) { return static_cast<size_t>(std::min(T, kQueryTile) * T); }
+
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
                            int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, float scale, int64_t window,
                            float softcap) {
   if (scale == 0.0f) scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (int64_t t = 0; t < T; ++t) {
-    const float* qt = q + t * ldq;
-    float mx = -INFINITY;
-    const int64_t first = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0;
-    for (int64_t s = first; s <= t; ++s) {
-      const float* ks = k + s * ldk;
-      float dot = 0.0f;
-      for (int64_t i = 0; i < hd; ++i) dot += qt[i] * ks[i];
-      scratch[s] = softcap > 0.0f ? softcap * std::tanh(dot * scale / softcap) : dot * scale;
-      mx = std::max(mx, scratch[s]);
+  auto first_key = [&](int64_t t) { return window > 0 ? std::max<int64_t>(0, t - window + 1) : int64_t{0}; };
+  for (int64_t t0 = 0; t0 < T; t0 += kQueryTile) {
+    const int64_t t1 = std::min(T, t0 + kQueryTile), rows = t1 - t0, lo = first_key(t0), span = t1 - lo;
+    // Scores of the tile's queries against every key one of them may see:
+    // S[rows, span] = Q[t0:t1] K[lo:t1]^T.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(span),
+                static_cast<blasint>(hd), 1.0f, q + t0 * ldq, static_cast<blasint>(ldq), k + lo * ldk,
+                static_cast<blasint>(ldk), 0.0f, scratch, static_cast<blasint>(span));
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t t = t0 + r, from = first_key(t) - lo, to = t - lo;  // visible keys: [from, to]
+      float* sr = scratch + r * span;
+      float mx = -INFINITY;
+      for (int64_t s = from; s <= to; ++s) {
+        sr[s] = softcap > 0.0f ? softcap * std::tanh(sr[s] * scale / softcap) : sr[s] * scale;
+        mx = std::max(mx, sr[s]);
+      }
+      double sum = 0.0;
+      for (int64_t s = from; s <= to; ++s) {
+        sr[s] = std::exp(sr[s] - mx);
+        sum += sr[s];
+      }
+      const auto inv = static_cast<float>(1.0 / sum);
+      for (int64_t s = from; s <= to; ++s) sr[s] *= inv;
+      std::fill(sr, sr + from, 0.0f);
+      std::fill(sr + to + 1, sr + span, 0.0f);
     }
-    double sum = 0.0;
-    for (int64_t s = first; s <= t; ++s) {
-      scratch[s] = std::exp(scratch[s] - mx);
-      sum += scratch[s];
-    }
-    const auto inv = static_cast<float>(1.0 / sum);
-    float* ot = out + t * ldo;
-    std::fill(ot, ot + hd, 0.0f);
-    for (int64_t s = first; s <= t; ++s) {
-      const float p = scratch[s] * inv;
-      const float* vs = v + s * ldv;
-      for (int64_t i = 0; i < hd; ++i) ot[i] += p * vs[i];
-    }
+    // O[t0:t1] = P V[lo:t1].
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(hd),
+                static_cast<blasint>(span), 1.0f, scratch, static_cast<blasint>(span), v + lo * ldv,
+                static_cast<blasint>(ldv), 0.0f, out + t0 * ldo, static_cast<blasint>(ldo));
   }
 }
 

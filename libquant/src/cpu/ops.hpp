@@ -2,11 +2,25 @@
 // CPU building blocks of the forward pass. GEMMs go to BLAS; the rest are
 // plain loops (the compiler vectorises them) with double accumulation where
 // it matters for accuracy (norm sums, softmax denominators).
+#include <cstddef>
 #include <cstdint>
 
 namespace libquant::cpu {
 
 void set_blas_threads(unsigned n) noexcept;
+
+// BLAS on one thread while it lives (for code that calls BLAS from each of a
+// pool's threads, where BLAS's own threads would only spin), `restore` after.
+class SingleThreadedBlas {
+ public:
+  explicit SingleThreadedBlas(unsigned restore) noexcept : restore_(restore) { set_blas_threads(1); }
+  ~SingleThreadedBlas() { set_blas_threads(restore_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  unsigned restore_;
+};
 
 // Y[n, out] = X[n, in] * W[out, in]^T (+ bias[out] when not null).
 void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias, float* y);
@@ -37,10 +51,14 @@ void layer_norm(const float* x, const float* w, int64_t n, int64_t d, double eps
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, const RopeSpec& spec);
 
 // Causal attention for one sequence and one head: q, k, v are [T, hd] views
-// with row strides; out [T, hd] with stride ldo. scratch holds T floats.
+// with row strides; out [T, hd] with stride ldo. scratch holds
+// attention_scratch_floats(T) floats. Queries go in tiles through two GEMMs
+// (scores, then probabilities times values), so BLAS does the arithmetic;
+// callers running heads in parallel hold SingleThreadedBlas.
 // scale multiplies q.k (0: 1/sqrt(hd)); window > 0 lets position t see only
 // positions t - window + 1 .. t (local attention); softcap > 0 maps each
 // score s to softcap * tanh(s / softcap) before the softmax (Gemma 2).
+size_t attention_scratch_floats(int64_t T);
 void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv,
                            int64_t T, int64_t hd, float* out, int64_t ldo, float* scratch, float scale = 0.0f,
                            int64_t window = 0, float softcap = 0.0f);

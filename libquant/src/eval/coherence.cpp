@@ -50,12 +50,15 @@ double distinct_trigram_ratio(const std::vector<int32_t>& ids) {
 CoherenceResult coherence_check(const CoherenceOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   auto tok = load_tokenizer(*src);
-  Transformer model(*src, {.streaming = false, .threads = opts.threads});
+  ForwardOptions model_options;
+  model_options.streaming = false;
+  model_options.threads = opts.threads;
+  Transformer model(*src, model_options);
   std::unique_ptr<model::TensorSource> ref_src;
   std::unique_ptr<Transformer> ref;
   if (!opts.reference.empty()) {
     ref_src = model::open_tensor_source(opts.reference);
-    ref = std::make_unique<Transformer>(*ref_src, ForwardOptions{.streaming = false, .threads = opts.threads});
+    ref = std::make_unique<Transformer>(*ref_src, model_options);
   }
   CoherenceResult res;
   const auto& prompts = opts.prompts.empty() ? kDefaultPrompts : opts.prompts;

@@ -12,6 +12,7 @@
 #include "libquant/core/finite.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/gguf/row_codec.hpp"
+#include "libquant/io/gptq_awq_config.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/model_validation.hpp"
 
@@ -64,9 +65,12 @@ struct Transformer::Impl {
           ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");
     cache.resize(static_cast<size_t>(cfg.num_layers));
     if (!cfg.quantization_config.empty()) {
-      quant = io::parse_compressed_tensors_config(cfg.quantization_config);
+      // GPTQ / AWQ weights decode to floats in the tensor source; only
+      // compressed-tensors schemes can also quantize activations.
+      const std::string method = io::quant_method_of(cfg.quantization_config);
+      if (method != "gptq" && method != "awq") quant = io::parse_compressed_tensors_config(cfg.quantization_config);
       check(!opts.ggml_numerics, ErrorCode::UnsupportedConversion,
-            "llama.cpp numerics are only defined for float and GGUF weights, not compressed-tensors checkpoints");
+            "llama.cpp numerics are only defined for float and GGUF weights, not quantized checkpoints");
     }
     check(!(opts.ggml_numerics && opts.simulate_w8a8), ErrorCode::InvalidArgument,
           "W8A8 simulation and llama.cpp numerics exclude each other");
@@ -350,8 +354,9 @@ struct Transformer::Impl {
     cpu::rope(k.data(), N, nkv, hd, pos.data(), rope);
     const int64_t group = nh / nkv, window = cfg.is_local_layer(l) ? cfg.sliding_window : 0;
     const auto scale = static_cast<float>(cfg.attention_scale), softcap = static_cast<float>(cfg.attn_logit_softcap);
+    const cpu::SingleThreadedBlas one(pool.size());  // heads run in parallel, each on its own BLAS calls
     pool.parallel_for(static_cast<size_t>(B * nh), 1, [&](size_t a, size_t b) {
-      std::vector<float> sc(static_cast<size_t>(T));
+      std::vector<float> sc(cpu::attention_scratch_floats(T));
       for (size_t i = a; i < b; ++i) {
         const int64_t s = static_cast<int64_t>(i) / nh, hh = static_cast<int64_t>(i) % nh, kh = hh / group;
         cpu::causal_attention_head(q.data() + s * T * qd + hh * hd, qd, k.data() + s * T * kvd + kh * hd, kvd,

@@ -211,7 +211,7 @@ std::string compressed_tensors_config_json(const CompressedTensorsConfig& qc, in
   return w.str();
 }
 
-std::string config_json_with_quantization(std::string_view original, const CompressedTensorsConfig& qc) {
+std::string config_json_with_quantization(std::string_view original, const std::function<void(JsonWriter&)>& write) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(original);
   simdjson::dom::element root;
@@ -228,7 +228,7 @@ std::string config_json_with_quantization(std::string_view original, const Compr
   for (const auto& [k, v] : kv) {
     if (!placed && k > "quantization_config") {
       w.key("quantization_config");
-      write_config(w, qc);
+      write(w);
       placed = true;
     }
     w.key(k);
@@ -236,10 +236,14 @@ std::string config_json_with_quantization(std::string_view original, const Compr
   }
   if (!placed) {
     w.key("quantization_config");
-    write_config(w, qc);
+    write(w);
   }
   w.end_object();
   return w.str() + "\n";
+}
+
+std::string config_json_with_quantization(std::string_view original, const CompressedTensorsConfig& qc) {
+  return config_json_with_quantization(original, [&](JsonWriter& w) { write_config(w, qc); });
 }
 
 const CtScheme* scheme_for(const CompressedTensorsConfig& qc, std::string_view hf_module) {

@@ -45,7 +45,7 @@ ConvertToHfResult convert_gguf_to_hf(const ConvertToHfOptions& opts) {
                 "Pass --force to replace it, or choose another --output-name");
   auto src = model::open_tensor_source(opts.input);
   check(src->kind() == model::SourceKind::GgufFile, ErrorCode::UnsupportedConversion,
-        "'" + opts.input.string() + "' is not a GGUF file",
+        std::string("'").append(opts.input.string()).append("' is not a GGUF file"),  // (GCC 12 -Wrestrict on "'" + ...)
         src->kind() == model::SourceKind::HfDirectory ? "It already is a Hugging Face checkpoint"
                                                       : "Use `littlebit convert` for .littlebit files");
   const model::ModelConfig cfg = model::validated_config(*src);

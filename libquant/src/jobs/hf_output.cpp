@@ -120,10 +120,10 @@ std::vector<std::vector<int32_t>> calibration_samples(const model::TensorSource&
   return out;
 }
 
-CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
-                                      const model::ModelConfig& cfg, DType dt, const io::CompressedTensorsConfig& qc,
-                                      std::vector<std::string>& notes) {
-  write_text(out.staging() / "config.json", io::config_json_with_quantization(config_json_for(src, cfg, dt), qc));
+namespace {
+CommittedCheckpoint commit_with_config(AtomicDirectory& out, const model::TensorSource& src, const std::string& config,
+                                       std::vector<std::string>& notes) {
+  write_text(out.staging() / "config.json", config);
   if (auto note = write_tokenizer(src, out.staging())) notes.push_back(*note);
   for (const auto& n : notes) log_warning(n);
   CommittedCheckpoint c;
@@ -132,6 +132,19 @@ CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorS
   for (const auto& f : c.files)
     if (f.extension() == ".safetensors") c.output_bytes += fs::file_size(out.target() / f);
   return c;
+}
+}  // namespace
+
+CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
+                                      const model::ModelConfig& cfg, DType dt, const io::CompressedTensorsConfig& qc,
+                                      std::vector<std::string>& notes) {
+  return commit_with_config(out, src, io::config_json_with_quantization(config_json_for(src, cfg, dt), qc), notes);
+}
+
+CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
+                                      const model::ModelConfig& cfg, DType dt,
+                                      const std::function<void(JsonWriter&)>& write_qc, std::vector<std::string>& notes) {
+  return commit_with_config(out, src, io::config_json_with_quantization(config_json_for(src, cfg, dt), write_qc), notes);
 }
 
 }  // namespace libquant::jobs::hf_output

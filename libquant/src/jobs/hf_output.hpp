@@ -5,6 +5,7 @@
 // metadata) and the tokenizer files.
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,7 +56,7 @@ void write_text(const std::filesystem::path& p, const std::string& s);
 std::vector<std::vector<int32_t>> calibration_samples(const model::TensorSource& src, const std::filesystem::path& text,
                                                       int64_t samples, int64_t seq_len, std::vector<std::string>& notes);
 
-// Finishes a compressed-tensors checkpoint in `out`'s staging directory:
+// Finishes a quantized checkpoint in `out`'s staging directory:
 // config.json (the model's, with `qc`), the tokenizer files (or a note), the
 // notes logged as warnings, then the directory committed.
 struct CommittedCheckpoint {
@@ -65,5 +66,9 @@ struct CommittedCheckpoint {
 CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
                                       const model::ModelConfig& cfg, DType dt, const io::CompressedTensorsConfig& qc,
                                       std::vector<std::string>& notes);
+// The same with any quantization_config object from `write_qc` (GPTQ, AWQ).
+CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
+                                      const model::ModelConfig& cfg, DType dt,
+                                      const std::function<void(JsonWriter&)>& write_qc, std::vector<std::string>& notes);
 
 }  // namespace libquant::jobs::hf_output

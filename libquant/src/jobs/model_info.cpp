@@ -1,5 +1,6 @@
 #include "libquant/jobs/model_info.hpp"
 #include "libquant/io/compressed_tensors.hpp"
+#include "libquant/io/gptq_awq_config.hpp"
 
 #include <algorithm>
 #include <map>
@@ -15,8 +16,15 @@ namespace libquant::jobs {
 namespace fs = std::filesystem;
 
 namespace {
-// One line for a compressed-tensors quantization_config.
+// One line for a quantization_config (compressed-tensors, GPTQ or AWQ).
 std::string describe_quantization(const std::string& json) {
+  const std::string method = io::quant_method_of(json);
+  if (method == "gptq" || method == "awq") {
+    const auto c = io::parse_gptq_awq_config(json);
+    std::string out = method == "gptq" ? "GPTQ" : "AWQ GEMM";
+    out += ", weights int" + std::to_string(c.bits) + (c.symmetric ? " symmetric" : " asymmetric");
+    return out + (c.group_size > 0 ? ", groups of " + std::to_string(c.group_size) : std::string(", per channel"));
+  }
   const auto qc = io::parse_compressed_tensors_config(json);
   std::string out = "compressed-tensors " + qc.format;
   if (qc.groups.empty()) return out;

@@ -12,10 +12,14 @@
 #include "libquant/core/output_guard.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/eval/transformer.hpp"
+#include "libquant/core/json_writer.hpp"
 #include "libquant/io/compressed_tensors.hpp"
+#include "libquant/io/gptq_awq_config.hpp"
 #include "libquant/io/safetensors.hpp"
 #include "libquant/methods/smoothquant.hpp"
 #include "libquant/model/tensor_naming.hpp"
+#include "../cpu/ops.hpp"
+#include "../model/gptq_awq_weight.hpp"
 #include "../model/packed_weight.hpp"
 
 namespace libquant::jobs {
@@ -65,42 +69,54 @@ std::vector<T> values_of(const std::vector<std::byte>& b) {
   return out;
 }
 
-// The checkpoint tensors of one quantized linear (HF names), rows in HF order.
-struct PackedLinear {
-  std::vector<int32_t> packed;      // [rows, words]
-  std::vector<std::byte> scales;    // [rows, groups] in the checkpoint dtype
-  std::vector<int32_t> zeros;       // [words(rows), groups] (asymmetric only)
-  int64_t rows = 0, cols = 0, groups = 0;
-};
+// The checkpoint tensors of one quantized linear (suffixes to its HF module
+// name), rows in HF order.
+using PackedLinear = std::vector<model::LayoutTensor>;
 
 PackedLinear pack_linear(const methods::IntWeight& w, const std::string& gguf_name, const model::ModelConfig& cfg,
-                         DType dt) {
+                         DType dt, WeightOnlyLayout layout) {
   const int bits = w.scheme.bits;
-  PackedLinear p;
-  p.rows = w.rows, p.cols = w.cols, p.groups = w.groups();
+  const int64_t groups = w.groups();
   const auto q = values_of<int8_t>(hf_output::to_hf_rows(bytes_of(w.q), gguf_name, w.rows, cfg));
+  const auto z = w.zeros.empty() ? std::vector<int8_t>{}
+                                 : values_of<int8_t>(hf_output::to_hf_rows(bytes_of(w.zeros), gguf_name, w.rows, cfg));
+  if (layout != WeightOnlyLayout::CompressedTensors) {
+    const auto scales = values_of<float>(hf_output::to_hf_rows(bytes_of(w.scales), gguf_name, w.rows, cfg));
+    const model::IntLinear il{q.data(), scales.data(), z.empty() ? nullptr : z.data(), w.rows, w.cols, groups, bits};
+    return layout == WeightOnlyLayout::Gptq ? model::pack_gptq(il, true) : model::pack_awq(il);
+  }
   const int64_t words = model::packed_words(w.cols, bits);
-  p.packed.resize(static_cast<size_t>(w.rows * words));
-  for (int64_t r = 0; r < w.rows; ++r) model::pack_values(q.data() + r * w.cols, w.cols, bits, p.packed.data() + r * words);
-  p.scales = hf_output::to_hf_rows(hf_output::encode_floats(w.scales.data(), w.scales.size(), dt), gguf_name, w.rows, cfg);
-  if (!w.zeros.empty()) {
+  std::vector<int32_t> packed(static_cast<size_t>(w.rows * words));
+  for (int64_t r = 0; r < w.rows; ++r) model::pack_values(q.data() + r * w.cols, w.cols, bits, packed.data() + r * words);
+  PackedLinear p;
+  p.push_back({".weight_packed", DType::I32, Shape({w.rows, words}), bytes_of(packed)});
+  p.push_back({".weight_scale", dt, Shape({w.rows, groups}),
+               hf_output::to_hf_rows(hf_output::encode_floats(w.scales.data(), w.scales.size(), dt), gguf_name, w.rows,
+                                     cfg)});
+  p.push_back({".weight_shape", DType::I64, Shape({2}), bytes_of(std::vector<int64_t>{w.rows, w.cols})});
+  if (!z.empty()) {
     // Zero points are packed along the rows: one stream per group column.
-    const auto z = values_of<int8_t>(hf_output::to_hf_rows(bytes_of(w.zeros), gguf_name, w.rows, cfg));
     const int64_t zw = model::packed_words(w.rows, bits);
-    p.zeros.resize(static_cast<size_t>(zw * p.groups));
+    std::vector<int32_t> zeros(static_cast<size_t>(zw * groups)), column_words(static_cast<size_t>(zw));
     std::vector<int8_t> column(static_cast<size_t>(w.rows));
-    std::vector<int32_t> packed(static_cast<size_t>(zw));
-    for (int64_t g = 0; g < p.groups; ++g) {
-      for (int64_t r = 0; r < w.rows; ++r) column[static_cast<size_t>(r)] = z[static_cast<size_t>(r * p.groups + g)];
-      model::pack_values(column.data(), w.rows, bits, packed.data());
-      for (int64_t k = 0; k < zw; ++k) p.zeros[static_cast<size_t>(k * p.groups + g)] = packed[static_cast<size_t>(k)];
+    for (int64_t g = 0; g < groups; ++g) {
+      for (int64_t r = 0; r < w.rows; ++r) column[static_cast<size_t>(r)] = z[static_cast<size_t>(r * groups + g)];
+      model::pack_values(column.data(), w.rows, bits, column_words.data());
+      for (int64_t k = 0; k < zw; ++k) zeros[static_cast<size_t>(k * groups + g)] = column_words[static_cast<size_t>(k)];
     }
+    p.push_back({".weight_zero_point", DType::I32, Shape({zw, groups}), bytes_of(zeros)});
   }
   return p;
 }
 
+io::IntCheckpointLayout io_layout(WeightOnlyLayout l) {
+  return l == WeightOnlyLayout::Awq ? io::IntCheckpointLayout::AwqGemm : io::IntCheckpointLayout::Gptq;
+}
+
 std::string scheme_text(const WeightOnlyJobOptions& o) {
-  std::string s = "W" + std::to_string(o.bits) + "A16 " + (o.symmetric ? "symmetric" : "asymmetric") + ", ";
+  std::string s = "W";  // appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "W" + to_string(...)
+  s += std::to_string(o.bits);
+  s += o.symmetric ? "A16 symmetric, " : "A16 asymmetric, ";
   s += o.group_size > 0 ? "groups of " + std::to_string(o.group_size) : std::string("per channel");
   if (o.method == WeightOnlyMethod::Gptq)
     s += ", GPTQ" + std::string(o.act_order == methods::ActOrder::Static ? " with activation order" : "");
@@ -124,14 +140,29 @@ void gptq_block(const model::TensorSource& src, int layer, eval::Transformer& mo
     for (auto& h : copy) xs.push_back(&h);
     model.run_layer(layer, xs, &hc);
   }
+  // One inverse per distinct input (q/k/v, gate/up share theirs), dropped
+  // after its last linear.
+  std::map<std::string, int> users;
+  for (const auto& n : names) ++users[hc.input_of(n)];
+  std::map<std::string, methods::GptqInverse> inverses;
   for (const auto* t : linears) {
     const Tensor w = src.read_f32(*t);
     src.release(*t);
     const auto rows = static_cast<int64_t>(t->shape.rows()), cols = static_cast<int64_t>(t->shape.row_length());
-    auto h = hc.hessian(t->name);
-    check(!h.empty(), ErrorCode::SmoothQuantFailed, "GPTQ saw no inputs of '" + t->name + "'",
-          "The forward pass does not reach this linear; report the model");
-    auto res = methods::gptq_quantize(t->name, w.data_as<float>(), rows, cols, std::move(h), go, &pool);
+    const std::string input = hc.input_of(t->name);
+    auto inv = inverses.find(input);
+    if (inv == inverses.end()) {
+      auto h = hc.hessian(t->name);
+      check(!h.empty(), ErrorCode::SmoothQuantFailed, "GPTQ saw no inputs of '" + t->name + "'",
+            "The forward pass does not reach this linear; report the model");
+      inv = inverses.emplace(input, methods::gptq_inverse(t->name, std::move(h), cols, go)).first;
+    }
+    methods::GptqResult res;
+    {
+      const cpu::SingleThreadedBlas one(pool.size());  // the sweep calls BLAS from each pool thread
+      res = methods::gptq_quantize(t->name, w.data_as<float>(), rows, inv->second, go, &pool);
+    }
+    if (--users[input] == 0) inverses.erase(inv);
     r.linears.push_back({t->name, res.loss, res.damp_used, res.dead_columns});
     if (res.damp_used > damp) r.notes.push_back("'" + t->name + "' needed damping " + std::to_string(res.damp_used));
     quantized.insert_or_assign(t->name, std::move(res.weight));
@@ -198,7 +229,7 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
     for (auto& h : hidden) xs.push_back(&h);
     model.run_layer(l, xs);
     for (auto& [name, q] : quantized) {
-      packed.emplace(name, pack_linear(q, name, cfg, scheme.scale_dtype));
+      packed.emplace(name, pack_linear(q, name, cfg, scheme.scale_dtype, opts.layout));
       overrides.erase(name);
     }
     for (auto& [name, t] : overrides) smoothed.insert_or_assign(name, std::move(t));
@@ -209,7 +240,8 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
 }
 
 void rtn_all(const model::TensorSource& src, const model::ModelConfig& cfg, const methods::IntWeightScheme& scheme,
-             std::map<std::string, PackedLinear>& packed, WeightOnlyJobResult& r, ProgressSink& progress) {
+             WeightOnlyLayout layout, std::map<std::string, PackedLinear>& packed, WeightOnlyJobResult& r,
+             ProgressSink& progress) {
   const auto linears = decoder_linears(src);
   progress.begin("Quantizing", linears.size(), "linears");
   size_t done = 0;
@@ -218,7 +250,7 @@ void rtn_all(const model::TensorSource& src, const model::ModelConfig& cfg, cons
     src.release(*t);
     const auto q = methods::rtn_quantize(w.data_as<float>(), static_cast<int64_t>(t->shape.rows()),
                                          static_cast<int64_t>(t->shape.row_length()), scheme);
-    packed.emplace(t->name, pack_linear(q, t->name, cfg, scheme.scale_dtype));
+    packed.emplace(t->name, pack_linear(q, t->name, cfg, scheme.scale_dtype, layout));
     r.linears.push_back({t->name, 0, 0, 0});
     progress.update(++done, t->name);
   }
@@ -247,50 +279,53 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
         "Start from the float checkpoint");
 
   const DType dt = hf_output::checkpoint_dtype(*src, cfg);
-  methods::IntWeightScheme scheme{opts.bits, opts.group_size, opts.symmetric, dt};
+  // GPTQ's and AWQ's layouts hold f16 scales: round them to f16 from the start.
+  const bool ct = opts.layout == WeightOnlyLayout::CompressedTensors;
+  methods::IntWeightScheme scheme{opts.bits, opts.group_size, opts.symmetric, ct ? dt : DType::F16};
   methods::validate_scheme(scheme);
-  for (const auto* t : decoder_linears(*src))
-    check(methods::group_size_fits(scheme, static_cast<int64_t>(t->shape.row_length())), ErrorCode::InvalidArgument,
-          "group size " + std::to_string(opts.group_size) + " does not divide the " +
-              std::to_string(t->shape.row_length()) + " inputs of '" + t->name + "'",
+  for (const auto* t : decoder_linears(*src)) {
+    const auto rows = static_cast<int64_t>(t->shape.rows()), cols = static_cast<int64_t>(t->shape.row_length());
+    check(methods::group_size_fits(scheme, cols), ErrorCode::InvalidArgument,
+          "group size " + std::to_string(opts.group_size) + " does not divide the " + std::to_string(cols) +
+              " inputs of '" + t->name + "'",
           "Valid group sizes for this model: " + join(group_sizes_for(*src)));
+    if (ct) continue;
+    const std::string misfit = model::layout_misfit(io_layout(opts.layout), rows, cols, opts.bits, opts.group_size);
+    check(misfit.empty(), ErrorCode::InvalidArgument, misfit + " for '" + t->name + "'",
+          "Write --layout compressed-tensors, which takes any shape, bits and groups");
+  }
 
   WeightOnlyJobResult r;
   r.output = opts.output;
   r.scheme = scheme_text(opts);
   std::map<std::string, PackedLinear> packed;
   std::map<std::string, Tensor, std::less<>> smoothed;  // AWQ's norms (and biases) that absorbed 1/s
-  if (opts.method == WeightOnlyMethod::Rtn) rtn_all(*src, cfg, scheme, packed, r, progress);
+  if (opts.method == WeightOnlyMethod::Rtn) rtn_all(*src, cfg, scheme, opts.layout, packed, r, progress);
   else quantize_sequential(*src, cfg, opts, scheme, packed, smoothed, r, progress);
 
   // Every tensor: quantized linears as their packed parts, the rest in the checkpoint dtype.
   std::vector<io::SafetensorsTensorSpec> specs;
   struct Part {
     const model::SourceTensor* src;
-    std::string what;  // "" float, else the packed part's suffix
+    size_t packed_part;  // index into the linear's packed tensors; kFloat: a float tensor
   };
+  constexpr size_t kFloat = ~size_t{0};
   std::map<std::string, Part> parts;
   for (const auto& t : src->tensors()) {
     if (hf_output::config_only_tensor(t.name)) continue;
     const std::string hf = hf_output::hf_name_of(t.name, cfg.arch());
     auto it = packed.find(t.name);
     if (it == packed.end()) {
-      parts[hf] = {&t, ""};
+      parts[hf] = {&t, kFloat};
       specs.push_back({hf, dt, t.shape});
       continue;
     }
-    const PackedLinear& p = it->second;
     const std::string m = hf.substr(0, hf.size() - 7);  // drop ".weight"
-    auto add = [&](const std::string& suffix, DType type, Shape shape) {
-      parts[m + suffix] = {&t, suffix};
-      specs.push_back({m + suffix, type, std::move(shape)});
-    };
-    const auto words = static_cast<int64_t>(p.packed.size()) / p.rows;
-    add(".weight_packed", DType::I32, Shape({p.rows, words}));
-    add(".weight_scale", dt, Shape({p.rows, p.groups}));
-    add(".weight_shape", DType::I64, Shape({2}));
-    if (!p.zeros.empty())
-      add(".weight_zero_point", DType::I32, Shape({static_cast<int64_t>(p.zeros.size()) / p.groups, p.groups}));
+    for (size_t i = 0; i < it->second.size(); ++i) {
+      const model::LayoutTensor& lt = it->second[i];
+      parts[m + lt.suffix] = {&t, i};
+      specs.push_back({m + lt.suffix, lt.dtype, lt.shape});
+    }
   }
   AtomicDirectory out(opts.output);
   io::SafetensorsWriter writer(out.staging(), "model", specs, {{"format", "pt"}}, opts.max_shard_bytes);
@@ -299,27 +334,35 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
   for (const std::string& name : writer.write_order()) {
     const Part& part = parts.at(name);
     const model::SourceTensor& t = *part.src;
-    if (part.what.empty()) {
+    if (part.packed_part == kFloat) {
       auto sm = smoothed.find(t.name);
       Tensor f = sm != smoothed.end() ? std::move(sm->second) : src->read_f32(t);
       src->release(t);
       writer.write(name, hf_output::hf_float_bytes(std::move(f), t, cfg, dt));
     } else {
-      const PackedLinear& p = packed.at(t.name);
-      if (part.what == ".weight_packed") writer.write(name, bytes_of(p.packed));
-      else if (part.what == ".weight_scale") writer.write(name, p.scales);
-      else if (part.what == ".weight_zero_point") writer.write(name, bytes_of(p.zeros));
-      else writer.write(name, bytes_of(std::vector<int64_t>{p.rows, p.cols}));
+      writer.write(name, packed.at(t.name)[part.packed_part].bytes);
     }
     progress.update(++done, name);
   }
   progress.end();
   writer.finish();
 
-  const auto qc = io::CompressedTensorsConfig::weight_only(
-      opts.bits, opts.group_size, opts.symmetric,
-      opts.act_order == methods::ActOrder::Static ? std::optional<std::string>("weight") : std::nullopt);
-  const auto done_ckpt = hf_output::commit_checkpoint(out, *src, cfg, dt, qc, r.notes);
+  hf_output::CommittedCheckpoint done_ckpt;
+  if (ct) {
+    const auto qc = io::CompressedTensorsConfig::weight_only(
+        opts.bits, opts.group_size, opts.symmetric,
+        opts.act_order == methods::ActOrder::Static ? std::optional<std::string>("weight") : std::nullopt);
+    done_ckpt = hf_output::commit_checkpoint(out, *src, cfg, dt, qc, r.notes);
+  } else {
+    io::GptqAwqConfig c;
+    c.layout = io_layout(opts.layout);
+    c.bits = opts.bits, c.group_size = opts.group_size, c.symmetric = opts.symmetric, c.damp = opts.damp;
+    // Static activation order keeps the natural groups: g_idx is c / group, so
+    // loaders need no reordering (desc_act false).
+    c.static_groups = opts.act_order == methods::ActOrder::Static;
+    done_ckpt = hf_output::commit_checkpoint(out, *src, cfg, dt, [&](JsonWriter& w) { io::write_gptq_awq_config(w, c); },
+                                             r.notes);
+  }
   r.files = done_ckpt.files;
   r.original_bytes = done_ckpt.original_bytes;
   r.output_bytes = done_ckpt.output_bytes;

@@ -15,21 +15,25 @@ namespace libquant::methods {
 
 namespace {
 
-// U with H^-1 = U^T U for H + damp * mean(diag H) * I (H is overwritten),
-// in f32 for the sweep; false when H is not positive definite at this damping.
-bool inverse_cholesky(std::vector<double>& h, int64_t n, double damp, std::vector<float>& u) {
+// U with H^-1 = U^T U for A + damp * mean(diag A) * I, where `a` holds
+// A = J H J (H with its order reversed, J the exchange matrix); false when
+// that is not positive definite. With A = L L^T: H^-1 = J L^-T L^-1 J, and
+// U = J L^-1 J is upper triangular: one Cholesky and one triangular inverse
+// (2/3 n^3 flops) instead of Cholesky, inverse, Cholesky again (4/3 n^3).
+// The row-major buffer is LAPACK's column-major transpose, so the 'U' calls
+// below work on the row-major lower triangle and leave the upper one as it was.
+bool inverse_cholesky(std::vector<double>& a, int64_t n, double damp, std::vector<float>& u) {
   double mean = 0;
-  for (int64_t i = 0; i < n; ++i) mean += h[static_cast<size_t>(i * n + i)];
+  for (int64_t i = 0; i < n; ++i) mean += a[static_cast<size_t>(i * n + i)];
   mean /= static_cast<double>(n);
-  for (int64_t i = 0; i < n; ++i) h[static_cast<size_t>(i * n + i)] += damp * mean;
+  for (int64_t i = 0; i < n; ++i) a[static_cast<size_t>(i * n + i)] += damp * mean;
   const auto ln = static_cast<lapack_int>(n);
-  // Row-major 'U' is LAPACK's column-major 'L': the same triangle either way.
-  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', ln, h.data(), ln) != 0) return false;
-  if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', ln, h.data(), ln) != 0) return false;  // H^-1, upper triangle
-  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', ln, h.data(), ln) != 0) return false;  // H^-1 = U^T U
+  if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', ln, a.data(), ln) != 0) return false;  // row-major lower: L
+  if (LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', ln, a.data(), ln) != 0) return false;  // L^-1
   u.assign(static_cast<size_t>(n * n), 0.0f);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i; j < n; ++j) u[static_cast<size_t>(i * n + j)] = static_cast<float>(h[static_cast<size_t>(i * n + j)]);
+    for (int64_t j = i; j < n; ++j)
+      u[static_cast<size_t>(i * n + j)] = static_cast<float>(a[static_cast<size_t>((n - 1 - i) * n + (n - 1 - j))]);
   return true;
 }
 
@@ -45,39 +49,84 @@ std::vector<int64_t> activation_order(const std::vector<double>& h, int64_t n) {
 
 }  // namespace
 
+GptqInverse gptq_inverse(std::string_view name, std::vector<double> h, int64_t cols, const GptqOptions& opts) {
+  check(cols > 0 && static_cast<int64_t>(h.size()) == cols * cols, ErrorCode::InvalidArgument,
+        "Hessian of '" + std::string(name) + "' is not " + std::to_string(cols) + " x " + std::to_string(cols));
+  check(opts.damp >= 0, ErrorCode::InvalidArgument, "damping must be >= 0");
+  GptqInverse inv;
+  inv.cols = cols;
+  if (opts.act_order != ActOrder::None) {
+    inv.order = activation_order(h, cols);
+    std::vector<double> permuted(h.size());
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        permuted[static_cast<size_t>(i * cols + j)] = h[static_cast<size_t>(inv.order[static_cast<size_t>(i)] * cols +
+                                                                             inv.order[static_cast<size_t>(j)])];
+    h = std::move(permuted);
+  }
+  // Dead inputs (never nonzero) get a unit diagonal (and zero weights), as the reference.
+  inv.dead.assign(static_cast<size_t>(cols), false);
+  for (int64_t i = 0; i < cols; ++i)
+    if (h[static_cast<size_t>(i * cols + i)] == 0)
+      inv.dead[static_cast<size_t>(i)] = true, h[static_cast<size_t>(i * cols + i)] = 1, ++inv.dead_columns;
+
+  // Damping as asked; when H is still not positive definite (an input that
+  // is a linear combination of others), ten and a hundred times more.
+  // LAPACK only touches the lower triangle, so a failed attempt is undone
+  // from the upper one and the saved diagonal (no second copy of H).
+  std::reverse(h.begin(), h.end());  // J H J
+  std::vector<double> diagonal(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) diagonal[static_cast<size_t>(i)] = h[static_cast<size_t>(i * cols + i)];
+  bool ok = false;
+  for (int attempt = 0; attempt < 4 && !ok; ++attempt) {
+    inv.damp_used = attempt == 0 ? opts.damp : std::max(opts.damp, 0.01) * std::pow(10.0, attempt);
+    if (attempt > 0)
+      for (int64_t i = 0; i < cols; ++i) {
+        h[static_cast<size_t>(i * cols + i)] = diagonal[static_cast<size_t>(i)];
+        for (int64_t j = 0; j < i; ++j) h[static_cast<size_t>(i * cols + j)] = h[static_cast<size_t>(j * cols + i)];
+      }
+    ok = inverse_cholesky(h, cols, inv.damp_used, inv.u);
+  }
+  check(ok, ErrorCode::SmoothQuantFailed,
+        "GPTQ failed on '" + std::string(name) + "': its Hessian is not positive definite even with damping " +
+            std::to_string(inv.damp_used),
+        "Use more or longer calibration samples, or quantize this model with --method rtn");
+  return inv;
+}
+
 GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, int64_t cols, std::vector<double> h,
                          const GptqOptions& opts, ThreadPool* pool) {
+  const GptqInverse inv = gptq_inverse(name, std::move(h), cols, opts);
+  return gptq_quantize(name, w, rows, inv, opts, pool);
+}
+
+GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, const GptqInverse& inv,
+                         const GptqOptions& opts, ThreadPool* pool) {
   const IntWeightScheme& s = opts.scheme;
+  const int64_t cols = inv.cols;
   validate_scheme(s);
   check(group_size_fits(s, cols), ErrorCode::InvalidArgument,
         "group size " + std::to_string(s.group_size) + " does not divide the " + std::to_string(cols) +
             " columns of '" + std::string(name) + "'");
-  check(static_cast<int64_t>(h.size()) == cols * cols, ErrorCode::InvalidArgument,
-        "Hessian of '" + std::string(name) + "' is not " + std::to_string(cols) + " x " + std::to_string(cols));
-  check(opts.damp >= 0 && opts.block > 0, ErrorCode::InvalidArgument, "damping must be >= 0 and the block positive");
+  check(opts.block > 0, ErrorCode::InvalidArgument, "the GPTQ block must be positive");
+  check(inv.order.empty() == (opts.act_order == ActOrder::None) &&
+            static_cast<int64_t>(inv.u.size()) == cols * cols,
+        ErrorCode::InvalidArgument, "the inverse Hessian of '" + std::string(name) + "' was made for other options");
 
   GptqResult res;
+  res.damp_used = inv.damp_used, res.dead_columns = inv.dead_columns;
   IntWeight& out = res.weight;
   out.rows = rows, out.cols = cols, out.scheme = s;
   const int64_t groups = s.groups(cols), gs = s.columns_per_group(cols);
-  const bool act_order = opts.act_order != ActOrder::None;
-  const std::vector<int64_t> perm = act_order ? activation_order(h, cols) : std::vector<int64_t>{};
-  auto col = [&](int64_t p) { return act_order ? perm[static_cast<size_t>(p)] : p; };
+  const bool act_order = !inv.order.empty();
+  auto col = [&](int64_t p) { return act_order ? inv.order[static_cast<size_t>(p)] : p; };
+  const std::vector<float>& u = inv.u;
 
-  // Working copy in sweep order; dead inputs (never nonzero) get a unit
-  // diagonal and zero weights, as the reference.
+  // Working copy in sweep order, dead inputs zeroed.
   std::vector<float> wp(static_cast<size_t>(rows * cols));
-  std::vector<double> hp(static_cast<size_t>(cols * cols));
-  for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = 0; j < cols; ++j) hp[static_cast<size_t>(i * cols + j)] = h[static_cast<size_t>(col(i) * cols + col(j))];
-  h.clear();
-  h.shrink_to_fit();
-  std::vector<bool> dead(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < cols; ++i)
-    if (hp[static_cast<size_t>(i * cols + i)] == 0) dead[static_cast<size_t>(i)] = true, hp[static_cast<size_t>(i * cols + i)] = 1, ++res.dead_columns;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < cols; ++i)
-      wp[static_cast<size_t>(r * cols + i)] = dead[static_cast<size_t>(i)] ? 0.0f : w[r * cols + col(i)];
+      wp[static_cast<size_t>(r * cols + i)] = inv.dead[static_cast<size_t>(i)] ? 0.0f : w[r * cols + col(i)];
 
   // Every scale is fixed before the sweep from the weights as they are (the
   // min-max observer over each group), as llm-compressor does: in natural
@@ -108,30 +157,6 @@ GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, in
     return opts.act_order == ActOrder::Group ? p / gs : col(p) / gs;
   };
 
-  // Damping as asked; when H is still not positive definite (an input that
-  // is a linear combination of others), ten and a hundred times more.
-  // LAPACK only touches the upper triangle, so a failed attempt is undone
-  // from the lower one and the saved diagonal (no second copy of H).
-  std::vector<float> u;
-  std::vector<double> diagonal(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < cols; ++i) diagonal[static_cast<size_t>(i)] = hp[static_cast<size_t>(i * cols + i)];
-  bool ok = false;
-  for (int attempt = 0; attempt < 4 && !ok; ++attempt) {
-    res.damp_used = attempt == 0 ? opts.damp : std::max(opts.damp, 0.01) * std::pow(10.0, attempt);
-    if (attempt > 0)
-      for (int64_t i = 0; i < cols; ++i) {
-        hp[static_cast<size_t>(i * cols + i)] = diagonal[static_cast<size_t>(i)];
-        for (int64_t j = i + 1; j < cols; ++j) hp[static_cast<size_t>(i * cols + j)] = hp[static_cast<size_t>(j * cols + i)];
-      }
-    ok = inverse_cholesky(hp, cols, res.damp_used, u);
-  }
-  check(ok, ErrorCode::SmoothQuantFailed,
-        "GPTQ failed on '" + std::string(name) + "': its Hessian is not positive definite even with damping " +
-            std::to_string(res.damp_used),
-        "Use more or longer calibration samples, or quantize this model with --method rtn");
-  hp.clear();
-  hp.shrink_to_fit();
-
   std::vector<int8_t> qp(static_cast<size_t>(rows * cols));
   std::vector<double> row_loss(static_cast<size_t>(rows), 0.0);
   const int64_t B = opts.block;
@@ -140,6 +165,9 @@ GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, in
     const int64_t i2 = std::min(i1 + B, cols), count = i2 - i1;
     // Within the block each row is independent: quantize its columns in
     // order, pushing each error onto the block's remaining columns.
+    // Then the block's errors onto every later column of those rows at once:
+    // W[r, i2:] -= Err[r, block] * U[block, i2:]. One BLAS call per chunk of
+    // rows, so the pool's threads do all the work (no second set of threads).
     auto sweep_rows = [&](size_t r0, size_t r1) {
       for (auto r = static_cast<int64_t>(r0); r < static_cast<int64_t>(r1); ++r) {
         float* wr = wp.data() + r * cols;
@@ -158,15 +186,15 @@ GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, in
           err[static_cast<size_t>(r * B + (i - i1))] = e;
         }
       }
+      if (i2 < cols)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(r1 - r0), static_cast<int>(cols - i2),
+                    static_cast<int>(count), -1.0f, err.data() + r0 * static_cast<size_t>(B), static_cast<int>(B),
+                    u.data() + i1 * cols + i2, static_cast<int>(cols), 1.0f, wp.data() + r0 * static_cast<size_t>(cols) + i2,
+                    static_cast<int>(cols));
     };
-    if (pool) pool->parallel_for(static_cast<size_t>(rows), 16, sweep_rows);
+    const size_t threads = pool ? pool->size() : 1;
+    if (threads > 1) pool->parallel_for(static_cast<size_t>(rows), (static_cast<size_t>(rows) + threads - 1) / threads, sweep_rows);
     else sweep_rows(0, static_cast<size_t>(rows));
-    // The block's errors onto every later column at once:
-    // W[:, i2:] -= Err[:, block] * U[block, i2:].
-    if (i2 < cols)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols - i2),
-                  static_cast<int>(count), -1.0f, err.data(), static_cast<int>(B), u.data() + i1 * cols + i2,
-                  static_cast<int>(cols), 1.0f, wp.data() + i2, static_cast<int>(cols));
   }
   res.loss = std::accumulate(row_loss.begin(), row_loss.end(), 0.0);
 
@@ -222,11 +250,17 @@ std::vector<double> HessianCollector::hessian(const std::string& weight) const {
   const int64_t n = S.cols;
   const double f = 2.0 / static_cast<double>(S.tokens);
   std::vector<double> h(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i; j < n; ++j)
-      h[static_cast<size_t>(i * n + j)] = h[static_cast<size_t>(j * n + i)] = f * S.xtx[static_cast<size_t>(i * n + j)];
+  // In tiles, so the mirrored writes below the diagonal stay in cache.
+  constexpr int64_t T = 64;
+  for (int64_t i0 = 0; i0 < n; i0 += T)
+    for (int64_t j0 = i0; j0 < n; j0 += T)
+      for (int64_t i = i0; i < std::min(i0 + T, n); ++i)
+        for (int64_t j = std::max(i, j0); j < std::min(j0 + T, n); ++j)
+          h[static_cast<size_t>(i * n + j)] = h[static_cast<size_t>(j * n + i)] = f * S.xtx[static_cast<size_t>(i * n + j)];
   return h;
 }
+
+std::string HessianCollector::input_of(const std::string& weight) const { return input_key(weight); }
 
 int64_t HessianCollector::tokens(const std::string& weight) const {
   auto it = by_weight_.find(weight);

@@ -14,32 +14,55 @@
 
 namespace libquant::model {
 
-class PackedWeight {
+// A linear weight stored as integers and scales, decoded row by row to f32
+// (compressed-tensors pack-quantized here; GPTQ and AWQ in gptq_awq_weight.hpp).
+class QuantizedLinearWeight {
+ public:
+  virtual ~QuantizedLinearWeight() = default;
+  int64_t rows() const noexcept { return rows_; }
+  int64_t cols() const noexcept { return cols_; }
+  // Scratch space reused across rows (one per reader). Layouts packed across
+  // rows keep the whole packed tensor here while one reader decodes it.
+  struct Buffers {
+    std::vector<int32_t> words;
+    std::vector<int8_t> values;
+    std::vector<std::byte> scales;
+    std::vector<int32_t> all_words;
+    const QuantizedLinearWeight* all_words_of = nullptr;
+  };
+  // Row r as f32 into out[cols()].
+  virtual void decode_row(int64_t r, float* out, Buffers& scratch) const = 0;
+
+ protected:
+  int64_t rows_ = 0, cols_ = 0;
+};
+
+class PackedWeight final : public QuantizedLinearWeight {
  public:
   using Located = io::SafetensorsCheckpoint::Located;
   // `module` is the HF module name ("model.layers.0.self_attn.q_proj"); throws
   // Error(ValidationFailed) naming the tensor for any inconsistent shape or type.
   PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::string& module, int num_bits);
-
-  int64_t rows() const noexcept { return rows_; }
-  int64_t cols() const noexcept { return cols_; }
-  // Scratch space reused across rows (one per reader).
-  struct Buffers {
-    std::vector<int32_t> words;
-    std::vector<int8_t> values;
-    std::vector<std::byte> scales;
-  };
-  // Row r as f32 into out[cols()].
-  void decode_row(int64_t r, float* out, Buffers& scratch) const;
+  void decode_row(int64_t r, float* out, Buffers& scratch) const override;
   // The tensors it is made of (not listed on their own).
   static bool is_part(const std::string& hf_name) noexcept;
 
  private:
   Located packed_{}, scale_{};
   int bits_ = 4;
-  int64_t rows_ = 0, cols_ = 0, groups_ = 1, words_per_row_ = 0;
+  int64_t groups_ = 1, words_per_row_ = 0;
   std::vector<int8_t> zero_;  // [rows, groups] (empty: symmetric)
 };
+
+// Shared by the packed layouts' readers: Error(ValidationFailed) naming the
+// tensor; a tensor that must exist; a whole tensor's bytes; v rounded to a
+// float dtype as the reference dequantizers compute in it; a float table
+// (f32/f16/bf16, checked finite) as f32.
+[[noreturn]] void invalid_packed(const std::string& tensor, const std::string& what);
+const io::SafetensorsCheckpoint::Located& require_tensor(const io::SafetensorsCheckpoint& ckpt, const std::string& name);
+std::vector<std::byte> read_whole(const io::SafetensorsCheckpoint::Located& loc);
+float round_to_dtype(float v, DType dt) noexcept;
+std::vector<float> read_float_table(const io::SafetensorsCheckpoint::Located& loc);
 
 // n values of `bits` bits from a dense little-endian int32 stream, minus 2^(bits-1).
 void unpack_values(const int32_t* words, int64_t n, int bits, int8_t* out);

@@ -1,7 +1,8 @@
 #include "libquant/model/tensor_source.hpp"
 
 #include <algorithm>
-#include <deque>
+#include <memory>
+#include <optional>
 #include <set>
 #include <cstring>
 #include <string>
@@ -13,9 +14,11 @@
 #include "libquant/core/half.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/compressed_tensors.hpp"
+#include "libquant/io/gptq_awq_config.hpp"
 #include "libquant/io/safetensors.hpp"
 #include "libquant/model/littlebit_source.hpp"
 #include "libquant/model/tensor_naming.hpp"
+#include "gptq_awq_weight.hpp"
 #include "packed_weight.hpp"
 
 namespace libquant::model {
@@ -107,8 +110,10 @@ class HfTensorSource final : public TensorSource {
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
-      if (PackedWeight::is_part(e.name) && packed.modules.count(e.name.substr(0, e.name.rfind('.')))) {
-        if (e.name.ends_with(".weight_packed")) add_packed(e.name.substr(0, e.name.rfind('.')), packed.bits, arch);
+      const bool part = packed.gptq_awq ? GptqAwqWeight::is_part(e.name) : PackedWeight::is_part(e.name);
+      if (part && packed.modules.count(e.name.substr(0, e.name.rfind('.')))) {
+        if (e.name.ends_with(packed.gptq_awq ? ".qweight" : ".weight_packed"))
+          add_packed(e.name.substr(0, e.name.rfind('.')), packed, arch);
         continue;
       }
       auto gguf_name = hf_to_gguf_name(e.name, arch);
@@ -204,34 +209,43 @@ class HfTensorSource final : public TensorSource {
     return {n_rows / heads, n_rows / heads / 2};
   }
 
-  // Modules whose weight is stored pack-quantized (compressed-tensors), and their width.
+  // Modules whose weight is stored packed (compressed-tensors pack-quantized,
+  // GPTQ or AWQ), and how to read them.
   struct PackedModules {
     std::set<std::string> modules;
-    int bits = 0;
+    int bits = 0;                               // compressed-tensors
+    std::optional<io::GptqAwqConfig> gptq_awq;  // GPTQ / AWQ
   };
   PackedModules packed_weight_modules() const {
     PackedModules out;
+    const std::string method = io::quant_method_of(config_.quantization_config);
+    const bool gptq_awq = method == "gptq" || method == "awq";
+    const std::string_view suffix = gptq_awq ? ".qweight" : ".weight_packed";
     for (const auto& loc : ckpt_.tensors())
-      if (loc.entry->name.ends_with(".weight_packed"))
-        out.modules.insert(loc.entry->name.substr(0, loc.entry->name.size() - std::string_view(".weight_packed").size()));
-    if (!out.modules.empty()) {
-      check(!config_.quantization_config.empty(), ErrorCode::ValidationFailed,
-            "the checkpoint holds packed weights but config.json has no quantization_config");
-      const io::CompressedTensorsConfig qc = io::parse_compressed_tensors_config(config_.quantization_config);
-      check(!qc.groups.empty() && qc.groups.front().weights.has_value(), ErrorCode::ValidationFailed,
-            "quantization_config gives no weight scheme for the packed weights");
-      out.bits = qc.groups.front().weights->num_bits;
+      if (loc.entry->name.ends_with(suffix))
+        out.modules.insert(loc.entry->name.substr(0, loc.entry->name.size() - suffix.size()));
+    if (out.modules.empty()) return out;
+    check(!config_.quantization_config.empty(), ErrorCode::ValidationFailed,
+          "the checkpoint holds packed weights but config.json has no quantization_config");
+    if (gptq_awq) {
+      out.gptq_awq = io::parse_gptq_awq_config(config_.quantization_config);
+      return out;
     }
+    const io::CompressedTensorsConfig qc = io::parse_compressed_tensors_config(config_.quantization_config);
+    check(!qc.groups.empty() && qc.groups.front().weights.has_value(), ErrorCode::ValidationFailed,
+          "quantization_config gives no weight scheme for the packed weights");
+    out.bits = qc.groups.front().weights->num_bits;
     return out;
   }
 
-  // A pack-quantized weight, listed as the f32 tensor it decodes to.
-  void add_packed(const std::string& module, int bits, const ArchitectureInfo* arch) {
+  // A packed weight, listed as the f32 tensor it decodes to.
+  void add_packed(const std::string& module, const PackedModules& how, const ArchitectureInfo* arch) {
     const std::string hf = module + ".weight";
     auto gguf_name = hf_to_gguf_name(hf, arch);
     check(gguf_name.has_value(), ErrorCode::UnsupportedConversion, "cannot map tensor '" + hf + "' to a GGUF name");
-    packed_.emplace_back(ckpt_, module, bits);
-    const PackedWeight& p = packed_.back();
+    if (how.gptq_awq) packed_.push_back(std::make_unique<GptqAwqWeight>(ckpt_, module, *how.gptq_awq));
+    else packed_.push_back(std::make_unique<PackedWeight>(ckpt_, module, how.bits));
+    const QuantizedLinearWeight& p = *packed_.back();
     tensors_.push_back({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()},
                         static_cast<uint64_t>(p.rows() * p.cols()) * 4});
     located_.push_back({nullptr, nullptr});
@@ -240,12 +254,12 @@ class HfTensorSource final : public TensorSource {
   }
 
   void read_packed(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
-    const PackedWeight& p = packed_[static_cast<size_t>(packed_of_[index_of(t)])];
+    const QuantizedLinearWeight& p = *packed_[static_cast<size_t>(packed_of_[index_of(t)])];
     check(row0 + n_rows <= static_cast<uint64_t>(p.rows()), ErrorCode::InvalidArgument,
           "row range outside tensor '" + t.name + "'");
     const QkPermute kind = config_.arch()->permute_qk ? qk_permute_kind(t.name) : QkPermute::None;
     const RowPermutation perm = row_permutation(t, kind, p.rows());
-    PackedWeight::Buffers buffers;
+    QuantizedLinearWeight::Buffers buffers;
     for (uint64_t i = 0; i < n_rows; ++i)
       p.decode_row(perm.source(static_cast<int64_t>(row0 + i)),
                    reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()), buffers);
@@ -274,8 +288,8 @@ class HfTensorSource final : public TensorSource {
   std::vector<io::SafetensorsCheckpoint::Located> located_;
   std::vector<std::pair<std::string, std::vector<float>>> synthesized_;  // tensors made from the config
   std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
-  std::vector<int> packed_of_;   // per tensor: its PackedWeight (-1: none)
-  std::deque<PackedWeight> packed_;
+  std::vector<int> packed_of_;   // per tensor: its packed weight (-1: none)
+  std::vector<std::unique_ptr<QuantizedLinearWeight>> packed_;
 };
 
 class GgufTensorSource final : public TensorSource {

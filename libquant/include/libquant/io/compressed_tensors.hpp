@@ -5,12 +5,17 @@
 // the per-layer quantization tensors. The tensors themselves are plain
 // safetensors entries (io/safetensors.hpp).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "libquant/export.hpp"
+
+namespace libquant {
+class JsonWriter;
+}
 
 namespace libquant::io {
 
@@ -56,6 +61,9 @@ LIBQUANT_API std::string compressed_tensors_config_json(const CompressedTensorsC
 // A whole config.json: `original` (an HF config) with its keys sorted, its
 // quantization_config replaced by `qc`, indent 2 and a final newline.
 LIBQUANT_API std::string config_json_with_quantization(std::string_view original, const CompressedTensorsConfig& qc);
+// The same with any quantization_config object (GPTQ, AWQ) from `write`.
+LIBQUANT_API std::string config_json_with_quantization(std::string_view original,
+                                                       const std::function<void(JsonWriter&)>& write);
 
 // The scheme that applies to a Linear layer named `hf_module`
 // ("model.layers.0.self_attn.q_proj"): nullptr when the module is ignored or

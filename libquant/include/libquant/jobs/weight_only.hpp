@@ -25,10 +25,17 @@ namespace libquant::jobs {
 
 enum class WeightOnlyMethod { Gptq, Awq, Rtn };
 
+// How the checkpoint stores the integers: compressed-tensors pack-quantized
+// (llm-compressor, vLLM), GPTQ's qweight/qzeros/scales/g_idx (AutoGPTQ,
+// GPTQModel, transformers) or AutoAWQ's GEMM layout (4-bit, groups). The
+// last two keep scales in f16, as those tools do.
+enum class WeightOnlyLayout { CompressedTensors, Gptq, Awq };
+
 struct WeightOnlyJobOptions {
   std::filesystem::path model;                 // HF directory or GGUF file
   std::filesystem::path output;                // checkpoint directory to create
   WeightOnlyMethod method = WeightOnlyMethod::Gptq;
+  WeightOnlyLayout layout = WeightOnlyLayout::CompressedTensors;
   int bits = 4;                                // 2, 3, 4 or 8
   int64_t group_size = 128;                    // -1: per output channel
   bool symmetric = true;

@@ -45,10 +45,32 @@ struct GptqResult {
   int64_t dead_columns = 0;  // inputs that were always zero (weights set to zero)
 };
 
-// Quantizes w[rows, cols] (row-major, [out, in]) with the Hessian h[cols, cols]
-// (symmetric; consumed). When H + damp is not positive definite the damping
-// grows tenfold up to three times; after that Error(SmoothQuantFailed, exit
-// 14) names `name`. Rows are processed in parallel on `pool` (null: one thread).
+// H's inverse as the sweep uses it: the upper Cholesky factor U of
+// (H + damping)^-1 in sweep order. It depends on H alone, so linears that read
+// the same input (q/k/v, gate/up) share one: computed once, not per linear.
+struct GptqInverse {
+  int64_t cols = 0;
+  std::vector<int64_t> order;  // sweep position -> column (empty: natural order)
+  std::vector<bool> dead;      // by sweep position: inputs that were always zero
+  std::vector<float> u;        // [cols, cols] row-major, upper triangle filled
+  double damp_used = 0;        // fraction of the mean diagonal that made H positive definite
+  int64_t dead_columns = 0;
+};
+
+// Inverts the Hessian h[cols, cols] (symmetric; consumed) for `opts` (its
+// damping and activation order). When H + damp is not positive definite the
+// damping grows tenfold up to three times; after that Error(SmoothQuantFailed,
+// exit 14) names `name`.
+LIBQUANT_API GptqInverse gptq_inverse(std::string_view name, std::vector<double> h, int64_t cols,
+                                      const GptqOptions& opts);
+
+// Quantizes w[rows, cols] (row-major, [out, in]) with an inverse made by
+// gptq_inverse for the same options. Rows are processed in parallel on `pool`
+// (null: one thread).
+LIBQUANT_API GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, const GptqInverse& inv,
+                                      const GptqOptions& opts, ThreadPool* pool = nullptr);
+
+// Both steps for one linear.
 LIBQUANT_API GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, int64_t cols,
                                       std::vector<double> h, const GptqOptions& opts, ThreadPool* pool = nullptr);
 
@@ -62,6 +84,8 @@ class LIBQUANT_API HessianCollector : public calib::LinearHook {
   // The Hessian of a weight's input (2/n X^T X, full symmetric); empty when
   // the weight was never seen. Linears that shared an input share the result.
   std::vector<double> hessian(const std::string& weight) const;
+  // Which input a weight reads: equal for weights that share a Hessian.
+  std::string input_of(const std::string& weight) const;
   int64_t tokens(const std::string& weight) const;
   void clear();
 
