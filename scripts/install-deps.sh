@@ -29,6 +29,8 @@ if [ "${LIBQUANT_SKIP_PYTHON:-0}" != "1" ]; then
   bash "$(dirname "$0")/install-torch-oracle.sh" >/dev/null
   # llm-compressor over it, for the GPTQ / AWQ side-by-side tests (cached).
   bash "$(dirname "$0")/install-llmcompressor-oracle.sh" >/dev/null
+  # GPTQModel over it: transformers' loader for GPTQ / AWQ layouts (cached).
+  bash "$(dirname "$0")/install-gptqmodel-oracle.sh" >/dev/null
   # llama-imatrix / llama-perplexity from the llama-cpp-python sdist, built outside the repository (cached).
   bash "$(dirname "$0")/build-llama-tools.sh" >/dev/null
 fi

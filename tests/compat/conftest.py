@@ -97,10 +97,21 @@ def torch_python():
     return str(py)
 
 
+def cached_venv_python(venv, script):
+    """The python of a cached oracle venv that scripts/install-deps.sh builds."""
+    py = Path(os.environ.get("LLM_QUANTIZE_CACHE", Path.home() / ".cache/llm-quantize")) / venv / "bin/python"
+    if not py.exists():
+        pytest.fail(f"{py} is missing: run scripts/{script} (scripts/install-deps.sh does)")
+    return str(py)
+
+
 @pytest.fixture(scope="session")
 def llmcompressor_python():
     """The cached venv with llm-compressor, layered over the torch oracle's."""
-    default = Path(os.environ.get("LLM_QUANTIZE_CACHE", Path.home() / ".cache/llm-quantize")) / "venv-llmcompressor/bin/python"
-    if not default.exists():
-        pytest.fail(f"{default} is missing: run scripts/install-llmcompressor-oracle.sh (scripts/install-deps.sh does)")
-    return str(default)
+    return cached_venv_python("venv-llmcompressor", "install-llmcompressor-oracle.sh")
+
+
+@pytest.fixture(scope="session")
+def gptqmodel_python():
+    """The cached venv with GPTQModel (transformers' GPTQ / AWQ loader), layered over the torch oracle's."""
+    return cached_venv_python("venv-gptqmodel", "install-gptqmodel-oracle.sh")

@@ -1,5 +1,6 @@
-"""Run in the torch venv: float32 logits of an HF checkpoint directory as
-transformers loads it (AutoModelForCausalLM, no quantization).
+"""Run in the torch venv (or one layered over it): float32 logits of an HF
+checkpoint directory as transformers loads it (AutoModelForCausalLM; GPTQ and
+AWQ checkpoints through GPTQModel's kernels when run in its venv).
 
   hf_logits_oracle.py CHECKPOINT_DIR IDS(comma-separated) OUT.json
 """
@@ -15,7 +16,9 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32).eval()
     with torch.no_grad():
         logits = model(torch.tensor([ids])).logits[0].double().tolist()
-    json.dump({"logits": logits}, open(out, "w"))
+    # Which module runs the first query projection (a quantized kernel's class for GPTQ / AWQ checkpoints).
+    q_proj = next((type(m).__module__ + "." + type(m).__name__ for n, m in model.named_modules() if n.endswith("q_proj")), None)
+    json.dump({"logits": logits, "q_proj_class": q_proj}, open(out, "w"))
 
 
 if __name__ == "__main__":

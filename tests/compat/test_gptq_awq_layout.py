@@ -5,8 +5,12 @@ order 0 2 4 6 1 3 5 7, GPTQ's zeros stored minus one), on a tiny Qwen2 whose
 float forward pass tiny_models.py computes independently: the integers are
 the float weights rounded (round to nearest: within half a step), and the
 logits we compute from the checkpoint equal that forward pass on the decoded
-weights. Corrupt tensors exit 6 naming the tensor."""
+weights. transformers loads both (through GPTQModel's CPU kernels, its
+venv from scripts/install-gptqmodel-oracle.sh) and computes our logits.
+Corrupt tensors exit 6 naming the tensor."""
 import json
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ from safetensors.numpy import load_file, save_file
 
 from tiny_models import forward, make_model
 
+HERE = Path(__file__).parent
 IDS = [5, 40, 7, 99, 12, 250, 3, 64, 31, 18]
 AWQ_ORDER = [0, 2, 4, 6, 1, 3, 5, 7]
 
@@ -133,6 +138,23 @@ def test_awq_layout_decodes_to_what_we_compute(cli, shared, tiny, tmp_path, flag
             decoded[m + ".weight"] = w
     theirs = forward(cfg, decoded, IDS)
     assert np.abs(logits(cli, ckpt) - theirs).max() < 1e-4 * np.abs(theirs).max()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt,flags", [("gptq", ["--group-size", "32"]), ("gptq", ["--group-size", "32", "--asym"]),
+                                       ("awq", ["--group-size", "32"])])
+def test_transformers_loads_them_through_gptqmodel(cli, shared, tiny, gptqmodel_python, tmp_path, fmt, flags):
+    d, _, _ = tiny
+    cli("quantize", d, fmt, *flags, "--layout", fmt, "-o", tmp_path, "-n", "q", "--calibration-data",
+        shared / "data/calib.txt", "--calibration-samples", "4", "--calibration-seq-len", "32")
+    out = tmp_path / "theirs.json"
+    subprocess.run([gptqmodel_python, HERE / "hf_logits_oracle.py", tmp_path / "q", ",".join(map(str, IDS)), out],
+                   check=True, capture_output=True)
+    ref = json.loads(out.read_text())
+    assert ref["q_proj_class"].startswith("gptqmodel.")    # their quantized kernel ran, not a float fallback
+    theirs = np.array(ref["logits"])
+    # Their CPU kernels keep the product scale * (q - zero) in f32, ours rounds it to f16 as the GPU kernels do.
+    assert np.abs(logits(cli, tmp_path / "q") - theirs).max() < 2e-4 * np.abs(theirs).max()
 
 
 def test_shapes_the_layouts_cannot_hold_exit_2(cli, shared, tmp_path):
