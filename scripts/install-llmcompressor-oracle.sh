@@ -6,18 +6,10 @@
 # Rebuilt when the pin list changes; prints the venv's python.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-pins=$here/requirements-llmcompressor.txt
-cache=${LLM_QUANTIZE_CACHE:-$HOME/.cache/llm-quantize}
-torch_python=$(bash "$here/install-torch-oracle.sh")
-venv=$cache/venv-llmcompressor
-stamp=$venv/.installed-$(sha256sum "$pins" | cut -c1-16)
-if [ ! -f "$stamp" ]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  "$torch_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$site/venv-torch.pth"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$pins"
-  "$venv/bin/python" -c 'import llmcompressor.modifiers.quantization, llmcompressor.modifiers.awq, datasets' >&2
-  touch "$stamp"
-fi
-echo "$venv/bin/python"
+source "$here/layered-oracle-venv.sh"
+
+install_llmcompressor() {
+  "$1" -m pip install -q --disable-pip-version-check --no-deps -r "$2"
+  "$1" -c 'import llmcompressor.modifiers.quantization, llmcompressor.modifiers.awq, datasets' >&2
+}
+layered_oracle_venv venv-llmcompressor "$here/requirements-llmcompressor.txt" install_llmcompressor
