@@ -84,8 +84,9 @@ def logits(cli, model):
 ])
 def test_gptq_layout_decodes_to_what_we_compute(cli, shared, tiny, tmp_path, fmt, flags, bits):
     d, cfg, W = tiny
-    cli("quantize", d, fmt, *flags, "--layout", "gptq", "-o", tmp_path, "-n", "q",
-        "--calibration-data", shared / "data/calib.txt")
+    result = json.loads(cli("--format", "json", "quantize", d, fmt, *flags, "--layout", "gptq", "-o", tmp_path, "-n", "q",
+                            "--calibration-data", shared / "data/calib.txt").stdout)
+    assert result["quantization_level"].endswith(", GPTQ layout")
     ckpt = tmp_path / "q"
     qc = json.loads((ckpt / "config.json").read_text())["quantization_config"]
     group = int(flags[flags.index("--group-size") + 1])

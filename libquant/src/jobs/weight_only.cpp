@@ -122,6 +122,8 @@ std::string scheme_text(const WeightOnlyJobOptions& o) {
     s += ", GPTQ" + std::string(o.act_order == methods::ActOrder::Static ? " with activation order" : "");
   else if (o.method == WeightOnlyMethod::Awq) s += ", AWQ";
   else s += ", round to nearest";
+  if (o.layout == WeightOnlyLayout::Gptq) s += ", GPTQ layout";
+  else if (o.layout == WeightOnlyLayout::Awq) s += ", AutoAWQ GEMM layout";
   return s;
 }
 
