@@ -14,28 +14,19 @@ namespace {
               "The checkpoint's config.json is corrupt or written by an incompatible tool");
 }
 
-int64_t get_int(simdjson::dom::object o, const char* key, int64_t def) {
+// An optional field of type T (int64_t, bool, std::string_view): `def` when absent or null.
+template <typename T>
+T get(simdjson::dom::object o, const char* key, T def, const char* kind) {
   simdjson::dom::element e;
   if (o[key].get(e) || e.is_null()) return def;
-  int64_t v;
-  if (e.get_int64().get(v)) bad(std::string("'") + key + "' is not an integer");
+  T v;
+  if (e.get<T>().get(v)) bad(std::string("'") + key + "' is not " + kind);
   return v;
 }
-
-bool get_bool(simdjson::dom::object o, const char* key, bool def) {
-  simdjson::dom::element e;
-  if (o[key].get(e) || e.is_null()) return def;
-  bool v;
-  if (e.get_bool().get(v)) bad(std::string("'") + key + "' is not true or false");
-  return v;
-}
-
-std::string get_string(simdjson::dom::object o, const char* key, const std::string& def) {
-  simdjson::dom::element e;
-  if (o[key].get(e) || e.is_null()) return def;
-  std::string_view s;
-  if (e.get_string().get(s)) bad(std::string("'") + key + "' is not a string");
-  return std::string(s);
+int64_t get_int(simdjson::dom::object o, const char* key, int64_t def) { return get(o, key, def, "an integer"); }
+bool get_bool(simdjson::dom::object o, const char* key, bool def) { return get(o, key, def, "true or false"); }
+std::string get_string(simdjson::dom::object o, const char* key, std::string_view def) {
+  return std::string(get(o, key, def, "a string"));
 }
 
 std::string lower(std::string s) {

@@ -27,6 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using model::bytes_of;
+using model::values_of;
+
 // The decoder linears of one block (or all blocks when layer < 0), in file order.
 std::vector<const model::SourceTensor*> decoder_linears(const model::TensorSource& src, int layer = -1) {
   std::vector<const model::SourceTensor*> out;
@@ -53,20 +56,6 @@ std::string join(const std::vector<int64_t>& v) {
   std::string s;
   for (int64_t x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
   return s;
-}
-
-template <typename T>
-std::vector<std::byte> bytes_of(const std::vector<T>& v) {
-  std::vector<std::byte> out(v.size() * sizeof(T));
-  std::memcpy(out.data(), v.data(), out.size());
-  return out;
-}
-
-template <typename T>
-std::vector<T> values_of(const std::vector<std::byte>& b) {
-  std::vector<T> out(b.size() / sizeof(T));
-  std::memcpy(out.data(), b.data(), out.size() * sizeof(T));
-  return out;
 }
 
 // The checkpoint tensors of one quantized linear (suffixes to its HF module

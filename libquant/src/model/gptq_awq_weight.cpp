@@ -12,11 +12,9 @@ namespace {
 constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};    // nibble k of a word holds output 8c + kAwqOrder[k]
 constexpr int kAwqNibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};   // the inverse: output 8c + j sits in nibble kAwqNibble[j]
 
-template <typename T>
-std::vector<std::byte> bytes_of(const std::vector<T>& v) {
-  std::vector<std::byte> out(v.size() * sizeof(T));
-  std::memcpy(out.data(), v.data(), out.size());
-  return out;
+// The 4-bit value of output `r` in the word holding outputs 8(r/8) .. 8(r/8)+7.
+int awq_value(int32_t word, int64_t r) {
+  return static_cast<int>((static_cast<uint32_t>(word) >> (4 * kAwqNibble[r % 8])) & 15u);
 }
 
 // Unsigned `bits`-wide fields, LSB first, through pack_values' signed interface.
@@ -158,8 +156,7 @@ GptqAwqWeight::GptqAwqWeight(const io::SafetensorsCheckpoint& ckpt, const std::s
     const int32_t* words = zw.data() + g * zero_words;
     if (awq) {
       for (int64_t r = 0; r < rows_; ++r)
-        zeros_[static_cast<size_t>(g * rows_ + r)] =
-            static_cast<int16_t>((static_cast<uint32_t>(words[r / 8]) >> (4 * kAwqNibble[r % 8])) & 15u);
+        zeros_[static_cast<size_t>(g * rows_ + r)] = static_cast<int16_t>(awq_value(words[r / 8], r));
       continue;
     }
     unpack_values(words, rows_, bits, values.data());
@@ -196,10 +193,8 @@ void GptqAwqWeight::decode_row(int64_t r, float* out, Buffers& scratch) const {
   std::vector<int8_t>& q = scratch.values;
   q.resize(static_cast<size_t>(cols_));
   if (config_.layout == io::IntCheckpointLayout::AwqGemm) {
-    const int shift = 4 * kAwqNibble[r % 8];
     for (int64_t i = 0; i < cols_; ++i)
-      q[static_cast<size_t>(i)] =
-          static_cast<int8_t>(static_cast<int>((static_cast<uint32_t>(words[i * packed_cols_ + r / 8]) >> shift) & 15u) - 8);
+      q[static_cast<size_t>(i)] = static_cast<int8_t>(awq_value(words[i * packed_cols_ + r / 8], r) - 8);
   } else {
     std::vector<int32_t>& column = scratch.words;
     column.resize(static_cast<size_t>(packed_rows_));

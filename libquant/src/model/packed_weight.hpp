@@ -7,6 +7,7 @@
 // `M.weight_zero_point` packed the same way along the rows. Decoded exactly as
 // compressed-tensors does: (q - zero) * scale, rounded to the scale's dtype.
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,20 @@ const io::SafetensorsCheckpoint::Located& require_tensor(const io::SafetensorsCh
 std::vector<std::byte> read_whole(const io::SafetensorsCheckpoint::Located& loc);
 float round_to_dtype(float v, DType dt) noexcept;
 std::vector<float> read_float_table(const io::SafetensorsCheckpoint::Located& loc);
+
+// A vector's bytes, and back (tensor payloads of packed layouts).
+template <typename T>
+std::vector<std::byte> bytes_of(const std::vector<T>& v) {
+  std::vector<std::byte> out(v.size() * sizeof(T));
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+template <typename T>
+std::vector<T> values_of(const std::vector<std::byte>& b) {
+  std::vector<T> out(b.size() / sizeof(T));
+  std::memcpy(out.data(), b.data(), out.size() * sizeof(T));
+  return out;
+}
 
 // n values of `bits` bits from a dense little-endian int32 stream, minus 2^(bits-1).
 void unpack_values(const int32_t* words, int64_t n, int bits, int8_t* out);
