@@ -1,6 +1,7 @@
 #include "cli_output.hpp"
 
 #include "libquant/jobs/quality_report.hpp"
+#include "hub_models.hpp"
 
 #include <filesystem>
 
@@ -93,6 +94,7 @@ libquant::DType parse_ggml_type(const std::string& name, const std::string& flag
 
 std::string model_stem(const std::string& model) {
   namespace fs = std::filesystem;
+  if (const std::string hub_name = hub_display_name(model); !hub_name.empty()) return hub_name;
   if (fs::path(model).extension() == ".gguf") return fs::path(model).stem().string();
   return fs::absolute(model).lexically_normal().filename().string();
 }

@@ -8,6 +8,7 @@
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
+#include "libquant/io/hub.hpp"
 
 namespace libquant::jobs {
 struct QualityReport;
@@ -22,6 +23,8 @@ struct GlobalOptions {
   std::string verbosity = "normal";
   bool csv = false;  // --format csv: tables as CSV (compare); other commands print human text
   std::string device = "auto";  // --device: compute backend (auto | cpu | cuda)
+  std::string gguf_file;         // --gguf-file: the GGUF of a hub repository
+  libquant::io::HubOptions hub;  // from HF_* variables (hub_models.cpp)
 };
 
 // Prints the error (JSON object on stdout in JSON mode, text on stderr

@@ -7,6 +7,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
@@ -60,7 +61,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.model = o.model;
   opts.data = o.data;
   opts.output = o.output.empty()
-                    ? std::filesystem::path(std::filesystem::path(o.model).filename().string() + ".imatrix")
+                    ? std::filesystem::path(display_file_name(o.model) + ".imatrix")
                     : std::filesystem::path(o.output);
   opts.dataset_name = o.dataset_name;
   opts.layout = o.layout == "gguf"  ? libquant::jobs::AnalyzeOptions::Layout::Gguf
@@ -132,7 +133,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
 Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<AnalyzeCliOptions>();
   CLI::App* sub = app.add_subcommand("analyze", "Importance matrix from calibration text (llama.cpp .dat or GGUF imatrix)");
-  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file (optional with --in-file: merge/convert)");
+  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id (optional with --in-file: merge/convert)"), &o->model);
   sub->add_option("--calibration-data,--data", o->data,
                   "Calibration text, .json or .jsonl (default: the bundled text; exit 15 when unreadable)");
   sub->add_option("--calibration-samples", o->samples, "Chunks of --ctx tokens to evaluate (at most what the text holds)")

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/core/read_file.hpp"
@@ -86,6 +87,7 @@ int run_to_gguf(const GlobalOptions& g, const ConvertFlags& f) {
                 "Use `quantize " + f.input + " gguf -q TYPE` to change its type");
   libquant::jobs::ConvertToGgufOptions o;
   o.input = f.input;
+  o.model_name = hub_display_name(f.input);  // a hub snapshot is named by its commit
   o.file_type = gguf_type_for(f);
   const std::string name = f.output_name.empty() ? model_stem(f.input) + "-" + o.file_type + ".gguf" : f.output_name;
   o.output = fs::path(f.output_dir) / name;
@@ -119,7 +121,7 @@ Command register_convert(CLI::App& app, const GlobalOptions& g) {
   auto f = std::make_shared<ConvertFlags>();
   CLI::App* sub = app.add_subcommand(
       "convert", "Convert between checkpoint formats without re-quantizing: GGUF -> HF safetensors, HF -> GGUF");
-  sub->add_option("INPUT_MODEL", f->input, "GGUF file (-> hf), or HF checkpoint directory (-> gguf)")->required();
+  model_argument(sub->add_option("INPUT_MODEL", f->input, "GGUF file (-> hf), or HF checkpoint directory or hub id (-> gguf)")->required(), &f->input);
   sub->add_option("OUTPUT_FORMAT", f->format,
                   "hf (alias safetensors): a checkpoint directory transformers loads; gguf: the source's float type; "
                   "gptq, awq: planned (exit 8)")

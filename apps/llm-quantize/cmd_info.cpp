@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "libquant/jobs/model_info.hpp"
 
 namespace cli {
@@ -77,7 +78,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
 Command register_info(CLI::App& app, const GlobalOptions& g) {
   auto opts = std::make_shared<InfoOptions>();
   CLI::App* sub = app.add_subcommand("info", "Show a model's architecture, size and tensors (HF directory or GGUF file)");
-  sub->add_option("MODEL", opts->model, "Hugging Face checkpoint directory or .gguf file")->required();
+  model_argument(sub->add_option("MODEL", opts->model, "Hugging Face checkpoint directory, .gguf file, or hub id org/name[@revision][:QUANT] (only headers are fetched)")->required(), &opts->model, HubNeed::HeadersOnly);
   sub->add_flag("--tensors", opts->tensors, "List every tensor with its shape and type");
   return {sub, [&g, opts] { return run_info(g, *opts); }};
 }

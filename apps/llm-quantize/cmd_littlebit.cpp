@@ -7,6 +7,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -287,7 +288,7 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   std::vector<Command> out;
 
   CLI::App* c = group->add_subcommand("compress", "Compress a model's linear layers to 0.1-2.0 bits per weight");
-  c->add_option("MODEL", f->model, "HF checkpoint directory or GGUF file")->required();
+  model_argument(c->add_option("MODEL", f->model, "HF checkpoint directory, GGUF file or hub id")->required(), &f->model);
   auto* bpw = c->add_option("--target-bpw", f->target_bpw,
                              "Target bits per weight of the linear layers, 0.1-2.0 (exit 22 outside)")
                   ->capture_default_str();
@@ -357,7 +358,7 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   out.push_back({v, [&g, f] { return run_convert(g, *f); }});
 
   CLI::App* q = group->add_subcommand("validate", "Perplexity (and coherence) of a compressed model against the original");
-  q->add_option("ORIGINAL", f->original, "Original model (HF directory or GGUF)")->required();
+  model_argument(q->add_option("ORIGINAL", f->original, "Original model (HF directory, GGUF or hub id)")->required(), &f->original);
   q->add_option("COMPRESSED", f->compressed, "Compressed model (.littlebit, or the gguf-lossy file)")->required();
   q->add_option("--calibration-data", f->calibration_data, "Evaluation text (default: bundled text)");
   q->add_option("--calibration-samples", f->validation_chunks, "512-token chunks scored")->capture_default_str();

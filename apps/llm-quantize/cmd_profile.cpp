@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
@@ -114,7 +115,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   p.strategy = "custom";
   char desc[256];
   std::snprintf(desc, sizeof desc, "allocated for %s at %.3f bpw (%llu bytes)%s",
-                fs::path(o.model).filename().string().c_str(),
+                display_file_name(o.model).c_str(),
                 file_bpw(plan.file_size, plan.parameter_count),
                 static_cast<unsigned long long>(plan.file_size), o.imatrix.empty() ? "" : " with an importance matrix");
   p.description = desc;
@@ -206,7 +207,7 @@ std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g) {
   CLI::App* create = group->add_subcommand("create", "Allocate types per tensor for a model and save them as a profile");
   create->add_option("--name", o->name, "Profile name")->required();
   create->add_option("--imatrix", o->imatrix, "Importance matrix (.dat or GGUF imatrix)")->required();
-  create->add_option("--model", o->model, "The model the profile is for (its weights are quantized to measure errors)");
+  model_argument(create->add_option("--model", o->model, "The model the profile is for (its weights are quantized to measure errors)"), &o->model);
   create->add_option("--target-bpw", o->target_bpw, "Bits per weight of the whole file")->check(cli::finite_range(1.0, 16.0));
   create->add_option("--target-size-bytes,--target-size", o->target_size_bytes, "File size to stay under, in bytes")
       ->check(CLI::PositiveNumber);
@@ -219,7 +220,7 @@ std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g) {
 
   CLI::App* validate = group->add_subcommand("validate", "Check a profile against a model: matches, fallbacks, size");
   validate->add_option("PROFILE", o->profile, "Preset name or .dqprofile path")->required();
-  validate->add_option("MODEL", o->model, "Model to validate against")->required();
+  model_argument(validate->add_option("MODEL", o->model, "Model to validate against")->required(), &o->model);
   validate->add_option("--imatrix", o->imatrix, "Importance matrix (needed when the profile allocates a target)");
   validate->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({validate, [&g, o] { return run_validate(g, *o); }});

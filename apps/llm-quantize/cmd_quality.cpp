@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/read_file.hpp"
 #include "libquant/core/log.hpp"
@@ -114,7 +115,7 @@ int run_tokenize(const GlobalOptions& g, const TokenizeOptions& o) {
 Command register_tokenize(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<TokenizeOptions>();
   CLI::App* sub = app.add_subcommand("tokenize", "Token ids of a text with the model's own tokenizer (JSON)");
-  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
+  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id")->required(), &o->model);
   auto* file = sub->add_option("--file", o->file, "Text file");
   sub->add_option("--text", o->text, "Text")->excludes(file);
   sub->add_flag("--no-bos", o->no_bos, "Do not add BOS even if the model asks for it");
@@ -163,7 +164,7 @@ int run_coherence(const GlobalOptions& g, CoherenceCliOptions& c) {
 Command register_coherence(CLI::App& quality, const GlobalOptions& g) {
   auto c = std::make_shared<CoherenceCliOptions>();
   CLI::App* sub = quality.add_subcommand("coherence", "Greedy generation from fixed prompts, scored for repetition and fluency");
-  sub->add_option("MODEL", c->model, "Model to check")->required();
+  model_argument(sub->add_option("MODEL", c->model, "Model to check")->required(), &c->model);
   sub->add_option("--reference", c->reference, "Original model: fluency is judged by how likely it finds the output");
   sub->add_option("--prompt", c->o.prompts, "Prompt (repeatable; default: three built-in prompts)");
   sub->add_option("--max-tokens", c->o.max_new_tokens, "Tokens generated per prompt")->capture_default_str()
@@ -179,7 +180,7 @@ Command register_quality(CLI::App& app, const GlobalOptions& g) {
   CLI::App* quality = app.add_subcommand("quality", "Measure model quality (perplexity; report/compare are planned)");
   quality->require_subcommand(1);
   CLI::App* ppl = quality->add_subcommand("perplexity", "Perplexity with llama-perplexity's method");
-  ppl->add_option("MODEL", po->model, "HF checkpoint directory or .gguf file")->required();
+  model_argument(ppl->add_option("MODEL", po->model, "HF checkpoint directory, .gguf file or hub id")->required(), &po->model);
   ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8; exit 15 when unreadable)");
   ppl->add_option("--ctx", po->ctx, "Tokens per chunk (only the second half is scored)")->capture_default_str()
       ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
@@ -236,7 +237,7 @@ int run_logits(const LogitsCliOptions& o) {
 Command register_logits(CLI::App& quality) {
   auto o = std::make_shared<LogitsCliOptions>();
   CLI::App* sub = quality.add_subcommand("logits", "Logits of one token sequence (JSON), for checks against other engines");
-  sub->add_option("MODEL", o->model, "HF checkpoint directory or .gguf file")->required();
+  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id")->required(), &o->model);
   sub->add_option("--ids", o->ids, "Comma-separated token ids, evaluated from position 0")->required();
   sub->add_flag("--whole-model", o->whole_model, "Keep all weights in memory");
   return {sub, [o] { return run_logits(*o); }};

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/atomic_file.hpp"
 #include "libquant/core/output_guard.hpp"
@@ -151,16 +152,16 @@ void add_common(CLI::App* sub, ReportCliOptions& o) {
 std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOptions& g) {
   auto ro = std::make_shared<ReportCliOptions>();
   CLI::App* report = quality.add_subcommand("report", "Quality of a quantized model against its original");
-  report->add_option("ORIGINAL", ro->original, "Original model (HF directory or .gguf)")->required();
-  report->add_option("QUANTIZED", ro->quantized, "Quantized model (.gguf or HF directory)")->required()->expected(1);
+  model_argument(report->add_option("ORIGINAL", ro->original, "Original model (HF directory, .gguf or hub id)")->required(), &ro->original);
+  model_argument(report->add_option("QUANTIZED", ro->quantized, "Quantized model (.gguf, HF directory or hub id)")->required()->expected(1), &ro->quantized);
   add_common(report, *ro);
   report->add_flag("--include-layers", ro->include_layers, "Per-layer output error on the original's inputs");
   report->add_option("-o,--output", ro->output, "Also write the JSON report to this file");
 
   auto co = std::make_shared<ReportCliOptions>();
   CLI::App* compare = quality.add_subcommand("compare", "Compare several quantized models against the original");
-  compare->add_option("ORIGINAL", co->original, "Original model")->required();
-  compare->add_option("QUANTIZED", co->quantized, "Quantized models")->required()->expected(1, 64);
+  model_argument(compare->add_option("ORIGINAL", co->original, "Original model")->required(), &co->original);
+  model_argument(compare->add_option("QUANTIZED", co->quantized, "Quantized models (files, directories or hub ids)")->required()->expected(1, 64), &co->quantized);
   add_common(compare, *co);
   std::string metrics = "all";
   compare->add_option("--metrics", metrics, "Metrics shown (all are computed): perplexity, size, bpw, all");

@@ -12,6 +12,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "smoothquant_flags.hpp"
 #include "weight_only_flags.hpp"
@@ -242,6 +243,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   libquant::TerminalProgress progress(progress_enabled(g));
   libquant::jobs::ConvertToGgufOptions opts = libquant::jobs::ConvertToGgufOptions::defaults();
   opts.input = o.model;
+  opts.model_name = hub_display_name(o.model);  // a hub snapshot is named by its commit
   opts.output = output_path_for(o, level);
   opts.file_type = file_type;
   opts.threads = o.threads;
@@ -356,7 +358,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
 Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<QuantizeOptions>();
   CLI::App* sub = app.add_subcommand("quantize", "Quantize or convert a model (HF directory or GGUF file)");
-  sub->add_option("MODEL", o->model, "Hugging Face checkpoint directory or .gguf file")->required();
+  model_argument(sub->add_option("MODEL", o->model, "Hugging Face checkpoint directory, .gguf file, or hub id org/name[@revision][:QUANT]")->required(), &o->model);
   sub->add_option("OUTPUT_FORMAT", o->format,
                   "Target format: gguf (a .gguf file), smoothquant (W8A8 INT8 compressed-tensors checkpoint "
                   "directory), gptq or awq (W4A16 and friends, compressed-tensors pack-quantized directory)")

@@ -11,6 +11,7 @@
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "flag_checks.hpp"
+#include "hub_models.hpp"
 #include "libquant/backend/backend.hpp"
 #include "libquant/core/cpu_features.hpp"
 #include "libquant/core/error.hpp"
@@ -42,6 +43,7 @@ libquant::Verbosity parse_verbosity(const std::string& v) {
 int main(int argc, char** argv) {
   cli::GlobalOptions g;
   g.mode = sniff_mode(argc, argv);
+  cli::read_hub_environment(g);
 
   CLI::App app{"llm-quantize: compress large language models (GGUF, imatrix, LittleBit, ...)"};
   app.set_version_flag("--version", std::string("llm-quantize ") + libquant::version_string() + " (CPU SIMD: " +
@@ -65,8 +67,12 @@ int main(int argc, char** argv) {
       ->envname("LLM_QUANTIZE_SIMD")
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "scalar"}))
       ->capture_default_str();
+  cli::add_hub_flags(app, g);
   app.footer(
-      "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 6 validation failed,\n"
+      "MODEL may be a Hugging Face Hub id, org/name[@revision][:QUANT]: files go to the huggingface_hub cache\n"
+      "(HF_HUB_CACHE / HF_HOME) and are shared with transformers; HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE apply.\n"
+      "Exit codes: 0 success, 1 general error, 2 invalid arguments, 3 model not found, 4 authentication required,\n"
+      "6 validation failed, "
       "8 unsupported conversion (see docs/cli.md for the full list).");
 
   std::vector<cli::Command> commands = {cli::register_quantize(app, g), cli::register_info(app, g),
@@ -89,6 +95,7 @@ int main(int argc, char** argv) {
     libquant::log_verbose(std::string("CPU kernels: ") + libquant::simd_level_name(libquant::simd_level()) +
                           " (this CPU supports " + libquant::simd_level_name(libquant::detected_simd_level()) + ")");
     libquant::backend::use_device(libquant::backend::parse_device(g.device));
+    cli::resolve_hub_models(g);
     for (const auto& c : commands)
       if (c.sub->parsed()) return c.run();
   } catch (const CLI::CallForHelp& e) {

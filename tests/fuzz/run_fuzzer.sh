@@ -26,6 +26,12 @@ case "$name" in
   fuzz_gptq_awq_config)
     printf '{"bits": 4, "group_size": 128, "desc_act": false, "sym": true, "quant_method": "gptq", "checkpoint_format": "gptq"}' > "$corpus/seed1"
     printf '{"bits": 4, "group_size": 128, "quant_method": "awq", "version": "gemm", "zero_point": true}' > "$corpus/seed2" ;;
+  fuzz_hub_listing)  # the hub's model answer, and a hub reference
+    printf '%s' '{"id": "org/m", "sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [
+ {"rfilename": "config.json", "size": 656, "blobId": "0123456789abcdef0123456789abcdef01234567"},
+ {"rfilename": "model.safetensors", "size": 1044992, "blobId": "1111111111111111111111111111111111111111",
+ "lfs": {"sha256": "407a7c581bdd66972383ce9ad24857713fb98786d06ea564a2fe9b34ebe77dfd", "size": 1044992}}]}' > "$corpus/seed1"
+    printf 'org/name@refs/pr/1:Q4_K_M' > "$corpus/seed2" ;;
   fuzz_compressed_tensors)
     printf '%s' '{"config_groups": {"group_0": {"format": null, "input_activations": {"dynamic": true, "group_size": null,
  "num_bits": 8, "strategy": "token", "symmetric": true, "type": "int"}, "output_activations": null, "targets": ["Linear",

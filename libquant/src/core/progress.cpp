@@ -67,9 +67,15 @@ void TerminalProgress::draw(bool final_line) {
   std::string bar;
   for (int i = 0; i < kWidth; ++i) bar += i < filled ? "\u2501" : " ";
   const double eta = done_ ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_) : NAN;
-  std::fprintf(stderr, "\r\033[K%s %s %3d%% %llu/%llu %s [%s elapsed, ETA %s] %s", stage_.c_str(), bar.c_str(),
-               static_cast<int>(frac * 100), static_cast<unsigned long long>(done_),
-               static_cast<unsigned long long>(total_), unit_.c_str(), format_duration(elapsed).c_str(),
+  char amount[64];
+  if (unit_ == "B")  // bytes (downloads): MB with a rate
+    std::snprintf(amount, sizeof amount, "%.1f/%.1f MB, %.1f MB/s", static_cast<double>(done_) / 1e6,
+                  static_cast<double>(total_) / 1e6, elapsed > 0 ? static_cast<double>(done_) / 1e6 / elapsed : 0.0);
+  else
+    std::snprintf(amount, sizeof amount, "%llu/%llu %s", static_cast<unsigned long long>(done_),
+                  static_cast<unsigned long long>(total_), unit_.c_str());
+  std::fprintf(stderr, "\r\033[K%s %s %3d%% %s [%s elapsed, ETA %s] %s", stage_.c_str(), bar.c_str(),
+               static_cast<int>(frac * 100), amount, format_duration(elapsed).c_str(),
                final_line ? "0:00" : format_duration(eta).c_str(), label_.c_str());
   if (final_line) std::fputc('\n', stderr);
   std::fflush(stderr);
