@@ -1,17 +1,16 @@
 #include "hub_download.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <exception>
-#include <memory>
 #include <thread>
 #include <utility>
 
+#include "core/digest.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/progress.hpp"
 
@@ -25,37 +24,21 @@ namespace {
 // the blob is named by, so that the name is checked against what was received.
 class ContentHash {
  public:
-  ContentHash(bool lfs, uint64_t size) : lfs_(lfs), size_(size) { reset(); }
+  ContentHash(bool lfs, uint64_t size) : lfs_(lfs), size_(size), digest_(lfs ? DigestKind::Sha256 : DigestKind::Sha1) { reset(); }
   void reset() {
-    ctx_.reset(EVP_MD_CTX_new());
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), lfs_ ? EVP_sha256() : EVP_sha1(), nullptr) != 1)
-      throw Error(ErrorCode::General, "cannot initialise a hash");
+    digest_.reset();
     if (!lfs_) {
       const std::string prefix = "blob " + std::to_string(size_);
-      update(prefix.data(), prefix.size() + 1);  // with the terminating NUL, as git hashes it
+      digest_.update(prefix.data(), prefix.size() + 1);  // with the terminating NUL, as git hashes it
     }
   }
-  void update(const void* data, size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), digest, &n);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < n; ++i) {
-      out += digits[digest[i] >> 4];
-      out += digits[digest[i] & 15];
-    }
-    return out;
-  }
+  void update(const void* data, size_t n) { digest_.update(data, n); }
+  std::string hex() { return digest_.hex(); }
 
  private:
-  struct Free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
   bool lfs_;
   uint64_t size_;
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+  Digest digest_;
 };
 
 class Fd {
