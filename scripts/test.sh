@@ -15,14 +15,15 @@ cmake --build --preset asan -j "$jobs"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) -- $(build/asan/apps/llm-quantize/llm-quantize --version)"
 ctest --preset asan -j "$jobs"
 
+cuda_plugin=()
 if command -v nvcc >/dev/null 2>&1; then
   # The CUDA plugin must compile wherever nvcc is (sm_80 + sm_90); the release
   # tests then load it (without a GPU: exit 8 naming the reason).
   cmake --preset cuda -G Ninja >/dev/null
   cmake --build build/cuda --target libquant_cuda -j "$jobs"
-  export LLM_QUANTIZE_TEST_CUDA_PLUGIN="$root/build/cuda/libquant_cuda/libquant_cuda.so"
+  cuda_plugin=(-DLIBQUANT_TEST_CUDA_PLUGIN="$root/build/cuda/libquant_cuda/libquant_cuda.so")
 fi
 
-cmake --preset release -G Ninja >/dev/null
+cmake --preset release -G Ninja "${cuda_plugin[@]}" >/dev/null
 cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"

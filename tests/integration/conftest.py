@@ -17,6 +17,7 @@ def pytest_addoption(parser):
     parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
     parser.addoption("--sanitized", action="store_true", help="the binary is an ASan/UBSan build")
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")
+    parser.addoption("--cuda-plugin", default="", help="a built libquant_cuda plugin for the GPU tests (CMake passes it)")
 
 
 SIMD_LEVELS = ["scalar", "avx2", "avx512"]

@@ -3,13 +3,16 @@
 // the factorizations, the scalar sign-GEMM and libquant's CPU Q8_0 encoder.
 // The CUDA backend runs the same checks when the plugin and a GPU are present
 // (LLM_QUANTIZE_CUDA_PLUGIN or the build tree's libquant_cuda/); otherwise it
-// is reported as skipped. Tolerances (relative to the result's norm):
+// is reported as skipped, or fails under LIBQUANT_REQUIRE_GPU=1. `--backend
+// cpu|cuda` runs one backend only (CTest's gpu.backend: cuda). Tolerances (relative to the result's norm):
 //   f32 GEMM 1e-5 CPU / 1e-4 GPU; 16-bit GEMM 1e-5; int8 GEMM and Q8_0: exact;
 //   X^T X 1e-12; SVD singular values 1e-4 (f32) with reconstruction 1e-3;
 //   Cholesky / eigen residuals 1e-10; packed signs 1e-5.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "libquant/core/half.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
 #include "libquant/gguf/row_codec.hpp"
+#include "backend_selection.hpp"
 #include "random_matrices.hpp"
 
 using namespace libquant;
@@ -25,12 +29,20 @@ namespace {
 
 using test::randn;
 
+// The backends of this run (--backend all|cpu|cuda). A CUDA backend that
+// cannot be used is a skip (the message CTest's gpu.backend looks for), or a
+// failure with LIBQUANT_REQUIRE_GPU=1 (GPU machines: no silent CPU-only pass).
 std::vector<backend::Backend*> backends_under_test() {
-  std::vector<backend::Backend*> out{&backend::cpu_backend()};
+  const std::string& selection = test::backend_selection();
+  std::vector<backend::Backend*> out;
+  if (selection != "cuda") out.push_back(&backend::cpu_backend());
+  if (selection == "cpu") return out;
   const std::string why = backend::cuda_unavailable_reason();
   if (why.empty()) {
     out.push_back(&backend::use_device(backend::Device::Cuda));
     backend::use_device(backend::Device::Cpu);
+  } else if (const char* req = std::getenv("LIBQUANT_REQUIRE_GPU"); req && std::string(req) == "1") {
+    FAIL("LIBQUANT_REQUIRE_GPU=1 but the CUDA backend cannot be used: " << why);
   } else {
     WARN("CUDA backend SKIPPED: " << why);
   }
