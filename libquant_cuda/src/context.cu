@@ -1,17 +1,55 @@
 #include "context.hpp"
 
+#include <atomic>
 #include <cstring>
+#include <memory>
 
 #include "libquant/backend/cuda_plugin_abi.h"
 
 namespace lqcuda {
 namespace {
 thread_local std::string g_error;
+std::atomic<int> g_device{-1};
+
+void create(Context& c, int device) {
+  check_cuda(cudaSetDevice(device), "cudaSetDevice");  // the current device is per host thread
+  check_cuda(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  check_blas(cublasCreate(&c.blas), "cublasCreate");
+  check_blas(cublasSetStream(c.blas, c.stream), "cublasSetStream");
+  // f32 GEMMs stay f32 (no TF32): results must match the CPU's within f32 tolerances.
+  check_blas(cublasSetMathMode(c.blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  check_solver(cusolverDnCreate(&c.solver), "cusolverDnCreate");
+  check_solver(cusolverDnSetStream(c.solver, c.stream), "cusolverDnSetStream");
+  c.device = device;
+}
+}  // namespace
+
+Context::~Context() {
+  // Return codes ignored: at process exit the runtime may already be gone.
+  if (solver) cusolverDnDestroy(solver);
+  if (blas) cublasDestroy(blas);
+  if (stream) cudaStreamDestroy(stream);
+}
+
+void select_device(int device) {
+  g_device = device;
+  ctx();  // create the opening thread's context now, so that open reports failures
 }
 
 Context& ctx() {
-  static Context c;
-  return c;
+  thread_local std::unique_ptr<Context> c;
+  const int device = g_device.load();
+  if (!c || c->device != device) {
+    if (device < 0) {
+      set_error("the CUDA plugin was used before lq_cuda_open");
+      throw Failure{-1};
+    }
+    c.reset();
+    auto fresh = std::make_unique<Context>();
+    create(*fresh, device);  // on failure `fresh` frees what was created
+    c = std::move(fresh);
+  }
+  return *c;
 }
 
 void set_error(const std::string& what) { g_error = what; }

@@ -1,6 +1,8 @@
 #pragma once
-// The plugin's per-process state (one device, one stream, cuBLAS and cuSOLVER
-// handles), device buffers, and error reporting through lq_cuda_last_error().
+// The plugin's state: the device chosen by lq_cuda_open (per process), and per
+// calling thread a stream with its own cuBLAS and cuSOLVER handles (neither
+// library allows one handle to be used from two threads at once); device
+// buffers; error reporting through lq_cuda_last_error() (per thread too).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
@@ -17,8 +19,12 @@ struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
   cusolverDnHandle_t solver = nullptr;
+  ~Context();
 };
 
+// Selects the device for every thread (lq_cuda_open); throws Failure on error.
+void select_device(int device);
+// This thread's context on the selected device, created on first use.
 Context& ctx();
 void set_error(const std::string& what);
 

@@ -1,5 +1,6 @@
-// lq_cuda_open: selects the device, creates the stream and library handles,
-// and hands libquant the function table.
+// lq_cuda_open: selects the device, creates the calling thread's stream and
+// library handles (other threads get theirs on first use), and hands libquant
+// the function table.
 #include <cstring>
 
 #include "context.hpp"
@@ -9,18 +10,7 @@
 extern "C" __attribute__((visibility("default"))) int lq_cuda_open(int device, char* name, size_t name_len,
                                                                    LqCudaTable* table) {
   return lqcuda::guarded([&] {
-    auto& c = lqcuda::ctx();
-    if (c.device != device) {
-      lqcuda::check_cuda(cudaSetDevice(device), "cudaSetDevice");
-      lqcuda::check_cuda(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking), "cudaStreamCreate");
-      lqcuda::check_blas(cublasCreate(&c.blas), "cublasCreate");
-      lqcuda::check_blas(cublasSetStream(c.blas, c.stream), "cublasSetStream");
-      // f32 GEMMs stay f32 (no TF32): results must match the CPU's within f32 tolerances.
-      lqcuda::check_blas(cublasSetMathMode(c.blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-      lqcuda::check_solver(cusolverDnCreate(&c.solver), "cusolverDnCreate");
-      lqcuda::check_solver(cusolverDnSetStream(c.solver, c.stream), "cusolverDnSetStream");
-      c.device = device;
-    }
+    lqcuda::select_device(device);
     cudaDeviceProp prop{};
     lqcuda::check_cuda(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
     if (name && name_len) {

@@ -1,5 +1,6 @@
 #include "libquant/backend/backend.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 
@@ -19,7 +20,8 @@ Device parse_device(std::string_view name) {
 }
 
 namespace {
-Backend* g_active = nullptr;
+// Written under g_mutex (use_device), read without it by every op: atomic.
+std::atomic<Backend*> g_active{nullptr};
 std::mutex g_mutex;
 }  // namespace
 
@@ -53,8 +55,9 @@ Backend& use_device(Device device) {
       log_verbose("device auto: using the CPU (" + cuda.reason + ")");
     }
   }
-  log_verbose("compute backend: " + g_active->name());
-  return *g_active;
+  Backend* chosen = g_active.load();
+  log_verbose("compute backend: " + chosen->name());
+  return *chosen;
 }
 
 }  // namespace libquant::backend
