@@ -181,6 +181,17 @@ def test_offline_mode_reads_the_cache_and_never_the_network(hub, hubrun):
     assert missing.returncode == 3 and json.loads(missing.stdout)["error_type"] == "ModelNotFoundError"
 
 
+def test_a_commit_hash_revision_works_online_and_offline(hub, hubrun):
+    commit = hub.repos["org/stories260K"].commit
+    online = hubrun("--format", "json", "info", f"org/stories260K@{commit}")
+    assert online.returncode == 0, online.stderr
+    root = repo_dir(hubrun.cache, "org/stories260K")
+    assert not (root / "refs" / commit).exists()  # a commit needs no ref, as huggingface_hub does it
+    assert hubrun("quantize", f"org/stories260K@{commit}", "gguf", "-q", "F16", "-o", hubrun.out).returncode == 0
+    offline = hubrun("info", f"org/stories260K@{commit}", offline=True, endpoint="http://127.0.0.1:9")
+    assert offline.returncode == 0, offline.stderr
+
+
 def test_cut_connection_resumes_with_a_range(hub, hubrun):
     size = len(hub.repos["org/stories260K"].files["model.safetensors"])
     hub.faults["model.safetensors"] = [("cut", 300000)]
