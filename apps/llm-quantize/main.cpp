@@ -2,6 +2,7 @@
 // calls one library job and prints its result; all logic lives in libquant.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -38,9 +39,16 @@ libquant::Verbosity parse_verbosity(const std::string& v) {
   return libquant::Verbosity::Normal;
 }
 
+// The library's messages, as the tool's own stderr lines.
+void log_to_stderr(libquant::LogLevel level, std::string_view msg) {
+  const char* prefix = level == libquant::LogLevel::Warning ? "warning: " : level == libquant::LogLevel::Debug ? "debug: " : "";
+  std::fprintf(stderr, "[llm-quantize] %s%.*s\n", prefix, static_cast<int>(msg.size()), msg.data());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  libquant::set_log_sink(log_to_stderr);
   cli::GlobalOptions g;
   g.mode = sniff_mode(argc, argv);
   cli::read_hub_environment(g);

@@ -280,7 +280,8 @@ Protection load_protection(const ConvertToGgufOptions& opts, const model::Tensor
   Protection p;
   for (const auto& w : methods::load_super_weights(*opts.super_weights).found) {
     const model::SourceTensor* t = src.find(w.tensor);
-    if (!t || t->shape.rank() != 2 || w.row >= t->shape.rows() || w.col >= t->shape.row_length())
+    if (!t || t->shape.rank() != 2 || w.row < 0 || w.col < 0 || static_cast<uint64_t>(w.row) >= t->shape.rows() ||
+        static_cast<uint64_t>(w.col) >= static_cast<uint64_t>(t->shape.row_length()))
       throw Error(ErrorCode::ImatrixInvalid, "super weight " + w.tensor + "[" + std::to_string(w.row) + ", " +
                                                  std::to_string(w.col) + "] is not in this model",
                   "Use the super-weight file analyze wrote for this model");
@@ -405,7 +406,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
         warned_lossy = true;
       }
     }
-    TensorPlan p{t, out, {}};
+    TensorPlan p{t, out, {}, {}, 1.0f};
     if (imatrix && t->dtype != out && traits(out).is_quantized) p.importance = importance_for(*imatrix, *t);
     if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
       throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
