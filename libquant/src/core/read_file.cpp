@@ -1,4 +1,5 @@
 #include "libquant/core/read_file.hpp"
+#include "core/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,12 +16,6 @@ namespace {
   throw Error(code, std::string(what) + ": '" + path.string() + "' " + why, "Check the path");
 }
 
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 }  // namespace
 
 void require_regular_file(const std::filesystem::path& path, ErrorCode code, std::string_view what) {
@@ -32,17 +27,17 @@ void require_regular_file(const std::filesystem::path& path, ErrorCode code, std
 std::string read_whole_file(const std::filesystem::path& path, ErrorCode code, std::string_view what,
                             uint64_t max_bytes) {
   // O_NONBLOCK: a FIFO opens at once (and is refused) instead of waiting for a writer.
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
-  if (f.fd < 0) fail(code, what, path, errno == ENOENT ? "does not exist" : std::strerror(errno));
+  const UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (f.get() < 0) fail(code, what, path, errno == ENOENT ? "does not exist" : std::strerror(errno));
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) fail(code, what, path, std::strerror(errno));
+  if (::fstat(f.get(), &st) != 0) fail(code, what, path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(code, what, path, S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
     fail(code, what, path, "is larger than " + std::to_string(max_bytes) + " bytes");
   std::string out(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::read(f.fd, out.data() + done, out.size() - done);
+    const ssize_t n = ::read(f.get(), out.data() + done, out.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(code, what, path, std::string("cannot be read: ") + std::strerror(errno));
     if (n == 0) break;  // shrank while reading

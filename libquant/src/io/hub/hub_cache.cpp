@@ -6,6 +6,7 @@
 #include <atomic>
 #include <fstream>
 
+#include "libquant/core/atomic_file.hpp"
 #include "libquant/core/error.hpp"
 
 namespace libquant::io::hub {
@@ -83,13 +84,9 @@ void HubCache::write_ref(std::string_view revision, std::string_view commit) con
   check_repo_path(revision, "revision");
   const fs::path ref = repo_dir_ / "refs" / std::string(revision);
   fs::create_directories(ref.parent_path());
-  const fs::path tmp = unique_temp(ref);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << commit;
-    if (!out.flush()) throw Error(ErrorCode::General, "cannot write " + ref.string(), "Check the free disk space and permissions");
-  }
-  fs::rename(tmp, ref);
+  AtomicFile out(ref);  // a reader never sees a half-written commit hash
+  out.write(commit.data(), commit.size());
+  out.commit();
 }
 
 void HubCache::link(std::string_view commit, std::string_view path, std::string_view etag) const {

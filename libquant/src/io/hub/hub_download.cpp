@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/digest.hpp"
+#include "core/unique_fd.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/progress.hpp"
 
@@ -39,20 +40,6 @@ class ContentHash {
   bool lfs_;
   uint64_t size_;
   Digest digest_;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
 };
 
 std::string errno_text() { return std::strerror(errno); }
@@ -141,7 +128,7 @@ void Downloader::fetch_one(const HubFileEntry& f) {
   std::error_code ec;
   if (fs::file_size(blob, ec) != f.size || ec) {
     // One writer per blob, across threads and processes.
-    Fd lock(::open(cache_.lock_file(etag).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    UniqueFd lock(::open(cache_.lock_file(etag).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX) != 0) write_failed(cache_.lock_file(etag), errno_text());
     if (fs::file_size(blob, ec) != f.size || ec) download_blob(f);
     else cached_ += f.size;
@@ -155,7 +142,7 @@ void Downloader::download_blob(const HubFileEntry& f) {
   const std::string& etag = f.etag();
   const bool lfs = !f.sha256.empty();
   const fs::path partial = cache_.incomplete(etag);
-  Fd fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0) write_failed(partial, errno_text());
   ContentHash hash(lfs, f.size);
   uint64_t written = 0;
