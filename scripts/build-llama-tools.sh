@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's llama-imatrix and llama-perplexity from the llama-cpp-python
+# Builds llama.cpp's llama-imatrix, llama-perplexity and llama-quantize from the llama-cpp-python
 # 0.3.36 sdist (vendor/llama.cpp; PyPI) into the cache, outside the repository,
 # and prints the directory holding the binaries. Test oracle only (tests/compat
-# compares our importance matrices with llama-imatrix's); nothing of llama.cpp
+# compares our importance matrices with llama-imatrix's and MoE quantizations
+# with llama-quantize's); nothing of llama.cpp
 # is compiled into or shipped with libquant. Reused while the binaries exist.
 set -euo pipefail
 cache=${LLM_QUANTIZE_CACHE:-$HOME/.cache/llm-quantize}
@@ -26,9 +27,9 @@ src=$tmp/llama_cpp_python-0.3.36/vendor/llama.cpp
 cmake -S "$src" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_NATIVE=OFF \
   -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DBUILD_SHARED_LIBS=OFF >&2
-cmake --build "$tmp/build" --target llama-imatrix llama-perplexity -j "$(nproc)" >&2
+cmake --build "$tmp/build" --target llama-imatrix llama-perplexity llama-quantize -j "$(nproc)" >&2
 mkdir -p "$out.part/bin"
-cp "$tmp/build/bin/llama-imatrix" "$tmp/build/bin/llama-perplexity" "$out.part/bin/"
+cp "$tmp/build/bin/llama-imatrix" "$tmp/build/bin/llama-perplexity" "$tmp/build/bin/llama-quantize" "$out.part/bin/"
 touch "$out.part/$(basename "$stamp")"
 rm -rf "$out" && mv "$out.part" "$out"
 echo "$out/bin"

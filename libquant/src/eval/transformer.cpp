@@ -8,6 +8,7 @@
 #include "../cpu/ggml_exact.hpp"
 #include "../cpu/ops.hpp"
 #include "linear_weight.hpp"
+#include "moe_feed_forward.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/finite.hpp"
 #include "libquant/core/thread_pool.hpp"
@@ -33,6 +34,7 @@ struct LayerWeights {
   Tensor post_attn_norm, post_ffn_norm;  // Gemma's norms on the attention and FFN outputs (empty elsewhere)
   LinearWeight wq, wk, wv, wo, wg, wu, wd;
   LinearWeight wqkv;  // Phi-3's fused Q|K|V (then wq, wk, wv are empty and wu holds gate|up)
+  std::unique_ptr<MoeWeights> moe;  // a mixture-of-experts FFN (then wg, wu, wd are empty)
 };
 
 const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nullptr; }
@@ -112,9 +114,13 @@ struct Transformer::Impl {
       w.wq = load_linear(src, p + "attn_q.weight", how);
       w.wk = load_linear(src, p + "attn_k.weight", how);
       w.wv = load_linear(src, p + "attn_v.weight", how);
-      w.wg = load_linear(src, p + "ffn_gate.weight", how);
     }
     w.wo = load_linear(src, p + "attn_output.weight", how);
+    if (cfg.is_moe()) {
+      w.moe = std::make_unique<MoeWeights>(src, cfg, l, how);
+      return w;
+    }
+    if (!arch->fused_projections) w.wg = load_linear(src, p + "ffn_gate.weight", how);
     w.wu = load_linear(src, p + "ffn_up.weight", how);
     w.wd = load_linear(src, p + "ffn_down.weight", how);
     return w;
@@ -371,6 +377,7 @@ struct Transformer::Impl {
   // Gated FFN of normed input xn[N, d] into out[N, d].
   void feed_forward(int l, const LayerWeights& w, const std::vector<float>& xn, int64_t N, std::vector<float>& out,
                     calib::LinearHook* hook) {
+    if (w.moe) return moe_feed_forward(*w.moe, cfg, l, xn.data(), N, out.data(), pool, hook);
     const int64_t d = cfg.hidden_size, ff = cfg.intermediate_size;
     std::vector<float> g(static_cast<size_t>(N * ff)), u(g.size());
     if (arch->fused_projections) {  // gate|up in one weight: the first ff outputs gate, the rest go up

@@ -65,10 +65,16 @@ std::string dominant_dtype(const model::TensorSource& src) {
 
 // The type a tensor has before llama-quantize's rules apply. GGUF input: its
 // stored type. HF input: what convert_hf_to_gguf.py would have written
-// (1-D tensors and norms F32, other tensors F32 or F16 by source width).
+// (1-D tensors, norms and expert routers F32, other tensors F32 or F16 by source width).
+bool converter_keeps_f32(const model::SourceTensor& t) {
+  const std::string_view n = t.name;
+  return t.shape.rank() <= 1 || n.ends_with("_norm.weight") || n.ends_with(".ffn_gate_inp.weight") ||
+         n.ends_with(".ffn_gate_inp_shexp.weight");
+}
+
 DType stored_type(const model::SourceTensor& t, bool hf) {
   if (!hf) return t.dtype;
-  if (t.shape.rank() <= 1 || std::string_view(t.name).ends_with("_norm.weight")) return DType::F32;
+  if (converter_keeps_f32(t)) return DType::F32;
   return t.dtype == DType::F32 || t.dtype == DType::F64 ? DType::F32 : DType::F16;
 }
 
@@ -81,6 +87,7 @@ gguf::MixtureModel mixture_model(const model::TensorSource& src, const model::Mo
     if (const auto* e = h->find(m.arch + ".expert_count")) m.n_expert = e->as_int();
   } else if (const auto* info = cfg.arch()) {
     m.arch = std::string(info->gguf_arch);
+    m.n_expert = cfg.num_experts;
   }
   m.n_layer = cfg.num_layers;
   m.n_head = cfg.num_heads;
@@ -116,10 +123,20 @@ std::string job_config(const ConvertToGgufOptions& o, const std::vector<std::pai
 struct TensorPlan {
   const model::SourceTensor* src;
   DType out;
-  std::vector<float> importance;  // empty: none
+  std::vector<float> importance;  // empty: none; one run of columns per expert for stacked expert weights
   // --protect-super-weights: per row, the columns whose importance is boosted.
   std::map<int64_t, std::vector<int64_t>> boosted;
   float boost = 1.0f;
+
+  // The importance row `row` is quantized with (its expert's, for a stacked expert weight).
+  const float* importance_of_row(uint64_t row) const {
+    if (importance.empty()) return nullptr;
+    const Shape& s = src->shape;
+    const uint64_t cols = static_cast<uint64_t>(s.row_length());
+    if (importance.size() == cols) return importance.data();
+    return importance.data() + row / static_cast<uint64_t>(s[s.rank() - 2]) * cols;
+  }
+  bool per_expert_importance() const { return !importance.empty() && importance.size() != static_cast<size_t>(src->shape.row_length()); }
 };
 
 // Quantizes one tensor in row chunks (buffers reused across tensors) and
@@ -142,7 +159,6 @@ class TensorStreamer {
     // ~1 MiB of f32 per chunk keeps buffers in cache; at least one row.
     const uint64_t chunk_rows = std::max<uint64_t>(1, (uint64_t{1} << 18) / std::max<int64_t>(1, n_per_row));
     const bool quantized_out = traits(p.out).is_quantized;
-    const float* imp = p.importance.empty() ? nullptr : p.importance.data();
     for (uint64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
       const uint64_t n = std::min(chunk_rows, rows - r0);
       grow(raw_, n * src_rb);
@@ -165,10 +181,16 @@ class TensorStreamer {
       const size_t grain = quantized_out ? 1 : 16;
       // A GPU backend encodes the whole chunk when it has the type (bit-exact with the CPU codecs).
       backend::Backend& be = backend::active();
-      const bool gpu = be.is_gpu();
+      const bool gpu = be.is_gpu() && !p.per_expert_importance();
       const auto encode = [&](size_t a, size_t b) {
-        gguf::quantize_rows(p.out, f32_.data() + a * static_cast<size_t>(n_per_row), enc_.data() + a * out_rb,
-                            static_cast<int64_t>(b - a), n_per_row, imp);
+        for (size_t r = a; r < b;) {  // runs of rows sharing one importance vector (one expert's)
+          const float* imp = p.importance_of_row(r0 + r);
+          size_t e = r + 1;
+          while (e < b && p.importance_of_row(r0 + e) == imp) ++e;
+          gguf::quantize_rows(p.out, f32_.data() + r * static_cast<size_t>(n_per_row), enc_.data() + r * out_rb,
+                              static_cast<int64_t>(e - r), n_per_row, imp);
+          r = e;
+        }
       };
       pool_.parallel_for(static_cast<size_t>(n), grain, [&](size_t a, size_t b) {
         float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
@@ -178,7 +200,8 @@ class TensorStreamer {
                        (r0 + a) * static_cast<uint64_t>(n_per_row));
         if (!gpu) encode(a, b);
       });
-      if (gpu && !be.quantize_rows(p.out, f32_.data(), enc_.data(), static_cast<int64_t>(n), n_per_row, imp))
+      if (gpu && !be.quantize_rows(p.out, f32_.data(), enc_.data(), static_cast<int64_t>(n), n_per_row,
+                                   p.importance_of_row(r0)))
         pool_.parallel_for(static_cast<size_t>(n), grain, encode);
       requantize_boosted(p, r0, n, n_per_row, out_rb);
       write({enc_.data(), n * out_rb});
@@ -193,7 +216,8 @@ class TensorStreamer {
     std::vector<float> imp;
     for (auto it = p.boosted.lower_bound(static_cast<int64_t>(r0)); it != p.boosted.end() && it->first < static_cast<int64_t>(r0 + n); ++it) {
       const auto local = static_cast<size_t>(it->first) - static_cast<size_t>(r0);
-      imp = p.importance.empty() ? std::vector<float>(static_cast<size_t>(n_per_row), 1.0f) : p.importance;
+      const float* row_imp = p.importance_of_row(static_cast<uint64_t>(it->first));
+      imp = row_imp ? std::vector<float>(row_imp, row_imp + n_per_row) : std::vector<float>(static_cast<size_t>(n_per_row), 1.0f);
       for (int64_t c : it->second) imp[static_cast<size_t>(c)] *= p.boost;
       gguf::quantize_rows(p.out, f32_.data() + local * static_cast<size_t>(n_per_row), enc_.data() + local * out_rb, 1,
                           n_per_row, imp.data());
@@ -222,11 +246,13 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
     log_info("no importance data for " + t.name);
     return {};
   }
-  if (static_cast<int64_t>(e->sums.size()) != t.shape.row_length()) {
+  // A stacked expert weight takes one run of columns per expert.
+  const int64_t n_mat = t.shape.rank() == 3 ? t.shape[0] : 1;
+  if (static_cast<int64_t>(e->sums.size()) != t.shape.row_length() * n_mat) {
     if (t.name == "token_embd.weight") return {};  // llama.cpp only warns here
     throw Error(ErrorCode::ImatrixInvalid,
                 "importance matrix has " + std::to_string(e->sums.size()) + " columns for '" + t.name + "', the tensor has " +
-                    std::to_string(t.shape.row_length()),
+                    std::to_string(t.shape.row_length() * n_mat),
                 "Compute the imatrix on this model (llm-quantize analyze)");
   }
   return e->mean();
@@ -366,7 +392,13 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   gguf::MixturePlanner planner(*ft, mixture_model(*src, cfg), mo, names);
 
   std::vector<DType> types;
-  for (const auto* t : order) types.push_back(planner.next(t->name, t->shape, stored_type(*t, hf)));
+  for (const auto* t : order) {
+    DType type = planner.next(t->name, t->shape, stored_type(*t, hf));
+    // An HF checkpoint converted to a float type is what the converter writes:
+    // its F32-only tensors (routers, norms) stay F32 unless a rule names them.
+    if (hf && type == ft->base && !traits(type).is_quantized && converter_keeps_f32(*t)) type = DType::F32;
+    types.push_back(type);
+  }
   P.pool = std::make_unique<ThreadPool>(opts.threads);
   ThreadPool& pool = *P.pool;
   const Protection protection = opts.super_weights ? load_protection(opts, *src, imatrix ? &*imatrix : nullptr, dynamic)

@@ -15,6 +15,14 @@ namespace fs = std::filesystem;
 
 std::vector<float> ImatrixEntry::mean() const {
   std::vector<float> m(sums.size());
+  if (!expert_counts.empty()) {
+    const size_t cols = sums.size() / expert_counts.size();
+    for (size_t i = 0; i < sums.size(); ++i) {
+      const int64_t c = expert_counts[i / cols];
+      m[i] = c ? sums[i] / static_cast<float>(c) : 1.0f;
+    }
+    return m;
+  }
   for (size_t i = 0; i < sums.size(); ++i) m[i] = count ? sums[i] / static_cast<float>(count) : 0.0f;
   return m;
 }
@@ -48,6 +56,28 @@ void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64
   e.ncall += calls;
 }
 
+void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows,
+                                         int64_t cols) {
+  check(n_experts > 0 && expert >= 0 && expert < n_experts, ErrorCode::ImportanceFailed,
+        "expert " + std::to_string(expert) + " of '" + std::string(weight) + "' is out of range");
+  ImatrixEntry& e = entry(weight, cols * n_experts);
+  if (e.expert_counts.empty() && e.count == 0) e.expert_counts.assign(static_cast<size_t>(n_experts), 0);
+  check(e.expert_counts.size() == static_cast<size_t>(n_experts), ErrorCode::ImportanceFailed,
+        "'" + std::string(weight) + "' changed its number of experts");
+  float* acc = e.sums.data() + static_cast<size_t>(expert) * static_cast<size_t>(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      if (!std::isfinite(xr[j]))
+        throw Error(ErrorCode::ImportanceFailed, "non-finite activation entering '" + std::string(weight) + "'",
+                    "The model produces NaN/Inf on this text; check the weights");
+      acc[j] += xr[j] * xr[j];
+    }
+  }
+  e.expert_counts[static_cast<size_t>(expert)] += rows;
+  e.count += rows;
+}
+
 namespace {
 [[noreturn]] void bad(const std::string& what) {
   throw Error(ErrorCode::ImatrixInvalid, "invalid importance matrix: " + what,
@@ -56,7 +86,14 @@ namespace {
 
 // A legacy-loaded entry holds mean * ncall with count = ncall (no token count
 // survives in that layout); computed and GGUF-loaded entries hold raw sums.
-bool holds_legacy_values(const ImatrixEntry& e) { return e.count == e.ncall; }
+bool holds_legacy_values(const ImatrixEntry& e) { return e.expert_counts.empty() && e.count == e.ncall; }
+
+// The call count llama-imatrix writes for an expert weight: its busiest
+// expert's tokens in chunks, rounded up.
+int64_t expert_ncall(const ImatrixEntry& e, int64_t chunk_size) {
+  const int64_t most = *std::max_element(e.expert_counts.begin(), e.expert_counts.end());
+  return chunk_size > 0 ? (most + chunk_size - 1) / chunk_size : std::max<int64_t>(1, most);
+}
 
 // Raw sums of a legacy entry, assuming `chunk_size` tokens per call (what
 // llama.cpp assumes when it reads a legacy file into a GGUF-era collector).
@@ -75,6 +112,16 @@ void ImportanceMatrix::merge(const ImportanceMatrix& other) {
       bad("'" + theirs.name + "' has " + std::to_string(mine->sums.size()) + " columns in one importance matrix and " +
           std::to_string(theirs.sums.size()) + " in the other (different models?)");
     ImatrixEntry& e = entry(theirs.name, static_cast<int64_t>(theirs.sums.size()));
+    if (!theirs.expert_counts.empty() || !e.expert_counts.empty()) {  // experts: per-expert sums and counts add up
+      if (e.count == 0 && e.expert_counts.empty()) e.expert_counts.assign(theirs.expert_counts.size(), 0);
+      if (e.expert_counts.size() != theirs.expert_counts.size())
+        bad("'" + theirs.name + "' has per-expert statistics in one importance matrix and not in the other");
+      for (size_t j = 0; j < e.sums.size(); ++j) e.sums[j] += theirs.sums[j];
+      for (size_t x = 0; x < e.expert_counts.size(); ++x) e.expert_counts[x] += theirs.expert_counts[x];
+      e.count += theirs.count;
+      e.ncall += theirs.ncall;
+      continue;
+    }
     const ImatrixEntry* o = &theirs;
     ImatrixEntry converted;
     if (e.count != 0 && holds_legacy_values(e) != holds_legacy_values(theirs)) {
@@ -193,17 +240,28 @@ void ImportanceMatrix::save_legacy(const fs::path& path) const {
     const auto x = static_cast<int32_t>(v);
     out.write(&x, 4);
   };
-  put_i32(static_cast<int64_t>(entries_.size()));
+  // As llama-imatrix: an expert weight no token reached is left out; experts
+  // without tokens store 1 (partial data).
+  std::vector<const ImatrixEntry*> kept;
+  for (const auto& e : entries_)
+    if (e.count > 0 || e.expert_counts.empty()) kept.push_back(&e);
+  put_i32(static_cast<int64_t>(kept.size()));
   std::vector<float> tmp;
-  for (const auto& e : entries_) {
+  for (const ImatrixEntry* ep : kept) {
+    const ImatrixEntry& e = *ep;
+    const int64_t ncall = e.expert_counts.empty() ? e.ncall : expert_ncall(e, chunk_size);
     put_i32(static_cast<int64_t>(e.name.size()));
     out.write(e.name.data(), e.name.size());
-    put_i32(e.ncall);
+    put_i32(ncall);
     put_i32(static_cast<int64_t>(e.sums.size()));
     tmp.resize(e.sums.size());
-    for (size_t j = 0; j < e.sums.size(); ++j)
+    const size_t cols = e.expert_counts.empty() ? e.sums.size() : e.sums.size() / e.expert_counts.size();
+    for (size_t j = 0; j < e.sums.size(); ++j) {
+      const int64_t count = e.expert_counts.empty() ? e.count : e.expert_counts[j / cols];
       tmp[j] = holds_legacy_values(e) ? e.sums[j]
-                                  : (e.sums[j] / static_cast<float>(e.count)) * static_cast<float>(e.ncall);
+               : count == 0          ? static_cast<float>(ncall)
+                                     : (e.sums[j] / static_cast<float>(count)) * static_cast<float>(ncall);
+    }
     out.write(tmp.data(), tmp.size() * 4);
   }
   put_i32(chunks);
@@ -227,8 +285,11 @@ void ImportanceMatrix::save_gguf(const fs::path& path, bool keep_order) const {
   if (!keep_order) std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
   std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
   for (const auto* e : sorted) {
-    specs.push_back({e->name + ".in_sum2", {DType::F32, Shape({1, static_cast<int64_t>(e->sums.size())})}});
-    specs.push_back({e->name + ".counts", {DType::F32, Shape({1, 1})}});
+    // llama-imatrix's [cols, n_mat] and [1, n_mat], whose trailing 1s GGUF drops: 1-D for plain weights.
+    const auto n_mat = static_cast<int64_t>(std::max<size_t>(1, e->expert_counts.size()));
+    const auto cols = static_cast<int64_t>(e->sums.size()) / n_mat;
+    specs.push_back({e->name + ".in_sum2", {DType::F32, n_mat > 1 ? Shape({n_mat, cols}) : Shape({cols})}});
+    specs.push_back({e->name + ".counts", {DType::F32, n_mat > 1 ? Shape({n_mat, 1}) : Shape({1})}});
   }
   io::GgufWriter w(path, std::move(kvs), std::move(specs));
   for (const auto* e : sorted) {
@@ -237,9 +298,10 @@ void ImportanceMatrix::save_gguf(const fs::path& path, bool keep_order) const {
     const float scale = legacy ? static_cast<float>(std::max<int64_t>(1, chunk_size)) : 1.0f;
     std::vector<float> s(e->sums);
     for (auto& v : s) v *= scale;
-    const float c = static_cast<float>(e->count) * scale;
+    std::vector<float> c = {static_cast<float>(e->count) * scale};
+    if (!e->expert_counts.empty()) c.assign(e->expert_counts.begin(), e->expert_counts.end());
     w.write_tensor({reinterpret_cast<const std::byte*>(s.data()), s.size() * 4});
-    w.write_tensor({reinterpret_cast<const std::byte*>(&c), 4});
+    w.write_tensor({reinterpret_cast<const std::byte*>(c.data()), c.size() * 4});
   }
   w.finish();
 }
@@ -264,16 +326,24 @@ ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
     const io::GgufTensorInfo* counts = h.find_tensor(name + ".counts");
     if (!counts || t.type != DType::F32 || counts->type != DType::F32 || counts->shape.numel() < 1)
       bad("tensor '" + t.name + "' has no F32 '.counts' partner");
-    if (t.shape.rows() != 1 || counts->shape.numel() != 1)
-      bad("'" + name + "': expert (3-D) imatrices are not supported yet");
+    // One row of sums and one count per matrix: several for a stacked expert weight.
+    const uint64_t n_mat = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+    if (m.index_.count(name)) bad("duplicate entry '" + name + "'");
+    if (n_mat == 0 || counts->shape.numel() != n_mat)
+      bad("'" + counts->name + "' holds " + std::to_string(counts->shape.numel()) + " counts for " +
+          std::to_string(n_mat) + " rows of sums");
     const auto data = f.view(t).as<float>();
     ImatrixEntry& e = m.entry(name, static_cast<int64_t>(data.size()));
     std::copy(data.begin(), data.end(), e.sums.begin());
-    const float count = f.view(*counts).as<float>()[0];
-    if (!std::isfinite(count) || count < 1 || count > 9.0e15f || count != std::floor(count))
-      bad("'" + counts->name + "' holds " + std::to_string(count) + " (a token count)");
-    e.count = static_cast<int64_t>(count);
-    e.ncall = m.chunk_size ? std::max<int64_t>(1, e.count / m.chunk_size) : e.count;
+    const auto cv = f.view(*counts).as<float>();
+    for (const float count : cv)
+      if (!std::isfinite(count) || count < 0 || count > 9.0e15f || count != std::floor(count))
+        bad("'" + counts->name + "' holds " + std::to_string(count) + " (a token count)");
+    if (n_mat > 1)
+      for (const float count : cv) e.expert_counts.push_back(static_cast<int64_t>(count));
+    for (const float count : cv) e.count += static_cast<int64_t>(count);
+    e.ncall = e.expert_counts.empty() ? (m.chunk_size ? std::max<int64_t>(1, e.count / m.chunk_size) : e.count)
+                                      : expert_ncall(e, m.chunk_size);
     check_loaded_entry(e);
   }
   return m;
@@ -297,6 +367,7 @@ ImportanceMatrix ImportanceMatrix::load(const fs::path& path) {
 void ImatrixCollector::on_input(const calib::LinearInput& in) {
   // llama-imatrix only collects blk.* weights (and output with --process-output)
   // and ignores matrix products with fewer than 16 rows.
+  if (in.expert >= 0) return m_.accumulate_expert(in.weight, in.expert, in.n_experts, in.x, in.rows, in.cols);
   if (in.rows < 16) return;
   const bool block = in.weight.rfind("blk.", 0) == 0;
   if (!block && !(output_ && in.weight == "output.weight")) return;

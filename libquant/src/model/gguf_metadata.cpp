@@ -154,6 +154,40 @@ void read_family_scalars(const io::GgufHeader& h, const ArchitectureInfo& arch, 
   }
 }
 
+// Whether llama.cpp's graph of a family renormalises the top-k expert weights
+// when the file does not say (Qwen2-MoE does not; Mixtral and Qwen3-MoE do).
+bool default_expert_weights_norm(std::string_view gguf_arch) { return gguf_arch != "qwen2moe"; }
+
+// The expert counts and widths, as the converter writes them: Mixtral's
+// experts are feed_forward_length wide, Qwen-MoE's have a key of their own.
+void append_experts(const ModelConfig& cfg, const std::string& a, std::vector<GgufKv>& kvs) {
+  auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  kvs.push_back({a + ".expert_count", u32(cfg.num_experts)});
+  kvs.push_back({a + ".expert_used_count", u32(cfg.num_experts_used)});
+  if (a != "llama") kvs.push_back({a + ".expert_feed_forward_length", u32(cfg.expert_intermediate_size)});
+  if (cfg.shared_expert_intermediate_size > 0)
+    kvs.push_back({a + ".expert_shared_feed_forward_length", u32(cfg.shared_expert_intermediate_size)});
+  if (cfg.expert_weights_norm != default_expert_weights_norm(a))
+    log_warning(std::string("config.json ") + (cfg.expert_weights_norm ? "renormalises" : "does not renormalise") +
+                " the top-k expert weights (norm_topk_prob); llama.cpp's " + a + " graph " +
+                (cfg.expert_weights_norm ? "does not" : "does") + ", so llama.cpp will run this GGUF differently");
+}
+
+void read_experts(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
+  auto get = [&](const char* key, int64_t def) {
+    const io::GgufValue* v = h.find(a + key);
+    return v && !v->is_array() ? v->as_int() : def;
+  };
+  c.num_experts = get(".expert_count", 0);
+  if (c.num_experts == 0) return;
+  c.num_experts_used = get(".expert_used_count", 0);
+  c.expert_intermediate_size = get(".expert_feed_forward_length", c.intermediate_size);
+  // llama.cpp's Qwen2-MoE: a shared expert as wide as feed_forward_length unless the file says otherwise.
+  c.shared_expert_intermediate_size = get(".expert_shared_feed_forward_length", a == "qwen2moe" ? c.intermediate_size : 0);
+  c.expert_weights_norm = default_expert_weights_norm(a);
+  if (const auto* v = h.find(a + ".expert_weights_norm"); v && !v->is_array()) c.expert_weights_norm = v->as_int() != 0;
+}
+
 }  // namespace
 
 std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType file_type, std::string_view model_name,
@@ -176,6 +210,7 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
       {a + (arch->layer_norm ? ".attention.layer_norm_epsilon" : ".attention.layer_norm_rms_epsilon"),
        GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
   };
+  if (cfg.is_moe()) append_experts(cfg, a, kvs);
   if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout) {  // Gemma: always, as the converter
     kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
     kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
@@ -257,6 +292,7 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
   c.tie_word_embeddings = h.find_tensor("output.weight") == nullptr;
   read_attention_layout(h, a, c);
   if (info) read_family_scalars(h, *info, a, c);
+  read_experts(h, a, c);
   if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
   if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();
   return c;

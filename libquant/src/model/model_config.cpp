@@ -18,6 +18,10 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {.hf_class = "MistralForCausalLM", .gguf_arch = "llama", .permute_qk = true, .qkv_bias = false, .qk_norm = false},
     {.hf_class = "Qwen2ForCausalLM", .gguf_arch = "qwen2", .permute_qk = false, .qkv_bias = true, .qk_norm = false},
     {.hf_class = "Qwen3ForCausalLM", .gguf_arch = "qwen3", .permute_qk = false, .qkv_bias = false, .qk_norm = true},
+    // Mixture-of-experts blocks (read_experts): Mixtral is a Llama in GGUF, with stacked experts.
+    {.hf_class = "MixtralForCausalLM", .gguf_arch = "llama", .permute_qk = true, .qkv_bias = false, .qk_norm = false},
+    {.hf_class = "Qwen2MoeForCausalLM", .gguf_arch = "qwen2moe", .permute_qk = false, .qkv_bias = true, .qk_norm = false},
+    {.hf_class = "Qwen3MoeForCausalLM", .gguf_arch = "qwen3moe", .permute_qk = false, .qkv_bias = false, .qk_norm = true},
     // Gemma 2 and 3: in GGUF the norm weights hold 1 + w.
     {.hf_class = "Gemma2ForCausalLM", .gguf_arch = "gemma2", .permute_qk = false, .qkv_bias = false, .qk_norm = false,
      .post_norms = true, .gelu = true, .scaled_embedding = true, .unit_offset_norms = true, .gemma_layout = true},
@@ -205,6 +209,27 @@ void read_cohere(simdjson::dom::object& o, ModelConfig& c) {
   c.tie_word_embeddings = o["tie_word_embeddings"].get_bool().get(tied) ? true : tied;
 }
 
+// The experts of Mixtral / Qwen-MoE configs: counts, widths, the shared
+// expert and whether the top-k weights are renormalised (Mixtral always).
+void read_experts(simdjson::dom::object& o, ModelConfig& c) {
+  c.num_experts = get_int(o, "num_local_experts", false, 0);
+  if (c.num_experts == 0) c.num_experts = get_int(o, "num_experts", false, 0);
+  if (c.num_experts == 0) return;
+  c.num_experts_used = get_int(o, "num_experts_per_tok", true);
+  if (c.num_experts_used == 0 || c.num_experts_used > c.num_experts)
+    bad_config("num_experts_per_tok (" + std::to_string(c.num_experts_used) + ") must be in [1, " +
+               std::to_string(c.num_experts) + "]");
+  c.expert_intermediate_size = get_int(o, "moe_intermediate_size", false, c.intermediate_size);
+  c.shared_expert_intermediate_size = get_int(o, "shared_expert_intermediate_size", false, 0);
+  bool norm = false;
+  c.expert_weights_norm = c.architecture == "MixtralForCausalLM" || (!o["norm_topk_prob"].get_bool().get(norm) && norm);
+  // Qwen-MoE's dense layers between sparse ones: llama.cpp has no such layout for these families.
+  simdjson::dom::array dense;
+  if (get_int(o, "decoder_sparse_step", false, 1) != 1 || (!o["mlp_only_layers"].get_array().get(dense) && dense.size()))
+    throw Error(ErrorCode::UnsupportedConversion, "dense FFN layers between the sparse ones (decoder_sparse_step / "
+                "mlp_only_layers) are not supported", "Supported: checkpoints whose every layer is a mixture of experts");
+}
+
 }  // namespace
 
 const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept {
@@ -226,7 +251,7 @@ bool plain_decoder_block(const ModelConfig& c) noexcept {
          !a->parallel_block && !a->fused_projections && !a->qk_norm_whole && c.sliding_window == 0 &&
          c.final_logit_softcap == 0.0 && c.attn_logit_softcap == 0.0 && c.attention_scale == 0.0 &&
          c.embedding_scale == 1.0 && c.residual_scale == 1.0 && c.logit_scale == 1.0 &&
-         c.rotary_dims() == c.head_dim && c.rope_long_factors.empty() && c.rope_short_factors.empty();
+         c.rotary_dims() == c.head_dim && c.rope_long_factors.empty() && c.rope_short_factors.empty() && !c.is_moe();
 }
 
 const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept {
@@ -303,6 +328,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   if (known->fused_projections) read_phi3_rope(o, c);
   if (known->multipliers) read_granite_multipliers(o, c);
   if (known->layer_norm) read_cohere(o, c);
+  read_experts(o, c);
   simdjson::dom::element qc;
   if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);
   c.bos_token_id = get_token_id(o, "bos_token_id");

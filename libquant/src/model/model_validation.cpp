@@ -41,6 +41,21 @@ void require_positive_finite(double v, const char* what, bool zero_ok = false) {
             (zero_ok ? "non-negative" : "positive") + " number)");
 }
 
+// A mixture-of-experts FFN: the router, the stacked experts and the shared expert with its gate.
+void append_expert_tensors(const ModelConfig& c, const std::string& p, std::vector<ExpectedTensor>& out) {
+  const int64_t d = c.hidden_size, e = c.num_experts, eff = c.expert_intermediate_size;
+  const int64_t sff = c.shared_expert_intermediate_size;
+  out.push_back({p + "ffn_gate_inp.weight", Shape{e, d}});
+  out.push_back({p + "ffn_gate_exps.weight", Shape{e, eff, d}});
+  out.push_back({p + "ffn_up_exps.weight", Shape{e, eff, d}});
+  out.push_back({p + "ffn_down_exps.weight", Shape{e, d, eff}});
+  if (sff == 0) return;
+  out.push_back({p + "ffn_gate_shexp.weight", Shape{sff, d}});
+  out.push_back({p + "ffn_up_shexp.weight", Shape{sff, d}});
+  out.push_back({p + "ffn_down_shexp.weight", Shape{d, sff}});
+  out.push_back({p + "ffn_gate_inp_shexp.weight", Shape{1, d}});
+}
+
 }  // namespace
 
 void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
@@ -94,6 +109,12 @@ void validate_hyperparameters(const ModelConfig& c) {
   require_positive_finite(c.logit_scale, "the logit scale");
   for (const auto* factors : {&c.rope_short_factors, &c.rope_long_factors})
     for (float f : *factors) require_positive_finite(f, "a LongRoPE factor");
+  if (c.is_moe()) {
+    require_range(c.num_experts, 1, 1 << 16, "the expert count");
+    require_range(c.num_experts_used, 1, c.num_experts, "the number of experts used per token");
+    require_range(c.expert_intermediate_size, 1, kMaxDim, "the expert FFN width");
+    require_range(c.shared_expert_intermediate_size, 0, kMaxDim, "the shared expert FFN width");
+  }
   if (c.rope_scaling_type == "llama3") {
     require_positive_finite(c.rope_low_freq_factor, "the RoPE low_freq_factor");
     require_positive_finite(c.rope_high_freq_factor, "the RoPE high_freq_factor");
@@ -129,11 +150,15 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
       out.push_back({p + "attn_q.weight", Shape{q, d}});
       out.push_back({p + "attn_k.weight", Shape{kv, d}});
       out.push_back({p + "attn_v.weight", Shape{kv, d}});
-      out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
-      out.push_back({p + "ffn_up.weight", Shape{ff, d}});
     }
     out.push_back({p + "attn_output.weight", Shape{d, q}});
-    out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+    if (c.is_moe()) {
+      append_expert_tensors(c, p, out);
+    } else {
+      if (!fused) out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
+      if (!fused) out.push_back({p + "ffn_up.weight", Shape{ff, d}});
+      out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+    }
     out.push_back({p + "attn_q.bias", Shape{q}, bias});
     out.push_back({p + "attn_k.bias", Shape{kv}, bias});
     out.push_back({p + "attn_v.bias", Shape{kv}, bias});

@@ -34,6 +34,27 @@ constexpr NamePair kPerLayer[] = {
     {"mlp.gate_proj", "ffn_gate"},
     {"mlp.up_proj", "ffn_up"},
     {"mlp.down_proj", "ffn_down"},
+    // Mixture of experts: the router, and Qwen2-MoE's shared expert with its sigmoid gate.
+    {"mlp.gate", "ffn_gate_inp"},
+    {"block_sparse_moe.gate", "ffn_gate_inp"},
+    {"mlp.shared_expert.gate_proj", "ffn_gate_shexp"},
+    {"mlp.shared_expert.up_proj", "ffn_up_shexp"},
+    {"mlp.shared_expert.down_proj", "ffn_down_shexp"},
+    {"mlp.shared_expert_gate", "ffn_gate_inp_shexp"},
+};
+
+// One expert's projection, as Qwen-MoE ("mlp.experts.E.gate_proj") and
+// Mixtral ("block_sparse_moe.experts.E.w1") name it, and the stacked GGUF tensor it joins.
+struct ExpertName {
+  std::string_view hf_prefix, hf_proj, gguf;
+};
+constexpr ExpertName kExperts[] = {
+    {"mlp.experts.", "gate_proj", "ffn_gate_exps"},
+    {"mlp.experts.", "up_proj", "ffn_up_exps"},
+    {"mlp.experts.", "down_proj", "ffn_down_exps"},
+    {"block_sparse_moe.experts.", "w1", "ffn_gate_exps"},
+    {"block_sparse_moe.experts.", "w3", "ffn_up_exps"},
+    {"block_sparse_moe.experts.", "w2", "ffn_down_exps"},
 };
 
 // Gemma's four norms per layer: the one after attention keeps HF's
@@ -119,6 +140,26 @@ std::optional<std::string> hf_to_gguf_name(std::string_view hf_name, const Archi
 
 std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name, const ArchitectureInfo* arch) {
   return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.", arch);
+}
+
+std::optional<HfExpertTensor> hf_expert_tensor(std::string_view hf_name) {
+  constexpr std::string_view kWeight = ".weight";
+  if (!hf_name.ends_with(kWeight)) return std::nullopt;
+  hf_name.remove_suffix(kWeight.size());
+  int layer;
+  std::string_view rest;
+  if (!parse_layer(hf_name, "model.layers.", layer, rest)) return std::nullopt;
+  for (const auto& e : kExperts) {
+    if (!rest.starts_with(e.hf_prefix)) continue;
+    std::string_view tail = rest.substr(e.hf_prefix.size());
+    int64_t expert = -1;
+    auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), expert);
+    if (ec != std::errc() || p == tail.data() || expert < 0) return std::nullopt;
+    tail.remove_prefix(static_cast<size_t>(p - tail.data()));
+    if (tail.size() == e.hf_proj.size() + 1 && tail[0] == '.' && tail.substr(1) == e.hf_proj)
+      return HfExpertTensor{"blk." + std::to_string(layer) + "." + std::string(e.gguf) + ".weight", expert};
+  }
+  return std::nullopt;
 }
 
 std::optional<int> gguf_layer_index(std::string_view gguf_name) noexcept {

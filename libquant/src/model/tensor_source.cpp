@@ -1,6 +1,7 @@
 #include "libquant/model/tensor_source.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -18,6 +19,7 @@
 #include "libquant/io/safetensors.hpp"
 #include "libquant/model/littlebit_source.hpp"
 #include "libquant/model/tensor_naming.hpp"
+#include "expert_stack.hpp"
 #include "gptq_awq_weight.hpp"
 #include "packed_weight.hpp"
 
@@ -107,9 +109,14 @@ class HfTensorSource final : public TensorSource {
       : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
     const ArchitectureInfo* arch = config_.arch();
     const PackedModules packed = packed_weight_modules();
+    std::map<std::string, std::vector<std::pair<int64_t, Located>>> expert_parts;  // by stacked GGUF name
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
+      if (auto expert = hf_expert_tensor(e.name)) {
+        expert_parts[expert->gguf_name].emplace_back(expert->expert, loc);
+        continue;
+      }
       const bool part = packed.gptq_awq ? GptqAwqWeight::is_part(e.name) : PackedWeight::is_part(e.name);
       if (part && packed.modules.count(e.name.substr(0, e.name.rfind('.')))) {
         if (e.name.ends_with(packed.gptq_awq ? ".qweight" : ".weight_packed"))
@@ -124,11 +131,17 @@ class HfTensorSource final : public TensorSource {
       const bool plus_one = arch->unit_offset_norms && gguf_name->ends_with("norm.weight");
       check(!plus_one || e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
             ErrorCode::ValidationFailed, "norm tensor '" + e.name + "' is not a float tensor");
-      tensors_.push_back({*gguf_name, e.name, plus_one ? DType::F32 : e.dtype, e.shape,
-                          plus_one ? e.shape.numel() * 4 : e.end - e.begin});
-      located_.push_back(loc);
-      plus_one_.push_back(plus_one);
-      packed_of_.push_back(-1);
+      add({*gguf_name, e.name, plus_one ? DType::F32 : e.dtype, e.shape, plus_one ? e.shape.numel() * 4 : e.end - e.begin},
+          loc, plus_one);
+    }
+    // Mixture of experts: GGUF's stacked [experts, rows, cols] tensors over the per-expert weights.
+    for (auto& [name, parts] : expert_parts) {
+      check(config_.is_moe(), ErrorCode::ValidationFailed,
+            "invalid model: '" + parts.front().second.entry->name + "' is an expert's weight but config.json declares no experts");
+      stacks_.push_back(std::make_unique<ExpertStack>(name, std::move(parts), config_.num_experts));
+      const ExpertStack& st = *stacks_.back();
+      add({name, st.source_pattern(), st.dtype(), st.shape(), st.nbytes()}, {nullptr, nullptr}, false, -1,
+          static_cast<int>(stacks_.size() - 1));
     }
     // RoPE frequency factors live in the config (Llama 3.1 scaling, Phi-3's
     // LongRoPE); GGUF carries them as tensors.
@@ -138,10 +151,7 @@ class HfTensorSource final : public TensorSource {
     for (const auto& [name, values] : synthesized_) {
       if (values.empty()) continue;
       const auto n = static_cast<int64_t>(values.size());
-      tensors_.push_back({name, "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4});
-      located_.push_back({nullptr, nullptr});
-      plus_one_.push_back(false);
-      packed_of_.push_back(-1);
+      add({name, "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4}, {nullptr, nullptr}, false);
     }
   }
 
@@ -153,6 +163,7 @@ class HfTensorSource final : public TensorSource {
   void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
     const auto& loc = located_.at(index_of(t));
     if (packed_of_[index_of(t)] >= 0) return read_packed(t, row0, n_rows, dst);
+    if (const int s = stack_of_[index_of(t)]; s >= 0) return stacks_[static_cast<size_t>(s)]->read_rows(row0, n_rows, dst);
     if (!loc.file) {  // synthesized from the config (RoPE factors)
       check(row0 == 0 && n_rows == 1, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
       for (const auto& [name, values] : synthesized_)
@@ -186,9 +197,19 @@ class HfTensorSource final : public TensorSource {
   void release(const SourceTensor& t) const noexcept override {
     const auto& loc = located_[index_of(t)];
     if (loc.file) loc.file->release(*loc.entry);
+    if (const int s = stack_of_[index_of(t)]; s >= 0) stacks_[static_cast<size_t>(s)]->release();
   }
 
  private:
+  using Located = io::SafetensorsCheckpoint::Located;
+  void add(SourceTensor t, Located loc, bool plus_one, int packed = -1, int stack = -1) {
+    tensors_.push_back(std::move(t));
+    located_.push_back(loc);
+    plus_one_.push_back(plus_one);
+    packed_of_.push_back(packed);
+    stack_of_.push_back(stack);
+  }
+
   size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
 
   // Which HF row each GGUF row of a Q/K weight comes from (the inverse of the
@@ -246,11 +267,8 @@ class HfTensorSource final : public TensorSource {
     if (how.gptq_awq) packed_.push_back(std::make_unique<GptqAwqWeight>(ckpt_, module, *how.gptq_awq));
     else packed_.push_back(std::make_unique<PackedWeight>(ckpt_, module, how.bits));
     const QuantizedLinearWeight& p = *packed_.back();
-    tensors_.push_back({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()},
-                        static_cast<uint64_t>(p.rows() * p.cols()) * 4});
-    located_.push_back({nullptr, nullptr});
-    plus_one_.push_back(false);
-    packed_of_.push_back(static_cast<int>(packed_.size() - 1));
+    add({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()}, static_cast<uint64_t>(p.rows() * p.cols()) * 4},
+        {nullptr, nullptr}, false, static_cast<int>(packed_.size() - 1));
   }
 
   void read_packed(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
@@ -290,6 +308,8 @@ class HfTensorSource final : public TensorSource {
   std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
   std::vector<int> packed_of_;   // per tensor: its packed weight (-1: none)
   std::vector<std::unique_ptr<QuantizedLinearWeight>> packed_;
+  std::vector<int> stack_of_;    // per tensor: its expert stack (-1: none)
+  std::vector<std::unique_ptr<ExpertStack>> stacks_;
 };
 
 class GgufTensorSource final : public TensorSource {

@@ -15,6 +15,11 @@ struct LinearInput {
   const float* x;               // rows x cols, row-major: one row per token
   int64_t rows;
   int64_t cols;                 // = the weight's input dimension
+  // Mixture of experts: the rows one expert of a stacked weight
+  // ("blk.3.ffn_up_exps.weight") receives, shown only to hooks that want
+  // experts; -1 for every other weight.
+  int expert = -1;
+  int n_experts = 0;
 };
 
 // A linear layer's result, shown to hooks that ask for outputs.
@@ -36,6 +41,9 @@ class LIBQUANT_API LinearHook {
   // The output of every block's ffn_down (mlp.down_proj), when the hook asks
   // for it: where super weights show as activation spikes.
   virtual bool wants_outputs() const { return false; }
+  // Whether the inputs of each expert of a mixture-of-experts layer should be
+  // reported (LinearInput::expert); hooks that do not handle experts never see them.
+  virtual bool wants_experts() const { return false; }
   virtual void on_output(const LinearOutput&) {}
 };
 

@@ -20,7 +20,13 @@ struct LIBQUANT_API ImatrixEntry {
   std::vector<float> sums;    // per input column: sum of x^2 (f32, accumulated in token order as llama.cpp)
   int64_t count = 0;          // activation rows (tokens) seen
   int64_t ncall = 0;          // forward calls that contributed (chunks)
-  // Per-column mean of x^2: what quantizers weight errors by.
+  // A stacked expert weight ("blk.0.ffn_up_exps.weight"): the rows each
+  // expert saw; `sums` then holds one run of columns per expert and `count`
+  // their total. Empty for every other weight.
+  std::vector<int64_t> expert_counts;
+  // Per-column mean of x^2 (per expert and column for expert weights; 1 for
+  // an expert that saw no token, as llama-quantize reads partial data): what
+  // quantizers weight errors by.
   std::vector<float> mean() const;
 };
 
@@ -30,6 +36,8 @@ class LIBQUANT_API ImportanceMatrix {
   // `calls` is how many llama.cpp evaluation calls these rows stand for (the
   // number of chunks batched together), so that ncall matches llama-imatrix.
   void accumulate(std::string_view weight, const float* x, int64_t rows, int64_t cols, int64_t calls = 1);
+  // The same for the rows expert `expert` (of `n_experts`) of a stacked expert weight receives.
+  void accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows, int64_t cols);
   // Adds another matrix's statistics (same columns required per weight).
   void merge(const ImportanceMatrix& other);
 
@@ -49,7 +57,8 @@ class LIBQUANT_API ImportanceMatrix {
   void save_legacy(const std::filesystem::path& path) const;
   static ImportanceMatrix load_legacy(const std::filesystem::path& path);
   // GGUF layout: general.type = imatrix, imatrix.datasets / chunk_count /
-  // chunk_size, tensors `<weight>.in_sum2` [cols] and `<weight>.counts` [1].
+  // chunk_size, tensors `<weight>.in_sum2` [cols] and `<weight>.counts` [1]
+  // ([experts, cols] and [experts, 1] for expert weights).
   // llama.cpp sorts the tensors by name; `keep_order` writes them in entry
   // order instead (checkpoints, so a resumed run keeps first-use order).
   void save_gguf(const std::filesystem::path& path, bool keep_order = false) const;
@@ -67,12 +76,14 @@ class LIBQUANT_API ImportanceMatrix {
 
 // A calibration hook that feeds an ImportanceMatrix, as llama-imatrix's
 // collector does: weights of decoder blocks (and the output matrix when
-// asked), activation batches of at least 16 rows.
+// asked), activation batches of at least 16 rows, and every expert's rows
+// however few (llama-imatrix collects all indirect matrix products).
 class LIBQUANT_API ImatrixCollector final : public calib::LinearHook {
  public:
   explicit ImatrixCollector(ImportanceMatrix& m, bool process_output = false) : m_(m), output_(process_output) {}
   void on_input(const calib::LinearInput& in) override;
   bool wants_output_layer() const override { return output_; }
+  bool wants_experts() const override { return true; }
   void set_calls_per_forward(int64_t n) noexcept { calls_ = n; }
 
  private:

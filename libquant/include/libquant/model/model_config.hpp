@@ -36,7 +36,7 @@ struct ArchitectureInfo {
 };
 
 // nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, Granite,
-// Command-R.
+// Command-R, and the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE.
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 // The HF classes whose checkpoints are read, comma-separated (for messages).
@@ -84,12 +84,21 @@ struct ModelConfig {
   std::string torch_dtype;      // as written in config.json ("float32")
   std::optional<int64_t> bos_token_id, eos_token_id, pad_token_id;
   std::string quantization_config;  // config.json's quantization_config as JSON text ("" when absent)
+  // Mixture of experts (num_experts == 0: a dense FFN). Each token's FFN is
+  // the weighted sum of its top `num_experts_used` experts by router softmax
+  // (the weights renormalised to sum 1 when expert_weights_norm), plus, where
+  // the family has one, a shared expert scaled by sigmoid(its gate).
+  int64_t num_experts = 0, num_experts_used = 0;
+  int64_t expert_intermediate_size = 0;         // one expert's FFN width
+  int64_t shared_expert_intermediate_size = 0;  // 0: no shared expert
+  bool expert_weights_norm = false;
+  bool is_moe() const noexcept { return num_experts > 0; }
 
   const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
 };
 
 // True when a layer is the Llama block (pre-RMSNorm, SwiGLU, full RoPE, no
-// multipliers, windows or caps; Qwen's biases and q/k norms allowed): what
+// multipliers, windows, caps or experts; Qwen's biases and q/k norms allowed): what
 // llama.cpp-exact numerics, SmoothQuant's HF output and block matching cover.
 LIBQUANT_API bool plain_decoder_block(const ModelConfig& cfg) noexcept;
 

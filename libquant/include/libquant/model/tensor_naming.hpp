@@ -26,6 +26,16 @@ LIBQUANT_API std::optional<std::string> gguf_to_hf_name(std::string_view gguf_na
                                                         const ArchitectureInfo* arch = nullptr);
 // True for names that hf_to_gguf_name deliberately drops.
 LIBQUANT_API bool is_ignored_hf_tensor(std::string_view hf_name) noexcept;
+// One expert's weight of a mixture-of-experts layer: GGUF stacks all experts
+// of a projection into one 3-D tensor, [experts, rows, cols] (row-major).
+struct HfExpertTensor {
+  std::string gguf_name;  // "blk.3.ffn_gate_exps.weight"
+  int64_t expert;         // its index in the stack
+};
+// "model.layers.3.mlp.experts.5.gate_proj.weight" (Qwen-MoE) or
+// "model.layers.3.block_sparse_moe.experts.5.w1.weight" (Mixtral) -> {blk.3.ffn_gate_exps.weight, 5};
+// nullopt for every other name.
+LIBQUANT_API std::optional<HfExpertTensor> hf_expert_tensor(std::string_view hf_name);
 // Layer index of "blk.N.*" (nullopt otherwise).
 LIBQUANT_API std::optional<int> gguf_layer_index(std::string_view gguf_name) noexcept;
 
