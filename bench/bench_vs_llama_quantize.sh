@@ -4,8 +4,11 @@
 # speed ratio, and whether the outputs are byte-identical.
 #   bench/bench_vs_llama_quantize.sh LLAMA_QUANTIZE [TYPE] [LAYERS] [THREADS] [BUILD_DIR]
 # The input is a synthetic Llama-2-7B-shaped model (random weights, LAYERS
-# blocks) converted to F16 GGUF by us; types that need an importance matrix
-# get a synthetic one (legacy .dat, random positive values), used by both.
+# blocks; SHAPE=qwen3-30b-a3b for Qwen3-30B-A3B's mixture of 128 experts, or
+# any shape of make_synthetic_checkpoint.py) converted to F16 GGUF
+# by us; types that need an importance matrix get a synthetic one (legacy
+# .dat, random positive values, one run per expert for expert tensors), used
+# by both.
 # Nothing is downloaded; the llama-quantize binary is yours to provide.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,10 +19,12 @@ threads=${4:-2}
 build=${5:-$root/build/release}
 ours="$build/apps/llm-quantize/llm-quantize"
 cache=${LLM_QUANTIZE_CACHE:-$HOME/.cache/llm-quantize}/bench
-model=$cache/synthetic-7b-l$layers
-python3 "$root/bench/make_synthetic_checkpoint.py" "$model" --layers "$layers" \
+shape=${SHAPE:-llama2-7b}
+tag=$([ "$shape" = llama2-7b ] && echo 7b || echo "$shape")
+model=$cache/synthetic-$tag-l$layers
+python3 "$root/bench/make_synthetic_checkpoint.py" "$model" --layers "$layers" --shape "$shape" \
   --tokenizer-from "$root/../shared/models/stories260K" >/dev/null
-f16=$cache/synthetic-7b-l$layers-F16.gguf
+f16=$cache/synthetic-$tag-l$layers-F16.gguf
 [ -f "$f16" ] || "$ours" --verbosity quiet quantize "$model" gguf -q F16 -o "$cache" -n "$(basename "$f16")" --no-checkpoints >/dev/null
 work=$(mktemp -d "$cache/vs.XXXX")
 trap 'rm -rf "$work"' EXIT
@@ -30,7 +35,9 @@ import struct, sys
 import numpy as np
 from gguf import GGUFReader
 r = GGUFReader(sys.argv[1]); rng = np.random.default_rng(3)
-ents = [(t.name, int(t.shape[0])) for t in r.tensors if t.name.startswith("blk.") and len(t.shape) == 2]
+# (GGUF shapes are ggml's: [cols, rows] or [cols, rows, experts]; an expert tensor takes cols x experts values)
+ents = [(t.name, int(t.shape[0]) * (int(t.shape[2]) if len(t.shape) == 3 else 1)) for t in r.tensors
+        if t.name.startswith("blk.") and len(t.shape) in (2, 3)]
 with open(sys.argv[2], "wb") as f:
     f.write(struct.pack("<i", len(ents)))
     for name, cols in ents:
@@ -52,11 +59,11 @@ run ours "$ours" --verbosity quiet quantize "$f16" gguf -q "$type" -o "$work" -n
 read -r lt lrss < "$work/llama.time"
 read -r ot orss < "$work/ours.time"
 same=$(cmp -s "$work/llama.gguf" "$work/ours.gguf" && echo yes || echo NO)
-python3 - "$type" "$layers" "$threads" "$lt" "$lrss" "$ot" "$orss" "$same" "$(stat -c%s "$f16")" <<'PY'
+python3 - "$type" "$layers" "$threads" "$lt" "$lrss" "$ot" "$orss" "$same" "$(stat -c%s "$f16")" "$shape" <<'PY'
 import sys
-t, layers, th, lt, lrss, ot, orss, same, size = sys.argv[1:]
+t, layers, th, lt, lrss, ot, orss, same, size = sys.argv[1:10]
 lt, ot = float(lt), float(ot)
-print(f"{t}: synthetic 7B-shaped, {layers} layers, F16 input {int(size)/1e9:.2f} GB, {th} threads")
+print(f"{t}: synthetic {sys.argv[10]}-shaped, {layers} layers, F16 input {int(size)/1e9:.2f} GB, {th} threads")
 print(f"  llama-quantize {lt:7.2f} s  peak RSS {int(lrss)/1024:7.0f} MiB")
 print(f"  llm-quantize   {ot:7.2f} s  peak RSS {int(orss)/1024:7.0f} MiB")
 print(f"  speed ratio (llama / ours) {lt/ot:.2f}x   byte-identical: {same}")

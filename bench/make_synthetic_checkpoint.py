@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes a synthetic Hugging Face checkpoint with Llama-2-7B shapes, or Gemma 2
 9B shapes (--shape gemma2-9b: 256k vocabulary, head size 256, four norms per
-layer, tied output), or fewer layers, into a cache directory, for conversion
-throughput / memory benchmarks.
+layer, tied output), or Qwen3-30B-A3B's (--shape qwen3-30b-a3b: 128 experts of
+768, top 8, q/k norms), or fewer layers, into a cache directory, for
+conversion throughput / memory benchmarks.
 
 The weights are random bf16 (tiled from a 64 MiB random pool, which is enough
 for timing), sharded like transformers does, with config.json and the test
@@ -19,6 +20,9 @@ import numpy as np
 SHAPES_7B = dict(hidden=4096, ffn=11008, layers=32, heads=32, kv_heads=32, vocab=32000)
 SHAPES_GEMMA2_9B = dict(hidden=3584, ffn=14336, layers=42, heads=16, kv_heads=8, head_dim=256, vocab=256000,
                         gemma=True)
+SHAPES_QWEN3_30B_A3B = dict(hidden=2048, ffn=6144, layers=48, heads=32, kv_heads=4, head_dim=128, vocab=151936,
+                            experts=128, experts_used=8, expert_ffn=768)
+SHAPES = {"llama2-7b": SHAPES_7B, "gemma2-9b": SHAPES_GEMMA2_9B, "qwen3-30b-a3b": SHAPES_QWEN3_30B_A3B}
 
 
 def tensors(cfg):
@@ -38,6 +42,15 @@ def tensors(cfg):
         if gemma:
             yield p + "pre_feedforward_layernorm.weight", (h,)
             yield p + "post_feedforward_layernorm.weight", (h,)
+        if cfg.get("experts"):
+            yield p + "self_attn.q_norm.weight", (hd,)
+            yield p + "self_attn.k_norm.weight", (hd,)
+            yield p + "mlp.gate.weight", (cfg["experts"], h)
+            for e in range(cfg["experts"]):
+                yield p + f"mlp.experts.{e}.gate_proj.weight", (cfg["expert_ffn"], h)
+                yield p + f"mlp.experts.{e}.up_proj.weight", (cfg["expert_ffn"], h)
+                yield p + f"mlp.experts.{e}.down_proj.weight", (h, cfg["expert_ffn"])
+            continue
         yield p + "mlp.gate_proj.weight", (f, h)
         yield p + "mlp.up_proj.weight", (f, h)
         yield p + "mlp.down_proj.weight", (h, f)
@@ -56,6 +69,11 @@ def config_json(cfg):
                     max_position_embeddings=8192, rms_norm_eps=1e-6, rope_theta=10000.0, sliding_window=4096,
                     query_pre_attn_scalar=256, attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
                     hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True)
+    if cfg.get("experts"):  # Qwen3-30B-A3B's config
+        return dict(common, architectures=["Qwen3MoeForCausalLM"], model_type="qwen3_moe", head_dim=cfg["head_dim"],
+                    num_experts=cfg["experts"], num_experts_per_tok=cfg["experts_used"],
+                    moe_intermediate_size=cfg["expert_ffn"], norm_topk_prob=True, max_position_embeddings=40960,
+                    rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False)
     return dict(common, architectures=["LlamaForCausalLM"], model_type="llama", max_position_embeddings=4096,
                 rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
 
@@ -84,12 +102,12 @@ def write_shard(path, entries, pool):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("out", type=Path)
-    ap.add_argument("--shape", choices=["llama2-7b", "gemma2-9b"], default="llama2-7b")
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="llama2-7b")
     ap.add_argument("--layers", type=int, help="fewer layers than the shape has")
     ap.add_argument("--shard-gb", type=float, default=5.0)
     ap.add_argument("--tokenizer-from", type=Path, required=True, help="directory with tokenizer.model")
     args = ap.parse_args()
-    shape = SHAPES_GEMMA2_9B if args.shape == "gemma2-9b" else SHAPES_7B
+    shape = SHAPES[args.shape]
     cfg = dict(shape, layers=args.layers or shape["layers"])
     out = args.out
     if (out / "config.json").exists():

@@ -28,6 +28,8 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
         .field("num_heads", info.num_heads)
         .field("num_kv_heads", info.num_kv_heads)
         .field("vocab_size", info.vocab_size)
+        .field("num_experts", info.num_experts)
+        .field("num_experts_used", info.num_experts_used)
         .field("torch_dtype", info.dtype)
         .field("quantization", info.quantization)
         .field("file_size", info.file_size)
@@ -54,6 +56,9 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
             << "Layers: " << info.num_layers << "\n"
             << "Heads: " << info.num_heads << "\n"
             << "KV Heads: " << info.num_kv_heads << "\n"
+            << (info.num_experts ? "Experts: " + std::to_string(info.num_experts) + " (" +
+                                       std::to_string(info.num_experts_used) + " per token)\n"
+                                 : std::string())
             << "Vocab Size: " << info.vocab_size << "\n"
             << "Dtype: " << info.dtype << "\n"
             << (info.quantization.empty() ? "" : "Quantization: " + info.quantization + "\n")

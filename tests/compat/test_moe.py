@@ -170,7 +170,8 @@ def test_moe_legacy_imatrix_equals_llama_imatrix(cli, shared, f32_gguf, tmp_path
 
 @pytest.mark.parametrize("qtype,family,with_imatrix", [
     ("Q4_K_M", "mixtral", False), ("Q4_K_M", "qwen2moe", False), ("Q4_K_M", "qwen3moe", False),
-    ("Q4_K_M", "qwen3moe", True), ("IQ2_XS", "mixtral", True), ("IQ2_XS", "qwen2moe", True)])
+    ("Q4_K_M", "qwen3moe", True), ("IQ2_XS", "mixtral", True), ("IQ2_XS", "qwen2moe", True),
+    ("MXFP4_MOE", "mixtral", False), ("MXFP4_MOE", "qwen2moe", False), ("MXFP4_MOE", "qwen3moe", False)])
 def test_moe_quantized_like_llama_quantize(cli, shared, f32_gguf, qtype, family, with_imatrix, tmp_path):
     """Stacked expert tensors quantized expert by expert, each with its own
     importance; the mixture rules of 8-expert models; byte-identical files."""
@@ -193,4 +194,8 @@ def test_moe_quantized_like_llama_quantize(cli, shared, f32_gguf, qtype, family,
     for name in b:
         assert a[name].tensor_type == b[name].tensor_type, (name, a[name].tensor_type, b[name].tensor_type)
         assert a[name].data.tobytes() == b[name].data.tobytes(), name
-    assert a["blk.0.ffn_down_exps.weight"].tensor_type.name in ("Q4_K", "Q6_K", "IQ2_XS", "Q2_K", "IQ3_S")
+    expected = {"MXFP4_MOE": ("MXFP4",), "Q4_K_M": ("Q4_K", "Q6_K"), "IQ2_XS": ("IQ2_XS", "Q2_K")}[qtype]
+    assert a["blk.0.ffn_down_exps.weight"].tensor_type.name in expected
+    if qtype == "MXFP4_MOE":  # experts MXFP4, everything else Q8_0
+        assert {t.tensor_type.name for n, t in a.items() if "_exps." not in n and len(t.shape) > 1
+                and "gate_inp" not in n} == {"Q8_0"}

@@ -68,3 +68,36 @@ TEST_CASE("Q8_0 matches llama-quantize's golden bytes on stories260K", "[q8_0]")
   }
   REQUIRE(compared >= 31);
 }
+
+TEST_CASE("MXFP4: E8M0 scale from the block's largest magnitude, E2M1 codes, exact values decode exactly", "[mxfp4]") {
+  // amax 6: floor(log2 6) - 2 + 127 = 127, half-scale 2^(127 - 128) = 0.5; ggml's doubled E2M1 values
+  // {0, 1, 2, 3, 4, 6, 8, 12} x 0.5 are the representable magnitudes, so these values are exact.
+  std::vector<float> x = {0.5f, 1, 1.5f, 2, 3, 4, 6, -6, -0.5f, 0, 0.25f, -3, 2, 2, 2, 2};
+  x.resize(32, 1.0f);
+  std::vector<std::byte> q(row_bytes(DType::MXFP4, 32));
+  REQUIRE(q.size() == 17);
+  gguf::quantize_rows(DType::MXFP4, x.data(), q.data(), 1, 32, nullptr);
+  CHECK(static_cast<int>(q[0]) == 127);
+  // Codes: element j in the low nibble of byte j, element j + 16 in its high nibble (1.0 -> code 2).
+  const int low[] = {1, 2, 3, 4, 5, 6, 7, 15, 9, 0};
+  for (int j = 0; j < 10; ++j) CHECK((static_cast<int>(q[1 + j]) & 0x0F) == low[j]);
+  CHECK((static_cast<int>(q[1]) >> 4) == 2);
+  // 0.25 is halfway between 0 and 0.5: the first (code 0) wins, as in ggml.
+  CHECK((static_cast<int>(q[11]) & 0x0F) == 0);
+  std::vector<float> y(32);
+  gguf::dequantize(DType::MXFP4, q.data(), y.data(), 32);
+  for (int j = 0; j < 32; ++j)
+    if (j != 10) CHECK(y[j] == x[j]);
+  CHECK(y[10] == 0.0f);
+
+  // An exponent below E8M0's range wraps as ggml's (uint8_t) cast does on x86 (-5 -> 251): the block
+  // decodes to zeros, never to non-finite values.
+  std::vector<float> tiny(32, 1e-39f);
+  gguf::quantize_rows(DType::MXFP4, tiny.data(), q.data(), 1, 32, nullptr);
+  CHECK(static_cast<int>(q[0]) == 251);
+  gguf::dequantize(DType::MXFP4, q.data(), y.data(), 32);
+  for (float v : y) CHECK(v == 0.0f);
+  std::vector<float> zero(32, 0.0f);
+  gguf::quantize_rows(DType::MXFP4, zero.data(), q.data(), 1, 32, nullptr);
+  CHECK(static_cast<int>(q[0]) == 0);
+}

@@ -18,6 +18,7 @@ struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t
 struct BlockQ6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; };
 struct BlockQ8_K { float d; int8_t qs[256]; int16_t bsums[16]; };
 struct BlockIQ4_NL { uint16_t d; uint8_t qs[16]; };
+struct BlockMXFP4 { uint8_t e; uint8_t qs[16]; };  // E8M0 scale, 32 E2M1 values (low nibbles: first half)
 struct BlockIQ4_XS { uint16_t d; uint16_t scales_h; uint8_t scales_l[4]; uint8_t qs[128]; };
 struct BlockIQ2_XXS { uint16_t d; uint16_t qs[32]; };
 struct BlockIQ2_XS { uint16_t d; uint16_t qs[32]; uint8_t scales[8]; };
@@ -29,6 +30,7 @@ struct BlockIQ1_M { uint8_t qs[32]; uint8_t qh[16]; uint8_t scales[8]; };
 struct BlockTQ1_0 { uint8_t qs[48]; uint8_t qh[4]; uint16_t d; };
 struct BlockTQ2_0 { uint8_t qs[64]; uint16_t d; };
 
+static_assert(sizeof(BlockMXFP4) == 17);
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);

@@ -52,6 +52,7 @@ const std::vector<FileTypeInfo>& file_types() {
       {"IQ3_S", F::MostlyIQ3_S, DType::IQ3_S, false}, {"IQ3_M", F::MostlyIQ3_M, DType::IQ3_S, false},
       {"IQ4_NL", F::MostlyIQ4_NL, DType::IQ4_NL, false}, {"IQ4_XS", F::MostlyIQ4_XS, DType::IQ4_XS, false},
       {"TQ1_0", F::MostlyTQ1_0, DType::TQ1_0, false}, {"TQ2_0", F::MostlyTQ2_0, DType::TQ2_0, false},
+      {"MXFP4_MOE", F::MostlyMXFP4_MOE, DType::MXFP4, false},
   };
   return kTypes;
 }
@@ -147,10 +148,12 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
 
   if (name == "output.weight" || (!has_output_ && name == "token_embd.weight")) {
     if (o_.output_tensor_type) t = *o_.output_tensor_type;
-    else if (falcon || nx % traits(t).block_size != 0) t = DType::Q8_0;
+    else if (f == F::MostlyMXFP4_MOE || falcon || nx % traits(t).block_size != 0) t = DType::Q8_0;
     else if (any_of(f, {F::MostlyIQ2_XXS, F::MostlyIQ2_XS, F::MostlyIQ3_XXS, F::MostlyIQ1_S, F::MostlyIQ2_S, F::MostlyIQ2_M, F::MostlyIQ1_M}))
       t = DType::Q5_K;
     else if (t != DType::Q8_0) t = DType::Q6_K;
+  } else if (f == F::MostlyMXFP4_MOE) {  // stacked experts in MXFP4, everything else Q8_0
+    t = shape.rank() == 3 && shape[0] > 1 ? DType::MXFP4 : DType::Q8_0;
   } else if (name == "token_embd.weight") {
     if (o_.token_embedding_type) t = *o_.token_embedding_type;
     else if (any_of(f, {F::MostlyIQ2_XXS, F::MostlyIQ2_XS, F::MostlyIQ1_S, F::MostlyIQ1_M})) t = DType::Q2_K;

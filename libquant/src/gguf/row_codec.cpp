@@ -72,6 +72,7 @@ constexpr Codec kCodecs[] = {
     {DType::IQ1_M, quantize_iq1_m, dequantize_iq1_m},
     {DType::TQ1_0, quantize_tq1_0, dequantize_tq1_0},
     {DType::TQ2_0, quantize_tq2_0, dequantize_tq2_0},
+    {DType::MXFP4, quantize_mxfp4, dequantize_mxfp4},
     {DType::F64, nullptr, widen<double>},
     {DType::I8, nullptr, widen<int8_t>},
     {DType::I16, nullptr, widen<int16_t>},

@@ -38,24 +38,69 @@ io::GgufHeader planned_gguf_header(const std::vector<io::GgufKv>& kvs, const Ten
 
 namespace {
 
-// The imatrix's per-column mean x^2 for a weight, empty when it has none of that width.
-std::vector<float> column_importance(const methods::ImportanceMatrix* imatrix, const std::string& name, int64_t cols) {
+// The imatrix's per-column mean x^2 for a weight (one run of columns per
+// matrix of a stacked expert weight), empty when it has none of that width.
+std::vector<float> column_importance(const methods::ImportanceMatrix* imatrix, const model::SourceTensor& t) {
   if (!imatrix) return {};
-  const auto* e = imatrix->find(name);
-  return e && static_cast<int64_t>(e->sums.size()) == cols ? e->mean() : std::vector<float>{};
+  const auto* e = imatrix->find(t.name);
+  const int64_t n_mat = t.shape.rank() == 3 ? t.shape[0] : 1;
+  return e && static_cast<int64_t>(e->sums.size()) == t.shape.row_length() * n_mat ? e->mean() : std::vector<float>{};
 }
+
+// The matrix (expert) of row `row` of a tensor: rows are counted across the stack.
+int64_t matrix_of_row(const model::SourceTensor& t, int64_t row) {
+  return t.shape.rank() == 3 ? row / t.shape[1] : 0;
+}
+
+// The importance row `row` is weighted by (its expert's), null when none.
+const float* importance_of_row(const std::vector<float>& imp, const model::SourceTensor& t, int64_t row) {
+  if (imp.empty()) return nullptr;
+  return imp.data() + (imp.size() == static_cast<size_t>(t.shape.row_length()) ? 0 : matrix_of_row(t, row) * t.shape.row_length());
+}
+
+// The row index sample i of n is taken from (evenly spaced over the tensor).
+int64_t sampled_row(int64_t i, int64_t n, int64_t rows) { return i * rows / n; }
 
 // sum_j imp_j w_ij^2 over the sampled rows, scaled to the whole tensor: the
 // denominator of the relative error metric.
-double weighted_energy(const std::vector<float>& sample, int64_t n, int64_t rows, int64_t cols,
+double weighted_energy(const std::vector<float>& sample, int64_t n, const model::SourceTensor& t,
                        const std::vector<float>& imp) {
+  const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
   double energy = 0;
-  for (int64_t r = 0; r < n; ++r)
+  for (int64_t r = 0; r < n; ++r) {
+    const float* w_imp = importance_of_row(imp, t, sampled_row(r, n, rows));
     for (int64_t j = 0; j < cols; ++j) {
       const double w = sample[static_cast<size_t>(r * cols + j)];
-      energy += (imp.empty() ? 1.0 : imp[static_cast<size_t>(j)]) * w * w;
+      energy += (w_imp ? w_imp[j] : 1.0) * w * w;
     }
+  }
   return energy * static_cast<double>(rows) / static_cast<double>(n);
+}
+
+// Each candidate's error over the whole tensor, from its sampled rows. A
+// stacked expert weight is measured expert by expert, each sampled row
+// weighted by its own expert's importance, and the errors add up.
+std::vector<methods::QuantOption> measure_tensor(const std::vector<float>& sample, int64_t n, const model::SourceTensor& t,
+                                                 const std::vector<float>& imp, const std::vector<DType>& allowed,
+                                                 uint64_t alignment, ThreadPool& pool) {
+  const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
+  if (t.shape.rank() != 3 || imp.size() == static_cast<size_t>(cols))
+    return methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(), allowed, &pool);
+  std::vector<methods::QuantOption> total;
+  for (int64_t i = 0; i < n;) {  // runs of sampled rows from one expert
+    const int64_t e = matrix_of_row(t, sampled_row(i, n, rows));
+    int64_t j = i + 1;
+    while (j < n && matrix_of_row(t, sampled_row(j, n, rows)) == e) ++j;
+    const int64_t share = std::max<int64_t>(1, rows * (j - i) / n);  // the rows these samples stand for
+    auto part = methods::measure_options(sample.data() + i * cols, j - i, share, cols, importance_of_row(imp, t, sampled_row(i, n, rows)),
+                                         allowed, &pool);
+    if (total.empty()) total = std::move(part);
+    else
+      for (size_t k = 0; k < total.size() && k < part.size(); ++k) total[k].error += part[k].error;
+    i = j;
+  }
+  for (auto& o : total) o.bytes = methods::stored_bytes(o.type, rows, cols, alignment);
+  return total;
 }
 
 // `n` evenly spaced rows of the tensor, decoded to f32.
@@ -65,7 +110,7 @@ std::vector<float> sample_rows(const model::TensorSource& src, const model::Sour
   std::vector<std::byte> raw(rb);
   std::vector<float> out(static_cast<size_t>(n * cols));
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t r = i * rows / n;
+    const int64_t r = sampled_row(i, n, rows);
     src.read_rows(t, static_cast<uint64_t>(r), 1, raw.data());
     gguf::dequantize(t.dtype, raw.data(), out.data() + i * cols, cols);
   }
@@ -115,15 +160,16 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
     if (layer < 0 || !st || t.options.size() < 2 || t.options.front().error <= 0) continue;
     const int64_t rows = st->shape.rows(), cols = st->shape.row_length();
     const Tensor w = src.read_f32(*st);
-    const std::vector<float> imp = column_importance(imatrix, t.name, cols);
+    const std::vector<float> imp = column_importance(imatrix, *st);
     const DType low = t.options.front().type;
     std::vector<std::byte> enc(row_bytes(low, cols) * static_cast<uint64_t>(rows));
     std::vector<float> deq(static_cast<size_t>(rows * cols));
     pool.parallel_for(static_cast<size_t>(rows), 16, [&](size_t a, size_t b) {
-      const auto n = static_cast<int64_t>(b - a);
-      gguf::quantize_rows(low, w.data_as<float>() + a * static_cast<size_t>(cols), enc.data() + a * row_bytes(low, cols),
-                          n, cols, imp.empty() ? nullptr : imp.data());
-      gguf::dequantize(low, enc.data() + a * row_bytes(low, cols), deq.data() + a * static_cast<size_t>(cols), n * cols);
+      for (size_t r = a; r < b; ++r) {  // row by row: an expert's rows take its own importance
+        gguf::quantize_rows(low, w.data_as<float>() + r * static_cast<size_t>(cols), enc.data() + r * row_bytes(low, cols),
+                            1, cols, importance_of_row(imp, *st, static_cast<int64_t>(r)));
+        gguf::dequantize(low, enc.data() + r * row_bytes(low, cols), deq.data() + r * static_cast<size_t>(cols), cols);
+      }
     });
     overlay.replace(t.name, std::move(deq));
     eval::Transformer::Hidden x = at_layer[static_cast<size_t>(layer)];
@@ -174,7 +220,8 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
   std::vector<size_t> allocatable;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& t = *order[i];
-    if (t.name.rfind("blk.", 0) == 0 && traits(types[i]).is_quantized && t.shape.rank() == 2 && !pinned.count(t.name))
+    const bool matrix = t.shape.rank() == 2 || t.shape.rank() == 3;  // 3: stacked experts, one type for all
+    if (t.name.rfind("blk.", 0) == 0 && traits(types[i]).is_quantized && matrix && !pinned.count(t.name))
       allocatable.push_back(i);
     else fixed += methods::stored_bytes(types[i], t.shape.rank() <= 1 ? 1 : t.shape.rows(),
                                         t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length(), alignment);
@@ -186,7 +233,7 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
     const int64_t n = std::min<int64_t>(rows, std::max<int64_t>(1, o.sample_rows));
     const std::vector<float> sample = sample_rows(src, t, n);
-    const std::vector<float> imp = column_importance(imatrix, t.name, cols);
+    const std::vector<float> imp = column_importance(imatrix, t);
     if (imatrix && imp.empty()) log_warning("no importance data for " + t.name + "; its error is unweighted");
     std::vector<DType> allowed = candidates;
     if (protected_tensors.count(t.name)) {
@@ -195,8 +242,7 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
         if (bits_per_weight(c) >= protection_min_bits) high.push_back(c);
       if (!high.empty()) allowed = std::move(high);
     }
-    auto measured = methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(),
-                                             allowed, &pool);
+    auto measured = measure_tensor(sample, n, t, imp, allowed, alignment, pool);
     if (measured.empty()) {
       // No candidate stores these rows (e.g. 172 wide): keep the mixture's fallback type.
       fixed += methods::stored_bytes(types[allocatable[k]], rows, cols, alignment);
@@ -205,7 +251,7 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     } else {
       double sensitivity = 1.0;
       if (o.error_metric == "relative")
-        if (const double energy = weighted_energy(sample, n, rows, cols, imp); energy > 0) sensitivity = 1.0 / energy;
+        if (const double energy = weighted_energy(sample, n, t, imp); energy > 0) sensitivity = 1.0 / energy;
       options.push_back({t.name, t.shape, std::move(measured), sensitivity});
     }
     progress.update(k + 1, t.name);

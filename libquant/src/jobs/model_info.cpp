@@ -42,6 +42,8 @@ void copy_sizes(const model::ModelConfig& cfg, ModelInfo& info) {
   info.num_heads = cfg.num_heads;
   info.num_kv_heads = cfg.num_kv_heads;
   info.vocab_size = cfg.vocab_size;
+  info.num_experts = cfg.num_experts;
+  info.num_experts_used = cfg.num_experts_used;
 }
 
 // An HF checkpoint of a family we cannot convert: what its config and its

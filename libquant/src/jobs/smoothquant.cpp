@@ -95,6 +95,9 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
   check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
+  check(!cfg.is_moe(), ErrorCode::UnsupportedConversion,
+        "SmoothQuant of mixture-of-experts models (" + cfg.architecture + ") is not supported yet",
+        "Quantize it to GGUF instead (quantize MODEL gguf), which covers its experts");
   // The W8A8 output is an HF checkpoint: its config.json is the input's, or written from GGUF metadata.
   check(cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
         "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",

@@ -266,6 +266,9 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
   check(cfg.arch() != nullptr && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
         "weight-only checkpoints of " + cfg.architecture + " are not supported yet",
         "Supported: " + model::supported_architectures());
+  check(!cfg.is_moe(), ErrorCode::UnsupportedConversion,
+        "GPTQ / AWQ checkpoints of mixture-of-experts models (" + cfg.architecture + ") are not supported yet",
+        "Quantize it to GGUF instead (quantize MODEL gguf), which covers its experts");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 

@@ -45,6 +45,7 @@ std::string_view file_type_name(uint32_t ftype) noexcept {
     case LlamaFileType::MostlyBF16: return "BF16";
     case LlamaFileType::MostlyTQ1_0: return "TQ1_0";
     case LlamaFileType::MostlyTQ2_0: return "TQ2_0";
+    case LlamaFileType::MostlyMXFP4_MOE: return "MXFP4_MOE";
   }
   return "unknown";
 }

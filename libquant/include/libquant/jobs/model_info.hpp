@@ -25,6 +25,7 @@ struct ModelInfo {
   std::string architecture;    // HF class, or GGUF general.architecture
   uint64_t parameter_count = 0;
   int64_t hidden_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0, vocab_size = 0;
+  int64_t num_experts = 0, num_experts_used = 0;  // mixture of experts (0: dense)
   std::string dtype;           // torch dtype, or GGUF file type name
   std::string quantization;    // compressed-tensors scheme, e.g. "W8A8 int8 (activations dynamic per token)"; "" if none
   uint64_t file_size = 0;      // bytes on disk (all shards)

@@ -19,7 +19,7 @@ enum class LlamaFileType : uint32_t {
   MostlyIQ2_XXS = 19, MostlyIQ2_XS = 20, MostlyQ2_K_S = 21, MostlyIQ3_XS = 22, MostlyIQ3_XXS = 23,
   MostlyIQ1_S = 24, MostlyIQ4_NL = 25, MostlyIQ3_S = 26, MostlyIQ3_M = 27, MostlyIQ2_S = 28,
   MostlyIQ2_M = 29, MostlyIQ4_XS = 30, MostlyIQ1_M = 31, MostlyBF16 = 32, MostlyTQ1_0 = 36,
-  MostlyTQ2_0 = 37,
+  MostlyTQ2_0 = 37, MostlyMXFP4_MOE = 38,
 };
 LIBQUANT_API std::string_view file_type_name(uint32_t ftype) noexcept;
 
