@@ -59,6 +59,21 @@ run ours "$ours" --verbosity quiet quantize "$f16" gguf -q "$type" -o "$work" -n
 read -r lt lrss < "$work/llama.time"
 read -r ot orss < "$work/ours.time"
 same=$(cmp -s "$work/llama.gguf" "$work/ours.gguf" && echo yes || echo NO)
+if [ "$same" = NO ]; then  # which part differs: the tensors, or only metadata (llama.cpp versions differ in key types)
+  same=$(python3 - "$work/llama.gguf" "$work/ours.gguf" <<'PY'
+import sys
+from gguf import GGUFReader
+a, b = GGUFReader(sys.argv[1]), GGUFReader(sys.argv[2])
+ta, tb = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
+same = ta.keys() == tb.keys() and all(ta[n].tensor_type == tb[n].tensor_type and
+                                      ta[n].data.tobytes() == tb[n].data.tobytes() for n in ta)
+keys = sorted(k for k in set(a.fields) | set(b.fields)
+              if k not in a.fields or k not in b.fields or a.fields[k].types != b.fields[k].types
+              or a.fields[k].contents() != b.fields[k].contents())
+print(("NO (tensors differ)" if not same else "tensors yes") + (f"; metadata differs in {keys}" if keys else ""))
+PY
+)
+fi
 python3 - "$type" "$layers" "$threads" "$lt" "$lrss" "$ot" "$orss" "$same" "$(stat -c%s "$f16")" "$shape" <<'PY'
 import sys
 t, layers, th, lt, lrss, ot, orss, same, size = sys.argv[1:10]

@@ -6,8 +6,16 @@ norm convention matters), and its float32 logits for the given ids.
   FAMILY: gemma3 (local window 8 over the sequence, layer 5 global), gemma2
           (every other layer local, attention / final soft-caps 5 / 3 so that tanh bends), olmo2,
           phi3 (window 16, 3/4 of each head rotary, LongRoPE beyond 16 positions), granite (every
-          multiplier away from 1) or cohere (Command-R: LayerNorm, parallel block, logit scale 0.5)
+          multiplier away from 1), cohere (Command-R: LayerNorm, parallel block, logit scale 0.5), or a
+          mixture of experts (8 experts, top 2, 2 layers, every width 256 so that the 256-element blocks
+          of K- and IQ-quants fit its rows): mixtral, qwen2moe (shared expert with its sigmoid gate,
+          top-k weights not renormalised, as llama.cpp runs it) or qwen3moe (q/k norms, renormalised
+          top-k weights, as llama.cpp runs it)
   Extra ids after LOGITS.json: a second, shorter sequence whose logits go under "short_logits".
+
+The MoE routers are scaled up (x 20) so that the top-2 choices are decisive:
+transformers' init leaves router logits so close that engines agreeing to
+1e-7 could still pick different experts for a token.
 """
 import json
 import shutil
@@ -16,7 +24,24 @@ import sys
 import torch
 
 
+def build_moe(family):
+    common = dict(vocab_size=512, hidden_size=256, intermediate_size=256, num_attention_heads=4, num_key_value_heads=2,
+                  max_position_embeddings=256, bos_token_id=1, eos_token_id=2, pad_token_id=0, num_hidden_layers=2,
+                  num_experts_per_tok=2)
+    if family == "mixtral":
+        from transformers import MixtralConfig, MixtralForCausalLM
+        return MixtralForCausalLM(MixtralConfig(num_local_experts=8, **common))
+    if family == "qwen2moe":
+        from transformers import Qwen2MoeConfig, Qwen2MoeForCausalLM
+        return Qwen2MoeForCausalLM(Qwen2MoeConfig(num_experts=8, moe_intermediate_size=256,
+                                                  shared_expert_intermediate_size=512, norm_topk_prob=False, **common))
+    from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
+    return Qwen3MoeForCausalLM(Qwen3MoeConfig(num_experts=8, moe_intermediate_size=256, norm_topk_prob=True, **common))
+
+
 def build(family):
+    if family in ("mixtral", "qwen2moe", "qwen3moe"):
+        return build_moe(family)
     common = dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
                   max_position_embeddings=256, bos_token_id=1, eos_token_id=2, pad_token_id=0)
     if family == "gemma3":
@@ -53,7 +78,9 @@ def main():
     model = build(family).float().eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "norm" in name:  # Gemma scales by 1 + w, OLMo by w
+            if name.endswith("mlp.gate.weight"):  # MoE routers
+                p.mul_(20.0)
+            elif "norm" in name:  # Gemma scales by 1 + w, OLMo by w
                 p.copy_((0.0 if family.startswith("gemma") else 1.0) + 0.3 * torch.randn_like(p))
     model.save_pretrained(out, safe_serialization=True)
     shutil.copy(tokenizer_model, f"{out}/tokenizer.model")

@@ -26,6 +26,7 @@ import pytest
 
 import fetched
 import llama_oracle
+from gguf_compare import assert_same_tensors
 
 ORACLE = Path(__file__).with_name("family_oracle.py")
 
@@ -195,12 +196,7 @@ def test_converted_like_llama_cpp_converter(cli, torch_python, built, family, tm
                    check=True, capture_output=True)
     ours = gguf.GGUFReader(convert_any(cli, hf, tmp_path / "ours"))
     theirs = gguf.GGUFReader(theirs_path)
-    a = {t.name: t for t in ours.tensors}
-    b = {t.name: t for t in theirs.tensors}
-    assert set(a) == set(b)
-    for name in a:
-        assert a[name].tensor_type == b[name].tensor_type and list(a[name].shape) == list(b[name].shape), name
-        assert a[name].data.tobytes() == b[name].data.tobytes(), name
+    assert_same_tensors(ours, theirs)
     skip = {"general.name", "general.size_label"}
     ka = {k for k in ours.fields if not k.startswith("GGUF.")} - skip
     kb = {k for k in theirs.fields if not k.startswith("GGUF.")} - skip

@@ -1,6 +1,6 @@
 """Mixture-of-experts checkpoints (Mixtral, Qwen2-MoE with its shared expert,
 Qwen3-MoE): random-init models built by transformers 5.25 from shrunk configs
-(moe_oracle.py; 8 experts, top 2, 2 layers, widths 256).
+(family_oracle.py; 8 experts, top 2, 2 layers, widths 256).
 
 Our logits on the HF directory equal transformers' float32 logits; the GGUF we
 convert holds llama.cpp's stacked expert tensors (ffn_{gate,up,down}_exps,
@@ -23,8 +23,9 @@ import pytest
 
 import fetched
 import llama_oracle
+from gguf_compare import assert_same_tensors
 
-ORACLE = Path(__file__).with_name("moe_oracle.py")
+ORACLE = Path(__file__).with_name("family_oracle.py")
 FAMILIES = ["mixtral", "qwen2moe", "qwen3moe"]
 ARCH = {"mixtral": "llama", "qwen2moe": "qwen2moe", "qwen3moe": "qwen3moe"}
 
@@ -88,12 +89,7 @@ def test_moe_converted_like_llama_cpp_converter(cli, torch_python, built, family
                     outtype.lower()], check=True, capture_output=True)
     ours = gguf.GGUFReader(convert(cli, hf, tmp_path / "ours", outtype))
     theirs = gguf.GGUFReader(theirs_path)
-    a = {t.name: t for t in ours.tensors}
-    b = {t.name: t for t in theirs.tensors}
-    assert set(a) == set(b)
-    for name in a:
-        assert a[name].tensor_type == b[name].tensor_type and list(a[name].shape) == list(b[name].shape), name
-        assert a[name].data.tobytes() == b[name].data.tobytes(), name
+    assert_same_tensors(ours, theirs)
     arch = ARCH[family]
     keys = {k for k in theirs.fields if not k.startswith(("GGUF.", "general.name", "general.size_label"))}
     for k in keys:
@@ -188,12 +184,8 @@ def test_moe_quantized_like_llama_quantize(cli, shared, f32_gguf, qtype, family,
     theirs = tmp_path / "theirs.gguf"
     subprocess.run([fetched.llama_tools() / "llama-quantize", *map(str, extra), model, theirs, qtype, "2"],
                    check=True, capture_output=True)
-    a = {t.name: t for t in gguf.GGUFReader(out).tensors}
-    b = {t.name: t for t in gguf.GGUFReader(theirs).tensors}
-    assert set(a) == set(b)
-    for name in b:
-        assert a[name].tensor_type == b[name].tensor_type, (name, a[name].tensor_type, b[name].tensor_type)
-        assert a[name].data.tobytes() == b[name].data.tobytes(), name
+    a = assert_same_tensors(out, theirs)
+    assert np.isfinite(logits(cli, out, [1, 5, 9, 13])).all()  # and it runs (a [1, n] gate stored as [n])
     expected = {"MXFP4_MOE": ("MXFP4",), "Q4_K_M": ("Q4_K", "Q6_K"), "IQ2_XS": ("IQ2_XS", "Q2_K")}[qtype]
     assert a["blk.0.ffn_down_exps.weight"].tensor_type.name in expected
     if qtype == "MXFP4_MOE":  # experts MXFP4, everything else Q8_0

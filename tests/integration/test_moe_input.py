@@ -65,6 +65,9 @@ def test_calibrated_methods_refuse_moe_models_clearly(cli, shared, mixtral, tmp_
         proc = cli("quantize", mixtral, method, *extra, "-o", tmp_path, "-n", method, *calib)
         assert proc.returncode == 8 and "mixture-of-experts" in proc.stderr, proc.stderr[-800:]
         assert not (tmp_path / method).exists()
+    cli(*quant_args(mixtral, tmp_path, name="f32.gguf", level="F32"))
+    proc = cli("convert", tmp_path / "f32.gguf", "hf", "-o", tmp_path / "hf")
+    assert proc.returncode == 8 and "mixture-of-experts" in proc.stderr and not (tmp_path / "hf").exists()
 
 
 def _drop(name):

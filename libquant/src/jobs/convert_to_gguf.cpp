@@ -415,6 +415,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
       if (auto it = dyn.types.find(order[i]->name); it != dyn.types.end()) types[i] = it->second;
   }
 
+  const bool converter_output = hf && !traits(ft->base).is_quantized;
   std::vector<TensorPlan>& plans = P.plans;
   auto& specs = P.specs;
   bool warned_lossy = false;
@@ -454,7 +455,8 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
       p.boost = opts.protection_boost;
       res.protected_weights += boosted;
     }
-    specs.push_back({t->name, {out, t->shape}});
+    // Written as llama-quantize writes it ([1, n] as [n]), unless the job is the converter's float conversion.
+    specs.push_back({t->name, {out, converter_output ? t->shape : gguf::ggml_stored_shape(t->shape)}});
     const auto err = dyn.estimated_error.find(t->name);
     res.tensors.push_back({t->name, out, t->shape, err == dyn.estimated_error.end() ? -1.0 : err->second,
                            pinned.count(t->name) > 0, protected_tensors.count(t->name) > 0, boosted});

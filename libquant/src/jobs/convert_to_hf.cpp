@@ -52,6 +52,9 @@ ConvertToHfResult convert_gguf_to_hf(const ConvertToHfOptions& opts) {
   check(cfg.arch() && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
         "architecture '" + cfg.architecture + "' has no Hugging Face layout here",
         "Supported: " + model::supported_architectures());
+  check(!cfg.is_moe(), ErrorCode::UnsupportedConversion,
+        "GGUF files of mixture-of-experts models cannot be converted to Hugging Face checkpoints yet",
+        "Keep the GGUF, or start from the original HF checkpoint");
   const DType dt = checkpoint_dtype(*src, opts.dtype);
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
 

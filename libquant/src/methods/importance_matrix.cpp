@@ -31,7 +31,7 @@ ImatrixEntry& ImportanceMatrix::entry(std::string_view weight, int64_t cols) {
   auto it = index_.find(weight);
   if (it == index_.end()) {
     index_.emplace(std::string(weight), entries_.size());
-    entries_.push_back({std::string(weight), std::vector<float>(static_cast<size_t>(cols), 0.0f), 0, 0});
+    entries_.push_back({std::string(weight), std::vector<float>(static_cast<size_t>(cols), 0.0f), 0, 0, {}});
     return entries_.back();
   }
   ImatrixEntry& e = entries_[it->second];
@@ -40,31 +40,9 @@ ImatrixEntry& ImportanceMatrix::entry(std::string_view weight, int64_t cols) {
   return e;
 }
 
-void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64_t rows, int64_t cols, int64_t calls) {
-  ImatrixEntry& e = entry(weight, cols);
-  // Token order, f32 sums: the same arithmetic as llama-imatrix.
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    for (int64_t j = 0; j < cols; ++j) {
-      if (!std::isfinite(xr[j]))
-        throw Error(ErrorCode::ImportanceFailed, "non-finite activation entering '" + std::string(weight) + "'",
-                    "The model produces NaN/Inf on this text; check the weights");
-      e.sums[static_cast<size_t>(j)] += xr[j] * xr[j];
-    }
-  }
-  e.count += rows;
-  e.ncall += calls;
-}
-
-void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows,
-                                         int64_t cols) {
-  check(n_experts > 0 && expert >= 0 && expert < n_experts, ErrorCode::ImportanceFailed,
-        "expert " + std::to_string(expert) + " of '" + std::string(weight) + "' is out of range");
-  ImatrixEntry& e = entry(weight, cols * n_experts);
-  if (e.expert_counts.empty() && e.count == 0) e.expert_counts.assign(static_cast<size_t>(n_experts), 0);
-  check(e.expert_counts.size() == static_cast<size_t>(n_experts), ErrorCode::ImportanceFailed,
-        "'" + std::string(weight) + "' changed its number of experts");
-  float* acc = e.sums.data() + static_cast<size_t>(expert) * static_cast<size_t>(cols);
+namespace {
+// acc[j] += x[r][j]^2 over the rows, in token order and f32: the same arithmetic as llama-imatrix.
+void add_squares(float* acc, const float* x, int64_t rows, int64_t cols, std::string_view weight) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     for (int64_t j = 0; j < cols; ++j) {
@@ -74,6 +52,27 @@ void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, in
       acc[j] += xr[j] * xr[j];
     }
   }
+}
+}  // namespace
+
+void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64_t rows, int64_t cols, int64_t calls) {
+  ImatrixEntry& e = entry(weight, cols);
+  add_squares(e.sums.data(), x, rows, cols, weight);
+  e.count += rows;
+  e.ncall += calls;
+}
+
+void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows,
+                                         int64_t cols) {
+  // (Messages built only on failure: this runs once per expert per forward.)
+  if (n_experts <= 0 || expert < 0 || expert >= n_experts)
+    throw Error(ErrorCode::ImportanceFailed, std::string("expert ").append(std::to_string(expert)).append(" of '")
+                                                 .append(weight).append("' is out of range"));
+  ImatrixEntry& e = entry(weight, cols * n_experts);
+  if (e.expert_counts.empty() && e.count == 0) e.expert_counts.assign(static_cast<size_t>(n_experts), 0);
+  if (e.expert_counts.size() != static_cast<size_t>(n_experts))
+    throw Error(ErrorCode::ImportanceFailed, std::string("'").append(weight).append("' changed its number of experts"));
+  add_squares(e.sums.data() + static_cast<size_t>(expert) * static_cast<size_t>(cols), x, rows, cols, weight);
   e.expert_counts[static_cast<size_t>(expert)] += rows;
   e.count += rows;
 }

@@ -56,6 +56,18 @@ void append_expert_tensors(const ModelConfig& c, const std::string& p, std::vect
   out.push_back({p + "ffn_gate_inp_shexp.weight", Shape{1, d}});
 }
 
+// Equal shapes, or equal once leading size-1 dimensions are dropped: GGUF
+// writers that store ggml_n_dims dimensions (llama-quantize) write [1, n] as [n].
+bool same_stored_shape(const Shape& a, const Shape& b) {
+  if (a == b) return true;
+  auto squeezed = [](const Shape& s) {
+    std::vector<int64_t> d = s.dims();
+    while (d.size() > 1 && d.front() == 1) d.erase(d.begin());
+    return d;
+  };
+  return squeezed(a) == squeezed(b);
+}
+
 }  // namespace
 
 void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
@@ -208,7 +220,7 @@ ModelConfig validated_config(const TensorSource& src) {
       if (e.required) invalid("tensor '" + e.name + "' is missing");
       continue;
     }
-    if (t->shape != e.shape)
+    if (!same_stored_shape(t->shape, e.shape))
       invalid("tensor '" + e.name + "' has shape " + t->shape.to_string() + ", the configuration implies " +
               e.shape.to_string());
   }
