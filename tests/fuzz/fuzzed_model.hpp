@@ -1,7 +1,9 @@
 #pragma once
 // A small Llama-style GGUF built from fuzz input, for the targets that go past
-// the parser (fuzz_forward, fuzz_quantize_tensor): hyper-parameters and tensor
-// shapes that mostly agree, then a few lies chosen by the input (a metadata
+// the parser (fuzz_forward, fuzz_quantize_tensor), sometimes a mixture of
+// experts (stacked expert tensors, a router, Qwen2-MoE's shared expert):
+// hyper-parameters and tensor shapes that mostly agree, then a few lies
+// chosen by the input (a metadata
 // value off, a dimension changed, swapped or dropped, a tensor missing, a
 // NaN/Inf weight, another architecture name). Inputs that start with "GGUF"
 // are written verbatim instead, so raw mutations reach the same code.
@@ -54,7 +56,12 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
   const int64_t nkv = in.ConsumeIntegralInRange<int64_t>(1, nh), hd = 2 * in.ConsumeIntegralInRange<int64_t>(1, 8);
   const int64_t ff = in.ConsumeIntegralInRange<int64_t>(1, 40), layers = in.ConsumeIntegralInRange<int64_t>(1, 2);
   const int64_t vocab = in.ConsumeIntegralInRange<int64_t>(2, 40);
-  const std::string arch = in.ConsumeBool() && in.ConsumeBool() ? "qwen2" : in.ConsumeBool() ? "llama" : "gptx";
+  std::string arch = in.ConsumeBool() && in.ConsumeBool() ? "qwen2" : in.ConsumeBool() ? "llama" : "gptx";
+  // A mixture of experts: experts, how many a token uses (sometimes more than exist), their width.
+  const bool moe = in.ConsumeProbability<float>() < 0.3f;
+  const int64_t n_exp = in.ConsumeIntegralInRange<int64_t>(1, 4), used = in.ConsumeIntegralInRange<int64_t>(0, 5);
+  const int64_t eff = in.ConsumeIntegralInRange<int64_t>(1, 24), shared_ff = in.ConsumeIntegralInRange<int64_t>(0, 16);
+  if (moe && arch == "qwen2") arch = "qwen2moe";
 
   std::vector<GgufKv> kvs = {{"general.architecture", GgufValue::str(arch)}};
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
@@ -69,6 +76,12 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
     else kvs.push_back({arch + "." + key, GgufValue::i64(v)});
   }
   kvs.push_back({arch + ".attention.layer_norm_rms_epsilon", GgufValue::f32(1e-5f)});
+  if (moe) {
+    for (auto [key, v] : std::vector<std::pair<const char*, int64_t>>{
+             {"expert_count", n_exp}, {"expert_used_count", used}, {"expert_feed_forward_length", eff},
+             {"expert_shared_feed_forward_length", shared_ff}})
+      kvs.push_back({arch + "." + key, u32(v)});
+  }
 
   std::vector<Spec> specs = {{"token_embd.weight", Shape{vocab, d}}, {"output_norm.weight", Shape{d}}};
   if (in.ConsumeBool()) specs.push_back({"output.weight", Shape{vocab, d}});
@@ -77,10 +90,22 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
     for (auto [n, s] : std::vector<std::pair<const char*, Shape>>{
              {"attn_norm.weight", Shape{d}}, {"ffn_norm.weight", Shape{d}}, {"attn_q.weight", Shape{nh * hd, d}},
              {"attn_k.weight", Shape{nkv * hd, d}}, {"attn_v.weight", Shape{nkv * hd, d}},
-             {"attn_output.weight", Shape{d, nh * hd}}, {"ffn_gate.weight", Shape{ff, d}},
-             {"ffn_up.weight", Shape{ff, d}}, {"ffn_down.weight", Shape{d, ff}}, {"attn_q.bias", Shape{nh * hd}},
+             {"attn_output.weight", Shape{d, nh * hd}}, {"attn_q.bias", Shape{nh * hd}},
              {"attn_k.bias", Shape{nkv * hd}}, {"attn_v.bias", Shape{nkv * hd}}})
       specs.push_back({p + n, s, in.ConsumeProbability<float>() < 0.2f && s.rank() == 2 ? DType::F16 : DType::F32});
+    std::vector<std::pair<const char*, Shape>> ffn = {
+        {"ffn_gate.weight", Shape{ff, d}}, {"ffn_up.weight", Shape{ff, d}}, {"ffn_down.weight", Shape{d, ff}}};
+    if (moe) {
+      ffn = {{"ffn_gate_inp.weight", Shape{n_exp, d}}, {"ffn_gate_exps.weight", Shape{n_exp, eff, d}},
+             {"ffn_up_exps.weight", Shape{n_exp, eff, d}}, {"ffn_down_exps.weight", Shape{n_exp, d, eff}}};
+      if (shared_ff > 0)
+        for (auto& t : std::vector<std::pair<const char*, Shape>>{
+                 {"ffn_gate_shexp.weight", Shape{shared_ff, d}}, {"ffn_up_shexp.weight", Shape{shared_ff, d}},
+                 {"ffn_down_shexp.weight", Shape{d, shared_ff}}, {"ffn_gate_inp_shexp.weight", Shape{d}}})
+          ffn.push_back(t);
+    }
+    for (auto [n, s] : ffn)
+      specs.push_back({p + n, s, in.ConsumeProbability<float>() < 0.2f && s.rank() >= 2 ? DType::F16 : DType::F32});
   }
   // Lies about single tensors.
   const int lies = in.ConsumeIntegralInRange<int>(0, 3);
