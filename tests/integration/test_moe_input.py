@@ -14,25 +14,41 @@ from test_hostile_input import expect, ppl_args, quant_args
 EXPERTS = 4
 
 
-@pytest.fixture(scope="module")
-def mixtral(shared, tmp_path_factory):
+def make_mixtral(shared, dst, experts=EXPERTS):
     src = shared / "models/stories260K"
-    dst = tmp_path_factory.mktemp("mixtral") / "model"
     copy_hf(src, dst, config_changes={"architectures": ["MixtralForCausalLM"], "model_type": "mixtral",
-                                      "num_local_experts": EXPERTS, "num_experts_per_tok": 2})
+                                      "num_local_experts": experts, "num_experts_per_tok": min(2, experts)})
     tensors, meta = read_safetensors(dst / "model.safetensors")
     rng = np.random.default_rng(0)
     for layer in range(5):
         p = f"model.layers.{layer}."
         dense = {w: tensors.pop(p + f"mlp.{proj}.weight") for w, proj in (("w1", "gate_proj"), ("w3", "up_proj"),
                                                                            ("w2", "down_proj"))}
-        for e in range(EXPERTS):
+        for e in range(experts):
             for w, m in dense.items():
                 tensors[p + f"block_sparse_moe.experts.{e}.{w}.weight"] = \
                     (m * (1 + 0.1 * rng.standard_normal(m.shape))).astype(np.float32)
-        tensors[p + "block_sparse_moe.gate.weight"] = rng.standard_normal((EXPERTS, 64)).astype(np.float32)
+        tensors[p + "block_sparse_moe.gate.weight"] = rng.standard_normal((experts, 64)).astype(np.float32)
     write_safetensors(dst / "model.safetensors", tensors, meta)
     return dst
+
+
+@pytest.fixture(scope="module")
+def mixtral(shared, tmp_path_factory):
+    return make_mixtral(shared, tmp_path_factory.mktemp("mixtral") / "model")
+
+
+def test_one_expert_stacks_stored_as_matrices_still_run(cli, shared, tmp_path):
+    """A stack of one expert is [1, rows, cols]; quantized files store it as [rows, cols] (ggml_n_dims, as
+    llama-quantize writes it), and the forward pass reads it either way."""
+    one = make_mixtral(shared, tmp_path / "one", experts=1)
+    cli(*quant_args(one, tmp_path, name="q8.gguf", level="Q8_0"))
+    from gguf import GGUFReader
+    shapes = {t.name: list(t.shape) for t in GGUFReader(str(tmp_path / "q8.gguf")).tensors}
+    assert shapes["blk.0.ffn_up_exps.weight"] == [64, 172] and shapes["blk.0.ffn_gate_inp.weight"] == [64]
+    hf = json.loads(cli("--format", "json", *ppl_args(shared, one)).stdout)["perplexity"]
+    q8 = json.loads(cli("--format", "json", *ppl_args(shared, tmp_path / "q8.gguf")).stdout)["perplexity"]
+    assert abs(q8 / hf - 1) < 0.01, (q8, hf)
 
 
 def test_the_base_case_quantizes_and_evaluates(cli, shared, mixtral, tmp_path):
@@ -141,3 +157,27 @@ def test_moe_gguf_inconsistent_with_itself(cli, shared, mixtral, tmp_path, case)
     proc = expect(cli, quant_args(bad, out), 6, inputs=[bad], outputs=[out / "q.gguf"])
     assert named in proc.stderr, proc.stderr[-1000:]
     expect(cli, ppl_args(shared, bad), 6, inputs=[bad])
+
+
+def test_expert_imatrices_with_different_usage_merge_per_expert(cli, shared, mixtral, tmp_path):
+    """Two texts route tokens to different experts; `analyze --in-file A --in-file B` adds each expert's sums
+    and token counts (read back by gguf-py, not by us), and the merged matrix quantizes the experts."""
+    from gguf import GGUFReader
+
+    def tensors(path):
+        return {t.name: np.asarray(t.data, dtype=np.float64).ravel() for t in GGUFReader(str(path)).tensors}
+
+    parts = []
+    for i, text in enumerate(("data/eval-tinystories.txt", "data/calib.txt")):
+        parts.append(tmp_path / f"part{i}.gguf")
+        cli("analyze", mixtral, "--data", shared / text, "--ctx", 64, "--chunks", 2, "-o", parts[-1])
+    merged = tmp_path / "merged.gguf"
+    assert cli("analyze", "--in-file", parts[0], "--in-file", parts[1], "-o", merged).returncode == 0
+    a, b, m = tensors(parts[0]), tensors(parts[1]), tensors(merged)
+    counts = "blk.3.ffn_down_exps.weight.counts"
+    assert len(m[counts]) == EXPERTS and not np.array_equal(a[counts], b[counts])  # different expert usage
+    assert a[counts].sum() == b[counts].sum() == 2 * 64 * 2  # two chunks of 64 tokens, two experts each
+    for name in m:
+        np.testing.assert_allclose(m[name], a[name] + b[name], rtol=1e-6, err_msg=name)
+    res = json.loads(cli("--format", "json", *quant_args(mixtral, tmp_path, level="Q4_K_M"), "--imatrix", merged).stdout)
+    assert res["output_path"].endswith("q.gguf")

@@ -25,7 +25,19 @@ const model::SourceTensor& require(const model::TensorSource& src, const std::st
 MoeWeights::MoeWeights(const model::TensorSource& src, const model::ModelConfig& cfg, int layer, const LinearLoad& how)
     : src_(src) {
   const std::string p = "blk." + std::to_string(layer) + ".";
-  for (int i = 0; i < 3; ++i) stacks_[i] = &require(src, p + kStacks[i]);
+  for (int i = 0; i < 3; ++i) {
+    const model::SourceTensor& t = require(src, p + kStacks[i]);
+    // [experts, rows, cols]; a stack of one expert may be stored as [rows, cols] (llama-quantize writes
+    // ggml_n_dims dimensions). Anything else is refused before a row is read.
+    const Shape& s = t.shape;
+    const bool stacked = s.rank() == 3 && s[0] == cfg.num_experts;
+    check(stacked || (s.rank() == 2 && cfg.num_experts == 1), ErrorCode::ValidationFailed,
+          "invalid model: tensor '" + t.name + "' has shape " + s.to_string() + ", not " +
+              std::to_string(cfg.num_experts) + " stacked matrices");
+    stacks_[i] = &t;
+    rows_[i] = s[s.rank() - 2];
+    cols_[i] = s[s.rank() - 1];
+  }
   if (how.transform && *how.transform) transform_ = how.transform;
   experts_.resize(static_cast<size_t>(cfg.num_experts) * 3);
   const model::SourceTensor& r = require(src, p + "ffn_gate_inp.weight");
@@ -44,7 +56,7 @@ const LinearWeight& MoeWeights::expert(int64_t e, int which) const {
   std::optional<LinearWeight>& slot = experts_.at(static_cast<size_t>(e) * 3 + static_cast<size_t>(which));
   if (slot) return *slot;
   const model::SourceTensor& t = *stacks_[which];
-  const int64_t rows = t.shape[1], cols = t.shape[2];
+  const int64_t rows = rows_[which], cols = cols_[which];
   LinearWeight lw;
   lw.out = rows, lw.in = cols;
   lw.w = Tensor(DType::F32, Shape{rows, cols});

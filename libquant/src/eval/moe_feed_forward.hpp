@@ -38,6 +38,7 @@ class MoeWeights {
  private:
   const model::TensorSource& src_;
   const model::SourceTensor* stacks_[3] = {nullptr, nullptr, nullptr};
+  int64_t rows_[3] = {0, 0, 0}, cols_[3] = {0, 0, 0};  // one expert's matrix in each stack
   const Transform* transform_ = nullptr;
   mutable std::optional<Tensor> whole_[3];  // with a transform: each stack decoded and transformed as one tensor
   mutable std::vector<std::optional<LinearWeight>> experts_;  // [expert * 3 + which]

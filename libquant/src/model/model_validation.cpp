@@ -56,16 +56,19 @@ void append_expert_tensors(const ModelConfig& c, const std::string& p, std::vect
   out.push_back({p + "ffn_gate_inp_shexp.weight", Shape{1, d}});
 }
 
-// Equal shapes, or equal once leading size-1 dimensions are dropped: GGUF
-// writers that store ggml_n_dims dimensions (llama-quantize) write [1, n] as [n].
-bool same_stored_shape(const Shape& a, const Shape& b) {
-  if (a == b) return true;
-  auto squeezed = [](const Shape& s) {
-    std::vector<int64_t> d = s.dims();
-    while (d.size() > 1 && d.front() == 1) d.erase(d.begin());
-    return d;
-  };
-  return squeezed(a) == squeezed(b);
+// The expected shape, or, for the expert tensors whose readers take either,
+// it without its leading size-1 dimensions: GGUF writers that store
+// ggml_n_dims dimensions (llama-quantize) write Qwen2-MoE's [1, n] shared
+// gate as [n], and a one-expert stack as a matrix. Never the other way: a
+// file may not add dimensions.
+bool same_stored_shape(const std::string& name, const Shape& stored, const Shape& expected) {
+  if (stored == expected) return true;
+  const bool either = name.ends_with(".ffn_gate_inp.weight") || name.ends_with(".ffn_gate_inp_shexp.weight") ||
+                      name.ends_with("_exps.weight");
+  if (!either) return false;
+  std::vector<int64_t> d = expected.dims();
+  while (d.size() > 1 && d.front() == 1) d.erase(d.begin());
+  return stored.dims() == d;
 }
 
 }  // namespace
@@ -220,7 +223,7 @@ ModelConfig validated_config(const TensorSource& src) {
       if (e.required) invalid("tensor '" + e.name + "' is missing");
       continue;
     }
-    if (!same_stored_shape(t->shape, e.shape))
+    if (!same_stored_shape(e.name, t->shape, e.shape))
       invalid("tensor '" + e.name + "' has shape " + t->shape.to_string() + ", the configuration implies " +
               e.shape.to_string());
   }
