@@ -22,6 +22,7 @@
 #include "libquant/core/progress.hpp"
 #include "libquant/io/gguf_file.hpp"
 #include "libquant/eval/coherence.hpp"
+#include "libquant/gguf/mixture.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
 #include "libquant/jobs/quality_report.hpp"
 
@@ -132,12 +133,6 @@ void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
   }
 }
 
-// Every llama-quantize type name this tool accepts for GGUF.
-constexpr const char* kGgufLevels[] = {
-    "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M",
-    "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "Q3_K", "Q4_K", "Q5_K", "IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS",
-    "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0",
-    "MXFP4_MOE", "TERNARY", "dynamic"};
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -221,7 +216,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   if (o.level.empty())
     throw Error(ErrorCode::InvalidArgument, "gguf needs a quantization level (-q)", "Example: -q Q4_K_M");
   const std::string level = upper(o.level) == "DYNAMIC" ? "dynamic" : upper(o.level);
-  if (std::find(std::begin(kGgufLevels), std::end(kGgufLevels), level) == std::end(kGgufLevels))
+  // Any llama-quantize type name the library knows, and the tool's TERNARY and dynamic.
+  if (level != "TERNARY" && level != "dynamic" && !libquant::gguf::find_file_type(level))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF quantization level '" + o.level + "'",
                 "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16");
   std::string file_type = level;

@@ -25,6 +25,12 @@ uint64_t Shape::rows() const {
   return r == 0 ? 0 : numel() / static_cast<uint64_t>(r);
 }
 
+Shape Shape::ggml_stored() const {
+  size_t lead = 0;
+  while (lead + 1 < dims_.size() && dims_[lead] == 1) ++lead;
+  return Shape(std::vector<int64_t>(dims_.begin() + static_cast<std::ptrdiff_t>(lead), dims_.end()));
+}
+
 std::string Shape::to_string() const {
   std::string s = "[";
   for (size_t i = 0; i < dims_.size(); ++i) {

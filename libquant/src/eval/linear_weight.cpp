@@ -12,12 +12,13 @@
 
 namespace libquant::eval {
 
-namespace {
-const model::SourceTensor& require(const model::TensorSource& src, const std::string& name) {
-  const model::SourceTensor* t = src.find(name);
-  check(t != nullptr, ErrorCode::ValidationFailed, "model has no tensor '" + name + "'");
+const model::SourceTensor& require_tensor(const model::TensorSource& src, const std::string& gguf_name) {
+  const model::SourceTensor* t = src.find(gguf_name);
+  if (!t) throw Error(ErrorCode::ValidationFailed, "model has no tensor '" + gguf_name + "'");
   return *t;
 }
+
+namespace {
 
 // The W8A8 scheme of a GGUF-named weight, when the checkpoint has one.
 const io::CtScheme* w8a8_scheme(const io::CompressedTensorsConfig* qc, const std::string& gguf_name) {
@@ -30,7 +31,7 @@ const io::CtScheme* w8a8_scheme(const io::CompressedTensorsConfig* qc, const std
 }  // namespace
 
 LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf_name, const LinearLoad& how) {
-  const model::SourceTensor& t = require(src, gguf_name);
+  const model::SourceTensor& t = require_tensor(src, gguf_name);
   LinearWeight lw;
   lw.out = static_cast<int64_t>(t.shape.rows());
   lw.in = static_cast<int64_t>(t.shape.numel()) / std::max<int64_t>(lw.out, 1);
@@ -57,7 +58,7 @@ LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf
     }
     return lw;
   }
-  const model::SourceTensor& sc = require(src, stem + ".weight_scale");
+  const model::SourceTensor& sc = require_tensor(src, stem + ".weight_scale");
   check(sc.shape.numel() == static_cast<uint64_t>(lw.out), ErrorCode::ValidationFailed,
         "'" + sc.name + "' does not hold one scale per output channel");
   Tensor raw = src.read_raw(t);
@@ -66,7 +67,7 @@ LinearWeight load_linear(const model::TensorSource& src, const std::string& gguf
   Tensor s = src.read_f32(sc);
   lw.scale.assign(s.data_as<float>(), s.data_as<float>() + lw.out);
   if (!scheme->input_activations->dynamic) {
-    const model::SourceTensor& is = require(src, stem + ".input_scale");
+    const model::SourceTensor& is = require_tensor(src, stem + ".input_scale");
     lw.input_scale = src.read_f32(is).data_as<float>()[0];
     check(lw.input_scale > 0, ErrorCode::ValidationFailed, "'" + is.name + "' is not positive");
   }

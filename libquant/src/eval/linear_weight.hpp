@@ -37,6 +37,9 @@ struct LinearLoad {
   bool simulate_w8a8 = false;  // quantize f32 weights to int8 per channel (and run inputs in int8)
 };
 
+// The tensor named `gguf_name`; Error(ValidationFailed) when the model has none.
+const model::SourceTensor& require_tensor(const model::TensorSource& src, const std::string& gguf_name);
+
 // Loads `gguf_name` ("blk.0.attn_q.weight"). With a W8A8 scheme for the
 // module and int8 weights on disk, keeps them int8; otherwise decodes to f32
 // (int8 weights multiplied by their scales), transforms, and quantizes when

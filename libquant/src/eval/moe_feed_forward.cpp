@@ -9,24 +9,19 @@
 #include "libquant/core/finite.hpp"
 #include "libquant/core/thread_pool.hpp"
 #include "libquant/gguf/row_codec.hpp"
+#include "hook_site.hpp"
 
 namespace libquant::eval {
 
 namespace {
 constexpr const char* kStacks[3] = {"ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"};
-
-const model::SourceTensor& require(const model::TensorSource& src, const std::string& name) {
-  const model::SourceTensor* t = src.find(name);
-  check(t != nullptr, ErrorCode::ValidationFailed, "model has no tensor '" + name + "'");
-  return *t;
-}
 }  // namespace
 
 MoeWeights::MoeWeights(const model::TensorSource& src, const model::ModelConfig& cfg, int layer, const LinearLoad& how)
     : src_(src) {
   const std::string p = "blk." + std::to_string(layer) + ".";
   for (int i = 0; i < 3; ++i) {
-    const model::SourceTensor& t = require(src, p + kStacks[i]);
+    const model::SourceTensor& t = require_tensor(src, p + kStacks[i]);
     // [experts, rows, cols]; a stack of one expert may be stored as [rows, cols] (llama-quantize writes
     // ggml_n_dims dimensions). Anything else is refused before a row is read.
     const Shape& s = t.shape;
@@ -40,14 +35,14 @@ MoeWeights::MoeWeights(const model::TensorSource& src, const model::ModelConfig&
   }
   if (how.transform && *how.transform) transform_ = how.transform;
   experts_.resize(static_cast<size_t>(cfg.num_experts) * 3);
-  const model::SourceTensor& r = require(src, p + "ffn_gate_inp.weight");
+  const model::SourceTensor& r = require_tensor(src, p + "ffn_gate_inp.weight");
   router_ = src.read_f32(r);
   src.release(r);
   if (cfg.shared_expert_intermediate_size == 0) return;
   shared_gate_ = load_linear(src, p + "ffn_gate_shexp.weight", how);
   shared_up_ = load_linear(src, p + "ffn_up_shexp.weight", how);
   shared_down_ = load_linear(src, p + "ffn_down_shexp.weight", how);
-  const model::SourceTensor& g = require(src, p + "ffn_gate_inp_shexp.weight");
+  const model::SourceTensor& g = require_tensor(src, p + "ffn_gate_inp_shexp.weight");
   shared_gate_inp_ = src.read_f32(g);
   src.release(g);
 }
@@ -113,38 +108,16 @@ Routing route(const float* logits, int64_t N, int64_t E, int64_t k, bool renorma
   return r;
 }
 
-void report(calib::LinearHook* hook, int l, const char* what, const float* x, int64_t rows, int64_t cols) {
-  if (!hook) return;
-  const std::string name = "blk." + std::to_string(l) + "." + what;
-  hook->on_input({l, name, x, rows, cols});
-}
-
-// Reports one expert's inputs (hook null: nothing to report).
-struct ExpertReport {
-  calib::LinearHook* hook;
-  int layer, expert, n_experts;
-  void input(const char* what, const float* x, int64_t rows, int64_t cols) const {
-    if (!hook) return;
-    const std::string name = "blk." + std::to_string(layer) + "." + what;
-    calib::LinearInput in{layer, name, x, rows, cols};
-    in.expert = expert;
-    in.n_experts = n_experts;
-    hook->on_input(in);
-  }
-};
-
 // SwiGLU of rows x[n, d] through gate / up / down into y[n, d]; the down
-// projection's input is reported as `down` (shared expert) or to `expert`.
+// projection's input is shown to the hook at `site` as `down`.
 void swiglu(const LinearWeight& g, const LinearWeight& u, const LinearWeight& dn, const float* x, int64_t n,
-            float* y, ThreadPool& pool, const ExpertReport* expert = nullptr, calib::LinearHook* hook = nullptr,
-            int layer = -1, const char* down = nullptr) {
+            float* y, ThreadPool& pool, const HookSite& site, const char* down) {
   const int64_t ff = g.out;
   std::vector<float> a(static_cast<size_t>(n * ff)), b(a.size());
   apply_linear(g, x, n, nullptr, a.data(), pool);
   apply_linear(u, x, n, nullptr, b.data(), pool);
   cpu::silu_mul(a.data(), b.data(), a.data(), n * ff);
-  if (down) report(hook, layer, down, a.data(), n, ff);
-  if (expert) expert->input("ffn_down_exps.weight", a.data(), n, ff);
+  site.input(down, a.data(), n, ff);
   apply_linear(dn, a.data(), n, nullptr, y, pool);
 }
 
@@ -154,7 +127,8 @@ void moe_feed_forward(const MoeWeights& w, const model::ModelConfig& cfg, int la
                       float* out, ThreadPool& pool, calib::LinearHook* hook) {
   const int64_t d = cfg.hidden_size, E = cfg.num_experts;
   std::vector<float> logits(static_cast<size_t>(N * E));
-  report(hook, layer, "ffn_gate_inp.weight", xn, N, d);
+  const HookSite site{hook, layer};
+  site.input("ffn_gate_inp.weight", xn, N, d);
   cpu::linear(xn, N, d, w.router().data_as<float>(), E, nullptr, logits.data());
   const Routing r = route(logits.data(), N, E, cfg.num_experts_used, cfg.expert_weights_norm);
   std::fill(out, out + N * d, 0.0f);
@@ -166,20 +140,20 @@ void moe_feed_forward(const MoeWeights& w, const model::ModelConfig& cfg, int la
     xs.resize(static_cast<size_t>(n * d));
     ys.resize(xs.size());
     for (int64_t i = 0; i < n; ++i) std::copy_n(xn + tokens[i] * d, d, xs.data() + i * d);
-    ExpertReport rep{hook && hook->wants_experts() ? hook : nullptr, layer, static_cast<int>(e), static_cast<int>(E)};
-    rep.input("ffn_gate_exps.weight", xs.data(), n, d);
-    rep.input("ffn_up_exps.weight", xs.data(), n, d);
-    swiglu(w.expert(e, 0), w.expert(e, 1), w.expert(e, 2), xs.data(), n, ys.data(), pool, &rep);
+    const HookSite expert{hook, layer, static_cast<int>(e), static_cast<int>(E)};
+    expert.input("ffn_gate_exps.weight", xs.data(), n, d);
+    expert.input("ffn_up_exps.weight", xs.data(), n, d);
+    swiglu(w.expert(e, 0), w.expert(e, 1), w.expert(e, 2), xs.data(), n, ys.data(), pool, expert, "ffn_down_exps.weight");
     const auto& wt = r.weights[static_cast<size_t>(e)];
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < d; ++j) out[tokens[i] * d + j] += ys[i * d + j] * wt[i];
   }
   if (!w.has_shared()) return;
-  report(hook, layer, "ffn_gate_shexp.weight", xn, N, d);
-  report(hook, layer, "ffn_up_shexp.weight", xn, N, d);
-  report(hook, layer, "ffn_gate_inp_shexp.weight", xn, N, d);
+  site.input("ffn_gate_shexp.weight", xn, N, d);
+  site.input("ffn_up_shexp.weight", xn, N, d);
+  site.input("ffn_gate_inp_shexp.weight", xn, N, d);
   ys.resize(static_cast<size_t>(N * d));
-  swiglu(w.shared(0), w.shared(1), w.shared(2), xn, N, ys.data(), pool, nullptr, hook, layer, "ffn_down_shexp.weight");
+  swiglu(w.shared(0), w.shared(1), w.shared(2), xn, N, ys.data(), pool, site, "ffn_down_shexp.weight");
   std::vector<float> gate(static_cast<size_t>(N));
   cpu::linear(xn, N, d, w.shared_gate_inp().data_as<float>(), 1, nullptr, gate.data());
   for (int64_t t = 0; t < N; ++t) {

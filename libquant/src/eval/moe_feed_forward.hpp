@@ -25,7 +25,6 @@ namespace libquant::eval {
 // first picks it, so a streamed layer decodes only the experts in use.
 class MoeWeights {
  public:
-  using Transform = std::function<Tensor(const model::SourceTensor&, Tensor)>;
   MoeWeights(const model::TensorSource& src, const model::ModelConfig& cfg, int layer, const LinearLoad& how);
 
   const Tensor& router() const noexcept { return router_; }
@@ -39,7 +38,7 @@ class MoeWeights {
   const model::TensorSource& src_;
   const model::SourceTensor* stacks_[3] = {nullptr, nullptr, nullptr};
   int64_t rows_[3] = {0, 0, 0}, cols_[3] = {0, 0, 0};  // one expert's matrix in each stack
-  const Transform* transform_ = nullptr;
+  decltype(LinearLoad::transform) transform_ = nullptr;  // set only when it holds a function
   mutable std::optional<Tensor> whole_[3];  // with a transform: each stack decoded and transformed as one tensor
   mutable std::vector<std::optional<LinearWeight>> experts_;  // [expert * 3 + which]
   Tensor router_, shared_gate_inp_;
@@ -47,7 +46,8 @@ class MoeWeights {
 };
 
 // out[N, d] = the MoE FFN of normed input xn[N, d]. Calibration hooks see the
-// router's and the shared expert's inputs under their GGUF names.
+// router's and the shared expert's inputs under their GGUF names, and each
+// expert's rows when they ask for experts.
 void moe_feed_forward(const MoeWeights& w, const model::ModelConfig& cfg, int layer, const float* xn, int64_t N,
                       float* out, ThreadPool& pool, calib::LinearHook* hook);
 

@@ -7,6 +7,7 @@
 
 #include "../cpu/ggml_exact.hpp"
 #include "../cpu/ops.hpp"
+#include "hook_site.hpp"
 #include "linear_weight.hpp"
 #include "moe_feed_forward.hpp"
 #include "libquant/core/error.hpp"
@@ -156,9 +157,7 @@ struct Transformer::Impl {
   }
 
   static void report(calib::LinearHook* hook, int l, const char* what, const float* x, int64_t rows, int64_t cols) {
-    if (!hook) return;
-    const std::string name = l >= 0 ? "blk." + std::to_string(l) + "." + what : std::string(what);
-    hook->on_input({l, name, x, rows, cols});
+    HookSite{hook, l}.input(what, x, rows, cols);
   }
 
   static void report_out(calib::LinearHook* hook, int l, const char* what, const float* y, int64_t rows, int64_t cols) {

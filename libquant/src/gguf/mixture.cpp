@@ -66,23 +66,9 @@ std::optional<FileTypeInfo> find_file_type(std::string_view name) {
   return std::nullopt;
 }
 
-namespace {
-// ggml_n_dims: the dimensions up to the last one longer than 1 (ggml's order;
-// the leading ones of ours), so a [1, n] tensor counts as a vector.
-size_t ggml_dims(const Shape& shape) {
-  size_t lead = 0;
-  while (lead + 1 < shape.rank() && shape[lead] == 1) ++lead;
-  return shape.rank() - lead;
-}
-}  // namespace
-
-Shape ggml_stored_shape(const Shape& shape) {
-  const std::vector<int64_t>& d = shape.dims();
-  return Shape(std::vector<int64_t>(d.end() - static_cast<std::ptrdiff_t>(ggml_dims(shape)), d.end()));
-}
-
 bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_output) {
-  if (!name.ends_with("weight") || ggml_dims(shape) < 2) return false;
+  // ggml_n_dims counts: a [1, n] tensor is a vector.
+  if (!name.ends_with("weight") || shape.ggml_stored().rank() < 2) return false;
   const std::string n(name);
   static constexpr std::string_view kNever[] = {
       "_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight", "time_mix_first.weight", "time_mix_w1.weight",

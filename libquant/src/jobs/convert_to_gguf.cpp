@@ -129,14 +129,8 @@ struct TensorPlan {
   float boost = 1.0f;
 
   // The importance row `row` is quantized with (its expert's, for a stacked expert weight).
-  const float* importance_of_row(uint64_t row) const {
-    if (importance.empty()) return nullptr;
-    const Shape& s = src->shape;
-    const uint64_t cols = static_cast<uint64_t>(s.row_length());
-    if (importance.size() == cols) return importance.data();
-    return importance.data() + row / static_cast<uint64_t>(s[s.rank() - 2]) * cols;
-  }
-  bool per_expert_importance() const { return !importance.empty() && importance.size() != static_cast<size_t>(src->shape.row_length()); }
+  const float* importance_of_row(uint64_t row) const { return methods::importance_of_row(importance, src->shape, row); }
+  bool per_expert_importance() const { return importance.size() > static_cast<size_t>(src->shape.row_length()); }
 };
 
 // Quantizes one tensor in row chunks (buffers reused across tensors) and
@@ -246,8 +240,7 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
     log_info("no importance data for " + t.name);
     return {};
   }
-  // A stacked expert weight takes one run of columns per expert.
-  const int64_t n_mat = t.shape.rank() == 3 ? t.shape[0] : 1;
+  const int64_t n_mat = methods::importance_runs(t.shape);
   if (static_cast<int64_t>(e->sums.size()) != t.shape.row_length() * n_mat) {
     if (t.name == "token_embd.weight") return {};  // llama.cpp only warns here
     throw Error(ErrorCode::ImatrixInvalid,
@@ -456,7 +449,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
       res.protected_weights += boosted;
     }
     // Written as llama-quantize writes it ([1, n] as [n]), unless the job is the converter's float conversion.
-    specs.push_back({t->name, {out, converter_output ? t->shape : gguf::ggml_stored_shape(t->shape)}});
+    specs.push_back({t->name, {out, converter_output ? t->shape : t->shape.ggml_stored()}});
     const auto err = dyn.estimated_error.find(t->name);
     res.tensors.push_back({t->name, out, t->shape, err == dyn.estimated_error.end() ? -1.0 : err->second,
                            pinned.count(t->name) > 0, protected_tensors.count(t->name) > 0, boosted});

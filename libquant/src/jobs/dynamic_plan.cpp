@@ -43,19 +43,13 @@ namespace {
 std::vector<float> column_importance(const methods::ImportanceMatrix* imatrix, const model::SourceTensor& t) {
   if (!imatrix) return {};
   const auto* e = imatrix->find(t.name);
-  const int64_t n_mat = t.shape.rank() == 3 ? t.shape[0] : 1;
-  return e && static_cast<int64_t>(e->sums.size()) == t.shape.row_length() * n_mat ? e->mean() : std::vector<float>{};
+  const int64_t runs = methods::importance_runs(t.shape);
+  return e && static_cast<int64_t>(e->sums.size()) == t.shape.row_length() * runs ? e->mean() : std::vector<float>{};
 }
 
-// The matrix (expert) of row `row` of a tensor: rows are counted across the stack.
-int64_t matrix_of_row(const model::SourceTensor& t, int64_t row) {
-  return t.shape.rank() == 3 ? row / t.shape[1] : 0;
-}
-
-// The importance row `row` is weighted by (its expert's), null when none.
+// The importance row `row` (counted across a stack) is weighted by, null when none.
 const float* importance_of_row(const std::vector<float>& imp, const model::SourceTensor& t, int64_t row) {
-  if (imp.empty()) return nullptr;
-  return imp.data() + (imp.size() == static_cast<size_t>(t.shape.row_length()) ? 0 : matrix_of_row(t, row) * t.shape.row_length());
+  return methods::importance_of_row(imp, t.shape, static_cast<uint64_t>(row));
 }
 
 // The row index sample i of n is taken from (evenly spaced over the tensor).
@@ -87,13 +81,13 @@ std::vector<methods::QuantOption> measure_tensor(const std::vector<float>& sampl
   if (t.shape.rank() != 3 || imp.size() == static_cast<size_t>(cols))
     return methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(), allowed, &pool);
   std::vector<methods::QuantOption> total;
+  auto expert_of = [&](int64_t i) { return sampled_row(i, n, rows) / t.shape[1]; };
   for (int64_t i = 0; i < n;) {  // runs of sampled rows from one expert
-    const int64_t e = matrix_of_row(t, sampled_row(i, n, rows));
     int64_t j = i + 1;
-    while (j < n && matrix_of_row(t, sampled_row(j, n, rows)) == e) ++j;
+    while (j < n && expert_of(j) == expert_of(i)) ++j;
     const int64_t share = std::max<int64_t>(1, rows * (j - i) / n);  // the rows these samples stand for
-    auto part = methods::measure_options(sample.data() + i * cols, j - i, share, cols, importance_of_row(imp, t, sampled_row(i, n, rows)),
-                                         allowed, &pool);
+    auto part = methods::measure_options(sample.data() + i * cols, j - i, share, cols,
+                                         importance_of_row(imp, t, sampled_row(i, n, rows)), allowed, &pool);
     if (total.empty()) total = std::move(part);
     else
       for (size_t k = 0; k < total.size() && k < part.size(); ++k) total[k].error += part[k].error;

@@ -142,6 +142,15 @@ void ImportanceMatrix::merge(const ImportanceMatrix& other) {
     if (std::find(datasets.begin(), datasets.end(), d) == datasets.end()) datasets.push_back(d);
 }
 
+int64_t importance_runs(const Shape& shape) noexcept { return shape.rank() == 3 ? shape.dims()[0] : 1; }
+
+const float* importance_of_row(std::span<const float> importance, const Shape& shape, uint64_t row) noexcept {
+  if (importance.empty()) return nullptr;
+  const auto cols = static_cast<uint64_t>(shape.row_length());
+  if (importance.size() == cols || shape.rank() != 3) return importance.data();
+  return importance.data() + row / static_cast<uint64_t>(shape.dims()[1]) * cols;
+}
+
 void ImportanceMatrix::order_as_llama_imatrix() {
   std::unordered_map<std::string, size_t> order;
   for (size_t i = 0; i < entries_.size(); ++i) order[entries_[i].name] = i;

@@ -65,10 +65,7 @@ bool same_stored_shape(const std::string& name, const Shape& stored, const Shape
   if (stored == expected) return true;
   const bool either = name.ends_with(".ffn_gate_inp.weight") || name.ends_with(".ffn_gate_inp_shexp.weight") ||
                       name.ends_with("_exps.weight");
-  if (!either) return false;
-  std::vector<int64_t> d = expected.dims();
-  while (d.size() > 1 && d.front() == 1) d.erase(d.begin());
-  return stored.dims() == d;
+  return either && stored == expected.ggml_stored();
 }
 
 }  // namespace

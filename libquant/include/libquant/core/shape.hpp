@@ -29,6 +29,10 @@ class LIBQUANT_API Shape {
   std::vector<int64_t> ggml_ne() const { return {dims_.rbegin(), dims_.rend()}; }
   static Shape from_ggml_ne(const std::vector<int64_t>& ne) { return Shape({ne.rbegin(), ne.rend()}); }
   std::string to_string() const;  // "[64, 172]"
+  // The shape as GGUF writers that store ggml_n_dims dimensions (llama-quantize)
+  // write it: leading size-1 dimensions (ggml's trailing ones) dropped, one
+  // dimension kept at least ([1, n] -> [n]).
+  Shape ggml_stored() const;
 
   friend bool operator==(const Shape&, const Shape&) = default;
 

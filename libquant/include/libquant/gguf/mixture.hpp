@@ -60,10 +60,6 @@ struct MixtureOptions {
 LIBQUANT_API DType type_for_rows(DType t, int64_t n_per_row);
 
 LIBQUANT_API bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_output);
-// The shape as llama-quantize writes it: GGUF stores ggml_n_dims dimensions,
-// so size-1 dimensions beyond the last longer one in ggml's order (leading
-// ones in ours) are dropped ([1, n] -> [n]).
-LIBQUANT_API Shape ggml_stored_shape(const Shape& shape);
 
 class LIBQUANT_API MixturePlanner {
  public:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libquant/calib/linear_hook.hpp"
+#include "libquant/core/shape.hpp"
 #include "libquant/export.hpp"
 
 namespace libquant::methods {
@@ -91,5 +92,14 @@ class LIBQUANT_API ImatrixCollector final : public calib::LinearHook {
   bool output_;
   int64_t calls_ = 1;
 };
+
+// Importance of a stacked expert weight ([experts, rows, cols]): one run of
+// columns per expert. How many runs a tensor of `shape` takes (its experts; 1
+// for any other weight), and the run row `row` (counted across the stack) is
+// weighted by: null for empty `importance`, the whole vector when it holds
+// one run.
+LIBQUANT_API int64_t importance_runs(const Shape& shape) noexcept;
+LIBQUANT_API const float* importance_of_row(std::span<const float> importance, const Shape& shape,
+                                            uint64_t row) noexcept;
 
 }  // namespace libquant::methods
