@@ -2,7 +2,8 @@
 """Writes a synthetic Hugging Face checkpoint with Llama-2-7B shapes, or Gemma 2
 9B shapes (--shape gemma2-9b: 256k vocabulary, head size 256, four norms per
 layer, tied output), or Qwen3-30B-A3B's (--shape qwen3-30b-a3b: 128 experts of
-768, top 8, q/k norms), or fewer layers, into a cache directory, for
+768, top 8, q/k norms), or Mamba-2 2.7B's (--shape mamba2-2.7b: 64 state-space
+layers of 80 heads x 64, state 128, no attention), or fewer layers, into a cache directory, for
 conversion throughput / memory benchmarks.
 
 The weights are random bf16 (tiled from a 64 MiB random pool, which is enough
@@ -22,10 +23,33 @@ SHAPES_GEMMA2_9B = dict(hidden=3584, ffn=14336, layers=42, heads=16, kv_heads=8,
                         gemma=True)
 SHAPES_QWEN3_30B_A3B = dict(hidden=2048, ffn=6144, layers=48, heads=32, kv_heads=4, head_dim=128, vocab=151936,
                             experts=128, experts_used=8, expert_ffn=768)
-SHAPES = {"llama2-7b": SHAPES_7B, "gemma2-9b": SHAPES_GEMMA2_9B, "qwen3-30b-a3b": SHAPES_QWEN3_30B_A3B}
+SHAPES_MAMBA2_2_7B = dict(hidden=2560, ffn=0, layers=64, heads=80, kv_heads=0, vocab=50288, mamba2=True,
+                          head_dim=64, groups=1, state=128, taps=4)
+SHAPES = {"llama2-7b": SHAPES_7B, "gemma2-9b": SHAPES_GEMMA2_9B, "qwen3-30b-a3b": SHAPES_QWEN3_30B_A3B,
+          "mamba2-2.7b": SHAPES_MAMBA2_2_7B}
+
+
+def mamba2_tensors(cfg):
+    h, inner = cfg["hidden"], cfg["heads"] * cfg["head_dim"]
+    conv = inner + 2 * cfg["groups"] * cfg["state"]
+    yield "backbone.embeddings.weight", (cfg["vocab"], h)
+    for i in range(cfg["layers"]):
+        p = f"backbone.layers.{i}."
+        yield p + "norm.weight", (h,)
+        yield p + "mixer.in_proj.weight", (inner + conv + cfg["heads"], h)
+        yield p + "mixer.conv1d.weight", (conv, 1, cfg["taps"])
+        yield p + "mixer.conv1d.bias", (conv,)
+        for n in ("dt_bias", "A_log", "D"):
+            yield p + "mixer." + n, (cfg["heads"],)
+        yield p + "mixer.norm.weight", (inner,)
+        yield p + "mixer.out_proj.weight", (h, inner)
+    yield "backbone.norm_f.weight", (h,)
 
 
 def tensors(cfg):
+    if cfg.get("mamba2"):
+        yield from mamba2_tensors(cfg)
+        return
     h, f, v = cfg["hidden"], cfg["ffn"], cfg["vocab"]
     hd = cfg.get("head_dim", h // cfg["heads"])
     q, kv = hd * cfg["heads"], hd * cfg["kv_heads"]
@@ -60,6 +84,12 @@ def tensors(cfg):
 
 
 def config_json(cfg):
+    if cfg.get("mamba2"):  # state-spaces/mamba2-2.7b's sizes, tied output
+        return dict(architectures=["Mamba2ForCausalLM"], model_type="mamba2", hidden_size=cfg["hidden"],
+                    num_hidden_layers=cfg["layers"], vocab_size=cfg["vocab"], expand=2, head_dim=cfg["head_dim"],
+                    num_heads=cfg["heads"], n_groups=cfg["groups"], state_size=cfg["state"], conv_kernel=cfg["taps"],
+                    layer_norm_epsilon=1e-5, use_bias=False, use_conv_bias=True, tie_word_embeddings=True,
+                    torch_dtype="bfloat16", bos_token_id=1, eos_token_id=2)
     common = dict(hidden_size=cfg["hidden"], intermediate_size=cfg["ffn"], num_hidden_layers=cfg["layers"],
                   num_attention_heads=cfg["heads"], num_key_value_heads=cfg["kv_heads"], vocab_size=cfg["vocab"],
                   torch_dtype="bfloat16", bos_token_id=2 if cfg.get("gemma") else 1,

@@ -30,6 +30,8 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
         .field("vocab_size", info.vocab_size)
         .field("num_experts", info.num_experts)
         .field("num_experts_used", info.num_experts_used)
+        .field("ssm_heads", info.ssm_heads)
+        .field("ssm_state_size", info.ssm_state_size)
         .field("torch_dtype", info.dtype)
         .field("quantization", info.quantization)
         .field("file_size", info.file_size)
@@ -59,6 +61,10 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
             << (info.num_experts ? "Experts: " + std::to_string(info.num_experts) + " (" +
                                        std::to_string(info.num_experts_used) + " per token)\n"
                                  : std::string())
+            << (info.ssm_heads ? "State-space mixers: " + std::to_string(info.ssm_heads) + " heads x " +
+                                     std::to_string(info.ssm_head_dim) + ", state " + std::to_string(info.ssm_state_size) +
+                                     ", " + std::to_string(info.ssm_groups) + " groups\n"
+                               : std::string())
             << "Vocab Size: " << info.vocab_size << "\n"
             << "Dtype: " << info.dtype << "\n"
             << (info.quantization.empty() ? "" : "Quantization: " + info.quantization + "\n")

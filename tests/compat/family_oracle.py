@@ -10,7 +10,8 @@ norm convention matters), and its float32 logits for the given ids.
           mixture of experts (8 experts, top 2, 2 layers, every width 256 so that the 256-element blocks
           of K- and IQ-quants fit its rows): mixtral, qwen2moe (shared expert with its sigmoid gate,
           top-k weights not renormalised, as llama.cpp runs it) or qwen3moe (q/k norms, renormalised
-          top-k weights, as llama.cpp runs it)
+          top-k weights, as llama.cpp runs it), or the state-space mamba2 (2 layers, hidden 256, 8 heads of
+          64, 2 groups, state 16, scan chunks of 16 tokens so that transformers' chunked form spans several)
   Extra ids after LOGITS.json: a second, shorter sequence whose logits go under "short_logits".
 
 The MoE routers are scaled up (x 20) so that the top-2 choices are decisive:
@@ -39,7 +40,16 @@ def build_moe(family):
     return Qwen3MoeForCausalLM(Qwen3MoeConfig(num_experts=8, moe_intermediate_size=256, norm_topk_prob=True, **common))
 
 
+def build_mamba2():
+    from transformers import Mamba2Config, Mamba2ForCausalLM
+    return Mamba2ForCausalLM(Mamba2Config(vocab_size=512, hidden_size=256, num_hidden_layers=2, expand=2, head_dim=64,
+                                          num_heads=8, n_groups=2, state_size=16, conv_kernel=4, chunk_size=16,
+                                          bos_token_id=1, eos_token_id=2, pad_token_id=0))
+
+
 def build(family):
+    if family == "mamba2":
+        return build_mamba2()
     if family in ("mixtral", "qwen2moe", "qwen3moe"):
         return build_moe(family)
     common = dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,

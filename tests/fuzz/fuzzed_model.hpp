@@ -1,7 +1,8 @@
 #pragma once
 // A small Llama-style GGUF built from fuzz input, for the targets that go past
 // the parser (fuzz_forward, fuzz_quantize_tensor), sometimes a mixture of
-// experts (stacked expert tensors, a router, Qwen2-MoE's shared expert):
+// experts (stacked expert tensors, a router, Qwen2-MoE's shared expert) or a
+// Mamba-2 state-space model (ssm_* tensors and keys, no attention):
 // hyper-parameters and tensor shapes that mostly agree, then a few lies
 // chosen by the input (a metadata
 // value off, a dimension changed, swapped or dropped, a tensor missing, a
@@ -62,6 +63,12 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
   const int64_t n_exp = in.ConsumeIntegralInRange<int64_t>(1, 4), used = in.ConsumeIntegralInRange<int64_t>(0, 5);
   const int64_t eff = in.ConsumeIntegralInRange<int64_t>(1, 24), shared_ff = in.ConsumeIntegralInRange<int64_t>(0, 16);
   if (moe && arch == "qwen2") arch = "qwen2moe";
+  // Mamba-2: heads of hp channels in groups, a state of ns, a convolution of taps.
+  const bool ssm = !moe && in.ConsumeProbability<float>() < 0.25f;
+  const int64_t sh = in.ConsumeIntegralInRange<int64_t>(1, 4), hp = in.ConsumeIntegralInRange<int64_t>(1, 8);
+  const int64_t sg = in.ConsumeIntegralInRange<int64_t>(1, 2), ns = in.ConsumeIntegralInRange<int64_t>(1, 8);
+  const int64_t taps = in.ConsumeIntegralInRange<int64_t>(1, 4), di = sh * hp, conv = di + 2 * sg * ns;
+  if (ssm) arch = "mamba2";
 
   std::vector<GgufKv> kvs = {{"general.architecture", GgufValue::str(arch)}};
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
@@ -76,6 +83,11 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
     else kvs.push_back({arch + "." + key, GgufValue::i64(v)});
   }
   kvs.push_back({arch + ".attention.layer_norm_rms_epsilon", GgufValue::f32(1e-5f)});
+  if (ssm)
+    for (auto [key, v] : std::vector<std::pair<const char*, int64_t>>{
+             {"ssm.conv_kernel", taps}, {"ssm.inner_size", di}, {"ssm.state_size", ns}, {"ssm.time_step_rank", sh},
+             {"ssm.group_count", sg}})
+      kvs.push_back({arch + "." + key, u32(in.ConsumeProbability<float>() < 0.08f ? in.ConsumeIntegralInRange<int64_t>(0, 9) : v)});
   if (moe) {
     for (auto [key, v] : std::vector<std::pair<const char*, int64_t>>{
              {"expert_count", n_exp}, {"expert_used_count", used}, {"expert_feed_forward_length", eff},
@@ -87,6 +99,15 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
   if (in.ConsumeBool()) specs.push_back({"output.weight", Shape{vocab, d}});
   for (int64_t l = 0; l < layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
+    if (ssm) {
+      for (auto [n, s] : std::vector<std::pair<const char*, Shape>>{
+               {"attn_norm.weight", Shape{d}}, {"ssm_in.weight", Shape{di + conv + sh, d}},
+               {"ssm_conv1d.weight", Shape{conv, taps}}, {"ssm_conv1d.bias", Shape{conv}}, {"ssm_dt.bias", Shape{sh}},
+               {"ssm_a", Shape{sh, 1}}, {"ssm_d", Shape{sh, 1}}, {"ssm_norm.weight", Shape{sg, di / sg}},
+               {"ssm_out.weight", Shape{d, di}}})
+        specs.push_back({p + n, s, in.ConsumeProbability<float>() < 0.2f && s.rank() == 2 ? DType::F16 : DType::F32});
+      continue;
+    }
     for (auto [n, s] : std::vector<std::pair<const char*, Shape>>{
              {"attn_norm.weight", Shape{d}}, {"ffn_norm.weight", Shape{d}}, {"attn_q.weight", Shape{nh * hd, d}},
              {"attn_k.weight", Shape{nkv * hd, d}}, {"attn_v.weight", Shape{nkv * hd, d}},

@@ -9,6 +9,7 @@
 #include "../cpu/ops.hpp"
 #include "hook_site.hpp"
 #include "linear_weight.hpp"
+#include "mamba2_mixer.hpp"
 #include "moe_feed_forward.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/finite.hpp"
@@ -36,6 +37,7 @@ struct LayerWeights {
   LinearWeight wq, wk, wv, wo, wg, wu, wd;
   LinearWeight wqkv;  // Phi-3's fused Q|K|V (then wq, wk, wv are empty and wu holds gate|up)
   std::unique_ptr<MoeWeights> moe;  // a mixture-of-experts FFN (then wg, wu, wd are empty)
+  std::unique_ptr<Mamba2Weights> ssm;  // a Mamba-2 layer: attn_norm and this mixer only
 };
 
 const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nullptr; }
@@ -64,7 +66,7 @@ struct Transformer::Impl {
           "llama.cpp's exact numerics are implemented for Llama/Mistral/Qwen blocks, not " + cfg.architecture,
           "Run without --llama-cpp-numerics");
     neox = !arch->permute_qk && !arch->interleaved_rope;
-    check(cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0,
+    check(arch->ssm || (cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0),
           ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");
     cache.resize(static_cast<size_t>(cfg.num_layers));
     if (!cfg.quantization_config.empty()) {
@@ -99,6 +101,7 @@ struct Transformer::Impl {
   LayerWeights load_layer(int l) const {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights w;
+    if (arch->ssm) return load_ssm_layer(p);
     w.attn_norm = load(p + "attn_norm.weight", arch->pre_norms);
     w.ffn_norm = load(p + "ffn_norm.weight", arch->pre_norms && !arch->parallel_block);
     w.q_norm = load(p + "attn_q_norm.weight", false);
@@ -124,6 +127,23 @@ struct Transformer::Impl {
     if (!arch->fused_projections) w.wg = load_linear(src, p + "ffn_gate.weight", how);
     w.wu = load_linear(src, p + "ffn_up.weight", how);
     w.wd = load_linear(src, p + "ffn_down.weight", how);
+    return w;
+  }
+
+  LayerWeights load_ssm_layer(const std::string& p) const {
+    const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
+    LayerWeights w;
+    w.attn_norm = load(p + "attn_norm.weight");
+    w.ssm = std::make_unique<Mamba2Weights>();
+    Mamba2Weights& m = *w.ssm;
+    m.in = load_linear(src, p + "ssm_in.weight", how);
+    m.out = load_linear(src, p + "ssm_out.weight", how);
+    m.conv = load(p + "ssm_conv1d.weight");
+    m.conv_bias = load(p + "ssm_conv1d.bias", false);
+    m.dt_bias = load(p + "ssm_dt.bias");
+    m.a = load(p + "ssm_a");
+    m.d = load(p + "ssm_d");
+    m.norm = load(p + "ssm_norm.weight");
     return w;
   }
 
@@ -258,6 +278,11 @@ struct Transformer::Impl {
     std::vector<float>& h = x.h;
     std::vector<float> xn(h.size()), a(h.size());
     pre_norm(h, w.attn_norm, N, d, xn);
+    if (w.ssm) {  // Mamba-2: the mixer is the whole layer
+      mamba2_mixer(*w.ssm, cfg, l, xn.data(), x.batch, x.seq, a.data(), pool, hook);
+      for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
+      return;
+    }
     attention(l, w, xn, x.batch, x.seq, a, hook);
     if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(a.data(), pn, N, d, cfg.rms_norm_eps, a.data());
     const auto rs = static_cast<float>(cfg.residual_scale);
@@ -278,8 +303,9 @@ struct Transformer::Impl {
   // (post-norm applied) added to the stream or put in its place.
   void run_part(int l, Transformer::Sublayer part, const std::vector<Transformer::Hidden*>& xs, bool residual) {
     check(l >= 0 && l < cfg.num_layers, ErrorCode::InvalidArgument, "layer index out of range");
-    check(!arch->parallel_block && !opts.ggml_numerics, ErrorCode::InvalidArgument,
-          "this block has no separate sublayers (parallel attention and FFN), or runs with llama.cpp's numerics");
+    check(!arch->parallel_block && !arch->ssm && !opts.ggml_numerics, ErrorCode::InvalidArgument,
+          "this block has no separate attention and FFN sublayers (parallel ones, or a state-space mixer), or runs "
+          "with llama.cpp's numerics");
     std::optional<LayerWeights> scratch;
     const LayerWeights& w = layer(l, scratch);
     const int64_t d = cfg.hidden_size;

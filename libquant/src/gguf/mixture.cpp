@@ -66,12 +66,31 @@ std::optional<FileTypeInfo> find_file_type(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// A state-space layer's A, D or time-step tensor (the roadmap's SSM_STATE role):
+// tiny and multiplied into a recurrence, so an error compounds over every token.
+// llama.cpp's own files never offer them for quantization (no ".weight" suffix,
+// or 1-D); files named otherwise (Ollama's "ssm_dt.weight", 2-D) keep them too.
+bool is_ssm_state(std::string_view name) {
+  const auto dot = name.find('.', name.starts_with("blk.") ? 4 : 0);
+  if (!name.starts_with("blk.") || dot == std::string_view::npos) return false;
+  const std::string_view rest = name.substr(dot + 1);
+  for (std::string_view s : {"ssm_a", "ssm_d", "ssm_dt"})
+    if (rest == s || (rest.starts_with(s) && (rest.substr(s.size()) == ".weight" || rest.substr(s.size()) == ".bias")))
+      return true;
+  return false;
+}
+
+}  // namespace
+
 bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_output) {
+  if (is_ssm_state(name)) return false;
   // ggml_n_dims counts: a [1, n] tensor is a vector.
   if (!name.ends_with("weight") || shape.ggml_stored().rank() < 2) return false;
   const std::string n(name);
   static constexpr std::string_view kNever[] = {
-      "_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight", "time_mix_first.weight", "time_mix_w1.weight",
+      "_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d", "shortconv.conv.weight", "time_mix_first.weight", "time_mix_w1.weight",
       "time_mix_w2.weight", "time_mix_decay_w1.weight", "time_mix_decay_w2.weight", "time_mix_lerp_fused.weight",
       "attn_rel_b.weight"};
   for (auto part : kNever)

@@ -69,7 +69,7 @@ std::string dominant_dtype(const model::TensorSource& src) {
 bool converter_keeps_f32(const model::SourceTensor& t) {
   const std::string_view n = t.name;
   return t.shape.rank() <= 1 || n.ends_with("_norm.weight") || n.ends_with(".ffn_gate_inp.weight") ||
-         n.ends_with(".ffn_gate_inp_shexp.weight");
+         n.ends_with(".ffn_gate_inp_shexp.weight") || n.ends_with(".ssm_conv1d.weight") || !n.ends_with(".weight");
 }
 
 DType stored_type(const model::SourceTensor& t, bool hf) {

@@ -49,12 +49,7 @@ ConvertToHfResult convert_gguf_to_hf(const ConvertToHfOptions& opts) {
         src->kind() == model::SourceKind::HfDirectory ? "It already is a Hugging Face checkpoint"
                                                       : "Use `littlebit convert` for .littlebit files");
   const model::ModelConfig cfg = model::validated_config(*src);
-  check(cfg.arch() && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
-        "architecture '" + cfg.architecture + "' has no Hugging Face layout here",
-        "Supported: " + model::supported_architectures());
-  check(!cfg.is_moe(), ErrorCode::UnsupportedConversion,
-        "GGUF files of mixture-of-experts models cannot be converted to Hugging Face checkpoints yet",
-        "Keep the GGUF, or start from the original HF checkpoint");
+  hf_output::require_transformer_blocks(cfg, "Conversion to a Hugging Face checkpoint");
   const DType dt = checkpoint_dtype(*src, opts.dtype);
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
 

@@ -14,6 +14,17 @@
 namespace libquant::jobs::hf_output {
 namespace fs = std::filesystem;
 
+void require_transformer_blocks(const model::ModelConfig& cfg, const std::string& job) {
+  check(cfg.arch() != nullptr && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
+        job + " of " + cfg.architecture + " is not supported (no Hugging Face layout here)",
+        "Supported: " + model::supported_architectures());
+  const char* kind = cfg.is_moe() ? "mixture-of-experts" : cfg.is_ssm() ? "state-space (Mamba-2)" : nullptr;
+  if (kind)
+    throw Error(ErrorCode::UnsupportedConversion,
+                job + " of " + kind + " models (" + cfg.architecture + ") is not supported yet",
+                "Quantize it to GGUF instead (quantize MODEL gguf), which covers every layer of it");
+}
+
 bool config_only_tensor(const std::string& gguf_name) noexcept {
   return gguf_name == "rope_freqs.weight" || gguf_name.starts_with("rope_factors_");
 }

@@ -19,6 +19,12 @@
 
 namespace libquant::jobs::hf_output {
 
+// Refuses (UnsupportedConversion) models whose HF checkpoints `job` cannot
+// write: families without an HF layout here, mixtures of experts and
+// state-space models (their layers are not the attention + FFN block the HF
+// writers and the SmoothQuant / GPTQ / AWQ passes know).
+void require_transformer_blocks(const model::ModelConfig& cfg, const std::string& job);
+
 // Tensors HF keeps in config.json instead (RoPE frequency factors).
 bool config_only_tensor(const std::string& gguf_name) noexcept;
 

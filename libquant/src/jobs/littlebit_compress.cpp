@@ -22,6 +22,7 @@
 #include "libquant/eval/decoder_block_grad.hpp"
 #include "libquant/methods/littlebit.hpp"
 #include "libquant/methods/littlebit_block.hpp"
+#include "libquant/model/model_validation.hpp"
 #include "libquant/model/overlay_source.hpp"
 #include "littlebit_output.hpp"
 #include "peak_memory.hpp"
@@ -347,6 +348,10 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
   auto src = model::open_tensor_source(opts.model);
   check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,
         "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");
+  if (model::has_known_architecture(*src))
+    check(!model::validated_config(*src).is_ssm(), ErrorCode::UnsupportedConversion,
+          "LittleBit compression of state-space (Mamba-2) models is not supported yet",
+          "Quantize it to GGUF instead (quantize MODEL gguf)");
   // Block-output matching runs after each layer's refinement; refuse a model it
   // cannot handle before any of that work is done.
   if (opts.refine && opts.block_options.steps > 0) eval::check_block_supported(*src, 0);

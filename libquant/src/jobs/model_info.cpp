@@ -44,6 +44,10 @@ void copy_sizes(const model::ModelConfig& cfg, ModelInfo& info) {
   info.vocab_size = cfg.vocab_size;
   info.num_experts = cfg.num_experts;
   info.num_experts_used = cfg.num_experts_used;
+  info.ssm_heads = cfg.ssm_heads;
+  info.ssm_head_dim = cfg.ssm_head_dim();
+  info.ssm_state_size = cfg.ssm_state_size;
+  info.ssm_groups = cfg.ssm_groups;
 }
 
 // An HF checkpoint of a family we cannot convert: what its config and its

@@ -94,14 +94,8 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
-  check(cfg.arch() != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
-  check(!cfg.is_moe(), ErrorCode::UnsupportedConversion,
-        "SmoothQuant of mixture-of-experts models (" + cfg.architecture + ") is not supported yet",
-        "Quantize it to GGUF instead (quantize MODEL gguf), which covers its experts");
   // The W8A8 output is an HF checkpoint: its config.json is the input's, or written from GGUF metadata.
-  check(cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
-        "SmoothQuant W8A8 checkpoints of " + cfg.architecture + " are not supported yet",
-        "Supported: " + model::supported_architectures());
+  hf_output::require_transformer_blocks(cfg, "SmoothQuant");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 

@@ -263,12 +263,7 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   auto src = model::open_tensor_source(opts.model);
   const model::ModelConfig cfg = eval::forward_config(*src);
-  check(cfg.arch() != nullptr && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
-        "weight-only checkpoints of " + cfg.architecture + " are not supported yet",
-        "Supported: " + model::supported_architectures());
-  check(!cfg.is_moe(), ErrorCode::UnsupportedConversion,
-        "GPTQ / AWQ checkpoints of mixture-of-experts models (" + cfg.architecture + ") are not supported yet",
-        "Quantize it to GGUF instead (quantize MODEL gguf), which covers its experts");
+  hf_output::require_transformer_blocks(cfg, "GPTQ / AWQ quantization");
   check(cfg.quantization_config.empty(), ErrorCode::InvalidArgument, "the model is already quantized",
         "Start from the float checkpoint");
 

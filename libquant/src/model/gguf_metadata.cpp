@@ -189,6 +189,50 @@ void read_experts(const io::GgufHeader& h, const std::string& a, ModelConfig& c)
   if (const auto* v = h.find(a + ".expert_weights_norm"); v && !v->is_array()) c.expert_weights_norm = v->as_int() != 0;
 }
 
+// Mamba-2's keys in the converter's order: no attention, no FFN, no RoPE, no vocab_size key.
+std::vector<GgufKv> ssm_metadata(const ModelConfig& cfg, const std::string& a, LlamaFileType file_type,
+                                 std::string_view model_name, std::vector<GgufKv> tokenizer) {
+  auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  std::vector<GgufKv> kvs = {
+      {"general.architecture", GgufValue::str(a)},
+      {"general.type", GgufValue::str("model")},
+      {"general.name", GgufValue::str(std::string(model_name))},
+      {a + ".context_length", u32(cfg.max_position_embeddings)},
+      {a + ".embedding_length", u32(cfg.hidden_size)},
+      {a + ".feed_forward_length", u32(0)},
+      {a + ".attention.head_count", u32(0)},
+      {a + ".block_count", u32(cfg.num_layers)},
+      {a + ".ssm.conv_kernel", u32(cfg.ssm_conv_kernel)},
+      {a + ".ssm.inner_size", u32(cfg.ssm_inner_size)},
+      {a + ".ssm.state_size", u32(cfg.ssm_state_size)},
+      {a + ".ssm.time_step_rank", u32(cfg.ssm_heads)},
+      {a + ".ssm.group_count", u32(cfg.ssm_groups)},
+      {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
+      {"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))},
+  };
+  if (cfg.ssm_dt_min > 0.0 || cfg.ssm_dt_max > 0.0)
+    log_warning("config.json clamps the time step (time_step_limit); GGUF cannot store the clamp and llama.cpp "
+                "runs without it");
+  for (auto& kv : tokenizer) kvs.push_back(std::move(kv));
+  kvs.push_back({"general.quantization_version", GgufValue::u32(2)});
+  return kvs;
+}
+
+// Mamba-2's mixer sizes; its attention keys (head_count 0) mean nothing and are cleared.
+void read_ssm(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
+  c.num_heads = c.num_kv_heads = c.head_dim = 0;
+  c.intermediate_size = 0;
+  auto get = [&](const char* key) {
+    const io::GgufValue* v = h.find(a + key);
+    return v && !v->is_array() ? v->as_int() : 0;
+  };
+  c.ssm_conv_kernel = get(".ssm.conv_kernel");
+  c.ssm_inner_size = get(".ssm.inner_size");
+  c.ssm_state_size = get(".ssm.state_size");
+  c.ssm_heads = get(".ssm.time_step_rank");
+  c.ssm_groups = get(".ssm.group_count");
+}
+
 }  // namespace
 
 std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType file_type, std::string_view model_name,
@@ -196,6 +240,7 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
   const ArchitectureInfo* arch = cfg.arch();
   check(arch != nullptr, ErrorCode::UnsupportedConversion, "architecture '" + cfg.architecture + "' is not supported");
   const std::string a(arch->gguf_arch);
+  if (arch->ssm) return ssm_metadata(cfg, a, file_type, model_name, std::move(tokenizer));
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
   std::vector<GgufKv> kvs = {
       {"general.architecture", GgufValue::str(a)},
@@ -294,6 +339,7 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
   read_attention_layout(h, a, c);
   if (info) read_family_scalars(h, *info, a, c);
   read_experts(h, a, c);
+  if (info && info->ssm) read_ssm(h, a, c);
   if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
   if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();
   return c;

@@ -39,6 +39,9 @@ constexpr ArchitectureInfo kArchitectures[] = {
     // Command-R: one LayerNorm feeding attention and FFN in parallel, adjacent-pair RoPE, scaled logits.
     {.hf_class = "CohereForCausalLM", .gguf_arch = "command-r", .permute_qk = false, .qkv_bias = false,
      .qk_norm = false, .layer_norm = true, .parallel_block = true, .interleaved_rope = true},
+    // Mamba-2: RMSNorm then a state-space mixer in every layer (read_mamba2).
+    {.hf_class = "Mamba2ForCausalLM", .gguf_arch = "mamba2", .permute_qk = false, .qkv_bias = false,
+     .qk_norm = false, .ssm = true},
 };
 
 [[noreturn]] void bad_config(const std::string& what) {
@@ -230,6 +233,48 @@ void read_experts(simdjson::dom::object& o, ModelConfig& c) {
                 "mlp_only_layers) are not supported", "Supported: checkpoints whose every layer is a mixture of experts");
 }
 
+// One number of a list ("time_step_limit": [0.0, {"__float__": "Infinity"}]);
+// `def` for anything that is not a plain number (transformers' encoding of inf).
+double list_number(simdjson::dom::object& o, const char* key, size_t i, double def) {
+  simdjson::dom::array a;
+  if (o[key].get_array().get(a) || a.size() <= i) return def;
+  double d;
+  int64_t n;
+  if (!a.at(i).get_double().get(d)) return d;
+  if (!a.at(i).get_int64().get(n)) return static_cast<double>(n);
+  return def;
+}
+
+// Mamba-2's mixer sizes, as llama.cpp's converter reads them: the inner width
+// (expand x hidden unless given), heads of head_dim channels, groups sharing
+// B and C, the state size and the convolution's taps. No attention, no FFN.
+void read_mamba2(simdjson::dom::object& o, ModelConfig& c) {
+  bool b = false;
+  if (!o["use_bias"].get_bool().get(b) && b)
+    throw Error(ErrorCode::UnsupportedConversion, "Mamba-2 projections with biases (use_bias) are not supported",
+                "llama.cpp's mamba2 graph has no such biases either");
+  c.rms_norm_eps = get_double(o, "layer_norm_epsilon", 1e-5);
+  const int64_t expand = get_int(o, "expand", false, 2);
+  c.ssm_inner_size = get_int(o, "intermediate_size", false, 0);
+  if (c.ssm_inner_size == 0) c.ssm_inner_size = get_int(o, "d_inner", false, expand * c.hidden_size);
+  const int64_t head_dim = get_int(o, "head_dim", false, 64);
+  if (head_dim == 0 || c.ssm_inner_size % head_dim != 0)
+    bad_config("the inner width " + std::to_string(c.ssm_inner_size) + " is not a multiple of head_dim " +
+               std::to_string(head_dim));
+  c.ssm_heads = c.ssm_inner_size / head_dim;
+  if (const int64_t h = get_int(o, "num_heads", false, c.ssm_heads); h != c.ssm_heads)
+    bad_config("num_heads " + std::to_string(h) + " x head_dim " + std::to_string(head_dim) +
+               " is not the inner width " + std::to_string(c.ssm_inner_size));
+  c.ssm_groups = get_int(o, "n_groups", false, 1);
+  c.ssm_state_size = get_int(o, "state_size", false, 128);
+  c.ssm_conv_kernel = get_int(o, "conv_kernel", false, 4);
+  c.ssm_dt_min = list_number(o, "time_step_limit", 0, 0.0);
+  c.ssm_dt_max = list_number(o, "time_step_limit", 1, 0.0);
+  if (!std::isfinite(c.ssm_dt_max)) c.ssm_dt_max = 0.0;
+  c.max_position_embeddings = int64_t{1} << 20;  // no positions: the converter's "arbitrary" context
+  c.tie_word_embeddings = !o["tie_word_embeddings"].get_bool().get(b) && b;
+}
+
 }  // namespace
 
 const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept {
@@ -251,7 +296,8 @@ bool plain_decoder_block(const ModelConfig& c) noexcept {
          !a->parallel_block && !a->fused_projections && !a->qk_norm_whole && c.sliding_window == 0 &&
          c.final_logit_softcap == 0.0 && c.attn_logit_softcap == 0.0 && c.attention_scale == 0.0 &&
          c.embedding_scale == 1.0 && c.residual_scale == 1.0 && c.logit_scale == 1.0 &&
-         c.rotary_dims() == c.head_dim && c.rope_long_factors.empty() && c.rope_short_factors.empty() && !c.is_moe();
+         c.rotary_dims() == c.head_dim && c.rope_long_factors.empty() && c.rope_short_factors.empty() && !c.is_moe() &&
+         !c.is_ssm();
 }
 
 const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept {
@@ -287,6 +333,17 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   else if (!o["dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
 
   c.hidden_size = get_int(o, "hidden_size", true);
+  if (known->ssm) {
+    c.num_layers = get_int(o, "num_hidden_layers", true);
+    c.vocab_size = get_int(o, "vocab_size", true);
+    if (c.hidden_size == 0 || c.num_layers == 0 || c.vocab_size == 0)
+      bad_config("hidden_size, num_hidden_layers and vocab_size must be positive");
+    read_mamba2(o, c);
+    c.bos_token_id = get_token_id(o, "bos_token_id");
+    c.eos_token_id = get_token_id(o, "eos_token_id");
+    c.pad_token_id = get_token_id(o, "pad_token_id");
+    return c;
+  }
   c.intermediate_size = get_int(o, "intermediate_size", true);
   c.num_layers = get_int(o, "num_hidden_layers", true);
   c.num_heads = get_int(o, "num_attention_heads", true);

@@ -64,8 +64,43 @@ void append_expert_tensors(const ModelConfig& c, const std::string& p, std::vect
 bool same_stored_shape(const std::string& name, const Shape& stored, const Shape& expected) {
   if (stored == expected) return true;
   const bool either = name.ends_with(".ffn_gate_inp.weight") || name.ends_with(".ffn_gate_inp_shexp.weight") ||
-                      name.ends_with("_exps.weight");
+                      name.ends_with("_exps.weight") || name.ends_with(".ssm_norm.weight");
   return either && stored == expected.ggml_stored();
+}
+
+// Mamba-2 sizes: the mixer's widths, positive and small enough that every
+// product the scan forms stays exact; heads split evenly into groups.
+void validate_ssm(const ModelConfig& c) {
+  require_range(c.ssm_inner_size, 1, kMaxDim, "the SSM inner width (ssm.inner_size)");
+  require_range(c.ssm_heads, 1, c.ssm_inner_size, "the SSM head count (ssm.time_step_rank)");
+  if (c.ssm_inner_size % c.ssm_heads != 0)
+    invalid("the SSM inner width " + std::to_string(c.ssm_inner_size) + " does not split into " +
+            std::to_string(c.ssm_heads) + " heads");
+  require_range(c.ssm_groups, 1, c.ssm_heads, "the SSM group count (ssm.group_count)");
+  if (c.ssm_heads % c.ssm_groups != 0)
+    invalid("the SSM head count " + std::to_string(c.ssm_heads) + " is not a multiple of the group count " +
+            std::to_string(c.ssm_groups));
+  require_range(c.ssm_state_size, 1, 1 << 16, "the SSM state size (ssm.state_size)");
+  require_range(c.ssm_conv_kernel, 1, 1 << 10, "the SSM convolution width (ssm.conv_kernel)");
+  if (checked_product(c.ssm_groups, c.ssm_state_size, "groups x state size") > kMaxDim ||
+      checked_product(c.ssm_inner_size, c.ssm_state_size, "inner width x state size") > (int64_t{1} << 40))
+    invalid("the SSM state is too large");
+  require_positive_finite(c.ssm_dt_min, "the time-step minimum", true);
+  require_positive_finite(c.ssm_dt_max, "the time-step maximum", true);
+}
+
+// A Mamba-2 layer: its input norm and mixer.
+void append_ssm_tensors(const ModelConfig& c, const std::string& p, std::vector<ExpectedTensor>& out) {
+  const int64_t d = c.hidden_size, di = c.ssm_inner_size, h = c.ssm_heads, conv = c.ssm_conv_channels();
+  out.push_back({p + "attn_norm.weight", Shape{d}});
+  out.push_back({p + "ssm_in.weight", Shape{di + conv + h, d}});
+  out.push_back({p + "ssm_conv1d.weight", Shape{conv, c.ssm_conv_kernel}});
+  out.push_back({p + "ssm_conv1d.bias", Shape{conv}, false});
+  out.push_back({p + "ssm_dt.bias", Shape{h}});
+  out.push_back({p + "ssm_a", Shape{h, 1}});
+  out.push_back({p + "ssm_d", Shape{h, 1}});
+  out.push_back({p + "ssm_norm.weight", Shape{c.ssm_groups, di / c.ssm_groups}});
+  out.push_back({p + "ssm_out.weight", Shape{d, di}});
 }
 
 }  // namespace
@@ -92,6 +127,11 @@ void validate_hyperparameters(const ModelConfig& c) {
                 "Supported: " + supported_architectures() + " (other GGUF families can be re-quantized by name)");
   require_range(c.num_layers, 1, kMaxLayers, "the layer count");
   require_range(c.hidden_size, 1, kMaxDim, "hidden_size (embedding_length)");
+  if (arch->ssm) {
+    require_range(c.vocab_size, 1, kMaxDim, "the vocabulary size");
+    require_positive_finite(c.rms_norm_eps, "rms_norm_eps", true);
+    return validate_ssm(c);
+  }
   require_range(c.intermediate_size, 1, kMaxDim, "intermediate_size (feed_forward_length)");
   require_range(c.num_heads, 1, kMaxDim, "the attention head count");
   require_range(c.num_kv_heads, 1, c.num_heads, "the key/value head count");
@@ -136,21 +176,26 @@ void validate_hyperparameters(const ModelConfig& c) {
 
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
   const ArchitectureInfo* arch = c.arch();
-  const int64_t d = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim;
-  const int64_t q = c.num_heads * hd, kv = c.num_kv_heads * hd;
+  const bool ssm = arch && arch->ssm;  // no attention: its sizes were never validated
+  const int64_t d = c.hidden_size, ff = c.intermediate_size, hd = ssm ? 0 : c.head_dim;
+  const int64_t q = ssm ? 0 : c.num_heads * hd, kv = ssm ? 0 : c.num_kv_heads * hd;
   std::vector<ExpectedTensor> out = {
       {"token_embd.weight", Shape{c.vocab_size, d}},
       {"output_norm.weight", Shape{d}},
       {"output.weight", Shape{c.vocab_size, d}, !c.tie_word_embeddings},
-      {"rope_freqs.weight", Shape{c.rotary_dims() / 2}, false},
-      {"rope_factors_long.weight", Shape{c.rotary_dims() / 2}, false},
-      {"rope_factors_short.weight", Shape{c.rotary_dims() / 2}, false},
+      {"rope_freqs.weight", Shape{ssm ? 0 : c.rotary_dims() / 2}, false},
+      {"rope_factors_long.weight", Shape{ssm ? 0 : c.rotary_dims() / 2}, false},
+      {"rope_factors_short.weight", Shape{ssm ? 0 : c.rotary_dims() / 2}, false},
   };
   const bool fused = arch && arch->fused_projections;
   const bool bias = c.attention_bias || (arch && arch->qkv_bias);
   const bool qk_norm = arch && arch->qk_norm;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
+    if (arch && arch->ssm) {
+      append_ssm_tensors(c, p, out);
+      continue;
+    }
     if (!arch || arch->pre_norms) {
       out.push_back({p + "attn_norm.weight", Shape{d}});
       if (!arch || !arch->parallel_block) out.push_back({p + "ffn_norm.weight", Shape{d}});  // Command-R: one norm

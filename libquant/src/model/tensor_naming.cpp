@@ -71,6 +71,25 @@ constexpr NamePair kFusedProjections[] = {
     {"mlp.gate_up_proj", "ffn_up"},
 };
 
+// Mamba-2 (whole names: A_log, D and dt_bias are parameters of the mixer
+// itself). In GGUF ssm_a holds -exp(A_log) (tensor_source.cpp).
+constexpr NamePair kMamba2Global[] = {
+    {"backbone.embeddings.weight", "token_embd.weight"},
+    {"backbone.norm_f.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+constexpr NamePair kMamba2PerLayer[] = {
+    {"norm.weight", "attn_norm.weight"},
+    {"mixer.in_proj.weight", "ssm_in.weight"},
+    {"mixer.conv1d.weight", "ssm_conv1d.weight"},
+    {"mixer.conv1d.bias", "ssm_conv1d.bias"},
+    {"mixer.dt_bias", "ssm_dt.bias"},
+    {"mixer.A_log", "ssm_a"},
+    {"mixer.D", "ssm_d"},
+    {"mixer.norm.weight", "ssm_norm.weight"},
+    {"mixer.out_proj.weight", "ssm_out.weight"},
+};
+
 // Parameters a module may carry: its weight and bias, and the quantization
 // tensors of compressed-tensors checkpoints (kept under the same suffix).
 constexpr std::string_view kParams[] = {".weight", ".bias", ".weight_scale", ".weight_zero_point",
@@ -106,6 +125,19 @@ bool is_ignored_hf_tensor(std::string_view hf_name) noexcept {
 }
 
 namespace {
+std::optional<std::string> translate_mamba2(std::string_view name, std::string_view NamePair::*from,
+                                            std::string_view NamePair::*to, std::string_view from_prefix,
+                                            std::string_view to_prefix) {
+  for (const auto& g : kMamba2Global)
+    if (name == g.*from) return std::string(g.*to);
+  int layer;
+  std::string_view rest;
+  if (!parse_layer(name, from_prefix, layer, rest)) return std::nullopt;
+  for (const auto& p : kMamba2PerLayer)
+    if (rest == p.*from) return std::string(to_prefix) + std::to_string(layer) + "." + std::string(p.*to);
+  return std::nullopt;
+}
+
 // Translates between the two conventions: `from`/`to` pick the NamePair side,
 // `from_prefix`/`to_prefix` the per-layer prefix ("model.layers." / "blk.").
 std::optional<std::string> translate(std::string_view name, std::string_view NamePair::*from,
@@ -135,10 +167,12 @@ std::optional<std::string> translate(std::string_view name, std::string_view Nam
 
 std::optional<std::string> hf_to_gguf_name(std::string_view hf_name, const ArchitectureInfo* arch) {
   if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
+  if (arch && arch->ssm) return translate_mamba2(hf_name, &NamePair::hf, &NamePair::gguf, "backbone.layers.", "blk.");
   return translate(hf_name, &NamePair::hf, &NamePair::gguf, "model.layers.", "blk.", arch);
 }
 
 std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name, const ArchitectureInfo* arch) {
+  if (arch && arch->ssm) return translate_mamba2(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "backbone.layers.");
   return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.", arch);
 }
 

@@ -1,6 +1,7 @@
 #include "libquant/model/tensor_source.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,6 +104,21 @@ Tensor TensorSource::read_int8_dequantized(const SourceTensor& t, const SourceTe
   return out;
 }
 
+// What an HF value becomes in GGUF: itself, 1 + w (Gemma's norms) or -exp(x) (Mamba-2's A_log).
+enum class ValueMap : uint8_t { None, PlusOne, NegExp };
+
+// Mamba-2's tensors in the converter's GGUF shapes (the same values, row-major):
+// A and D as [heads, 1], the convolution without its unit middle axis, the
+// gated norm's weight one row per group.
+Shape mamba2_gguf_shape(const std::string& gguf_name, const Shape& hf, const ModelConfig& c) {
+  Shape s = hf;
+  if ((gguf_name.ends_with(".ssm_a") || gguf_name.ends_with(".ssm_d")) && hf.rank() == 1) s = Shape{hf[0], 1};
+  else if (gguf_name.ends_with(".ssm_conv1d.weight") && hf.rank() == 3 && hf[1] == 1) s = Shape{hf[0], hf[2]};
+  else if (gguf_name.ends_with(".ssm_norm.weight") && hf.rank() == 1 && c.ssm_groups > 0 && hf[0] % c.ssm_groups == 0)
+    s = Shape{c.ssm_groups, hf[0] / c.ssm_groups};
+  return s;  // anything else keeps its shape, and validation names it when it does not fit
+}
+
 class HfTensorSource final : public TensorSource {
  public:
   explicit HfTensorSource(const fs::path& dir)
@@ -127,12 +143,17 @@ class HfTensorSource final : public TensorSource {
       if (!gguf_name)
         throw Error(ErrorCode::UnsupportedConversion, "cannot map tensor '" + e.name + "' to a GGUF name",
                     "The checkpoint has tensors this architecture table does not know");
-      // Gemma norms: HF holds w, GGUF (and the forward pass) 1 + w, in f32 as llama.cpp's converter writes them.
-      const bool plus_one = arch->unit_offset_norms && gguf_name->ends_with("norm.weight");
-      check(!plus_one || e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
-            ErrorCode::ValidationFailed, "norm tensor '" + e.name + "' is not a float tensor");
-      add({*gguf_name, e.name, plus_one ? DType::F32 : e.dtype, e.shape, plus_one ? e.shape.numel() * 4 : e.end - e.begin},
-          loc, plus_one);
+      // Gemma norms: HF holds w, GGUF (and the forward pass) 1 + w; Mamba-2's
+      // ssm_a holds -exp(A_log); both in f32 as llama.cpp's converter writes them.
+      const ValueMap map = arch->unit_offset_norms && gguf_name->ends_with("norm.weight") ? ValueMap::PlusOne
+                           : arch->ssm && gguf_name->ends_with(".ssm_a")                  ? ValueMap::NegExp
+                                                                                          : ValueMap::None;
+      check(map == ValueMap::None || e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
+            ErrorCode::ValidationFailed, "tensor '" + e.name + "' is not a float tensor");
+      const Shape shape = arch->ssm ? mamba2_gguf_shape(*gguf_name, e.shape, config_) : e.shape;
+      add({*gguf_name, e.name, map != ValueMap::None ? DType::F32 : e.dtype, shape,
+           map != ValueMap::None ? e.shape.numel() * 4 : e.end - e.begin},
+          loc, map);
     }
     // Mixture of experts: GGUF's stacked [experts, rows, cols] tensors over the per-expert weights.
     for (auto& [name, parts] : expert_parts) {
@@ -140,7 +161,7 @@ class HfTensorSource final : public TensorSource {
             "invalid model: '" + parts.front().second.entry->name + "' is an expert's weight but config.json declares no experts");
       stacks_.push_back(std::make_unique<ExpertStack>(name, std::move(parts), config_.num_experts));
       const ExpertStack& st = *stacks_.back();
-      add({name, st.source_pattern(), st.dtype(), st.shape(), st.nbytes()}, {nullptr, nullptr}, false, -1,
+      add({name, st.source_pattern(), st.dtype(), st.shape(), st.nbytes()}, {nullptr, nullptr}, ValueMap::None, -1,
           static_cast<int>(stacks_.size() - 1));
     }
     // RoPE frequency factors live in the config (Llama 3.1 scaling, Phi-3's
@@ -151,7 +172,7 @@ class HfTensorSource final : public TensorSource {
     for (const auto& [name, values] : synthesized_) {
       if (values.empty()) continue;
       const auto n = static_cast<int64_t>(values.size());
-      add({name, "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4}, {nullptr, nullptr}, false);
+      add({name, "", DType::F32, Shape({n}), static_cast<uint64_t>(n) * 4}, {nullptr, nullptr}, ValueMap::None);
     }
   }
 
@@ -173,7 +194,7 @@ class HfTensorSource final : public TensorSource {
     const uint64_t total = t.nbytes;
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
-    if (plus_one_[index_of(t)]) return read_plus_one(*loc.entry, t, row0, n_rows, dst);
+    if (value_map_[index_of(t)] != ValueMap::None) return read_mapped(*loc.entry, t, row0, n_rows, dst);
     const uint64_t rb = rows ? total / rows : 0;
     // (A single per-tensor quantization scale has nothing to permute.)
     const QkPermute kind =
@@ -202,10 +223,10 @@ class HfTensorSource final : public TensorSource {
 
  private:
   using Located = io::SafetensorsCheckpoint::Located;
-  void add(SourceTensor t, Located loc, bool plus_one, int packed = -1, int stack = -1) {
+  void add(SourceTensor t, Located loc, ValueMap map, int packed = -1, int stack = -1) {
     tensors_.push_back(std::move(t));
     located_.push_back(loc);
-    plus_one_.push_back(plus_one);
+    value_map_.push_back(map);
     packed_of_.push_back(packed);
     stack_of_.push_back(stack);
   }
@@ -268,7 +289,7 @@ class HfTensorSource final : public TensorSource {
     else packed_.push_back(std::make_unique<PackedWeight>(ckpt_, module, how.bits));
     const QuantizedLinearWeight& p = *packed_.back();
     add({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()}, static_cast<uint64_t>(p.rows() * p.cols()) * 4},
-        {nullptr, nullptr}, false, static_cast<int>(packed_.size() - 1));
+        {nullptr, nullptr}, ValueMap::None, static_cast<int>(packed_.size() - 1));
   }
 
   void read_packed(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
@@ -283,8 +304,8 @@ class HfTensorSource final : public TensorSource {
                    reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()), buffers);
   }
 
-  // 1 + w in f32 for rows [row0, row0 + n_rows) of a norm stored as F32, F16 or BF16.
-  void read_plus_one(const io::SafetensorsEntry& e, const SourceTensor& t, uint64_t row0, uint64_t n_rows,
+  // The mapped values (1 + w, -exp(x)) in f32 for rows [row0, row0 + n_rows) of a tensor stored as F32, F16 or BF16.
+  void read_mapped(const io::SafetensorsEntry& e, const SourceTensor& t, uint64_t row0, uint64_t n_rows,
                      std::byte* dst) const {
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     const uint64_t n = t.shape.numel() / rows * n_rows;
@@ -295,7 +316,10 @@ class HfTensorSource final : public TensorSource {
     if (e.dtype == DType::F32) std::memcpy(v.data(), raw.data(), n * 4);
     else if (e.dtype == DType::F16) f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
     else bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
-    for (float& x : v) x += 1.0f;
+    if (value_map_[index_of(t)] == ValueMap::PlusOne)
+      for (float& x : v) x += 1.0f;
+    else
+      for (float& x : v) x = -std::exp(x);
     std::memcpy(dst, v.data(), n * 4);
   }
 
@@ -305,7 +329,7 @@ class HfTensorSource final : public TensorSource {
   std::vector<SourceTensor> tensors_;
   std::vector<io::SafetensorsCheckpoint::Located> located_;
   std::vector<std::pair<std::string, std::vector<float>>> synthesized_;  // tensors made from the config
-  std::vector<bool> plus_one_;  // per tensor: a Gemma norm read as 1 + w
+  std::vector<ValueMap> value_map_;  // per tensor: how its stored values map to GGUF's
   std::vector<int> packed_of_;   // per tensor: its packed weight (-1: none)
   std::vector<std::unique_ptr<QuantizedLinearWeight>> packed_;
   std::vector<int> stack_of_;    // per tensor: its expert stack (-1: none)

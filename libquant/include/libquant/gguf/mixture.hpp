@@ -53,7 +53,8 @@ struct MixtureOptions {
 };
 
 // Whether llama-quantize would quantize the tensor at all (2-D+ weights that
-// are not norms, gating inputs, position embeddings, ...).
+// are not norms, gating inputs, position embeddings, ...; nor, under any name,
+// a state-space layer's A, D and time-step tensors or its convolution).
 // `t` when rows of `n_per_row` divide into its blocks, else llama.cpp's
 // replacement (IQ/Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0),
 // else F16.

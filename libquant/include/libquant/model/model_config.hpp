@@ -33,10 +33,11 @@ struct ArchitectureInfo {
   bool interleaved_rope = false;  // HF itself rotates adjacent pairs, as llama.cpp's NORM RoPE (Command-R)
   bool fused_projections = false; // one Q|K|V weight (attn_qkv) and one gate|up weight (ffn_up) (Phi-3)
   bool multipliers = false;     // embedding / residual / attention / logit multipliers in the config (Granite)
+  bool ssm = false;             // every layer a Mamba-2 state-space mixer: no attention, no FFN (ModelConfig::ssm_*)
 };
 
 // nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, Granite,
-// Command-R, and the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE.
+// Command-R, the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE, and the state-space Mamba-2.
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 // The HF classes whose checkpoints are read, comma-separated (for messages).
@@ -93,6 +94,19 @@ struct ModelConfig {
   int64_t shared_expert_intermediate_size = 0;  // 0: no shared expert
   bool expert_weights_norm = false;
   bool is_moe() const noexcept { return num_experts > 0; }
+  // State-space (Mamba-2) layers mix tokens by a selective scan instead of
+  // attention: ssm_heads heads of ssm_inner_size / ssm_heads channels, each
+  // with a state of ssm_state_size per channel; the heads of one of the
+  // ssm_groups groups share its B and C projections. A causal depthwise
+  // convolution of ssm_conv_kernel taps precedes the scan. The time step,
+  // softplus(dt + dt_bias), is clamped to [ssm_dt_min, ssm_dt_max]
+  // (transformers' time_step_limit; llama.cpp applies none).
+  int64_t ssm_conv_kernel = 0, ssm_inner_size = 0, ssm_state_size = 0, ssm_heads = 0, ssm_groups = 0;
+  double ssm_dt_min = 0.0, ssm_dt_max = 0.0;  // 0 / 0: no clamp
+  bool is_ssm() const noexcept { return ssm_inner_size > 0; }
+  int64_t ssm_head_dim() const noexcept { return ssm_heads > 0 ? ssm_inner_size / ssm_heads : 0; }
+  // The channels of the convolution: x, then B and C of every group.
+  int64_t ssm_conv_channels() const noexcept { return ssm_inner_size + 2 * ssm_groups * ssm_state_size; }
 
   const ArchitectureInfo* arch() const noexcept { return find_architecture_by_hf(architecture); }
 };
