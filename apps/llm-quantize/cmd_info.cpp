@@ -14,6 +14,18 @@ struct InfoOptions {
   bool tensors = false;
 };
 
+// The token mixers that are not attention: Mamba-2's state-space layers, or a hybrid's linear-attention layers.
+std::string mixer_line(const libquant::jobs::ModelInfo& info) {
+  if (info.ssm_heads == 0) return "";
+  const std::string heads = std::to_string(info.ssm_heads) + " value heads x " + std::to_string(info.ssm_head_dim);
+  if (info.recurrent_layers > 0)
+    return "Linear-attention layers (gated DeltaNet): " + std::to_string(info.recurrent_layers) + " of " +
+           std::to_string(info.num_layers) + " (" + heads + ", " + std::to_string(info.ssm_groups) + " key heads x " +
+           std::to_string(info.ssm_state_size) + ")\n";
+  return "State-space mixers: " + std::to_string(info.ssm_heads) + " heads x " + std::to_string(info.ssm_head_dim) +
+         ", state " + std::to_string(info.ssm_state_size) + ", " + std::to_string(info.ssm_groups) + " groups\n";
+}
+
 int run_info(const GlobalOptions& g, const InfoOptions& o) {
   const libquant::jobs::ModelInfo info = libquant::jobs::inspect_model(o.model);
   if (g.mode == OutputMode::Json) {
@@ -32,6 +44,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
         .field("num_experts_used", info.num_experts_used)
         .field("ssm_heads", info.ssm_heads)
         .field("ssm_state_size", info.ssm_state_size)
+        .field("recurrent_layers", info.recurrent_layers)
         .field("torch_dtype", info.dtype)
         .field("quantization", info.quantization)
         .field("file_size", info.file_size)
@@ -61,10 +74,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
             << (info.num_experts ? "Experts: " + std::to_string(info.num_experts) + " (" +
                                        std::to_string(info.num_experts_used) + " per token)\n"
                                  : std::string())
-            << (info.ssm_heads ? "State-space mixers: " + std::to_string(info.ssm_heads) + " heads x " +
-                                     std::to_string(info.ssm_head_dim) + ", state " + std::to_string(info.ssm_state_size) +
-                                     ", " + std::to_string(info.ssm_groups) + " groups\n"
-                               : std::string())
+            << mixer_line(info)
             << "Vocab Size: " << info.vocab_size << "\n"
             << "Dtype: " << info.dtype << "\n"
             << (info.quantization.empty() ? "" : "Quantization: " + info.quantization + "\n")

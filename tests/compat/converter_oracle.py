@@ -1,7 +1,7 @@
 """Run in the torch venv: llama.cpp's convert_hf_to_gguf.py (0.3.36, cached by
 scripts/fetch-models.sh) on an HF checkpoint, to F32.
 
-  converter_oracle.py CONVERTER_DIR HF_DIR OUT.gguf [OUTTYPE (f32, the default, or f16)]
+  converter_oracle.py CONVERTER_DIR HF_DIR OUT.gguf [OUTTYPE (f32, the default, or f16)] [converter flags...]
 
 The converter reads Command-R's and OLMo 2's vocabularies as a BPE
 tokenizer.json; our random checkpoints carry a SentencePiece model, so for
@@ -16,8 +16,9 @@ from pathlib import Path
 def main():
     converter, hf_dir, out = sys.argv[1:4]
     outtype = sys.argv[4] if len(sys.argv) > 4 else "f32"
+    flags = sys.argv[5:]
     sys.path.insert(0, converter)
-    sys.argv = [str(Path(converter) / "convert_hf_to_gguf.py"), hf_dir, "--outtype", outtype, "--outfile", out]
+    sys.argv = [str(Path(converter) / "convert_hf_to_gguf.py"), hf_dir, "--outtype", outtype, "--outfile", out, *flags]
     import convert_hf_to_gguf
     from conversion.base import TextModel
     from conversion.command_r import CommandR2Model

@@ -11,7 +11,9 @@ norm convention matters), and its float32 logits for the given ids.
           of K- and IQ-quants fit its rows): mixtral, qwen2moe (shared expert with its sigmoid gate,
           top-k weights not renormalised, as llama.cpp runs it) or qwen3moe (q/k norms, renormalised
           top-k weights, as llama.cpp runs it), or the state-space mamba2 (2 layers, hidden 256, 8 heads of
-          64, 2 groups, state 16, scan chunks of 16 tokens so that transformers' chunked form spans several)
+          64, 2 groups, state 16, scan chunks of 16 tokens so that transformers' chunked form spans several),
+          or the hybrid qwen35 (Qwen3.5: three gated-DeltaNet layers then one gated full-attention layer;
+          2 key heads and 4 value heads of 32, so that the converter reorders V heads)
   Extra ids after LOGITS.json: a second, shorter sequence whose logits go under "short_logits".
 
 The MoE routers are scaled up (x 20) so that the top-2 choices are decisive:
@@ -47,9 +49,22 @@ def build_mamba2():
                                           bos_token_id=1, eos_token_id=2, pad_token_id=0))
 
 
+def build_qwen35():
+    from transformers import Qwen3_5ForCausalLM, Qwen3_5TextConfig
+    return Qwen3_5ForCausalLM(Qwen3_5TextConfig(
+        vocab_size=512, hidden_size=256, intermediate_size=256, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=64, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=32,
+        linear_value_head_dim=32, linear_conv_kernel_dim=4, max_position_embeddings=1024, bos_token_id=1,
+        eos_token_id=2, pad_token_id=0,
+        rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.25,
+                             mrope_section=[3, 3, 2], mrope_interleaved=True)))
+
+
 def build(family):
     if family == "mamba2":
         return build_mamba2()
+    if family == "qwen35":
+        return build_qwen35()
     if family in ("mixtral", "qwen2moe", "qwen3moe"):
         return build_moe(family)
     common = dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,

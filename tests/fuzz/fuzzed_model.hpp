@@ -1,8 +1,9 @@
 #pragma once
 // A small Llama-style GGUF built from fuzz input, for the targets that go past
 // the parser (fuzz_forward, fuzz_quantize_tensor), sometimes a mixture of
-// experts (stacked expert tensors, a router, Qwen2-MoE's shared expert) or a
-// Mamba-2 state-space model (ssm_* tensors and keys, no attention):
+// experts (stacked expert tensors, a router, Qwen2-MoE's shared expert), a
+// Mamba-2 state-space model (ssm_* tensors and keys, no attention) or a Qwen3.5
+// hybrid (gated-DeltaNet and gated-attention layers, recurrent-layer flags):
 // hyper-parameters and tensor shapes that mostly agree, then a few lies
 // chosen by the input (a metadata
 // value off, a dimension changed, swapped or dropped, a tensor missing, a
@@ -69,6 +70,10 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
   const int64_t sg = in.ConsumeIntegralInRange<int64_t>(1, 2), ns = in.ConsumeIntegralInRange<int64_t>(1, 8);
   const int64_t taps = in.ConsumeIntegralInRange<int64_t>(1, 4), di = sh * hp, conv = di + 2 * sg * ns;
   if (ssm) arch = "mamba2";
+  // Qwen3.5: gated-DeltaNet layers (sg key heads, sh value heads of hp) and gated attention layers.
+  const bool hybrid = !moe && !ssm && in.ConsumeProbability<float>() < 0.25f;
+  const uint8_t recurrent_bits = in.ConsumeIntegral<uint8_t>();
+  if (hybrid) arch = "qwen35";
 
   std::vector<GgufKv> kvs = {{"general.architecture", GgufValue::str(arch)}};
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
@@ -88,6 +93,16 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
              {"ssm.conv_kernel", taps}, {"ssm.inner_size", di}, {"ssm.state_size", ns}, {"ssm.time_step_rank", sh},
              {"ssm.group_count", sg}})
       kvs.push_back({arch + "." + key, u32(in.ConsumeProbability<float>() < 0.08f ? in.ConsumeIntegralInRange<int64_t>(0, 9) : v)});
+  if (hybrid) {
+    for (auto [key, v] : std::vector<std::pair<const char*, int64_t>>{
+             {"ssm.conv_kernel", taps}, {"ssm.inner_size", sh * hp}, {"ssm.state_size", hp},
+             {"ssm.time_step_rank", sh}, {"ssm.group_count", sg}, {"full_attention_interval", 2}})
+      kvs.push_back({arch + "." + key, u32(in.ConsumeProbability<float>() < 0.08f ? in.ConsumeIntegralInRange<int64_t>(0, 9) : v)});
+    std::vector<libquant::io::GgufScalar> flags;
+    for (int64_t l = 0; l < layers + (in.ConsumeProbability<float>() < 0.1f ? 1 : 0); ++l)
+      flags.emplace_back(((recurrent_bits >> l) & 1) != 0);
+    if (in.ConsumeBool()) kvs.push_back({arch + ".attention.recurrent_layers", GgufValue::array(libquant::io::GgufType::Bool, flags)});
+  }
   if (moe) {
     for (auto [key, v] : std::vector<std::pair<const char*, int64_t>>{
              {"expert_count", n_exp}, {"expert_used_count", used}, {"expert_feed_forward_length", eff},
@@ -105,6 +120,24 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
                {"ssm_conv1d.weight", Shape{conv, taps}}, {"ssm_conv1d.bias", Shape{conv}}, {"ssm_dt.bias", Shape{sh}},
                {"ssm_a", Shape{sh, 1}}, {"ssm_d", Shape{sh, 1}}, {"ssm_norm.weight", Shape{sg, di / sg}},
                {"ssm_out.weight", Shape{d, di}}})
+        specs.push_back({p + n, s, in.ConsumeProbability<float>() < 0.2f && s.rank() == 2 ? DType::F16 : DType::F32});
+      continue;
+    }
+    if (hybrid) {
+      const int64_t qkv = 2 * sg * hp + sh * hp;
+      std::vector<std::pair<const char*, Shape>> t = {
+          {"attn_norm.weight", Shape{d}}, {"post_attention_norm.weight", Shape{d}}, {"ffn_gate.weight", Shape{ff, d}},
+          {"ffn_up.weight", Shape{ff, d}}, {"ffn_down.weight", Shape{d, ff}}};
+      if ((recurrent_bits >> l) & 1)
+        t.insert(t.end(), {{"attn_qkv.weight", Shape{qkv, d}}, {"attn_gate.weight", Shape{sh * hp, d}},
+                           {"ssm_beta.weight", Shape{sh, d}}, {"ssm_alpha.weight", Shape{sh, d}},
+                           {"ssm_conv1d.weight", Shape{qkv, taps}}, {"ssm_dt.bias", Shape{sh}}, {"ssm_a", Shape{sh}},
+                           {"ssm_norm.weight", Shape{hp}}, {"ssm_out.weight", Shape{d, sh * hp}}});
+      else
+        t.insert(t.end(), {{"attn_q.weight", Shape{2 * nh * hd, d}}, {"attn_k.weight", Shape{nkv * hd, d}},
+                           {"attn_v.weight", Shape{nkv * hd, d}}, {"attn_output.weight", Shape{d, nh * hd}},
+                           {"attn_q_norm.weight", Shape{hd}}, {"attn_k_norm.weight", Shape{hd}}});
+      for (auto [n, s] : t)
         specs.push_back({p + n, s, in.ConsumeProbability<float>() < 0.2f && s.rank() == 2 ? DType::F16 : DType::F32});
       continue;
     }

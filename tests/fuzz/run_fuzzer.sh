@@ -14,7 +14,16 @@ case "$name" in
   fuzz_gguf)
     cp "$shared/golden/stories260K/quantized/stories260K-Q4_0.gguf" "$corpus/seed1"
     head -c 4096 "$shared/models/stories260K.gguf" > "$corpus/seed2" ;;
-  fuzz_hf_config) cp "$shared/models/stories260K/config.json" "$corpus/seed1" ;;
+  fuzz_hf_config)  # a Llama, a Mamba-2 and a Qwen3.5 (no layer_types: the interval decides)
+    cp "$shared/models/stories260K/config.json" "$corpus/seed1"
+    printf '%s' '{"architectures": ["Mamba2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 32,
+ "expand": 2, "head_dim": 32, "num_heads": 4, "n_groups": 2, "state_size": 8, "conv_kernel": 4,
+ "time_step_limit": [0.0, {"__float__": "Infinity"}]}' > "$corpus/seed2"
+    printf '%s' '{"architectures": ["Qwen3_5ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+ "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32, "vocab_size": 32,
+ "linear_conv_kernel_dim": 4, "linear_key_head_dim": 16, "linear_value_head_dim": 16, "linear_num_key_heads": 2,
+ "linear_num_value_heads": 4, "full_attention_interval": 4, "rope_parameters": {"rope_theta": 10000.0,
+ "partial_rotary_factor": 0.25, "mrope_section": [3, 3, 2]}}' > "$corpus/seed3" ;;
   fuzz_logits_file)  # a valid minimal file: ctx 16, vocab 2, 1 chunk -> 7 rows of 6 words
     python3 -c "import struct,sys; sys.stdout.buffer.write(b'_logits_'+struct.pack('<3i',16,2,1)+bytes(64)+bytes(7*6*2))" > "$corpus/seed1" ;;
   fuzz_imatrix) cp "$shared/golden/synthetic-a/imatrix.dat" "$corpus/seed1" ;;

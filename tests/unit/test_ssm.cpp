@@ -21,6 +21,7 @@
 #include "libquant/model/model_config.hpp"
 #include "libquant/model/tensor_naming.hpp"
 #include "libquant/model/tensor_source.hpp"
+#include "model/ssm_layout.hpp"
 #include "test_helpers.hpp"
 
 using namespace libquant;
@@ -247,4 +248,103 @@ TEST_CASE("a Mamba-2 forward pass equals the scan's quadratic dual form", "[ssm]
     }
   }
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+const std::string kQwen35 = R"({"architectures": ["Qwen3_5ForCausalLM"], "hidden_size": 256, "intermediate_size": 512,
+  "num_hidden_layers": 8, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "vocab_size": 512,
+  "linear_conv_kernel_dim": 4, "linear_key_head_dim": 32, "linear_value_head_dim": 32, "linear_num_key_heads": 2,
+  "linear_num_value_heads": 6, "full_attention_interval": 4,
+  "rope_parameters": {"rope_type": "default", "rope_theta": 10000000.0, "partial_rotary_factor": 0.25,
+                      "mrope_section": [3, 3, 2], "mrope_interleaved": true}})";
+}  // namespace
+
+TEST_CASE("Qwen3.5 config.json: recurrent layers, DeltaNet sizes, partial rotary", "[ssm]") {
+  const ModelConfig c = parse_hf_config(kQwen35);
+  CHECK(c.arch()->gated_delta_net);
+  CHECK(c.recurrent_layers == std::vector<uint8_t>{1, 1, 1, 0, 1, 1, 1, 0});  // every 4th layer full attention
+  CHECK(c.ssm_groups == 2);
+  CHECK(c.ssm_heads == 6);
+  CHECK(c.ssm_state_size == 32);
+  CHECK(c.ssm_head_dim() == 32);
+  CHECK(c.ssm_conv_channels() == 2 * 2 * 32 + 6 * 32);
+  CHECK(c.rotary_dims() == 16);
+  CHECK(c.rope_sections == std::vector<int64_t>{3, 3, 2, 0});
+  CHECK(c.rope_theta == Approx(1e7));
+  CHECK_FALSE(plain_decoder_block(c));
+
+  std::string listed = kQwen35;
+  listed.insert(listed.find(R"("full_attention_interval")"),
+                R"("layer_types": ["full_attention", "linear_attention", "linear_attention", "linear_attention",
+                   "full_attention", "full_attention", "linear_attention", "full_attention"], )");
+  CHECK(parse_hf_config(listed).recurrent_layers == std::vector<uint8_t>{0, 1, 1, 1, 0, 0, 1, 0});
+
+  const auto kvs = build_gguf_metadata(c, LlamaFileType::AllF32, "m", {});
+  io::GgufHeader h;
+  for (const auto& kv : kvs) h.kvs.push_back(kv);
+  const ModelConfig back = config_from_gguf(h);
+  CHECK(back.recurrent_layers == c.recurrent_layers);
+  CHECK(back.rope_sections == c.rope_sections);
+  CHECK(back.ssm_heads == 6);
+  CHECK(back.ssm_groups == 2);
+  CHECK(back.ssm_inner_size == 192);
+  CHECK(back.rotary_dims() == 16);
+  CHECK(back.head_dim == 64);
+  CHECK(h.find("qwen35.attention.key_length") != nullptr);
+
+  // Without the flags, llama.cpp's rule: every full_attention_interval-th layer is full attention.
+  io::GgufHeader no_flags;
+  for (const auto& kv : kvs)
+    if (kv.key != "qwen35.attention.recurrent_layers" && kv.key != "qwen35.full_attention_interval")
+      no_flags.kvs.push_back(kv);
+  no_flags.kvs.push_back({"qwen35.full_attention_interval", io::GgufValue::u32(2)});
+  CHECK(config_from_gguf(no_flags).recurrent_layers == std::vector<uint8_t>{1, 0, 1, 0, 1, 0, 1, 0});
+}
+
+TEST_CASE("Qwen3.5 DeltaNet names map both ways; its FFN norm is post_attention_norm", "[ssm]") {
+  const ArchitectureInfo* arch = find_architecture_by_hf("Qwen3_5ForCausalLM");
+  REQUIRE(arch != nullptr);
+  const std::pair<const char*, const char*> names[] = {
+      {"model.layers.2.linear_attn.in_proj_qkv.weight", "blk.2.attn_qkv.weight"},
+      {"model.layers.2.linear_attn.in_proj_z.weight", "blk.2.attn_gate.weight"},
+      {"model.layers.2.linear_attn.in_proj_b.weight", "blk.2.ssm_beta.weight"},
+      {"model.layers.2.linear_attn.in_proj_a.weight", "blk.2.ssm_alpha.weight"},
+      {"model.layers.2.linear_attn.conv1d.weight", "blk.2.ssm_conv1d.weight"},
+      {"model.layers.2.linear_attn.dt_bias", "blk.2.ssm_dt.bias"},
+      {"model.layers.2.linear_attn.A_log", "blk.2.ssm_a"},
+      {"model.layers.2.linear_attn.norm.weight", "blk.2.ssm_norm.weight"},
+      {"model.layers.2.linear_attn.out_proj.weight", "blk.2.ssm_out.weight"},
+      {"model.layers.2.post_attention_layernorm.weight", "blk.2.post_attention_norm.weight"},
+      {"model.layers.3.self_attn.q_proj.weight", "blk.3.attn_q.weight"},
+      {"model.layers.3.self_attn.q_norm.weight", "blk.3.attn_q_norm.weight"},
+      {"model.layers.3.input_layernorm.weight", "blk.3.attn_norm.weight"},
+      {"model.embed_tokens.weight", "token_embd.weight"},
+  };
+  for (const auto& [hf, gg] : names) {
+    CHECK(hf_to_gguf_name(hf, arch) == std::optional<std::string>(gg));
+    CHECK(gguf_to_hf_name(gg, arch) == std::optional<std::string>(hf));
+  }
+}
+
+TEST_CASE("Qwen3.5's value heads move from grouped to tiled order", "[ssm]") {
+  ModelConfig c = parse_hf_config(kQwen35);  // 2 key heads, 6 value heads of 32
+  const ArchitectureInfo& arch = *c.arch();
+  // HF groups value heads by key head: [k0: a b c, k1: d e f]; GGUF tiles them: [a d, b e, c f].
+  const std::vector<int64_t> hf_head_of_gguf_head = {0, 3, 1, 4, 2, 5};
+  const HeadOrder rows = head_order("blk.0.attn_gate.weight", Shape{192, 256}, c, arch);
+  REQUIRE(rows.axis == HeadOrder::Axis::Rows);
+  for (int64_t h = 0; h < 6; ++h)
+    for (int64_t d : {0, 17, 31}) CHECK(rows.source(h * 32 + d) == hf_head_of_gguf_head[static_cast<size_t>(h)] * 32 + d);
+  const HeadOrder qkv = head_order("blk.0.attn_qkv.weight", Shape{128 + 192, 256}, c, arch);
+  CHECK(qkv.source(5) == 5);      // queries and keys stay
+  CHECK(qkv.source(127) == 127);
+  CHECK(qkv.source(128 + 32) == 128 + 3 * 32);  // the second GGUF value head is HF's fourth
+  const HeadOrder vec = head_order("blk.0.ssm_a", Shape{6}, c, arch);
+  REQUIRE(vec.axis == HeadOrder::Axis::Elements);
+  for (int64_t h = 0; h < 6; ++h) CHECK(vec.source(h) == hf_head_of_gguf_head[static_cast<size_t>(h)]);
+  CHECK(head_order("blk.0.ssm_out.weight", Shape{256, 192}, c, arch).axis == HeadOrder::Axis::Columns);
+  CHECK(head_order("blk.0.ssm_out.weight", Shape{256, 190}, c, arch).axis == HeadOrder::Axis::None);  // not whole heads
+  CHECK(head_order("blk.3.attn_q.weight", Shape{512, 256}, c, arch).axis == HeadOrder::Axis::None);
+  c.ssm_heads = 2;  // as many value heads as key heads: nothing moves
+  CHECK(head_order("blk.0.attn_gate.weight", Shape{64, 256}, c, arch).axis == HeadOrder::Axis::None);
 }

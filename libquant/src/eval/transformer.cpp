@@ -8,6 +8,7 @@
 #include "../cpu/ggml_exact.hpp"
 #include "../cpu/ops.hpp"
 #include "hook_site.hpp"
+#include "gated_delta_net.hpp"
 #include "linear_weight.hpp"
 #include "mamba2_mixer.hpp"
 #include "moe_feed_forward.hpp"
@@ -38,6 +39,7 @@ struct LayerWeights {
   LinearWeight wqkv;  // Phi-3's fused Q|K|V (then wq, wk, wv are empty and wu holds gate|up)
   std::unique_ptr<MoeWeights> moe;  // a mixture-of-experts FFN (then wg, wu, wd are empty)
   std::unique_ptr<Mamba2Weights> ssm;  // a Mamba-2 layer: attn_norm and this mixer only
+  std::unique_ptr<DeltaNetWeights> delta;  // a Qwen3.5 linear-attention layer (then wq..wo are empty)
 };
 
 const float* ptr(const Tensor& t) { return t.nbytes() ? t.data_as<float>() : nullptr; }
@@ -103,23 +105,37 @@ struct Transformer::Impl {
     LayerWeights w;
     if (arch->ssm) return load_ssm_layer(p);
     w.attn_norm = load(p + "attn_norm.weight", arch->pre_norms);
-    w.ffn_norm = load(p + "ffn_norm.weight", arch->pre_norms && !arch->parallel_block);
+    // (Qwen3.5's FFN input norm is called post_attention_norm in GGUF.)
+    w.ffn_norm = load(p + (arch->gated_delta_net ? "post_attention_norm.weight" : "ffn_norm.weight"),
+                      arch->pre_norms && !arch->parallel_block);
     w.q_norm = load(p + "attn_q_norm.weight", false);
     w.k_norm = load(p + "attn_k_norm.weight", false);
     w.bq = load(p + "attn_q.bias", false);
     w.bk = load(p + "attn_k.bias", false);
     w.bv = load(p + "attn_v.bias", false);
-    w.post_attn_norm = load(p + "post_attention_norm.weight", arch->post_norms);
+    if (arch->post_norms) w.post_attn_norm = load(p + "post_attention_norm.weight");
     w.post_ffn_norm = load(p + "post_ffw_norm.weight", arch->post_norms);
     const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
-    if (arch->fused_projections) {
+    if (cfg.is_recurrent_layer(l)) {
+      w.delta = std::make_unique<DeltaNetWeights>();
+      DeltaNetWeights& m = *w.delta;
+      m.qkv = load_linear(src, p + "attn_qkv.weight", how);
+      m.gate = load_linear(src, p + "attn_gate.weight", how);
+      m.beta = load_linear(src, p + "ssm_beta.weight", how);
+      m.alpha = load_linear(src, p + "ssm_alpha.weight", how);
+      m.out = load_linear(src, p + "ssm_out.weight", how);
+      m.conv = load(p + "ssm_conv1d.weight");
+      m.dt_bias = load(p + "ssm_dt.bias");
+      m.a = load(p + "ssm_a");
+      m.norm = load(p + "ssm_norm.weight");
+    } else if (arch->fused_projections) {
       w.wqkv = load_linear(src, p + "attn_qkv.weight", how);
     } else {
       w.wq = load_linear(src, p + "attn_q.weight", how);
       w.wk = load_linear(src, p + "attn_k.weight", how);
       w.wv = load_linear(src, p + "attn_v.weight", how);
     }
-    w.wo = load_linear(src, p + "attn_output.weight", how);
+    if (!w.delta) w.wo = load_linear(src, p + "attn_output.weight", how);
     if (cfg.is_moe()) {
       w.moe = std::make_unique<MoeWeights>(src, cfg, l, how);
       return w;
@@ -283,7 +299,8 @@ struct Transformer::Impl {
       for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
       return;
     }
-    attention(l, w, xn, x.batch, x.seq, a, hook);
+    if (w.delta) gated_delta_net(*w.delta, cfg, l, xn.data(), x.batch, x.seq, a.data(), pool, hook);
+    else attention(l, w, xn, x.batch, x.seq, a, hook);
     if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(a.data(), pn, N, d, cfg.rms_norm_eps, a.data());
     const auto rs = static_cast<float>(cfg.residual_scale);
     if (arch->parallel_block) {  // Command-R: the FFN reads the same normed input; both join the residual at once
@@ -303,7 +320,7 @@ struct Transformer::Impl {
   // (post-norm applied) added to the stream or put in its place.
   void run_part(int l, Transformer::Sublayer part, const std::vector<Transformer::Hidden*>& xs, bool residual) {
     check(l >= 0 && l < cfg.num_layers, ErrorCode::InvalidArgument, "layer index out of range");
-    check(!arch->parallel_block && !arch->ssm && !opts.ggml_numerics, ErrorCode::InvalidArgument,
+    check(!arch->parallel_block && !arch->ssm && !arch->gated_delta_net && !opts.ggml_numerics, ErrorCode::InvalidArgument,
           "this block has no separate attention and FFN sublayers (parallel ones, or a state-space mixer), or runs "
           "with llama.cpp's numerics");
     std::optional<LayerWeights> scratch;
@@ -355,7 +372,7 @@ struct Transformer::Impl {
     const int64_t N = B * T, d = cfg.hidden_size, hd = cfg.head_dim, nh = cfg.num_heads, nkv = cfg.num_kv_heads;
     const int64_t qd = nh * hd, kvd = nkv * hd;
     const double eps = cfg.rms_norm_eps;
-    std::vector<float> q(static_cast<size_t>(N * qd)), k(static_cast<size_t>(N * kvd)), v(k.size()), o(q.size());
+    std::vector<float> q(static_cast<size_t>(N * qd)), k(static_cast<size_t>(N * kvd)), v(k.size()), o(q.size()), gate;
     std::vector<int64_t> pos(static_cast<size_t>(N));
     for (int64_t i = 0; i < N; ++i) pos[i] = i % T;
     if (arch->fused_projections) {
@@ -372,7 +389,8 @@ struct Transformer::Impl {
       report(hook, l, "attn_q.weight", xn.data(), N, d);
       report(hook, l, "attn_k.weight", xn.data(), N, d);
       report(hook, l, "attn_v.weight", xn.data(), N, d);
-      apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
+      if (arch->attention_gate) split_query_gate(w, xn.data(), N, q, gate);
+      else apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
       apply_linear(w.wk, xn.data(), N, ptr(w.bk), k.data(), pool);
       apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
     }
@@ -395,8 +413,24 @@ struct Transformer::Impl {
                                    sc.data(), scale, window, softcap);
       }
     });
+    for (size_t i = 0; i < gate.size(); ++i) o[i] /= 1.0f + std::exp(-gate[i]);  // o * sigmoid(gate)
     report(hook, l, "attn_output.weight", o.data(), N, qd);
     apply_linear(w.wo, o.data(), N, nullptr, out.data(), pool);
+  }
+
+  // Qwen3.5's Q projection: per head [query | gate], split into q[N, heads * hd] and gate (same shape).
+  void split_query_gate(const LayerWeights& w, const float* xn, int64_t N, std::vector<float>& q,
+                        std::vector<float>& gate) {
+    const int64_t nh = cfg.num_heads, hd = cfg.head_dim;
+    std::vector<float> qg(static_cast<size_t>(N * 2 * nh * hd));
+    apply_linear(w.wq, xn, N, ptr(w.bq), qg.data(), pool);
+    gate.resize(q.size());
+    for (int64_t r = 0; r < N; ++r)
+      for (int64_t h = 0; h < nh; ++h) {
+        const float* src = qg.data() + (r * nh + h) * 2 * hd;
+        std::copy(src, src + hd, q.data() + (r * nh + h) * hd);
+        std::copy(src + hd, src + 2 * hd, gate.data() + (r * nh + h) * hd);
+      }
   }
 
   // Gated FFN of normed input xn[N, d] into out[N, d].

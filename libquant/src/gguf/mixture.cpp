@@ -156,6 +156,10 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
     return layer;
   };
   const bool very_low = any_of(f, {F::MostlyIQ2_XXS, F::MostlyIQ2_XS, F::MostlyIQ1_S, F::MostlyIQ2_S, F::MostlyIQ2_M, F::MostlyIQ1_M});
+  // The 2026 llama-quantize's attention-V category: fused Q|K|V and MLA's kv_b follow attn_v's rules
+  // (February 2025's gave attn_qkv rules of its own: Q4_K_M -> Q5_K, Q5_K_M -> Q6_K, Q3_K_M/L -> Q4_K).
+  const bool attn_v_like =
+      contains(name, "attn_v.weight") || contains(name, "attn_qkv.weight") || contains(name, "attn_kv_b.weight");
   const bool iq2_sm = any_of(f, {F::MostlyIQ2_S, F::MostlyIQ2_M});
 
   if (name == "output.weight" || (!has_output_ && name == "token_embd.weight")) {
@@ -172,7 +176,7 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
     else if (iq2_sm || f == F::MostlyIQ3_XXS) t = DType::IQ3_S;
     else if (any_of(f, {F::MostlyTQ1_0, F::MostlyTQ2_0})) t = DType::Q4_K;
   } else if (very_low) {
-    if (contains(name, "attn_v.weight")) {
+    if (attn_v_like) {
       if (gqa >= 4 || m_.n_expert >= 4) t = DType::Q4_K;
       else t = iq2_sm ? DType::IQ3_S : DType::Q2_K;
       ++i_attention_wv_;
@@ -186,7 +190,7 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
       else if (any_of(f, {F::MostlyIQ1_S, F::MostlyIQ1_M})) t = DType::IQ2_XXS;
       else if (iq2_sm) t = DType::IQ3_S;
     }
-  } else if (contains(name, "attn_v.weight")) {
+  } else if (attn_v_like) {
     if (f == F::MostlyQ2_K) t = gqa >= 4 ? DType::Q4_K : DType::Q3_K;
     else if (f == F::MostlyQ2_K_S && gqa >= 4) t = DType::Q4_K;
     else if (f == F::MostlyIQ3_XXS) t = gqa >= 4 ? DType::Q4_K : !o_.has_imatrix ? DType::IQ3_S : DType::IQ3_XXS;
@@ -241,10 +245,6 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
     } else if (f == F::MostlyQ3_K_L) {
       t = DType::Q4_K;
     }
-  } else if (contains(name, "attn_qkv.weight")) {
-    if (any_of(f, {F::MostlyQ3_K_M, F::MostlyQ3_K_L, F::MostlyIQ3_M})) t = DType::Q4_K;
-    else if (f == F::MostlyQ4_K_M) t = DType::Q5_K;
-    else if (f == F::MostlyQ5_K_M) t = DType::Q6_K;
   } else if (contains(name, "ffn_gate")) {
     const int i = layer_of(i_ffn_gate_);
     if (f == F::MostlyIQ3_XS && i >= n_layer / 8 && i < 7 * n_layer / 8) t = DType::IQ3_XXS;

@@ -122,8 +122,10 @@ double GgufArray::number_at(size_t i) const {
   return std::visit(
       [](const auto& x) -> double {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>)
+        if constexpr (std::is_same_v<T, std::string>)
           throw Error(ErrorCode::ValidationFailed, "GGUF array holds non-numeric values");
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? 1.0 : 0.0;  // per-layer flags (sliding_window_pattern, recurrent_layers)
         else
           return static_cast<double>(x);
       },

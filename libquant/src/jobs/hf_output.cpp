@@ -18,7 +18,10 @@ void require_transformer_blocks(const model::ModelConfig& cfg, const std::string
   check(cfg.arch() != nullptr && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
         job + " of " + cfg.architecture + " is not supported (no Hugging Face layout here)",
         "Supported: " + model::supported_architectures());
-  const char* kind = cfg.is_moe() ? "mixture-of-experts" : cfg.is_ssm() ? "state-space (Mamba-2)" : nullptr;
+  const char* kind = cfg.is_moe()                       ? "mixture-of-experts"
+                     : cfg.arch()->gated_delta_net       ? "hybrid linear-attention (gated DeltaNet)"
+                     : cfg.is_ssm()                      ? "state-space (Mamba-2)"
+                                                         : nullptr;
   if (kind)
     throw Error(ErrorCode::UnsupportedConversion,
                 job + " of " + kind + " models (" + cfg.architecture + ") is not supported yet",

@@ -20,8 +20,8 @@
 namespace libquant::jobs::hf_output {
 
 // Refuses (UnsupportedConversion) models whose HF checkpoints `job` cannot
-// write: families without an HF layout here, mixtures of experts and
-// state-space models (their layers are not the attention + FFN block the HF
+// write: families without an HF layout here, mixtures of experts,
+// state-space and linear-attention models (their layers are not the attention + FFN block the HF
 // writers and the SmoothQuant / GPTQ / AWQ passes know).
 void require_transformer_blocks(const model::ModelConfig& cfg, const std::string& job);
 

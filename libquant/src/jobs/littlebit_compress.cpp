@@ -350,7 +350,7 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
         "'" + opts.model.string() + "' is already LittleBit-compressed", "Compress the original model");
   if (model::has_known_architecture(*src))
     check(!model::validated_config(*src).is_ssm(), ErrorCode::UnsupportedConversion,
-          "LittleBit compression of state-space (Mamba-2) models is not supported yet",
+          "LittleBit compression of state-space and linear-attention models (Mamba-2, Qwen3.5) is not supported yet",
           "Quantize it to GGUF instead (quantize MODEL gguf)");
   // Block-output matching runs after each layer's refinement; refuse a model it
   // cannot handle before any of that work is done.

@@ -48,6 +48,7 @@ void copy_sizes(const model::ModelConfig& cfg, ModelInfo& info) {
   info.ssm_head_dim = cfg.ssm_head_dim();
   info.ssm_state_size = cfg.ssm_state_size;
   info.ssm_groups = cfg.ssm_groups;
+  for (uint8_t r : cfg.recurrent_layers) info.recurrent_layers += r != 0;
 }
 
 // An HF checkpoint of a family we cannot convert: what its config and its

@@ -218,10 +218,47 @@ std::vector<GgufKv> ssm_metadata(const ModelConfig& cfg, const std::string& a, L
   return kvs;
 }
 
-// Mamba-2's mixer sizes; its attention keys (head_count 0) mean nothing and are cleared.
-void read_ssm(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
-  c.num_heads = c.num_kv_heads = c.head_dim = 0;
-  c.intermediate_size = 0;
+// Qwen3.5's DeltaNet sizes (llama.cpp's ssm.* keys), which layers are
+// recurrent, the full-attention interval and the multimodal RoPE sections.
+void append_delta_net(const ModelConfig& cfg, const std::string& a, std::vector<GgufKv>& kvs) {
+  auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  std::vector<GgufScalar> sections, recurrent;
+  for (int64_t v : cfg.rope_sections) sections.emplace_back(static_cast<int32_t>(v));
+  for (uint8_t r : cfg.recurrent_layers) recurrent.emplace_back(r != 0);
+  kvs.push_back({a + ".rope.dimension_sections", GgufValue::array(io::GgufType::Int32, sections)});
+  kvs.push_back({a + ".ssm.conv_kernel", u32(cfg.ssm_conv_kernel)});
+  kvs.push_back({a + ".ssm.state_size", u32(cfg.ssm_state_size)});
+  kvs.push_back({a + ".ssm.group_count", u32(cfg.ssm_groups)});
+  kvs.push_back({a + ".ssm.time_step_rank", u32(cfg.ssm_heads)});
+  kvs.push_back({a + ".ssm.inner_size", u32(cfg.ssm_inner_size)});
+  kvs.push_back({a + ".attention.recurrent_layers", GgufValue::array(io::GgufType::Bool, recurrent)});
+  kvs.push_back({a + ".full_attention_interval", u32(cfg.full_attention_interval)});
+}
+
+// Qwen3.5: which layers are recurrent, as llama.cpp decides it (the flags,
+// else every full_attention_interval-th layer is full attention).
+void read_recurrent_layers(const io::GgufHeader& h, const std::string& a, ModelConfig& c) {
+  c.recurrent_layers.assign(static_cast<size_t>(std::clamp<int64_t>(c.num_layers, 0, 1 << 16)), 0);
+  if (const auto* v = h.find(a + ".attention.recurrent_layers"); v && v->is_array()) {
+    const io::GgufArray& arr = v->array();
+    for (size_t l = 0; l < c.recurrent_layers.size() && l < arr.size(); ++l) c.recurrent_layers[l] = arr.number_at(l) != 0;
+  } else {
+    int64_t every = 4;
+    if (const auto* iv = h.find(a + ".full_attention_interval"); iv && !iv->is_array()) every = iv->as_int();
+    for (size_t l = 0; l < c.recurrent_layers.size(); ++l)
+      c.recurrent_layers[l] = every <= 0 || (static_cast<int64_t>(l) + 1) % every != 0;
+  }
+  if (const auto* v = h.find(a + ".full_attention_interval"); v && !v->is_array()) c.full_attention_interval = v->as_int();
+  if (const auto* v = h.find(a + ".rope.dimension_sections"); v && v->is_array())
+    for (size_t i = 0; i < v->array().size() && i < 4; ++i)
+      c.rope_sections.push_back(static_cast<int64_t>(v->array().number_at(i)));
+}
+
+// The mixer sizes of state-space and DeltaNet layers. Mamba-2's attention
+// keys (head_count 0) mean nothing and are cleared.
+void read_ssm(const io::GgufHeader& h, const std::string& a, const ArchitectureInfo& arch, ModelConfig& c) {
+  if (arch.ssm) c.num_heads = c.num_kv_heads = c.head_dim = c.intermediate_size = 0;
+  if (arch.gated_delta_net) read_recurrent_layers(h, a, c);
   auto get = [&](const char* key) {
     const io::GgufValue* v = h.find(a + key);
     return v && !v->is_array() ? v->as_int() : 0;
@@ -257,12 +294,13 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
        GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
   };
   if (cfg.is_moe()) append_experts(cfg, a, kvs);
-  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout) {  // Gemma: always, as the converter
+  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout || arch->gated_delta_net) {  // as the converter
     kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
     kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
   }
   if (arch->gemma_layout) append_attention_layout(cfg, a, kvs);
   append_family_scalars(cfg, *arch, a, kvs);
+  if (arch->gated_delta_net) append_delta_net(cfg, a, kvs);
   kvs.push_back({"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))});
   kvs.push_back({a + ".vocab_size", u32(cfg.vocab_size)});
   kvs.push_back({a + ".rope.dimension_count", u32(cfg.rotary_dims())});
@@ -339,7 +377,7 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
   read_attention_layout(h, a, c);
   if (info) read_family_scalars(h, *info, a, c);
   read_experts(h, a, c);
-  if (info && info->ssm) read_ssm(h, a, c);
+  if (info && (info->ssm || info->gated_delta_net)) read_ssm(h, a, *info, c);
   if (const auto* v = h.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = v->as_int();
   if (const auto* v = h.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = v->as_int();
   return c;

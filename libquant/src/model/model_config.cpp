@@ -39,6 +39,9 @@ constexpr ArchitectureInfo kArchitectures[] = {
     // Command-R: one LayerNorm feeding attention and FFN in parallel, adjacent-pair RoPE, scaled logits.
     {.hf_class = "CohereForCausalLM", .gguf_arch = "command-r", .permute_qk = false, .qkv_bias = false,
      .qk_norm = false, .layer_norm = true, .parallel_block = true, .interleaved_rope = true},
+    // Qwen3.5: gated DeltaNet and gated full attention, (1 + w) norms, partial rotary (read_qwen35).
+    {.hf_class = "Qwen3_5ForCausalLM", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
+     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
     // Mamba-2: RMSNorm then a state-space mixer in every layer (read_mamba2).
     {.hf_class = "Mamba2ForCausalLM", .gguf_arch = "mamba2", .permute_qk = false, .qkv_bias = false,
      .qk_norm = false, .ssm = true},
@@ -275,6 +278,61 @@ void read_mamba2(simdjson::dom::object& o, ModelConfig& c) {
   c.tie_word_embeddings = !o["tie_word_embeddings"].get_bool().get(b) && b;
 }
 
+// Qwen3.5's text model: which layers are linear attention (layer_types, else
+// every full_attention_interval-th layer is full attention), the DeltaNet's
+// sizes, and partial rotary with its multimodal sections.
+void read_qwen35(simdjson::dom::object& o, ModelConfig& c) {
+  c.recurrent_layers.assign(static_cast<size_t>(c.num_layers), 0);
+  simdjson::dom::array types;
+  const bool listed = !o["layer_types"].get_array().get(types);
+  if (listed) {
+    if (types.size() != c.recurrent_layers.size()) bad_config("'layer_types' does not list every layer");
+    size_t l = 0;
+    for (auto t : types) {
+      std::string_view kind;
+      if (t.get_string().get(kind) || (kind != "linear_attention" && kind != "full_attention"))
+        bad_config("'layer_types' holds something other than linear_attention / full_attention");
+      c.recurrent_layers[l++] = kind == "linear_attention" ? 1 : 0;
+    }
+  }
+  c.full_attention_interval = get_int(o, "full_attention_interval", false, 4);
+  if (c.full_attention_interval == 0) bad_config("'full_attention_interval' is 0");
+  if (!listed)
+    for (size_t l = 0; l < c.recurrent_layers.size(); ++l)
+      c.recurrent_layers[l] = (l + 1) % static_cast<size_t>(c.full_attention_interval) != 0;
+  c.ssm_conv_kernel = get_int(o, "linear_conv_kernel_dim", false, 4);
+  c.ssm_state_size = get_int(o, "linear_key_head_dim", false, 128);
+  c.ssm_groups = get_int(o, "linear_num_key_heads", false, 16);
+  c.ssm_heads = get_int(o, "linear_num_value_heads", false, 32);
+  const int64_t dv = get_int(o, "linear_value_head_dim", false, 128);
+  c.ssm_inner_size = dv * c.ssm_heads;
+  if (dv != c.ssm_state_size)
+    throw Error(ErrorCode::UnsupportedConversion,
+                "linear_value_head_dim (" + std::to_string(dv) + ") differs from linear_key_head_dim (" +
+                    std::to_string(c.ssm_state_size) + ")",
+                "llama.cpp's qwen35 graph needs equal key and value head sizes");
+  if (c.ssm_groups == 0 || c.ssm_heads % c.ssm_groups != 0)
+    bad_config("linear_num_value_heads must be a multiple of linear_num_key_heads");
+  double fraction = get_double(o, "partial_rotary_factor", 0.25);
+  simdjson::dom::object rp;
+  if (rope_object(o, rp)) {
+    fraction = get_double(rp, "partial_rotary_factor", fraction);
+    simdjson::dom::array sections;
+    if (!rp["mrope_section"].get_array().get(sections))
+      for (auto x : sections) {
+        int64_t v = 0;
+        if (x.get_int64().get(v) || v < 0) bad_config("'mrope_section' holds a non-integer");
+        c.rope_sections.push_back(v);
+      }
+  }
+  if (!(fraction > 0.0 && fraction <= 1.0)) bad_config("'partial_rotary_factor' must be in (0, 1]");
+  c.rope_dims = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
+  if (c.rope_sections.empty()) c.rope_sections = {11, 11, 10};  // transformers' and the converter's default
+  c.rope_sections.resize(4, 0);
+  bool tied = false;
+  c.tie_word_embeddings = !o["tie_word_embeddings"].get_bool().get(tied) && tied;
+}
+
 }  // namespace
 
 const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept {
@@ -385,6 +443,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   if (known->fused_projections) read_phi3_rope(o, c);
   if (known->multipliers) read_granite_multipliers(o, c);
   if (known->layer_norm) read_cohere(o, c);
+  if (known->gated_delta_net) read_qwen35(o, c);
   read_experts(o, c);
   simdjson::dom::element qc;
   if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);

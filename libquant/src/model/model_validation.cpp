@@ -103,6 +103,35 @@ void append_ssm_tensors(const ModelConfig& c, const std::string& p, std::vector<
   out.push_back({p + "ssm_out.weight", Shape{d, di}});
 }
 
+// A Qwen3.5 layer: its two norms, the gated DeltaNet or the gated attention, and the FFN.
+void append_qwen35_layer(const ModelConfig& c, int64_t l, const std::string& p, std::vector<ExpectedTensor>& out) {
+  const int64_t d = c.hidden_size, hd = c.head_dim, q = c.num_heads * hd, kv = c.num_kv_heads * hd;
+  const int64_t nv = c.ssm_heads, dv = c.ssm_head_dim(), conv = c.ssm_conv_channels(), ff = c.intermediate_size;
+  out.push_back({p + "attn_norm.weight", Shape{d}});
+  out.push_back({p + "post_attention_norm.weight", Shape{d}});
+  if (c.is_recurrent_layer(l)) {
+    out.push_back({p + "attn_qkv.weight", Shape{conv, d}});
+    out.push_back({p + "attn_gate.weight", Shape{nv * dv, d}});
+    out.push_back({p + "ssm_beta.weight", Shape{nv, d}});
+    out.push_back({p + "ssm_alpha.weight", Shape{nv, d}});
+    out.push_back({p + "ssm_conv1d.weight", Shape{conv, c.ssm_conv_kernel}});
+    out.push_back({p + "ssm_dt.bias", Shape{nv}});
+    out.push_back({p + "ssm_a", Shape{nv}});
+    out.push_back({p + "ssm_norm.weight", Shape{dv}});
+    out.push_back({p + "ssm_out.weight", Shape{d, nv * dv}});
+  } else {
+    out.push_back({p + "attn_q.weight", Shape{2 * q, d}});
+    out.push_back({p + "attn_k.weight", Shape{kv, d}});
+    out.push_back({p + "attn_v.weight", Shape{kv, d}});
+    out.push_back({p + "attn_output.weight", Shape{d, q}});
+    out.push_back({p + "attn_q_norm.weight", Shape{hd}});
+    out.push_back({p + "attn_k_norm.weight", Shape{hd}});
+  }
+  out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
+  out.push_back({p + "ffn_up.weight", Shape{ff, d}});
+  out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+}
+
 }  // namespace
 
 void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
@@ -167,6 +196,12 @@ void validate_hyperparameters(const ModelConfig& c) {
     require_range(c.expert_intermediate_size, 1, kMaxDim, "the expert FFN width");
     require_range(c.shared_expert_intermediate_size, 0, kMaxDim, "the shared expert FFN width");
   }
+  if (arch->gated_delta_net) {
+    validate_ssm(c);
+    if (c.recurrent_layers.size() != static_cast<size_t>(c.num_layers))
+      invalid("the recurrent-layer flags list " + std::to_string(c.recurrent_layers.size()) + " layers, not " +
+              std::to_string(c.num_layers));
+  }
   if (c.rope_scaling_type == "llama3") {
     require_positive_finite(c.rope_low_freq_factor, "the RoPE low_freq_factor");
     require_positive_finite(c.rope_high_freq_factor, "the RoPE high_freq_factor");
@@ -194,6 +229,10 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
     const std::string p = "blk." + std::to_string(l) + ".";
     if (arch && arch->ssm) {
       append_ssm_tensors(c, p, out);
+      continue;
+    }
+    if (arch && arch->gated_delta_net) {
+      append_qwen35_layer(c, l, p, out);
       continue;
     }
     if (!arch || arch->pre_norms) {

@@ -90,6 +90,22 @@ constexpr NamePair kMamba2PerLayer[] = {
     {"mixer.out_proj.weight", "ssm_out.weight"},
 };
 
+// Qwen3.5's gated DeltaNet (whole names after "model.layers.N."), and its FFN
+// input norm, which llama.cpp calls post_attention_norm. In GGUF ssm_a holds
+// -exp(A_log), V heads are reordered and norms hold 1 + w (tensor_source.cpp).
+constexpr NamePair kQwen35PerLayer[] = {
+    {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+    {"linear_attn.in_proj_qkv.weight", "attn_qkv.weight"},
+    {"linear_attn.in_proj_z.weight", "attn_gate.weight"},
+    {"linear_attn.in_proj_b.weight", "ssm_beta.weight"},
+    {"linear_attn.in_proj_a.weight", "ssm_alpha.weight"},
+    {"linear_attn.conv1d.weight", "ssm_conv1d.weight"},
+    {"linear_attn.dt_bias", "ssm_dt.bias"},
+    {"linear_attn.A_log", "ssm_a"},
+    {"linear_attn.norm.weight", "ssm_norm.weight"},
+    {"linear_attn.out_proj.weight", "ssm_out.weight"},
+};
+
 // Parameters a module may carry: its weight and bias, and the quantization
 // tensors of compressed-tensors checkpoints (kept under the same suffix).
 constexpr std::string_view kParams[] = {".weight", ".bias", ".weight_scale", ".weight_zero_point",
@@ -125,15 +141,18 @@ bool is_ignored_hf_tensor(std::string_view hf_name) noexcept {
 }
 
 namespace {
-std::optional<std::string> translate_mamba2(std::string_view name, std::string_view NamePair::*from,
-                                            std::string_view NamePair::*to, std::string_view from_prefix,
-                                            std::string_view to_prefix) {
-  for (const auto& g : kMamba2Global)
+// Whole-name tables (parameters without a .weight / .bias suffix): the global
+// names, then the per-layer ones after the layer prefix.
+std::optional<std::string> translate_whole(std::string_view name, std::span<const NamePair> global,
+                                           std::span<const NamePair> per_layer, std::string_view NamePair::*from,
+                                           std::string_view NamePair::*to, std::string_view from_prefix,
+                                           std::string_view to_prefix) {
+  for (const auto& g : global)
     if (name == g.*from) return std::string(g.*to);
   int layer;
   std::string_view rest;
   if (!parse_layer(name, from_prefix, layer, rest)) return std::nullopt;
-  for (const auto& p : kMamba2PerLayer)
+  for (const auto& p : per_layer)
     if (rest == p.*from) return std::string(to_prefix) + std::to_string(layer) + "." + std::string(p.*to);
   return std::nullopt;
 }
@@ -167,12 +186,22 @@ std::optional<std::string> translate(std::string_view name, std::string_view Nam
 
 std::optional<std::string> hf_to_gguf_name(std::string_view hf_name, const ArchitectureInfo* arch) {
   if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
-  if (arch && arch->ssm) return translate_mamba2(hf_name, &NamePair::hf, &NamePair::gguf, "backbone.layers.", "blk.");
+  if (arch && arch->ssm)
+    return translate_whole(hf_name, kMamba2Global, kMamba2PerLayer, &NamePair::hf, &NamePair::gguf, "backbone.layers.",
+                           "blk.");
+  if (arch && arch->gated_delta_net)
+    if (auto n = translate_whole(hf_name, {}, kQwen35PerLayer, &NamePair::hf, &NamePair::gguf, "model.layers.", "blk."))
+      return n;
   return translate(hf_name, &NamePair::hf, &NamePair::gguf, "model.layers.", "blk.", arch);
 }
 
 std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name, const ArchitectureInfo* arch) {
-  if (arch && arch->ssm) return translate_mamba2(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "backbone.layers.");
+  if (arch && arch->ssm)
+    return translate_whole(gguf_name, kMamba2Global, kMamba2PerLayer, &NamePair::gguf, &NamePair::hf, "blk.",
+                           "backbone.layers.");
+  if (arch && arch->gated_delta_net)
+    if (auto n = translate_whole(gguf_name, {}, kQwen35PerLayer, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers."))
+      return n;
   return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.", arch);
 }
 

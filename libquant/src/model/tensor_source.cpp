@@ -23,6 +23,7 @@
 #include "expert_stack.hpp"
 #include "gptq_awq_weight.hpp"
 #include "packed_weight.hpp"
+#include "ssm_layout.hpp"
 
 namespace libquant::model {
 namespace fs = std::filesystem;
@@ -107,18 +108,6 @@ Tensor TensorSource::read_int8_dequantized(const SourceTensor& t, const SourceTe
 // What an HF value becomes in GGUF: itself, 1 + w (Gemma's norms) or -exp(x) (Mamba-2's A_log).
 enum class ValueMap : uint8_t { None, PlusOne, NegExp };
 
-// Mamba-2's tensors in the converter's GGUF shapes (the same values, row-major):
-// A and D as [heads, 1], the convolution without its unit middle axis, the
-// gated norm's weight one row per group.
-Shape mamba2_gguf_shape(const std::string& gguf_name, const Shape& hf, const ModelConfig& c) {
-  Shape s = hf;
-  if ((gguf_name.ends_with(".ssm_a") || gguf_name.ends_with(".ssm_d")) && hf.rank() == 1) s = Shape{hf[0], 1};
-  else if (gguf_name.ends_with(".ssm_conv1d.weight") && hf.rank() == 3 && hf[1] == 1) s = Shape{hf[0], hf[2]};
-  else if (gguf_name.ends_with(".ssm_norm.weight") && hf.rank() == 1 && c.ssm_groups > 0 && hf[0] % c.ssm_groups == 0)
-    s = Shape{c.ssm_groups, hf[0] / c.ssm_groups};
-  return s;  // anything else keeps its shape, and validation names it when it does not fit
-}
-
 class HfTensorSource final : public TensorSource {
  public:
   explicit HfTensorSource(const fs::path& dir)
@@ -145,15 +134,21 @@ class HfTensorSource final : public TensorSource {
                     "The checkpoint has tensors this architecture table does not know");
       // Gemma norms: HF holds w, GGUF (and the forward pass) 1 + w; Mamba-2's
       // ssm_a holds -exp(A_log); both in f32 as llama.cpp's converter writes them.
-      const ValueMap map = arch->unit_offset_norms && gguf_name->ends_with("norm.weight") ? ValueMap::PlusOne
-                           : arch->ssm && gguf_name->ends_with(".ssm_a")                  ? ValueMap::NegExp
-                                                                                          : ValueMap::None;
+      const bool recurrent = arch->ssm || arch->gated_delta_net;
+      const ValueMap map =
+          arch->unit_offset_norms && gguf_name->ends_with("norm.weight") && !gguf_name->ends_with(".ssm_norm.weight")
+              ? ValueMap::PlusOne
+          : recurrent && gguf_name->ends_with(".ssm_a") ? ValueMap::NegExp
+                                                        : ValueMap::None;
       check(map == ValueMap::None || e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
             ErrorCode::ValidationFailed, "tensor '" + e.name + "' is not a float tensor");
-      const Shape shape = arch->ssm ? mamba2_gguf_shape(*gguf_name, e.shape, config_) : e.shape;
+      const Shape shape = recurrent ? ssm_gguf_shape(*gguf_name, e.shape, config_, *arch) : e.shape;
       add({*gguf_name, e.name, map != ValueMap::None ? DType::F32 : e.dtype, shape,
            map != ValueMap::None ? e.shape.numel() * 4 : e.end - e.begin},
-          loc, map);
+          loc, map, -1, -1, head_order(*gguf_name, shape, config_, *arch));
+      check(head_order_.back().axis == HeadOrder::Axis::None || head_order_.back().axis == HeadOrder::Axis::Rows ||
+                e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
+            ErrorCode::UnsupportedConversion, "tensor '" + e.name + "' is not a float tensor; its heads cannot be reordered");
     }
     // Mixture of experts: GGUF's stacked [experts, rows, cols] tensors over the per-expert weights.
     for (auto& [name, parts] : expert_parts) {
@@ -194,6 +189,7 @@ class HfTensorSource final : public TensorSource {
     const uint64_t total = t.nbytes;
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
+    if (head_order_[index_of(t)].axis != HeadOrder::Axis::None) return read_reordered(t, row0, n_rows, dst);
     if (value_map_[index_of(t)] != ValueMap::None) return read_mapped(*loc.entry, t, row0, n_rows, dst);
     const uint64_t rb = rows ? total / rows : 0;
     // (A single per-tensor quantization scale has nothing to permute.)
@@ -223,10 +219,11 @@ class HfTensorSource final : public TensorSource {
 
  private:
   using Located = io::SafetensorsCheckpoint::Located;
-  void add(SourceTensor t, Located loc, ValueMap map, int packed = -1, int stack = -1) {
+  void add(SourceTensor t, Located loc, ValueMap map, int packed = -1, int stack = -1, HeadOrder order = {}) {
     tensors_.push_back(std::move(t));
     located_.push_back(loc);
     value_map_.push_back(map);
+    head_order_.push_back(order);
     packed_of_.push_back(packed);
     stack_of_.push_back(stack);
   }
@@ -283,6 +280,9 @@ class HfTensorSource final : public TensorSource {
   // A packed weight, listed as the f32 tensor it decodes to.
   void add_packed(const std::string& module, const PackedModules& how, const ArchitectureInfo* arch) {
     const std::string hf = module + ".weight";
+    check(!arch->gated_delta_net, ErrorCode::UnsupportedConversion,
+          "packed quantized weights of " + config_.architecture + " are not supported (their heads would need reordering)",
+          "Start from the float checkpoint");
     auto gguf_name = hf_to_gguf_name(hf, arch);
     check(gguf_name.has_value(), ErrorCode::UnsupportedConversion, "cannot map tensor '" + hf + "' to a GGUF name");
     if (how.gptq_awq) packed_.push_back(std::make_unique<GptqAwqWeight>(ckpt_, module, *how.gptq_awq));
@@ -302,6 +302,31 @@ class HfTensorSource final : public TensorSource {
     for (uint64_t i = 0; i < n_rows; ++i)
       p.decode_row(perm.source(static_cast<int64_t>(row0 + i)),
                    reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()), buffers);
+  }
+
+  // Rows [row0, row0 + n_rows) with Qwen3.5's value heads in GGUF's order
+  // (HeadOrder): whole rows gathered, or elements / columns permuted after reading.
+  void read_reordered(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
+    const size_t i = index_of(t);
+    const HeadOrder& o = head_order_[i];
+    const auto& loc = located_[i];
+    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
+    check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
+    const uint64_t rb = t.nbytes / rows;
+    if (o.axis == HeadOrder::Axis::Rows) {
+      for (uint64_t r = 0; r < n_rows; ++r)
+        loc.file->read(*loc.entry, static_cast<uint64_t>(o.source(static_cast<int64_t>(row0 + r))) * rb,
+                       {dst + r * rb, rb});
+      return;
+    }
+    std::vector<std::byte> in(n_rows * rb);
+    if (value_map_[i] != ValueMap::None) read_mapped(*loc.entry, t, row0, n_rows, in.data());
+    else loc.file->read(*loc.entry, row0 * rb, in);
+    const uint64_t per_row = t.shape.numel() / rows, width = rb / per_row;  // elements of 4 or 2 bytes
+    for (uint64_t r = 0; r < n_rows; ++r)
+      for (uint64_t e = 0; e < per_row; ++e)
+        std::memcpy(dst + r * rb + e * width, in.data() + r * rb + static_cast<uint64_t>(o.source(static_cast<int64_t>(e))) * width,
+                    width);
   }
 
   // The mapped values (1 + w, -exp(x)) in f32 for rows [row0, row0 + n_rows) of a tensor stored as F32, F16 or BF16.
@@ -330,6 +355,7 @@ class HfTensorSource final : public TensorSource {
   std::vector<io::SafetensorsCheckpoint::Located> located_;
   std::vector<std::pair<std::string, std::vector<float>>> synthesized_;  // tensors made from the config
   std::vector<ValueMap> value_map_;  // per tensor: how its stored values map to GGUF's
+  std::vector<HeadOrder> head_order_;  // per tensor: Qwen3.5's value heads moved to GGUF's order
   std::vector<int> packed_of_;   // per tensor: its packed weight (-1: none)
   std::vector<std::unique_ptr<QuantizedLinearWeight>> packed_;
   std::vector<int> stack_of_;    // per tensor: its expert stack (-1: none)

@@ -37,7 +37,7 @@ class LIBQUANT_API GgufArray {
   // Typed access; Error(ValidationFailed) when the array holds another type
   // (a file whose token list is made of integers is refused, not undefined).
   std::string_view string_at(size_t i) const;
-  double number_at(size_t i) const;   // any numeric element type
+  double number_at(size_t i) const;   // any numeric element type (bools as 0 / 1)
   int64_t integer_at(size_t i) const;  // integer element types, range-checked
 
   // Numeric and bool arrays: the elements as packed little-endian bytes.

@@ -27,6 +27,7 @@ struct ModelInfo {
   int64_t hidden_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0, vocab_size = 0;
   int64_t num_experts = 0, num_experts_used = 0;  // mixture of experts (0: dense)
   int64_t ssm_heads = 0, ssm_head_dim = 0, ssm_state_size = 0, ssm_groups = 0;  // state-space layers (0: none)
+  int64_t recurrent_layers = 0;  // hybrids: how many layers are linear attention (0: none, or all state-space)
   std::string dtype;           // torch dtype, or GGUF file type name
   std::string quantization;    // compressed-tensors scheme, e.g. "W8A8 int8 (activations dynamic per token)"; "" if none
   uint64_t file_size = 0;      // bytes on disk (all shards)

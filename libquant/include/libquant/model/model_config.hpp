@@ -34,10 +34,15 @@ struct ArchitectureInfo {
   bool fused_projections = false; // one Q|K|V weight (attn_qkv) and one gate|up weight (ffn_up) (Phi-3)
   bool multipliers = false;     // embedding / residual / attention / logit multipliers in the config (Granite)
   bool ssm = false;             // every layer a Mamba-2 state-space mixer: no attention, no FFN (ModelConfig::ssm_*)
+  // Qwen3.5: gated-DeltaNet linear attention in the layers ModelConfig::recurrent_layers marks, full
+  // attention elsewhere, each followed by the FFN; (1 + w) norms except the DeltaNet's output norm.
+  bool gated_delta_net = false;
+  bool attention_gate = false;  // Q projection twice as wide: per head [query | gate], output * sigmoid(gate)
 };
 
 // nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, Granite,
-// Command-R, the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE, and the state-space Mamba-2.
+// Command-R, the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE, the state-space Mamba-2, and the
+// hybrid Qwen3.5 (gated DeltaNet and gated attention).
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_hf(std::string_view hf_class) noexcept;
 LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept;
 // The HF classes whose checkpoints are read, comma-separated (for messages).
@@ -101,9 +106,19 @@ struct ModelConfig {
   // convolution of ssm_conv_kernel taps precedes the scan. The time step,
   // softplus(dt + dt_bias), is clamped to [ssm_dt_min, ssm_dt_max]
   // (transformers' time_step_limit; llama.cpp applies none).
+  // Qwen3.5's gated DeltaNet reuses these as llama.cpp does: ssm_heads value heads of
+  // ssm_inner_size / ssm_heads, ssm_groups key heads of ssm_state_size.
   int64_t ssm_conv_kernel = 0, ssm_inner_size = 0, ssm_state_size = 0, ssm_heads = 0, ssm_groups = 0;
   double ssm_dt_min = 0.0, ssm_dt_max = 0.0;  // 0 / 0: no clamp
   bool is_ssm() const noexcept { return ssm_inner_size > 0; }
+  // Hybrids: recurrent_layers[l] != 0 for the linear-attention layers (empty: none).
+  std::vector<uint8_t> recurrent_layers;
+  bool is_recurrent_layer(int64_t l) const noexcept {
+    return l >= 0 && static_cast<size_t>(l) < recurrent_layers.size() && recurrent_layers[static_cast<size_t>(l)] != 0;
+  }
+  int64_t full_attention_interval = 0;  // Qwen3.5's config key, kept for GGUF (the layers are in recurrent_layers)
+  // Multimodal RoPE sections (Qwen3.5 writes them; text positions make them plain RoPE).
+  std::vector<int64_t> rope_sections;
   int64_t ssm_head_dim() const noexcept { return ssm_heads > 0 ? ssm_inner_size / ssm_heads : 0; }
   // The channels of the convolution: x, then B and C of every group.
   int64_t ssm_conv_channels() const noexcept { return ssm_inner_size + 2 * ssm_groups * ssm_state_size; }
