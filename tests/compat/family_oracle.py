@@ -13,7 +13,9 @@ norm convention matters), and its float32 logits for the given ids.
           top-k weights, as llama.cpp runs it), or the state-space mamba2 (2 layers, hidden 256, 8 heads of
           64, 2 groups, state 16, scan chunks of 16 tokens so that transformers' chunked form spans several),
           or the hybrid qwen35 (Qwen3.5: three gated-DeltaNet layers then one gated full-attention layer;
-          2 key heads and 4 value heads of 32, so that the converter reorders V heads)
+          2 key heads and 4 value heads of 32, so that the converter reorders V heads), or qwen35vl (the same
+          text model as the published Qwen3.5 checkpoints hold it: the multimodal class with a one-block vision
+          tower, and a random multi-token-prediction block added as mtp.*)
   Extra ids after LOGITS.json: a second, shorter sequence whose logits go under "short_logits".
 
 The MoE routers are scaled up (x 20) so that the top-2 choices are decisive:
@@ -49,15 +51,51 @@ def build_mamba2():
                                           bos_token_id=1, eos_token_id=2, pad_token_id=0))
 
 
+QWEN35_TEXT = dict(vocab_size=512, hidden_size=256, intermediate_size=256, num_hidden_layers=4, num_attention_heads=4,
+                   num_key_value_heads=2, head_dim=64, linear_num_key_heads=2, linear_num_value_heads=4,
+                   linear_key_head_dim=32, linear_value_head_dim=32, linear_conv_kernel_dim=4,
+                   max_position_embeddings=1024, bos_token_id=1, eos_token_id=2, pad_token_id=0,
+                   rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.25,
+                                        mrope_section=[3, 3, 2], mrope_interleaved=True))
+
+
 def build_qwen35():
     from transformers import Qwen3_5ForCausalLM, Qwen3_5TextConfig
-    return Qwen3_5ForCausalLM(Qwen3_5TextConfig(
-        vocab_size=512, hidden_size=256, intermediate_size=256, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, head_dim=64, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=32,
-        linear_value_head_dim=32, linear_conv_kernel_dim=4, max_position_embeddings=1024, bos_token_id=1,
-        eos_token_id=2, pad_token_id=0,
-        rope_parameters=dict(rope_type="default", rope_theta=10000.0, partial_rotary_factor=0.25,
-                             mrope_section=[3, 3, 2], mrope_interleaved=True)))
+    return Qwen3_5ForCausalLM(Qwen3_5TextConfig(**QWEN35_TEXT))
+
+
+def build_qwen35_vl():
+    """As the published Qwen3.5 checkpoints are laid out: the multimodal class (a one-block vision tower),
+    the text model under model.language_model."""
+    from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
+    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=256,
+                  num_position_embeddings=16)
+    return Qwen3_5ForConditionalGeneration(Qwen3_5Config(text_config=QWEN35_TEXT, vision_config=vision))
+
+
+def add_mtp_layer(out, hidden, heads, kv_heads, head_dim, ffn):
+    """The multi-token-prediction block the published checkpoints carry (mtp.*: a full-attention layer,
+    its input projection and norms) with random weights; transformers neither builds nor reads it."""
+    from safetensors.torch import load_file, save_file
+    path = f"{out}/model.safetensors"
+    tensors = load_file(path)
+    g = torch.Generator().manual_seed(11)
+    rnd = lambda *shape: 0.05 * torch.randn(*shape, generator=g)
+    p = "mtp.layers.0."
+    tensors.update({"mtp.fc.weight": rnd(hidden, 2 * hidden), "mtp.pre_fc_norm_embedding.weight": rnd(hidden),
+                    "mtp.pre_fc_norm_hidden.weight": rnd(hidden), "mtp.norm.weight": rnd(hidden),
+                    p + "input_layernorm.weight": rnd(hidden), p + "post_attention_layernorm.weight": rnd(hidden),
+                    p + "self_attn.q_proj.weight": rnd(2 * heads * head_dim, hidden),
+                    p + "self_attn.k_proj.weight": rnd(kv_heads * head_dim, hidden),
+                    p + "self_attn.v_proj.weight": rnd(kv_heads * head_dim, hidden),
+                    p + "self_attn.o_proj.weight": rnd(hidden, heads * head_dim),
+                    p + "self_attn.q_norm.weight": rnd(head_dim), p + "self_attn.k_norm.weight": rnd(head_dim),
+                    p + "mlp.gate_proj.weight": rnd(ffn, hidden), p + "mlp.up_proj.weight": rnd(ffn, hidden),
+                    p + "mlp.down_proj.weight": rnd(hidden, ffn)})
+    save_file(tensors, path, metadata={"format": "pt"})
+    cfg = json.load(open(f"{out}/config.json"))
+    cfg["text_config"]["mtp_num_hidden_layers"] = 1
+    json.dump(cfg, open(f"{out}/config.json", "w"), indent=2)
 
 
 def build(family):
@@ -65,6 +103,8 @@ def build(family):
         return build_mamba2()
     if family == "qwen35":
         return build_qwen35()
+    if family == "qwen35vl":
+        return build_qwen35_vl()
     if family in ("mixtral", "qwen2moe", "qwen3moe"):
         return build_moe(family)
     common = dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
@@ -108,6 +148,10 @@ def main():
             elif "norm" in name:  # Gemma scales by 1 + w, OLMo by w
                 p.copy_((0.0 if family.startswith("gemma") else 1.0) + 0.3 * torch.randn_like(p))
     model.save_pretrained(out, safe_serialization=True)
+    if family == "qwen35vl":
+        t = QWEN35_TEXT
+        add_mtp_layer(out, t["hidden_size"], t["num_attention_heads"], t["num_key_value_heads"], t["head_dim"],
+                      t["intermediate_size"])
     shutil.copy(tokenizer_model, f"{out}/tokenizer.model")
     ids = [int(x) for x in ids.split(",")]
     with torch.no_grad():

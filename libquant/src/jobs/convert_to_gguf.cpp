@@ -89,7 +89,7 @@ gguf::MixtureModel mixture_model(const model::TensorSource& src, const model::Mo
     m.arch = std::string(info->gguf_arch);
     m.n_expert = cfg.num_experts;
   }
-  m.n_layer = cfg.num_layers;
+  m.n_layer = cfg.total_blocks();  // llama-quantize counts multi-token-prediction blocks too
   m.n_head = cfg.num_heads;
   m.n_head_kv = cfg.num_kv_heads ? cfg.num_kv_heads : cfg.num_heads;
   // A family without model validation still feeds these counts to the

@@ -225,6 +225,8 @@ void append_delta_net(const ModelConfig& cfg, const std::string& a, std::vector<
   std::vector<GgufScalar> sections, recurrent;
   for (int64_t v : cfg.rope_sections) sections.emplace_back(static_cast<int32_t>(v));
   for (uint8_t r : cfg.recurrent_layers) recurrent.emplace_back(r != 0);
+  for (int64_t i = 0; i < cfg.nextn_layers; ++i) recurrent.emplace_back(false);  // MTP blocks are full attention
+  if (cfg.nextn_layers > 0) kvs.push_back({a + ".nextn_predict_layers", u32(cfg.nextn_layers)});
   kvs.push_back({a + ".rope.dimension_sections", GgufValue::array(io::GgufType::Int32, sections)});
   kvs.push_back({a + ".ssm.conv_kernel", u32(cfg.ssm_conv_kernel)});
   kvs.push_back({a + ".ssm.state_size", u32(cfg.ssm_state_size)});
@@ -258,7 +260,13 @@ void read_recurrent_layers(const io::GgufHeader& h, const std::string& a, ModelC
 // keys (head_count 0) mean nothing and are cleared.
 void read_ssm(const io::GgufHeader& h, const std::string& a, const ArchitectureInfo& arch, ModelConfig& c) {
   if (arch.ssm) c.num_heads = c.num_kv_heads = c.head_dim = c.intermediate_size = 0;
-  if (arch.gated_delta_net) read_recurrent_layers(h, a, c);
+  if (arch.gated_delta_net) {
+    // block_count holds the multi-token-prediction blocks too; the model's own layers come first.
+    if (const auto* v = h.find(a + ".nextn_predict_layers"); v && !v->is_array()) c.nextn_layers = v->as_int();
+    if (c.nextn_layers < 0 || c.nextn_layers >= c.num_layers) c.nextn_layers = 0;  // nonsense: validation sees all
+    c.num_layers -= c.nextn_layers;
+    read_recurrent_layers(h, a, c);
+  }
   auto get = [&](const char* key) {
     const io::GgufValue* v = h.find(a + key);
     return v && !v->is_array() ? v->as_int() : 0;
@@ -283,7 +291,7 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
       {"general.architecture", GgufValue::str(a)},
       {"general.type", GgufValue::str("model")},
       {"general.name", GgufValue::str(std::string(model_name))},
-      {a + ".block_count", u32(cfg.num_layers)},
+      {a + ".block_count", u32(cfg.total_blocks())},
       {a + ".context_length", u32(cfg.max_position_embeddings)},
       {a + ".embedding_length", u32(cfg.hidden_size)},
       {a + ".feed_forward_length", u32(cfg.intermediate_size)},

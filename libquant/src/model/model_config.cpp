@@ -42,6 +42,8 @@ constexpr ArchitectureInfo kArchitectures[] = {
     // Qwen3.5: gated DeltaNet and gated full attention, (1 + w) norms, partial rotary (read_qwen35).
     {.hf_class = "Qwen3_5ForCausalLM", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
      .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
+    {.hf_class = "Qwen3_5ForConditionalGeneration", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
+     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true, .multimodal = true},
     // Mamba-2: RMSNorm then a state-space mixer in every layer (read_mamba2).
     {.hf_class = "Mamba2ForCausalLM", .gguf_arch = "mamba2", .permute_qk = false, .qkv_bias = false,
      .qk_norm = false, .ssm = true},
@@ -329,6 +331,8 @@ void read_qwen35(simdjson::dom::object& o, ModelConfig& c) {
   c.rope_dims = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
   if (c.rope_sections.empty()) c.rope_sections = {11, 11, 10};  // transformers' and the converter's default
   c.rope_sections.resize(4, 0);
+  c.nextn_layers = get_int(o, "mtp_num_hidden_layers", false, 0);
+  if (c.nextn_layers > 64) bad_config("'mtp_num_hidden_layers' is " + std::to_string(c.nextn_layers));
   bool tied = false;
   c.tie_word_embeddings = !o["tie_word_embeddings"].get_bool().get(tied) && tied;
 }
@@ -385,6 +389,14 @@ ModelConfig parse_hf_config(std::string_view json_text) {
                 "architecture '" + c.architecture + "' is not supported" +
                     (known ? " as an HF checkpoint (its GGUF files are)" : ""),
                 "Supported: " + supported_architectures());
+  // A multimodal class read for its text model: the keys below come from text_config.
+  simdjson::dom::object text;
+  bool top_tied = false;
+  const bool top_tie_given = !o["tie_word_embeddings"].get_bool().get(top_tied);
+  if (known->multimodal) {
+    if (o["text_config"].get_object().get(text)) bad_config("a multimodal config.json without 'text_config'");
+    o = text;
+  }
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
   if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
@@ -445,6 +457,8 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   if (known->layer_norm) read_cohere(o, c);
   if (known->gated_delta_net) read_qwen35(o, c);
   read_experts(o, c);
+  simdjson::dom::element tied_elem;
+  if (known->multimodal && o["tie_word_embeddings"].get(tied_elem) && top_tie_given) c.tie_word_embeddings = top_tied;
   simdjson::dom::element qc;
   if (!o["quantization_config"].get(qc) && !qc.is_null()) c.quantization_config = simdjson::to_string(qc);
   c.bos_token_id = get_token_id(o, "bos_token_id");

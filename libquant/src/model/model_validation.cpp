@@ -130,6 +130,11 @@ void append_qwen35_layer(const ModelConfig& c, int64_t l, const std::string& p, 
   out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
   out.push_back({p + "ffn_up.weight", Shape{ff, d}});
   out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+  if (l < c.num_layers) return;
+  // A multi-token-prediction block: a full-attention layer plus the projection of [embedding | hidden].
+  out.push_back({p + "nextn.eh_proj.weight", Shape{d, 2 * d}});
+  for (const char* norm : {"nextn.enorm.weight", "nextn.hnorm.weight", "nextn.shared_head_norm.weight"})
+    out.push_back({p + norm, Shape{d}});
 }
 
 }  // namespace
@@ -198,6 +203,7 @@ void validate_hyperparameters(const ModelConfig& c) {
   }
   if (arch->gated_delta_net) {
     validate_ssm(c);
+    require_range(c.nextn_layers, 0, 64, "the multi-token-prediction block count");
     if (c.recurrent_layers.size() != static_cast<size_t>(c.num_layers))
       invalid("the recurrent-layer flags list " + std::to_string(c.recurrent_layers.size()) + " layers, not " +
               std::to_string(c.num_layers));
@@ -225,7 +231,7 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
   const bool fused = arch && arch->fused_projections;
   const bool bias = c.attention_bias || (arch && arch->qkv_bias);
   const bool qk_norm = arch && arch->qk_norm;
-  for (int64_t l = 0; l < c.num_layers; ++l) {
+  for (int64_t l = 0; l < c.total_blocks(); ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     if (arch && arch->ssm) {
       append_ssm_tensors(c, p, out);
@@ -310,9 +316,9 @@ ModelConfig validated_config(const TensorSource& src) {
   }
   for (const auto& t : src.tensors()) {
     const auto layer = gguf_layer_index(t.name);
-    if (layer && *layer >= cfg.num_layers)
+    if (layer && *layer >= cfg.total_blocks())
       invalid("tensor '" + t.name + "' belongs to layer " + std::to_string(*layer) + " but the model has " +
-              std::to_string(cfg.num_layers) + " layers");
+              std::to_string(cfg.total_blocks()) + " layers");
     // A weight stored in int8 needs its scale, with one value per output row or one in all.
     if (t.dtype == DType::I8 && t.name.ends_with(".weight")) {
       const std::string scale = t.name + "_scale";

@@ -104,6 +104,11 @@ constexpr NamePair kQwen35PerLayer[] = {
     {"linear_attn.A_log", "ssm_a"},
     {"linear_attn.norm.weight", "ssm_norm.weight"},
     {"linear_attn.out_proj.weight", "ssm_out.weight"},
+    // A multi-token-prediction block's own tensors (hf_mtp_layer_name puts them under model.layers.N.nextn.).
+    {"nextn.eh_proj.weight", "nextn.eh_proj.weight"},
+    {"nextn.enorm.weight", "nextn.enorm.weight"},
+    {"nextn.hnorm.weight", "nextn.hnorm.weight"},
+    {"nextn.shared_head_norm.weight", "nextn.shared_head_norm.weight"},
 };
 
 // Parameters a module may carry: its weight and bias, and the quantization
@@ -137,7 +142,8 @@ bool parse_layer(std::string_view name, std::string_view prefix, int& layer, std
 }  // namespace
 
 bool is_ignored_hf_tensor(std::string_view hf_name) noexcept {
-  return hf_name.find("rotary_emb.inv_freq") != std::string_view::npos;
+  // (and a multimodal checkpoint's vision tower: the text model is what is converted)
+  return hf_name.find("rotary_emb.inv_freq") != std::string_view::npos || hf_name.starts_with("model.visual.");
 }
 
 namespace {
@@ -184,8 +190,29 @@ std::optional<std::string> translate(std::string_view name, std::string_view Nam
 }
 }  // namespace
 
+std::optional<std::string> hf_mtp_layer_name(std::string_view hf_name, int64_t n_layers) {
+  if (!hf_name.starts_with("mtp.")) return std::nullopt;
+  const std::string_view rest = hf_name.substr(4);
+  int layer;
+  std::string_view tail;
+  if (parse_layer(rest, "layers.", layer, tail)) return "model.layers." + std::to_string(n_layers + layer) + "." + std::string(tail);
+  constexpr std::pair<std::string_view, std::string_view> kOwn[] = {
+      {"fc.weight", "nextn.eh_proj.weight"},
+      {"pre_fc_norm_embedding.weight", "nextn.enorm.weight"},
+      {"pre_fc_norm_hidden.weight", "nextn.hnorm.weight"},
+      {"norm.weight", "nextn.shared_head_norm.weight"},
+  };
+  for (const auto& [hf, layer_name] : kOwn)
+    if (rest == hf) return "model.layers." + std::to_string(n_layers) + "." + std::string(layer_name);
+  return std::nullopt;
+}
+
 std::optional<std::string> hf_to_gguf_name(std::string_view hf_name, const ArchitectureInfo* arch) {
   if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
+  if (const auto at = hf_name.find("language_model."); at != std::string_view::npos) {  // multimodal wrappers
+    const std::string text = std::string(hf_name.substr(0, at)) + std::string(hf_name.substr(at + 15));
+    return hf_to_gguf_name(text, arch);
+  }
   if (arch && arch->ssm)
     return translate_whole(hf_name, kMamba2Global, kMamba2PerLayer, &NamePair::hf, &NamePair::gguf, "backbone.layers.",
                            "blk.");

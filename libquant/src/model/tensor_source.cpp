@@ -128,7 +128,11 @@ class HfTensorSource final : public TensorSource {
           add_packed(e.name.substr(0, e.name.rfind('.')), packed, arch);
         continue;
       }
-      auto gguf_name = hf_to_gguf_name(e.name, arch);
+      const std::optional<std::string> mtp = hf_mtp_layer_name(e.name, config_.num_layers);
+      check(!mtp || config_.nextn_layers > 0, ErrorCode::ValidationFailed,
+            "invalid model: '" + e.name + "' is a multi-token-prediction tensor but config.json declares no "
+            "mtp_num_hidden_layers");
+      auto gguf_name = hf_to_gguf_name(mtp ? *mtp : e.name, arch);
       if (!gguf_name)
         throw Error(ErrorCode::UnsupportedConversion, "cannot map tensor '" + e.name + "' to a GGUF name",
                     "The checkpoint has tensors this architecture table does not know");

@@ -38,6 +38,9 @@ struct ArchitectureInfo {
   // attention elsewhere, each followed by the FFN; (1 + w) norms except the DeltaNet's output norm.
   bool gated_delta_net = false;
   bool attention_gate = false;  // Q projection twice as wide: per head [query | gate], output * sigmoid(gate)
+  // A multimodal checkpoint read for its text model: config.json keeps that model's keys under text_config,
+  // its tensors live under model.language_model., the vision tower's (model.visual.) are not converted.
+  bool multimodal = false;
 };
 
 // nullptr if unsupported. Known: Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, Granite,
@@ -116,7 +119,11 @@ struct ModelConfig {
   bool is_recurrent_layer(int64_t l) const noexcept {
     return l >= 0 && static_cast<size_t>(l) < recurrent_layers.size() && recurrent_layers[static_cast<size_t>(l)] != 0;
   }
-  int64_t full_attention_interval = 0;  // Qwen3.5's config key, kept for GGUF (the layers are in recurrent_layers)
+  int64_t full_attention_interval = 0;
+  // Multi-token-prediction blocks (Qwen3.5's mtp.*): GGUF stores them as blocks num_layers ..
+  // num_layers + nextn_layers - 1 after the model's own; the forward pass does not run them.
+  int64_t nextn_layers = 0;
+  int64_t total_blocks() const noexcept { return num_layers + nextn_layers; }  // Qwen3.5's config key, kept for GGUF (the layers are in recurrent_layers)
   // Multimodal RoPE sections (Qwen3.5 writes them; text positions make them plain RoPE).
   std::vector<int64_t> rope_sections;
   int64_t ssm_head_dim() const noexcept { return ssm_heads > 0 ? ssm_inner_size / ssm_heads : 0; }

@@ -24,6 +24,11 @@ LIBQUANT_API std::optional<std::string> hf_to_gguf_name(std::string_view hf_name
 // The inverse ("blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight").
 LIBQUANT_API std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name,
                                                         const ArchitectureInfo* arch = nullptr);
+// A multi-token-prediction tensor ("mtp.layers.0.self_attn.q_proj.weight", "mtp.fc.weight") as the
+// layer-indexed name of the block it becomes after the model's n_layers blocks
+// ("model.layers.<n_layers>.self_attn.q_proj.weight", "model.layers.<n_layers>.nextn.eh_proj.weight");
+// nullopt for other names.
+LIBQUANT_API std::optional<std::string> hf_mtp_layer_name(std::string_view hf_name, int64_t n_layers);
 // True for names that hf_to_gguf_name deliberately drops.
 LIBQUANT_API bool is_ignored_hf_tensor(std::string_view hf_name) noexcept;
 // One expert's weight of a mixture-of-experts layer: GGUF stacks all experts
