@@ -3,7 +3,9 @@
 9B shapes (--shape gemma2-9b: 256k vocabulary, head size 256, four norms per
 layer, tied output), or Qwen3-30B-A3B's (--shape qwen3-30b-a3b: 128 experts of
 768, top 8, q/k norms), or Mamba-2 2.7B's (--shape mamba2-2.7b: 64 state-space
-layers of 80 heads x 64, state 128, no attention), or fewer layers, into a cache directory, for
+layers of 80 heads x 64, state 128, no attention), or Qwen3.5-27B's (--shape qwen3.5-27b: 48
+gated-DeltaNet and 16 gated-attention layers, an MTP block, as published under model.language_model), or
+fewer layers, into a cache directory, for
 conversion throughput / memory benchmarks.
 
 The weights are random bf16 (tiled from a 64 MiB random pool, which is enough
@@ -25,8 +27,55 @@ SHAPES_QWEN3_30B_A3B = dict(hidden=2048, ffn=6144, layers=48, heads=32, kv_heads
                             experts=128, experts_used=8, expert_ffn=768)
 SHAPES_MAMBA2_2_7B = dict(hidden=2560, ffn=0, layers=64, heads=80, kv_heads=0, vocab=50288, mamba2=True,
                           head_dim=64, groups=1, state=128, taps=4)
+# Qwen3.5-27B as published (Qwen3_5ForConditionalGeneration; its vision tower left out, the MTP block kept).
+SHAPES_QWEN35_27B = dict(hidden=5120, ffn=17408, layers=64, heads=24, kv_heads=4, head_dim=256, vocab=248320,
+                         qwen35=True, key_heads=16, value_heads=48, key_dim=128, taps=4, mtp=1)
 SHAPES = {"llama2-7b": SHAPES_7B, "gemma2-9b": SHAPES_GEMMA2_9B, "qwen3-30b-a3b": SHAPES_QWEN3_30B_A3B,
-          "mamba2-2.7b": SHAPES_MAMBA2_2_7B}
+          "mamba2-2.7b": SHAPES_MAMBA2_2_7B, "qwen3.5-27b": SHAPES_QWEN35_27B}
+
+
+def qwen35_layer(p, cfg, linear):
+    h, f, hd = cfg["hidden"], cfg["ffn"], cfg["head_dim"]
+    yield p + "input_layernorm.weight", (h,)
+    yield p + "post_attention_layernorm.weight", (h,)
+    if linear:
+        kd, nk, nv = cfg["key_dim"], cfg["key_heads"], cfg["value_heads"]
+        qkv = 2 * nk * kd + nv * kd
+        a = p + "linear_attn."
+        yield a + "in_proj_qkv.weight", (qkv, h)
+        yield a + "in_proj_z.weight", (nv * kd, h)
+        yield a + "in_proj_b.weight", (nv, h)
+        yield a + "in_proj_a.weight", (nv, h)
+        yield a + "conv1d.weight", (qkv, 1, cfg["taps"])
+        yield a + "dt_bias", (nv,)
+        yield a + "A_log", (nv,)
+        yield a + "norm.weight", (kd,)
+        yield a + "out_proj.weight", (h, nv * kd)
+    else:
+        a = p + "self_attn."
+        yield a + "q_proj.weight", (2 * cfg["heads"] * hd, h)
+        yield a + "k_proj.weight", (cfg["kv_heads"] * hd, h)
+        yield a + "v_proj.weight", (cfg["kv_heads"] * hd, h)
+        yield a + "o_proj.weight", (h, cfg["heads"] * hd)
+        yield a + "q_norm.weight", (hd,)
+        yield a + "k_norm.weight", (hd,)
+    yield p + "mlp.gate_proj.weight", (f, h)
+    yield p + "mlp.up_proj.weight", (f, h)
+    yield p + "mlp.down_proj.weight", (h, f)
+
+
+def qwen35_tensors(cfg):
+    h = cfg["hidden"]
+    yield "model.language_model.embed_tokens.weight", (cfg["vocab"], h)
+    for i in range(cfg["layers"]):
+        yield from qwen35_layer(f"model.language_model.layers.{i}.", cfg, (i + 1) % 4 != 0)
+    yield "model.language_model.norm.weight", (h,)
+    yield "lm_head.weight", (cfg["vocab"], h)
+    for i in range(cfg["mtp"]):
+        yield from qwen35_layer(f"mtp.layers.{i}.", cfg, False)
+    yield "mtp.fc.weight", (h, 2 * h)
+    for n in ("pre_fc_norm_embedding", "pre_fc_norm_hidden", "norm"):
+        yield f"mtp.{n}.weight", (h,)
 
 
 def mamba2_tensors(cfg):
@@ -47,6 +96,9 @@ def mamba2_tensors(cfg):
 
 
 def tensors(cfg):
+    if cfg.get("qwen35"):
+        yield from qwen35_tensors(cfg)
+        return
     if cfg.get("mamba2"):
         yield from mamba2_tensors(cfg)
         return
@@ -84,6 +136,18 @@ def tensors(cfg):
 
 
 def config_json(cfg):
+    if cfg.get("qwen35"):  # Qwen3.5-27B's text_config (full attention every 4th layer)
+        text = dict(hidden_size=cfg["hidden"], intermediate_size=cfg["ffn"], num_hidden_layers=cfg["layers"],
+                    num_attention_heads=cfg["heads"], num_key_value_heads=cfg["kv_heads"], head_dim=cfg["head_dim"],
+                    vocab_size=cfg["vocab"], linear_conv_kernel_dim=cfg["taps"], linear_key_head_dim=cfg["key_dim"],
+                    linear_value_head_dim=cfg["key_dim"], linear_num_key_heads=cfg["key_heads"],
+                    linear_num_value_heads=cfg["value_heads"], full_attention_interval=4,
+                    mtp_num_hidden_layers=cfg["mtp"], max_position_embeddings=262144, rms_norm_eps=1e-6,
+                    model_type="qwen3_5_text", tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
+                    rope_parameters=dict(rope_type="default", rope_theta=10000000.0, partial_rotary_factor=0.25,
+                                         mrope_section=[11, 11, 10], mrope_interleaved=True))
+        return dict(architectures=["Qwen3_5ForConditionalGeneration"], model_type="qwen3_5", text_config=text,
+                    tie_word_embeddings=False, torch_dtype="bfloat16")
     if cfg.get("mamba2"):  # state-spaces/mamba2-2.7b's sizes, tied output
         return dict(architectures=["Mamba2ForCausalLM"], model_type="mamba2", hidden_size=cfg["hidden"],
                     num_hidden_layers=cfg["layers"], vocab_size=cfg["vocab"], expand=2, head_dim=cfg["head_dim"],

@@ -23,6 +23,7 @@ import pytest
 
 import fetched
 import llama_oracle
+from family_checks import convert, logits, rel_err
 from gguf_compare import assert_same_tensors
 
 ORACLE = Path(__file__).with_name("family_oracle.py")
@@ -45,19 +46,6 @@ def built(torch_python, shared, tmp_path_factory):
             cache[family] = d / "hf", ids, np.array(json.loads((d / "ref.json").read_text())["logits"])
         return cache[family]
     return get
-
-
-def logits(cli, model, ids):
-    return np.array(json.loads(cli("quality", "logits", model, "--ids", ",".join(map(str, ids))).stdout)["logits"])
-
-
-def convert(cli, hf, out_dir, qtype="F32"):
-    out_dir.mkdir(exist_ok=True)
-    return json.loads(cli("--format", "json", "quantize", hf, "gguf", "-q", qtype, "-o", out_dir).stdout)["output_path"]
-
-
-def rel_err(a, b):
-    return np.max(np.abs(a - b)) / np.max(np.abs(b))
 
 
 @pytest.mark.parametrize("family", FAMILIES)

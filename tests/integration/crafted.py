@@ -209,3 +209,22 @@ def copy_hf(src, dst, config_changes=None, tensor_changes=None):
         tensors, meta = read_safetensors(dst / "model.safetensors")
         write_safetensors(dst / "model.safetensors", tensor_changes(tensors), meta)
     return dst
+
+
+# Changes for copy_hf(tensor_changes=...): a tensor dropped, replaced by zeros of another shape, renamed.
+def drop_tensor(name):
+    return lambda t: {k: v for k, v in t.items() if k != name}
+
+
+def reshape_tensor(name, shape):
+    def change(t):
+        t[name] = np.zeros(shape, dtype=np.float32)
+        return t
+    return change
+
+
+def rename_tensor(old, new):
+    def change(t):
+        t[new] = t.pop(old)
+        return t
+    return change

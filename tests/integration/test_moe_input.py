@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from crafted import U32, Gguf, copy_hf, read_safetensors, write_safetensors
+from crafted import U32, Gguf, copy_hf, drop_tensor, read_safetensors, rename_tensor, reshape_tensor, write_safetensors
 from test_hostile_input import expect, ppl_args, quant_args
 
 EXPERTS = 4
@@ -86,37 +86,19 @@ def test_calibrated_methods_refuse_moe_models_clearly(cli, shared, mixtral, tmp_
     assert proc.returncode == 8 and "mixture-of-experts" in proc.stderr and not (tmp_path / "hf").exists()
 
 
-def _drop(name):
-    return lambda t: {k: v for k, v in t.items() if k != name}
-
-
-def _reshape(name, shape):
-    def change(t):
-        t[name] = np.zeros(shape, dtype=np.float32)
-        return t
-    return change
-
-
-def _rename(old, new):
-    def change(t):
-        t[new] = t.pop(old)
-        return t
-    return change
-
-
 L0 = "model.layers.0.block_sparse_moe."
 CASES = {
     # (changes, the tensor the message names)
-    "expert_missing": (dict(tensor_changes=_drop(L0 + "experts.3.w1.weight")), "blk.0.ffn_gate_exps.weight"),
-    "expert_repeated": (dict(tensor_changes=_rename(L0 + "experts.3.w2.weight", L0 + "experts.7.w2.weight")),
+    "expert_missing": (dict(tensor_changes=drop_tensor(L0 + "experts.3.w1.weight")), "blk.0.ffn_gate_exps.weight"),
+    "expert_repeated": (dict(tensor_changes=rename_tensor(L0 + "experts.3.w2.weight", L0 + "experts.7.w2.weight")),
                         "blk.0.ffn_down_exps.weight"),
     "config_declares_more": (dict(config_changes={"num_local_experts": 5}), "ffn_"),
     "config_declares_fewer": (dict(config_changes={"num_local_experts": 3}), "ffn_"),
-    "expert_shapes_differ": (dict(tensor_changes=_reshape(L0 + "experts.1.w3.weight", (171, 64))),
+    "expert_shapes_differ": (dict(tensor_changes=reshape_tensor(L0 + "experts.1.w3.weight", (171, 64))),
                              "blk.0.ffn_up_exps.weight"),
-    "router_wrong_shape": (dict(tensor_changes=_reshape(L0 + "gate.weight", (EXPERTS + 1, 64))),
+    "router_wrong_shape": (dict(tensor_changes=reshape_tensor(L0 + "gate.weight", (EXPERTS + 1, 64))),
                            "blk.0.ffn_gate_inp.weight"),
-    "router_missing": (dict(tensor_changes=_drop(L0 + "gate.weight")), "blk.0.ffn_gate_inp.weight"),
+    "router_missing": (dict(tensor_changes=drop_tensor(L0 + "gate.weight")), "blk.0.ffn_gate_inp.weight"),
     "more_experts_used_than_exist": (dict(config_changes={"num_experts_per_tok": 5}), "num_experts_per_tok"),
     "experts_without_config": (dict(config_changes={"num_local_experts": None}), "expert"),
 }
