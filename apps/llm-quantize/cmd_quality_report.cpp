@@ -70,8 +70,16 @@ int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
   j.key("layer_errors").begin_array();
   for (const auto& l : r.layers)
     j.begin_object().field("layer_name", l.layer_name).field("mse", l.mse).field("max_error", l.max_error)
-        .field("relative_error", l.relative_error).field("bit_width", l.bit_width).end_object();
-  j.end_array().field("duration_seconds", r.duration_seconds).end_object();
+        .field("relative_error", l.relative_error).field("bit_width", l.bit_width).field("mixer", l.mixer).end_object();
+  j.end_array();
+  if (!r.by_mixer.empty()) {
+    j.key("errors_by_mixer").begin_array();
+    for (const auto& m : r.by_mixer)
+      j.begin_object().field("mixer", m.mixer).field("layers", m.layers)
+          .field("mean_relative_error", m.mean_relative_error).end_object();
+    j.end_array();
+  }
+  j.field("duration_seconds", r.duration_seconds).end_object();
   if (!o.output.empty()) {
     libquant::AtomicFile f(o.output);
     const std::string text = j.str() + "\n";
@@ -91,12 +99,18 @@ int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
                 r.compression_ratio, r.bpw_original, r.bpw_quantized);
   std::cout << line;
   if (!r.layers.empty()) {
-    std::cout << "\nlayer              bits     mse          max error    relative\n";
+    std::cout << "\nlayer              mixer             bits     mse          max error    relative\n";
     for (const auto& l : r.layers) {
-      std::snprintf(line, sizeof line, "%-18s %-8.3f %-12.4g %-12.4g %.4f\n", l.layer_name.c_str(), l.bit_width, l.mse,
-                    l.max_error, l.relative_error);
+      std::snprintf(line, sizeof line, "%-18s %-17s %-8.3f %-12.4g %-12.4g %.4f\n", l.layer_name.c_str(),
+                    l.mixer.c_str(), l.bit_width, l.mse, l.max_error, l.relative_error);
       std::cout << line;
     }
+    if (r.by_mixer.size() > 1)  // a hybrid: each kind's mean apart
+      for (const auto& m : r.by_mixer) {
+        std::snprintf(line, sizeof line, "mean relative error, %s layers (%lld): %.4f\n", m.mixer.c_str(),
+                      static_cast<long long>(m.layers), m.mean_relative_error);
+        std::cout << line;
+      }
   }
   return 0;
 }

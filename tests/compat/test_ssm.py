@@ -206,3 +206,22 @@ def test_dynamic_allocation_keeps_the_scan_in_f32_and_runs_in_llama_cpp(cli, sha
     # multiplies K-quant weights with activations rounded to 8 bits, we decode to f32; these random-init
     # models are very sensitive: Q8_0 alone moves Qwen3.5's logits by 5%).
     assert np.isfinite(theirs).all() and rel_err(ours, theirs) < 0.5 * rel_err(ours, ref[:32])
+
+
+def test_quality_report_shows_recurrent_and_attention_layers_apart(cli, shared, f32_gguf, tmp_path):
+    """Per-layer errors of a hybrid name each block's mixer, and the report averages each kind apart."""
+    model = f32_gguf("qwen35")
+    quantized = convert(cli, model, tmp_path / "q", "Q4_K_M")
+    res = json.loads(cli("--format", "json", "quality", "report", model, quantized, "--data", wiki(shared, tmp_path),
+                         "--ctx", 64, "--chunks", 2, "--include-layers").stdout)
+    layers = res["layer_errors"]
+    assert [l["mixer"] for l in layers] == ["linear_attention"] * 3 + ["attention"]
+    assert all(l["relative_error"] > 0 for l in layers)
+    by = {m["mixer"]: m for m in res["errors_by_mixer"]}
+    assert by["linear_attention"]["layers"] == 3 and by["attention"]["layers"] == 1
+    assert by["linear_attention"]["mean_relative_error"] == pytest.approx(
+        np.mean([l["relative_error"] for l in layers[:3]]))
+    assert by["attention"]["mean_relative_error"] == pytest.approx(layers[3]["relative_error"])
+    human = cli("quality", "report", model, quantized, "--data", wiki(shared, tmp_path), "--ctx", 64, "--chunks", 2,
+                "--include-layers").stdout
+    assert "mean relative error, linear_attention layers (3)" in human

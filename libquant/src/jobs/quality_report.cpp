@@ -1,5 +1,6 @@
 #include "libquant/jobs/quality_report.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -136,10 +137,19 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   rep.bpw_original = bits_per_weight(*orig_src);
   rep.bpw_quantized = bits_per_weight(*q_src);
   rep.compression_ratio = static_cast<double>(rep.size_quantized) / static_cast<double>(rep.size_original);
-  if (opts.include_layers)
-    for (int l = 0; l < layers; ++l)
+  if (opts.include_layers) {
+    const model::ModelConfig& cfg = orig.config();
+    for (int l = 0; l < layers; ++l) {
+      const char* mixer = cfg.is_recurrent_layer(l) ? "linear_attention" : cfg.arch()->ssm ? "state_space" : "attention";
       rep.layers.push_back({"model.layers." + std::to_string(l), sq[l] / static_cast<double>(cnt[l]), mx[l],
-                            std::sqrt(sq[l] / std::max(1e-300, upd[l])), layer_bits(*q_src, l)});
+                            std::sqrt(sq[l] / std::max(1e-300, upd[l])), layer_bits(*q_src, l), mixer});
+    }
+    for (const LayerError& e : rep.layers) {
+      auto it = std::find_if(rep.by_mixer.begin(), rep.by_mixer.end(), [&](const MixerError& m) { return m.mixer == e.mixer; });
+      if (it == rep.by_mixer.end()) it = rep.by_mixer.insert(rep.by_mixer.end(), MixerError{e.mixer, 0, 0});
+      it->mean_relative_error += (e.relative_error - it->mean_relative_error) / static_cast<double>(++it->layers);
+    }
+  }
   rep.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

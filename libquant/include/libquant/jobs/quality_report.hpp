@@ -29,6 +29,16 @@ struct LayerError {
   double mse = 0, max_error = 0;
   double relative_error = 0;   // ||y_q - y|| / ||y - x||: error relative to the layer's own update
   double bit_width = 0;        // bits per weight of the quantized layer's tensors
+  // How the block mixes tokens: "attention", "linear_attention" (Qwen3.5's gated DeltaNet) or
+  // "state_space" (Mamba-2), so that hybrids show each kind's error apart.
+  std::string mixer = "attention";
+};
+
+// The mean relative error of the blocks of one mixer kind.
+struct MixerError {
+  std::string mixer;
+  int64_t layers = 0;
+  double mean_relative_error = 0;
 };
 
 struct QualityReport {
@@ -40,6 +50,7 @@ struct QualityReport {
   int64_t ctx = 0, chunks = 0, scored_tokens = 0;
   double duration_seconds = 0;
   std::vector<LayerError> layers;
+  std::vector<MixerError> by_mixer;  // with per-layer errors: one entry per mixer kind present
 };
 
 LIBQUANT_API QualityReport quality_report(const QualityReportOptions& opts);
