@@ -44,6 +44,12 @@ constexpr ArchitectureInfo kArchitectures[] = {
      .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
     {.hf_class = "Qwen3_5ForConditionalGeneration", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
      .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true, .multimodal = true},
+    // Qwen3.5-MoE: the same layers with Qwen2-MoE's FFN (shared expert, sigmoid gate; top-k always renormalised).
+    {.hf_class = "Qwen3_5MoeForCausalLM", .gguf_arch = "qwen35moe", .permute_qk = false, .qkv_bias = false,
+     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
+    {.hf_class = "Qwen3_5MoeForConditionalGeneration", .gguf_arch = "qwen35moe", .permute_qk = false,
+     .qkv_bias = false, .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true,
+     .multimodal = true},
     // Mamba-2: RMSNorm then a state-space mixer in every layer (read_mamba2).
     {.hf_class = "Mamba2ForCausalLM", .gguf_arch = "mamba2", .permute_qk = false, .qkv_bias = false,
      .qk_norm = false, .ssm = true},
@@ -230,7 +236,9 @@ void read_experts(simdjson::dom::object& o, ModelConfig& c) {
   c.expert_intermediate_size = get_int(o, "moe_intermediate_size", false, c.intermediate_size);
   c.shared_expert_intermediate_size = get_int(o, "shared_expert_intermediate_size", false, 0);
   bool norm = false;
-  c.expert_weights_norm = c.architecture == "MixtralForCausalLM" || (!o["norm_topk_prob"].get_bool().get(norm) && norm);
+  // Mixtral's and Qwen3.5-MoE's routers always renormalise the top-k weights.
+  c.expert_weights_norm = c.architecture == "MixtralForCausalLM" || c.arch()->gated_delta_net ||
+                          (!o["norm_topk_prob"].get_bool().get(norm) && norm);
   // Qwen-MoE's dense layers between sparse ones: llama.cpp has no such layout for these families.
   simdjson::dom::array dense;
   if (get_int(o, "decoder_sparse_step", false, 1) != 1 || (!o["mlp_only_layers"].get_array().get(dense) && dense.size()))
@@ -414,7 +422,10 @@ ModelConfig parse_hf_config(std::string_view json_text) {
     c.pad_token_id = get_token_id(o, "pad_token_id");
     return c;
   }
-  c.intermediate_size = get_int(o, "intermediate_size", true);
+  // (a mixture of experts may give only its experts' width: Qwen3.5-MoE)
+  simdjson::dom::element experts_key;
+  const bool has_experts = !o["num_experts"].get(experts_key) || !o["num_local_experts"].get(experts_key);
+  c.intermediate_size = get_int(o, "intermediate_size", !has_experts, 0);
   c.num_layers = get_int(o, "num_hidden_layers", true);
   c.num_heads = get_int(o, "num_attention_heads", true);
   c.num_kv_heads = get_int(o, "num_key_value_heads", false, c.num_heads);
@@ -457,6 +468,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   if (known->layer_norm) read_cohere(o, c);
   if (known->gated_delta_net) read_qwen35(o, c);
   read_experts(o, c);
+  if (c.intermediate_size == 0) c.intermediate_size = c.expert_intermediate_size;
   simdjson::dom::element tied_elem;
   if (known->multimodal && o["tie_word_embeddings"].get(tied_elem) && top_tie_given) c.tie_word_embeddings = top_tied;
   simdjson::dom::element qc;

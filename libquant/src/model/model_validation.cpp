@@ -127,9 +127,13 @@ void append_qwen35_layer(const ModelConfig& c, int64_t l, const std::string& p, 
     out.push_back({p + "attn_q_norm.weight", Shape{hd}});
     out.push_back({p + "attn_k_norm.weight", Shape{hd}});
   }
-  out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
-  out.push_back({p + "ffn_up.weight", Shape{ff, d}});
-  out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+  if (c.is_moe()) {
+    append_expert_tensors(c, p, out);
+  } else {
+    out.push_back({p + "ffn_gate.weight", Shape{ff, d}});
+    out.push_back({p + "ffn_up.weight", Shape{ff, d}});
+    out.push_back({p + "ffn_down.weight", Shape{d, ff}});
+  }
   if (l < c.num_layers) return;
   // A multi-token-prediction block: a full-attention layer plus the projection of [embedding | hidden].
   out.push_back({p + "nextn.eh_proj.weight", Shape{d, 2 * d}});

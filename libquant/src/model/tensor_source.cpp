@@ -118,7 +118,14 @@ class HfTensorSource final : public TensorSource {
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
-      if (auto expert = hf_expert_tensor(e.name)) {
+      // Qwen3.5's MTP block and multimodal wrapper, as layer names, for the expert stacks below.
+      const std::optional<std::string> mtp = hf_mtp_layer_name(e.name, config_.num_layers);
+      check(!mtp || config_.nextn_layers > 0, ErrorCode::ValidationFailed,
+            "invalid model: '" + e.name + "' is a multi-token-prediction tensor but config.json declares no "
+            "mtp_num_hidden_layers");
+      std::string layer_name = mtp ? *mtp : e.name;
+      if (const auto at = layer_name.find("language_model."); at != std::string::npos) layer_name.erase(at, 15);
+      if (auto expert = hf_expert_tensor(layer_name)) {
         expert_parts[expert->gguf_name].emplace_back(expert->expert, loc);
         continue;
       }
@@ -128,11 +135,7 @@ class HfTensorSource final : public TensorSource {
           add_packed(e.name.substr(0, e.name.rfind('.')), packed, arch);
         continue;
       }
-      const std::optional<std::string> mtp = hf_mtp_layer_name(e.name, config_.num_layers);
-      check(!mtp || config_.nextn_layers > 0, ErrorCode::ValidationFailed,
-            "invalid model: '" + e.name + "' is a multi-token-prediction tensor but config.json declares no "
-            "mtp_num_hidden_layers");
-      auto gguf_name = hf_to_gguf_name(mtp ? *mtp : e.name, arch);
+      auto gguf_name = hf_to_gguf_name(layer_name, arch);
       if (!gguf_name)
         throw Error(ErrorCode::UnsupportedConversion, "cannot map tensor '" + e.name + "' to a GGUF name",
                     "The checkpoint has tensors this architecture table does not know");
