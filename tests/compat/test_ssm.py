@@ -237,3 +237,24 @@ def test_quality_report_shows_recurrent_and_attention_layers_apart(cli, shared, 
     human = cli("quality", "report", model, quantized, "--data", wiki(shared, tmp_path), "--ctx", 64, "--chunks", 2,
                 "--include-layers").stdout
     assert "mean relative error, linear_attention layers (3)" in human
+
+
+def test_prediction_block_without_importance_is_kept_at_q8_0(cli, shared, f32_gguf, tmp_path):
+    """IQ2_XS with an imatrix of a published Qwen3.5 (MTP block): no calibration runs the MTP block, so
+    llama-quantize stops on its first tensor; we keep that block's IQ-bound tensors at Q8_0, say so, and
+    the file runs in llama.cpp."""
+    model = f32_gguf("qwen35vl")
+    cli("analyze", model, "--data", wiki(shared, tmp_path), "--ctx", 128, "--chunks", 3, "-o", tmp_path / "im.gguf")
+    theirs = subprocess.run([fetched.llama_tools() / "llama-quantize", "--imatrix", tmp_path / "im.gguf", model,
+                             tmp_path / "theirs.gguf", "IQ2_XS", "2"], capture_output=True)
+    assert theirs.returncode != 0  # (what this test improves on)
+    (tmp_path / "q").mkdir()
+    proc = cli("--format", "json", "quantize", model, "gguf", "-q", "IQ2_XS", "--imatrix", tmp_path / "im.gguf",
+               "-o", tmp_path / "q")
+    assert "'blk.4.nextn.eh_proj.weight' (multi-token-prediction block) has no importance data" in proc.stderr
+    out = json.loads(proc.stdout)["output_path"]
+    types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(out).tensors}
+    assert types["blk.4.nextn.eh_proj.weight"] == "Q8_0" and types["blk.4.ffn_down.weight"] == "Q8_0"
+    assert types["blk.0.ffn_gate.weight"] == "IQ2_XS"
+    ids = list(range(1, 33))
+    assert np.isfinite(run_llama_cpp(out, ids)).all() and np.isfinite(logits(cli, out, ids)).all()

@@ -23,6 +23,7 @@
 #include "libquant/eval/hf_tokenizer.hpp"
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/model_validation.hpp"
+#include "libquant/model/tensor_naming.hpp"
 #include "libquant/model/tensor_source.hpp"
 #include "dynamic_plan.hpp"
 #include "peak_memory.hpp"
@@ -76,6 +77,12 @@ DType stored_type(const model::SourceTensor& t, bool hf) {
   if (!hf) return t.dtype;
   if (converter_keeps_f32(t)) return DType::F32;
   return t.dtype == DType::F32 || t.dtype == DType::F64 ? DType::F32 : DType::F16;
+}
+
+// A tensor of a multi-token-prediction block (Qwen3.5's blocks after the model's own layers).
+bool in_prediction_block(const model::SourceTensor& t, const model::ModelConfig& cfg) {
+  const auto layer = model::gguf_layer_index(t.name);
+  return cfg.nextn_layers > 0 && layer && *layer >= cfg.num_layers;
 }
 
 bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
@@ -414,7 +421,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   bool warned_lossy = false;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto* t = order[i];
-    const DType out = types[i];
+    DType out = types[i];
     if (t->dtype != out) {
       if (!gguf::can_dequantize(t->dtype))
         throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t->name + "' is stored as " +
@@ -434,7 +441,15 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
     }
     TensorPlan p{t, out, {}, {}, 1.0f};
     if (imatrix && t->dtype != out && traits(out).is_quantized) p.importance = importance_for(*imatrix, *t);
-    if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
+    if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype) &&
+        in_prediction_block(*t, cfg)) {
+      // No calibration pass runs a multi-token-prediction block, so none of its tensors has importance
+      // data; llama-quantize stops here. The roadmap's MTP policy keeps the block conservative instead.
+      const DType kept = gguf::type_for_rows(DType::Q8_0, t->shape.row_length());
+      log_warning("'" + t->name + "' (multi-token-prediction block) has no importance data; kept at " +
+                  std::string(traits(kept).name) + " instead of " + std::string(traits(out).name));
+      out = p.out = types[i] = kept;
+    } else if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
       throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
                                                  std::string(traits(out).name) + " needs",
                   "Use an imatrix computed on this model (llm-quantize analyze)");
