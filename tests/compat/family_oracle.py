@@ -16,7 +16,8 @@ norm convention matters), and its float32 logits for the given ids.
           2 key heads and 4 value heads of 32, so that the converter reorders V heads), or qwen35vl (the same
           text model as the published Qwen3.5 checkpoints hold it: the multimodal class with a one-block vision
           tower, and a random multi-token-prediction block added as mtp.*), or qwen35moe (Qwen3.5-MoE: the
-          same layers with 8 experts, top 2, a shared expert)
+          same layers with 8 experts, top 2, a shared expert), or qwen3next (Qwen3-Next: the same, with HF's
+          fused in_proj_qkvz and in_proj_ba)
   Extra ids after LOGITS.json: a second, shorter sequence whose logits go under "short_logits".
 
 The MoE routers are scaled up (x 20) so that the top-2 choices are decisive:
@@ -72,6 +73,14 @@ def build_qwen35_moe():
                                                       shared_expert_intermediate_size=256, **text))
 
 
+def build_qwen3_next():
+    from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
+    text = {k: v for k, v in QWEN35_TEXT.items() if k not in ("rope_parameters",)}
+    return Qwen3NextForCausalLM(Qwen3NextConfig(num_experts=8, num_experts_per_tok=2, moe_intermediate_size=256,
+                                                shared_expert_intermediate_size=256, partial_rotary_factor=0.25,
+                                                **text))
+
+
 def build_qwen35_vl():
     """As the published Qwen3.5 checkpoints are laid out: the multimodal class (a one-block vision tower),
     the text model under model.language_model."""
@@ -115,6 +124,8 @@ def build(family):
         return build_qwen35_vl()
     if family == "qwen35moe":
         return build_qwen35_moe()
+    if family == "qwen3next":
+        return build_qwen3_next()
     if family in ("mixtral", "qwen2moe", "qwen3moe"):
         return build_moe(family)
     common = dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,

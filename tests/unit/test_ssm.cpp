@@ -348,3 +348,20 @@ TEST_CASE("Qwen3.5's value heads move from grouped to tiled order", "[ssm]") {
   c.ssm_heads = 2;  // as many value heads as key heads: nothing moves
   CHECK(head_order("blk.0.attn_gate.weight", Shape{64, 256}, c, arch).axis == HeadOrder::Axis::None);
 }
+
+TEST_CASE("Qwen3-Next's in_proj_qkvz splits into attn_qkv and attn_gate rows", "[ssm]") {
+  ModelConfig c;
+  c.ssm_groups = 2, c.ssm_state_size = 2, c.ssm_heads = 6, c.ssm_inner_size = 6;  // per key head: q2 k2 v3 z3
+  // HF rows: key head 0 holds rows 0..9 = q 0-1, k 2-3, v 4-6, z 7-9; key head 1 rows 10..19 likewise.
+  const auto qkv = qkvz_part(Shape{20, 16}, c, false);
+  REQUIRE(qkv.has_value());
+  CHECK(qkv->first == Shape{14, 16});
+  const std::vector<int64_t> qkv_rows = {0, 1, 10, 11, 2, 3, 12, 13, 4, 5, 6, 14, 15, 16};
+  for (int64_t i = 0; i < 14; ++i) CHECK(qkv->second.source(i) == qkv_rows[static_cast<size_t>(i)]);
+  const auto z = qkvz_part(Shape{20, 16}, c, true);
+  REQUIRE(z.has_value());
+  CHECK(z->first == Shape{6, 16});
+  const std::vector<int64_t> z_rows = {7, 8, 9, 17, 18, 19};
+  for (int64_t i = 0; i < 6; ++i) CHECK(z->second.source(i) == z_rows[static_cast<size_t>(i)]);
+  CHECK_FALSE(qkvz_part(Shape{21, 16}, c, false).has_value());  // not whole groups
+}

@@ -30,14 +30,28 @@ void gated_delta_net(const DeltaNetWeights& w, const model::ModelConfig& cfg, in
   const int64_t N = B * T, d = cfg.hidden_size, nk = cfg.ssm_groups, dk = cfg.ssm_state_size, nv = cfg.ssm_heads;
   const int64_t dv = cfg.ssm_head_dim(), C = cfg.ssm_conv_channels(), taps = cfg.ssm_conv_kernel, vd = nv * dv;
   const HookSite site{hook, layer};
-  for (const char* what : {"attn_qkv.weight", "attn_gate.weight", "ssm_beta.weight", "ssm_alpha.weight"})
-    site.input(what, xn, N, d);
+  const bool grouped = cfg.arch()->grouped_value_heads;
+  for (const char* what : {"attn_qkv.weight", "attn_gate.weight"}) site.input(what, xn, N, d);
+  if (grouped) site.input("ssm_ba.weight", xn, N, d);
+  else for (const char* what : {"ssm_beta.weight", "ssm_alpha.weight"}) site.input(what, xn, N, d);
   std::vector<float> qkv(static_cast<size_t>(N * C)), z(static_cast<size_t>(N * vd)), beta(static_cast<size_t>(N * nv)),
       alpha(beta.size());
   apply_linear(w.qkv, xn, N, nullptr, qkv.data(), pool);
   apply_linear(w.gate, xn, N, nullptr, z.data(), pool);
-  apply_linear(w.beta, xn, N, nullptr, beta.data(), pool);
-  apply_linear(w.alpha, xn, N, nullptr, alpha.data(), pool);
+  if (grouped) {  // per key head k: [beta of its value heads | alpha of them]
+    std::vector<float> ba(static_cast<size_t>(N * 2 * nv));
+    apply_linear(w.ba, xn, N, nullptr, ba.data(), pool);
+    const int64_t r = nv / nk;
+    for (int64_t row = 0; row < N; ++row)
+      for (int64_t h = 0; h < nv; ++h) {
+        const int64_t k = h / r, j = h % r;
+        beta[static_cast<size_t>(row * nv + h)] = ba[static_cast<size_t>(row * 2 * nv + k * 2 * r + j)];
+        alpha[static_cast<size_t>(row * nv + h)] = ba[static_cast<size_t>(row * 2 * nv + k * 2 * r + r + j)];
+      }
+  } else {
+    apply_linear(w.beta, xn, N, nullptr, beta.data(), pool);
+    apply_linear(w.alpha, xn, N, nullptr, alpha.data(), pool);
+  }
 
   // Causal depthwise convolution (zeros before the first token) and SiLU, then
   // the L2-normalised, scaled queries and keys; one sequence per task.
@@ -70,7 +84,8 @@ void gated_delta_net(const DeltaNetWeights& w, const model::ModelConfig& cfg, in
   pool.parallel_for(static_cast<size_t>(B * nv), 1, [&](size_t a, size_t b) {
     std::vector<float> S(static_cast<size_t>(dk * dv)), delta(static_cast<size_t>(dv));
     for (size_t i = a; i < b; ++i) {
-      const int64_t s = static_cast<int64_t>(i) / nv, h = static_cast<int64_t>(i) % nv, kh = h % nk;
+      const int64_t s = static_cast<int64_t>(i) / nv, h = static_cast<int64_t>(i) % nv;
+      const int64_t kh = grouped ? h / (nv / nk) : h % nk;
       std::fill(S.begin(), S.end(), 0.0f);
       for (int64_t t = 0; t < T; ++t) {
         const int64_t r = s * T + t;

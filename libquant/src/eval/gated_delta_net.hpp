@@ -1,8 +1,9 @@
 #pragma once
-// Qwen3.5's gated DeltaNet (linear attention), computed as its recurrence,
-// token by token, which is what transformers' chunked form and llama.cpp's
-// gated_delta_net op evaluate. With value heads in GGUF's tiled order (value
-// head h reads key head h % key_heads):
+// The gated DeltaNet (linear attention) of Qwen3.5 and Qwen3-Next, computed as
+// its recurrence, token by token, which is what transformers' chunked form and
+// llama.cpp's gated_delta_net op evaluate. Value head h reads key head
+// h % key_heads in Qwen3.5's GGUF order (tiled), h / (value_heads / key_heads)
+// in Qwen3-Next's (grouped; beta and alpha then come from one ssm_ba):
 //   qkv = silu(causal depthwise conv1d(attn_qkv(x)));  q, k: key heads of dk, v: value heads of dv
 //   q, k = l2norm(q), l2norm(k);  q /= sqrt(dk)
 //   beta = sigmoid(ssm_beta(x));  g = A * softplus(ssm_alpha(x) + dt_bias)     (A = -exp(A_log) < 0)
@@ -24,6 +25,7 @@ namespace libquant::eval {
 
 struct DeltaNetWeights {
   LinearWeight qkv, gate, beta, alpha, out;  // attn_qkv, attn_gate, ssm_beta, ssm_alpha, ssm_out
+  LinearWeight ba;  // Qwen3-Next: ssm_ba, per key head [beta (value heads of the group) | alpha] (then no beta, alpha)
   Tensor conv;                               // ssm_conv1d [q|k|v channels, taps] (no bias)
   Tensor dt_bias, a, norm;                   // ssm_dt.bias [value heads], ssm_a = -exp(A_log), ssm_norm [dv]
 };

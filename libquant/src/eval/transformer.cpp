@@ -121,8 +121,12 @@ struct Transformer::Impl {
       DeltaNetWeights& m = *w.delta;
       m.qkv = load_linear(src, p + "attn_qkv.weight", how);
       m.gate = load_linear(src, p + "attn_gate.weight", how);
-      m.beta = load_linear(src, p + "ssm_beta.weight", how);
-      m.alpha = load_linear(src, p + "ssm_alpha.weight", how);
+      if (arch->grouped_value_heads) {
+        m.ba = load_linear(src, p + "ssm_ba.weight", how);
+      } else {
+        m.beta = load_linear(src, p + "ssm_beta.weight", how);
+        m.alpha = load_linear(src, p + "ssm_alpha.weight", how);
+      }
       m.out = load_linear(src, p + "ssm_out.weight", how);
       m.conv = load(p + "ssm_conv1d.weight");
       m.dt_bias = load(p + "ssm_dt.bias");

@@ -227,7 +227,7 @@ void append_delta_net(const ModelConfig& cfg, const std::string& a, std::vector<
   for (uint8_t r : cfg.recurrent_layers) recurrent.emplace_back(r != 0);
   for (int64_t i = 0; i < cfg.nextn_layers; ++i) recurrent.emplace_back(false);  // MTP blocks are full attention
   if (cfg.nextn_layers > 0) kvs.push_back({a + ".nextn_predict_layers", u32(cfg.nextn_layers)});
-  kvs.push_back({a + ".rope.dimension_sections", GgufValue::array(io::GgufType::Int32, sections)});
+  if (!sections.empty()) kvs.push_back({a + ".rope.dimension_sections", GgufValue::array(io::GgufType::Int32, sections)});
   kvs.push_back({a + ".ssm.conv_kernel", u32(cfg.ssm_conv_kernel)});
   kvs.push_back({a + ".ssm.state_size", u32(cfg.ssm_state_size)});
   kvs.push_back({a + ".ssm.group_count", u32(cfg.ssm_groups)});

@@ -44,6 +44,10 @@ constexpr ArchitectureInfo kArchitectures[] = {
      .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
     {.hf_class = "Qwen3_5ForConditionalGeneration", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
      .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true, .multimodal = true},
+    // Qwen3-Next: Qwen3.5-MoE's layers before the value-head reordering, with fused DeltaNet inputs.
+    {.hf_class = "Qwen3NextForCausalLM", .gguf_arch = "qwen3next", .permute_qk = false, .qkv_bias = false,
+     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true,
+     .grouped_value_heads = true},
     // Qwen3.5-MoE: the same layers with Qwen2-MoE's FFN (shared expert, sigmoid gate; top-k always renormalised).
     {.hf_class = "Qwen3_5MoeForCausalLM", .gguf_arch = "qwen35moe", .permute_qk = false, .qkv_bias = false,
      .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
@@ -337,8 +341,10 @@ void read_qwen35(simdjson::dom::object& o, ModelConfig& c) {
   }
   if (!(fraction > 0.0 && fraction <= 1.0)) bad_config("'partial_rotary_factor' must be in (0, 1]");
   c.rope_dims = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
-  if (c.rope_sections.empty()) c.rope_sections = {11, 11, 10};  // transformers' and the converter's default
-  c.rope_sections.resize(4, 0);
+  if (!c.arch()->grouped_value_heads) {  // Qwen3.5's multimodal RoPE (Qwen3-Next has none)
+    if (c.rope_sections.empty()) c.rope_sections = {11, 11, 10};  // transformers' and the converter's default
+    c.rope_sections.resize(4, 0);
+  }
   c.nextn_layers = get_int(o, "mtp_num_hidden_layers", false, 0);
   if (c.nextn_layers > 64) bad_config("'mtp_num_hidden_layers' is " + std::to_string(c.nextn_layers));
   bool tied = false;

@@ -112,8 +112,12 @@ void append_qwen35_layer(const ModelConfig& c, int64_t l, const std::string& p, 
   if (c.is_recurrent_layer(l)) {
     out.push_back({p + "attn_qkv.weight", Shape{conv, d}});
     out.push_back({p + "attn_gate.weight", Shape{nv * dv, d}});
-    out.push_back({p + "ssm_beta.weight", Shape{nv, d}});
-    out.push_back({p + "ssm_alpha.weight", Shape{nv, d}});
+    if (c.arch()->grouped_value_heads) {
+      out.push_back({p + "ssm_ba.weight", Shape{2 * nv, d}});
+    } else {
+      out.push_back({p + "ssm_beta.weight", Shape{nv, d}});
+      out.push_back({p + "ssm_alpha.weight", Shape{nv, d}});
+    }
     out.push_back({p + "ssm_conv1d.weight", Shape{conv, c.ssm_conv_kernel}});
     out.push_back({p + "ssm_dt.bias", Shape{nv}});
     out.push_back({p + "ssm_a", Shape{nv}});

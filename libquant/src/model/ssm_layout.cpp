@@ -14,7 +14,7 @@ Shape ssm_gguf_shape(const std::string& n, const Shape& hf, const ModelConfig& c
 HeadOrder head_order(const std::string& n, const Shape& shape, const ModelConfig& c, const ArchitectureInfo& arch) {
   HeadOrder o;
   const int64_t nk = c.ssm_groups, nv = c.ssm_heads;
-  if (!arch.gated_delta_net || nk <= 0 || nv <= nk || nv % nk != 0 || c.ssm_heads <= 0) return o;
+  if (!arch.gated_delta_net || arch.grouped_value_heads || nk <= 0 || nv <= nk || nv % nk != 0 || c.ssm_heads <= 0) return o;
   o.key_heads = nk;
   o.per_key = nv / nk;
   const int64_t dv = c.ssm_inner_size / nv, qk = 2 * nk * c.ssm_state_size;
@@ -31,6 +31,16 @@ HeadOrder head_order(const std::string& n, const Shape& shape, const ModelConfig
                                                  : (shape.rank() >= 1 ? shape[0] : 0);
   if (extent - o.first != nv * o.dim) return HeadOrder{};
   return o;
+}
+
+std::optional<std::pair<Shape, HeadOrder>> qkvz_part(const Shape& qkvz, const ModelConfig& c, bool z) {
+  const int64_t nk = c.ssm_groups, nv = c.ssm_heads, dk = c.ssm_state_size;
+  if (nk <= 0 || nv <= 0 || nv % nk != 0 || qkvz.rank() != 2) return std::nullopt;
+  const int64_t width = c.ssm_inner_size / nk;  // value (and gate) rows per key head
+  if (qkvz[0] != nk * (2 * dk + 2 * width)) return std::nullopt;
+  HeadOrder o{z ? HeadOrder::Axis::ZOfQkvz : HeadOrder::Axis::QkvOfQkvz, 0, dk, nk, width};
+  const int64_t rows = z ? nk * width : nk * (2 * dk + width);
+  return std::make_pair(Shape{rows, qkvz[1]}, o);
 }
 
 }  // namespace libquant::model

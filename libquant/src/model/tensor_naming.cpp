@@ -99,6 +99,7 @@ constexpr NamePair kQwen35PerLayer[] = {
     {"linear_attn.in_proj_z.weight", "attn_gate.weight"},
     {"linear_attn.in_proj_b.weight", "ssm_beta.weight"},
     {"linear_attn.in_proj_a.weight", "ssm_alpha.weight"},
+    {"linear_attn.in_proj_ba.weight", "ssm_ba.weight"},  // Qwen3-Next: beta | alpha per key head
     {"linear_attn.conv1d.weight", "ssm_conv1d.weight"},
     {"linear_attn.dt_bias", "ssm_dt.bias"},
     {"linear_attn.A_log", "ssm_a"},

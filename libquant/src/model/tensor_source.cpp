@@ -1,6 +1,7 @@
 #include "libquant/model/tensor_source.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -115,6 +116,7 @@ class HfTensorSource final : public TensorSource {
     const ArchitectureInfo* arch = config_.arch();
     const PackedModules packed = packed_weight_modules();
     std::map<std::string, std::vector<std::pair<int64_t, Located>>> expert_parts;  // by stacked GGUF name
+    if (arch->gated_delta_net && config_.nextn_layers == 0) config_.nextn_layers = mtp_blocks_in(ckpt_);
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
@@ -133,6 +135,10 @@ class HfTensorSource final : public TensorSource {
       if (part && packed.modules.count(e.name.substr(0, e.name.rfind('.')))) {
         if (e.name.ends_with(packed.gptq_awq ? ".qweight" : ".weight_packed"))
           add_packed(e.name.substr(0, e.name.rfind('.')), packed, arch);
+        continue;
+      }
+      if (layer_name.ends_with(".linear_attn.in_proj_qkvz.weight") && arch->grouped_value_heads) {
+        add_qkvz_parts(layer_name, e, loc);
         continue;
       }
       auto gguf_name = hf_to_gguf_name(layer_name, arch);
@@ -311,6 +317,43 @@ class HfTensorSource final : public TensorSource {
                    reinterpret_cast<float*>(dst) + i * static_cast<uint64_t>(p.cols()), buffers);
   }
 
+  // Qwen3-Next's in_proj_qkvz as GGUF's attn_qkv and attn_gate: two tensors over one HF entry, each
+  // gathering its rows from the per-key-head groups.
+  void add_qkvz_parts(const std::string& layer_name, const io::SafetensorsEntry& e, const Located& loc) {
+    const std::string p = layer_name.substr(0, layer_name.size() - std::string_view("linear_attn.in_proj_qkvz.weight").size());
+    const auto layer = parse_layer_prefix(p);
+    for (bool z : {false, true}) {
+      const auto part = qkvz_part(e.shape, config_, z);
+      check(part.has_value(), ErrorCode::ValidationFailed,
+            "invalid model: tensor '" + e.name + "' has shape " + e.shape.to_string() +
+                ", which does not split into the configured key heads' q, k, v and z rows");
+      const uint64_t row_bytes = (e.end - e.begin) / e.shape.rows();
+      add({"blk." + layer + (z ? ".attn_gate.weight" : ".attn_qkv.weight"), e.name, e.dtype, part->first,
+           row_bytes * part->first.rows()},
+          loc, ValueMap::None, -1, -1, part->second);
+    }
+  }
+
+  // How many multi-token-prediction blocks the checkpoint holds (mtp.layers.N.*), for configs that do not
+  // say (Qwen3-Next), as llama.cpp's converter counts them.
+  static int64_t mtp_blocks_in(const io::SafetensorsCheckpoint& ckpt) {
+    int64_t n = 0;
+    for (const auto& loc : ckpt.tensors()) {
+      const std::string& name = loc.entry->name;
+      if (!name.starts_with("mtp.layers.")) continue;
+      int64_t i = -1;
+      const auto [p, ec] = std::from_chars(name.data() + 11, name.data() + name.size(), i);
+      if (ec == std::errc() && *p == '.' && i >= 0 && i < 64) n = std::max(n, i + 1);
+    }
+    return n;
+  }
+
+  // "model.layers.12." -> "12"
+  static std::string parse_layer_prefix(const std::string& p) {
+    const auto dot = p.find_last_of('.', p.size() - 2);
+    return p.substr(dot + 1, p.size() - dot - 2);
+  }
+
   // Rows [row0, row0 + n_rows) with Qwen3.5's value heads in GGUF's order
   // (HeadOrder): whole rows gathered, or elements / columns permuted after reading.
   void read_reordered(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
@@ -320,7 +363,7 @@ class HfTensorSource final : public TensorSource {
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
     const uint64_t rb = t.nbytes / rows;
-    if (o.axis == HeadOrder::Axis::Rows) {
+    if (o.gathers_rows()) {
       for (uint64_t r = 0; r < n_rows; ++r)
         loc.file->read(*loc.entry, static_cast<uint64_t>(o.source(static_cast<int64_t>(row0 + r))) * rb,
                        {dst + r * rb, rb});

@@ -38,6 +38,9 @@ struct ArchitectureInfo {
   // attention elsewhere, each followed by the FFN; (1 + w) norms except the DeltaNet's output norm.
   bool gated_delta_net = false;
   bool attention_gate = false;  // Q projection twice as wide: per head [query | gate], output * sigmoid(gate)
+  // Qwen3-Next: GGUF keeps HF's value-head order (grouped by key head), beta|alpha in one projection
+  // (ssm_ba) and Q|K|V|Z split from HF's in_proj_qkvz into attn_qkv and attn_gate.
+  bool grouped_value_heads = false;
   // A multimodal checkpoint read for its text model: config.json keeps that model's keys under text_config,
   // its tensors live under model.language_model., the vision tower's (model.visual.) are not converted.
   bool multimodal = false;
