@@ -2,8 +2,8 @@
 // A small Llama-style GGUF built from fuzz input, for the targets that go past
 // the parser (fuzz_forward, fuzz_quantize_tensor), sometimes a mixture of
 // experts (stacked expert tensors, a router, Qwen2-MoE's shared expert), a
-// Mamba-2 state-space model (ssm_* tensors and keys, no attention) or a Qwen3.5
-// hybrid (gated-DeltaNet and gated-attention layers, recurrent-layer flags):
+// Mamba-2 state-space model (ssm_* tensors and keys, no attention) or a Qwen3.5 /
+// Qwen3-Next hybrid (gated-DeltaNet and gated-attention layers, recurrent-layer flags):
 // hyper-parameters and tensor shapes that mostly agree, then a few lies
 // chosen by the input (a metadata
 // value off, a dimension changed, swapped or dropped, a tensor missing, a
@@ -73,7 +73,8 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
   // Qwen3.5: gated-DeltaNet layers (sg key heads, sh value heads of hp) and gated attention layers.
   const bool hybrid = !moe && !ssm && in.ConsumeProbability<float>() < 0.25f;
   const uint8_t recurrent_bits = in.ConsumeIntegral<uint8_t>();
-  if (hybrid) arch = "qwen35";
+  const bool next = in.ConsumeBool();  // Qwen3-Next's layout: one ssm_ba, value heads grouped
+  if (hybrid) arch = next ? "qwen3next" : "qwen35";
 
   std::vector<GgufKv> kvs = {{"general.architecture", GgufValue::str(arch)}};
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
@@ -128,15 +129,17 @@ inline bool write_fuzzed_model(const uint8_t* data, size_t size, const std::file
       std::vector<std::pair<const char*, Shape>> t = {
           {"attn_norm.weight", Shape{d}}, {"post_attention_norm.weight", Shape{d}}, {"ffn_gate.weight", Shape{ff, d}},
           {"ffn_up.weight", Shape{ff, d}}, {"ffn_down.weight", Shape{d, ff}}};
-      if ((recurrent_bits >> l) & 1)
+      if ((recurrent_bits >> l) & 1) {
         t.insert(t.end(), {{"attn_qkv.weight", Shape{qkv, d}}, {"attn_gate.weight", Shape{sh * hp, d}},
-                           {"ssm_beta.weight", Shape{sh, d}}, {"ssm_alpha.weight", Shape{sh, d}},
                            {"ssm_conv1d.weight", Shape{qkv, taps}}, {"ssm_dt.bias", Shape{sh}}, {"ssm_a", Shape{sh}},
                            {"ssm_norm.weight", Shape{hp}}, {"ssm_out.weight", Shape{d, sh * hp}}});
-      else
+        if (next) t.push_back({"ssm_ba.weight", Shape{2 * sh, d}});
+        else t.insert(t.end(), {{"ssm_beta.weight", Shape{sh, d}}, {"ssm_alpha.weight", Shape{sh, d}}});
+      } else {
         t.insert(t.end(), {{"attn_q.weight", Shape{2 * nh * hd, d}}, {"attn_k.weight", Shape{nkv * hd, d}},
                            {"attn_v.weight", Shape{nkv * hd, d}}, {"attn_output.weight", Shape{d, nh * hd}},
                            {"attn_q_norm.weight", Shape{hd}}, {"attn_k_norm.weight", Shape{hd}}});
+      }
       for (auto [n, s] : t)
         specs.push_back({p + n, s, in.ConsumeProbability<float>() < 0.2f && s.rank() == 2 ? DType::F16 : DType::F32});
       continue;
