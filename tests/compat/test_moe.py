@@ -12,7 +12,6 @@ quantizing with it gives llama-quantize's bytes (all three from the 0.3.36
 sdist, scripts/build-llama-tools.sh; llama-imatrix with an f32 KV cache and
 flash attention off, so that its attention arithmetic is plain f32 as ours)."""
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 
 import fetched
 import llama_oracle
-from family_checks import convert, logits, rel_err
+from family_checks import convert, family_builder, gguf_builder, logits, rel_err
 from gguf_compare import assert_same_tensors
 
 ORACLE = Path(__file__).with_name("family_oracle.py")
@@ -34,18 +33,7 @@ ARCH = {"mixtral": "llama", "qwen2moe": "qwen2moe", "qwen3moe": "qwen3moe"}
 @pytest.fixture(scope="module")
 def built(torch_python, shared, tmp_path_factory):
     """built(family): its checkpoint directory, ids and transformers' logits (made once per module)."""
-    cache = {}
-
-    def get(family):
-        if family not in cache:
-            d = tmp_path_factory.mktemp(f"{family}_hf")
-            rng = random.Random(2)
-            ids = [1] + [rng.randint(3, 511) for _ in range(23)]
-            subprocess.run([torch_python, ORACLE, family, d / "hf", shared / "models/stories260K/tokenizer.model",
-                            ",".join(map(str, ids)), d / "ref.json"], check=True, capture_output=True)
-            cache[family] = d / "hf", ids, np.array(json.loads((d / "ref.json").read_text())["logits"])
-        return cache[family]
-    return get
+    return family_builder(torch_python, shared, tmp_path_factory, 24, seed=2)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -89,13 +77,7 @@ def test_moe_converted_like_llama_cpp_converter(cli, torch_python, built, family
 @pytest.fixture(scope="module")
 def f32_gguf(cli, built, tmp_path_factory):
     """f32_gguf(family): our F32 GGUF of the family's checkpoint (made once per module)."""
-    cache = {}
-
-    def get(family):
-        if family not in cache:
-            cache[family] = convert(cli, built(family)[0], tmp_path_factory.mktemp(f"{family}_gguf"))
-        return cache[family]
-    return get
+    return gguf_builder(cli, built, tmp_path_factory)
 
 
 def imatrix_tensors(path):

@@ -23,7 +23,6 @@ transformers' logits in our forward and in llama-cpp-python 0.3.36. Our
 importance matrix equals llama-imatrix's, and quantizing gives llama-quantize's
 bytes, the scan's A / dt (and Mamba-2's D) and the convolutions kept F32."""
 import json
-import random
 import subprocess
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import pytest
 
 import fetched
 import llama_oracle
-from family_checks import convert, logits, rel_err
+from family_checks import convert, family_builder, gguf_builder, logits, rel_err
 from gguf_compare import assert_same_tensors
 
 ORACLE = Path(__file__).with_name("family_oracle.py")
@@ -89,30 +88,14 @@ FAMILIES = {
 
 @pytest.fixture(scope="module")
 def built(torch_python, shared, tmp_path_factory):
-    """built(family): the checkpoint directory, the prompt's ids and transformers' logits (made once)."""
-    cache = {}
-
-    def get(family):
-        if family not in cache:
-            d = tmp_path_factory.mktemp(family)
-            rng = random.Random(5)
-            ids = [1] + [rng.randint(3, 511) for _ in range(PROMPT - 1)]
-            subprocess.run([torch_python, ORACLE, family, d / "hf", shared / "models/stories260K/tokenizer.model",
-                            ",".join(map(str, ids)), d / "ref.json"], check=True, capture_output=True)
-            cache[family] = d / "hf", ids, np.array(json.loads((d / "ref.json").read_text())["logits"])
-        return cache[family]
-    return get
+    """built(family): its checkpoint directory, ids and transformers' logits (made once per module)."""
+    return family_builder(torch_python, shared, tmp_path_factory, PROMPT, seed=5)
 
 
 @pytest.fixture(scope="module")
 def f32_gguf(cli, built, tmp_path_factory):
-    cache = {}
-
-    def get(family):
-        if family not in cache:
-            cache[family] = convert(cli, built(family)[0], tmp_path_factory.mktemp(f"{family}_gguf"))
-        return cache[family]
-    return get
+    """f32_gguf(family): our F32 GGUF of the family's checkpoint (made once per module)."""
+    return gguf_builder(cli, built, tmp_path_factory)
 
 
 def run_llama_cpp(model, ids):
