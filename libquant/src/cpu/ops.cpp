@@ -119,6 +119,19 @@ void round_to_f16(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = f16_to_f32(f32_to_f16(x[i]));
 }
 
+void causal_conv1d_silu(const float* x, int64_t stride, int64_t T, int64_t C, const float* w, int64_t taps,
+                        const float* bias, float* y) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t c = 0; c < C; ++c) {
+      float acc = bias ? bias[c] : 0.0f;
+      for (int64_t k = 0; k < taps; ++k) {
+        const int64_t src = t - (taps - 1) + k;
+        if (src >= 0) acc += w[c * taps + k] * x[src * stride + c];
+      }
+      y[t * C + c] = acc / (1.0f + std::exp(-acc));
+    }
+}
+
 void silu_mul(const float* g, const float* u, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }

@@ -3,6 +3,7 @@
 // plain loops (the compiler vectorises them) with double accumulation where
 // it matters for accuracy (norm sums, softmax denominators).
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 
 namespace libquant::cpu {
@@ -66,7 +67,17 @@ void causal_attention_head(const float* q, int64_t ldq, const float* k, int64_t 
 // Rounds every value to the nearest f16 (in place).
 void round_to_f16(float* x, int64_t n);
 
-// out = silu(g) * u, element-wise over n values (out may alias g).
+// softplus with torch's and ggml's threshold (x itself above 20).
+inline float softplus(float x) { return x <= 20.0f ? std::log1p(std::exp(x)) : x; }
+
+// y[T, C] = silu(conv(x) + bias): a causal depthwise convolution of `taps` taps over T tokens (zeros before
+// the first), one filter w[c, taps] per channel, the last tap on the current token; x rows are `stride`
+// apart (the channels may sit inside wider rows); bias may be null. The input of the state-space and
+// DeltaNet mixers (Mamba-2, Qwen3.5).
+void causal_conv1d_silu(const float* x, int64_t stride, int64_t T, int64_t C, const float* w, int64_t taps,
+                        const float* bias, float* y);
+
+// out = silu(g) * u, element-wise over n values (out may alias g or u).
 void silu_mul(const float* g, const float* u, float* out, int64_t n);
 // out = gelu(g) * u with GELU's tanh approximation (GeGLU; out may alias g).
 void gelu_tanh_mul(const float* g, const float* u, float* out, int64_t n);

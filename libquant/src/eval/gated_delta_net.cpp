@@ -11,8 +11,6 @@ namespace libquant::eval {
 
 namespace {
 
-float softplus(float x) { return x <= 20.0f ? std::log1p(std::exp(x)) : x; }  // torch's and ggml's threshold
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // x (n values) scaled to unit L2 norm as FLA / transformers do: x / sqrt(sum x^2 + eps).
@@ -60,21 +58,16 @@ void gated_delta_net(const DeltaNetWeights& w, const model::ModelConfig& cfg, in
   const auto q_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dk)));
   const double eps = cfg.rms_norm_eps;
   pool.parallel_for(static_cast<size_t>(B), 1, [&](size_t a, size_t b) {
-    for (size_t s = a; s < b; ++s)
+    for (size_t s = a; s < b; ++s) {
+      const int64_t r0 = static_cast<int64_t>(s) * T;
+      cpu::causal_conv1d_silu(qkv.data() + r0 * C, C, T, C, cw, taps, nullptr, mixed.data() + r0 * C);
       for (int64_t t = 0; t < T; ++t) {
-        const int64_t r = static_cast<int64_t>(s) * T + t;
+        const int64_t r = r0 + t;
         float* row = mixed.data() + r * C;
-        for (int64_t c = 0; c < C; ++c) {
-          float acc = 0.0f;
-          for (int64_t k = 0; k < taps; ++k) {
-            const int64_t src = t - (taps - 1) + k;
-            if (src >= 0) acc += cw[c * taps + k] * qkv[static_cast<size_t>((static_cast<int64_t>(s) * T + src) * C + c)];
-          }
-          row[c] = silu(acc);
-        }
         for (int64_t h = 0; h < 2 * nk; ++h) l2_normalize(row + h * dk, dk, eps);
         for (int64_t i = 0; i < nk * dk; ++i) row[i] *= q_scale;
       }
+    }
   });
 
   // The recurrence, one (sequence, value head) pair per task; each owns its state.
@@ -92,7 +85,7 @@ void gated_delta_net(const DeltaNetWeights& w, const model::ModelConfig& cfg, in
         const float* q = mixed.data() + r * C + kh * dk;
         const float* k = mixed.data() + r * C + nk * dk + kh * dk;
         const float* v = mixed.data() + r * C + 2 * nk * dk + h * dv;
-        const float decay = std::exp(A[h] * softplus(alpha[static_cast<size_t>(r * nv + h)] + dt_bias[h]));
+        const float decay = std::exp(A[h] * cpu::softplus(alpha[static_cast<size_t>(r * nv + h)] + dt_bias[h]));
         const float bt = sigmoid(beta[static_cast<size_t>(r * nv + h)]);
         for (float& x : S) x *= decay;
         for (int64_t j = 0; j < dv; ++j) {
@@ -117,7 +110,7 @@ void gated_delta_net(const DeltaNetWeights& w, const model::ModelConfig& cfg, in
   for (int64_t r = 0; r < N; ++r) {
     float* orow = o.data() + r * vd;
     cpu::rms_norm(orow, w.norm.data_as<float>(), nv, dv, eps, orow);
-    for (int64_t c = 0; c < vd; ++c) orow[c] *= silu(z[static_cast<size_t>(r * vd + c)]);
+    cpu::silu_mul(z.data() + r * vd, orow, orow, vd);
   }
   site.input("ssm_out.weight", o.data(), N, vd);
   apply_linear(w.out, o.data(), N, nullptr, out, pool);

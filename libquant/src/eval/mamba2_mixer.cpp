@@ -10,28 +10,6 @@
 
 namespace libquant::eval {
 
-namespace {
-
-float softplus(float x) { return x <= 20.0f ? std::log1p(std::exp(x)) : x; }  // torch's and ggml's threshold
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-// xbc[T, C] (rows of stride `stride`) through the causal depthwise convolution
-// of `taps` taps (zeros before the first token), plus bias, then SiLU.
-void causal_conv_silu(const float* xbc, int64_t stride, int64_t T, int64_t C, const float* w, int64_t taps,
-                      const float* bias, float* y) {
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t c = 0; c < C; ++c) {
-      float acc = bias ? bias[c] : 0.0f;
-      for (int64_t k = 0; k < taps; ++k) {
-        const int64_t src = t - (taps - 1) + k;
-        if (src >= 0) acc += w[c * taps + k] * xbc[src * stride + c];
-      }
-      y[t * C + c] = silu(acc);
-    }
-}
-
-}  // namespace
-
 void mamba2_mixer(const Mamba2Weights& w, const model::ModelConfig& cfg, int layer, const float* xn, int64_t B,
                   int64_t T, float* out, ThreadPool& pool, calib::LinearHook* hook) {
   const int64_t N = B * T, d = cfg.hidden_size, di = cfg.ssm_inner_size, H = cfg.ssm_heads, G = cfg.ssm_groups;
@@ -47,8 +25,8 @@ void mamba2_mixer(const Mamba2Weights& w, const model::ModelConfig& cfg, int lay
   pool.parallel_for(static_cast<size_t>(B), 1, [&](size_t a, size_t b) {
     for (size_t s = a; s < b; ++s) {
       const int64_t r0 = static_cast<int64_t>(s) * T;
-      causal_conv_silu(proj.data() + r0 * width + di, width, T, C, w.conv.data_as<float>(), cfg.ssm_conv_kernel, bias,
-                       xbc.data() + r0 * C);
+      cpu::causal_conv1d_silu(proj.data() + r0 * width + di, width, T, C, w.conv.data_as<float>(), cfg.ssm_conv_kernel,
+                              bias, xbc.data() + r0 * C);
     }
   });
 
@@ -64,7 +42,7 @@ void mamba2_mixer(const Mamba2Weights& w, const model::ModelConfig& cfg, int lay
       std::fill(state.begin(), state.end(), 0.0f);
       for (int64_t t = 0; t < T; ++t) {
         const int64_t r = s * T + t;
-        float dt = softplus(proj[static_cast<size_t>(r * width + di + C + h)] + dt_bias[h]);
+        float dt = cpu::softplus(proj[static_cast<size_t>(r * width + di + C + h)] + dt_bias[h]);
         if (cfg.ssm_dt_min > 0.0) dt = std::max(dt, static_cast<float>(cfg.ssm_dt_min));
         if (cfg.ssm_dt_max > 0.0) dt = std::min(dt, static_cast<float>(cfg.ssm_dt_max));
         const float decay = std::exp(dt * A[h]);
@@ -91,7 +69,7 @@ void mamba2_mixer(const Mamba2Weights& w, const model::ModelConfig& cfg, int lay
   for (int64_t r = 0; r < N; ++r) {
     float* yr = y.data() + r * di;
     const float* z = proj.data() + r * width;
-    for (int64_t c = 0; c < di; ++c) yr[c] *= silu(z[c]);
+    cpu::silu_mul(z, yr, yr, di);
     for (int64_t g = 0; g < G; ++g)
       cpu::rms_norm(yr + g * gs, w.norm.data_as<float>() + g * gs, 1, gs, cfg.rms_norm_eps, yr + g * gs);
   }

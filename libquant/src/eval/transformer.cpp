@@ -100,6 +100,9 @@ struct Transformer::Impl {
     return f;
   }
 
+  // How this model's linear weights load (its quantization scheme, the caller's transform, W8A8 simulation).
+  LinearLoad linear_load() const { return {quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8}; }
+
   LayerWeights load_layer(int l) const {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights w;
@@ -115,7 +118,7 @@ struct Transformer::Impl {
     w.bv = load(p + "attn_v.bias", false);
     if (arch->post_norms) w.post_attn_norm = load(p + "post_attention_norm.weight");
     w.post_ffn_norm = load(p + "post_ffw_norm.weight", arch->post_norms);
-    const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
+    const LinearLoad how = linear_load();
     if (cfg.is_recurrent_layer(l)) {
       w.delta = std::make_unique<DeltaNetWeights>();
       DeltaNetWeights& m = *w.delta;
@@ -151,7 +154,7 @@ struct Transformer::Impl {
   }
 
   LayerWeights load_ssm_layer(const std::string& p) const {
-    const LinearLoad how{quant ? &*quant : nullptr, &opts.transform, opts.simulate_w8a8};
+    const LinearLoad how = linear_load();
     LayerWeights w;
     w.attn_norm = load(p + "attn_norm.weight");
     w.ssm = std::make_unique<Mamba2Weights>();

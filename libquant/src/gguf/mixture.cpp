@@ -73,13 +73,12 @@ namespace {
 // llama.cpp's own files never offer them for quantization (no ".weight" suffix,
 // or 1-D); files named otherwise (Ollama's "ssm_dt.weight", 2-D) keep them too.
 bool is_ssm_state(std::string_view name) {
-  const auto dot = name.find('.', name.starts_with("blk.") ? 4 : 0);
+  const auto dot = name.find('.', 4);
   if (!name.starts_with("blk.") || dot == std::string_view::npos) return false;
-  const std::string_view rest = name.substr(dot + 1);
-  for (std::string_view s : {"ssm_a", "ssm_d", "ssm_dt"})
-    if (rest == s || (rest.starts_with(s) && (rest.substr(s.size()) == ".weight" || rest.substr(s.size()) == ".bias")))
-      return true;
-  return false;
+  std::string_view rest = name.substr(dot + 1);  // "ssm_dt.bias" -> "ssm_dt"
+  if (rest.ends_with(".weight")) rest.remove_suffix(7);
+  else if (rest.ends_with(".bias")) rest.remove_suffix(5);
+  return rest == "ssm_a" || rest == "ssm_d" || rest == "ssm_dt";
 }
 
 }  // namespace

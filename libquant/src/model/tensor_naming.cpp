@@ -208,12 +208,21 @@ std::optional<std::string> hf_mtp_layer_name(std::string_view hf_name, int64_t n
   return std::nullopt;
 }
 
-std::optional<std::string> hf_to_gguf_name(std::string_view hf_name, const ArchitectureInfo* arch) {
-  if (is_ignored_hf_tensor(hf_name)) return std::nullopt;
-  if (const auto at = hf_name.find("language_model."); at != std::string_view::npos) {  // multimodal wrappers
-    const std::string text = std::string(hf_name.substr(0, at)) + std::string(hf_name.substr(at + 15));
-    return hf_to_gguf_name(text, arch);
-  }
+namespace {
+// A multimodal wrapper's text-model tensor under its plain name
+// ("model.language_model.layers.3.x" -> "model.layers.3.x"); other names unchanged.
+std::string text_model_name(std::string_view hf_name) {
+  constexpr std::string_view kWrapper = "language_model.";
+  std::string name(hf_name);
+  if (const auto at = name.find(kWrapper); at != std::string::npos) name.erase(at, kWrapper.size());
+  return name;
+}
+}  // namespace
+
+std::optional<std::string> hf_to_gguf_name(std::string_view hf_name_in, const ArchitectureInfo* arch) {
+  if (is_ignored_hf_tensor(hf_name_in)) return std::nullopt;
+  const std::string text = text_model_name(hf_name_in);
+  const std::string_view hf_name = text;
   if (arch && arch->ssm)
     return translate_whole(hf_name, kMamba2Global, kMamba2PerLayer, &NamePair::hf, &NamePair::gguf, "backbone.layers.",
                            "blk.");
@@ -233,7 +242,9 @@ std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name, const Arc
   return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.", arch);
 }
 
-std::optional<HfExpertTensor> hf_expert_tensor(std::string_view hf_name) {
+std::optional<HfExpertTensor> hf_expert_tensor(std::string_view hf_name_in) {
+  const std::string text = text_model_name(hf_name_in);
+  std::string_view hf_name = text;
   constexpr std::string_view kWeight = ".weight";
   if (!hf_name.ends_with(kWeight)) return std::nullopt;
   hf_name.remove_suffix(kWeight.size());

@@ -120,13 +120,12 @@ class HfTensorSource final : public TensorSource {
     for (const auto& loc : ckpt_.tensors()) {
       const auto& e = *loc.entry;
       if (is_ignored_hf_tensor(e.name)) continue;
-      // Qwen3.5's MTP block and multimodal wrapper, as layer names, for the expert stacks below.
+      // Qwen3.5's MTP block, as layer names (for the expert stacks below too).
       const std::optional<std::string> mtp = hf_mtp_layer_name(e.name, config_.num_layers);
       check(!mtp || config_.nextn_layers > 0, ErrorCode::ValidationFailed,
             "invalid model: '" + e.name + "' is a multi-token-prediction tensor but config.json declares no "
             "mtp_num_hidden_layers");
-      std::string layer_name = mtp ? *mtp : e.name;
-      if (const auto at = layer_name.find("language_model."); at != std::string::npos) layer_name.erase(at, 15);
+      const std::string& layer_name = mtp ? *mtp : e.name;
       if (auto expert = hf_expert_tensor(layer_name)) {
         expert_parts[expert->gguf_name].emplace_back(expert->expert, loc);
         continue;
@@ -363,20 +362,24 @@ class HfTensorSource final : public TensorSource {
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
     const uint64_t rb = t.nbytes / rows;
-    if (o.gathers_rows()) {
-      for (uint64_t r = 0; r < n_rows; ++r)
-        loc.file->read(*loc.entry, static_cast<uint64_t>(o.source(static_cast<int64_t>(row0 + r))) * rb,
-                       {dst + r * rb, rb});
+    auto src = [&](uint64_t p) { return static_cast<uint64_t>(o.source(static_cast<int64_t>(p))); };
+    if (o.gathers_rows()) {  // one read per run of rows that are consecutive in the HF tensor too
+      for (uint64_t r = 0; r < n_rows;) {
+        uint64_t run = 1;
+        while (r + run < n_rows && src(row0 + r + run) == src(row0 + r) + run) ++run;
+        loc.file->read(*loc.entry, src(row0 + r) * rb, {dst + r * rb, run * rb});
+        r += run;
+      }
       return;
     }
     std::vector<std::byte> in(n_rows * rb);
     if (value_map_[i] != ValueMap::None) read_mapped(*loc.entry, t, row0, n_rows, in.data());
     else loc.file->read(*loc.entry, row0 * rb, in);
-    const uint64_t per_row = t.shape.numel() / rows, width = rb / per_row;  // elements of 4 or 2 bytes
+    // Elements or columns move a head (o.dim consecutive values) at a time; values are 4 or 2 bytes.
+    const uint64_t per_row = t.shape.numel() / rows, width = rb / per_row, head = static_cast<uint64_t>(o.dim);
     for (uint64_t r = 0; r < n_rows; ++r)
-      for (uint64_t e = 0; e < per_row; ++e)
-        std::memcpy(dst + r * rb + e * width, in.data() + r * rb + static_cast<uint64_t>(o.source(static_cast<int64_t>(e))) * width,
-                    width);
+      for (uint64_t e = 0; e < per_row; e += head)
+        std::memcpy(dst + r * rb + e * width, in.data() + r * rb + src(e) * width, head * width);
   }
 
   // The mapped values (1 + w, -exp(x)) in f32 for rows [row0, row0 + n_rows) of a tensor stored as F32, F16 or BF16.

@@ -15,7 +15,8 @@ namespace libquant::model {
 
 struct ArchitectureInfo;
 
-// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight".
+// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; a multimodal wrapper's
+// "model.language_model.layers.3..." names map as the text model's (as do hf_expert_tensor's).
 // Returns nullopt for tensors GGUF does not carry (rotary inv_freq) and for
 // names it does not know. `arch` picks family-specific meanings (Gemma's
 // post_attention_layernorm is its own norm, not the FFN's input norm).
