@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_environment.hpp"
 #include "libquant/backend/backend.hpp"
 #include "libquant/eval/decoder_block_grad.hpp"
 
@@ -26,6 +27,7 @@ std::vector<float> noise(size_t n, uint32_t seed, float scale) {
 }
 
 void BM_block_step_7b(benchmark::State& s) {
+  bench::use_device_from_environment();
   eval::DecoderBlockConstants c;
   c.hidden = 4096;
   c.heads = c.kv_heads = 32;

@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_environment.hpp"
 #include "libquant/backend/backend.hpp"
 #include "libquant/methods/littlebit.hpp"
 #include "libquant/methods/littlebit_refine.hpp"
@@ -37,6 +38,7 @@ std::vector<float> synthetic_weight(int64_t m, int64_t n) {
 
 // range(0): out, range(1): in, range(2): bpw x 100, range(3): 1 = refine too.
 void BM_littlebit_weight(benchmark::State& s) {
+  bench::use_device_from_environment();
   const int64_t m = s.range(0), n = s.range(1);
   const double bpw = static_cast<double>(s.range(2)) / 100.0;
   const bool refine = s.range(3) != 0;
@@ -51,7 +53,7 @@ void BM_littlebit_weight(benchmark::State& s) {
   }
   LittleBitInitOptions init;
   init.rank = littlebit_rank_for_bpw(m, n, bpw, 2);
-  init.svd = libquant::cpu::svd_options_from_env();
+  init.svd = bench::svd_options_from_environment();
   for (auto _ : s) {
     auto lat = dual_svid_init(w.data(), m, n, init);
     if (refine) refine_littlebit(lat, w.data(), z.data(), K, LittleBitRefineOptions{});
@@ -72,9 +74,10 @@ void shapes(benchmark::internal::Benchmark* b) {
 // One truncated SVD of a 4096 x 11008 matrix on the active backend
 // (LLM_QUANTIZE_DEVICE=cuda for the GPU): range(0) = k, range(1) = 1 exact / 0 randomized.
 void BM_truncated_svd(benchmark::State& s) {
+  bench::use_device_from_environment();
   const int64_t m = 4096, n = 11008, k = s.range(0);
   const auto w = synthetic_weight(m, n);
-  libquant::cpu::SvdOptions o = libquant::cpu::svd_options_from_env();
+  libquant::cpu::SvdOptions o = bench::svd_options_from_environment();
   o.method = s.range(1) ? libquant::cpu::SvdMethod::Exact : libquant::cpu::SvdMethod::Randomized;
   auto& be = libquant::backend::active();
   for (auto _ : s) benchmark::DoNotOptimize(be.truncated_svd(w.data(), m, n, k, o).s.data());

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "libquant/core/checkpoint.hpp"
+#include "environment.hpp"
 #include "libquant/core/log.hpp"
 
 namespace cli {
@@ -20,7 +20,7 @@ std::optional<fs::path> CheckpointFlags::directory() const {
   if (none) return std::nullopt;
   if (!dir.empty()) return fs::path(dir);
   // A read-only working directory should not stop a run.
-  const fs::path d = libquant::default_checkpoint_dir();
+  const fs::path d = env::default_checkpoint_dir();
   std::error_code ec;
   fs::create_directories(d, ec);
   if (fs::is_directory(d, ec) && ::access(d.c_str(), W_OK) == 0) return d;

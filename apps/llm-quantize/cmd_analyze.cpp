@@ -7,6 +7,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "environment.hpp"
 #include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/log.hpp"
@@ -79,6 +80,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.super_weights_output = o.super_weights_output;
   opts.checkpoint_dir = o.checkpoints.directory();
   opts.resume = o.checkpoints.resuming();
+  opts.on_checkpoint = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AFTER_CHUNKS");
   opts.progress = &progress;
   if (!o.model.empty()) {
     libquant::log_info("Loading model: " + o.model);

@@ -7,6 +7,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "environment.hpp"
 #include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/error.hpp"
@@ -107,6 +108,8 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.validation_chunks = f.validation_chunks;
   o.checkpoint_dir = f.ckpt.directory();
   o.resume = f.ckpt.resuming();
+  o.on_checkpoint = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AFTER_LAYERS");
+  env::apply_littlebit(o);
   o.threads = f.threads;
   libquant::TerminalProgress progress(progress_enabled(g));
   o.progress = &progress;

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "commands.hpp"
+#include "environment.hpp"
 #include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "libquant/core/dtype.hpp"
@@ -60,7 +61,7 @@ int run_list(const GlobalOptions& g) {
 }
 
 int run_show(const GlobalOptions& g, const ProfileOptions& o) {
-  const methods::QuantProfile p = methods::load_profile(o.profile);
+  const methods::QuantProfile p = methods::load_profile(o.profile, env::profile_dirs());
   if (g.mode == OutputMode::Json) {  // a valid .dqprofile: save it to start a custom one
     std::cout << methods::profile_to_json(p);
     return 0;
@@ -142,7 +143,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
 }
 
 int run_validate(const GlobalOptions& g, const ProfileOptions& o) {
-  const methods::QuantProfile p = methods::load_profile(o.profile);
+  const methods::QuantProfile p = methods::load_profile(o.profile, env::profile_dirs());
   auto opts = plan_options(o);
   opts.profile = p;
   const auto plan = libquant::jobs::plan_gguf(opts);

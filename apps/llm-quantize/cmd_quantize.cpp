@@ -12,6 +12,7 @@
 
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
+#include "environment.hpp"
 #include "hub_models.hpp"
 #include "flag_checks.hpp"
 #include "smoothquant_flags.hpp"
@@ -68,15 +69,6 @@ struct GateResults {
   std::optional<libquant::eval::CoherenceResult> coherence;
 };
 
-double env_number(const char* name, double fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  const double d = std::strtod(v, &end);
-  if (end == v || *end)
-    throw Error(ErrorCode::InvalidArgument, std::string(name) + " is not a number: '" + v + "'", "Unset it or give a number");
-  return d;
-}
 
 // --quality-report / --coherence-check on the written file: exit 11 when the
 // perplexity rises more than LLM_QUANTIZE_QUALITY_THRESHOLD percent (default
@@ -85,7 +77,7 @@ double env_number(const char* name, double fallback) {
 GateResults run_quality_gates(const QuantizeOptions& o, const fs::path& output, libquant::ProgressSink& progress) {
   GateResults g;
   if (o.quality_report) {
-    const double limit = env_number("LLM_QUANTIZE_QUALITY_THRESHOLD", 20.0);
+    const double limit = env::number("LLM_QUANTIZE_QUALITY_THRESHOLD").value_or(20.0);
     libquant::log_info("Computing quality metrics...");
     auto q = libquant::jobs::QualityReportOptions::defaults();
     q.original = o.model;
@@ -110,7 +102,7 @@ GateResults run_quality_gates(const QuantizeOptions& o, const fs::path& output, 
     libquant::eval::CoherenceOptions c;
     c.model = output;
     c.reference = o.model;
-    c.threshold = env_number("LLM_QUANTIZE_COHERENCE_THRESHOLD", 0.5);
+    c.threshold = env::number("LLM_QUANTIZE_COHERENCE_THRESHOLD").value_or(0.5);
     c.threads = o.threads;
     g.coherence = libquant::eval::coherence_check(c);
     if (!g.coherence->passed)
@@ -255,7 +247,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
     opts.tensor_types.emplace_back(spec.substr(0, eq), parse_ggml_type(spec.substr(eq + 1), "--tensor-type"));
   }
-  if (!o.profile.empty()) opts.profile = libquant::methods::load_profile(o.profile);
+  if (!o.profile.empty()) opts.profile = libquant::methods::load_profile(o.profile, env::profile_dirs());
   if (!o.super_weights.empty() && !o.protect_super_weights)
     throw Error(ErrorCode::InvalidArgument, "--super-weights needs --protect-super-weights", "Add --protect-super-weights");
   if (o.protect_super_weights) {  // the library refuses it without --imatrix
@@ -275,6 +267,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   }
   opts.checkpoint_dir = o.checkpoints.directory();
   opts.resume = o.checkpoints.resuming();
+  opts.on_data_written = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AT_BYTES");
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
   libquant::log_info("Quantizing to GGUF " + file_type);

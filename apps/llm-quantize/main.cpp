@@ -11,6 +11,7 @@
 
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "environment.hpp"
 #include "flag_checks.hpp"
 #include "hub_models.hpp"
 #include "libquant/backend/backend.hpp"
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"quiet", "normal", "verbose", "debug"}));
   app.add_option("--device", g.device,
                  "Compute backend: auto (CUDA when the libquant_cuda plugin and a GPU are present, else CPU), cpu, "
-                 "cuda (exit 8 when unavailable)")
+                 "cuda (exit 8 when unavailable); $LLM_QUANTIZE_CUDA_PLUGIN names the plugin file")
+      ->envname("LLM_QUANTIZE_DEVICE")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   std::string simd = "auto";
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
     if (simd != "auto") libquant::set_simd_limit(*libquant::parse_simd_level(simd));
     libquant::log_verbose(std::string("CPU kernels: ") + libquant::simd_level_name(libquant::simd_level()) +
                           " (this CPU supports " + libquant::simd_level_name(libquant::detected_simd_level()) + ")");
+    libquant::backend::set_cuda_plugin_path(cli::env::cuda_plugin());
     libquant::backend::use_device(libquant::backend::parse_device(g.device));
     cli::resolve_hub_models(g);
     for (const auto& c : commands)

@@ -2,7 +2,7 @@
 // for the products, known spectra for the SVD, A = L L^T and A v = lambda v for
 // the factorizations, the scalar sign-GEMM and libquant's CPU Q8_0 encoder.
 // The CUDA backend runs the same checks when the plugin and a GPU are present
-// (LLM_QUANTIZE_CUDA_PLUGIN or the build tree's libquant_cuda/); otherwise it
+// (the runner's --cuda-plugin or the build tree's libquant_cuda/); otherwise it
 // is reported as skipped, or fails under LIBQUANT_REQUIRE_GPU=1. `--backend
 // cpu|cuda` runs one backend only (CTest's gpu.backend: cuda). Tolerances (relative to the result's norm):
 //   f32 GEMM 1e-5 CPU / 1e-4 GPU; 16-bit GEMM 1e-5; int8 GEMM and Q8_0: exact;

@@ -1,7 +1,6 @@
 #include "libquant/backend/backend.hpp"
 
 #include <atomic>
-#include <cstdlib>
 #include <mutex>
 
 #include "cuda_loader.hpp"
@@ -26,18 +25,13 @@ std::mutex g_mutex;
 }  // namespace
 
 Backend& active() {
-  // LLM_QUANTIZE_DEVICE picks the device for programs that never call
-  // use_device (the unit tests run on a GPU with LLM_QUANTIZE_DEVICE=cuda).
-  static const bool from_env = [] {
-    if (const char* d = std::getenv("LLM_QUANTIZE_DEVICE"); d && *d) use_device(parse_device(d));
-    return true;
-  }();
-  (void)from_env;
   Backend* b = g_active;
   return b ? *b : cpu_backend();
 }
 
 std::string cuda_unavailable_reason() { return load_cuda_backend().reason; }
+
+void set_cuda_plugin_path(const std::filesystem::path& plugin) { choose_cuda_plugin(plugin); }
 
 Backend& use_device(Device device) {
   std::lock_guard lock(g_mutex);

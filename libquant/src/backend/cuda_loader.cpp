@@ -3,8 +3,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <vector>
 
 #include "libquant/backend/cuda_plugin_abi.h"
@@ -15,10 +15,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where the plugin may be: LLM_QUANTIZE_CUDA_PLUGIN, next to libquant (an
+std::mutex g_plugin_mutex;  // guards g_plugin and g_loaded
+fs::path g_plugin;          // choose_cuda_plugin's file, empty: look it up
+bool g_loaded = false;      // load_cuda_backend ran (with g_plugin as it was)
+
+// Where the plugin may be: the chosen file, else next to libquant (an
 // install), the build tree's libquant_cuda/ beside libquant/, then the loader's path.
-std::vector<std::string> plugin_candidates() {
-  if (const char* p = std::getenv("LLM_QUANTIZE_CUDA_PLUGIN"); p && *p) return {p};
+std::vector<std::string> plugin_candidates(const fs::path& chosen) {
+  if (!chosen.empty()) return {chosen.string()};
   std::vector<std::string> out;
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&load_cuda_backend), &info) && info.dli_fname) {
@@ -113,11 +117,11 @@ class CudaBackend final : public Backend {
   LqCudaLastErrorFn last_error_;
 };
 
-CudaLoad try_load() {
+CudaLoad try_load(const fs::path& chosen) {
   CudaLoad out;
   std::string tried;
   void* h = nullptr;
-  for (const auto& path : plugin_candidates()) {
+  for (const auto& path : plugin_candidates(chosen)) {
     h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (h) break;
     tried += (tried.empty() ? "" : "; ") + std::string(dlerror());
@@ -155,8 +159,24 @@ CudaLoad try_load() {
 
 }  // namespace
 
+void choose_cuda_plugin(const fs::path& plugin) {
+  std::lock_guard lock(g_plugin_mutex);
+  if (g_loaded && plugin != g_plugin)
+    throw Error(ErrorCode::InvalidArgument, "the CUDA plugin is already loaded; '" + plugin.string() + "' comes too late",
+                "Name the plugin file before the first device selection");
+  g_plugin = plugin;
+}
+
 const CudaLoad& load_cuda_backend() {
-  static const CudaLoad load = try_load();
+  static const CudaLoad load = [] {
+    fs::path chosen;
+    {
+      std::lock_guard lock(g_plugin_mutex);
+      g_loaded = true;
+      chosen = g_plugin;
+    }
+    return try_load(chosen);
+  }();
   return load;
 }
 

@@ -69,10 +69,7 @@ int lock_job(const fs::path& path) {
 
 }  // namespace
 
-fs::path default_checkpoint_dir() {
-  if (const char* env = std::getenv("LLM_QUANTIZE_CHECKPOINT_DIR"); env && *env) return env;
-  return ".checkpoint";
-}
+fs::path default_checkpoint_dir() { return ".checkpoint"; }
 
 std::string file_identity(const fs::path& p) {
   struct stat st {};

@@ -58,7 +58,7 @@ inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, co
 void lapack_check(int info, const char* what) {
   if (info != 0)
     throw Error(ErrorCode::FactorizationFailed, std::string(what) + " failed (LAPACK info " + std::to_string(info) + ")",
-                "Check the weights for NaN/Inf values, or try LLM_QUANTIZE_SVD_PRECISION=float64");
+                "Check the weights for NaN/Inf values, or compute the SVD in float64");
 }
 
 // SVD of a column-major rows x cols matrix (destroyed): U [rows, mn] and
@@ -158,17 +158,6 @@ SvdMethod resolve_svd_method(int64_t m, int64_t n, int64_t k, SvdMethod requeste
   if (requested != SvdMethod::Auto) return requested;
   const int64_t mn = std::min(m, n);
   return mn > 1024 && 2 * (k + 16) < mn ? SvdMethod::Randomized : SvdMethod::Exact;
-}
-
-SvdOptions svd_options_from_env() {
-  SvdOptions o;
-  if (const char* p = std::getenv("LLM_QUANTIZE_SVD_PRECISION")) {
-    const std::string v(p);
-    check(v == "float32" || v == "float64", ErrorCode::InvalidArgument,
-          "LLM_QUANTIZE_SVD_PRECISION must be float32 or float64, not '" + v + "'");
-    o.double_precision = v == "float64";
-  }
-  return o;
 }
 
 void validate_svd_input(const float* a, int64_t m, int64_t n, int64_t k) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdlib>
 
 #include "libquant/core/output_guard.hpp"
@@ -63,13 +62,6 @@ std::string job_config(const AnalyzeOptions& o, int64_t n_chunks) {
          std::to_string(o.batch) + "\noutput_layer=" + std::to_string(o.process_output) + "\nnumerics=" +
          std::to_string(o.llama_cpp_numerics) + "\ndataset=" + o.dataset_name + "\noutput=" +
          fs::absolute(o.output).lexically_normal().string();
-}
-
-// Test hook for the kill-and-resume tests: SIGKILL once this many chunks are
-// checkpointed in this run.
-void maybe_die(int64_t chunks_this_run) {
-  static const char* k = std::getenv("LLM_QUANTIZE_TEST_KILL_AFTER_CHUNKS");
-  if (k && chunks_this_run >= std::strtoll(k, nullptr, 10)) std::raise(SIGKILL);
 }
 
 std::vector<std::vector<int32_t>> chunk_batch(const std::vector<int32_t>& tokens, const eval::Tokenizer& tok,
@@ -230,7 +222,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
       m.save_gguf(partial, /*keep_order=*/true);
       const uint64_t bytes = fs::file_size(partial);
       ckpt->save(CheckpointRecord{static_cast<uint64_t>(m.chunks), crc32_of_file_prefix(partial, bytes), bytes});
-      maybe_die(m.chunks - r.chunks_resumed);
+      if (opts.on_checkpoint) opts.on_checkpoint(static_cast<uint64_t>(m.chunks));
     }
     progress.update(static_cast<uint64_t>(c0 + nb), "");
   }

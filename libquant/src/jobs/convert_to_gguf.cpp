@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <cmath>
 #include <map>
@@ -145,11 +144,8 @@ struct TensorPlan {
 // type), naming the tensor and the first bad index.
 class TensorStreamer {
  public:
-  TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool) : src_(src), w_(w), pool_(pool) {
-    // Test hook for the kill-and-resume tests: die by SIGKILL once this many
-    // bytes of tensor data have been written in this run.
-    if (const char* k = std::getenv("LLM_QUANTIZE_TEST_KILL_AT_BYTES")) kill_at_ = std::strtoull(k, nullptr, 10);
-  }
+  TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool, ProgressHook on_written)
+      : src_(src), w_(w), pool_(pool), on_written_(std::move(on_written)) {}
 
   void run(const TensorPlan& p) {
     const model::SourceTensor& t = *p.src;
@@ -228,7 +224,7 @@ class TensorStreamer {
   void write(std::span<const std::byte> data) {
     w_.write_tensor_part(data);
     written_ += data.size();
-    if (kill_at_ && written_ >= kill_at_) std::raise(SIGKILL);
+    if (on_written_) on_written_(written_);
   }
   template <typename V> static void grow(V& v, uint64_t n) {
     if (v.size() < n) v.resize(n);
@@ -238,7 +234,8 @@ class TensorStreamer {
   ThreadPool& pool_;
   std::vector<std::byte> raw_, enc_;
   std::vector<float> f32_;
-  uint64_t written_ = 0, kill_at_ = 0;
+  ProgressHook on_written_;
+  uint64_t written_ = 0;
 };
 
 std::vector<float> importance_for(const methods::ImportanceMatrix& m, const model::SourceTensor& t) {
@@ -522,7 +519,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
 
   io::GgufWriter writer(opts.output, std::move(kvs), specs, io::kGgufDefaultAlignment, resume);
   if (ckpt && res.tensors_resumed == 0) ckpt->save(0);
-  TensorStreamer streamer(*src, writer, pool);
+  TensorStreamer streamer(*src, writer, pool, opts.on_data_written);
   progress.begin("Quantizing", plans.size(), "tensors");
   for (size_t i = 0; i < plans.size(); ++i) {
     if (i < res.tensors_resumed) continue;

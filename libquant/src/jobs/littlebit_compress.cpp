@@ -4,7 +4,6 @@
 // format is wanted, validate, and raise ranks where the quality loop asks.
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <regex>
@@ -41,15 +40,6 @@ int decoder_layer_of(const std::string& name) {
 
 bool is_kv(const std::string& name) {
   return name.find(".attn_k.") != std::string::npos || name.find(".attn_v.") != std::string::npos;
-}
-
-double env_double(const char* name, double def) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return def;
-  char* end = nullptr;
-  const double d = std::strtod(v, &end);
-  check(end && *end == '\0', ErrorCode::InvalidArgument, std::string(name) + " is not a number: '" + v + "'");
-  return d;
 }
 
 struct Planned {
@@ -246,7 +236,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
   for (const auto& p : plan) n_layers = std::max(n_layers, p.layer + 1);
   methods::LittleBitInitOptions init;
   init.residual = o.residual;
-  init.svd = cpu::svd_options_from_env();
+  init.svd = o.svd;
   init.svd.seed = o.seed;
   methods::LittleBitRefineOptions refine_options = o.refine_options;
   refine_options.seed = o.seed;
@@ -307,9 +297,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
         save_layer_checkpoint(ckpt->partial_path("-layer-" + std::to_string(layer) + ".littlebit"), mine_names(mine),
                               factors, stats);
         ckpt->save(static_cast<uint64_t>(layer) + 1);
-        // Tests simulate a crash here (kill-and-resume must give the same bytes).
-        if (const char* k = std::getenv("LLM_QUANTIZE_TEST_KILL_AFTER_LAYERS"))
-          if (std::strtoll(k, nullptr, 10) == layer + 1) std::raise(SIGKILL);
+        if (o.on_checkpoint) o.on_checkpoint(static_cast<uint64_t>(layer) + 1);
       }
     }
     if (block_stage) advance_compressed_states(*tf, overlay, layer, mine, factors, hq);
@@ -333,8 +321,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
 
 LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
-  const double min_bpw = env_double("LLM_QUANTIZE_LITTLEBIT_MIN_BPW", methods::kLittleBitMinBpw);
-  const double max_bpw = env_double("LLM_QUANTIZE_LITTLEBIT_MAX_BPW", methods::kLittleBitMaxBpw);
+  const double min_bpw = opts.min_bpw, max_bpw = opts.max_bpw;
   if (!opts.rank && !(opts.target_bpw >= min_bpw && opts.target_bpw <= max_bpw)) {
     std::ostringstream m;
     m << "Target BPW " << opts.target_bpw << " is " << (opts.target_bpw < min_bpw ? "below minimum" : "above maximum")
@@ -357,7 +344,6 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
   if (opts.refine && opts.block_options.steps > 0) eval::check_block_supported(*src, 0);
 
   LittleBitCompressOptions o = opts;
-  o.max_rank_rounds = static_cast<int>(env_double("LLM_QUANTIZE_LITTLEBIT_RANK_SEARCH", opts.max_rank_rounds));
   LittleBitCompressResult res;
   StagedOutput staged(opts.output);
   for (int round = 0;; ++round) {

@@ -227,13 +227,13 @@ QuantProfile parse_profile(std::string_view json, const std::string& origin) {
   return p;
 }
 
-QuantProfile load_profile(const std::string& name_or_path) {
+QuantProfile load_profile(const std::string& name_or_path, const std::vector<fs::path>& search_dirs) {
   for (const auto& p : preset_profiles())
     if (p.name == name_or_path) return p;
   std::vector<fs::path> tries = {name_or_path};
-  if (const char* dir = std::getenv("LLM_QUANTIZE_PROFILE_DIR")) {
-    tries.push_back(fs::path(dir) / name_or_path);
-    tries.push_back(fs::path(dir) / (name_or_path + ".dqprofile"));
+  for (const fs::path& dir : search_dirs) {
+    tries.push_back(dir / name_or_path);
+    tries.push_back(dir / (name_or_path + ".dqprofile"));
   }
   for (const auto& path : tries) {
     std::error_code ec;

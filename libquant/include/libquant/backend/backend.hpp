@@ -10,6 +10,7 @@
 // needs. Results equal the CPU backend's within the tolerances the backend
 // tests state (bit for bit for GGUF row quantization and integer GEMM).
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -65,9 +66,15 @@ LIBQUANT_API Backend& cpu_backend();
 // The backend methods use: the CPU unless use_device() picked another.
 LIBQUANT_API Backend& active();
 
+// Names the libquant_cuda plugin file to load instead of looking it up (next
+// to libquant, in the build tree, then on the loader's path). The plugin is
+// loaded once per process, by the first use_device(Cuda | Auto) or
+// cuda_unavailable_reason(): call this before those; naming another file
+// after the load is Error(InvalidArgument). An empty path restores the lookup.
+LIBQUANT_API void set_cuda_plugin_path(const std::filesystem::path& plugin);
+
 // Picks the backend for this process. Cpu: the CPU. Cuda: the libquant_cuda
-// plugin (LLM_QUANTIZE_CUDA_PLUGIN names its file, else libquant_cuda.so.N is
-// looked up next to libquant and on the loader's path) with a visible GPU, else
+// plugin (set_cuda_plugin_path's file, else looked up) with a visible GPU, else
 // Error(UnsupportedConversion) saying why. Auto: CUDA when that works, else the CPU.
 LIBQUANT_API Backend& use_device(Device device);
 

@@ -13,8 +13,9 @@
 
 namespace libquant {
 
-// LLM_QUANTIZE_CHECKPOINT_DIR, else ./.checkpoint (never a temp directory:
-// checkpoints must survive a reboot).
+// ./.checkpoint, relative to the working directory (never a temp directory:
+// checkpoints must survive a reboot). Programs choose their own default (the
+// CLI: $LLM_QUANTIZE_CHECKPOINT_DIR first).
 LIBQUANT_API std::filesystem::path default_checkpoint_dir();
 
 // What a checkpoint records: units done and, for jobs whose partial output

@@ -4,6 +4,7 @@
 // with an ETA on stderr, and stays silent when stderr is not a terminal.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,13 @@ class LIBQUANT_API ProgressSink {
 
 // A sink that drops everything (the default for library callers).
 LIBQUANT_API ProgressSink& null_progress();
+
+// Called by a resumable job as its output advances, with the job's own counter
+// (each job's options say what it counts and when it is called). Embedding
+// programs mirror progress into their own records with it; crash tests stop
+// the process there to check that a resumed run gives the same bytes. Runs on
+// the job's thread; an exception it throws ends the job with that exception.
+using ProgressHook = std::function<void(uint64_t done)>;
 
 class LIBQUANT_API TerminalProgress final : public ProgressSink {
  public:

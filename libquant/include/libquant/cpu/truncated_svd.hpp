@@ -17,7 +17,7 @@ enum class SvdMethod { Auto, Exact, Randomized };
 
 struct SvdOptions {
   SvdMethod method = SvdMethod::Auto;  // Auto: randomized when k is well below min(m, n) and the matrix is large
-  bool double_precision = true;        // compute in f64 (LLM_QUANTIZE_SVD_PRECISION=float32 turns it off)
+  bool double_precision = true;        // compute in f64 (false: f32, faster, less exact)
   int oversample = 16;
   int power_iterations = 2;
   uint64_t seed = 0;
@@ -44,8 +44,5 @@ LIBQUANT_API void svd_gaussian_sketch(double* out, size_t count, uint64_t seed);
 
 // Which method Auto picks for this shape.
 LIBQUANT_API SvdMethod resolve_svd_method(int64_t m, int64_t n, int64_t k, SvdMethod requested) noexcept;
-
-// The defaults with LLM_QUANTIZE_SVD_PRECISION (float32 | float64) applied.
-LIBQUANT_API SvdOptions svd_options_from_env();
 
 }  // namespace libquant::cpu

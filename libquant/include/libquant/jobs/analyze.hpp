@@ -43,6 +43,7 @@ struct AnalyzeOptions {
   // there is no checkpoint of the same job).
   std::optional<std::filesystem::path> checkpoint_dir;
   bool resume = false;
+  ProgressHook on_checkpoint;  // after each checkpoint: chunks done (resumed ones included)
   ProgressSink* progress = nullptr;
   static AnalyzeOptions defaults() { return {}; }
 };

@@ -78,6 +78,10 @@ struct ConvertToGgufOptions {
   // finished tensor is recorded; `resume` continues a matching earlier run.
   std::optional<std::filesystem::path> checkpoint_dir;
   bool resume = false;
+  // After each piece of tensor data reaches the output: bytes of tensor data
+  // this run has written (between checkpoints, so a crash test stopping here
+  // leaves a partial tensor after the last recorded one).
+  ProgressHook on_data_written;
 
   static ConvertToGgufOptions defaults() { return {}; }
 };

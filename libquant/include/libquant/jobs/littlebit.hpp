@@ -19,6 +19,7 @@
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/export.hpp"
+#include "libquant/methods/littlebit.hpp"
 #include "libquant/methods/littlebit_block.hpp"
 #include "libquant/methods/littlebit_refine.hpp"
 
@@ -28,7 +29,9 @@ struct LittleBitCompressOptions {
   std::filesystem::path model;
   std::filesystem::path output;          // the file to write (.littlebit or .gguf)
   std::string format = "littlebit";      // littlebit | gguf-ext | gguf-lossy
-  double target_bpw = 0.5;               // 0.1 .. 2.0 (env LLM_QUANTIZE_LITTLEBIT_MIN/MAX_BPW)
+  double target_bpw = 0.5;               // within [min_bpw, max_bpw]
+  // The accepted target range: the paper's 0.1 .. 2.0 unless a caller widens it for experiments.
+  double min_bpw = methods::kLittleBitMinBpw, max_bpw = methods::kLittleBitMaxBpw;
   std::optional<int64_t> rank;           // one rank for every layer instead of the BPW rule
   bool residual = true;
   double kv_factor = 1.0;                // rank multiplier for attn_k / attn_v (the paper's kv_factor)
@@ -36,6 +39,7 @@ struct LittleBitCompressOptions {
   methods::LittleBitRefineOptions refine_options;
   int64_t refine_rows = 2048;            // calibration input rows per weight used by refinement
   uint64_t seed = 0;                     // randomized SVD sketches and refinement minibatches
+  cpu::SvdOptions svd;                   // the initial factorization's SVD (its seed is `seed`)
   // Calibration inputs of layer i from the model whose layers < i are already
   // compressed (GPTQ's sequential scheme) instead of the original model's.
   bool sequential = false;
@@ -54,7 +58,7 @@ struct LittleBitCompressOptions {
   // Quality: perplexity of original and compressed on `validation_data`
   // (empty: the bundled text). With a threshold (percent), layers whose
   // output error is worst get their rank raised and the model is compressed
-  // again, up to `max_rank_rounds` times (env LLM_QUANTIZE_LITTLEBIT_RANK_SEARCH);
+  // again, up to `max_rank_rounds` times;
   // Error(LittleBitQualityExceeded) when it still fails.
   bool validate = true;
   std::optional<double> quality_threshold;
@@ -63,6 +67,7 @@ struct LittleBitCompressOptions {
   int64_t validation_chunks = 8;
   std::optional<std::filesystem::path> checkpoint_dir;
   bool resume = false;
+  ProgressHook on_checkpoint;     // after each decoder layer's checkpoint: layers done
   std::map<std::string, double> rank_scale;  // per weight: multiplier on its rule rank (the quality loop's raises)
   unsigned threads = 0;
   ProgressSink* progress = nullptr;

@@ -62,9 +62,11 @@ LIBQUANT_API std::optional<DType> match_rule(const QuantProfile& p, std::string_
 LIBQUANT_API const std::vector<QuantProfile>& preset_profiles();
 // Parses a .dqprofile document; throws Error(ProfileInvalid, 13) naming the problem.
 LIBQUANT_API QuantProfile parse_profile(std::string_view json, const std::string& origin = "profile");
-// A preset name, or a path to a .dqprofile file (also looked up in
-// $LLM_QUANTIZE_PROFILE_DIR). Throws ProfileInvalid when neither exists.
-LIBQUANT_API QuantProfile load_profile(const std::string& name_or_path);
+// A preset name, or a path to a .dqprofile file (also looked up, as given and
+// with ".dqprofile" added, in each of `search_dirs` in order). Throws
+// ProfileInvalid when none of these exists.
+LIBQUANT_API QuantProfile load_profile(const std::string& name_or_path,
+                                       const std::vector<std::filesystem::path>& search_dirs = {});
 LIBQUANT_API std::string profile_to_json(const QuantProfile& p);
 LIBQUANT_API void save_profile(const QuantProfile& p, const std::filesystem::path& path);
 
