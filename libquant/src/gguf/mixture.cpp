@@ -10,7 +10,7 @@
 namespace libquant::gguf {
 namespace {
 
-using F = model::LlamaFileType;
+using F = LlamaFileType;
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
 bool any_of(F f, std::initializer_list<F> set) { return std::find(set.begin(), set.end(), f) != set.end(); }

@@ -15,13 +15,13 @@
 #include "libquant/core/shape.hpp"
 #include "libquant/core/pattern.hpp"
 #include "libquant/export.hpp"
-#include "libquant/model/gguf_metadata.hpp"
+#include "libquant/gguf/file_type.hpp"
 
 namespace libquant::gguf {
 
 struct FileTypeInfo {
   std::string_view name;          // llama-quantize's name, e.g. "Q4_K_M"
-  model::LlamaFileType ftype;     // stored in general.file_type
+  LlamaFileType ftype;     // stored in general.file_type
   DType base;                     // the default tensor type
   bool requires_imatrix;          // llama-quantize refuses to run without one
 };
