@@ -56,6 +56,23 @@ std::string jobs_bpw_tag(const LittleBitFlags& f) {
 
 std::string extension_for(const std::string& format) { return format == "littlebit" ? ".littlebit" : ".gguf"; }
 
+// OUTPUT_DIR/NAME with the format's extension added unless NAME already ends
+// with it ("m-0.5bpw" has no extension of ours, whatever the path library says).
+fs::path output_path(const LittleBitFlags& f, const std::string& name) {
+  const std::string ext = extension_for(f.format);
+  const bool has_ext = name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+  return fs::path(f.output_dir) / (has_ext ? name : name + ext);
+}
+
+// A file name without our extensions (.littlebit, .gguf) only.
+std::string without_our_extension(const fs::path& file) {
+  std::string name = file.filename().string();
+  for (const std::string ext : {".littlebit", ".gguf"})
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
+      return name.substr(0, name.size() - ext.size());
+  return name;
+}
+
 void layer_json(libquant::JsonWriter& j, const jobs::LittleBitLayerStat& l) {
   j.begin_object().field("name", l.name).field("rows", l.out).field("cols", l.in).field("rank", l.rank)
       .field("paths", l.paths).field("bpw", l.bpw).field("weight_error", l.weight_error);
@@ -73,7 +90,7 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
     throw Error(ErrorCode::InvalidArgument, "--format must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
                 "littlebit is the native file; gguf-lossy loads in any llama.cpp");
   const std::string name = f.output_name.empty() ? model_stem(f.model) + "-littlebit-" + jobs_bpw_tag(f) : f.output_name;
-  o.output = fs::path(f.output_dir) / (fs::path(name).has_extension() ? name : name + extension_for(f.format));
+  o.output = output_path(f, name);
   o.target_bpw = f.target_bpw;
   o.rank = f.rank;
   if (f.quality_threshold && *f.quality_threshold <= 0)
@@ -215,10 +232,10 @@ int run_convert(const GlobalOptions& g, const LittleBitFlags& f) {
   o.format = f.format;
   o.gguf_type = f.gguf_quant;
   o.threads = f.threads;
-  const std::string stem = fs::path(f.file).stem().string();
+  const std::string stem = without_our_extension(f.file);
   const std::string name = f.output_name.empty() ? stem + (f.format == "gguf-lossy" ? "-" + f.gguf_quant : f.format == "gguf-ext" ? "-ext" : "")
                                                  : f.output_name;
-  o.output = fs::path(f.output_dir) / (fs::path(name).has_extension() ? name : name + extension_for(f.format));
+  o.output = output_path(f, name);
   if (fs::equivalent(fs::path(f.file), o.output.parent_path() / o.output.filename()) )
     throw Error(ErrorCode::InvalidArgument, "the output would overwrite the input", "Pass another --output-name");
   libquant::TerminalProgress progress(progress_enabled(g));

@@ -177,7 +177,7 @@ Command register_coherence(CLI::App& quality, const GlobalOptions& g) {
 
 Command register_quality(CLI::App& app, const GlobalOptions& g) {
   auto po = std::make_shared<PerplexityCliOptions>();
-  CLI::App* quality = app.add_subcommand("quality", "Measure model quality (perplexity; report/compare are planned)");
+  CLI::App* quality = app.add_subcommand("quality", "Measure model quality: perplexity, KL divergence, quantized-vs-original reports and comparisons, coherence");
   quality->require_subcommand(1);
   CLI::App* ppl = quality->add_subcommand("perplexity", "Perplexity with llama-perplexity's method");
   model_argument(ppl->add_option("MODEL", po->model, "HF checkpoint directory, .gguf file or hub id")->required(), &po->model);

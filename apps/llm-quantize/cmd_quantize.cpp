@@ -15,6 +15,7 @@
 #include "environment.hpp"
 #include "hub_models.hpp"
 #include "flag_checks.hpp"
+#include "format_flags.hpp"
 #include "smoothquant_flags.hpp"
 #include "weight_only_flags.hpp"
 #include "libquant/core/dtype.hpp"
@@ -199,7 +200,7 @@ int run_weight_only(const GlobalOptions& g, const QuantizeOptions& o) {
 
 int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   o.smoothquant.validate(o.format);
-  o.weight_only.validate(o.format);
+  o.weight_only.validate();
   if (o.format == "smoothquant") return run_smoothquant(g, o);
   if (o.format == "gptq" || o.format == "awq") return run_weight_only(g, o);
   if (o.format != "gguf")
@@ -411,7 +412,10 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   o->checkpoints.add_to(sub);
   o->smoothquant.add_to(sub);
   o->weight_only.add_to(sub);
-  return {sub, [&g, o] { return run_quantize(g, *o); }};
+  return {sub, [&g, o, sub] {
+            reject_flags_outside_format(*sub, o->format);
+            return run_quantize(g, *o);
+          }};
 }
 
 }  // namespace cli

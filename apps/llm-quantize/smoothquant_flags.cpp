@@ -54,9 +54,6 @@ uint64_t parse_size(const std::string& s, const char* flag) {
 }
 
 void SmoothQuantFlags::validate(const std::string& format) const {
-  if (smoothquant && format != "smoothquant")
-    throw Error(ErrorCode::InvalidArgument, "--smoothquant needs the smoothquant output format (W8A8)",
-                "Use: llm-quantize quantize MODEL smoothquant --smoothquant");
   if (smooth_down && !smoothquant)
     throw Error(ErrorCode::InvalidArgument, "--smooth-down requires --smoothquant", "Add --smoothquant");
   if (!alpha.empty() && !smoothquant)

@@ -36,20 +36,7 @@ void WeightOnlyFlags::add_to(CLI::App* sub) {
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
 }
 
-void WeightOnlyFlags::validate(const std::string& format) const {
-  const bool gptq = format == "gptq", awq = format == "awq";
-  if ((act_order || damp != 0.01 || rtn || asymmetric) && !gptq)
-    throw Error(ErrorCode::InvalidArgument, "--act-order, --damp, --asym and --rtn need the gptq format",
-                awq ? "AWQ is asymmetric by default (--sym for symmetric)" : "Use: llm-quantize quantize MODEL gptq ...");
-  if ((symmetric || awq_search_samples != 16) && !awq)
-    throw Error(ErrorCode::InvalidArgument, "--sym and --awq-search-samples need the awq format",
-                gptq ? "GPTQ is symmetric by default (--asym for zero points)" : "Use: llm-quantize quantize MODEL awq ...");
-  if (group_size != 128 && !gptq && !awq)
-    throw Error(ErrorCode::InvalidArgument, "--group-size needs the gptq or awq format",
-                "Use: llm-quantize quantize MODEL gptq -q 4bit --group-size 128");
-  if (layout != "compressed-tensors" && !gptq && !awq)
-    throw Error(ErrorCode::InvalidArgument, "--layout needs the gptq or awq format",
-                "Use: llm-quantize quantize MODEL gptq --layout gptq");
+void WeightOnlyFlags::validate() const {  // which format each flag is for: format_flags.cpp
   if (group_size != -1 && group_size <= 0)
     throw Error(ErrorCode::InvalidArgument, "--group-size " + std::to_string(group_size) + " is not valid",
                 "Use -1 (per channel) or a positive size such as 32, 64 or 128");

@@ -25,8 +25,8 @@ struct WeightOnlyFlags {
   std::string layout = "compressed-tensors";
 
   void add_to(CLI::App* sub);
-  // Exit 2 for these flags with another format.
-  void validate(const std::string& format) const;
+  // Value checks (exit 2); which format each flag is for: format_flags.cpp.
+  void validate() const;
   // -q 4bit / W4A16 / int4 (2, 3, 4, 8; default 4) -> bits; exit 2 otherwise.
   static int bits_of(const std::string& level);
   libquant::jobs::WeightOnlyJobOptions job_options(const std::string& model, const std::filesystem::path& output,

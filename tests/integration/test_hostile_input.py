@@ -415,6 +415,15 @@ FLAG_CASES = [
     ["quantize", "{m}", "gptq", "--damp", "nan"],
     ["quantize", "{m}", "gguf", "-q", "Q8_0", "--act-order"],
     ["quantize", "{m}", "smoothquant", "--group-size", "64"],
+    # flags given for a format they do nothing for
+    ["quantize", "{m}", "gguf", "-q", "Q8_0", "--calibration-samples", "4"],
+    ["quantize", "{m}", "gguf", "-q", "Q8_0", "--calibration-data", "{m}/../../data/calib.txt"],
+    ["quantize", "{m}", "smoothquant", "--resume", "{o}/c"],
+    ["quantize", "{m}", "smoothquant", "--no-checkpoints"],
+    ["quantize", "{m}", "gptq", "--imatrix", "{o}/i.dat"],
+    ["quantize", "{m}", "gptq", "--group-size", "-1", "--sym"],
+    ["quantize", "{m}", "awq", "--group-size", "-1", "--damp", "0.01"],
+    ["quantize", "{m}", "awq", "--group-size", "-1", "--layout", "gptq", "--act-order"],
 ]
 
 

@@ -203,3 +203,19 @@ def test_damaged_file_is_exit_6_and_lossy_needs_force(cli, compressed, tmp_path)
     proc, res = cli.json("littlebit", "convert", path, "gguf-lossy", "-o", tmp_path)
     assert proc.returncode == 9 and "--force" in res["suggestion"]
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_default_names_keep_the_extension_and_conversions_do_not_collide(cli, model_dir, tmp_path):
+    # "-0.5bpw" is not an extension: the default compressed name still ends in .littlebit, and its GGUF
+    # conversions are named after the whole stem, one file per format.
+    proc = cli("littlebit", "compress", model_dir, "--target-bpw", "0.5", "--no-refine", "--skip-validation",
+               "-o", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    made = tmp_path / "stories260K-littlebit-0.5bpw.littlebit"
+    assert [p.name for p in tmp_path.iterdir()] == [made.name]
+    for fmt in (["gguf-ext"], ["gguf-lossy", "--force"]):
+        proc = cli("littlebit", "convert", made, *fmt, "-o", tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [made.name, "stories260K-littlebit-0.5bpw-ext.gguf", "stories260K-littlebit-0.5bpw-Q4_K_M.gguf"])
+    assert GGUFReader(tmp_path / "stories260K-littlebit-0.5bpw-ext.gguf").tensors

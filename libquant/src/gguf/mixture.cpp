@@ -133,10 +133,21 @@ DType MixturePlanner::next(std::string_view name_view, const Shape& shape, DType
   if (o_.output_tensor_type && name == "output.weight") t = *o_.output_tensor_type;
   for (const auto& [re, type] : overrides_)
     if (re.search(name)) {
-      t = type;
+      // As the 2026 llama-quantize: an override whose blocks do not fit the
+      // rows falls back like the built-in rules' choices.
+      t = fitted_to_rows(name, type, shape.row_length());
       break;
     }
   return t;
+}
+
+DType MixturePlanner::fitted_to_rows(const std::string& name, DType t, int64_t nx) {
+  if (!traits(t).is_quantized || nx % traits(t).block_size == 0) return t;
+  const DType chosen = type_for_rows(t, nx);
+  log_warning("tensor '" + name + "' has rows of " + std::to_string(nx) + " elements, not divisible into " +
+              std::string(traits(t).name) + " blocks; using " + std::string(traits(chosen).name));
+  ++n_fallback_;
+  return chosen;
 }
 
 // llama.cpp's llama_tensor_get_type, rule for rule and in the same order.
@@ -254,14 +265,7 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
     ++i_ffn_up_;
   }
 
-  if (nx % traits(t).block_size != 0) {
-    const DType chosen = type_for_rows(t, nx);
-    log_warning("tensor '" + name + "' has rows of " + std::to_string(nx) + " elements, not divisible into " +
-             std::string(traits(t).name) + " blocks; using " + std::string(traits(chosen).name));
-    t = chosen;
-    ++n_fallback_;
-  }
-  return t;
+  return fitted_to_rows(name, t, nx);
 }
 
 }  // namespace libquant::gguf

@@ -74,6 +74,8 @@ class LIBQUANT_API MixturePlanner {
 
  private:
   DType rule_type(const std::string& name, const Shape& shape, DType t);
+  // `t`, or its fallback (counted, with a warning) when rows of `nx` do not divide into its blocks.
+  DType fitted_to_rows(const std::string& name, DType t, int64_t nx);
   FileTypeInfo ft_;
   MixtureModel m_;
   MixtureOptions o_;
