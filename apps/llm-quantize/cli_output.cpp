@@ -2,6 +2,7 @@
 
 #include "libquant/jobs/quality_report.hpp"
 #include "hub_models.hpp"
+#include "library_wording.hpp"
 
 #include <filesystem>
 
@@ -42,8 +43,9 @@ bool progress_enabled(const GlobalOptions& g) {
          libquant::verbosity() != libquant::Verbosity::Quiet;
 }
 
-int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
-                 const std::string& suggestion) {
+int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& library_message,
+                 const std::string& library_suggestion) {
+  const std::string message = in_cli_terms(library_message), suggestion = in_cli_terms(library_suggestion);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object()

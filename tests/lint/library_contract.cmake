@@ -1,7 +1,10 @@
 # The embedding contract, checked on the library's sources (cmake -P, with
 # -DROOT=<source tree>): libquant reads no environment variable, never ends the
-# process, and writes to the standard streams only from its default log sink
-# (core/log.cpp) and the opt-in terminal progress bar (core/progress.cpp).
+# process, writes to the standard streams only from its default log sink
+# (core/log.cpp) and the opt-in terminal progress bar (core/progress.cpp), and
+# its messages name options by their field names in backticks (`ctx`), never
+# by the CLI's flags or commands (the CLI translates: library_wording.cpp). A
+# line ending in "// another tool's flag" may quote another program's flag.
 # Every violation is listed with its file and line; any fails the test.
 cmake_minimum_required(VERSION 3.20)
 if(NOT ROOT)
@@ -12,6 +15,8 @@ set(rules
   "environment|(^|[^A-Za-z_])(secure_getenv|getenv|setenv|putenv|unsetenv)[ ]*\\(|(^|[^A-Za-z_])environ([^A-Za-z_]|$)"
   "process exit|(^|[^A-Za-z_.])(std::)?(exit|_Exit|quick_exit|abort|terminate)[ ]*\\("
   "standard stream|std::(cout|cerr|clog)|(^|[^A-Za-z_])(printf|puts|perror)[ ]*\\(|(^|[^A-Za-z_])(stdout|stderr)([^A-Za-z_]|$)")
+# Checked on string literals (the rules above on code outside them).
+set(wording_rule "\"[^\"]*(--[a-z]|-q dynamic|llm-quantize [a-z])")
 set(stream_writers "libquant/src/core/log.cpp" "libquant/src/core/progress.cpp")
 
 file(GLOB_RECURSE sources RELATIVE ${ROOT}
@@ -30,6 +35,10 @@ foreach(f ${sources})
   foreach(line IN LISTS lines)
     math(EXPR line_no "${line_no} + 1")
     string(REGEX REPLACE "//.*$" "" code "${line}")  # comments may name anything
+    if(code MATCHES "${wording_rule}" AND NOT line MATCHES "// another tool's flag$")
+      message("${f}:${line_no}: CLI wording in a library message: ${line}")
+      math(EXPR violations "${violations} + 1")
+    endif()
     string(REGEX REPLACE "\"([^\"\\\\]|\\\\.)*\"" "\"\"" code "${code}")  # and so may string literals
     foreach(rule IN LISTS rules)
       string(REGEX MATCH "^([^|]*)\\|(.*)$" _ "${rule}")

@@ -131,3 +131,21 @@ TEST_CASE("an embedding program gets every message through its sink and none on 
   CHECK(log.saw("compute backend: cpu"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("library errors name options by their fields, not by CLI flags", "[embedding]") {
+  jobs::ConvertToGgufOptions q;
+  q.input = test::shared_dir() / "models" / "stories260K.gguf";
+  q.output = test::scratch_dir("embedding-wording") / "out.gguf";
+  q.file_type = "dynamic";  // without a size target or profile
+  try {
+    jobs::convert_to_gguf(q);
+    FAIL("a dynamic file type without a target must be refused");
+  } catch (const Error& e) {
+    const std::string text = std::string(e.what()) + " | " + e.suggestion();
+    CHECK(text.find("`file_type = dynamic`") != std::string::npos);
+    CHECK(text.find("`target_bpw`") != std::string::npos);
+    CHECK(text.find("--") == std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(q.output));
+  fs::remove_all(q.output.parent_path());
+}

@@ -43,7 +43,7 @@ Backend& use_device(Device device) {
       g_active = cuda.backend.get();
     } else if (device == Device::Cuda) {
       throw Error(ErrorCode::UnsupportedConversion, "the CUDA backend is not available: " + cuda.reason,
-                  "Use --device cpu (or auto), or install libquant_cuda and an NVIDIA driver");
+                  "Use the CPU (`Device::Cpu`, or `Device::Auto`), or install libquant_cuda and an NVIDIA driver");
     } else {
       g_active = &cpu_backend();
       log_verbose("device auto: using the CPU (" + cuda.reason + ")");

@@ -77,7 +77,7 @@ class CudaBackend final : public Backend {
       rc = t_.svd_exact(a, m, n, k, o.double_precision, r.u.data(), r.s.data(), r.v.data());
     }
     if (rc == LQ_CUDA_NOT_CONVERGED)
-      throw Error(ErrorCode::FactorizationFailed, "the GPU SVD did not converge", "Retry with --device cpu");
+      throw Error(ErrorCode::FactorizationFailed, "the GPU SVD did not converge", "Retry on the CPU (`Device::Cpu`)");
     if (fallback(rc, "SVD")) return cpu_backend().truncated_svd(a, m, n, k, o);
     return r;
   }
@@ -108,7 +108,7 @@ class CudaBackend final : public Backend {
     if (rc == 0) return false;
     if (rc == LQ_CUDA_UNSUPPORTED) return true;
     throw Error(ErrorCode::General, std::string("CUDA ") + what + " failed: " + (last_error_ ? last_error_() : "?"),
-                "Retry with --device cpu");
+                "Retry on the CPU (`Device::Cpu`)");
   }
 
   void* handle_;

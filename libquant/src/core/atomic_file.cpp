@@ -29,7 +29,7 @@ fs::path output_dir_of(const fs::path& target) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw Error(ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
-                "Create the directory first or pass another --output-dir");
+                "Create the directory first, or write elsewhere");
   return dir;
 }
 

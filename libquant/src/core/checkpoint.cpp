@@ -47,7 +47,7 @@ int lock_job(const fs::path& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
       throw Error(ErrorCode::CheckpointError, "cannot create checkpoint lock '" + path.string() + "': " + std::strerror(errno),
-                  "Pass a writable --checkpoint-dir, or --no-checkpoints");
+                  "Use a writable `checkpoint_dir`, or `checkpoint_dir = none`");
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       ::close(fd);
@@ -55,7 +55,7 @@ int lock_job(const fs::path& path) {
         throw Error(ErrorCode::CheckpointError,
                     "another run of this same job is using the checkpoint directory '" + path.parent_path().string() +
                         "'",
-                    "Wait for it to finish, or give this run its own --checkpoint-dir (or --no-checkpoints)");
+                    "Wait for it to finish, or give this run its own `checkpoint_dir` (or `checkpoint_dir = none`)");
       throw Error(ErrorCode::CheckpointError, "cannot lock '" + path.string() + "': " + std::strerror(err));
     }
     struct stat held {}, now {};
@@ -85,7 +85,7 @@ Checkpoint::Checkpoint(fs::path dir, std::string job, std::string config)
   fs::create_directories(dir_, ec);
   if (!fs::is_directory(dir_, ec))
     throw Error(ErrorCode::CheckpointError, "cannot create checkpoint directory '" + dir_.string() + "'",
-                "Pass a writable --checkpoint-dir, or --no-checkpoints");
+                "Use a writable `checkpoint_dir`, or `checkpoint_dir = none`");
   lock_fd_ = lock_job(dir_ / (key_ + ".lock"));
 }
 

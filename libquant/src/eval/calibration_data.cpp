@@ -89,7 +89,7 @@ std::vector<std::vector<int32_t>> load_calibration_samples(const Tokenizer& tok,
   if (n_chunks < 1 || (!opts.allow_fewer && n_chunks < opts.samples))
     bad("the text gives " + std::to_string(tokens.size()) + " tokens = " + std::to_string(n_chunks) + " samples of " +
             std::to_string(opts.seq_len) + ", " + std::to_string(opts.samples) + " are needed",
-        "Provide more text, or lower --calibration-samples / the sequence length");
+        "Provide more text, or fewer `samples` / a shorter `seq_len`");
   std::vector<int64_t> order(static_cast<size_t>(n_chunks));
   std::iota(order.begin(), order.end(), 0);
   if (opts.seed != 0) {

@@ -72,11 +72,11 @@ const model::ArchitectureInfo& supported_architecture(const model::TensorSource&
                                                       const std::string& p) {
   const auto* arch = cfg.arch();
   check(arch != nullptr, ErrorCode::UnsupportedConversion,
-        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Use --block-steps 0");
+        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Turn it off (`block_options.steps = 0`)");
   check(!src.find(p + "attn_q_norm.weight") && !src.find(p + "attn_k_norm.weight"), ErrorCode::UnsupportedConversion,
-        "block-output matching does not cover q/k-normed attention (Qwen3)", "Use --block-steps 0");
+        "block-output matching does not cover q/k-normed attention (Qwen3)", "Turn it off (`block_options.steps = 0`)");
   check(model::plain_decoder_block(cfg), ErrorCode::UnsupportedConversion,
-        "block-output matching covers the Llama block only, not " + cfg.architecture + "'s", "Use --block-steps 0");
+        "block-output matching covers the Llama block only, not " + cfg.architecture + "'s", "Turn it off (`block_options.steps = 0`)");
   return *arch;
 }
 

@@ -66,7 +66,7 @@ void LogitsFileWriter::finish() { out_.commit(); }
 LogitsFileLayout parse_logits_file(std::span<const std::byte> b) {
   auto bad = [](const std::string& what) {
     throw Error(ErrorCode::ValidationFailed, "invalid logits file: " + what,
-                "Re-create it with `quality perplexity --save-logits`");
+                "Re-create it with `save_logits`");
   };
   LogitsFileLayout l;
   if (b.size() < 20 || std::memcmp(b.data(), kMagic, 8) != 0) bad("wrong magic");

@@ -99,8 +99,8 @@ struct KlAccumulator {
 
 PerplexityResult perplexity(const PerplexityOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
-  check(opts.ctx >= 16, ErrorCode::InvalidArgument, "--ctx must be at least 16");
-  check(opts.batch >= 1, ErrorCode::InvalidArgument, "--batch must be at least 1");
+  check(opts.ctx >= 16, ErrorCode::InvalidArgument, "`ctx` must be at least 16");
+  check(opts.batch >= 1, ErrorCode::InvalidArgument, "`batch` must be at least 1");
   if (!opts.save_logits.empty()) require_output_apart_from_inputs(opts.save_logits, {opts.model, opts.data, opts.kl_base});
   auto src = model::open_tensor_source(opts.model);
   const auto tok_src = opts.tokenizer.empty() ? nullptr : model::open_tensor_source(opts.tokenizer);
@@ -123,7 +123,7 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
     throw Error(ErrorCode::CalibrationDataError,
                 "the text has " + std::to_string(res.n_tokens) + " tokens; at least 2 x ctx = " +
                     std::to_string(2 * ctx) + " are needed",
-                "Use a longer text or a smaller --ctx");
+                "Use a longer text or a smaller `ctx`");
   res.n_chunks = opts.chunks > 0 ? std::min(opts.chunks, available) : available;
 
   ForwardOptions fo;

@@ -66,7 +66,7 @@ struct Transformer::Impl {
           "no forward pass for architecture '" + cfg.architecture + "'");
     check(!opts.ggml_numerics || exact_numerics_supported(cfg), ErrorCode::UnsupportedConversion,
           "llama.cpp's exact numerics are implemented for Llama/Mistral/Qwen blocks, not " + cfg.architecture,
-          "Run without --llama-cpp-numerics");
+          "Use the f32 forward pass (`ggml_numerics = false`)");
     neox = !arch->permute_qk && !arch->interleaved_rope;
     check(arch->ssm || (cfg.num_heads > 0 && cfg.num_kv_heads > 0 && cfg.head_dim > 0 && cfg.hidden_size > 0),
           ErrorCode::ValidationFailed, "model hyper-parameters are incomplete");

@@ -167,7 +167,7 @@ inline float search_scale(const Codebook& cb, const ScaleSearch& p, const float*
 
 // The codebook types llama.cpp cannot run without importance weights.
 inline void require_importance(const float* qw, const char* type) {
-  if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(type) + " needs importance weights", "Pass an importance matrix (--imatrix)");
+  if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(type) + " needs importance weights", "Pass an importance matrix (`imatrix`)");
 }
 
 // 4-bit sub-block scale code of the IQ2/IQ3 types: s ≈ d * (2l + 1).

@@ -22,7 +22,7 @@ T load(const std::byte* p) {
 
 [[noreturn]] void bad(const std::string& what) {
   throw Error(ErrorCode::ValidationFailed, "littlebit file: " + what,
-              "The file is damaged or truncated; copy it again or re-run llm-quantize littlebit compress");
+              "The file is damaged or truncated; copy it again or compress again (`littlebit_compress`)");
 }
 
 uint64_t dense_bytes(const LittleBitTensorInfo& t) { return storage_bytes(t.dtype, t.shape.numel()); }

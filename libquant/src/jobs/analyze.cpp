@@ -158,7 +158,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   if (static_cast<int64_t>(tokens.size()) < 2 * opts.ctx)
     throw Error(ErrorCode::CalibrationDataError,
                 "calibration text has " + std::to_string(tokens.size()) + " tokens; at least 2 x ctx are needed",
-                "Provide more text or a smaller --ctx");
+                "Provide more text or a smaller `ctx`");
   const int64_t n_chunks = opts.chunks > 0 ? std::min(opts.chunks, available) : available;
 
   methods::ImportanceMatrix m;
@@ -176,7 +176,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     const std::optional<uint64_t> done = rec ? std::optional<uint64_t>(rec->done) : std::nullopt;
     if (opts.resume && !done)
       throw Error(ErrorCode::CheckpointError, "no checkpoint of this analysis in '" + opts.checkpoint_dir->string() + "'",
-                  "Run without --resume to start afresh (model, data and options must match the interrupted run)");
+                  "Start afresh without `resume` (model, data and options must match the interrupted run)");
     if (done && *done > 0) {
       methods::ImportanceMatrix saved;
       // The partial imatrix must be the very bytes the record was written for.

@@ -250,7 +250,7 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
     throw Error(ErrorCode::ImatrixInvalid,
                 "importance matrix has " + std::to_string(e->sums.size()) + " columns for '" + t.name + "', the tensor has " +
                     std::to_string(t.shape.row_length() * n_mat),
-                "Compute the imatrix on this model (llm-quantize analyze)");
+                "Compute the imatrix on this model (`analyze`)");
   }
   return e->mean();
 }
@@ -268,7 +268,7 @@ bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft)
 // else from the profile; none when a profile without a target decides alone.
 std::optional<DynamicQuantOptions> allocation_options(const ConvertToGgufOptions& opts, bool dynamic) {
   if (!dynamic && opts.profile)
-    throw Error(ErrorCode::InvalidArgument, "a profile needs -q dynamic", "Use -q dynamic --profile P");
+    throw Error(ErrorCode::InvalidArgument, "a `profile` needs `file_type = dynamic`", "Use `file_type = dynamic` with the `profile`");
   if (!dynamic) return std::nullopt;
   std::optional<DynamicQuantOptions> d = opts.dynamic;
   const bool has_target = d && (d->target_bpw || d->target_size_bytes);
@@ -278,8 +278,8 @@ std::optional<DynamicQuantOptions> allocation_options(const ConvertToGgufOptions
     d->target_bpw = opts.profile->target_bpw;
   }
   if (!d)
-    throw Error(ErrorCode::InvalidArgument, "-q dynamic needs a size target or a profile",
-                "Add --target-bpw B (bits per weight of the whole file), --target-size-bytes N or --profile P");
+    throw Error(ErrorCode::InvalidArgument, "`file_type = dynamic` needs a size target or a profile",
+                "Add a `target_bpw` (bits per weight of the whole file), a `target_size_bytes` or a `profile`");
   if (d->candidates.empty() && opts.profile) d->candidates = opts.profile->candidates;
   return d;
 }
@@ -295,11 +295,11 @@ struct Protection {
 Protection load_protection(const ConvertToGgufOptions& opts, const model::TensorSource& src,
                            const methods::ImportanceMatrix* imatrix, bool dynamic) {
   if (!imatrix)
-    throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs --imatrix",
+    throw Error(ErrorCode::InvalidArgument, "super-weight protection needs an importance matrix (`imatrix`)",
                 "The saliency of a weight is |w| sqrt(imatrix): pass the importance matrix of this model");
   if (!dynamic)
-    throw Error(ErrorCode::InvalidArgument, "--protect-super-weights needs -q dynamic",
-                "Use -q dynamic --target-bpw B --protect-super-weights");
+    throw Error(ErrorCode::InvalidArgument, "super-weight protection needs `file_type = dynamic`",
+                "Use `file_type = dynamic` with a `target_bpw` and the super-weight protection");
   Protection p;
   for (const auto& w : methods::load_super_weights(*opts.super_weights).found) {
     const model::SourceTensor* t = src.find(w.tensor);
@@ -356,7 +356,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   const auto ft = gguf::find_file_type(type_name);
   if (ft->requires_imatrix && !imatrix)
     throw Error(ErrorCode::ImatrixInvalid, std::string(ft->name) + " needs an importance matrix",
-                "Compute one with 'llm-quantize analyze MODEL -o imatrix.dat' and pass --imatrix imatrix.dat");
+                "Compute one with `analyze` and pass it as the `imatrix`");
 
   const bool hf = model::hf_config(*src) != nullptr;
   // Known families are validated in full (shapes against the configuration);
@@ -425,13 +425,13 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
                                                           std::string(traits(t->dtype).name) + ", which cannot be decoded yet");
       if (!gguf::can_quantize(out))
         throw Error(ErrorCode::UnsupportedConversion, "quantizing to " + std::string(traits(out).name) + " is not implemented yet",
-                    "Pick a llama-quantize type (see --help)");
+                    "Pick another llama-quantize type");
       // Decoding to F32/F16/BF16 loses nothing; only quantizing again compounds the loss.
       if (!is_float_type(t->dtype) && !hf && traits(out).is_quantized) {
         if (!opts.allow_requantize)
           throw Error(ErrorCode::InvalidArgument, "tensor '" + t->name + "' is already quantized (" +
                                                       std::string(traits(t->dtype).name) + ")",
-                      "Pass --allow-requantize to quantize it again (quality will suffer), or start from an F32/F16 model");
+                      "Set `allow_requantize` to quantize it again (quality will suffer), or start from an F32/F16 model");
         if (!warned_lossy) log_warning("input is already quantized; requantizing compounds the loss");
         warned_lossy = true;
       }
@@ -449,7 +449,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
     } else if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
       throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
                                                  std::string(traits(out).name) + " needs",
-                  "Use an imatrix computed on this model (llm-quantize analyze)");
+                  "Use an imatrix computed on this model (`analyze`)");
     int64_t boosted = 0;
     if (auto m = mask.indices.find(t->name); m != mask.indices.end() && traits(out).is_quantized && t->dtype != out) {
       const int64_t cols = t->shape.row_length();
@@ -507,7 +507,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
     if (opts.resume) rec = ckpt->load_record();
     if (opts.resume && !rec)
       throw Error(ErrorCode::CheckpointError, "no checkpoint of this job in '" + opts.checkpoint_dir->string() + "'",
-                  "Run without --resume to start afresh (inputs and options must match the interrupted run)");
+                  "Start afresh without `resume` (inputs and options must match the interrupted run)");
     if (rec && rec->done > 0 && !rec->crc32)
       throw Error(ErrorCode::CheckpointError, "the checkpoint record carries no checksum of its partial output",
                   "Delete the checkpoint directory and start again");

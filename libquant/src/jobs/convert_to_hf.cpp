@@ -22,7 +22,7 @@ namespace {
 DType checkpoint_dtype(const model::TensorSource& src, std::optional<DType> asked) {
   if (asked) {
     check(*asked == DType::F32 || *asked == DType::F16 || *asked == DType::BF16, ErrorCode::InvalidArgument,
-          "a Hugging Face checkpoint holds f32, f16 or bf16 tensors", "Use --dtype f32, f16 or bf16");
+          "a Hugging Face checkpoint holds f32, f16 or bf16 tensors", "Use a `dtype` of f32, f16 or bf16");
     return *asked;
   }
   bool all_f32 = true, matrices_bf16 = true;
@@ -42,7 +42,7 @@ ConvertToHfResult convert_gguf_to_hf(const ConvertToHfOptions& opts) {
   std::error_code ec;
   if (fs::exists(opts.output, ec) && !opts.force)
     throw Error(ErrorCode::CancelledAfterQualityWarning, "'" + opts.output.string() + "' exists",
-                "Pass --force to replace it, or choose another --output-name");
+                "Set `force` to replace it, or write elsewhere");
   auto src = model::open_tensor_source(opts.input);
   check(src->kind() == model::SourceKind::GgufFile, ErrorCode::UnsupportedConversion,
         std::string("'").append(opts.input.string()).append("' is not a GGUF file"),  // (GCC 12 -Wrestrict on "'" + ...)

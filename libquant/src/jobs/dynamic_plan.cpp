@@ -23,7 +23,7 @@ std::string dynamic_reference_type(double target_bpw, bool has_imatrix) {
 
 uint64_t dynamic_target_bytes(const DynamicQuantOptions& o, uint64_t parameter_count) {
   if (o.target_size_bytes) return *o.target_size_bytes;
-  check(o.target_bpw.has_value(), ErrorCode::InvalidArgument, "-q dynamic needs --target-bpw or --target-size-bytes");
+  check(o.target_bpw.has_value(), ErrorCode::InvalidArgument, "`file_type = dynamic` needs a `target_bpw` or a `target_size_bytes`");
   return static_cast<uint64_t>(std::floor(*o.target_bpw * static_cast<double>(parameter_count) / 8.0));
 }
 
@@ -129,7 +129,7 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
   std::vector<int32_t> tokens = tok->encode_prefix(text, tok->add_bos_by_default(), static_cast<size_t>(o.kl_tokens));
   if (static_cast<int64_t>(tokens.size()) < o.kl_tokens)
     throw Error(ErrorCode::CalibrationDataError, "the KL text has fewer than " + std::to_string(o.kl_tokens) + " tokens",
-                "Use a longer --kl-data text or fewer --kl-refine tokens");
+                "Use a longer `kl_data` text or fewer `kl_tokens`");
   tokens.resize(static_cast<size_t>(o.kl_tokens));
   eval::ForwardOptions fo;
   fo.threads = pool.size();
@@ -258,7 +258,7 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     throw Error(ErrorCode::InvalidArgument,
                 "the target of " + std::to_string(target) + " bytes does not even hold the tensors outside the blocks (" +
                     std::to_string(fixed) + " bytes)",
-                "Raise --target-bpw / --target-size-bytes");
+                "Raise the `target_bpw` / `target_size_bytes`");
 
   DynamicPlan plan;
   plan.budget_bytes = target - fixed;

@@ -61,7 +61,7 @@ std::vector<Planned> plan_ranks(const model::TensorSource& src, const LittleBitC
         throw Error(ErrorCode::RankSelectionFailed,
                     "rank " + std::to_string(*o.rank) + " does not fit " + t.name + " (" + std::to_string(p.out) + "x" +
                         std::to_string(p.in) + ", at most " + std::to_string(cap) + ")",
-                    "Use --rank between 1 and " + std::to_string(cap) + ", or --target-bpw");
+                    "Use a `rank` between 1 and " + std::to_string(cap) + ", or a `target_bpw`");
       p.rank = *o.rank;
     } else {
       p.rank = methods::littlebit_rank_for_bpw(p.out, p.in, o.target_bpw, paths, is_kv(t.name) ? o.kv_factor : 1.0);

@@ -142,7 +142,7 @@ void write_compressed(const model::TensorSource& src, const LittleBitCompressOpt
 StagedOutput::StagedOutput(fs::path target) : target_(std::move(target)) {
   const fs::path dir = target_.parent_path().empty() ? fs::path(".") : target_.parent_path();
   check(fs::is_directory(dir), ErrorCode::General, "output directory '" + dir.string() + "' does not exist",
-        "Create it first or pass another --output-dir");
+        "Create it first, or write elsewhere");
   std::string name = target_.filename().string();
   name.insert(name.begin(), '.');
   name.append(".staging");

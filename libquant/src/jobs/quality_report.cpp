@@ -54,7 +54,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (available < 1)
     throw Error(ErrorCode::CalibrationDataError, "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",
-                "Use a longer text or a smaller --ctx");
+                "Use a longer text or a smaller `ctx`");
   QualityReport rep;
   rep.original = opts.original.string();
   rep.quantized = opts.quantized.string();

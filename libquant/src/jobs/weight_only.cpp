@@ -281,7 +281,7 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
     if (ct) continue;
     const std::string misfit = model::layout_misfit(io_layout(opts.layout), rows, cols, opts.bits, opts.group_size);
     check(misfit.empty(), ErrorCode::InvalidArgument, misfit + " for '" + t->name + "'",
-          "Write --layout compressed-tensors, which takes any shape, bits and groups");
+          "Write `layout` compressed-tensors, which takes any shape, bits and groups");
   }
 
   WeightOnlyJobResult r;

@@ -202,7 +202,7 @@ BitAllocation allocate_bits(const std::vector<TensorOptions>& tensors, uint64_t 
     throw Error(ErrorCode::InvalidArgument,
                 "the size budget is too small: the smallest types need " + std::to_string(minimum) +
                     " bytes, the budget is " + std::to_string(budget_bytes),
-                "Raise --target-bpw / --target-size-bytes");
+                "Raise the `target_bpw` / `target_size_bytes`");
   // Two solvers, the better result kept: the greedy hull walk (near-optimal
   // when every tensor is small against the budget) and an exact knapsack on
   // sizes rounded up to 1/65536 of the budget (exact for small problems);

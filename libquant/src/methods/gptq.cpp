@@ -90,7 +90,7 @@ GptqInverse gptq_inverse(std::string_view name, std::vector<double> h, int64_t c
   check(ok, ErrorCode::SmoothQuantFailed,
         "GPTQ failed on '" + std::string(name) + "': its Hessian is not positive definite even with damping " +
             std::to_string(inv.damp_used),
-        "Use more or longer calibration samples, or quantize this model with --method rtn");
+        "Use more or longer calibration samples, or round to nearest (`method = rtn`)");
   return inv;
 }
 

@@ -80,7 +80,7 @@ void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, in
 namespace {
 [[noreturn]] void bad(const std::string& what) {
   throw Error(ErrorCode::ImatrixInvalid, "invalid importance matrix: " + what,
-              "Re-create it with `llm-quantize analyze` or llama-imatrix");
+              "Re-create it with `analyze` or llama-imatrix");
 }
 
 // A legacy-loaded entry holds mean * ncall with count = ncall (no token count
@@ -237,7 +237,7 @@ ImportanceMatrix ImportanceMatrix::parse_legacy(std::span<const std::byte> bytes
 
 ImportanceMatrix ImportanceMatrix::load_legacy(const fs::path& path) {
   if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
-                                     "Check the path of the importance matrix (--imatrix, --in-file)");
+                                     "Check the path of the importance matrix (`imatrix`, `input_imatrices`)");
   const MappedFile f(path);
   return parse_legacy(f.bytes());
 }
@@ -359,7 +359,7 @@ ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
 
 ImportanceMatrix ImportanceMatrix::load(const fs::path& path) {
   if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
-                                     "Check the path of the importance matrix (--imatrix, --in-file)");
+                                     "Check the path of the importance matrix (`imatrix`, `input_imatrices`)");
   const MappedFile f(path);
   if (f.size() >= 4 && std::memcmp(f.bytes().data(), "GGUF", 4) == 0) {
     try {

@@ -58,7 +58,7 @@ bool rule_matches(const ProfileRule& r, const std::optional<Pattern>& pattern, s
 
 [[noreturn]] void bad(const std::string& origin, const std::string& what) {
   throw Error(ErrorCode::ProfileInvalid, origin + ": " + what,
-              "See docs/formats/dqprofile.md, or start from `llm-quantize profile show balanced --format json`");
+              "See docs/formats/dqprofile.md, or start from a preset (`profile_to_json`)");
 }
 
 DType parse_type(std::string_view s, const std::string& origin) {
@@ -241,7 +241,7 @@ QuantProfile load_profile(const std::string& name_or_path, const std::vector<fs:
     return parse_profile(read_whole_file(path, ErrorCode::ProfileInvalid, "profile", 64u << 20), "'" + path.string() + "'");
   }
   throw Error(ErrorCode::ProfileInvalid, "profile '" + name_or_path + "' is neither a preset nor a file",
-              "Presets: attention-high, balanced, compression-max (llm-quantize profile list)");
+              "Presets: attention-high, balanced, compression-max (`preset_profiles`)");
 }
 
 std::string profile_to_json(const QuantProfile& p) {

@@ -24,7 +24,7 @@ std::string layer_name(int l, const char* what) { return "blk." + std::to_string
 
 [[noreturn]] void fail(int layer, const std::string& what) {
   throw Error(ErrorCode::SmoothQuantFailed, "SmoothQuant failed at layer " + std::to_string(layer) + ": " + what,
-              "Check the model's weights for NaN/inf, try another --alpha, or quantize without --smoothquant");
+              "Check the model's weights for NaN/inf, try another `alpha`, or quantize without smoothing (`smooth`)");
 }
 }  // namespace
 

@@ -15,7 +15,7 @@ namespace libquant::methods {
 namespace {
 [[noreturn]] void bad(const std::string& origin, const std::string& what) {
   throw Error(ErrorCode::ImatrixInvalid, origin + ": " + what,
-              "Re-create it with `llm-quantize analyze MODEL --identify-super-weights`");
+              "Re-create it with `analyze` and `identify_super_weights`");
 }
 
 int64_t get_int(simdjson::dom::object o, const char* key, const std::string& origin, const std::string& where) {
@@ -94,7 +94,7 @@ SuperWeightsFile load_super_weights(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw Error(ErrorCode::ImatrixInvalid, "super-weight file '" + path.string() + "' not found",
-                "Create it with `llm-quantize analyze MODEL --identify-super-weights` and pass --super-weights");
+                "Create it with `analyze` and `identify_super_weights`, and pass it as `super_weights`");
   return parse_super_weights(read_whole_file(path, ErrorCode::ImatrixInvalid, "super-weight file", 256u << 20),
                              "'" + path.string() + "'");
 }

@@ -142,7 +142,7 @@ ModelFiles select_model_files(const std::vector<std::string>& present, const Hub
   for (const auto& w : out.weights)
     if (is_split_gguf_part(w))
       throw Error(ErrorCode::UnsupportedConversion, "'" + w + "' is one part of a split GGUF",
-                  "Merge the parts with llama-gguf-split --merge, or pick a single-file GGUF");
+                  "Merge the parts with llama-gguf-split --merge, or pick a single-file GGUF");  // another tool's flag
   return out;
 }
 
