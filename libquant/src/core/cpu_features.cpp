@@ -2,6 +2,10 @@
 
 #include <atomic>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace libquant {
 namespace {
 
@@ -11,9 +15,10 @@ CpuFeatures probe() noexcept {
   __builtin_cpu_init();
   f.avx2 = __builtin_cpu_supports("avx2");
   f.fma = __builtin_cpu_supports("fma");
-  // clang's __builtin_cpu_supports does not know "f16c"; every CPU with AVX2
-  // and FMA (Haswell, Zen and later) has it.
-  f.f16c = f.avx2 && f.fma;
+  // clang's __builtin_cpu_supports does not know "f16c": cpuid leaf 1, ECX bit 29
+  // (usable only with the AVX register state the OS enables).
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  f.f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) && __builtin_cpu_supports("avx");
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512dq = __builtin_cpu_supports("avx512dq");
   f.avx512bw = __builtin_cpu_supports("avx512bw");

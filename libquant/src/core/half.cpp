@@ -4,8 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "libquant/core/cpu_features.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define LIBQUANT_X86 1
 #endif
@@ -67,14 +68,7 @@ uint16_t f32_to_bf16(float value) noexcept {
 
 #ifdef LIBQUANT_X86
 namespace {
-bool has_f16c() noexcept {
-  // cpuid leaf 1: ECX bit 29 = F16C (clang's __builtin_cpu_supports lacks "f16c")
-  static const bool v = [] {
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) && __builtin_cpu_supports("avx");
-  }();
-  return v;
-}
+bool has_f16c() noexcept { return cpu_features().f16c; }  // the one CPU-feature probe
 __attribute__((target("avx,f16c"))) void f32_to_f16_f16c(const float* src, uint16_t* dst, size_t n) noexcept {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
