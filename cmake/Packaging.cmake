@@ -5,7 +5,12 @@ install(TARGETS libquant EXPORT libquantTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY libquant/include/libquant DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+include(${CMAKE_CURRENT_LIST_DIR}/PublicHeaders.cmake)
+libquant_public_headers(${PROJECT_SOURCE_DIR}/libquant/include LIBQUANT_PUBLIC_HEADERS)
+foreach(h IN LISTS LIBQUANT_PUBLIC_HEADERS)
+  get_filename_component(dir ${h} DIRECTORY)
+  install(FILES libquant/include/${h} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dir})
+endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/generated/libquant/export.hpp
               ${PROJECT_BINARY_DIR}/generated/libquant/version.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/libquant)

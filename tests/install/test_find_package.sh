@@ -6,6 +6,11 @@ build_dir=$1 examples_dir=$2 shared=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+# The public API only: the umbrella's closure, no internal helpers.
+inc=$work/prefix/include/libquant
+[ -f "$inc/libquant.hpp" ] && [ -f "$inc/jobs/analyze.hpp" ] && [ -f "$inc/export.hpp" ]
+[ ! -e "$inc/core/json_writer.hpp" ] && [ ! -e "$inc/backend/cuda_plugin_abi.h" ]
+echo "installed headers: $(find "$inc" -name '*.hpp' -o -name '*.h' | wc -l)"
 cmake -S "$examples_dir" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build" -j2 >/dev/null
 export LD_LIBRARY_PATH="$work/prefix/lib:$work/prefix/lib64:${LD_LIBRARY_PATH:-}"
