@@ -36,7 +36,8 @@ void BM_block_step_7b(benchmark::State& s) {
   c.attn_norm.assign(4096, 1.0f);
   c.ffn_norm.assign(4096, 1.0f);
   const int64_t tokens = s.range(0), T = 512, B = tokens / T;
-  const int64_t outs[] = {4096, 4096, 4096, 4096, 11008, 11008, 4096}, ins[] = {4096, 4096, 4096, 4096, 4096, 4096, 11008};
+  const int64_t outs[] = {4096, 4096, 4096, 4096, 11008, 11008, 4096},
+                ins[] = {4096, 4096, 4096, 4096, 4096, 4096, 11008};
   std::array<std::vector<float>, eval::kBlockLinears> w, dw;
   std::array<const float*, eval::kBlockLinears> wp{};
   for (int i = 0; i < eval::kBlockLinears; ++i) {

@@ -19,7 +19,8 @@ inline const char* setting(const char* name) {
 inline void use_device_from_environment() {
   static const bool applied = [] {
     if (const char* plugin = setting("LLM_QUANTIZE_CUDA_PLUGIN")) libquant::backend::set_cuda_plugin_path(plugin);
-    if (const char* d = setting("LLM_QUANTIZE_DEVICE")) libquant::backend::use_device(libquant::backend::parse_device(d));
+    if (const char* d = setting("LLM_QUANTIZE_DEVICE"))
+      libquant::backend::use_device(libquant::backend::parse_device(d));
     return true;
   }();
   (void)applied;

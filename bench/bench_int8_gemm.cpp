@@ -23,8 +23,8 @@ std::vector<T> random_values(size_t n, int lo, int hi) {
 }
 
 void set_flops(benchmark::State& s, int64_t M, int64_t N, int64_t K) {
-  s.counters["GOPS"] = benchmark::Counter(2.0 * static_cast<double>(M * N * K), benchmark::Counter::kIsIterationInvariantRate,
-                                          benchmark::Counter::kIs1000);
+  s.counters["GOPS"] = benchmark::Counter(2.0 * static_cast<double>(M * N * K),
+                                          benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 void BM_int8_gemm(benchmark::State& s) {
@@ -54,7 +54,8 @@ void BM_sgemm(benchmark::State& s) {
   std::vector<float> c(static_cast<size_t>(M * N));
   for (auto _ : s) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                1.0f, a.data(), static_cast<int>(K), b.data(), static_cast<int>(K), 0.0f, c.data(), static_cast<int>(N));
+                1.0f, a.data(), static_cast<int>(K), b.data(), static_cast<int>(K), 0.0f, c.data(),
+                static_cast<int>(N));
     benchmark::DoNotOptimize(c.data());
   }
   set_flops(s, M, N, K);

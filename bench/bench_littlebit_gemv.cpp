@@ -29,8 +29,9 @@ libquant::cpu::LittleBitFactors factors_at(double bpw) {
   const int64_t r = libquant::methods::littlebit_rank_for_bpw(kOut, kIn, bpw, 2);
   std::vector<libquant::methods::LittleBitLatent> lat;
   for (int p = 0; p < 2; ++p)
-    lat.push_back({kOut, kIn, r, randn(static_cast<size_t>(kOut * r), 1 + p), randn(static_cast<size_t>(r * kIn), 3 + p),
-                   randn(kOut, 5), randn(static_cast<size_t>(r), 6), randn(kIn, 7)});
+    lat.push_back({kOut, kIn, r, randn(static_cast<size_t>(kOut * r), 1 + p),
+                   randn(static_cast<size_t>(r * kIn), 3 + p), randn(kOut, 5), randn(static_cast<size_t>(r), 6),
+                   randn(kIn, 7)});
   return libquant::methods::binarize(lat);
 }
 

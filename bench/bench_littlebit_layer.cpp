@@ -65,9 +65,9 @@ void BM_littlebit_weight(benchmark::State& s) {
 void shapes(benchmark::internal::Benchmark* b) {
   for (int bpw : {10, 100})
     for (int refine : {0, 1}) {
-      b->Args({4096, 4096, bpw, refine});    // q, k, v, o
-      b->Args({11008, 4096, bpw, refine});   // gate, up
-      b->Args({4096, 11008, bpw, refine});   // down
+      b->Args({4096, 4096, bpw, refine});   // q, k, v, o
+      b->Args({11008, 4096, bpw, refine});  // gate, up
+      b->Args({4096, 11008, bpw, refine});  // down
     }
 }
 
@@ -86,6 +86,12 @@ void BM_truncated_svd(benchmark::State& s) {
 
 }  // namespace
 
-BENCHMARK(BM_truncated_svd)->Args({128, 0})->Args({1472, 0})->Args({1472, 1})->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_truncated_svd)
+    ->Args({128, 0})
+    ->Args({1472, 0})
+    ->Args({1472, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 BENCHMARK(BM_littlebit_weight)->Apply(shapes)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 BENCHMARK_MAIN();

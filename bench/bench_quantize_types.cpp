@@ -64,18 +64,22 @@ void BM_dequantize(benchmark::State& s, libquant::DType t) {
 
 const int registered = [] {
   using libquant::DType;
-  const DType plain[] = {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                         DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS,
-                         DType::IQ3_XXS, DType::IQ3_S, DType::IQ2_S, DType::IQ1_M, DType::TQ1_0, DType::TQ2_0};
-  const DType weighted[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
-                            DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::IQ3_XXS, DType::IQ3_S,
-                            DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S, DType::IQ1_S, DType::IQ1_M};
+  const DType plain[] = {DType::F16,   DType::BF16,  DType::Q8_0,   DType::Q4_0,   DType::Q4_1,
+                         DType::Q5_0,  DType::Q5_1,  DType::Q2_K,   DType::Q3_K,   DType::Q4_K,
+                         DType::Q5_K,  DType::Q6_K,  DType::IQ4_NL, DType::IQ4_XS, DType::IQ3_XXS,
+                         DType::IQ3_S, DType::IQ2_S, DType::IQ1_M,  DType::TQ1_0,  DType::TQ2_0};
+  const DType weighted[] = {DType::Q4_0,  DType::Q4_1,    DType::Q5_0,   DType::Q5_1,   DType::Q2_K,   DType::Q3_K,
+                            DType::Q4_K,  DType::Q5_K,    DType::Q6_K,   DType::IQ4_NL, DType::IQ4_XS, DType::IQ3_XXS,
+                            DType::IQ3_S, DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S,  DType::IQ1_S,  DType::IQ1_M};
   for (DType t : plain)
-    benchmark::RegisterBenchmark((std::string("quantize/") + std::string(libquant::traits(t).name)).c_str(), BM_quantize, t, false);
+    benchmark::RegisterBenchmark((std::string("quantize/") + std::string(libquant::traits(t).name)).c_str(),
+                                 BM_quantize, t, false);
   for (DType t : weighted)
-    benchmark::RegisterBenchmark((std::string("quantize_imatrix/") + std::string(libquant::traits(t).name)).c_str(), BM_quantize, t, true);
+    benchmark::RegisterBenchmark((std::string("quantize_imatrix/") + std::string(libquant::traits(t).name)).c_str(),
+                                 BM_quantize, t, true);
   for (DType t : weighted)
-    benchmark::RegisterBenchmark((std::string("dequantize/") + std::string(libquant::traits(t).name)).c_str(), BM_dequantize, t);
+    benchmark::RegisterBenchmark((std::string("dequantize/") + std::string(libquant::traits(t).name)).c_str(),
+                                 BM_dequantize, t);
   return 0;
 }();
 

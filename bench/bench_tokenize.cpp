@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     n = tok->encode(text, false).size();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("%zu tokens in %.4f s: %.0f tokens/s (vocabulary load %.3f s)\n", n, best, static_cast<double>(n) / best, load_s);
+  std::printf("%zu tokens in %.4f s: %.0f tokens/s (vocabulary load %.3f s)\n", n, best, static_cast<double>(n) / best,
+              load_s);
   return 0;
 }

@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 
 void CheckpointFlags::add_to(CLI::App* sub) {
   auto* d = sub->add_option("--checkpoint-dir", dir,
-                             "Checkpoint directory (default $LLM_QUANTIZE_CHECKPOINT_DIR or ./.checkpoint)");
+                            "Checkpoint directory (default $LLM_QUANTIZE_CHECKPOINT_DIR or ./.checkpoint)");
   auto* r = sub->add_option("--resume", resume, "Resume an interrupted run from this checkpoint directory");
   sub->add_flag("--no-checkpoints", none, "Do not record checkpoints")->excludes(d)->excludes(r);
 }

@@ -27,7 +27,8 @@ void write_files_and_notes(libquant::JsonWriter& j, const std::vector<std::files
 void write_quality_fields(libquant::JsonWriter& j, const libquant::jobs::QualityReport* report,
                           const double* coherence_score) {
   if (report)
-    j.key("quality_report").begin_object()
+    j.key("quality_report")
+        .begin_object()
         .field("perplexity_original", report->perplexity_original)
         .field("perplexity_quantized", report->perplexity_quantized)
         .field("perplexity_delta_pct", report->perplexity_delta_pct)
@@ -53,7 +54,10 @@ int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::st
         .field("error_code", static_cast<int>(code))
         .field("error_type", std::string(libquant::error_type_name(code)))
         .field("message", message);
-    if (suggestion.empty()) j.key("suggestion").null(); else j.field("suggestion", suggestion);
+    if (suggestion.empty())
+      j.key("suggestion").null();
+    else
+      j.field("suggestion", suggestion);
     j.end_object();
     print_json(j);
   } else {

@@ -21,8 +21,8 @@ enum class OutputMode { Human, Json };
 struct GlobalOptions {
   OutputMode mode = OutputMode::Human;
   std::string verbosity = "normal";
-  bool csv = false;  // --format csv: tables as CSV (compare); other commands print human text
-  std::string device = "auto";  // --device: compute backend (auto | cpu | cuda)
+  bool csv = false;              // --format csv: tables as CSV (compare); other commands print human text
+  std::string device = "auto";   // --device: compute backend (auto | cpu | cuda)
   std::string gguf_file;         // --gguf-file: the GGUF of a hub repository
   libquant::io::HubOptions hub;  // from HF_* variables (hub_models.cpp)
 };

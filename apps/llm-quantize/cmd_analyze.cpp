@@ -38,8 +38,8 @@ void print_human(const libquant::jobs::AnalyzeResult& r) {
   std::printf("%-36s %8s %12.4g %12.4g %12.4g\n", "all", "", r.global.mean, r.global.max, r.global.std);
   for (const auto& s : r.super_weights)
     std::printf("super weight: %s[%lld, %lld] = %g (activation %g, input %g, %.0f%% of the spike)\n", s.tensor.c_str(),
-                static_cast<long long>(s.row), static_cast<long long>(s.col), s.value, s.activation,
-                s.input_activation, 100.0 * s.share);
+                static_cast<long long>(s.row), static_cast<long long>(s.col), s.value, s.activation, s.input_activation,
+                100.0 * s.share);
 }
 
 int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
@@ -48,8 +48,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "MODEL is required",
                           "Give a model to analyze, or --in-file imatrix files to merge or convert");
   if (o.model.empty() && (!o.data.empty() || o.super_weights))
-    throw libquant::Error(libquant::ErrorCode::InvalidArgument,
-                          "--data and --identify-super-weights need a model",
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--data and --identify-super-weights need a model",
                           "Give MODEL, or drop them to only merge/convert the --in-file matrices");
   if (o.model.empty() && o.output.empty())
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "merging or converting needs -o/--output",
@@ -61,9 +60,8 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   auto opts = libquant::jobs::AnalyzeOptions::defaults();
   opts.model = o.model;
   opts.data = o.data;
-  opts.output = o.output.empty()
-                    ? std::filesystem::path(display_file_name(o.model) + ".imatrix")
-                    : std::filesystem::path(o.output);
+  opts.output = o.output.empty() ? std::filesystem::path(display_file_name(o.model) + ".imatrix")
+                                 : std::filesystem::path(o.output);
   opts.dataset_name = o.dataset_name;
   opts.layout = o.layout == "gguf"  ? libquant::jobs::AnalyzeOptions::Layout::Gguf
                 : o.layout == "dat" ? libquant::jobs::AnalyzeOptions::Layout::Legacy
@@ -115,8 +113,14 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
       j.field("super_weights_path", std::filesystem::absolute(r.super_weights_path).string());
       j.key("super_weights").begin_array();
       for (const auto& s : r.super_weights)
-        j.begin_object().field("tensor", s.tensor).field("layer", s.layer).field("row", s.row).field("col", s.col)
-            .field("value", s.value).field("activation", s.activation).end_object();
+        j.begin_object()
+            .field("tensor", s.tensor)
+            .field("layer", s.layer)
+            .field("row", s.row)
+            .field("col", s.col)
+            .field("value", s.value)
+            .field("activation", s.activation)
+            .end_object();
       j.end_array();
       j.field("protected_weights", r.protected_weights);
     }
@@ -134,25 +138,38 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
 
 Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<AnalyzeCliOptions>();
-  CLI::App* sub = app.add_subcommand("analyze", "Importance matrix from calibration text (llama.cpp .dat or GGUF imatrix)");
-  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id (optional with --in-file: merge/convert)"), &o->model);
+  CLI::App* sub =
+      app.add_subcommand("analyze", "Importance matrix from calibration text (llama.cpp .dat or GGUF imatrix)");
+  model_argument(
+      sub->add_option("MODEL", o->model,
+                      "HF checkpoint directory, .gguf file or hub id (optional with --in-file: merge/convert)"),
+      &o->model);
   sub->add_option("--calibration-data,--data", o->data,
                   "Calibration text, .json or .jsonl (default: the bundled text; exit 15 when unreadable)");
-  sub->add_option("--calibration-samples", o->samples, "Chunks of --ctx tokens to evaluate (at most what the text holds)")
-      ->capture_default_str()->check(CLI::Range(int64_t{128}, int64_t{1024}));
+  sub->add_option("--calibration-samples", o->samples,
+                  "Chunks of --ctx tokens to evaluate (at most what the text holds)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{128}, int64_t{1024}));
   sub->add_option("--method", o->method, "activation (default); gradient and fisher are refused (exit 2)")
-      ->capture_default_str()->check(CLI::IsMember({"activation", "gradient", "fisher"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"activation", "gradient", "fisher"}));
   sub->add_option("-o,--output", o->output, "Output file: .gguf = GGUF imatrix, otherwise legacy .dat");
   sub->add_option("--imatrix-format", o->layout, "Output layout: auto (by extension), dat (legacy) or gguf")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "dat", "gguf"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "dat", "gguf"}));
   sub->add_option("--in-file", o->in_files,
                   "Existing imatrix (either layout) to merge into the result; repeatable. Without MODEL the files "
                   "are only merged or converted (as llama-imatrix --in-file)");
   sub->add_option("--dataset-name", o->dataset_name, "Dataset name stored in the file (default: the data path)");
-  sub->add_option("--ctx", o->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
-  sub->add_option("--chunks", o->chunks, "Use exactly the first N chunks, as llama-imatrix --chunks (overrides samples)")
+  sub->add_option("--ctx", o->ctx, "Tokens per chunk")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  sub->add_option("--chunks", o->chunks,
+                  "Use exactly the first N chunks, as llama-imatrix --chunks (overrides samples)")
       ->capture_default_str();
-  sub->add_option("--batch", o->batch, "Chunks per forward call")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{256}));
+  sub->add_option("--batch", o->batch, "Chunks per forward call")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
   sub->add_flag("--process-output", o->process_output, "Also collect the output matrix's input");
   sub->add_flag("--blas-forward", o->blas,
                 "Use libquant's f32 BLAS forward pass instead of llama.cpp's arithmetic (results then differ from "
@@ -160,7 +177,8 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--identify-super-weights", o->super_weights,
                 "Also find super weights (ffn_down activation spikes) and the saliency mask; writes JSON");
   sub->add_option("--coverage", o->coverage, "Fraction of each weight in the saliency mask, (0, 0.01]")
-      ->capture_default_str()->check(cli::finite_range(1e-9, 0.01));
+      ->capture_default_str()
+      ->check(cli::finite_range(1e-9, 0.01));
   sub->add_option("--super-weights-output", o->super_weights_output,
                   "Where the super-weight JSON goes (default: OUTPUT.super_weights.json)");
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());

@@ -65,9 +65,15 @@ int run_to_hf(const GlobalOptions& g, const ConvertFlags& f) {
   const auto r = libquant::jobs::convert_gguf_to_hf(o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("output_path", r.output.string()).field("format", "hf")
-        .field("torch_dtype", r.torch_dtype).field("tensors", r.tensors).field("input_size_bytes", r.input_bytes)
-        .field("output_size_bytes", r.output_bytes).field("duration_seconds", r.duration_seconds);
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", r.output.string())
+        .field("format", "hf")
+        .field("torch_dtype", r.torch_dtype)
+        .field("tensors", r.tensors)
+        .field("input_size_bytes", r.input_bytes)
+        .field("output_size_bytes", r.output_bytes)
+        .field("duration_seconds", r.duration_seconds);
     j.key("files").begin_array();
     for (const auto& file : r.files) j.value(file.string());
     j.end_array().key("notes").begin_array();
@@ -98,8 +104,13 @@ int run_to_gguf(const GlobalOptions& g, const ConvertFlags& f) {
   const auto r = libquant::jobs::convert_to_gguf(o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("output_path", r.output_path.string()).field("format", "gguf")
-        .field("file_type", o.file_type).field("output_size_bytes", r.file_size).end_object();
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", r.output_path.string())
+        .field("format", "gguf")
+        .field("file_type", o.file_type)
+        .field("output_size_bytes", r.file_size)
+        .end_object();
     print_json(j);
   } else {
     std::printf("Complete: %s (%s, %s)\n", r.output_path.string().c_str(), o.file_type.c_str(),
@@ -121,7 +132,10 @@ Command register_convert(CLI::App& app, const GlobalOptions& g) {
   auto f = std::make_shared<ConvertFlags>();
   CLI::App* sub = app.add_subcommand(
       "convert", "Convert between checkpoint formats without re-quantizing: GGUF -> HF safetensors, HF -> GGUF");
-  model_argument(sub->add_option("INPUT_MODEL", f->input, "GGUF file (-> hf), or HF checkpoint directory or hub id (-> gguf)")->required(), &f->input);
+  model_argument(
+      sub->add_option("INPUT_MODEL", f->input, "GGUF file (-> hf), or HF checkpoint directory or hub id (-> gguf)")
+          ->required(),
+      &f->input);
   sub->add_option("OUTPUT_FORMAT", f->format,
                   "hf (alias safetensors): a checkpoint directory transformers loads; gguf: the source's float type; "
                   "gptq, awq: planned (exit 8)")

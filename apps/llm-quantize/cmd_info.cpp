@@ -64,7 +64,11 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
     return 0;
   }
   std::cout << "Model: " << info.model_name << "\n"
-            << "Format: " << (info.format == "gguf" ? "GGUF" : info.format == "littlebit" ? "LittleBit (.littlebit)" : "Hugging Face (safetensors)") << "\n"
+            << "Format: "
+            << (info.format == "gguf"        ? "GGUF"
+                : info.format == "littlebit" ? "LittleBit (.littlebit)"
+                                             : "Hugging Face (safetensors)")
+            << "\n"
             << "Architecture: " << info.architecture << "\n"
             << "Parameters: " << with_commas(info.parameter_count) << "\n"
             << "Hidden Size: " << info.hidden_size << "\n"
@@ -74,8 +78,7 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
             << (info.num_experts ? "Experts: " + std::to_string(info.num_experts) + " (" +
                                        std::to_string(info.num_experts_used) + " per token)\n"
                                  : std::string())
-            << mixer_line(info)
-            << "Vocab Size: " << info.vocab_size << "\n"
+            << mixer_line(info) << "Vocab Size: " << info.vocab_size << "\n"
             << "Dtype: " << info.dtype << "\n"
             << (info.quantization.empty() ? "" : "Quantization: " + info.quantization + "\n")
             << "File Size: " << human_size(info.file_size) << "\n";
@@ -98,8 +101,13 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
 
 Command register_info(CLI::App& app, const GlobalOptions& g) {
   auto opts = std::make_shared<InfoOptions>();
-  CLI::App* sub = app.add_subcommand("info", "Show a model's architecture, size and tensors (HF directory or GGUF file)");
-  model_argument(sub->add_option("MODEL", opts->model, "Hugging Face checkpoint directory, .gguf file, or hub id org/name[@revision][:QUANT] (only headers are fetched)")->required(), &opts->model, HubNeed::HeadersOnly);
+  CLI::App* sub =
+      app.add_subcommand("info", "Show a model's architecture, size and tensors (HF directory or GGUF file)");
+  model_argument(sub->add_option("MODEL", opts->model,
+                                 "Hugging Face checkpoint directory, .gguf file, or hub id org/name[@revision][:QUANT] "
+                                 "(only headers are fetched)")
+                     ->required(),
+                 &opts->model, HubNeed::HeadersOnly);
   sub->add_flag("--tensors", opts->tensors, "List every tensor with its shape and type");
   return {sub, [&g, opts] { return run_info(g, *opts); }};
 }

@@ -74,8 +74,14 @@ std::string without_our_extension(const fs::path& file) {
 }
 
 void layer_json(libquant::JsonWriter& j, const jobs::LittleBitLayerStat& l) {
-  j.begin_object().field("name", l.name).field("rows", l.out).field("cols", l.in).field("rank", l.rank)
-      .field("paths", l.paths).field("bpw", l.bpw).field("weight_error", l.weight_error);
+  j.begin_object()
+      .field("name", l.name)
+      .field("rows", l.out)
+      .field("cols", l.in)
+      .field("rank", l.rank)
+      .field("paths", l.paths)
+      .field("bpw", l.bpw)
+      .field("weight_error", l.weight_error);
   if (l.output_error_init >= 0) j.field("output_error_init", l.output_error_init);
   if (l.output_error >= 0) j.field("output_error", l.output_error);
   if (l.block_error >= 0) j.field("block_error_init", l.block_error_init).field("block_error", l.block_error);
@@ -87,9 +93,11 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.model = f.model;
   o.format = f.format;
   if (f.format != "littlebit" && f.format != "gguf-ext" && f.format != "gguf-lossy")
-    throw Error(ErrorCode::InvalidArgument, "--format must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
+    throw Error(ErrorCode::InvalidArgument,
+                "--format must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
                 "littlebit is the native file; gguf-lossy loads in any llama.cpp");
-  const std::string name = f.output_name.empty() ? model_stem(f.model) + "-littlebit-" + jobs_bpw_tag(f) : f.output_name;
+  const std::string name =
+      f.output_name.empty() ? model_stem(f.model) + "-littlebit-" + jobs_bpw_tag(f) : f.output_name;
   o.output = output_path(f, name);
   o.target_bpw = f.target_bpw;
   o.rank = f.rank;
@@ -117,7 +125,8 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.calibration_samples = f.calibration_samples;
   o.seq_len = f.seq_len;
   o.keep_type = parse_ggml_type(f.keep_type, "--keep-type");
-  if (o.keep_type != libquant::DType::F16 && o.keep_type != libquant::DType::BF16 && o.keep_type != libquant::DType::F32)
+  if (o.keep_type != libquant::DType::F16 && o.keep_type != libquant::DType::BF16 &&
+      o.keep_type != libquant::DType::F32)
     throw Error(ErrorCode::InvalidArgument, "--keep-type must be F16, BF16 or F32", "F16 is what the paper keeps");
   o.lossy_type = f.gguf_quant;
   o.validate = !f.skip_validation || f.quality_threshold.has_value();
@@ -131,25 +140,39 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   libquant::TerminalProgress progress(progress_enabled(g));
   o.progress = &progress;
   libquant::log_info("LittleBit compression: " + f.model);
-  libquant::log_info(std::string("Target: ") + (f.rank ? "rank " + std::to_string(*f.rank) : std::to_string(f.target_bpw) + " BPW") +
+  libquant::log_info(std::string("Target: ") +
+                     (f.rank ? "rank " + std::to_string(*f.rank) : std::to_string(f.target_bpw) + " BPW") +
                      ", Format: " + f.format + ", refinement: " +
-                     (!o.refine ? "none (Dual-SVID only)"
+                     (!o.refine                   ? "none (Dual-SVID only)"
                       : o.block_options.steps > 0 ? "activation-aware + block-output matching"
                                                   : "activation-aware"));
   const jobs::LittleBitCompressResult r = jobs::littlebit_compress(o);
   f.ckpt.tidy(o.checkpoint_dir);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("output_path", r.output_path.string()).field("format", r.format)
-        .field("source_model", r.source_model).field("target_bpw", r.target_bpw).field("achieved_bpw", r.achieved_bpw)
-        .field("compression_ratio", r.compression_ratio).field("original_size_bytes", r.original_size_bytes)
-        .field("compressed_size_bytes", r.compressed_size_bytes).field("linear_stored_bpw", r.linear_stored_bpw)
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", r.output_path.string())
+        .field("format", r.format)
+        .field("source_model", r.source_model)
+        .field("target_bpw", r.target_bpw)
+        .field("achieved_bpw", r.achieved_bpw)
+        .field("compression_ratio", r.compression_ratio)
+        .field("original_size_bytes", r.original_size_bytes)
+        .field("compressed_size_bytes", r.compressed_size_bytes)
+        .field("linear_stored_bpw", r.linear_stored_bpw)
         .field("linear_reduction_vs_fp16", r.linear_reduction_vs_fp16)
-        .field("duration_seconds", r.duration_seconds).field("peak_memory_bytes", r.peak_memory_bytes);
+        .field("duration_seconds", r.duration_seconds)
+        .field("peak_memory_bytes", r.peak_memory_bytes);
     if (r.validated) {
-      j.key("quality_metrics").begin_object().field("perplexity_original", r.perplexity_original)
-          .field("perplexity_compressed", r.perplexity_compressed).field("perplexity_delta_pct", r.perplexity_delta_pct)
-          .field("quality_passed", r.quality_passed).field("rank_rounds", r.rank_rounds).end_object();
+      j.key("quality_metrics")
+          .begin_object()
+          .field("perplexity_original", r.perplexity_original)
+          .field("perplexity_compressed", r.perplexity_compressed)
+          .field("perplexity_delta_pct", r.perplexity_delta_pct)
+          .field("quality_passed", r.quality_passed)
+          .field("rank_rounds", r.rank_rounds)
+          .end_object();
     }
     double min_bpw = 1e9, max_bpw = 0, rank_sum = 0;
     for (const auto& l : r.layers) {
@@ -157,9 +180,13 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
       max_bpw = std::max(max_bpw, l.bpw);
       rank_sum += static_cast<double>(l.rank);
     }
-    j.key("per_layer_summary").begin_object().field("total_layers", static_cast<uint64_t>(r.layers.size()))
+    j.key("per_layer_summary")
+        .begin_object()
+        .field("total_layers", static_cast<uint64_t>(r.layers.size()))
         .field("average_rank", r.layers.empty() ? 0.0 : rank_sum / static_cast<double>(r.layers.size()))
-        .field("min_bpw", r.layers.empty() ? 0.0 : min_bpw).field("max_bpw", max_bpw).end_object();
+        .field("min_bpw", r.layers.empty() ? 0.0 : min_bpw)
+        .field("max_bpw", max_bpw)
+        .end_object();
     j.key("layers").begin_array();
     for (const auto& l : r.layers) layer_json(j, l);
     j.end_array().end_object();
@@ -169,13 +196,15 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   for (const auto& l : r.layers)
     libquant::log_verbose("  " + l.name + ": rank=" + std::to_string(l.rank) + ", bpw=" + std::to_string(l.bpw) +
                           ", error=" + std::to_string(l.weight_error));
-  std::printf("Achieved: %.4f BPW (linear layers), %.1fx smaller than the input file, linear layers %.1fx smaller than fp16\n",
-              r.achieved_bpw, r.compression_ratio, r.linear_reduction_vs_fp16);
+  std::printf(
+      "Achieved: %.4f BPW (linear layers), %.1fx smaller than the input file, linear layers %.1fx smaller than fp16\n",
+      r.achieved_bpw, r.compression_ratio, r.linear_reduction_vs_fp16);
   if (r.validated)
     std::printf("Quality: perplexity %.3f -> %.3f (%+.1f%%)%s\n", r.perplexity_original, r.perplexity_compressed,
-                r.perplexity_delta_pct, r.rank_rounds ? (" after " + std::to_string(r.rank_rounds) + " rank raise(s)").c_str() : "");
-  std::printf("Complete: %s (%s) in %.1f s\n", r.output_path.string().c_str(), human_size(r.compressed_size_bytes).c_str(),
-              r.duration_seconds);
+                r.perplexity_delta_pct,
+                r.rank_rounds ? (" after " + std::to_string(r.rank_rounds) + " rank raise(s)").c_str() : "");
+  std::printf("Complete: %s (%s) in %.1f s\n", r.output_path.string().c_str(),
+              human_size(r.compressed_size_bytes).c_str(), r.duration_seconds);
   return 0;
 }
 
@@ -183,14 +212,25 @@ int run_info(const GlobalOptions& g, const LittleBitFlags& f) {
   const jobs::LittleBitInfo I = jobs::littlebit_info(f.file);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("file_path", I.file.string()).field("format", I.format)
-        .field("format_version", static_cast<uint64_t>(I.format_version)).field("source_model", I.source_model)
-        .field("architecture", I.architecture).field("refinement", I.refinement).field("target_bpw", I.target_bpw)
-        .field("achieved_bpw", I.achieved_bpw).field("compression_ratio", I.compression_ratio)
-        .field("original_size_bytes", I.original_size_bytes).field("compressed_size_bytes", I.compressed_size_bytes)
+    j.begin_object()
+        .field("file_path", I.file.string())
+        .field("format", I.format)
+        .field("format_version", static_cast<uint64_t>(I.format_version))
+        .field("source_model", I.source_model)
+        .field("architecture", I.architecture)
+        .field("refinement", I.refinement)
+        .field("target_bpw", I.target_bpw)
+        .field("achieved_bpw", I.achieved_bpw)
+        .field("compression_ratio", I.compression_ratio)
+        .field("original_size_bytes", I.original_size_bytes)
+        .field("compressed_size_bytes", I.compressed_size_bytes)
         .field("num_layers", I.num_layers);
-    j.key("layer_stats").begin_object().field("average_rank", I.average_rank).field("min_rank", I.min_rank)
-        .field("max_rank", I.max_rank).end_object();
+    j.key("layer_stats")
+        .begin_object()
+        .field("average_rank", I.average_rank)
+        .field("min_rank", I.min_rank)
+        .field("max_rank", I.max_rank)
+        .end_object();
     if (f.layers) {
       j.key("layers").begin_array();
       for (const auto& l : I.layers) layer_json(j, l);
@@ -203,10 +243,11 @@ int run_info(const GlobalOptions& g, const LittleBitFlags& f) {
   std::printf("File: %s\nFormat: %s v%u\nSource: %s\nArchitecture: %s\nRefinement: %s\n\n", I.file.string().c_str(),
               I.format == "littlebit" ? "LittleBit Native" : "LittleBit GGUF extension", I.format_version,
               I.source_model.c_str(), I.architecture.c_str(), I.refinement.c_str());
-  std::printf("Compression:\n  Target BPW: %g\n  Achieved BPW: %.4f\n  Compression Ratio: %.1fx\n  Original Size: %s\n"
-              "  Compressed Size: %s\n\n",
-              I.target_bpw, I.achieved_bpw, I.compression_ratio, human_size(I.original_size_bytes).c_str(),
-              human_size(I.compressed_size_bytes).c_str());
+  std::printf(
+      "Compression:\n  Target BPW: %g\n  Achieved BPW: %.4f\n  Compression Ratio: %.1fx\n  Original Size: %s\n"
+      "  Compressed Size: %s\n\n",
+      I.target_bpw, I.achieved_bpw, I.compression_ratio, human_size(I.original_size_bytes).c_str(),
+      human_size(I.compressed_size_bytes).c_str());
   std::printf("Layers: %lld\n  Average Rank: %.1f\n  Min Rank: %lld (%s)\n  Max Rank: %lld (%s)\n",
               static_cast<long long>(I.num_layers), I.average_rank, static_cast<long long>(I.min_rank),
               I.min_rank_layer.c_str(), static_cast<long long>(I.max_rank), I.max_rank_layer.c_str());
@@ -221,7 +262,8 @@ int run_info(const GlobalOptions& g, const LittleBitFlags& f) {
 
 int run_convert(const GlobalOptions& g, const LittleBitFlags& f) {
   if (f.format != "littlebit" && f.format != "gguf-ext" && f.format != "gguf-lossy")
-    throw Error(ErrorCode::InvalidArgument, "OUTPUT_FORMAT must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
+    throw Error(ErrorCode::InvalidArgument,
+                "OUTPUT_FORMAT must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
                 "gguf-lossy loads in any llama.cpp; gguf-ext keeps the factors in a GGUF container");
   if (f.format == "gguf-lossy" && !f.force)
     throw Error(ErrorCode::CancelledAfterQualityWarning,
@@ -233,18 +275,25 @@ int run_convert(const GlobalOptions& g, const LittleBitFlags& f) {
   o.gguf_type = f.gguf_quant;
   o.threads = f.threads;
   const std::string stem = without_our_extension(f.file);
-  const std::string name = f.output_name.empty() ? stem + (f.format == "gguf-lossy" ? "-" + f.gguf_quant : f.format == "gguf-ext" ? "-ext" : "")
+  const std::string name = f.output_name.empty() ? stem + (f.format == "gguf-lossy" ? "-" + f.gguf_quant
+                                                           : f.format == "gguf-ext" ? "-ext"
+                                                                                    : "")
                                                  : f.output_name;
   o.output = output_path(f, name);
-  if (fs::equivalent(fs::path(f.file), o.output.parent_path() / o.output.filename()) )
+  if (fs::equivalent(fs::path(f.file), o.output.parent_path() / o.output.filename()))
     throw Error(ErrorCode::InvalidArgument, "the output would overwrite the input", "Pass another --output-name");
   libquant::TerminalProgress progress(progress_enabled(g));
   o.progress = &progress;
   const auto r = jobs::littlebit_convert(o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("output_path", r.output_path.string()).field("format", r.format)
-        .field("input_size_bytes", r.input_size_bytes).field("output_size_bytes", r.output_size_bytes).end_object();
+    j.begin_object()
+        .field("status", "success")
+        .field("output_path", r.output_path.string())
+        .field("format", r.format)
+        .field("input_size_bytes", r.input_size_bytes)
+        .field("output_size_bytes", r.output_size_bytes)
+        .end_object();
     print_json(j);
   } else {
     std::printf("Complete: %s (%s)\n", r.output_path.string().c_str(), human_size(r.output_size_bytes).c_str());
@@ -277,23 +326,32 @@ int run_validate(const GlobalOptions& g, const LittleBitFlags& f) {
   const std::string verdict = d <= 10 ? "GOOD" : d <= 100 ? "ACCEPTABLE" : "POOR";
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("original", f.original).field("compressed", f.compressed)
-        .field("perplexity_original", r.perplexity_original).field("perplexity_compressed", r.perplexity_quantized)
-        .field("perplexity_delta_pct", d).field("mean_kld", r.mean_kld).field("same_top_p", r.same_top_p)
-        .field("chunks", r.chunks).field("verdict", verdict);
+    j.begin_object()
+        .field("status", "success")
+        .field("original", f.original)
+        .field("compressed", f.compressed)
+        .field("perplexity_original", r.perplexity_original)
+        .field("perplexity_compressed", r.perplexity_quantized)
+        .field("perplexity_delta_pct", d)
+        .field("mean_kld", r.mean_kld)
+        .field("same_top_p", r.same_top_p)
+        .field("chunks", r.chunks)
+        .field("verdict", verdict);
     if (coh) j.key("coherence").begin_object().field("score", coh->score).field("passed", coh->passed).end_object();
     j.end_object();
     print_json(j);
     return 0;
   }
-  std::printf("Validation: %s vs %s\n\nQuality Metrics:\n  Perplexity (Original): %.3f\n  Perplexity (Compressed): %.3f\n"
-              "  Perplexity Delta: %+.1f%%\n  Mean KL divergence: %.4f\n  Same top-1 token: %.1f%%\n",
-              f.compressed.c_str(), f.original.c_str(), r.perplexity_original, r.perplexity_quantized, d, r.mean_kld,
-              100 * r.same_top_p);
+  std::printf(
+      "Validation: %s vs %s\n\nQuality Metrics:\n  Perplexity (Original): %.3f\n  Perplexity (Compressed): %.3f\n"
+      "  Perplexity Delta: %+.1f%%\n  Mean KL divergence: %.4f\n  Same top-1 token: %.1f%%\n",
+      f.compressed.c_str(), f.original.c_str(), r.perplexity_original, r.perplexity_quantized, d, r.mean_kld,
+      100 * r.same_top_p);
   if (coh) {
     int ok = 0;
     for (const auto& s : coh->samples) ok += s.score >= 0.5;
-    std::printf("\nCoherence Test: %s (%d/%zu prompts coherent)\n", coh->passed ? "PASSED" : "FAILED", ok, coh->samples.size());
+    std::printf("\nCoherence Test: %s (%d/%zu prompts coherent)\n", coh->passed ? "PASSED" : "FAILED", ok,
+                coh->samples.size());
   }
   std::printf("\nVerdict: %s\n", verdict.c_str());
   return 0;
@@ -303,14 +361,16 @@ int run_validate(const GlobalOptions& g, const LittleBitFlags& f) {
 
 std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   auto f = std::make_shared<LittleBitFlags>();
-  CLI::App* group = app.add_subcommand("littlebit", "LittleBit sub-1-bit factorization: compress, info, convert, validate");
+  CLI::App* group =
+      app.add_subcommand("littlebit", "LittleBit sub-1-bit factorization: compress, info, convert, validate");
   group->require_subcommand(1);
   std::vector<Command> out;
 
   CLI::App* c = group->add_subcommand("compress", "Compress a model's linear layers to 0.1-2.0 bits per weight");
-  model_argument(c->add_option("MODEL", f->model, "HF checkpoint directory, GGUF file or hub id")->required(), &f->model);
+  model_argument(c->add_option("MODEL", f->model, "HF checkpoint directory, GGUF file or hub id")->required(),
+                 &f->model);
   auto* bpw = c->add_option("--target-bpw", f->target_bpw,
-                             "Target bits per weight of the linear layers, 0.1-2.0 (exit 22 outside)")
+                            "Target bits per weight of the linear layers, 0.1-2.0 (exit 22 outside)")
                   ->capture_default_str();
   c->add_option("--rank", f->rank, "One latent rank for every layer instead of the BPW rule (exit 23 if too large)")
       ->check(CLI::PositiveNumber)
@@ -322,16 +382,22 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   c->add_option("-o,--output-dir", f->output_dir, "Output directory")->capture_default_str();
   c->add_option("-n,--output-name", f->output_name, "Output file name (default: MODEL-littlebit-<bpw>)")
       ->check(cli::plain_file_name());
-  c->add_option("--calibration-data", f->calibration_data, "Text/JSON/JSONL for the refinement's activations (default: bundled text)");
+  c->add_option("--calibration-data", f->calibration_data,
+                "Text/JSON/JSONL for the refinement's activations (default: bundled text)");
   c->add_option("--calibration-samples", f->calibration_samples, "Calibration sequences")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--calibration-seq-len", f->seq_len, "Tokens per calibration sequence")
-      ->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
-  c->add_flag("--no-refine", f->no_refine, "Dual-SVID initialization only (the paper's post-training start; poor quality)");
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
+  c->add_flag("--no-refine", f->no_refine,
+              "Dual-SVID initialization only (the paper's post-training start; poor quality)");
   c->add_option("--refine-steps", f->refine_steps, "Adam steps of activation-aware refinement per weight")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--refine-rows", f->refine_rows, "Calibration input rows per weight used by refinement")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_flag("--sequential", f->sequential,
               "Refine each layer on inputs from the already compressed earlier layers instead of the original model's");
   c->add_option("--block-steps", f->block_steps,
@@ -339,24 +405,30 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
                 "original block's outputs (default 40; 0 = off; needs refinement)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--block-samples", f->block_samples, "Calibration sequences used by block-output matching")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--block-lr", f->block_lr, "Adam step of block-output matching for the scales, relative to their RMS")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--block-latent-lr", f->block_latent_lr,
                 "The same for the latent sign factors (0 = signs stay as per-weight refinement left them)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", f->seed, "Seed of randomized SVD sketches and refinement minibatches (same seed, same file)")
       ->capture_default_str();
   c->add_flag("--no-residual", f->no_residual, "One path instead of the primary + residual pair");
   c->add_option("--kv-factor", f->kv_factor, "Rank multiplier for attn_k / attn_v")
-      ->capture_default_str()->check(cli::finite_positive());
+      ->capture_default_str()
+      ->check(cli::finite_positive());
   c->add_option("--keep-type", f->keep_type, "Type of the tensors kept dense (embeddings, output): F16, BF16, F32")
       ->capture_default_str();
-  c->add_option("--gguf-quant", f->gguf_quant, "GGUF type of the reconstruction for --format gguf-lossy")->capture_default_str();
+  c->add_option("--gguf-quant", f->gguf_quant, "GGUF type of the reconstruction for --format gguf-lossy")
+      ->capture_default_str();
   c->add_flag("--skip-validation", f->skip_validation, "Do not measure perplexity after compression");
   c->add_option("--validation-data", f->validation_data, "Text for the validation perplexity (default: bundled text)");
   c->add_option("--validation-chunks", f->validation_chunks, "512-token chunks scored by validation")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
   f->ckpt.add_to(c);
   out.push_back({c, [&g, f] { return run_compress(g, *f); }});
@@ -370,15 +442,16 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   v->add_option("INPUT", f->file, "A .littlebit or gguf-ext file")->required();
   v->add_option("OUTPUT_FORMAT", f->format, "littlebit, gguf-ext or gguf-lossy")->required();
   v->add_option("-o,--output-dir", f->output_dir, "Output directory")->capture_default_str();
-  v->add_option("-n,--output-name", f->output_name, "Output file name")
-      ->check(cli::plain_file_name());
+  v->add_option("-n,--output-name", f->output_name, "Output file name")->check(cli::plain_file_name());
   v->add_option("--gguf-quant", f->gguf_quant, "GGUF type for gguf-lossy (e.g. Q4_K_M, Q5_K_M)")->capture_default_str();
   v->add_flag("--force", f->force, "Convert to gguf-lossy without stopping at the quality warning (exit 9)");
   v->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({v, [&g, f] { return run_convert(g, *f); }});
 
-  CLI::App* q = group->add_subcommand("validate", "Perplexity (and coherence) of a compressed model against the original");
-  model_argument(q->add_option("ORIGINAL", f->original, "Original model (HF directory, GGUF or hub id)")->required(), &f->original);
+  CLI::App* q =
+      group->add_subcommand("validate", "Perplexity (and coherence) of a compressed model against the original");
+  model_argument(q->add_option("ORIGINAL", f->original, "Original model (HF directory, GGUF or hub id)")->required(),
+                 &f->original);
   q->add_option("COMPRESSED", f->compressed, "Compressed model (.littlebit, or the gguf-lossy file)")->required();
   q->add_option("--calibration-data", f->calibration_data, "Evaluation text (default: bundled text)");
   q->add_option("--calibration-samples", f->validation_chunks, "512-token chunks scored")->capture_default_str();

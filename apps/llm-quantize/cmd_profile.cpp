@@ -51,7 +51,11 @@ int run_list(const GlobalOptions& g) {
     libquant::JsonWriter j(2);
     j.begin_object().field("status", "success").key("profiles").begin_array();
     for (const auto& p : methods::preset_profiles())
-      j.begin_object().field("name", p.name).field("strategy", p.strategy).field("description", p.description).end_object();
+      j.begin_object()
+          .field("name", p.name)
+          .field("strategy", p.strategy)
+          .field("description", p.description)
+          .end_object();
     j.end_array().end_object();
     print_json(j);
     return 0;
@@ -71,7 +75,8 @@ int run_show(const GlobalOptions& g, const ProfileOptions& o) {
   for (size_t i = 0; i < p.rules.size(); ++i)
     std::printf("  %2zu. %-44s -> %s\n", i + 1, rule_text(p.rules[i]).c_str(), type_name(p.rules[i].type).c_str());
   std::cout << "  default: " << (p.default_type ? type_name(*p.default_type) : "the reference mixture's type") << "\n";
-  if (p.target_bpw) std::printf("  target: %.3f bpw (rules pin what they match; the rest is allocated)\n", *p.target_bpw);
+  if (p.target_bpw)
+    std::printf("  target: %.3f bpw (rules pin what they match; the rest is allocated)\n", *p.target_bpw);
   return 0;
 }
 
@@ -115,14 +120,14 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   p.name = o.name;
   p.strategy = "custom";
   char desc[256];
-  std::snprintf(desc, sizeof desc, "allocated for %s at %.3f bpw (%llu bytes)%s",
-                display_file_name(o.model).c_str(),
-                file_bpw(plan.file_size, plan.parameter_count),
-                static_cast<unsigned long long>(plan.file_size), o.imatrix.empty() ? "" : " with an importance matrix");
+  std::snprintf(desc, sizeof desc, "allocated for %s at %.3f bpw (%llu bytes)%s", display_file_name(o.model).c_str(),
+                file_bpw(plan.file_size, plan.parameter_count), static_cast<unsigned long long>(plan.file_size),
+                o.imatrix.empty() ? "" : " with an importance matrix");
   p.description = desc;
   p.candidates = d.candidates;
   for (const auto& t : plan.tensors)
-    if (libquant::traits(t.type).is_quantized) p.rules.push_back({escape_regex(t.name), "", std::nullopt, std::nullopt, t.type});
+    if (libquant::traits(t.type).is_quantized)
+      p.rules.push_back({escape_regex(t.name), "", std::nullopt, std::nullopt, t.type});
   methods::save_profile(p, out);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
@@ -162,12 +167,17 @@ int run_validate(const GlobalOptions& g, const ProfileOptions& o) {
   }
   std::vector<std::string> unused;
   for (size_t i = 0; i < p.rules.size(); ++i)
-    if (!hits[i]) unused.push_back("rule " + std::to_string(i + 1) + " (" + rule_text(p.rules[i]) + ") matches no tensor");
+    if (!hits[i])
+      unused.push_back("rule " + std::to_string(i + 1) + " (" + rule_text(p.rules[i]) + ") matches no tensor");
   const double bpw = file_bpw(plan.file_size, plan.parameter_count);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("valid", true).field("profile_name", p.name)
-        .field("file_size", plan.file_size).field("effective_bpw", bpw);
+    j.begin_object()
+        .field("status", "success")
+        .field("valid", true)
+        .field("profile_name", p.name)
+        .field("file_size", plan.file_size)
+        .field("effective_bpw", bpw);
     j.key("rule_matches").begin_array();
     for (size_t h : hits) j.value(static_cast<uint64_t>(h));
     j.end_array().key("warnings").begin_array();
@@ -175,7 +185,11 @@ int run_validate(const GlobalOptions& g, const ProfileOptions& o) {
     for (const auto& w : fallbacks) j.value(w);
     j.end_array().key("tensors").begin_array();
     for (const auto& t : plan.tensors)
-      j.begin_object().field("name", t.name).field("type", type_name(t.type)).field("from_rule", t.profile_rule).end_object();
+      j.begin_object()
+          .field("name", t.name)
+          .field("type", type_name(t.type))
+          .field("from_rule", t.profile_rule)
+          .end_object();
     j.end_array().end_object();
     print_json(j);
     return 0;
@@ -205,16 +219,21 @@ std::vector<Command> register_profile(CLI::App& app, const GlobalOptions& g) {
   show->add_option("PROFILE_NAME", o->profile, "Preset name or .dqprofile path")->required();
   out.push_back({show, [&g, o] { return run_show(g, *o); }});
 
-  CLI::App* create = group->add_subcommand("create", "Allocate types per tensor for a model and save them as a profile");
+  CLI::App* create =
+      group->add_subcommand("create", "Allocate types per tensor for a model and save them as a profile");
   create->add_option("--name", o->name, "Profile name")->required();
   create->add_option("--imatrix", o->imatrix, "Importance matrix (.dat or GGUF imatrix)")->required();
-  model_argument(create->add_option("--model", o->model, "The model the profile is for (its weights are quantized to measure errors)"), &o->model);
-  create->add_option("--target-bpw", o->target_bpw, "Bits per weight of the whole file")->check(cli::finite_range(1.0, 16.0));
+  model_argument(create->add_option("--model", o->model,
+                                    "The model the profile is for (its weights are quantized to measure errors)"),
+                 &o->model);
+  create->add_option("--target-bpw", o->target_bpw, "Bits per weight of the whole file")
+      ->check(cli::finite_range(1.0, 16.0));
   create->add_option("--target-size-bytes,--target-size", o->target_size_bytes, "File size to stay under, in bytes")
       ->check(CLI::PositiveNumber);
   create->add_option("--candidates", o->candidates, "Types to choose from (comma-separated)")->delimiter(',');
   create->add_option("--sample-rows", o->sample_rows, "Rows per tensor whose error is measured")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   create->add_option("-o,--output", o->output, "Output path (default NAME.dqprofile)");
   create->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());
   out.push_back({create, [&g, o] { return run_create(g, *o); }});

@@ -42,7 +42,8 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
   opts.kl_base = o.kl_base;
   opts.tokenizer = o.tokenizer;
   if (o.data.empty() && o.kl_base.empty())
-    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--data is required (unless --kl-base gives the tokens)",
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument,
+                          "--data is required (unless --kl-base gives the tokens)",
                           "Pass --data FILE with the evaluation text");
   const auto r = libquant::eval::perplexity(opts);
   const auto& k = r.kl;
@@ -62,11 +63,17 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
         .field("duration_seconds", r.duration_seconds)
         .field("tokens_per_second", r.tokens_per_second);
     if (r.has_kl) {
-      j.key("kl_divergence").begin_object()
-          .field("mean_kld", k.mean_kld).field("mean_kld_error", k.kld_error).field("max_kld", k.max_kld)
-          .field("same_top_p", k.same_top_p).field("same_top_p_error", k.same_top_p_error)
-          .field("perplexity_base", k.ppl_base).field("mean_ln_ppl_ratio", k.mean_ln_ratio)
-          .field("delta_ppl", r.ppl - k.ppl_base).field("rms_delta_p", k.rms_delta_p)
+      j.key("kl_divergence")
+          .begin_object()
+          .field("mean_kld", k.mean_kld)
+          .field("mean_kld_error", k.kld_error)
+          .field("max_kld", k.max_kld)
+          .field("same_top_p", k.same_top_p)
+          .field("same_top_p_error", k.same_top_p_error)
+          .field("perplexity_base", k.ppl_base)
+          .field("mean_ln_ppl_ratio", k.mean_ln_ratio)
+          .field("delta_ppl", r.ppl - k.ppl_base)
+          .field("rms_delta_p", k.rms_delta_p)
           .end_object();
     }
     j.end_object();
@@ -115,7 +122,8 @@ int run_tokenize(const GlobalOptions& g, const TokenizeOptions& o) {
 Command register_tokenize(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<TokenizeOptions>();
   CLI::App* sub = app.add_subcommand("tokenize", "Token ids of a text with the model's own tokenizer (JSON)");
-  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id")->required(), &o->model);
+  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id")->required(),
+                 &o->model);
   auto* file = sub->add_option("--file", o->file, "Text file");
   sub->add_option("--text", o->text, "Text")->excludes(file);
   sub->add_flag("--no-bos", o->no_bos, "Do not add BOS even if the model asks for it");
@@ -138,17 +146,25 @@ int run_coherence(const GlobalOptions& g, CoherenceCliOptions& c) {
   const auto r = libquant::eval::coherence_check(c.o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", r.passed ? "success" : "failed").field("coherence_score", r.score)
-        .field("threshold", c.o.threshold).key("samples").begin_array();
+    j.begin_object()
+        .field("status", r.passed ? "success" : "failed")
+        .field("coherence_score", r.score)
+        .field("threshold", c.o.threshold)
+        .key("samples")
+        .begin_array();
     for (const auto& s : r.samples)
-      j.begin_object().field("prompt", s.prompt).field("continuation", s.continuation)
-          .field("distinct_trigrams", s.distinct_trigrams).field("fluency", s.fluency)
-          .field("reference_perplexity", s.reference_ppl).field("score", s.score).end_object();
+      j.begin_object()
+          .field("prompt", s.prompt)
+          .field("continuation", s.continuation)
+          .field("distinct_trigrams", s.distinct_trigrams)
+          .field("fluency", s.fluency)
+          .field("reference_perplexity", s.reference_ppl)
+          .field("score", s.score)
+          .end_object();
     j.end_array().end_object();
     if (r.passed) print_json(j);
   } else {
-    for (const auto& s : r.samples)
-      std::cout << "[" << s.score << "] " << s.prompt << " | " << s.continuation << "\n";
+    for (const auto& s : r.samples) std::cout << "[" << s.score << "] " << s.prompt << " | " << s.continuation << "\n";
     std::cout << "Coherence score: " << r.score << " (threshold " << c.o.threshold << ")\n";
   }
   if (!r.passed) {
@@ -163,31 +179,41 @@ int run_coherence(const GlobalOptions& g, CoherenceCliOptions& c) {
 
 Command register_coherence(CLI::App& quality, const GlobalOptions& g) {
   auto c = std::make_shared<CoherenceCliOptions>();
-  CLI::App* sub = quality.add_subcommand("coherence", "Greedy generation from fixed prompts, scored for repetition and fluency");
+  CLI::App* sub =
+      quality.add_subcommand("coherence", "Greedy generation from fixed prompts, scored for repetition and fluency");
   model_argument(sub->add_option("MODEL", c->model, "Model to check")->required(), &c->model);
   sub->add_option("--reference", c->reference, "Original model: fluency is judged by how likely it finds the output");
   sub->add_option("--prompt", c->o.prompts, "Prompt (repeatable; default: three built-in prompts)");
-  sub->add_option("--max-tokens", c->o.max_new_tokens, "Tokens generated per prompt")->capture_default_str()
+  sub->add_option("--max-tokens", c->o.max_new_tokens, "Tokens generated per prompt")
+      ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   sub->add_option("--threshold", c->o.threshold, "Minimum mean score (0-1); below it the command exits 12")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--threads", c->o.threads, "Threads (0 = all cores)")->check(cli::thread_count());
   return {sub, [&g, c] { return run_coherence(g, *c); }};
 }
 
 Command register_quality(CLI::App& app, const GlobalOptions& g) {
   auto po = std::make_shared<PerplexityCliOptions>();
-  CLI::App* quality = app.add_subcommand("quality", "Measure model quality: perplexity, KL divergence, quantized-vs-original reports and comparisons, coherence");
+  CLI::App* quality = app.add_subcommand(
+      "quality",
+      "Measure model quality: perplexity, KL divergence, quantized-vs-original reports and comparisons, coherence");
   quality->require_subcommand(1);
   CLI::App* ppl = quality->add_subcommand("perplexity", "Perplexity with llama-perplexity's method");
-  model_argument(ppl->add_option("MODEL", po->model, "HF checkpoint directory, .gguf file or hub id")->required(), &po->model);
+  model_argument(ppl->add_option("MODEL", po->model, "HF checkpoint directory, .gguf file or hub id")->required(),
+                 &po->model);
   ppl->add_option("--data", po->data, "Evaluation text (plain UTF-8; exit 15 when unreadable)");
-  ppl->add_option("--ctx", po->ctx, "Tokens per chunk (only the second half is scored)")->capture_default_str()
+  ppl->add_option("--ctx", po->ctx, "Tokens per chunk (only the second half is scored)")
+      ->capture_default_str()
       ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   ppl->add_option("--chunks", po->chunks, "Evaluate only the first N chunks (-1 = all)")->capture_default_str();
-  ppl->add_option("--batch", po->batch, "Chunks evaluated together")->capture_default_str()
+  ppl->add_option("--batch", po->batch, "Chunks evaluated together")
+      ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1024}));
-  ppl->add_option("--threads", po->threads, "Threads (0 = all cores)")->capture_default_str()->check(cli::thread_count());
+  ppl->add_option("--threads", po->threads, "Threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(cli::thread_count());
   ppl->add_option("--save-logits", po->save_logits,
                   "Write the log-probabilities of every scored token (llama-perplexity's KL base file)");
   ppl->add_option("--kl-base", po->kl_base, "KL-divergence against a --save-logits file (its tokens are used)")
@@ -195,7 +221,8 @@ Command register_quality(CLI::App& app, const GlobalOptions& g) {
   ppl->add_option("--tokenizer", po->tokenizer,
                   "Take the tokenizer from this HF directory or .gguf file (for checkpoints without tokenizer files)")
       ->check(CLI::ExistingPath);
-  ppl->add_flag("--whole-model", po->whole_model, "Keep all weights in memory instead of streaming one layer at a time");
+  ppl->add_flag("--whole-model", po->whole_model,
+                "Keep all weights in memory instead of streaming one layer at a time");
   return {ppl, [&g, po] { return run_perplexity(g, *po); }};
 }
 
@@ -236,8 +263,10 @@ int run_logits(const LogitsCliOptions& o) {
 
 Command register_logits(CLI::App& quality) {
   auto o = std::make_shared<LogitsCliOptions>();
-  CLI::App* sub = quality.add_subcommand("logits", "Logits of one token sequence (JSON), for checks against other engines");
-  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id")->required(), &o->model);
+  CLI::App* sub =
+      quality.add_subcommand("logits", "Logits of one token sequence (JSON), for checks against other engines");
+  model_argument(sub->add_option("MODEL", o->model, "HF checkpoint directory, .gguf file or hub id")->required(),
+                 &o->model);
   sub->add_option("--ids", o->ids, "Comma-separated token ids, evaluated from position 0")->required();
   sub->add_flag("--whole-model", o->whole_model, "Keep all weights in memory");
   return {sub, [o] { return run_logits(*o); }};

@@ -60,8 +60,7 @@ void metrics_json(libquant::JsonWriter& j, const libquant::jobs::QualityReport& 
 }
 
 int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
-  if (!o.output.empty())
-    libquant::require_output_apart_from_inputs(o.output, {o.original, o.quantized.at(0), o.data});
+  if (!o.output.empty()) libquant::require_output_apart_from_inputs(o.output, {o.original, o.quantized.at(0), o.data});
   const auto r = run_one(g, o, o.quantized.at(0), o.include_layers);
   libquant::JsonWriter j(2);
   j.begin_object().field("status", "success").field("original_model", r.original).field("quantized_model", r.quantized);
@@ -69,14 +68,23 @@ int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
   metrics_json(j, r);
   j.key("layer_errors").begin_array();
   for (const auto& l : r.layers)
-    j.begin_object().field("layer_name", l.layer_name).field("mse", l.mse).field("max_error", l.max_error)
-        .field("relative_error", l.relative_error).field("bit_width", l.bit_width).field("mixer", l.mixer).end_object();
+    j.begin_object()
+        .field("layer_name", l.layer_name)
+        .field("mse", l.mse)
+        .field("max_error", l.max_error)
+        .field("relative_error", l.relative_error)
+        .field("bit_width", l.bit_width)
+        .field("mixer", l.mixer)
+        .end_object();
   j.end_array();
   if (!r.by_mixer.empty()) {
     j.key("errors_by_mixer").begin_array();
     for (const auto& m : r.by_mixer)
-      j.begin_object().field("mixer", m.mixer).field("layers", m.layers)
-          .field("mean_relative_error", m.mean_relative_error).end_object();
+      j.begin_object()
+          .field("mixer", m.mixer)
+          .field("layers", m.layers)
+          .field("mean_relative_error", m.mean_relative_error)
+          .end_object();
     j.end_array();
   }
   j.field("duration_seconds", r.duration_seconds).end_object();
@@ -131,14 +139,17 @@ int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
     return 0;
   }
   const bool csv = g.csv;
-  if (csv) std::cout << "model,perplexity,delta_pct,mean_kld,same_top_p,file_size,bpw\n";
-  else std::cout << "model                                      PPL        delta%    KLD        top-1%   size        bpw\n";
+  if (csv)
+    std::cout << "model,perplexity,delta_pct,mean_kld,same_top_p,file_size,bpw\n";
+  else
+    std::cout
+        << "model                                      PPL        delta%    KLD        top-1%   size        bpw\n";
   char line[512];
   for (const auto& r : reps) {
     if (csv)
-      std::snprintf(line, sizeof line, "%s,%.6f,%.4f,%.6f,%.6f,%llu,%.4f\n", r.quantized.c_str(), r.perplexity_quantized,
-                    r.perplexity_delta_pct, r.mean_kld, r.same_top_p, static_cast<unsigned long long>(r.size_quantized),
-                    r.bpw_quantized);
+      std::snprintf(line, sizeof line, "%s,%.6f,%.4f,%.6f,%.6f,%llu,%.4f\n", r.quantized.c_str(),
+                    r.perplexity_quantized, r.perplexity_delta_pct, r.mean_kld, r.same_top_p,
+                    static_cast<unsigned long long>(r.size_quantized), r.bpw_quantized);
     else
       std::snprintf(line, sizeof line, "%-42s %-10.4f %+-9.2f %-10.6f %-8.2f %-11s %.3f\n", r.quantized.c_str(),
                     r.perplexity_quantized, r.perplexity_delta_pct, r.mean_kld, 100 * r.same_top_p,
@@ -155,8 +166,11 @@ int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
 
 void add_common(CLI::App* sub, ReportCliOptions& o) {
   sub->add_option("--data,--calibration-data", o.data, "Evaluation text (exit 15 when unreadable)")->required();
-  sub->add_option("--ctx", o.ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
-  sub->add_option("--chunks,--calibration-samples", o.chunks, "Chunks of the text evaluated")->capture_default_str()
+  sub->add_option("--ctx", o.ctx, "Tokens per chunk")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  sub->add_option("--chunks,--calibration-samples", o.chunks, "Chunks of the text evaluated")
+      ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_option("--threads", o.threads, "Threads (0 = all cores)")->capture_default_str()->check(cli::thread_count());
 }
@@ -166,8 +180,13 @@ void add_common(CLI::App* sub, ReportCliOptions& o) {
 std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOptions& g) {
   auto ro = std::make_shared<ReportCliOptions>();
   CLI::App* report = quality.add_subcommand("report", "Quality of a quantized model against its original");
-  model_argument(report->add_option("ORIGINAL", ro->original, "Original model (HF directory, .gguf or hub id)")->required(), &ro->original);
-  model_argument(report->add_option("QUANTIZED", ro->quantized, "Quantized model (.gguf, HF directory or hub id)")->required()->expected(1), &ro->quantized);
+  model_argument(
+      report->add_option("ORIGINAL", ro->original, "Original model (HF directory, .gguf or hub id)")->required(),
+      &ro->original);
+  model_argument(report->add_option("QUANTIZED", ro->quantized, "Quantized model (.gguf, HF directory or hub id)")
+                     ->required()
+                     ->expected(1),
+                 &ro->quantized);
   add_common(report, *ro);
   report->add_flag("--include-layers", ro->include_layers, "Per-layer output error on the original's inputs");
   report->add_option("-o,--output", ro->output, "Also write the JSON report to this file");
@@ -175,7 +194,10 @@ std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOpt
   auto co = std::make_shared<ReportCliOptions>();
   CLI::App* compare = quality.add_subcommand("compare", "Compare several quantized models against the original");
   model_argument(compare->add_option("ORIGINAL", co->original, "Original model")->required(), &co->original);
-  model_argument(compare->add_option("QUANTIZED", co->quantized, "Quantized models (files, directories or hub ids)")->required()->expected(1, 64), &co->quantized);
+  model_argument(compare->add_option("QUANTIZED", co->quantized, "Quantized models (files, directories or hub ids)")
+                     ->required()
+                     ->expected(1, 64),
+                 &co->quantized);
   add_common(compare, *co);
   std::string metrics = "all";
   compare->add_option("--metrics", metrics, "Metrics shown (all are computed): perplexity, size, bpw, all");

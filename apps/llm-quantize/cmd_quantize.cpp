@@ -9,7 +9,6 @@
 #include <iostream>
 #include <optional>
 
-
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
 #include "environment.hpp"
@@ -70,7 +69,6 @@ struct GateResults {
   std::optional<libquant::eval::CoherenceResult> coherence;
 };
 
-
 // --quality-report / --coherence-check on the written file: exit 11 when the
 // perplexity rises more than LLM_QUANTIZE_QUALITY_THRESHOLD percent (default
 // 20), 12 when the coherence score is below LLM_QUANTIZE_COHERENCE_THRESHOLD
@@ -121,18 +119,16 @@ void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
   for (const auto& t : res.tensors) {
     if (t.estimated_error < 0) continue;
     const double bits = libquant::bits_per_weight(t.type);
-    std::printf("%-32s %-8s %6.3f %12lld %7.2fx %12.4g\n", t.name.c_str(), std::string(libquant::traits(t.type).name).c_str(),
-                bits, static_cast<long long>(t.shape.numel()), 16.0 / bits, t.estimated_error);
+    std::printf("%-32s %-8s %6.3f %12lld %7.2fx %12.4g\n", t.name.c_str(),
+                std::string(libquant::traits(t.type).name).c_str(), bits, static_cast<long long>(t.shape.numel()),
+                16.0 / bits, t.estimated_error);
   }
 }
-
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
 }
-
-
 
 fs::path output_path_for(const QuantizeOptions& o, const std::string& level) {
   std::string name = o.output_name;
@@ -188,13 +184,15 @@ int run_weight_only(const GlobalOptions& g, const QuantizeOptions& o) {
     if (o.weight_only.layout != "compressed-tensors") name += "-" + o.weight_only.layout + "-layout";
   }
   libquant::TerminalProgress progress(progress_enabled(g));
-  auto opts = o.weight_only.job_options(o.model, fs::path(o.output_dir) / name, o.format, bits, o.smoothquant, o.threads);
+  auto opts =
+      o.weight_only.job_options(o.model, fs::path(o.output_dir) / name, o.format, bits, o.smoothquant, o.threads);
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
   const auto res = libquant::jobs::quantize_weight_only(opts);
   const auto gates = run_quality_gates(o, res.output, progress);
   const double coherence = gates.coherence ? gates.coherence->score : 0.0;
-  print_weight_only_result(g, o.format, res, gates.report ? &*gates.report : nullptr, gates.coherence ? &coherence : nullptr);
+  print_weight_only_result(g, o.format, res, gates.report ? &*gates.report : nullptr,
+                           gates.coherence ? &coherence : nullptr);
   return 0;
 }
 
@@ -217,7 +215,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   if (level == "TERNARY") {
     const std::string tf = upper(o.ternary_format);
     if (tf != "TQ1_0" && tf != "TQ2_0")
-      throw Error(ErrorCode::InvalidArgument, "unknown --ternary-format '" + o.ternary_format + "'", "Use tq1_0 or tq2_0");
+      throw Error(ErrorCode::InvalidArgument, "unknown --ternary-format '" + o.ternary_format + "'",
+                  "Use tq1_0 or tq2_0");
     file_type = tf;
   }
   if (level != "dynamic" && !o.profile.empty())
@@ -226,7 +225,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     throw Error(ErrorCode::InvalidArgument, "--target-bpw / --target-size-bytes need -q dynamic",
                 "Use -q dynamic --target-bpw B, or drop the target");
   if (o.target_bpw && o.target_size_bytes)
-    throw Error(ErrorCode::InvalidArgument, "--target-bpw and --target-size-bytes exclude each other", "Give one target");
+    throw Error(ErrorCode::InvalidArgument, "--target-bpw and --target-size-bytes exclude each other",
+                "Give one target");
   require_output_dir(o);
 
   libquant::TerminalProgress progress(progress_enabled(g));
@@ -240,19 +240,24 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   opts.leave_output_tensor = o.leave_output_tensor;
   opts.pure = o.pure;
   opts.allow_requantize = o.allow_requantize;
-  if (!o.output_tensor_type.empty()) opts.output_tensor_type = parse_ggml_type(o.output_tensor_type, "--output-tensor-type");
-  if (!o.token_embedding_type.empty()) opts.token_embedding_type = parse_ggml_type(o.token_embedding_type, "--token-embedding-type");
+  if (!o.output_tensor_type.empty())
+    opts.output_tensor_type = parse_ggml_type(o.output_tensor_type, "--output-tensor-type");
+  if (!o.token_embedding_type.empty())
+    opts.token_embedding_type = parse_ggml_type(o.token_embedding_type, "--token-embedding-type");
   for (const auto& spec : o.tensor_types) {
     const auto eq = spec.rfind('=');
     if (eq == std::string::npos || eq == 0)
-      throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE", "Example: --tensor-type 'attn_v=Q8_0'");
+      throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE",
+                  "Example: --tensor-type 'attn_v=Q8_0'");
     opts.tensor_types.emplace_back(spec.substr(0, eq), parse_ggml_type(spec.substr(eq + 1), "--tensor-type"));
   }
   if (!o.profile.empty()) opts.profile = libquant::methods::load_profile(o.profile, env::profile_dirs());
   if (!o.super_weights.empty() && !o.protect_super_weights)
-    throw Error(ErrorCode::InvalidArgument, "--super-weights needs --protect-super-weights", "Add --protect-super-weights");
+    throw Error(ErrorCode::InvalidArgument, "--super-weights needs --protect-super-weights",
+                "Add --protect-super-weights");
   if (o.protect_super_weights) {  // the library refuses it without --imatrix
-    opts.super_weights = o.super_weights.empty() ? fs::path(o.imatrix + ".super_weights.json") : fs::path(o.super_weights);
+    opts.super_weights =
+        o.super_weights.empty() ? fs::path(o.imatrix + ".super_weights.json") : fs::path(o.super_weights);
     opts.protection_coverage = o.protection_coverage;
   }
   if (level == "dynamic" && (o.target_bpw || o.target_size_bytes || !o.candidates.empty() || o.profile.empty())) {
@@ -279,7 +284,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   libquant::log_info("Validating output...");
   const libquant::io::GgufFile check(res.output_path);
   const bool valid = check.header().tensors.size() == res.tensors.size();
-  const double ratio = res.original_size ? static_cast<double>(res.file_size) / static_cast<double>(res.original_size) : 0.0;
+  const double ratio =
+      res.original_size ? static_cast<double>(res.file_size) / static_cast<double>(res.original_size) : 0.0;
   const auto gates = run_quality_gates(o, res.output_path, progress);
 
   if (g.mode == OutputMode::Json) {
@@ -316,7 +322,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
       }
       j.end_array();
     }
-    j.key("metadata").begin_object()
+    j.key("metadata")
+        .begin_object()
         .field("original_dtype", res.original_dtype)
         .field("original_size", res.original_size)
         .field("layers_processed", res.layers_processed)
@@ -327,7 +334,11 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     if (libquant::verbosity() >= libquant::Verbosity::Verbose) {
       j.key("tensors").begin_array();
       for (const auto& t : res.tensors) {
-        j.begin_object().field("name", t.name).field("type", std::string(libquant::traits(t.type).name)).key("shape").begin_array();
+        j.begin_object()
+            .field("name", t.name)
+            .field("type", std::string(libquant::traits(t.type).name))
+            .key("shape")
+            .begin_array();
         for (int64_t d : t.shape.dims()) j.value(d);
         j.end_array().end_object();
       }
@@ -348,18 +359,24 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
 Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<QuantizeOptions>();
   CLI::App* sub = app.add_subcommand("quantize", "Quantize or convert a model (HF directory or GGUF file)");
-  model_argument(sub->add_option("MODEL", o->model, "Hugging Face checkpoint directory, .gguf file, or hub id org/name[@revision][:QUANT]")->required(), &o->model);
+  model_argument(sub->add_option("MODEL", o->model,
+                                 "Hugging Face checkpoint directory, .gguf file, or hub id org/name[@revision][:QUANT]")
+                     ->required(),
+                 &o->model);
   sub->add_option("OUTPUT_FORMAT", o->format,
                   "Target format: gguf (a .gguf file), smoothquant (W8A8 INT8 compressed-tensors checkpoint "
                   "directory), gptq or awq (W4A16 and friends, compressed-tensors pack-quantized directory)")
       ->required();
-  sub->add_option("-q,--quant-level", o->level, "Quantization level, e.g. F16, Q8_0, Q4_K_M (gguf); W8A8 (smoothquant); 4bit, 8bit, 3bit, 2bit "
+  sub->add_option("-q,--quant-level", o->level,
+                  "Quantization level, e.g. F16, Q8_0, Q4_K_M (gguf); W8A8 (smoothquant); 4bit, 8bit, 3bit, 2bit "
                   "(gptq, awq; default 4bit)");
   sub->add_option("-o,--output-dir", o->output_dir, "Output directory")->capture_default_str();
   sub->add_option("-n,--output-name", o->output_name,
                   "Output file name (default <model>-<LEVEL>.gguf; smoothquant: directory <model>-W8A8[-smoothquant])")
       ->check(cli::plain_file_name());
-  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str()->check(cli::thread_count());
+  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(cli::thread_count());
   sub->add_option("--imatrix", o->imatrix, "Importance matrix (llama.cpp .dat or GGUF imatrix) for low-bit types");
   sub->add_flag("--leave-output-tensor", o->leave_output_tensor, "Keep output.weight unquantized");
   sub->add_flag("--pure", o->pure, "One type for every quantized tensor (no k-quant mixture rules)");
@@ -367,7 +384,8 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--output-tensor-type", o->output_tensor_type, "Type for output.weight, e.g. Q8_0");
   sub->add_option("--token-embedding-type", o->token_embedding_type, "Type for token_embd.weight, e.g. Q8_0");
   sub->add_option("--tensor-type", o->tensor_types, "REGEX=TYPE override for matching tensors (repeatable)");
-  sub->add_option("--ternary-format", o->ternary_format, "Format for -q TERNARY: tq1_0 or tq2_0")->capture_default_str();
+  sub->add_option("--ternary-format", o->ternary_format, "Format for -q TERNARY: tq1_0 or tq2_0")
+      ->capture_default_str();
   sub->add_option("--target-bpw", o->target_bpw,
                   "-q dynamic: bits per weight of the whole file (size = bpw x parameters / 8); types per tensor are "
                   "allocated to minimise the importance-weighted error")
@@ -382,33 +400,39 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
                   "-q dynamic: preset (attention-high, balanced, compression-max) or .dqprofile file; its rules pin "
                   "the tensors they match");
   sub->add_flag("--quality-report", o->quality_report,
-               "After writing, measure perplexity of the original and the output (exit 11 above "
-               "LLM_QUANTIZE_QUALITY_THRESHOLD percent, default 20)");
+                "After writing, measure perplexity of the original and the output (exit 11 above "
+                "LLM_QUANTIZE_QUALITY_THRESHOLD percent, default 20)");
   sub->add_option("--quality-data", o->quality_data, "Text for --quality-report (default: the bundled text)");
   sub->add_option("--quality-chunks", o->quality_chunks, "Chunks of 512 tokens for --quality-report")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   sub->add_flag("--coherence-check", o->coherence_check,
                 "After writing, generate from fixed prompts and score repetition/fluency (exit 12 below "
                 "LLM_QUANTIZE_COHERENCE_THRESHOLD, default 0.5)");
   sub->add_flag("--protect-super-weights", o->protect_super_weights,
-               "-q dynamic: keep super weights and the most salient weights (needs --imatrix and analyze's "
-               "super-weight file)");
+                "-q dynamic: keep super weights and the most salient weights (needs --imatrix and analyze's "
+                "super-weight file)");
   sub->add_option("--super-weights", o->super_weights,
                   "Super-weight JSON from analyze --identify-super-weights (default: IMATRIX.super_weights.json)");
   sub->add_option("--protection-coverage", o->protection_coverage,
                   "Fraction of each weight protected by saliency |w| sqrt(imatrix), (0, 0.01]")
-      ->capture_default_str()->check(cli::finite_range(1e-9, 0.01));
+      ->capture_default_str()
+      ->check(cli::finite_range(1e-9, 0.01));
   sub->add_option("--error-metric", o->error_metric,
                   "-q dynamic: relative (error / the tensor's weighted energy, per tensor noise-to-signal) or "
                   "absolute (the output error itself)")
-      ->capture_default_str()->check(CLI::IsMember({"relative", "absolute"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"relative", "absolute"}));
   sub->add_option("--kl-refine", o->kl_tokens,
                   "-q dynamic: measure each weight's effect on the output distribution (KL divergence over this many "
                   "tokens, one forward pass per weight) and allocate by it; 0 = off")
-      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
-  sub->add_option("--kl-data", o->kl_data, "-q dynamic --kl-refine: text for the KL probes (default: the bundled text)");
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
+  sub->add_option("--kl-data", o->kl_data,
+                  "-q dynamic --kl-refine: text for the KL probes (default: the bundled text)");
   sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   o->checkpoints.add_to(sub);
   o->smoothquant.add_to(sub);
   o->weight_only.add_to(sub);

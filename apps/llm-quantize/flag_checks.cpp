@@ -18,8 +18,7 @@ bool is_non_finite_number(const std::string& s) {
 void screen(const CLI::App& app) {
   for (const CLI::Option* opt : app.get_options())
     for (const std::string& r : opt->results())
-      if (is_non_finite_number(r))
-        throw CLI::ValidationError(opt->get_name(), "'" + r + "' is not a finite number");
+      if (is_non_finite_number(r)) throw CLI::ValidationError(opt->get_name(), "'" + r + "' is not a finite number");
   for (const CLI::App* sub : app.get_subcommands()) screen(*sub);
 }
 }  // namespace
@@ -52,8 +51,7 @@ CLI::Validator finite_positive() {
 CLI::Validator plain_file_name() {
   return CLI::Validator(
       [](std::string& s) -> std::string {
-        if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos ||
-            s.find('\0') != std::string::npos)
+        if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos || s.find('\0') != std::string::npos)
           return "'" + s + "' is not a plain file name (the directory is --output-dir)";
         return {};
       },

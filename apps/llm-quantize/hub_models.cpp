@@ -88,9 +88,15 @@ class JsonLinesProgress final : public libquant::ProgressSink {
   void emit(uint64_t done, std::string_view label, const char* event) {
     libquant::JsonWriter j(0);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    j.begin_object().field("event", event).field("stage", stage_).field("done", done).field("total", total_).field("unit", unit_);
+    j.begin_object()
+        .field("event", event)
+        .field("stage", stage_)
+        .field("done", done)
+        .field("total", total_)
+        .field("unit", unit_);
     if (!label.empty()) j.field("file", std::string(label));
-    if (done > 0 && done < total_) j.field("eta_s", elapsed / static_cast<double>(done) * static_cast<double>(total_ - done));
+    if (done > 0 && done < total_)
+      j.field("eta_s", elapsed / static_cast<double>(done) * static_cast<double>(total_ - done));
     j.end_object();
     std::fprintf(stderr, "%s\n", j.str().c_str());
     std::fflush(stderr);
@@ -101,11 +107,13 @@ class JsonLinesProgress final : public libquant::ProgressSink {
 };
 
 // `info`: headers only, laid out in a scratch directory named like the repository.
-libquant::io::HubFetchResult fetch_headers(const libquant::io::HubModelRef& ref, const libquant::io::HubOptions& options,
-                                           const std::string& gguf_file, const std::string& name) {
+libquant::io::HubFetchResult fetch_headers(const libquant::io::HubModelRef& ref,
+                                           const libquant::io::HubOptions& options, const std::string& gguf_file,
+                                           const std::string& name) {
   std::string tmpl = (fs::temp_directory_path() / "llm-quantize-hub-XXXXXX").string();
   if (!::mkdtemp(tmpl.data()))
-    throw libquant::Error(libquant::ErrorCode::General, "cannot create a scratch directory " + tmpl, "Set TMPDIR to a writable directory");
+    throw libquant::Error(libquant::ErrorCode::General, "cannot create a scratch directory " + tmpl,
+                          "Set TMPDIR to a writable directory");
   scratch_dirs().dirs.emplace_back(tmpl);
   return libquant::io::fetch_hub_model_headers(ref, options, gguf_file, fs::path(tmpl) / name);
 }
@@ -118,22 +126,27 @@ std::string fetch(const std::string& arg, const GlobalOptions& g, HubNeed need) 
   libquant::io::HubOptions options = g.hub;
   libquant::TerminalProgress terminal(progress_enabled(g));
   JsonLinesProgress json;
-  if (g.mode == OutputMode::Json) options.progress = &json;
-  else if (progress_enabled(g)) options.progress = &terminal;
+  if (g.mode == OutputMode::Json)
+    options.progress = &json;
+  else if (progress_enabled(g))
+    options.progress = &terminal;
   const std::string name = ref->repo_id.substr(ref->repo_id.find('/') + 1);
-  libquant::log_info("Resolving " + arg + " on " + options.endpoint + (options.offline ? " (offline: cache only)" : ""));
+  libquant::log_info("Resolving " + arg + " on " + options.endpoint +
+                     (options.offline ? " (offline: cache only)" : ""));
   libquant::io::HubFetchResult r;
   try {
     r = need == HubNeed::HeadersOnly ? fetch_headers(*ref, options, g.gguf_file, name)
                                      : libquant::io::fetch_hub_model(*ref, options, g.gguf_file);
   } catch (const libquant::Error& e) {
     // Which GGUF of a repository: the library cannot name our flag, so say it here.
-    if (e.code() == libquant::ErrorCode::InvalidArgument && std::string_view(e.what()).find("GGUF") != std::string_view::npos)
+    if (e.code() == libquant::ErrorCode::InvalidArgument &&
+        std::string_view(e.what()).find("GGUF") != std::string_view::npos)
       throw libquant::Error(e.code(), e.what(), "Pass --gguf-file NAME. " + e.suggestion());
     throw;
   }
-  libquant::log_info(ref->repo_id + " @ " + r.commit.substr(0, 12) + ": " + std::to_string(r.files.size()) + " files, " +
-                     human_size(r.downloaded_bytes) + " downloaded, " + human_size(r.cached_bytes) + " from the cache");
+  libquant::log_info(ref->repo_id + " @ " + r.commit.substr(0, 12) + ": " + std::to_string(r.files.size()) +
+                     " files, " + human_size(r.downloaded_bytes) + " downloaded, " + human_size(r.cached_bytes) +
+                     " from the cache");
   display_names()[r.path.string()] = r.path.extension() == ".gguf" ? r.path.stem().string() : name;
   return r.path.string();
 }

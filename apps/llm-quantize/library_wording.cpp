@@ -62,8 +62,10 @@ std::string in_cli_terms(std::string_view text) {
     out.append(text.substr(i, open - i));
     const std::string_view term = text.substr(open + 1, close - open - 1);
     const auto it = cli_terms().find(term);
-    if (it != cli_terms().end()) out.append(it->second);
-    else out.append(text.substr(open, close - open + 1));
+    if (it != cli_terms().end())
+      out.append(it->second);
+    else
+      out.append(text.substr(open, close - open + 1));
     i = close + 1;
   }
   return out;

@@ -44,7 +44,9 @@ libquant::Verbosity parse_verbosity(const std::string& v) {
 // The library's messages, as the tool's own stderr lines.
 void log_to_stderr(libquant::LogLevel level, std::string_view library_msg) {
   const std::string msg = cli::in_cli_terms(library_msg);
-  const char* prefix = level == libquant::LogLevel::Warning ? "warning: " : level == libquant::LogLevel::Debug ? "debug: " : "";
+  const char* prefix = level == libquant::LogLevel::Warning ? "warning: "
+                       : level == libquant::LogLevel::Debug ? "debug: "
+                                                            : "";
   std::fprintf(stderr, "[llm-quantize] %s%.*s\n", prefix, static_cast<int>(msg.size()), msg.data());
 }
 

@@ -23,11 +23,14 @@ void SmoothQuantFlags::add_to(CLI::App* sub) {
                   "smoothquant, gptq: calibration text (.txt, .json, .jsonl; default: the bundled text; exit 15 when "
                   "unreadable)");
   sub->add_option("--calibration-samples", calibration_samples, "smoothquant, gptq: calibration sequences")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_option("--calibration-seq-len", seq_len, "smoothquant, gptq: tokens per calibration sequence")
-      ->capture_default_str()->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   sub->add_option("--calibration-batch", batch, "smoothquant, gptq: sequences per forward pass")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   sub->add_flag("--static-activations", static_activations,
                 "smoothquant: static per-tensor activation scales from calibration (default: dynamic per token)");
   sub->add_flag("--smooth-down", smooth_down,
@@ -42,12 +45,15 @@ uint64_t parse_size(const std::string& s, const char* flag) {
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
   std::string unit = s.substr(i);
   for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const double mult = unit.empty() || unit == "B" ? 1 : unit == "KB" ? 1e3 : unit == "MB" ? 1e6 : unit == "GB" ? 1e9 : -1;
+  const double mult = unit.empty() || unit == "B" ? 1
+                      : unit == "KB"              ? 1e3
+                      : unit == "MB"              ? 1e6
+                      : unit == "GB"              ? 1e9
+                                                  : -1;
   double v = -1;
   try {
     if (i > 0) v = std::stod(s.substr(0, i));
-  } catch (...) {
-  }
+  } catch (...) {}
   if (mult < 0 || v <= 0)
     throw Error(ErrorCode::InvalidArgument, std::string(flag) + " '" + s + "' is not a size", "Example: 5GB, 500MB");
   return static_cast<uint64_t>(v * mult);
@@ -64,8 +70,7 @@ void SmoothQuantFlags::validate(const std::string& format) const {
       size_t used = 0;
       a = std::stod(alpha, &used);
       if (used != alpha.size()) a = -1;
-    } catch (...) {
-    }
+    } catch (...) {}
     if (!(a >= 0 && a <= 1))
       throw Error(ErrorCode::InvalidArgument, "--alpha '" + alpha + "' is not a number in [0, 1] or 'auto'",
                   "Typical values: 0.5 (default), 0.8 for Llama-2/3; 'auto' searches per layer");
@@ -80,8 +85,10 @@ libquant::jobs::SmoothQuantJobOptions SmoothQuantFlags::job_options(const std::s
   o.model = model;
   o.output = output;
   o.smooth = smoothquant;
-  if (alpha == "auto") o.alpha.reset();
-  else if (!alpha.empty()) o.alpha = std::stod(alpha);
+  if (alpha == "auto")
+    o.alpha.reset();
+  else if (!alpha.empty())
+    o.alpha = std::stod(alpha);
   o.static_activations = static_activations;
   o.smooth_down = smooth_down;
   o.calibration_data = calibration_data;
@@ -104,7 +111,8 @@ std::string alpha_text(const libquant::methods::GroupPlan& g) {
 
 void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::SmoothQuantJobResult& r,
                               const libquant::jobs::QualityReport* report, const double* coherence_score) {
-  const double ratio = r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
+  const double ratio =
+      r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object()
@@ -123,14 +131,17 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
     j.key("smoothing").begin_array();
     for (const auto& s : r.groups) {
       j.begin_object().field("layer", s.group.layer).field("norm", s.group.norm).key("alpha");
-      if (s.alpha) j.value(*s.alpha);
-      else j.null();
+      if (s.alpha)
+        j.value(*s.alpha);
+      else
+        j.null();
       if (s.error >= 0) j.field("int8_error", s.error).field("int8_error_unsmoothed", s.error_unsmoothed);
       j.end_object();
     }
     j.end_array();
     j.key("alpha_candidates").begin_array();
-    for (const auto& c : r.alpha_candidates) j.begin_object().field("candidate", c.name).field("mean_kld", c.kl).end_object();
+    for (const auto& c : r.alpha_candidates)
+      j.begin_object().field("candidate", c.name).field("mean_kld", c.kl).end_object();
     j.end_array();
     write_files_and_notes(j, r.files, r.notes);
     write_quality_fields(j, report, coherence_score);
@@ -144,7 +155,8 @@ void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::Smoo
     std::printf("%-24s %6s %14s %14s\n", "group", "alpha", "int8 error", "unsmoothed");
     for (const auto& s : r.groups) {
       if (s.error >= 0)
-        std::printf("%-24s %6s %14.4g %14.4g\n", s.group.norm.c_str(), alpha_text(s).c_str(), s.error, s.error_unsmoothed);
+        std::printf("%-24s %6s %14.4g %14.4g\n", s.group.norm.c_str(), alpha_text(s).c_str(), s.error,
+                    s.error_unsmoothed);
       else
         std::printf("%-24s %6s\n", s.group.norm.c_str(), alpha_text(s).c_str());
     }

@@ -14,7 +14,7 @@ namespace cli {
 
 struct SmoothQuantFlags {
   bool smoothquant = false;
-  std::string alpha;                 // "" = default 0.5, a number in [0, 1], or "auto"
+  std::string alpha;  // "" = default 0.5, a number in [0, 1], or "auto"
   std::string calibration_data;
   int64_t calibration_samples = 512;
   int64_t seq_len = 512;

@@ -21,8 +21,10 @@ void WeightOnlyFlags::add_to(CLI::App* sub) {
                 "gptq: quantize columns in order of decreasing activation energy, with static groups (llm-compressor's "
                 "actorder \"weight\"; the checkpoint format does not change)");
   sub->add_option("--damp", damp, "gptq: Hessian dampening, a fraction of its mean diagonal")
-      ->capture_default_str()->check(CLI::Range(0.0, 10.0));
-  sub->add_flag("--asym", asymmetric, "gptq: asymmetric integers with a zero point per group (gptq default: symmetric)");
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  sub->add_flag("--asym", asymmetric,
+                "gptq: asymmetric integers with a zero point per group (gptq default: symmetric)");
   sub->add_flag("--sym", symmetric, "awq: symmetric integers (awq default: asymmetric, as AutoAWQ)");
   sub->add_flag("--rtn", rtn, "gptq format: round to nearest instead of GPTQ (no calibration)");
   sub->add_option("--layout", layout,
@@ -33,7 +35,8 @@ void WeightOnlyFlags::add_to(CLI::App* sub) {
       ->check(CLI::IsMember({"compressed-tensors", "gptq", "awq"}));
   sub->add_option("--awq-search-samples", awq_search_samples,
                   "awq: calibration sequences the block output error of each scale candidate is measured on")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
 }
 
 void WeightOnlyFlags::validate() const {  // which format each flag is for: format_flags.cpp
@@ -47,7 +50,8 @@ int WeightOnlyFlags::bits_of(const std::string& level) {
   for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (l.empty()) return 4;
   for (int b : {2, 3, 4, 8})
-    for (const std::string& form : {std::to_string(b) + "bit", "w" + std::to_string(b) + "a16", "int" + std::to_string(b)})
+    for (const std::string& form :
+         {std::to_string(b) + "bit", "w" + std::to_string(b) + "a16", "int" + std::to_string(b)})
       if (l == form) return b;
   throw Error(ErrorCode::InvalidArgument, "gptq/awq quantization level '" + level + "' is not known",
               "Use -q 4bit (W4A16), 8bit, 3bit or 2bit");
@@ -64,8 +68,9 @@ libquant::jobs::WeightOnlyJobOptions WeightOnlyFlags::job_options(const std::str
   using libquant::jobs::WeightOnlyMethod;
   o.method = format == "awq" ? WeightOnlyMethod::Awq : rtn ? WeightOnlyMethod::Rtn : WeightOnlyMethod::Gptq;
   using libquant::jobs::WeightOnlyLayout;
-  o.layout = layout == "gptq" ? WeightOnlyLayout::Gptq : layout == "awq" ? WeightOnlyLayout::Awq
-                                                                          : WeightOnlyLayout::CompressedTensors;
+  o.layout = layout == "gptq"  ? WeightOnlyLayout::Gptq
+             : layout == "awq" ? WeightOnlyLayout::Awq
+                               : WeightOnlyLayout::CompressedTensors;
   o.bits = bits;
   o.group_size = group_size;
   o.symmetric = format == "awq" ? symmetric : !asymmetric;
@@ -81,9 +86,11 @@ libquant::jobs::WeightOnlyJobOptions WeightOnlyFlags::job_options(const std::str
   return o;
 }
 
-void print_weight_only_result(const GlobalOptions& g, const std::string& format, const libquant::jobs::WeightOnlyJobResult& r,
-                              const libquant::jobs::QualityReport* report, const double* coherence_score) {
-  const double ratio = r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
+void print_weight_only_result(const GlobalOptions& g, const std::string& format,
+                              const libquant::jobs::WeightOnlyJobResult& r, const libquant::jobs::QualityReport* report,
+                              const double* coherence_score) {
+  const double ratio =
+      r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object()
@@ -100,13 +107,22 @@ void print_weight_only_result(const GlobalOptions& g, const std::string& format,
         .field("calibration_tokens", r.calibration_tokens);
     j.key("linears").begin_array();
     for (const auto& l : r.linears)
-      j.begin_object().field("name", l.name).field("gptq_loss", l.loss).field("damp", l.damp)
-          .field("dead_columns", l.dead_columns).end_object();
+      j.begin_object()
+          .field("name", l.name)
+          .field("gptq_loss", l.loss)
+          .field("damp", l.damp)
+          .field("dead_columns", l.dead_columns)
+          .end_object();
     j.end_array();
     j.key("awq").begin_array();
     for (const auto& a : r.awq)
-      j.begin_object().field("smooth", a.smooth).field("ratio", a.ratio).field("duo_scaling", a.duo)
-          .field("block_error", a.error).field("block_error_unscaled", a.error_unscaled).end_object();
+      j.begin_object()
+          .field("smooth", a.smooth)
+          .field("ratio", a.ratio)
+          .field("duo_scaling", a.duo)
+          .field("block_error", a.error)
+          .field("block_error_unscaled", a.error_unscaled)
+          .end_object();
     j.end_array();
     write_files_and_notes(j, r.files, r.notes);
     write_quality_fields(j, report, coherence_score);

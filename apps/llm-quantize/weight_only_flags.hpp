@@ -34,7 +34,8 @@ struct WeightOnlyFlags {
                                                    const SmoothQuantFlags& calibration, unsigned threads) const;
 };
 
-void print_weight_only_result(const GlobalOptions& g, const std::string& format, const libquant::jobs::WeightOnlyJobResult& r,
-                              const libquant::jobs::QualityReport* report, const double* coherence_score);
+void print_weight_only_result(const GlobalOptions& g, const std::string& format,
+                              const libquant::jobs::WeightOnlyJobResult& r, const libquant::jobs::QualityReport* report,
+                              const double* coherence_score);
 
 }  // namespace cli

@@ -45,9 +45,10 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> sv(static_cast<size_t>(rank * wpr_v)), su(static_cast<size_t>(out * wpr_u));
   for (auto& w : sv) w = rng();
   for (auto& w : su) w = rng();
-  std::vector<float> x(static_cast<size_t>(in), 0.5f), g(static_cast<size_t>(in), 1.0f), l(static_cast<size_t>(rank), 1.0f),
-      h(static_cast<size_t>(out), 1.0f);
-  std::vector<__half> w16(static_cast<size_t>(out * in), __float2half(0.01f)), x16(static_cast<size_t>(in), __float2half(0.5f));
+  std::vector<float> x(static_cast<size_t>(in), 0.5f), g(static_cast<size_t>(in), 1.0f),
+      l(static_cast<size_t>(rank), 1.0f), h(static_cast<size_t>(out), 1.0f);
+  std::vector<__half> w16(static_cast<size_t>(out * in), __float2half(0.01f)),
+      x16(static_cast<size_t>(in), __float2half(0.5f));
 
   uint64_t *d_sv, *d_su;
   float *d_x, *d_g, *d_l, *d_h, *d_a, *d_b, *d_d, *d_y;
@@ -85,8 +86,8 @@ int main(int argc, char** argv) {
   const float one = 1.0f, zero = 0.0f;
   const auto fp16 = [&] {
     // y[out] = W[out, in] x: column-major W^T [in, out], op T.
-    cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(out), 1, static_cast<int>(in), &one, d_w16, CUDA_R_16F,
-                 static_cast<int>(in), d_x16, CUDA_R_16F, static_cast<int>(in), &zero, d_y, CUDA_R_32F,
+    cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(out), 1, static_cast<int>(in), &one, d_w16,
+                 CUDA_R_16F, static_cast<int>(in), d_x16, CUDA_R_16F, static_cast<int>(in), &zero, d_y, CUDA_R_32F,
                  static_cast<int>(out), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
   };
   const auto time = [&](auto&& fn) {
@@ -104,8 +105,8 @@ int main(int argc, char** argv) {
   };
   const double t_lb = time(littlebit), t_16 = time(fp16);
   const double bpw = 2.0 * (rank * (out + in + 16) + 16.0 * (out + in)) / (double(out) * in);
-  std::printf("out %lld in %lld rank %lld (%.3f bpw, 2 paths)\n", static_cast<long long>(out), static_cast<long long>(in),
-              static_cast<long long>(rank), bpw);
+  std::printf("out %lld in %lld rank %lld (%.3f bpw, 2 paths)\n", static_cast<long long>(out),
+              static_cast<long long>(in), static_cast<long long>(rank), bpw);
   std::printf("fp16 GEMV (cuBLAS)     %9.2f us\n", t_16);
   std::printf("LittleBit packed GEMV  %9.2f us   %.2fx faster than fp16\n", t_lb, t_16 / t_lb);
   return 0;

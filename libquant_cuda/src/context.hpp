@@ -52,7 +52,9 @@ class DeviceBuffer {
   DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; }
   T* get() const { return p_; }
   size_t size() const { return n_; }
-  void upload(const T* host) { check_cuda(cudaMemcpyAsync(p_, host, n_ * sizeof(T), cudaMemcpyHostToDevice, ctx().stream), "upload"); }
+  void upload(const T* host) {
+    check_cuda(cudaMemcpyAsync(p_, host, n_ * sizeof(T), cudaMemcpyHostToDevice, ctx().stream), "upload");
+  }
   void download(T* host) const {
     check_cuda(cudaMemcpyAsync(host, p_, n_ * sizeof(T), cudaMemcpyDeviceToHost, ctx().stream), "download");
     check_cuda(cudaStreamSynchronize(ctx().stream), "synchronize");

@@ -59,11 +59,11 @@ int gemm_half_nt(int bf16, int64_t M, int64_t N, int64_t K, const uint16_t* a, c
     db.upload(b);
     const float one = 1.0f, zero = 0.0f;
     const cudaDataType t = bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    check_blas(cublasGemmEx(ctx().blas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
-                            static_cast<int>(K), &one, db.get(), t, static_cast<int>(K), da.get(), t,
-                            static_cast<int>(K), &zero, dc.get(), CUDA_R_32F, static_cast<int>(N), CUBLAS_COMPUTE_32F,
-                            CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx(16-bit)");
+    check_blas(
+        cublasGemmEx(ctx().blas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
+                     static_cast<int>(K), &one, db.get(), t, static_cast<int>(K), da.get(), t, static_cast<int>(K),
+                     &zero, dc.get(), CUDA_R_32F, static_cast<int>(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx(16-bit)");
     dc.download(c);
     return 0;
   });

@@ -59,7 +59,8 @@ constexpr int kGgmlQ8_0 = 8;
 void launch_sign_gemm(const uint64_t* bits, int64_t rows, int64_t cols, int64_t wpr, const float* x, int64_t tokens,
                       float* y, cudaStream_t stream) {
   const int64_t threads = rows * tokens * kWarp;
-  sign_gemm_kernel<<<static_cast<unsigned>((threads + 255) / 256), 256, 0, stream>>>(bits, rows, cols, wpr, x, tokens, y);
+  sign_gemm_kernel<<<static_cast<unsigned>((threads + 255) / 256), 256, 0, stream>>>(bits, rows, cols, wpr, x, tokens,
+                                                                                     y);
 }
 
 int sign_gemm(const uint64_t* bits, int64_t rows, int64_t cols, int64_t wpr, const float* x, int64_t tokens, float* y) {
@@ -85,7 +86,7 @@ int quantize_rows(int type, const float* src, void* dst, int64_t rows, int64_t c
     DeviceBuffer<BlockQ8_0> dy(static_cast<size_t>(blocks));
     dx.upload(src);
     quantize_q8_0_kernel<<<static_cast<unsigned>((blocks + 127) / 128), 128, 0, ctx().stream>>>(dx.get(), dy.get(),
-                                                                                               blocks);
+                                                                                                blocks);
     check_cuda(cudaGetLastError(), "quantize_q8_0_kernel");
     dy.download(static_cast<BlockQ8_0*>(dst));
     return 0;

@@ -12,8 +12,8 @@ int gemm_half_nt(int bf16, int64_t M, int64_t N, int64_t K, const uint16_t* a, c
 int gemm_i8_nt(int64_t M, int64_t N, int64_t K, const int8_t* a, const int8_t* b, int32_t* c);
 int accumulate_xtx(const float* x, int64_t rows, int64_t n, double* h);
 int svd_exact(const float* a, int64_t m, int64_t n, int64_t k, int f64, float* u, float* s, float* v);
-int svd_randomized(const float* a, int64_t m, int64_t n, int64_t k, const double* omega, int64_t kp, int power_iterations,
-                   int f64, float* u, float* s, float* v);
+int svd_randomized(const float* a, int64_t m, int64_t n, int64_t k, const double* omega, int64_t kp,
+                   int power_iterations, int f64, float* u, float* s, float* v);
 int cholesky(double* a, int64_t n);
 int symmetric_eigen(double* a, int64_t n, double* w);
 int sign_gemm(const uint64_t* bits, int64_t rows, int64_t cols, int64_t words_per_row, const float* x, int64_t tokens,

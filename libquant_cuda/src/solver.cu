@@ -62,11 +62,13 @@ template <class T>
 void transpose_cm(const T* in, int rows, int cols, T* out) {
   const T one = 1, zero = 0;
   if constexpr (std::is_same_v<T, double>)
-    check_blas(cublasDgeam(ctx().blas, CUBLAS_OP_T, CUBLAS_OP_N, cols, rows, &one, in, rows, &zero, out, cols, out, cols),
-               "cublasDgeam");
+    check_blas(
+        cublasDgeam(ctx().blas, CUBLAS_OP_T, CUBLAS_OP_N, cols, rows, &one, in, rows, &zero, out, cols, out, cols),
+        "cublasDgeam");
   else
-    check_blas(cublasSgeam(ctx().blas, CUBLAS_OP_T, CUBLAS_OP_N, cols, rows, &one, in, rows, &zero, out, cols, out, cols),
-               "cublasSgeam");
+    check_blas(
+        cublasSgeam(ctx().blas, CUBLAS_OP_T, CUBLAS_OP_N, cols, rows, &one, in, rows, &zero, out, cols, out, cols),
+        "cublasSgeam");
 }
 
 // Thin SVD of column-major a[rows, cols] with rows >= cols (destroyed):
@@ -99,19 +101,23 @@ void orthonormalize_cm(T* a, int rows, int cols) {
   int lq = 0, lo = 0;
   if constexpr (std::is_same_v<T, double>) {
     check_solver(cusolverDnDgeqrf_bufferSize(ctx().solver, rows, cols, a, rows, &lq), "geqrf_bufferSize");
-    check_solver(cusolverDnDorgqr_bufferSize(ctx().solver, rows, cols, cols, a, rows, tau.get(), &lo), "orgqr_bufferSize");
+    check_solver(cusolverDnDorgqr_bufferSize(ctx().solver, rows, cols, cols, a, rows, tau.get(), &lo),
+                 "orgqr_bufferSize");
   } else {
     check_solver(cusolverDnSgeqrf_bufferSize(ctx().solver, rows, cols, a, rows, &lq), "geqrf_bufferSize");
-    check_solver(cusolverDnSorgqr_bufferSize(ctx().solver, rows, cols, cols, a, rows, tau.get(), &lo), "orgqr_bufferSize");
+    check_solver(cusolverDnSorgqr_bufferSize(ctx().solver, rows, cols, cols, a, rows, tau.get(), &lo),
+                 "orgqr_bufferSize");
   }
   const int lwork = std::max({lq, lo, 1});
   DeviceBuffer<T> work(static_cast<size_t>(lwork));
   if constexpr (std::is_same_v<T, double>) {
-    check_solver(cusolverDnDgeqrf(ctx().solver, rows, cols, a, rows, tau.get(), work.get(), lwork, info.get()), "geqrf");
+    check_solver(cusolverDnDgeqrf(ctx().solver, rows, cols, a, rows, tau.get(), work.get(), lwork, info.get()),
+                 "geqrf");
     check_solver(cusolverDnDorgqr(ctx().solver, rows, cols, cols, a, rows, tau.get(), work.get(), lwork, info.get()),
                  "orgqr");
   } else {
-    check_solver(cusolverDnSgeqrf(ctx().solver, rows, cols, a, rows, tau.get(), work.get(), lwork, info.get()), "geqrf");
+    check_solver(cusolverDnSgeqrf(ctx().solver, rows, cols, a, rows, tau.get(), work.get(), lwork, info.get()),
+                 "geqrf");
     check_solver(cusolverDnSorgqr(ctx().solver, rows, cols, cols, a, rows, tau.get(), work.get(), lwork, info.get()),
                  "orgqr");
   }
@@ -129,18 +135,22 @@ void svd_exact_t(const float* a, int m, int n, int k, float* u, float* s, float*
     gesvd_cm(at.get(), n, m, ds.get(), du.get(), dvt.get());
     const auto hu = fetch(du), hvt = fetch(dvt);
     for (int i = 0; i < m; ++i)
-      for (int j = 0; j < k; ++j) u[static_cast<size_t>(i) * k + j] = static_cast<float>(hvt[j + static_cast<size_t>(i) * m]);
+      for (int j = 0; j < k; ++j)
+        u[static_cast<size_t>(i) * k + j] = static_cast<float>(hvt[j + static_cast<size_t>(i) * m]);
     for (int p = 0; p < n; ++p)
-      for (int j = 0; j < k; ++j) v[static_cast<size_t>(p) * k + j] = static_cast<float>(hu[p + static_cast<size_t>(j) * n]);
+      for (int j = 0; j < k; ++j)
+        v[static_cast<size_t>(p) * k + j] = static_cast<float>(hu[p + static_cast<size_t>(j) * n]);
   } else {
     DeviceBuffer<T> acm(static_cast<size_t>(m) * n), du(static_cast<size_t>(m) * n), dvt(static_cast<size_t>(n) * n);
     transpose_cm(at.get(), n, m, acm.get());  // column-major A [m, n]
     gesvd_cm(acm.get(), m, n, ds.get(), du.get(), dvt.get());
     const auto hu = fetch(du), hvt = fetch(dvt);
     for (int i = 0; i < m; ++i)
-      for (int j = 0; j < k; ++j) u[static_cast<size_t>(i) * k + j] = static_cast<float>(hu[i + static_cast<size_t>(j) * m]);
+      for (int j = 0; j < k; ++j)
+        u[static_cast<size_t>(i) * k + j] = static_cast<float>(hu[i + static_cast<size_t>(j) * m]);
     for (int p = 0; p < n; ++p)
-      for (int j = 0; j < k; ++j) v[static_cast<size_t>(p) * k + j] = static_cast<float>(hvt[j + static_cast<size_t>(p) * n]);
+      for (int j = 0; j < k; ++j)
+        v[static_cast<size_t>(p) * k + j] = static_cast<float>(hvt[j + static_cast<size_t>(p) * n]);
   }
   const auto hs = fetch(ds);
   for (int j = 0; j < k; ++j) s[j] = static_cast<float>(hs[j]);
@@ -163,17 +173,20 @@ void svd_randomized_t(const float* a, int m, int n, int k, const double* omega, 
   }
   DeviceBuffer<T> b(static_cast<size_t>(kp) * n), bt(static_cast<size_t>(n) * kp);
   gemm_cm<T>(true, true, kp, n, m, y.get(), m, at.get(), n, b.get(), kp);  // B = Q^T A [kp, n]
-  transpose_cm(b.get(), kp, n, bt.get());                                 // B^T [n, kp], n >= kp
-  DeviceBuffer<T> u2(static_cast<size_t>(n) * kp), vt2(static_cast<size_t>(kp) * kp), ds(kp), ub(static_cast<size_t>(kp) * kp);
+  transpose_cm(b.get(), kp, n, bt.get());                                  // B^T [n, kp], n >= kp
+  DeviceBuffer<T> u2(static_cast<size_t>(n) * kp), vt2(static_cast<size_t>(kp) * kp), ds(kp),
+      ub(static_cast<size_t>(kp) * kp);
   gesvd_cm(bt.get(), n, kp, ds.get(), u2.get(), vt2.get());  // B^T = U2 S V2^T: B = V2 S U2^T
   transpose_cm(vt2.get(), kp, kp, ub.get());                 // Ub = V2
   DeviceBuffer<T> uq(static_cast<size_t>(m) * kp);
   gemm_cm<T>(false, false, m, kp, kp, y.get(), m, ub.get(), kp, uq.get(), m);  // U = Q Ub
   const auto hu = fetch(uq), hv = fetch(u2), hs = fetch(ds);
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < k; ++j) u[static_cast<size_t>(i) * k + j] = static_cast<float>(hu[i + static_cast<size_t>(j) * m]);
+    for (int j = 0; j < k; ++j)
+      u[static_cast<size_t>(i) * k + j] = static_cast<float>(hu[i + static_cast<size_t>(j) * m]);
   for (int p = 0; p < n; ++p)
-    for (int j = 0; j < k; ++j) v[static_cast<size_t>(p) * k + j] = static_cast<float>(hv[p + static_cast<size_t>(j) * n]);
+    for (int j = 0; j < k; ++j)
+      v[static_cast<size_t>(p) * k + j] = static_cast<float>(hv[p + static_cast<size_t>(j) * n]);
   for (int j = 0; j < k; ++j) s[j] = static_cast<float>(hs[j]);
 }
 
@@ -182,19 +195,23 @@ void svd_randomized_t(const float* a, int m, int n, int k, const double* omega, 
 int svd_exact(const float* a, int64_t m, int64_t n, int64_t k, int f64, float* u, float* s, float* v) {
   return guarded([&] {
     const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
-    if (f64) svd_exact_t<double>(a, mi, ni, ki, u, s, v);
-    else svd_exact_t<float>(a, mi, ni, ki, u, s, v);
+    if (f64)
+      svd_exact_t<double>(a, mi, ni, ki, u, s, v);
+    else
+      svd_exact_t<float>(a, mi, ni, ki, u, s, v);
     return 0;
   });
 }
 
-int svd_randomized(const float* a, int64_t m, int64_t n, int64_t k, const double* omega, int64_t kp, int power_iterations,
-                   int f64, float* u, float* s, float* v) {
+int svd_randomized(const float* a, int64_t m, int64_t n, int64_t k, const double* omega, int64_t kp,
+                   int power_iterations, int f64, float* u, float* s, float* v) {
   if (kp > n) return LQ_CUDA_UNSUPPORTED;  // the small SVD needs n >= kp
   return guarded([&] {
     const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k), kpi = static_cast<int>(kp);
-    if (f64) svd_randomized_t<double>(a, mi, ni, ki, omega, kpi, power_iterations, u, s, v);
-    else svd_randomized_t<float>(a, mi, ni, ki, omega, kpi, power_iterations, u, s, v);
+    if (f64)
+      svd_randomized_t<double>(a, mi, ni, ki, omega, kpi, power_iterations, u, s, v);
+    else
+      svd_randomized_t<float>(a, mi, ni, ki, omega, kpi, power_iterations, u, s, v);
     return 0;
   });
 }
@@ -210,8 +227,9 @@ int cholesky(double* a, int64_t n) {
     check_solver(cusolverDnDpotrf_bufferSize(ctx().solver, CUBLAS_FILL_MODE_UPPER, ni, da.get(), ni, &lwork),
                  "potrf_bufferSize");
     DeviceBuffer<double> work(static_cast<size_t>(std::max(lwork, 1)));
-    check_solver(cusolverDnDpotrf(ctx().solver, CUBLAS_FILL_MODE_UPPER, ni, da.get(), ni, work.get(), lwork, info.get()),
-                 "potrf");
+    check_solver(
+        cusolverDnDpotrf(ctx().solver, CUBLAS_FILL_MODE_UPPER, ni, da.get(), ni, work.get(), lwork, info.get()),
+        "potrf");
     check_info(info, "potrf");
     da.download(a);
     for (int64_t i = 0; i < n; ++i)
@@ -227,8 +245,8 @@ int symmetric_eigen(double* a, int64_t n, double* w) {
     DeviceBuffer<int> info(1);
     da.upload(a);
     int lwork = 0;
-    check_solver(cusolverDnDsyevd_bufferSize(ctx().solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, ni, da.get(),
-                                             ni, dw.get(), &lwork),
+    check_solver(cusolverDnDsyevd_bufferSize(ctx().solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, ni,
+                                             da.get(), ni, dw.get(), &lwork),
                  "syevd_bufferSize");
     DeviceBuffer<double> work(static_cast<size_t>(std::max(lwork, 1)));
     check_solver(cusolverDnDsyevd(ctx().solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, ni, da.get(), ni,

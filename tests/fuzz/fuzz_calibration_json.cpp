@@ -11,8 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const char* kind : {"json", "jsonl"}) {
     try {
       (void)libquant::eval::parse_calibration_documents(text, kind);
-    } catch (const libquant::Error&) {
-    }
+    } catch (const libquant::Error&) {}
   }
   return 0;
 }

@@ -22,7 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!regex)
       if (const CtScheme* s = scheme_for(qc, "model.layers.0.self_attn.q_proj")) (void)is_runnable_w8a8(*s);
     (void)config_json_with_quantization(R"({"architectures": ["LlamaForCausalLM"], "b": [1, 2.5, null]})", qc);
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

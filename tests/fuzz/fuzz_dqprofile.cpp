@@ -13,7 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto again = libquant::methods::parse_profile(libquant::methods::profile_to_json(p));
     if (again.rules.size() != p.rules.size()) __builtin_trap();
     for (const auto& r : p.rules) (void)libquant::methods::match_rule(p, "blk.3.attn_v.weight", 8), (void)r;
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

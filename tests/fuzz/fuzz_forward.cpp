@@ -25,7 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto logits = tf.forward({{t0, t1}});
     const auto vocab = static_cast<size_t>(tf.config().vocab_size);
     if (logits.size() != 2 * vocab) __builtin_trap();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

@@ -15,7 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Whatever was accepted must serialise again without error.
     (void)libquant::io::serialize_gguf_header(h);
     for (const auto& kv : h.kvs) (void)kv.value.to_display_string();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

@@ -18,9 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     write_gptq_awq_config(w, c);
     const GptqAwqConfig again = parse_gptq_awq_config(w.str());
     if (again.layout != c.layout || again.bits != c.bits || again.group_size != c.group_size ||
-        again.zeros_minus_one != c.zeros_minus_one || (c.layout == IntCheckpointLayout::Gptq && again.symmetric != c.symmetric))
+        again.zeros_minus_one != c.zeros_minus_one ||
+        (c.layout == IntCheckpointLayout::Gptq && again.symmetric != c.symmetric))
       __builtin_trap();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

@@ -18,7 +18,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (c.arch()->gated_delta_net && (c.recurrent_layers.size() != static_cast<size_t>(c.num_layers) ||
                                       c.ssm_groups <= 0 || c.ssm_heads % c.ssm_groups != 0))
       __builtin_trap();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

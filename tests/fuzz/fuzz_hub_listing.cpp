@@ -32,7 +32,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
       if (!is_hex(f.etag())) __builtin_trap();
     }
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

@@ -10,7 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto m = libquant::methods::ImportanceMatrix::parse_legacy({reinterpret_cast<const std::byte*>(data), size});
     for (const auto& e : m.entries()) (void)e.mean();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

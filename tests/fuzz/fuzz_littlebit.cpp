@@ -47,24 +47,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < info.tensors.size(); ++i)
       if (again.tensors[i].name != info.tensors[i].name || again.tensors[i].offset != info.tensors[i].offset)
         __builtin_trap();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   try {
     (void)parse_littlebit(file_around_index(text));
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   try {
     (void)parse_littlebit(bytes);
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   if (size >= 4) {
     // A factor block of a small shape chosen by the first bytes.
     const int64_t out = 1 + data[0] % 70, in = 1 + data[1] % 130, rank = 1 + data[2] % 16;
     const int paths = 1 + data[3] % 2;
     try {
       (void)decode_factors(bytes.subspan(4), out, in, rank, paths);
-    } catch (const libquant::Error&) {
-    }
+    } catch (const libquant::Error&) {}
   }
   return 0;
 }

@@ -10,7 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto l = libquant::eval::parse_logits_file({reinterpret_cast<const std::byte*>(data), size});
     if (l.rows_offset > size) __builtin_trap();
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

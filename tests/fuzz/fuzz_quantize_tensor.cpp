@@ -23,8 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.allow_requantize = true;
   try {
     (void)libquant::jobs::convert_to_gguf(o);
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   std::error_code ec;
   std::filesystem::remove(out, ec);
   return 0;

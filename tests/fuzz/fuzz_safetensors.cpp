@@ -14,7 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto entries = libquant::io::SafetensorsFile::parse_header(bytes, &meta);
     for (const auto& e : entries)
       if (e.end > size) __builtin_trap();  // accepted offsets must be inside the file
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

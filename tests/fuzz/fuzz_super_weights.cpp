@@ -10,7 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto f = libquant::methods::parse_super_weights({reinterpret_cast<const char*>(data), size});
     for (const auto& [name, idx] : f.mask.indices) (void)f.mask.shapes.at(name);
-  } catch (const libquant::Error&) {
-  }
+  } catch (const libquant::Error&) {}
   return 0;
 }

@@ -78,9 +78,12 @@ std::vector<std::unique_ptr<libquant::eval::Tokenizer>> load() {
   const char* dir = std::getenv("LIBQUANT_FUZZ_VOCAB_DIR");
   const std::string d = dir ? dir : "../shared/vocab";
   std::vector<std::string> names;
-  if (kind == "spm") names = {"llama-spm", "phi-3"};
-  else if (kind == "bpe") names = {"gpt-2", "deepseek-llm", "deepseek-coder", "falcon", "starcoder", "mpt"};
-  else if (kind == "wpm") names = {"bert-bge"};
+  if (kind == "spm")
+    names = {"llama-spm", "phi-3"};
+  else if (kind == "bpe")
+    names = {"gpt-2", "deepseek-llm", "deepseek-coder", "falcon", "starcoder", "mpt"};
+  else if (kind == "wpm")
+    names = {"bert-bge"};
   std::vector<std::unique_ptr<libquant::eval::Tokenizer>> out;
   if (names.empty()) out.push_back(crafted(""));
   for (const auto& n : names) {

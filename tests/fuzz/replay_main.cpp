@@ -23,7 +23,10 @@ int main(int argc, char** argv) {
     const std::filesystem::path p(argv[i]);
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::recursive_directory_iterator(p))
-        if (e.is_regular_file()) { replay(e.path()); ++n; }
+        if (e.is_regular_file()) {
+          replay(e.path());
+          ++n;
+        }
     } else {
       replay(p);
       ++n;

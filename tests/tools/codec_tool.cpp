@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
     if (auto level = libquant::parse_simd_level(simd)) libquant::set_simd_limit(*level);
   try {
     if (argc < 5) {
-      std::cerr << "usage: codec_tool quantize TYPE N_PER_ROW in.f32 out.bin [imp.f32] | dequantize TYPE in.bin out.f32\n";
+      std::cerr
+          << "usage: codec_tool quantize TYPE N_PER_ROW in.f32 out.bin [imp.f32] | dequantize TYPE in.bin out.f32\n";
       return 2;
     }
     const std::string mode = argv[1];
@@ -47,8 +48,8 @@ int main(int argc, char** argv) {
       std::vector<char> imp;
       if (argc >= 7) imp = slurp(argv[6]);
       std::vector<std::byte> out(libquant::row_bytes(*type, n_per_row) * static_cast<uint64_t>(n / n_per_row));
-      libquant::gguf::quantize_rows(*type, reinterpret_cast<const float*>(raw.data()), out.data(), n / n_per_row, n_per_row,
-                                    imp.empty() ? nullptr : reinterpret_cast<const float*>(imp.data()));
+      libquant::gguf::quantize_rows(*type, reinterpret_cast<const float*>(raw.data()), out.data(), n / n_per_row,
+                                    n_per_row, imp.empty() ? nullptr : reinterpret_cast<const float*>(imp.data()));
       spit(argv[5], out.data(), out.size());
       return 0;
     }

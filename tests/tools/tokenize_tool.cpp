@@ -33,9 +33,9 @@ int main(int argc, char** argv) {
       if (end == std::string::npos) break;
       std::string line;
       const std::string_view text = std::string_view(all).substr(at, end - at);
-      const auto ids = prefix ? tok->encode_prefix(text, false, std::stoul(argv[4])) : tok->encode(text, add_special, false);
-      for (int32_t id : ids)
-        line += " " + std::to_string(id);
+      const auto ids =
+          prefix ? tok->encode_prefix(text, false, std::stoul(argv[4])) : tok->encode(text, add_special, false);
+      for (int32_t id : ids) line += " " + std::to_string(id);
       std::cout << line << "\n";
       at = end + sep.size();
     }

@@ -49,7 +49,6 @@ std::vector<backend::Backend*> backends_under_test() {
   return out;
 }
 
-
 double rel_err(const std::vector<double>& ref, const float* got, size_t n) {
   double num = 0, den = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -67,7 +66,8 @@ TEST_CASE("backend f32 GEMM: every transpose, padded leading dimensions", "[back
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb) {
         const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 7;
-        auto a = randn(static_cast<size_t>((ta ? K : M) * lda), 1), b = randn(static_cast<size_t>((tb ? N : K) * ldb), 2);
+        auto a = randn(static_cast<size_t>((ta ? K : M) * lda), 1),
+             b = randn(static_cast<size_t>((tb ? N : K) * ldb), 2);
         auto c = randn(static_cast<size_t>(M * ldc), 3);
         const auto c0 = c;
         const float alpha = 0.75f, beta = -0.5f;
@@ -98,8 +98,10 @@ TEST_CASE("backend 16-bit GEMM accumulates in f32", "[backend]") {
   for (auto* be : backends_under_test())
     for (auto type : {backend::HalfType::F16, backend::HalfType::BF16}) {
       std::vector<uint16_t> a(af.size()), b(bf.size());
-      for (size_t i = 0; i < a.size(); ++i) a[i] = type == backend::HalfType::F16 ? f32_to_f16(af[i]) : f32_to_bf16(af[i]);
-      for (size_t i = 0; i < b.size(); ++i) b[i] = type == backend::HalfType::F16 ? f32_to_f16(bf[i]) : f32_to_bf16(bf[i]);
+      for (size_t i = 0; i < a.size(); ++i)
+        a[i] = type == backend::HalfType::F16 ? f32_to_f16(af[i]) : f32_to_bf16(af[i]);
+      for (size_t i = 0; i < b.size(); ++i)
+        b[i] = type == backend::HalfType::F16 ? f32_to_f16(bf[i]) : f32_to_bf16(bf[i]);
       const auto wide = [&](uint16_t v) { return type == backend::HalfType::F16 ? f16_to_f32(v) : bf16_to_f32(v); };
       std::vector<double> ref(static_cast<size_t>(M * N));
       for (int64_t i = 0; i < M; ++i)
@@ -247,7 +249,7 @@ TEST_CASE("backend Q8_0 rows are bit-identical to the CPU encoder", "[backend]")
   const int64_t rows = 7, cols = 256;
   auto x = randn(static_cast<size_t>(rows * cols), 13);
   for (int64_t j = 0; j < 32; ++j) x[j] = 0.0f;  // an all-zero block
-  x[40] = 1e-30f;                                 // a tiny scale
+  x[40] = 1e-30f;                                // a tiny scale
   const size_t bytes = static_cast<size_t>(rows * cols / 32 * 34);
   std::vector<uint8_t> ref(bytes), got(bytes);
   gguf::quantize_rows(DType::Q8_0, x.data(), ref.data(), rows, cols);

@@ -40,7 +40,7 @@ TEST_CASE("linear hook sees every weight's input", "[calib]") {
     if (t.shape.rank() != 2 || t.name == "token_embd.weight") continue;
     INFO(t.name);
     REQUIRE(rec.shapes.count(t.name));
-    REQUIRE(rec.shapes[t.name].first == 16);                  // 2 sequences x 8 tokens
+    REQUIRE(rec.shapes[t.name].first == 16);                     // 2 sequences x 8 tokens
     REQUIRE(rec.shapes[t.name].second == t.shape.row_length());  // the weight's input width
   }
   REQUIRE(rec.shapes["output.weight"] == std::make_pair(int64_t{16}, int64_t{64}));

@@ -16,12 +16,13 @@ using namespace libquant;
 TEST_CASE("dtype traits give llama.cpp's block sizes", "[dtype]") {
   // (type, elements per block, bytes per block) from ggml-common.h
   const std::tuple<DType, uint32_t, uint64_t> expect[] = {
-      {DType::Q4_0, 32, 18}, {DType::Q4_1, 32, 20}, {DType::Q5_0, 32, 22}, {DType::Q5_1, 32, 24},
-      {DType::Q8_0, 32, 34}, {DType::Q2_K, 256, 84}, {DType::Q3_K, 256, 110}, {DType::Q4_K, 256, 144},
-      {DType::Q5_K, 256, 176}, {DType::Q6_K, 256, 210}, {DType::Q8_K, 256, 292}, {DType::IQ2_XXS, 256, 66},
-      {DType::IQ2_XS, 256, 74}, {DType::IQ3_XXS, 256, 98}, {DType::IQ1_S, 256, 50}, {DType::IQ4_NL, 32, 18},
-      {DType::IQ3_S, 256, 110}, {DType::IQ2_S, 256, 82}, {DType::IQ4_XS, 256, 136}, {DType::IQ1_M, 256, 56},
-      {DType::TQ1_0, 256, 54}, {DType::TQ2_0, 256, 66}, {DType::F16, 1, 2}, {DType::BF16, 1, 2}, {DType::F64, 1, 8}};
+      {DType::Q4_0, 32, 18},    {DType::Q4_1, 32, 20},     {DType::Q5_0, 32, 22},     {DType::Q5_1, 32, 24},
+      {DType::Q8_0, 32, 34},    {DType::Q2_K, 256, 84},    {DType::Q3_K, 256, 110},   {DType::Q4_K, 256, 144},
+      {DType::Q5_K, 256, 176},  {DType::Q6_K, 256, 210},   {DType::Q8_K, 256, 292},   {DType::IQ2_XXS, 256, 66},
+      {DType::IQ2_XS, 256, 74}, {DType::IQ3_XXS, 256, 98}, {DType::IQ1_S, 256, 50},   {DType::IQ4_NL, 32, 18},
+      {DType::IQ3_S, 256, 110}, {DType::IQ2_S, 256, 82},   {DType::IQ4_XS, 256, 136}, {DType::IQ1_M, 256, 56},
+      {DType::TQ1_0, 256, 54},  {DType::TQ2_0, 256, 66},   {DType::F16, 1, 2},        {DType::BF16, 1, 2},
+      {DType::F64, 1, 8}};
   for (const auto& [t, blk, bytes] : expect) {
     INFO(traits(t).name);
     REQUIRE(traits(t).block_size == blk);
@@ -46,9 +47,10 @@ TEST_CASE("thread pool covers every index exactly once and rethrows", "[threads]
     for (size_t i = b; i < e; ++i) hits[i]++;
   });
   for (auto& h : hits) REQUIRE(h == 1);
-  REQUIRE_THROWS_AS(pool.parallel_for(100, 1, [](size_t b, size_t) {
-                      if (b > 50) throw Error(ErrorCode::General, "boom");
-                    }),
+  REQUIRE_THROWS_AS(pool.parallel_for(100, 1,
+                                      [](size_t b, size_t) {
+                                        if (b > 50) throw Error(ErrorCode::General, "boom");
+                                      }),
                     Error);
   // The pool is still usable after an exception.
   std::atomic<size_t> sum{0};

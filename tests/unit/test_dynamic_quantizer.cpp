@@ -19,7 +19,7 @@ using methods::TensorOptions;
 TEST_CASE("stored_bytes follows the block layouts and the alignment", "[dynamic]") {
   // Q4_K: 144 bytes per 256; Q8_0: 34 bytes per 32; Q4_0: 18 per 32.
   CHECK(methods::stored_bytes(DType::Q4_K, 3, 512) == 864);
-  CHECK(methods::stored_bytes(DType::Q8_0, 1, 32) == 64);   // 34 padded to 64
+  CHECK(methods::stored_bytes(DType::Q8_0, 1, 32) == 64);  // 34 padded to 64
   CHECK(methods::stored_bytes(DType::Q4_0, 2, 64, 1) == 72);
   CHECK(methods::fits_row(DType::Q4_K, 512));
   CHECK_FALSE(methods::fits_row(DType::Q4_K, 576));
@@ -68,7 +68,8 @@ double brute_force(const std::vector<TensorOptions>& ts, uint64_t budget, size_t
   if (i == ts.size()) return 0;
   double best = INFINITY;
   for (const auto& o : ts[i].options)
-    if (used + o.bytes <= budget) best = std::min(best, ts[i].sensitivity * o.error + brute_force(ts, budget, i + 1, used + o.bytes));
+    if (used + o.bytes <= budget)
+      best = std::min(best, ts[i].sensitivity * o.error + brute_force(ts, budget, i + 1, used + o.bytes));
   return best;
 }
 

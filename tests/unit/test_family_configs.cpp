@@ -51,7 +51,8 @@ TEST_CASE("Phi-3: partial rotary, LongRoPE factors and attention factor, window,
   std::string message;
   REQUIRE(code_of(R"({"architectures":["Phi3ForCausalLM"],"hidden_size":64,"intermediate_size":128,
     "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,"original_max_position_embeddings":64,
-    "rope_scaling":{"type":"su","short_factor":[1,1],"long_factor":[2,2]}})", &message) == ErrorCode::ValidationFailed);
+    "rope_scaling":{"type":"su","short_factor":[1,1],"long_factor":[2,2]}})",
+                  &message) == ErrorCode::ValidationFailed);
   REQUIRE(message.find("long_factor") != std::string::npos);
 }
 
@@ -66,7 +67,8 @@ TEST_CASE("Granite: multipliers, head size from the width", "[naming]") {
   REQUIRE(c.attention_scale == 0.0078125);
   REQUIRE(c.logit_scale == 0.125);
   REQUIRE(code_of(R"({"architectures":["GraniteForCausalLM"],"hidden_size":64,"intermediate_size":128,
-    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,"logits_scaling":0})") == ErrorCode::ValidationFailed);
+    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,"logits_scaling":0})") ==
+          ErrorCode::ValidationFailed);
 }
 
 TEST_CASE("Command-R: LayerNorm epsilon, logit scale, tied output; q/k LayerNorms refused", "[naming]") {
@@ -82,11 +84,12 @@ TEST_CASE("Command-R: LayerNorm epsilon, logit scale, tied output; q/k LayerNorm
   REQUIRE(c.max_position_embeddings == 131072);  // as the converter: the trained context
   std::string message;
   REQUIRE(code_of(R"({"architectures":["CohereForCausalLM"],"hidden_size":64,"intermediate_size":128,
-    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,"use_qk_norm":true})", &message) ==
-          ErrorCode::UnsupportedConversion);
+    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,"use_qk_norm":true})",
+                  &message) == ErrorCode::UnsupportedConversion);
   REQUIRE(message.find("use_qk_norm") != std::string::npos);
   // A key every family needs, missing: ValidationFailed naming it.
   REQUIRE(code_of(R"({"architectures":["CohereForCausalLM"],"hidden_size":64,"num_hidden_layers":2,
-    "num_attention_heads":4,"vocab_size":300})", &message) == ErrorCode::ValidationFailed);
+    "num_attention_heads":4,"vocab_size":300})",
+                  &message) == ErrorCode::ValidationFailed);
   REQUIRE(message.find("intermediate_size") != std::string::npos);
 }

@@ -105,8 +105,8 @@ TEST_CASE("exact exp, softmax, SiLU and f16 rounding: SIMD paths equal the defin
   std::vector<float> row = test::randn(160, 21, 30.0f);
   for (float& v : row) v = -std::fabs(v);
   row[0] = 0.0f;
-  const float edge[] = {-87.3f, -87.4f, -88.0f, -90.0f, -103.0f, -104.0f, -110.0f, -200.0f, -1e-30f, -0.0f,
-                        -INFINITY, -1e-3f, -5.0f, -86.0f, -86.7f, -60.0f};
+  const float edge[] = {-87.3f,  -87.4f, -88.0f,    -90.0f, -103.0f, -104.0f, -110.0f, -200.0f,
+                        -1e-30f, -0.0f,  -INFINITY, -1e-3f, -5.0f,   -86.0f,  -86.7f,  -60.0f};
   for (size_t i = 0; i < std::size(edge); ++i) row[3 + 9 * i] = edge[i];
   for (float x : {0.0f, -1.0f, -20.0f, -87.0f, 10.0f})
     CHECK(std::fabs(ggml::vexpf(x) - std::exp(x)) <= 4e-7f * std::exp(x));  // ggml's exp is within 1-2 ulp
@@ -123,7 +123,7 @@ TEST_CASE("exact exp, softmax, SiLU and f16 rounding: SIMD paths equal the defin
   const auto gate = test::randn(3 * 80, 22, 6.0f), up = test::randn(3 * 80, 23);
   auto silu = [&] {
     auto g = gate;
-    for (size_t i = 0; i < std::size(edge); ++i) g[5 + 11 * i] = -edge[i];  // exp(-g) over the same edges
+    for (size_t i = 0; i < std::size(edge); ++i) g[5 + 11 * i] = -edge[i];        // exp(-g) over the same edges
     for (size_t i = 0; i < std::size(edge); ++i) g[6 + 11 * i] = edge[i] - 2.0f;  // and exp(+...) overflowing
     std::vector<float> out(g.size());
     ggml::silu_mul(g.data(), up.data(), out.data(), 3, 80);

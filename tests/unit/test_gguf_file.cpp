@@ -35,7 +35,10 @@ std::vector<std::byte> small_gguf() {
   return test::read_file(dir / "a.gguf");
 }
 
-template <typename T> void put(std::vector<std::byte>& f, size_t at, T v) { std::memcpy(f.data() + at, &v, sizeof v); }
+template <typename T>
+void put(std::vector<std::byte>& f, size_t at, T v) {
+  std::memcpy(f.data() + at, &v, sizeof v);
+}
 
 }  // namespace
 
@@ -69,13 +72,21 @@ TEST_CASE("GGUF write -> read -> same bytes, for llama.cpp files of several type
 }
 
 TEST_CASE("every metadata value type survives a round trip", "[gguf]") {
-  std::vector<GgufKv> kvs = {
-      {"u8", GgufValue::u8(200)}, {"i8", GgufValue::i8(-5)}, {"u16", GgufValue::u16(60000)},
-      {"i16", GgufValue::i16(-30000)}, {"u32", GgufValue::u32(4000000000u)}, {"i32", GgufValue::i32(-7)},
-      {"f32", GgufValue::f32(1.25f)}, {"bool", GgufValue::boolean(true)}, {"str", GgufValue::str("h\xC3\xA9llo")},
-      {"u64", GgufValue::u64(1ull << 60)}, {"i64", GgufValue::i64(-(1ll << 60))}, {"f64", GgufValue::f64(3.5)},
-      {"arr", GgufValue::string_array({"a", "", "ccc"})}, {"farr", GgufValue::f32_array({1, 2})},
-      {"empty", GgufValue::i32_array({})}};
+  std::vector<GgufKv> kvs = {{"u8", GgufValue::u8(200)},
+                             {"i8", GgufValue::i8(-5)},
+                             {"u16", GgufValue::u16(60000)},
+                             {"i16", GgufValue::i16(-30000)},
+                             {"u32", GgufValue::u32(4000000000u)},
+                             {"i32", GgufValue::i32(-7)},
+                             {"f32", GgufValue::f32(1.25f)},
+                             {"bool", GgufValue::boolean(true)},
+                             {"str", GgufValue::str("h\xC3\xA9llo")},
+                             {"u64", GgufValue::u64(1ull << 60)},
+                             {"i64", GgufValue::i64(-(1ll << 60))},
+                             {"f64", GgufValue::f64(3.5)},
+                             {"arr", GgufValue::string_array({"a", "", "ccc"})},
+                             {"farr", GgufValue::f32_array({1, 2})},
+                             {"empty", GgufValue::i32_array({})}};
   const auto out = test::scratch_dir("gguf-kv") / "kv.gguf";
   GgufWriter w(out, kvs, {});
   w.finish();
@@ -93,20 +104,48 @@ TEST_CASE("crafted bad GGUF files are rejected with a reason", "[gguf]") {
   // Header layout of small_gguf: magic@0 version@4 n_tensors@8 n_kv@16, key len@24 "general.architecture"(20)@32,
   // type@52, str len@56 "llama"@64, tensor name len@69 "t"@77, n_dims@78, ne@82,90, type@98, offset@102.
   expect_invalid({good.begin(), good.begin() + 20}, "unexpected end");
-  auto bad = good; put<uint32_t>(bad, 0, 0x12345678); expect_invalid(bad, "magic");
-  bad = good; put<uint32_t>(bad, 4, 1); expect_invalid(bad, "version 1");
-  bad = good; put<uint32_t>(bad, 4, 7); expect_invalid(bad, "unsupported GGUF version");
-  bad = good; put<uint64_t>(bad, 8, 1ull << 50); expect_invalid(bad, "tensor count");
-  bad = good; put<uint64_t>(bad, 16, 1ull << 50); expect_invalid(bad, "metadata count");
-  bad = good; put<uint64_t>(bad, 24, 1ull << 50); expect_invalid(bad, "runs past the end");
-  bad = good; put<int32_t>(bad, 52, 99); expect_invalid(bad, "unknown value type");
-  bad = good; put<uint32_t>(bad, 78, 9); expect_invalid(bad, "dimensions");
-  bad = good; put<int64_t>(bad, 82, -3); expect_invalid(bad, "negative dimension");
-  bad = good; put<int32_t>(bad, 98, 4); expect_invalid(bad, "unknown type");   // removed Q4_2
-  bad = good; put<int32_t>(bad, 98, 12); expect_invalid(bad, "block size");     // Q4_K needs 256-wide rows
-  bad = good; put<uint64_t>(bad, 102, 64); expect_invalid(bad, "offset");
-  bad = good; put<int64_t>(bad, 90, 1ll << 40); expect_invalid(bad, "larger than the file");
-  bad = good; put<int64_t>(bad, 90, 3); expect_invalid(bad, "past the end");    // truncated data
+  auto bad = good;
+  put<uint32_t>(bad, 0, 0x12345678);
+  expect_invalid(bad, "magic");
+  bad = good;
+  put<uint32_t>(bad, 4, 1);
+  expect_invalid(bad, "version 1");
+  bad = good;
+  put<uint32_t>(bad, 4, 7);
+  expect_invalid(bad, "unsupported GGUF version");
+  bad = good;
+  put<uint64_t>(bad, 8, 1ull << 50);
+  expect_invalid(bad, "tensor count");
+  bad = good;
+  put<uint64_t>(bad, 16, 1ull << 50);
+  expect_invalid(bad, "metadata count");
+  bad = good;
+  put<uint64_t>(bad, 24, 1ull << 50);
+  expect_invalid(bad, "runs past the end");
+  bad = good;
+  put<int32_t>(bad, 52, 99);
+  expect_invalid(bad, "unknown value type");
+  bad = good;
+  put<uint32_t>(bad, 78, 9);
+  expect_invalid(bad, "dimensions");
+  bad = good;
+  put<int64_t>(bad, 82, -3);
+  expect_invalid(bad, "negative dimension");
+  bad = good;
+  put<int32_t>(bad, 98, 4);
+  expect_invalid(bad, "unknown type");  // removed Q4_2
+  bad = good;
+  put<int32_t>(bad, 98, 12);
+  expect_invalid(bad, "block size");  // Q4_K needs 256-wide rows
+  bad = good;
+  put<uint64_t>(bad, 102, 64);
+  expect_invalid(bad, "offset");
+  bad = good;
+  put<int64_t>(bad, 90, 1ll << 40);
+  expect_invalid(bad, "larger than the file");
+  bad = good;
+  put<int64_t>(bad, 90, 3);
+  expect_invalid(bad, "past the end");  // truncated data
 }
 
 TEST_CASE("writer refuses inconsistent input", "[gguf]") {

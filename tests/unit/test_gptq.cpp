@@ -30,7 +30,8 @@ std::vector<float> correlated_inputs(int64_t n, int64_t cols, uint32_t seed) {
   for (int64_t t = 0; t < n; ++t)
     for (int64_t k = 0; k < cols; ++k) {
       const float zk = z[static_cast<size_t>(t * cols + k)];
-      for (int64_t j = 0; j < cols; ++j) x[static_cast<size_t>(t * cols + j)] += zk * (m[static_cast<size_t>(k * cols + j)] + (k == j ? 1.0f : 0.0f));
+      for (int64_t j = 0; j < cols; ++j)
+        x[static_cast<size_t>(t * cols + j)] += zk * (m[static_cast<size_t>(k * cols + j)] + (k == j ? 1.0f : 0.0f));
     }
   return x;
 }
@@ -40,7 +41,8 @@ std::vector<double> hessian_of(const std::vector<float>& x, int64_t n, int64_t c
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < cols; ++i)
       for (int64_t j = 0; j < cols; ++j)
-        h[static_cast<size_t>(i * cols + j)] += 2.0 / n * x[static_cast<size_t>(t * cols + i)] * x[static_cast<size_t>(t * cols + j)];
+        h[static_cast<size_t>(i * cols + j)] +=
+            2.0 / n * x[static_cast<size_t>(t * cols + i)] * x[static_cast<size_t>(t * cols + j)];
   return h;
 }
 
@@ -52,7 +54,8 @@ double layer_error(const std::vector<float>& w, const IntWeight& q, const std::v
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < cols; ++i)
       for (int64_t j = 0; j < cols; ++j)
-        e += (w[static_cast<size_t>(r * cols + i)] - d[static_cast<size_t>(r * cols + i)]) * h[static_cast<size_t>(i * cols + j)] *
+        e += (w[static_cast<size_t>(r * cols + i)] - d[static_cast<size_t>(r * cols + i)]) *
+             h[static_cast<size_t>(i * cols + j)] *
              (w[static_cast<size_t>(r * cols + j)] - d[static_cast<size_t>(r * cols + j)]);
   return e;
 }
@@ -70,7 +73,8 @@ std::vector<int8_t> obq_reference(const std::vector<float>& w, int64_t rows, int
   for (int64_t i = 0; i < cols; ++i) inv[static_cast<size_t>(i * cols + i)] = 1;
   for (int64_t c = 0; c < cols; ++c) {
     const double p = a[static_cast<size_t>(c * cols + c)];
-    for (int64_t j = 0; j < cols; ++j) a[static_cast<size_t>(c * cols + j)] /= p, inv[static_cast<size_t>(c * cols + j)] /= p;
+    for (int64_t j = 0; j < cols; ++j)
+      a[static_cast<size_t>(c * cols + j)] /= p, inv[static_cast<size_t>(c * cols + j)] /= p;
     for (int64_t r = 0; r < cols; ++r) {
       if (r == c) continue;
       const double f = a[static_cast<size_t>(r * cols + c)];
@@ -83,15 +87,21 @@ std::vector<int8_t> obq_reference(const std::vector<float>& w, int64_t rows, int
   std::vector<double> wd(w.begin(), w.end());
   std::vector<float> scale(static_cast<size_t>(rows));
   std::vector<int> zero(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) int_qparams(w.data() + r * cols, cols, s, scale[static_cast<size_t>(r)], zero[static_cast<size_t>(r)]);
+  for (int64_t r = 0; r < rows; ++r)
+    int_qparams(w.data() + r * cols, cols, s, scale[static_cast<size_t>(r)], zero[static_cast<size_t>(r)]);
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
   for (int64_t i = 0; i < cols; ++i) {
     const double d = inv[static_cast<size_t>(i * cols + i)];
     for (int64_t r = 0; r < rows; ++r) {
-      const int v = quantize_int(static_cast<float>(wd[static_cast<size_t>(r * cols + i)]), scale[static_cast<size_t>(r)], zero[static_cast<size_t>(r)], s);
+      const int v = quantize_int(static_cast<float>(wd[static_cast<size_t>(r * cols + i)]),
+                                 scale[static_cast<size_t>(r)], zero[static_cast<size_t>(r)], s);
       q[static_cast<size_t>(r * cols + i)] = static_cast<int8_t>(v);
-      const double err = (wd[static_cast<size_t>(r * cols + i)] - dequantize_int(v, scale[static_cast<size_t>(r)], zero[static_cast<size_t>(r)], s.scale_dtype)) / d;
-      for (int64_t j = i + 1; j < cols; ++j) wd[static_cast<size_t>(r * cols + j)] -= err * inv[static_cast<size_t>(i * cols + j)];
+      const double err =
+          (wd[static_cast<size_t>(r * cols + i)] -
+           dequantize_int(v, scale[static_cast<size_t>(r)], zero[static_cast<size_t>(r)], s.scale_dtype)) /
+          d;
+      for (int64_t j = i + 1; j < cols; ++j)
+        wd[static_cast<size_t>(r * cols + j)] -= err * inv[static_cast<size_t>(i * cols + j)];
     }
     std::vector<double> row(inv.begin() + i * cols, inv.begin() + (i + 1) * cols);
     for (int64_t r = 0; r < cols; ++r) {
@@ -131,7 +141,8 @@ TEST_CASE("GPTQ with nothing to compensate is round to nearest", "[gptq]") {
   const int64_t rows = 16, cols = 64;
   const auto w = test::randn(static_cast<size_t>(rows * cols), 3, 0.02f);
   std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
-  for (int64_t i = 0; i < cols; ++i) h[static_cast<size_t>(i * cols + i)] = 1.0 + i % 7;  // diagonal: independent inputs
+  for (int64_t i = 0; i < cols; ++i)
+    h[static_cast<size_t>(i * cols + i)] = 1.0 + i % 7;  // diagonal: independent inputs
   for (int bits : {2, 3, 4, 8})
     for (int64_t group : {int64_t{-1}, int64_t{16}, int64_t{32}}) {
       GptqOptions o;
@@ -238,7 +249,8 @@ TEST_CASE("packing and unpacking return the same integers for every width", "[gp
   for (int bits : {2, 3, 4, 8})
     for (int64_t n : {1, 7, 32, 33, 100}) {
       std::vector<int8_t> v(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<int8_t>((i * 7 + bits) % (1 << bits) - (1 << (bits - 1)));
+      for (int64_t i = 0; i < n; ++i)
+        v[static_cast<size_t>(i)] = static_cast<int8_t>((i * 7 + bits) % (1 << bits) - (1 << (bits - 1)));
       std::vector<int32_t> words(static_cast<size_t>(model::packed_words(n, bits)));
       model::pack_values(v.data(), n, bits, words.data());
       std::vector<int8_t> back(static_cast<size_t>(n));

@@ -37,7 +37,10 @@ static uint16_t oracle_f16(float f) {
     uint16_t lo = 0, hi = 0x7bff;  // largest pattern with value <= ax
     while (lo < hi) {
       const uint16_t mid = static_cast<uint16_t>((lo + hi + 1) / 2);
-      if (f16_value(mid) <= ax) lo = mid; else hi = static_cast<uint16_t>(mid - 1);
+      if (f16_value(mid) <= ax)
+        lo = mid;
+      else
+        hi = static_cast<uint16_t>(mid - 1);
     }
     h = lo;
     const double below = f16_value(h), above = h == 0x7bff ? 65536.0 : f16_value(static_cast<uint16_t>(h + 1));
@@ -64,8 +67,9 @@ TEST_CASE("f16 -> f32 is exact for all 65536 patterns", "[half]") {
 
 TEST_CASE("f32 -> f16 rounds to nearest even like the compiler", "[half]") {
   std::mt19937 rng(1234);
-  std::vector<float> xs = {0.0f, -0.0f, 65504.0f, 65519.99f, 65520.0f, 1e-8f, 5.96e-8f, 2.98e-8f,
-                           2.9802322e-08f, 6.1035156e-05f, INFINITY, -INFINITY, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048};
+  std::vector<float> xs = {0.0f,     -0.0f,     65504.0f,           65519.99f,         65520.0f,
+                           1e-8f,    5.96e-8f,  2.98e-8f,           2.9802322e-08f,    6.1035156e-05f,
+                           INFINITY, -INFINITY, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048};
   // Every f16 value and the exact midpoints between neighbours (tie cases).
   for (uint32_t h = 0; h < 0x7c00; ++h) {
     const float a = f16_to_f32(static_cast<uint16_t>(h));
@@ -107,20 +111,22 @@ TEST_CASE("bf16 rounding follows round-to-nearest-even", "[half]") {
   // Against long-double arithmetic: bf16 is the nearest representable value.
   std::mt19937 rng(99);
   for (int i = 0; i < 200000; ++i) {
-    const float x = std::bit_cast<float>(static_cast<uint32_t>(rng()) & 0x7effffffu);  // finite, below the bf16 overflow threshold
+    const float x =
+        std::bit_cast<float>(static_cast<uint32_t>(rng()) & 0x7effffffu);  // finite, below the bf16 overflow threshold
     const uint16_t h = f32_to_bf16(x);
     const long double got = bf16_to_f32(h);
     const long double lo = bf16_to_f32(static_cast<uint16_t>(h - 1));
     const long double hi = bf16_to_f32(static_cast<uint16_t>(h + 1));
     const long double err = std::fabs(got - static_cast<long double>(x));
-    if (std::isfinite(static_cast<float>(lo)) && (h & 0x7fff) != 0) REQUIRE(err <= std::fabs(lo - static_cast<long double>(x)));
+    if (std::isfinite(static_cast<float>(lo)) && (h & 0x7fff) != 0)
+      REQUIRE(err <= std::fabs(lo - static_cast<long double>(x)));
     if (std::isfinite(static_cast<float>(hi))) REQUIRE(err <= std::fabs(hi - static_cast<long double>(x)));
   }
 }
 
 TEST_CASE("fp8 decoding matches the OCP definitions", "[half]") {
-  REQUIRE(fp8_e4m3_to_f32(0x38) == 1.0f);      // exp 7 -> 2^0
-  REQUIRE(fp8_e4m3_to_f32(0x7e) == 448.0f);    // largest finite
+  REQUIRE(fp8_e4m3_to_f32(0x38) == 1.0f);    // exp 7 -> 2^0
+  REQUIRE(fp8_e4m3_to_f32(0x7e) == 448.0f);  // largest finite
   REQUIRE(std::isnan(fp8_e4m3_to_f32(0x7f)));
   REQUIRE(fp8_e4m3_to_f32(0x01) == std::ldexp(1.0f, -9));  // smallest subnormal
   REQUIRE(fp8_e5m2_to_f32(0x3c) == 1.0f);

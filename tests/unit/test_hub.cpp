@@ -26,9 +26,9 @@ TEST_CASE("hub references: org/name[@revision][:QUANT]", "[hub]") {
   CHECK(r->revision == "refs/pr/1");
   CHECK(parse_hub_model_ref("org/name:Q8_0")->quant == "Q8_0");
   // Paths and malformed names are not hub ids.
-  for (const char* not_hub : {"model.gguf", "./org/name", "/abs/path", "dir/model.gguf", "dir/model.safetensors",
-                              "org/na--me", "org/..", "org/name/extra", "org/name@", "org/name:", "a b/c", "org/-x",
-                              "org/name:Q4 K", "", "/"})
+  for (const char* not_hub :
+       {"model.gguf", "./org/name", "/abs/path", "dir/model.gguf", "dir/model.safetensors", "org/na--me", "org/..",
+        "org/name/extra", "org/name@", "org/name:", "a b/c", "org/-x", "org/name:Q4 K", "", "/"})
     CHECK_FALSE(parse_hub_model_ref(not_hub));
 }
 
@@ -54,7 +54,8 @@ TEST_CASE("hub model answer: files, sizes and hashes", "[hub]") {
   const HubRepoListing l = parse_hub_repo_listing(listing(
       R"({"rfilename": "config.json", "size": 12, "blobId": "0123456789abcdef0123456789abcdef01234567"},
          {"rfilename": "sub/model.safetensors", "size": 99, "blobId": "1111111111111111111111111111111111111111",
-          "lfs": {"sha256": ")" + kSha256 + R"(", "size": 4096, "pointerSize": 134}})"));
+          "lfs": {"sha256": ")" +
+      kSha256 + R"(", "size": 4096, "pointerSize": 134}})"));
   CHECK(l.commit == kCommit);
   REQUIRE(l.files.size() == 2);
   CHECK(l.files[0].etag() == "0123456789abcdef0123456789abcdef01234567");
@@ -69,7 +70,8 @@ TEST_CASE("hub model answer: hostile names and hashes are refused", "[hub]") {
   CHECK(code_of(R"({"sha": "abc", "siblings": []})") == ErrorCode::ValidationFailed);
   CHECK(code_of(R"({"sha": ")" + kCommit + R"("})") == ErrorCode::ValidationFailed);
   for (const char* bad_name : {"../evil", "/etc/passwd", "a//b", "a/./b", "a\\\\b", "", "dir/..", "x\\u0001y"})
-    CHECK(code_of(listing(std::string(R"({"rfilename": ")") + bad_name + R"(", "size": 1})")) == ErrorCode::ValidationFailed);
+    CHECK(code_of(listing(std::string(R"({"rfilename": ")") + bad_name + R"(", "size": 1})")) ==
+          ErrorCode::ValidationFailed);
   CHECK(code_of(listing(R"({"rfilename": "m.safetensors", "lfs": {"size": 3}})")) == ErrorCode::ValidationFailed);
   CHECK(code_of(listing(R"({"rfilename": "m.safetensors", "lfs": {"sha256": "../../x", "size": 3}})")) ==
         ErrorCode::ValidationFailed);

@@ -129,10 +129,12 @@ TEST_CASE("GGUF arrays are stored packed and typed access refuses the wrong type
   const auto dir = test::scratch_dir("arrays");
   const auto p = dir / "a.gguf";
   {
-    io::GgufWriter w(p, {{"ints", io::GgufValue::i32_array({1, -2, 3})},
-                         {"strs", io::GgufValue::string_array({"a", "", "ccc"})},
-                         {"big", io::GgufValue::array(io::GgufType::UInt8, std::vector<io::GgufScalar>(4096, uint8_t{7}))}},
-                     {});
+    io::GgufWriter w(
+        p,
+        {{"ints", io::GgufValue::i32_array({1, -2, 3})},
+         {"strs", io::GgufValue::string_array({"a", "", "ccc"})},
+         {"big", io::GgufValue::array(io::GgufType::UInt8, std::vector<io::GgufScalar>(4096, uint8_t{7}))}},
+        {});
     w.finish();
   }
   const io::GgufFile f(p);
@@ -217,7 +219,7 @@ TEST_CASE("a partial file whose bytes changed is not resumed", "[checkpoint][ato
     f.sync();
     crc = f.crc32();
     CHECK(crc == crc32_of_file_prefix(part, 5000));
-  }  // not committed: the partial stays
+  }                                                            // not committed: the partial stays
   const uint32_t recorded = crc32_of_file_prefix(part, 4096);  // what a checkpoint at 4096 bytes records
   { AtomicFile ok(dir / "out", part, 4096, recorded); }
   {

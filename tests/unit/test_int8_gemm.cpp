@@ -22,7 +22,7 @@ TEST_CASE("int8 quantization follows compressed-tensors' rounding", "[int8]") {
   CHECK(quantize_int8(5.0f, s) == 2);    // 2.5 -> 2
   CHECK(quantize_int8(-3.0f, s) == -2);  // -1.5 -> -2
   CHECK(quantize_int8(1000.0f, s) == 127);
-  CHECK(int8_scale(0.0f) > 0.0f);        // zero rows keep a positive scale and quantize to zeros
+  CHECK(int8_scale(0.0f) > 0.0f);  // zero rows keep a positive scale and quantize to zeros
   CHECK(quantize_int8(0.0f, int8_scale(0.0f)) == 0);
 
   // Scales 2 and 1 are exact in float, so the quotients are the worked values.
@@ -61,7 +61,8 @@ TEST_CASE("every int8 GEMM path equals the exact product", "[int8]") {
   std::mt19937 rng(7);
   libquant::ThreadPool pool(3);
   // Shapes with ragged edges in every dimension (tiles of 4 rows, 64-byte and 16-byte K steps).
-  const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 4, 64}, {5, 17, 65}, {9, 33, 130}, {64, 20, 576}, {70, 45, 1536}};
+  const int64_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {4, 4, 64},    {5, 17, 65},
+                               {9, 33, 130}, {64, 20, 576}, {70, 45, 1536}};
   for (const auto& sh : shapes) {
     const int64_t M = sh[0], N = sh[1], K = sh[2];
     auto a = random_int8(static_cast<size_t>(M * K), rng), b = random_int8(static_cast<size_t>(N * K), rng);

@@ -23,7 +23,6 @@ namespace {
 
 using test::randn;
 
-
 // A small block with everything switched on: GQA, q/k/v biases, neox RoPE
 // with per-frequency factors.
 eval::DecoderBlockConstants synthetic_block() {

@@ -43,7 +43,8 @@ std::filesystem::path write_sample(const std::filesystem::path& dir, const std::
   info.original_size_bytes = 12345;
   const auto path = dir / name;
   io::LittleBitWriter w(path, info);
-  w.write_metadata({{"general.architecture", io::GgufValue::str("llama")}, {"llama.block_count", io::GgufValue::u32(1)}});
+  w.write_metadata(
+      {{"general.architecture", io::GgufValue::str("llama")}, {"llama.block_count", io::GgufValue::u32(1)}});
   w.write_factors("blk.0.attn_q.weight", random_factors(40, 70, 8, 2, 1), 0.5, 0.25, 16);
   w.write_factors("blk.0.ffn_down.weight", random_factors(70, 130, 16, 1, 2));
   Tensor norm(DType::F32, Shape({70}));

@@ -74,18 +74,22 @@ TEST_CASE("config.json parsing", "[config]") {
   REQUIRE(c.bos_token_id == 1);
   REQUIRE(c.arch()->permute_qk);
 
-  const auto qwen2 = parse_hf_config(R"({"architectures":["Qwen2ForCausalLM"],"hidden_size":896,"intermediate_size":4864,
+  const auto qwen2 =
+      parse_hf_config(R"({"architectures":["Qwen2ForCausalLM"],"hidden_size":896,"intermediate_size":4864,
     "num_hidden_layers":24,"num_attention_heads":14,"num_key_value_heads":2,"vocab_size":151936,"eos_token_id":[151645,151643]})");
   REQUIRE(qwen2.attention_bias);
   REQUIRE_FALSE(qwen2.arch()->permute_qk);
   REQUIRE(qwen2.head_dim == 64);
   REQUIRE(qwen2.eos_token_id == 151645);
-  const auto qwen3 = parse_hf_config(R"({"architectures":["Qwen3ForCausalLM"],"hidden_size":1024,"intermediate_size":3072,
+  const auto qwen3 =
+      parse_hf_config(R"({"architectures":["Qwen3ForCausalLM"],"hidden_size":1024,"intermediate_size":3072,
     "num_hidden_layers":28,"num_attention_heads":16,"num_key_value_heads":8,"head_dim":128,"vocab_size":151936})");
   REQUIRE(qwen3.arch()->qk_norm);
   REQUIRE(qwen3.head_dim == 128);
   REQUIRE(parse_hf_config(R"({"architectures":["MistralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
-    "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"vocab_size":32000})").arch()->gguf_arch == "llama");
+    "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"vocab_size":32000})")
+              .arch()
+              ->gguf_arch == "llama");
 
   auto code_of = [](const char* json) {
     try {
@@ -102,7 +106,8 @@ TEST_CASE("config.json parsing", "[config]") {
     "num_attention_heads":8,"num_key_value_heads":3,"vocab_size":5})") == ErrorCode::ValidationFailed);
 }
 
-TEST_CASE("Gemma 3: its four norms keep their own GGUF names; its config gives the local-attention layout", "[naming]") {
+TEST_CASE("Gemma 3: its four norms keep their own GGUF names; its config gives the local-attention layout",
+          "[naming]") {
   const auto g = parse_hf_config(R"({"architectures":["Gemma3ForCausalLM"],"hidden_size":640,"intermediate_size":2048,
     "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":256,"vocab_size":262144,
     "sliding_window":512,"query_pre_attn_scalar":256,

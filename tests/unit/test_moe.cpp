@@ -22,7 +22,8 @@ using libquant::methods::ImportanceMatrix;
 namespace {
 std::string moe_config(const std::string& arch, const std::string& extra) {
   return R"({"architectures": [")" + arch + R"("], "hidden_size": 64, "intermediate_size": 128,
-    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512)" + extra + "}";
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512)" +
+         extra + "}";
 }
 
 ErrorCode code_of(const std::string& json) {
@@ -36,7 +37,8 @@ ErrorCode code_of(const std::string& json) {
 }  // namespace
 
 TEST_CASE("MoE configs: expert counts, widths, shared expert, renormalisation", "[moe]") {
-  const ModelConfig mixtral = parse_hf_config(moe_config("MixtralForCausalLM", R"(, "num_local_experts": 8, "num_experts_per_tok": 2)"));
+  const ModelConfig mixtral =
+      parse_hf_config(moe_config("MixtralForCausalLM", R"(, "num_local_experts": 8, "num_experts_per_tok": 2)"));
   CHECK(mixtral.is_moe());
   CHECK(mixtral.num_experts == 8);
   CHECK(mixtral.num_experts_used == 2);
@@ -45,7 +47,8 @@ TEST_CASE("MoE configs: expert counts, widths, shared expert, renormalisation", 
   CHECK(mixtral.shared_expert_intermediate_size == 0);
   CHECK_FALSE(plain_decoder_block(mixtral));
 
-  const ModelConfig qwen2 = parse_hf_config(moe_config("Qwen2MoeForCausalLM",
+  const ModelConfig qwen2 = parse_hf_config(moe_config(
+      "Qwen2MoeForCausalLM",
       R"(, "num_experts": 60, "num_experts_per_tok": 4, "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "norm_topk_prob": false)"));
   CHECK(qwen2.num_experts == 60);
   CHECK(qwen2.expert_intermediate_size == 32);
@@ -53,7 +56,8 @@ TEST_CASE("MoE configs: expert counts, widths, shared expert, renormalisation", 
   CHECK_FALSE(qwen2.expert_weights_norm);
 
   // transformers 5 writes Qwen3-MoE's count as num_local_experts.
-  const ModelConfig qwen3 = parse_hf_config(moe_config("Qwen3MoeForCausalLM",
+  const ModelConfig qwen3 = parse_hf_config(moe_config(
+      "Qwen3MoeForCausalLM",
       R"(, "num_local_experts": 128, "num_experts_per_tok": 8, "moe_intermediate_size": 768, "norm_topk_prob": true)"));
   CHECK(qwen3.num_experts == 128);
   CHECK(qwen3.expert_weights_norm);
@@ -61,9 +65,11 @@ TEST_CASE("MoE configs: expert counts, widths, shared expert, renormalisation", 
   CHECK(code_of(moe_config("MixtralForCausalLM", R"(, "num_local_experts": 8, "num_experts_per_tok": 9)")) ==
         ErrorCode::ValidationFailed);
   CHECK(code_of(moe_config("MixtralForCausalLM", R"(, "num_local_experts": 8)")) == ErrorCode::ValidationFailed);
-  CHECK(code_of(moe_config("Qwen2MoeForCausalLM", R"(, "num_experts": 8, "num_experts_per_tok": 2, "decoder_sparse_step": 2)")) ==
+  CHECK(code_of(moe_config("Qwen2MoeForCausalLM",
+                           R"(, "num_experts": 8, "num_experts_per_tok": 2, "decoder_sparse_step": 2)")) ==
         ErrorCode::UnsupportedConversion);
-  CHECK(code_of(moe_config("Qwen3MoeForCausalLM", R"(, "num_experts": 8, "num_experts_per_tok": 2, "mlp_only_layers": [0])")) ==
+  CHECK(code_of(moe_config("Qwen3MoeForCausalLM",
+                           R"(, "num_experts": 8, "num_experts_per_tok": 2, "mlp_only_layers": [0])")) ==
         ErrorCode::UnsupportedConversion);
 }
 
@@ -76,11 +82,13 @@ TEST_CASE("MoE names: experts join stacks, routers and shared experts map one to
   REQUIRE(m);
   CHECK(m->gguf_name == "blk.0.ffn_up_exps.weight");
   CHECK(m->expert == 5);
-  CHECK(hf_expert_tensor("model.layers.0.block_sparse_moe.experts.5.w1.weight")->gguf_name == "blk.0.ffn_gate_exps.weight");
-  for (const char* not_one : {"model.layers.0.mlp.experts.x.down_proj.weight", "model.layers.0.mlp.experts.-1.up_proj.weight",
-                              "model.layers.0.mlp.experts.1.down_proj.bias", "model.layers.0.mlp.experts.1.w1.weight",
-                              "model.layers.0.mlp.down_proj.weight", "model.layers.0.mlp.experts.1.down_proj.weight.x",
-                              "model.layers.0.mlp.experts.gate_up_proj"})
+  CHECK(hf_expert_tensor("model.layers.0.block_sparse_moe.experts.5.w1.weight")->gguf_name ==
+        "blk.0.ffn_gate_exps.weight");
+  for (const char* not_one :
+       {"model.layers.0.mlp.experts.x.down_proj.weight", "model.layers.0.mlp.experts.-1.up_proj.weight",
+        "model.layers.0.mlp.experts.1.down_proj.bias", "model.layers.0.mlp.experts.1.w1.weight",
+        "model.layers.0.mlp.down_proj.weight", "model.layers.0.mlp.experts.1.down_proj.weight.x",
+        "model.layers.0.mlp.experts.gate_up_proj"})
     CHECK_FALSE(hf_expert_tensor(not_one));
   CHECK(hf_to_gguf_name("model.layers.1.mlp.gate.weight") == "blk.1.ffn_gate_inp.weight");
   CHECK(hf_to_gguf_name("model.layers.1.block_sparse_moe.gate.weight") == "blk.1.ffn_gate_inp.weight");

@@ -36,7 +36,7 @@ TEST_CASE("a complete profile parses, matches in order and round-trips", "[profi
   REQUIRE(p.rules.size() == 4);
   CHECK(match_rule(p, "blk.1.attn_v.weight", 10) == DType::Q8_0);
   CHECK(match_rule(p, "blk.2.attn_v.weight", 10) == DType::Q6_K);
-  CHECK(match_rule(p, "blk.8.ffn_up.weight", 10) == DType::Q5_K);   // -2 = layer 8 of 10
+  CHECK(match_rule(p, "blk.8.ffn_up.weight", 10) == DType::Q5_K);  // -2 = layer 8 of 10
   CHECK(match_rule(p, "blk.7.ffn_gate.weight", 10) == std::nullopt);
   CHECK(match_rule(p, "blk.9.ffn_down.weight", 10) == std::nullopt);
   CHECK(match_rule(p, "output.weight", 10) == DType::Q6_K);
@@ -59,11 +59,12 @@ TEST_CASE("tensor classes follow GGUF names", "[profile]") {
 TEST_CASE("bad profiles are refused with exit code 13", "[profile]") {
   CHECK(code_of("not json") == ErrorCode::ProfileInvalid);
   CHECK(code_of("[1]") == ErrorCode::ProfileInvalid);
-  CHECK(code_of(R"J({"rules": []})J") == ErrorCode::ProfileInvalid);                            // no name
-  CHECK(code_of(R"J({"profile_name": "x"})J") == ErrorCode::ProfileInvalid);                    // nothing to do
+  CHECK(code_of(R"J({"rules": []})J") == ErrorCode::ProfileInvalid);          // no name
+  CHECK(code_of(R"J({"profile_name": "x"})J") == ErrorCode::ProfileInvalid);  // nothing to do
   CHECK(code_of(R"J({"profile_name": "x", "default_type": "Q9_K"})J") == ErrorCode::ProfileInvalid);
   CHECK(code_of(R"J({"profile_name": "x", "default_type": "Q4_K", "colour": 1})J") == ErrorCode::ProfileInvalid);
-  CHECK(code_of(R"J({"profile_name": "x", "rules": [{"class": "attn_z", "type": "Q4_K"}]})J") == ErrorCode::ProfileInvalid);
+  CHECK(code_of(R"J({"profile_name": "x", "rules": [{"class": "attn_z", "type": "Q4_K"}]})J") ==
+        ErrorCode::ProfileInvalid);
   CHECK(code_of(R"J({"profile_name": "x", "rules": [{"tensor": "(", "type": "Q4_K"}]})J") == ErrorCode::ProfileInvalid);
   CHECK(code_of(R"J({"profile_name": "x", "rules": [{"class": "mlp"}]})J") == ErrorCode::ProfileInvalid);
   CHECK(code_of(R"J({"profile_name": "x", "rules": [{"layers": [1], "type": "Q4_K"}]})J") == ErrorCode::ProfileInvalid);

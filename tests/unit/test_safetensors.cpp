@@ -96,7 +96,7 @@ TEST_CASE("crafted bad safetensors files are rejected with a reason", "[safetens
   const std::string ok = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   REQUIRE_NOTHROW(SafetensorsFile::parse_header(make_file(ok, 8), nullptr));
   expect_invalid(std::vector<std::byte>(4), "shorter than");
-  expect_invalid(make_file(ok, 4), "past the end");                 // truncated data
+  expect_invalid(make_file(ok, 4), "past the end");  // truncated data
   expect_invalid(make_file(ok, 12), "trailing bytes");
   auto huge = make_file(ok, 8);
   const uint64_t absurd = 1ull << 40;
@@ -104,12 +104,22 @@ TEST_CASE("crafted bad safetensors files are rejected with a reason", "[safetens
   expect_invalid(huge, "exceeds");
   expect_invalid(make_file(R"({"a":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", 8), "unknown dtype");
   expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8), "needs 12");
-  expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12), "overlaps");
+  expect_invalid(
+      make_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+          12),
+      "overlaps");
   expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12), "gap");
   expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8), "bad data_offsets");
   expect_invalid(make_file(R"([1,2])", 0), "start with");
   expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[2],)", 8), "not valid JSON");
-  expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[281474976710657,281474976710657],"data_offsets":[0,8]}})", 8), "bad dimension");
-  expect_invalid(make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16), "duplicate");
+  expect_invalid(
+      make_file(R"({"a":{"dtype":"F32","shape":[281474976710657,281474976710657],"data_offsets":[0,8]}})", 8),
+      "bad dimension");
+  expect_invalid(
+      make_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+          16),
+      "duplicate");
   expect_invalid(make_file(R"({"__metadata__":{"x":1}})", 0), "__metadata__");
 }

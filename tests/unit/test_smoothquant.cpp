@@ -18,14 +18,14 @@ using namespace libquant;
 TEST_CASE("smoothing scales follow s = max|X|^a / max|W|^(1-a) with the reference clamps", "[smoothquant]") {
   const std::vector<float> act = {4.0f, 9.0f, 0.0f, 100.0f}, w = {1.0f, 0.25f, 2.0f, 0.0f};
   const auto s = methods::smoothing_scales(act, w, 0.5);
-  CHECK(s[0] == Approx(2.0));           // sqrt(4) / sqrt(1)
-  CHECK(s[1] == Approx(6.0));           // 3 / 0.5
+  CHECK(s[0] == Approx(2.0));                               // sqrt(4) / sqrt(1)
+  CHECK(s[1] == Approx(6.0));                               // 3 / 0.5
   CHECK(s[2] == Approx(std::sqrt(1e-5) / std::sqrt(2.0)));  // activation clamped to 1e-5
-  CHECK(s[3] == Approx(10.0 / std::sqrt(1e-5)));             // weight clamped to 1e-5
+  CHECK(s[3] == Approx(10.0 / std::sqrt(1e-5)));            // weight clamped to 1e-5
   const auto s1 = methods::smoothing_scales(act, w, 1.0);
   CHECK(s1[1] == Approx(9.0));
   const auto s0 = methods::smoothing_scales(act, w, 0.0);
-  CHECK(s0[1] == Approx(4.0));          // 1 / 0.25
+  CHECK(s0[1] == Approx(4.0));  // 1 / 0.25
 }
 
 TEST_CASE("the smoothing groups are the reference's, plus down_proj on request", "[smoothquant]") {
@@ -60,7 +60,8 @@ std::vector<std::vector<int32_t>> token_rows(int n, int len, uint32_t seed) {
 TEST_CASE("smoothing leaves the float model's logits unchanged", "[smoothquant]") {
   for (const char* model : {"models/stories260K", "models/stories260K.gguf"}) {
     auto src = model::open_tensor_source(test::shared_dir() / model);
-    for (std::optional<double> alpha : {std::optional<double>(0.5), std::optional<double>(0.85), std::optional<double>()}) {
+    for (std::optional<double> alpha :
+         {std::optional<double>(0.5), std::optional<double>(0.85), std::optional<double>()}) {
       INFO(model << " alpha " << (alpha ? std::to_string(*alpha) : "auto"));
       methods::SmoothQuantOptions o;
       o.alpha = alpha;
@@ -150,8 +151,9 @@ TEST_CASE("smoothing groups follow each family's norms", "[smoothquant]") {
   const auto cohere = methods::smoothing_groups(config("CohereForCausalLM"), true);
   REQUIRE(cohere.size() == 2);  // one norm feeds both branches
   CHECK(cohere[0].norm == "blk.0.attn_norm.weight");
-  CHECK(cohere[0].linears == std::vector<std::string>{"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight",
-                                                      "blk.0.ffn_gate.weight", "blk.0.ffn_up.weight"});
+  CHECK(cohere[0].linears == std::vector<std::string>{"blk.0.attn_q.weight", "blk.0.attn_k.weight",
+                                                      "blk.0.attn_v.weight", "blk.0.ffn_gate.weight",
+                                                      "blk.0.ffn_up.weight"});
   CHECK(cohere[1].norm == "blk.0.ffn_up.weight");
   const auto phi3 = methods::smoothing_groups(config("Phi3ForCausalLM"), true);
   REQUIRE(phi3.size() == 2);  // no down group: gate and up share a weight

@@ -183,7 +183,8 @@ TEST_CASE("a Mamba-2 forward pass equals the scan's quadratic dual form", "[ssm]
     std::vector<std::pair<std::string, std::pair<DType, Shape>>> decl;
     for (const auto& [name, v] : t) decl.push_back({name, {DType::F32, v.first}});
     io::GgufWriter w(dir / "m.gguf", build_gguf_metadata(c, LlamaFileType::AllF32, "m", {}), decl);
-    for (const auto& [name, v] : t) w.write_tensor({reinterpret_cast<const std::byte*>(v.second.data()), v.second.size() * 4});
+    for (const auto& [name, v] : t)
+      w.write_tensor({reinterpret_cast<const std::byte*>(v.second.data()), v.second.size() * 4});
     w.finish();
   }
   const std::vector<std::vector<int32_t>> batch = {{1, 7, 3, 19, 0, 4, 4, 11}, {2, 2, 9, 5, 13, 17, 6, 8}};
@@ -213,10 +214,12 @@ TEST_CASE("a Mamba-2 forward pass equals the scan's quadratic dual form", "[ssm]
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t ch = 0; ch < C; ++ch) {  // causal: tap K-1 sees the current token
         double acc = w("blk.0.ssm_conv1d.bias")[ch];
-        for (int64_t k = 0; k < K && k <= i; ++k) acc += w("blk.0.ssm_conv1d.weight")[ch * K + K - 1 - k] * proj[(i - k) * W + di + ch];
+        for (int64_t k = 0; k < K && k <= i; ++k)
+          acc += w("blk.0.ssm_conv1d.weight")[ch * K + K - 1 - k] * proj[(i - k) * W + di + ch];
         xbc[i * C + ch] = silu(acc);
       }
-      for (int64_t hh = 0; hh < H; ++hh) dt[i * H + hh] = std::log1p(std::exp(proj[i * W + di + C + hh] + w("blk.0.ssm_dt.bias")[hh]));
+      for (int64_t hh = 0; hh < H; ++hh)
+        dt[i * H + hh] = std::log1p(std::exp(proj[i * W + di + C + hh] + w("blk.0.ssm_dt.bias")[hh]));
     }
     for (int64_t i = 0; i < T; ++i) {
       std::vector<double> y(static_cast<size_t>(di));
@@ -233,7 +236,8 @@ TEST_CASE("a Mamba-2 forward pass equals the scan's quadratic dual form", "[ssm]
           y[hh * P + p] = acc * silu(proj[i * W + hh * P + p]);
         }
       }
-      for (int64_t g = 0; g < G; ++g) rms(y.data() + g * (di / G), w("blk.0.ssm_norm.weight") + g * (di / G), di / G, eps);
+      for (int64_t g = 0; g < G; ++g)
+        rms(y.data() + g * (di / G), w("blk.0.ssm_norm.weight") + g * (di / G), di / G, eps);
       for (int64_t o2 = 0; o2 < d; ++o2) {
         double acc = 0;
         for (int64_t j = 0; j < di; ++j) acc += w("blk.0.ssm_out.weight")[o2 * di + j] * y[j];
@@ -334,9 +338,10 @@ TEST_CASE("Qwen3.5's value heads move from grouped to tiled order", "[ssm]") {
   const HeadOrder rows = head_order("blk.0.attn_gate.weight", Shape{192, 256}, c, arch);
   REQUIRE(rows.axis == HeadOrder::Axis::Rows);
   for (int64_t h = 0; h < 6; ++h)
-    for (int64_t d : {0, 17, 31}) CHECK(rows.source(h * 32 + d) == hf_head_of_gguf_head[static_cast<size_t>(h)] * 32 + d);
+    for (int64_t d : {0, 17, 31})
+      CHECK(rows.source(h * 32 + d) == hf_head_of_gguf_head[static_cast<size_t>(h)] * 32 + d);
   const HeadOrder qkv = head_order("blk.0.attn_qkv.weight", Shape{128 + 192, 256}, c, arch);
-  CHECK(qkv.source(5) == 5);      // queries and keys stay
+  CHECK(qkv.source(5) == 5);  // queries and keys stay
   CHECK(qkv.source(127) == 127);
   CHECK(qkv.source(128 + 32) == 128 + 3 * 32);  // the second GGUF value head is HF's fourth
   const HeadOrder vec = head_order("blk.0.ssm_a", Shape{6}, c, arch);

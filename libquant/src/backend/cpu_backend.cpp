@@ -39,8 +39,9 @@ class CpuBackend final : public Backend {
     // Every 16-bit value is exact in f32 and products of two are exact too, so
     // an f32 GEMM on widened inputs is the f32-accumulation reference.
     std::vector<float> af(static_cast<size_t>(M * K)), bf(static_cast<size_t>(N * K));
-    const auto widen = type == HalfType::F16 ? static_cast<void (*)(const uint16_t*, float*, size_t) noexcept>(f16_to_f32)
-                                             : static_cast<void (*)(const uint16_t*, float*, size_t) noexcept>(bf16_to_f32);
+    const auto widen = type == HalfType::F16
+                           ? static_cast<void (*)(const uint16_t*, float*, size_t) noexcept>(f16_to_f32)
+                           : static_cast<void (*)(const uint16_t*, float*, size_t) noexcept>(bf16_to_f32);
     widen(a, af.data(), af.size());
     widen(b, bf.data(), bf.size());
     gemm_f32(false, true, M, N, K, 1.0f, af.data(), K, bf.data(), K, 0.0f, c, N);

@@ -63,7 +63,11 @@ class CudaBackend final : public Backend {
   }
   cpu::TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const cpu::SvdOptions& o) override {
     cpu::validate_svd_input(a, m, n, k);
-    cpu::TruncatedSvd r{m, n, k, std::vector<float>(static_cast<size_t>(m * k)), std::vector<float>(static_cast<size_t>(k)),
+    cpu::TruncatedSvd r{m,
+                        n,
+                        k,
+                        std::vector<float>(static_cast<size_t>(m * k)),
+                        std::vector<float>(static_cast<size_t>(k)),
                         std::vector<float>(static_cast<size_t>(n * k))};
     int rc;
     if (cpu::resolve_svd_method(m, n, k, o.method) == cpu::SvdMethod::Randomized) {
@@ -98,8 +102,7 @@ class CudaBackend final : public Backend {
       cpu_backend().sign_gemm(s, x, tokens, y);
   }
   bool quantize_rows(DType t, const float* src, void* dst, int64_t rows, int64_t cols, const float* imp) override {
-    return !fallback(t_.quantize_rows(static_cast<int>(t), src, dst, rows, cols, imp),
-                     "row quantization");
+    return !fallback(t_.quantize_rows(static_cast<int>(t), src, dst, rows, cols, imp), "row quantization");
   }
 
  private:
@@ -162,7 +165,8 @@ CudaLoad try_load(const fs::path& chosen) {
 void choose_cuda_plugin(const fs::path& plugin) {
   std::lock_guard lock(g_plugin_mutex);
   if (g_loaded && plugin != g_plugin)
-    throw Error(ErrorCode::InvalidArgument, "the CUDA plugin is already loaded; '" + plugin.string() + "' comes too late",
+    throw Error(ErrorCode::InvalidArgument,
+                "the CUDA plugin is already loaded; '" + plugin.string() + "' comes too late",
                 "Name the plugin file before the first device selection");
   g_plugin = plugin;
 }

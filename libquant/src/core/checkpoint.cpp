@@ -46,19 +46,21 @@ int lock_job(const fs::path& path) {
   for (int attempt = 0; attempt < 16; ++attempt) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-      throw Error(ErrorCode::CheckpointError, "cannot create checkpoint lock '" + path.string() + "': " + std::strerror(errno),
+      throw Error(ErrorCode::CheckpointError,
+                  "cannot create checkpoint lock '" + path.string() + "': " + std::strerror(errno),
                   "Use a writable `checkpoint_dir`, or `checkpoint_dir = none`");
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK)
-        throw Error(ErrorCode::CheckpointError,
-                    "another run of this same job is using the checkpoint directory '" + path.parent_path().string() +
-                        "'",
-                    "Wait for it to finish, or give this run its own `checkpoint_dir` (or `checkpoint_dir = none`)");
+        throw Error(
+            ErrorCode::CheckpointError,
+            "another run of this same job is using the checkpoint directory '" + path.parent_path().string() + "'",
+            "Wait for it to finish, or give this run its own `checkpoint_dir` (or `checkpoint_dir = none`)");
       throw Error(ErrorCode::CheckpointError, "cannot lock '" + path.string() + "': " + std::strerror(err));
     }
-    struct stat held {}, now {};
+    struct stat held {
+    }, now{};
     if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
         held.st_dev == now.st_dev)
       return fd;

@@ -60,9 +60,12 @@ bool use_avx512_vnni() noexcept { return simd_level() == SimdLevel::Avx512 && cp
 
 const char* simd_level_name(SimdLevel level) noexcept {
   switch (level) {
-    case SimdLevel::Avx512: return "avx512";
-    case SimdLevel::Avx2: return "avx2";
-    default: return "scalar";
+    case SimdLevel::Avx512:
+      return "avx512";
+    case SimdLevel::Avx2:
+      return "avx2";
+    default:
+      return "scalar";
   }
 }
 

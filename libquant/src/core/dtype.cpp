@@ -73,8 +73,7 @@ const Entry* lookup(DType t) noexcept {
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
@@ -100,14 +99,15 @@ uint64_t row_bytes(DType t, int64_t n) {
   const DTypeTraits& tr = traits(t);
   if (n < 0 || n % tr.block_size != 0)
     throw Error(ErrorCode::ValidationFailed, "row of " + std::to_string(n) + " elements is not a whole number of " +
-                                                 std::string(tr.name) + " blocks (" + std::to_string(tr.block_size) + ")");
+                                                 std::string(tr.name) + " blocks (" + std::to_string(tr.block_size) +
+                                                 ")");
   const uint64_t blocks = static_cast<uint64_t>(n) / tr.block_size;
   if (blocks > std::numeric_limits<uint64_t>::max() / tr.block_bits)
     throw Error(ErrorCode::ValidationFailed, "tensor byte size overflows");
   const uint64_t bits = blocks * tr.block_bits;
   if (bits % 8 != 0)
-    throw Error(ErrorCode::ValidationFailed, std::to_string(n) + " elements of " + std::string(tr.name) +
-                                                 " do not fill whole bytes");
+    throw Error(ErrorCode::ValidationFailed,
+                std::to_string(n) + " elements of " + std::string(tr.name) + " do not fill whole bytes");
   return bits / 8;
 }
 
@@ -126,12 +126,27 @@ std::optional<DType> ggml_type_from_name(std::string_view name) noexcept {
 std::optional<DType> safetensors_dtype_from_name(std::string_view name) noexcept {
   // safetensors names that differ from the ggml spelling of the same type
   static constexpr std::pair<std::string_view, DType> kNames[] = {
-      {"BOOL", DType::Bool}, {"U8", DType::U8}, {"I8", DType::I8}, {"U16", DType::U16},
-      {"I16", DType::I16}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"U32", DType::U32},
-      {"I32", DType::I32}, {"F32", DType::F32}, {"U64", DType::U64}, {"I64", DType::I64},
-      {"F64", DType::F64}, {"C64", DType::C64}, {"F8_E4M3", DType::F8_E4M3},
-      {"F8_E5M2", DType::F8_E5M2}, {"F8_E8M0", DType::F8_E8M0}, {"F8_E4M3FNUZ", DType::F8_E4M3FNUZ},
-      {"F8_E5M2FNUZ", DType::F8_E5M2FNUZ}, {"F4", DType::F4}, {"F6_E2M3", DType::F6_E2M3},
+      {"BOOL", DType::Bool},
+      {"U8", DType::U8},
+      {"I8", DType::I8},
+      {"U16", DType::U16},
+      {"I16", DType::I16},
+      {"F16", DType::F16},
+      {"BF16", DType::BF16},
+      {"U32", DType::U32},
+      {"I32", DType::I32},
+      {"F32", DType::F32},
+      {"U64", DType::U64},
+      {"I64", DType::I64},
+      {"F64", DType::F64},
+      {"C64", DType::C64},
+      {"F8_E4M3", DType::F8_E4M3},
+      {"F8_E5M2", DType::F8_E5M2},
+      {"F8_E8M0", DType::F8_E8M0},
+      {"F8_E4M3FNUZ", DType::F8_E4M3FNUZ},
+      {"F8_E5M2FNUZ", DType::F8_E5M2FNUZ},
+      {"F4", DType::F4},
+      {"F6_E2M3", DType::F6_E2M3},
       {"F6_E3M2", DType::F6_E3M2},
   };
   for (const auto& [n, t] : kNames)
@@ -141,25 +156,40 @@ std::optional<DType> safetensors_dtype_from_name(std::string_view name) noexcept
 
 std::string_view safetensors_dtype_name(DType t) {
   const DTypeTraits& tr = traits(t);
-  if (tr.is_quantized) throw Error(ErrorCode::UnsupportedConversion, "ggml block type " + std::string(tr.name) + " has no safetensors dtype");
+  if (tr.is_quantized)
+    throw Error(ErrorCode::UnsupportedConversion,
+                "ggml block type " + std::string(tr.name) + " has no safetensors dtype");
   return tr.name;
 }
 
 std::string_view torch_dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "float32";
-    case DType::F16: return "float16";
-    case DType::BF16: return "bfloat16";
-    case DType::F64: return "float64";
-    case DType::I8: return "int8";
-    case DType::U8: return "uint8";
-    case DType::I16: return "int16";
-    case DType::I32: return "int32";
-    case DType::I64: return "int64";
-    case DType::Bool: return "bool";
-    case DType::F8_E4M3: return "float8_e4m3fn";
-    case DType::F8_E5M2: return "float8_e5m2";
-    default: return traits(t).name;
+    case DType::F32:
+      return "float32";
+    case DType::F16:
+      return "float16";
+    case DType::BF16:
+      return "bfloat16";
+    case DType::F64:
+      return "float64";
+    case DType::I8:
+      return "int8";
+    case DType::U8:
+      return "uint8";
+    case DType::I16:
+      return "int16";
+    case DType::I32:
+      return "int32";
+    case DType::I64:
+      return "int64";
+    case DType::Bool:
+      return "bool";
+    case DType::F8_E4M3:
+      return "float8_e4m3fn";
+    case DType::F8_E5M2:
+      return "float8_e5m2";
+    default:
+      return traits(t).name;
   }
 }
 
@@ -167,8 +197,14 @@ bool is_numeric(DType t) noexcept {
   const Entry* e = lookup(t);
   if (!e) return false;
   switch (t) {
-    case DType::Bool: case DType::C64: case DType::F4: case DType::F6_E2M3: case DType::F6_E3M2:
-    case DType::F8_E8M0: case DType::F8_E4M3FNUZ: case DType::F8_E5M2FNUZ:
+    case DType::Bool:
+    case DType::C64:
+    case DType::F4:
+    case DType::F6_E2M3:
+    case DType::F6_E3M2:
+    case DType::F8_E8M0:
+    case DType::F8_E4M3FNUZ:
+    case DType::F8_E5M2FNUZ:
       return false;
     default:
       return true;

@@ -32,7 +32,10 @@ void require_finite(std::string_view what, const float* x, size_t n, uint64_t fi
   const size_t i = first_non_finite(x, n);
   if (i == n) return;
   throw Error(ErrorCode::ValidationFailed,
-              std::string(what) + " holds " + (std::isnan(x[i]) ? "NaN" : x[i] > 0 ? "+Inf" : "-Inf") +
+              std::string(what) + " holds " +
+                  (std::isnan(x[i]) ? "NaN"
+                   : x[i] > 0       ? "+Inf"
+                                    : "-Inf") +
                   " at index " + std::to_string(first_index + i),
               "Fix or re-export the file; non-finite values would turn the whole model into NaN");
 }

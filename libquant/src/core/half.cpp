@@ -25,7 +25,10 @@ float f16_to_f32(uint16_t h) noexcept {
       bits = sign;
     } else {  // subnormal: normalise
       int e = -1;
-      do { ++e; mant <<= 1; } while ((mant & 0x400) == 0);
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400) == 0);
       bits = sign | ((112u - e) << 23) | ((mant & 0x3ff) << 13);
     }
   } else {
@@ -38,7 +41,7 @@ uint16_t f32_to_f16(float value) noexcept {
   // Round-to-nearest-even by integer arithmetic on the bit pattern; the
   // subnormal range uses the FPU's own RNE through a magic-number addition.
   constexpr uint32_t kF32Inf = 255u << 23;
-  constexpr uint32_t kF16Overflow = (127u + 16u) << 23;          // 65536.0f
+  constexpr uint32_t kF16Overflow = (127u + 16u) << 23;                       // 65536.0f
   constexpr uint32_t kDenormMagic = ((127u - 15u) + (23u - 10u) + 1u) << 23;  // 0.5f
   uint32_t f = std::bit_cast<uint32_t>(value);
   const uint32_t sign = f & 0x80000000u;
@@ -46,7 +49,7 @@ uint16_t f32_to_f16(float value) noexcept {
   uint32_t o;
   if (f >= kF16Overflow) {
     o = f > kF32Inf ? (0x7e00u | ((f >> 13) & 0x3ffu)) : 0x7c00u;  // NaN stays (quiet) NaN
-  } else if (f < (113u << 23)) {  // below 2^-14: half subnormal or zero
+  } else if (f < (113u << 23)) {                                   // below 2^-14: half subnormal or zero
     const float sum = std::bit_cast<float>(f) + std::bit_cast<float>(kDenormMagic);
     o = std::bit_cast<uint32_t>(sum) - kDenormMagic;
   } else {

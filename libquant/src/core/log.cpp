@@ -17,8 +17,10 @@ void to_stderr(LogLevel level, std::string_view msg) {
 
 void emit(LogLevel level, std::string_view msg) {
   std::lock_guard lock(g_log_mutex);
-  if (g_sink) g_sink(level, msg);
-  else to_stderr(level, msg);
+  if (g_sink)
+    g_sink(level, msg);
+  else
+    to_stderr(level, msg);
 }
 }  // namespace
 

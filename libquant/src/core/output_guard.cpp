@@ -18,8 +18,7 @@ bool within(const fs::path& inner, const fs::path& outer) {
 }
 
 [[noreturn]] void refuse(const fs::path& output, const fs::path& input, const char* why) {
-  throw Error(ErrorCode::InvalidArgument,
-              "output '" + output.string() + "' " + why + " input '" + input.string() + "'",
+  throw Error(ErrorCode::InvalidArgument, "output '" + output.string() + "' " + why + " input '" + input.string() + "'",
               "Choose another output path (-o / -n); inputs are never overwritten");
 }
 

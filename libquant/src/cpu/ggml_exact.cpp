@@ -48,11 +48,13 @@ LQ_INLINE float vexpf_body(float x) {
   const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
   if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
   const float u = b * b;
-  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  const float j =
+      std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+               std::fma(0x1.ffffecp-1f, b, 1.0f));
   if (std::isnan(n)) return n;
   // _mm512_scalef_ps(j, n) = j * 2^n rounded once; 2^n is a normal float here.
-  if (n >= -126.0f && n <= 127.0f) return j * std::bit_cast<float>(static_cast<uint32_t>(static_cast<int>(n) + 127) << 23);
+  if (n >= -126.0f && n <= 127.0f)
+    return j * std::bit_cast<float>(static_cast<uint32_t>(static_cast<int>(n) + 127) << 23);
   return std::ldexp(j, static_cast<int>(n));
 }
 
@@ -61,7 +63,6 @@ LQ_FMA float vexpf_fma(float x) { return vexpf_body(x); }
 }  // namespace
 
 float vexpf(float x) { return has_fma() ? vexpf_fma(x) : vexpf_body(x); }
-
 
 namespace {
 
@@ -124,8 +125,8 @@ LQ_INLINE void scalar_block(const float* A, int64_t lda, const float* B, int64_t
       C[j * ldc + i] = tiny ? dot_tinyblas(A + i * lda, B + j * ldb, k) : vec_dot<F16>(A + i * lda, B + j * ldb, k);
 }
 template <bool F16>
-LQ_FMA void scalar_block_fma(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C,
-                             int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool tiny) {
+LQ_FMA void scalar_block_fma(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc,
+                             int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool tiny) {
   scalar_block<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
 }
 
@@ -142,16 +143,21 @@ void product(const float* A, int64_t lda, int64_t m, const float* B, int64_t ldb
     for (size_t t = a; t < b; ++t) {
       const int64_t r = static_cast<int64_t>(t) % rb, c = static_cast<int64_t>(t) / rb;
       const int64_t i0 = r * kRows, i1 = std::min(m, i0 + kRows), j0 = c * kCols, j1 = std::min(n, j0 + kCols);
-      if (tiny && simd == SimdLevel::Avx512) avx512::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
-      else if (tiny && simd == SimdLevel::Avx2) avx2::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
-      else if (has_fma()) scalar_block_fma<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
-      else scalar_block<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
+      if (tiny && simd == SimdLevel::Avx512)
+        avx512::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
+      else if (tiny && simd == SimdLevel::Avx2)
+        avx2::tinyblas_f32(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1);
+      else if (has_fma())
+        scalar_block_fma<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
+      else
+        scalar_block<F16>(A, lda, B, ldb, k, C, ldc, i0, i1, j0, j1, tiny);
     }
   };
-  if (pool) pool->parallel_for(static_cast<size_t>(rb * cb), 1, job);
-  else job(0, static_cast<size_t>(rb * cb));
+  if (pool)
+    pool->parallel_for(static_cast<size_t>(rb * cb), 1, job);
+  else
+    job(0, static_cast<size_t>(rb * cb));
 }
-
 
 }  // namespace
 
@@ -162,9 +168,12 @@ void matmul_f32(const float* A, int64_t lda, int64_t m, const float* B, int64_t 
 
 void round_to_half(float* x, int64_t n) {
   switch (level()) {
-    case SimdLevel::Avx512: return avx512::round_to_half(x, n);
-    case SimdLevel::Avx2: return avx2::round_to_half(x, n);
-    default: return round_to_f16(x, n);
+    case SimdLevel::Avx512:
+      return avx512::round_to_half(x, n);
+    case SimdLevel::Avx2:
+      return avx2::round_to_half(x, n);
+    default:
+      return round_to_f16(x, n);
   }
 }
 
@@ -221,8 +230,10 @@ LQ_INLINE void silu_mul_body(const float* g, const float* u, float* out, int64_t
     int64_t i = 0;
     if (simd != SimdLevel::Scalar) {
       i = cols / 16 * 16;
-      if (simd == SimdLevel::Avx512) avx512::silu_mul(gr, ur, o, i);
-      else avx2::silu_mul(gr, ur, o, i);
+      if (simd == SimdLevel::Avx512)
+        avx512::silu_mul(gr, ur, o, i);
+      else
+        avx2::silu_mul(gr, ur, o, i);
     }
     for (; i + 15 < cols; i += 16)  // ggml_v_silu lanes
       for (int q = 0; q < 16; ++q) o[i + q] = (gr[i + q] / (1.0f + vexpf_body(0.0f - gr[i + q]))) * ur[i + q];
@@ -235,8 +246,10 @@ LQ_FMA void silu_mul_fma(const float* g, const float* u, float* out, int64_t row
 }  // namespace
 
 void silu_mul(const float* g, const float* u, float* out, int64_t rows, int64_t cols) {
-  if (has_fma()) silu_mul_fma(g, u, out, rows, cols);
-  else silu_mul_body(g, u, out, rows, cols);
+  if (has_fma())
+    silu_mul_fma(g, u, out, rows, cols);
+  else
+    silu_mul_body(g, u, out, rows, cols);
 }
 
 namespace {
@@ -250,8 +263,10 @@ LQ_INLINE void soft_max_row_body(float* x, int64_t n, float scale, const float* 
   int64_t i = 0;
   const SimdLevel simd = level();
   for (; i + 15 < n; i += 16) {
-    if (simd == SimdLevel::Avx512) avx512::exp_minus(x + i, mx, x + i, 16);
-    else if (simd == SimdLevel::Avx2) avx2::exp_minus(x + i, mx, x + i, 16);
+    if (simd == SimdLevel::Avx512)
+      avx512::exp_minus(x + i, mx, x + i, 16);
+    else if (simd == SimdLevel::Avx2)
+      avx2::exp_minus(x + i, mx, x + i, 16);
     else
       for (int q = 0; q < 16; ++q) x[i + q] = vexpf_body(x[i + q] - mx);
     sum += static_cast<double>(hsum16(x + i));
@@ -263,12 +278,16 @@ LQ_INLINE void soft_max_row_body(float* x, int64_t n, float scale, const float* 
   const auto inv = static_cast<float>(1.0 / sum);
   for (int64_t k = 0; k < n; ++k) x[k] *= inv;
 }
-LQ_FMA void soft_max_row_fma(float* x, int64_t n, float scale, const float* mask) { soft_max_row_body(x, n, scale, mask); }
+LQ_FMA void soft_max_row_fma(float* x, int64_t n, float scale, const float* mask) {
+  soft_max_row_body(x, n, scale, mask);
+}
 }  // namespace
 
 void soft_max_row(float* x, int64_t n, float scale, const float* mask) {
-  if (has_fma()) soft_max_row_fma(x, n, scale, mask);
-  else soft_max_row_body(x, n, scale, mask);
+  if (has_fma())
+    soft_max_row_fma(x, n, scale, mask);
+  else
+    soft_max_row_body(x, n, scale, mask);
 }
 
 void attention(const float* q, const float* k, const float* v, int64_t T, int64_t nh, int64_t nkv, int64_t hd,

@@ -27,8 +27,8 @@ LQ_AVX2 inline float reduce(Chains c) {
 // One RM x RN tile. Which outputs share a tile changes no output's chain
 // order, so the tile is sized for AVX2's sixteen registers.
 template <int RM, int RN>
-LQ_AVX2 void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc, int64_t ii,
-                  int64_t jj) {
+LQ_AVX2 void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc,
+                  int64_t ii, int64_t jj) {
   Chains acc[RN][RM];
   for (int j = 0; j < RN; ++j)
     for (int i = 0; i < RM; ++i) acc[j][i] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -69,8 +69,8 @@ LQ_AVX2 inline __m256 vexp(__m256 x) {
   const __m256 r = _mm256_set1_ps(0x1.8p23f);
   const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
   const __m256 n = _mm256_sub_ps(z, r);
-  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
-                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256 b =
+      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
   const __m256 in_range = _mm256_and_ps(_mm256_cmp_ps(n, _mm256_set1_ps(-126.0f), _CMP_GE_OQ),
                                         _mm256_cmp_ps(n, _mm256_set1_ps(127.0f), _CMP_LE_OQ));
   if (_mm256_movemask_ps(in_range) != 0xff) {

@@ -1,6 +1,5 @@
 #include "ggml_exact_avx512.hpp"
 
-
 #if defined(__x86_64__)
 // GCC 12 reports its own intrinsics headers (_mm512_undefined_*) as uninitialised.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -26,8 +25,8 @@ LQ_AVX512 inline float reduce(__m512 v) {
 
 // One RM x RN tile: each output's 16 FMA chains live in one register.
 template <int RM, int RN>
-LQ_AVX512 void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc, int64_t ii,
-                    int64_t jj) {
+LQ_AVX512 void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc,
+                    int64_t ii, int64_t jj) {
   __m512 acc[RN][RM];
   for (int j = 0; j < RN; ++j)
     for (int i = 0; i < RM; ++i) acc[j][i] = _mm512_setzero_ps();
@@ -43,19 +42,30 @@ LQ_AVX512 void tile(const float* A, int64_t lda, const float* B, int64_t ldb, in
     for (int i = 0; i < RM; ++i) C[ldc * (jj + j) + ii + i] = reduce(acc[j][i]);
 }
 
-LQ_AVX512 void run(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc, int64_t i0,
-                   int64_t i1, int64_t j0, int64_t j1) {
+LQ_AVX512 void run(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t k, float* C, int64_t ldc,
+                   int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   constexpr int RN = 6;
   for (int64_t ii = i0; ii < i1; ii += 4) {
     int64_t jj = j0;
     for (; jj + RN <= j1; jj += RN) tile<4, RN>(A, lda, B, ldb, k, C, ldc, ii, jj);
     switch (j1 - jj) {
-      case 5: tile<4, 5>(A, lda, B, ldb, k, C, ldc, ii, jj); break;
-      case 4: tile<4, 4>(A, lda, B, ldb, k, C, ldc, ii, jj); break;
-      case 3: tile<4, 3>(A, lda, B, ldb, k, C, ldc, ii, jj); break;
-      case 2: tile<4, 2>(A, lda, B, ldb, k, C, ldc, ii, jj); break;
-      case 1: tile<4, 1>(A, lda, B, ldb, k, C, ldc, ii, jj); break;
-      default: break;
+      case 5:
+        tile<4, 5>(A, lda, B, ldb, k, C, ldc, ii, jj);
+        break;
+      case 4:
+        tile<4, 4>(A, lda, B, ldb, k, C, ldc, ii, jj);
+        break;
+      case 3:
+        tile<4, 3>(A, lda, B, ldb, k, C, ldc, ii, jj);
+        break;
+      case 2:
+        tile<4, 2>(A, lda, B, ldb, k, C, ldc, ii, jj);
+        break;
+      case 1:
+        tile<4, 1>(A, lda, B, ldb, k, C, ldc, ii, jj);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -65,8 +75,8 @@ LQ_AVX512 inline __m512 vexp(__m512 x) {
   const __m512 r = _mm512_set1_ps(0x1.8p23f);
   const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
   const __m512 n = _mm512_sub_ps(z, r);
-  const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
-                                    _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+  const __m512 b =
+      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
   const __m512 u = _mm512_mul_ps(b, b);
   const __m512 p45 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f));
   const __m512 p23 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f));
@@ -106,9 +116,7 @@ LQ_AVX512 void silu_mul_impl(const float* x, const float* u, float* out, int64_t
 
 }  // namespace
 
-void round_to_half(float* x, int64_t n) {
-  round_to_half_impl(x, n);
-}
+void round_to_half(float* x, int64_t n) { round_to_half_impl(x, n); }
 
 void exp_minus(const float* x, float sub, float* y, int64_t n) { exp_minus_impl(x, sub, y, n); }
 

@@ -57,9 +57,12 @@ namespace {
 bool cpu_has(Int8GemmPath p) {
 #if defined(__x86_64__)
   switch (p) {
-    case Int8GemmPath::Avx512Vnni: return use_avx512_vnni();
-    case Int8GemmPath::Avx2: return simd_level() >= SimdLevel::Avx2;
-    default: return true;
+    case Int8GemmPath::Avx512Vnni:
+      return use_avx512_vnni();
+    case Int8GemmPath::Avx2:
+      return simd_level() >= SimdLevel::Avx2;
+    default:
+      return true;
   }
 #else
   return p == Int8GemmPath::Scalar;
@@ -77,10 +80,13 @@ void gemm_columns(Int8GemmPath p, const int8_t* a, const int8_t* b, int32_t* c, 
                   int64_t n0, int64_t n1) {
   switch (p) {
 #if defined(__x86_64__)
-    case Int8GemmPath::Avx512Vnni: return simd::gemm_columns_avx512vnni(a, b, c, M, N, K, n0, n1);
-    case Int8GemmPath::Avx2: return simd::gemm_columns_avx2(a, b, c, M, N, K, n0, n1);
+    case Int8GemmPath::Avx512Vnni:
+      return simd::gemm_columns_avx512vnni(a, b, c, M, N, K, n0, n1);
+    case Int8GemmPath::Avx2:
+      return simd::gemm_columns_avx2(a, b, c, M, N, K, n0, n1);
 #endif
-    default: return reference_columns(a, b, c, M, N, K, n0, n1);
+    default:
+      return reference_columns(a, b, c, M, N, K, n0, n1);
   }
 }
 
@@ -90,9 +96,12 @@ Int8GemmPath int8_gemm_path() noexcept { return pick_path(); }
 
 const char* int8_gemm_path_name(Int8GemmPath p) noexcept {
   switch (p) {
-    case Int8GemmPath::Avx512Vnni: return "avx512-vnni";
-    case Int8GemmPath::Avx2: return "avx2";
-    default: return "scalar";
+    case Int8GemmPath::Avx512Vnni:
+      return "avx512-vnni";
+    case Int8GemmPath::Avx2:
+      return "avx2";
+    default:
+      return "scalar";
   }
 }
 

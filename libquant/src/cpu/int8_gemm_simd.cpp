@@ -41,7 +41,8 @@ LQ_VNNI inline int32_t hsum_epi32(__m512i v) {
 // vpdpbusd multiplies unsigned by signed bytes: a + 128 is unsigned, and the
 // extra 128 * sum(b) is taken off at the end (exact).
 template <int MR, int NR>
-LQ_VNNI void vnni_tile(const int8_t* const (&ap)[MR], const int8_t* const (&bp)[NR], int64_t K, int32_t (&out)[MR][NR]) {
+LQ_VNNI void vnni_tile(const int8_t* const (&ap)[MR], const int8_t* const (&bp)[NR], int64_t K,
+                       int32_t (&out)[MR][NR]) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i acc[MR][NR];
   for (int i = 0; i < MR; ++i)
@@ -71,7 +72,8 @@ LQ_VNNI void vnni_tile(const int8_t* const (&ap)[MR], const int8_t* const (&bp)[
 // Sign-extended to int16 and multiplied pairwise into int32 (vpmaddwd): no
 // saturation, unlike vpmaddubsw on -128 * -128 pairs.
 template <int MR, int NR>
-LQ_AVX2 void avx2_tile(const int8_t* const (&ap)[MR], const int8_t* const (&bp)[NR], int64_t K, int32_t (&out)[MR][NR]) {
+LQ_AVX2 void avx2_tile(const int8_t* const (&ap)[MR], const int8_t* const (&bp)[NR], int64_t K,
+                       int32_t (&out)[MR][NR]) {
   __m256i acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = _mm256_setzero_si256();
@@ -122,8 +124,8 @@ inline void gemm_blocked(const int8_t* a, const int8_t* b, int32_t* c, int64_t M
 
 }  // namespace
 
-void gemm_columns_avx512vnni(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K,
-                             int64_t n0, int64_t n1) {
+void gemm_columns_avx512vnni(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K, int64_t n0,
+                             int64_t n1) {
   std::vector<int32_t> correction(static_cast<size_t>(n1 - n0));
   for (int64_t n = n0; n < n1; ++n) {
     int32_t s = 0;
@@ -131,7 +133,7 @@ void gemm_columns_avx512vnni(const int8_t* a, const int8_t* b, int32_t* c, int64
     correction[n - n0] = 128 * s;
   }
   gemm_blocked<4, 4>(a, b, c, M, N, K, n0, n1, correction,
-                     [](const int8_t* const (&ap)[4], const int8_t* const (&bp)[4], int64_t k, int32_t (&o)[4][4]) {
+                     [](const int8_t* const(&ap)[4], const int8_t* const(&bp)[4], int64_t k, int32_t(&o)[4][4]) {
                        vnni_tile<4, 4>(ap, bp, k, o);
                      });
 }
@@ -140,7 +142,7 @@ void gemm_columns_avx2(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, 
                        int64_t n1) {
   const std::vector<int32_t> none(static_cast<size_t>(n1 - n0), 0);
   gemm_blocked<2, 4>(a, b, c, M, N, K, n0, n1, none,
-                     [](const int8_t* const (&ap)[2], const int8_t* const (&bp)[4], int64_t k, int32_t (&o)[2][4]) {
+                     [](const int8_t* const(&ap)[2], const int8_t* const(&bp)[4], int64_t k, int32_t(&o)[2][4]) {
                        avx2_tile<2, 4>(ap, bp, k, o);
                      });
 }

@@ -6,8 +6,8 @@
 namespace libquant::cpu::simd {
 
 #if defined(__x86_64__)
-void gemm_columns_avx512vnni(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K,
-                             int64_t n0, int64_t n1);
+void gemm_columns_avx512vnni(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K, int64_t n0,
+                             int64_t n1);
 void gemm_columns_avx2(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K, int64_t n0,
                        int64_t n1);
 #endif

@@ -18,8 +18,8 @@ double littlebit_bpw(int64_t m, int64_t n, int64_t rank, int paths) noexcept {
 
 void LittleBitFactors::validate() const {
   constexpr int64_t kMax = int64_t{1} << 40;
-  bool ok = out > 0 && in > 0 && rank > 0 && out <= kMax && in <= kMax && rank <= std::min(out, in) &&
-            !paths.empty() && out * in <= kMax;  // no product below overflows
+  bool ok = out > 0 && in > 0 && rank > 0 && out <= kMax && in <= kMax && rank <= std::min(out, in) && !paths.empty() &&
+            out * in <= kMax;  // no product below overflows
   for (const auto& p : paths)
     ok = ok && p.u.rows() == out && p.u.cols() == rank && p.v.rows() == rank && p.v.cols() == in &&
          static_cast<int64_t>(p.h.size()) == out && static_cast<int64_t>(p.l.size()) == rank &&

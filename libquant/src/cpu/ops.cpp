@@ -47,7 +47,8 @@ void layer_norm(const float* x, const float* w, int64_t n, int64_t d, double eps
   }
 }
 
-void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, const RopeSpec& spec) {
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
+          const RopeSpec& spec) {
   const int64_t n_rot = spec.n_rot > 0 ? std::min(spec.n_rot, head_dim) : head_dim, half = n_rot / 2;
   std::vector<double> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)

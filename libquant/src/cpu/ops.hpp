@@ -49,7 +49,8 @@ void layer_norm(const float* x, const float* w, int64_t n, int64_t d, double eps
 
 // Rotary embedding in place on x[n_tokens, n_heads * head_dim] whose token t
 // has position positions[t]; dimensions past n_rot pass through.
-void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions, const RopeSpec& spec);
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
+          const RopeSpec& spec);
 
 // Causal attention for one sequence and one head: q, k, v are [T, hd] views
 // with row strides; out [T, hd] with stride ldo. scratch holds

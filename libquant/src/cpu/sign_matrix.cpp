@@ -82,7 +82,8 @@ void rows_on(SignGemmPath p, const SignMatrixView& s, const float* x, int64_t to
 bool sign_gemm_path_supported(SignGemmPath p) noexcept {
   switch (p) {
     case SignGemmPath::Scalar:
-    case SignGemmPath::UnpackBlas: return true;
+    case SignGemmPath::UnpackBlas:
+      return true;
     case SignGemmPath::Avx2:
 #if defined(__x86_64__)
       return simd_level() >= SimdLevel::Avx2;
@@ -101,9 +102,12 @@ SignGemmPath sign_gemm_path(int64_t tokens) noexcept {
 
 const char* sign_gemm_path_name(SignGemmPath p) noexcept {
   switch (p) {
-    case SignGemmPath::Scalar: return "scalar";
-    case SignGemmPath::Avx2: return "avx2";
-    case SignGemmPath::UnpackBlas: return "unpack+blas";
+    case SignGemmPath::Scalar:
+      return "scalar";
+    case SignGemmPath::Avx2:
+      return "avx2";
+    case SignGemmPath::UnpackBlas:
+      return "unpack+blas";
   }
   return "?";
 }
@@ -115,7 +119,8 @@ void sign_gemm_on(SignGemmPath p, const SignMatrixView& s, const float* x, int64
 
 void sign_gemm(const SignMatrixView& s, const float* x, int64_t tokens, float* y, ThreadPool* pool) {
   const SignGemmPath p = sign_gemm_path(tokens);
-  if (p == SignGemmPath::UnpackBlas || !pool || pool->size() <= 1 || s.rows < 64) return sign_gemm_on(p, s, x, tokens, y);
+  if (p == SignGemmPath::UnpackBlas || !pool || pool->size() <= 1 || s.rows < 64)
+    return sign_gemm_on(p, s, x, tokens, y);
   pool->parallel_for(static_cast<size_t>(s.rows), 32, [&](size_t r0, size_t r1) {
     rows_on(p, s, x, tokens, y, static_cast<int64_t>(r0), static_cast<int64_t>(r1));
   });

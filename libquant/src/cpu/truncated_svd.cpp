@@ -15,7 +15,8 @@ void sgesdd_(const char* jobz, const int* m, const int* n, float* a, const int* 
              float* vt, const int* ldvt, float* work, const int* lwork, int* iwork, int* info);
 void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
              const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork, int* info);
-void sgeqrf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work, const int* lwork, int* info);
+void sgeqrf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work, const int* lwork,
+             int* info);
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
              int* info);
 void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda, const float* tau, float* work,
@@ -38,8 +39,12 @@ inline void gesdd(int m, int n, double* a, double* s, double* u, double* vt, dou
   const int mn = std::min(m, n);
   dgesdd_(&j, &m, &n, a, &m, s, u, &m, vt, &mn, w, &lw, iw, info);
 }
-inline void geqrf(int m, int n, float* a, float* tau, float* w, int lw, int* info) { sgeqrf_(&m, &n, a, &m, tau, w, &lw, info); }
-inline void geqrf(int m, int n, double* a, double* tau, double* w, int lw, int* info) { dgeqrf_(&m, &n, a, &m, tau, w, &lw, info); }
+inline void geqrf(int m, int n, float* a, float* tau, float* w, int lw, int* info) {
+  sgeqrf_(&m, &n, a, &m, tau, w, &lw, info);
+}
+inline void geqrf(int m, int n, double* a, double* tau, double* w, int lw, int* info) {
+  dgeqrf_(&m, &n, a, &m, tau, w, &lw, info);
+}
 inline void orgqr(int m, int n, float* a, const float* tau, float* w, int lw, int* info) {
   sorgqr_(&m, &n, &n, a, &m, tau, w, &lw, info);
 }
@@ -50,14 +55,15 @@ inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, co
                  int ldb, float* c, int ldc) {
   cblas_sgemm(CblasColMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
-inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, int lda,
-                 const double* b, int ldb, double* c, int ldc) {
+inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, int lda, const double* b,
+                 int ldb, double* c, int ldc) {
   cblas_dgemm(CblasColMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
 }
 
 void lapack_check(int info, const char* what) {
   if (info != 0)
-    throw Error(ErrorCode::FactorizationFailed, std::string(what) + " failed (LAPACK info " + std::to_string(info) + ")",
+    throw Error(ErrorCode::FactorizationFailed,
+                std::string(what) + " failed (LAPACK info " + std::to_string(info) + ")",
                 "Check the weights for NaN/Inf values, or compute the SVD in float64");
 }
 
@@ -123,9 +129,11 @@ TruncatedSvd svd_typed(const float* a, int m, int n, int k, const SvdOptions& o,
     const int mn = std::min(m, n);
     svd_colmajor(at, n, m, u, s, vt);
     for (int i = 0; i < m; ++i)
-      for (int j = 0; j < k; ++j) r.u[static_cast<size_t>(i) * k + j] = static_cast<float>(vt[j + static_cast<size_t>(i) * mn]);
+      for (int j = 0; j < k; ++j)
+        r.u[static_cast<size_t>(i) * k + j] = static_cast<float>(vt[j + static_cast<size_t>(i) * mn]);
     for (int p = 0; p < n; ++p)
-      for (int j = 0; j < k; ++j) r.v[static_cast<size_t>(p) * k + j] = static_cast<float>(u[p + static_cast<size_t>(j) * n]);
+      for (int j = 0; j < k; ++j)
+        r.v[static_cast<size_t>(p) * k + j] = static_cast<float>(u[p + static_cast<size_t>(j) * n]);
   } else {
     const int kp = std::min(k + o.oversample, std::min(m, n));
     std::vector<T> omega(static_cast<size_t>(n) * kp), y(static_cast<size_t>(m) * kp), z(static_cast<size_t>(n) * kp);
@@ -144,9 +152,11 @@ TruncatedSvd svd_typed(const float* a, int m, int n, int k, const SvdOptions& o,
     std::vector<T> uq(static_cast<size_t>(m) * kp);
     gemm(CblasNoTrans, CblasNoTrans, m, kp, kp, y.data(), m, u.data(), kp, uq.data(), m);  // U = Q Ub
     for (int i = 0; i < m; ++i)
-      for (int j = 0; j < k; ++j) r.u[static_cast<size_t>(i) * k + j] = static_cast<float>(uq[i + static_cast<size_t>(j) * m]);
+      for (int j = 0; j < k; ++j)
+        r.u[static_cast<size_t>(i) * k + j] = static_cast<float>(uq[i + static_cast<size_t>(j) * m]);
     for (int p = 0; p < n; ++p)
-      for (int j = 0; j < k; ++j) r.v[static_cast<size_t>(p) * k + j] = static_cast<float>(vt[j + static_cast<size_t>(p) * kp]);
+      for (int j = 0; j < k; ++j)
+        r.v[static_cast<size_t>(p) * k + j] = static_cast<float>(vt[j + static_cast<size_t>(p) * kp]);
   }
   for (int j = 0; j < k; ++j) r.s[static_cast<size_t>(j)] = static_cast<float>(s[static_cast<size_t>(j)]);
   return r;
@@ -163,10 +173,12 @@ SvdMethod resolve_svd_method(int64_t m, int64_t n, int64_t k, SvdMethod requeste
 void validate_svd_input(const float* a, int64_t m, int64_t n, int64_t k) {
   check(m > 0 && n > 0 && k > 0 && k <= std::min(m, n), ErrorCode::InvalidArgument,
         "truncated SVD: rank " + std::to_string(k) + " is not within 1.." + std::to_string(std::min(m, n)));
-  check(m < (int64_t{1} << 31) / std::max<int64_t>(n, 1), ErrorCode::InvalidArgument, "truncated SVD: matrix too large");
+  check(m < (int64_t{1} << 31) / std::max<int64_t>(n, 1), ErrorCode::InvalidArgument,
+        "truncated SVD: matrix too large");
   for (int64_t i = 0; i < m * n; ++i)
     if (!std::isfinite(a[i]))
-      throw Error(ErrorCode::FactorizationFailed, "matrix holds a non-finite value (at row " + std::to_string(i / n) + ")",
+      throw Error(ErrorCode::FactorizationFailed,
+                  "matrix holds a non-finite value (at row " + std::to_string(i / n) + ")",
                   "Check the model weights for NaN/Inf values");
 }
 

@@ -77,9 +77,10 @@ std::vector<std::string> parse_calibration_documents(const std::string& content,
 }
 
 std::vector<std::vector<int32_t>> load_calibration_samples(const Tokenizer& tok, const CalibrationOptions& opts) {
-  check(opts.samples > 0 && opts.seq_len >= 2, ErrorCode::InvalidArgument, "calibration samples and length must be positive");
-  std::vector<std::string> docs =
-      opts.source.empty() ? std::vector<std::string>{default_calibration_text()} : read_calibration_documents(opts.source);
+  check(opts.samples > 0 && opts.seq_len >= 2, ErrorCode::InvalidArgument,
+        "calibration samples and length must be positive");
+  std::vector<std::string> docs = opts.source.empty() ? std::vector<std::string>{default_calibration_text()}
+                                                      : read_calibration_documents(opts.source);
   std::string joined;
   for (size_t i = 0; i < docs.size(); ++i) joined += (i ? "\n\n" : "") + docs[i];
   // In order (seed 0) only the first samples are used: only they are tokenized.

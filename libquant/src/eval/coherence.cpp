@@ -11,8 +11,8 @@
 namespace libquant::eval {
 
 namespace {
-const std::vector<std::string> kDefaultPrompts = {
-    "Once upon a time", "The most important thing to remember is", "Yesterday morning, the children"};
+const std::vector<std::string> kDefaultPrompts = {"Once upon a time", "The most important thing to remember is",
+                                                  "Yesterday morning, the children"};
 
 // Perplexity of `cont` following `prompt` under `model`.
 double continuation_ppl(Transformer& model, const std::vector<int32_t>& prompt, const std::vector<int32_t>& cont) {
@@ -23,7 +23,8 @@ double continuation_ppl(Transformer& model, const std::vector<int32_t>& prompt, 
   const auto logits = model.forward({seq}, from);
   const int64_t vocab = static_cast<int64_t>(logits.size()) / (static_cast<int64_t>(seq.size()) - from);
   double nll = 0;
-  for (size_t i = 0; i < cont.size(); ++i) nll += token_nll(logits.data() + static_cast<int64_t>(i) * vocab, vocab, cont[i]);
+  for (size_t i = 0; i < cont.size(); ++i)
+    nll += token_nll(logits.data() + static_cast<int64_t>(i) * vocab, vocab, cont[i]);
   return std::exp(nll / static_cast<double>(cont.size()));
 }
 }  // namespace

@@ -25,7 +25,8 @@ void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const
 }
 
 // y[n, out] = x[n, in] w[out, in]^T (+ bias).
-void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const std::vector<float>& bias, float* y) {
+void linear(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const std::vector<float>& bias,
+            float* y) {
   gemm(false, true, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
   if (!bias.empty())
     for (int64_t r = 0; r < n; ++r)
@@ -72,11 +73,13 @@ const model::ArchitectureInfo& supported_architecture(const model::TensorSource&
                                                       const std::string& p) {
   const auto* arch = cfg.arch();
   check(arch != nullptr, ErrorCode::UnsupportedConversion,
-        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'", "Turn it off (`block_options.steps = 0`)");
+        "block-output matching has no forward pass for architecture '" + cfg.architecture + "'",
+        "Turn it off (`block_options.steps = 0`)");
   check(!src.find(p + "attn_q_norm.weight") && !src.find(p + "attn_k_norm.weight"), ErrorCode::UnsupportedConversion,
         "block-output matching does not cover q/k-normed attention (Qwen3)", "Turn it off (`block_options.steps = 0`)");
   check(model::plain_decoder_block(cfg), ErrorCode::UnsupportedConversion,
-        "block-output matching covers the Llama block only, not " + cfg.architecture + "'s", "Turn it off (`block_options.steps = 0`)");
+        "block-output matching covers the Llama block only, not " + cfg.architecture + "'s",
+        "Turn it off (`block_options.steps = 0`)");
   return *arch;
 }
 
@@ -94,7 +97,7 @@ std::string block_prefix(int layer) { return "blk." + std::to_string(layer) + ".
 }  // namespace
 
 const std::array<const char*, kBlockLinears>& block_linear_names() {
-  static const std::array<const char*, kBlockLinears> names{"attn_q.weight",   "attn_k.weight",  "attn_v.weight",
+  static const std::array<const char*, kBlockLinears> names{"attn_q.weight",      "attn_k.weight",   "attn_v.weight",
                                                             "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
                                                             "ffn_down.weight"};
   return names;

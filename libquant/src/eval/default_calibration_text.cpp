@@ -8,7 +8,8 @@
 namespace libquant::eval {
 
 const std::string& default_calibration_text() {
-  static const std::string text = R"TXT(The lighthouse keeper had lived on the island for eleven years before the first letter arrived. It came in a tin box tied to a buoy, and the paper inside was dry, folded twice, and signed only with a drawing of a heron. She read it at the kitchen table while the kettle complained on the stove. "If you are reading this," it began, "then the currents still work the way my grandfather said they did."
+  static const std::string text =
+      R"TXT(The lighthouse keeper had lived on the island for eleven years before the first letter arrived. It came in a tin box tied to a buoy, and the paper inside was dry, folded twice, and signed only with a drawing of a heron. She read it at the kitchen table while the kettle complained on the stove. "If you are reading this," it began, "then the currents still work the way my grandfather said they did."
 
 Every evening she climbed the one hundred and twelve steps to the lamp room, wound the clockwork, trimmed the wick, and wrote the weather in a ledger: wind from the south-west, force five; visibility good; a freighter passing at twenty past nine. The ledger was older than she was. Its first pages were written in a careful, slanted hand that used words nobody used any more, such as "fret" for sea fog and "skerry" for the rocks that showed at low tide.
 

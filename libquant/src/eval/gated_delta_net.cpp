@@ -30,8 +30,10 @@ void gated_delta_net(const DeltaNetWeights& w, const model::ModelConfig& cfg, in
   const HookSite site{hook, layer};
   const bool grouped = cfg.arch()->grouped_value_heads;
   for (const char* what : {"attn_qkv.weight", "attn_gate.weight"}) site.input(what, xn, N, d);
-  if (grouped) site.input("ssm_ba.weight", xn, N, d);
-  else for (const char* what : {"ssm_beta.weight", "ssm_alpha.weight"}) site.input(what, xn, N, d);
+  if (grouped)
+    site.input("ssm_ba.weight", xn, N, d);
+  else
+    for (const char* what : {"ssm_beta.weight", "ssm_alpha.weight"}) site.input(what, xn, N, d);
   std::vector<float> qkv(static_cast<size_t>(N * C)), z(static_cast<size_t>(N * vd)), beta(static_cast<size_t>(N * nv)),
       alpha(beta.size());
   apply_linear(w.qkv, xn, N, nullptr, qkv.data(), pool);

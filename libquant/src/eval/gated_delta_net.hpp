@@ -26,8 +26,8 @@ namespace libquant::eval {
 struct DeltaNetWeights {
   LinearWeight qkv, gate, beta, alpha, out;  // attn_qkv, attn_gate, ssm_beta, ssm_alpha, ssm_out
   LinearWeight ba;  // Qwen3-Next: ssm_ba, per key head [beta (value heads of the group) | alpha] (then no beta, alpha)
-  Tensor conv;                               // ssm_conv1d [q|k|v channels, taps] (no bias)
-  Tensor dt_bias, a, norm;                   // ssm_dt.bias [value heads], ssm_a = -exp(A_log), ssm_norm [dv]
+  Tensor conv;      // ssm_conv1d [q|k|v channels, taps] (no bias)
+  Tensor dt_bias, a, norm;  // ssm_dt.bias [value heads], ssm_a = -exp(A_log), ssm_norm [dv]
 };
 
 // out[B*T, hidden] = the DeltaNet of normed input xn[B*T, hidden], B sequences of T

@@ -22,10 +22,10 @@ class ThreadPool;
 namespace libquant::eval {
 
 struct LinearWeight {
-  Tensor w;                  // f32 [out, in]; empty when int8
-  std::vector<int8_t> q;     // int8 [out, in]
-  std::vector<float> scale;  // per output channel
-  float input_scale = 0;     // static per-tensor activation scale; 0 = dynamic per token
+  Tensor w;                                              // f32 [out, in]; empty when int8
+  std::vector<int8_t> q;                                 // int8 [out, in]
+  std::vector<float> scale;                              // per output channel
+  float input_scale = 0;                                 // static per-tensor activation scale; 0 = dynamic per token
   std::shared_ptr<const cpu::LittleBitFactors> factors;  // LittleBit: packed signs and scales
   int64_t out = 0, in = 0;
   bool is_int8() const noexcept { return !q.empty(); }

@@ -15,9 +15,7 @@ constexpr float kWindow = 16.0f;  // nats below the largest logit that are kept
 int nearest_int(float x) { return static_cast<int>(std::nearbyint(x)); }
 }  // namespace
 
-size_t logits_words_per_position(int32_t n_vocab) noexcept {
-  return 2 * ((static_cast<size_t>(n_vocab) + 1) / 2) + 4;
-}
+size_t logits_words_per_position(int32_t n_vocab) noexcept { return 2 * ((static_cast<size_t>(n_vocab) + 1) / 2) + 4; }
 
 double encode_log_probs(const float* logits, int32_t n_vocab, int32_t target, uint16_t* out) {
   float mx = logits[0], mn = logits[0];
@@ -53,7 +51,8 @@ void decode_log_probs(const uint16_t* row, int32_t n_vocab, double* log_probs) {
 LogitsFileWriter::LogitsFileWriter(const std::filesystem::path& path, int32_t n_ctx, int32_t n_vocab,
                                    std::span<const int32_t> tokens, int32_t n_chunk)
     : out_(path) {
-  check(tokens.size() >= static_cast<size_t>(n_ctx) * n_chunk, ErrorCode::InvalidArgument, "too few tokens for the logits file");
+  check(tokens.size() >= static_cast<size_t>(n_ctx) * n_chunk, ErrorCode::InvalidArgument,
+        "too few tokens for the logits file");
   out_.write(kMagic, 8);
   const int32_t head[3] = {n_ctx, n_vocab, n_chunk};
   out_.write(head, sizeof head);
@@ -65,8 +64,7 @@ void LogitsFileWriter::finish() { out_.commit(); }
 
 LogitsFileLayout parse_logits_file(std::span<const std::byte> b) {
   auto bad = [](const std::string& what) {
-    throw Error(ErrorCode::ValidationFailed, "invalid logits file: " + what,
-                "Re-create it with `save_logits`");
+    throw Error(ErrorCode::ValidationFailed, "invalid logits file: " + what, "Re-create it with `save_logits`");
   };
   LogitsFileLayout l;
   if (b.size() < 20 || std::memcmp(b.data(), kMagic, 8) != 0) bad("wrong magic");
@@ -80,7 +78,8 @@ LogitsFileLayout parse_logits_file(std::span<const std::byte> b) {
   l.rows_offset = 20 + n_tok * 4;
   l.n_rows = static_cast<size_t>(l.n_chunk) * static_cast<size_t>(l.n_ctx - 1 - l.n_ctx / 2);
   const uint64_t need = l.rows_offset + static_cast<uint64_t>(l.n_rows) * logits_words_per_position(l.n_vocab) * 2;
-  if (b.size() != need) bad("size " + std::to_string(b.size()) + " does not match its header (" + std::to_string(need) + ")");
+  if (b.size() != need)
+    bad("size " + std::to_string(b.size()) + " does not match its header (" + std::to_string(need) + ")");
   return l;
 }
 

@@ -77,8 +77,8 @@ const LinearWeight& MoeWeights::expert(int64_t e, int which) const {
 namespace {
 
 struct Routing {
-  std::vector<std::vector<int64_t>> tokens;   // per expert: the tokens it serves
-  std::vector<std::vector<float>> weights;    // per expert: their router weights
+  std::vector<std::vector<int64_t>> tokens;  // per expert: the tokens it serves
+  std::vector<std::vector<float>> weights;   // per expert: their router weights
 };
 
 // Softmax over all experts, the top k, renormalised when the family does (as transformers, in f32).
@@ -110,8 +110,8 @@ Routing route(const float* logits, int64_t N, int64_t E, int64_t k, bool renorma
 
 // SwiGLU of rows x[n, d] through gate / up / down into y[n, d]; the down
 // projection's input is shown to the hook at `site` as `down`.
-void swiglu(const LinearWeight& g, const LinearWeight& u, const LinearWeight& dn, const float* x, int64_t n,
-            float* y, ThreadPool& pool, const HookSite& site, const char* down) {
+void swiglu(const LinearWeight& g, const LinearWeight& u, const LinearWeight& dn, const float* x, int64_t n, float* y,
+            ThreadPool& pool, const HookSite& site, const char* down) {
   const int64_t ff = g.out;
   std::vector<float> a(static_cast<size_t>(n * ff)), b(a.size());
   apply_linear(g, x, n, nullptr, a.data(), pool);
@@ -143,7 +143,8 @@ void moe_feed_forward(const MoeWeights& w, const model::ModelConfig& cfg, int la
     const HookSite expert{hook, layer, static_cast<int>(e), static_cast<int>(E)};
     expert.input("ffn_gate_exps.weight", xs.data(), n, d);
     expert.input("ffn_up_exps.weight", xs.data(), n, d);
-    swiglu(w.expert(e, 0), w.expert(e, 1), w.expert(e, 2), xs.data(), n, ys.data(), pool, expert, "ffn_down_exps.weight");
+    swiglu(w.expert(e, 0), w.expert(e, 1), w.expert(e, 2), xs.data(), n, ys.data(), pool, expert,
+           "ffn_down_exps.weight");
     const auto& wt = r.weights[static_cast<size_t>(e)];
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < d; ++j) out[tokens[i] * d + j] += ys[i * d + j] * wt[i];

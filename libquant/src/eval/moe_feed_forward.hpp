@@ -29,7 +29,9 @@ class MoeWeights {
 
   const Tensor& router() const noexcept { return router_; }
   bool has_shared() const noexcept { return shared_gate_.out > 0; }
-  const LinearWeight& shared(int which) const noexcept { return which == 0 ? shared_gate_ : which == 1 ? shared_up_ : shared_down_; }
+  const LinearWeight& shared(int which) const noexcept {
+    return which == 0 ? shared_gate_ : which == 1 ? shared_up_ : shared_down_;
+  }
   const Tensor& shared_gate_inp() const noexcept { return shared_gate_inp_; }
   // Expert e's gate (0), up (1) or down (2) matrix as f32 [rows, cols].
   const LinearWeight& expert(int64_t e, int which) const;
@@ -37,7 +39,7 @@ class MoeWeights {
  private:
   const model::TensorSource& src_;
   const model::SourceTensor* stacks_[3] = {nullptr, nullptr, nullptr};
-  int64_t rows_[3] = {0, 0, 0}, cols_[3] = {0, 0, 0};  // one expert's matrix in each stack
+  int64_t rows_[3] = {0, 0, 0}, cols_[3] = {0, 0, 0};    // one expert's matrix in each stack
   decltype(LinearLoad::transform) transform_ = nullptr;  // set only when it holds a function
   mutable std::optional<Tensor> whole_[3];  // with a transform: each stack decoded and transformed as one tensor
   mutable std::vector<std::optional<LinearWeight>> experts_;  // [expert * 3 + which]

@@ -50,7 +50,7 @@ std::string read_text_file(const std::filesystem::path& p) {
   return read_whole_file(p, ErrorCode::CalibrationDataError, "data file");
 }
 
-namespace {// Running sums for the KL-divergence statistics.
+namespace {  // Running sums for the KL-divergence statistics.
 struct KlAccumulator {
   double kld = 0, kld2 = 0, kld_max = 0, same = 0, nll_base = 0, ln_ratio = 0, dp2 = 0;
   int64_t n = 0;
@@ -101,7 +101,8 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   check(opts.ctx >= 16, ErrorCode::InvalidArgument, "`ctx` must be at least 16");
   check(opts.batch >= 1, ErrorCode::InvalidArgument, "`batch` must be at least 1");
-  if (!opts.save_logits.empty()) require_output_apart_from_inputs(opts.save_logits, {opts.model, opts.data, opts.kl_base});
+  if (!opts.save_logits.empty())
+    require_output_apart_from_inputs(opts.save_logits, {opts.model, opts.data, opts.kl_base});
   auto src = model::open_tensor_source(opts.model);
   const auto tok_src = opts.tokenizer.empty() ? nullptr : model::open_tensor_source(opts.tokenizer);
   auto tok = load_tokenizer(tok_src ? *tok_src : *src);
@@ -121,8 +122,8 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
   const int64_t available = res.n_tokens / ctx;
   if (available < 1 || (!base && res.n_tokens < 2 * ctx))
     throw Error(ErrorCode::CalibrationDataError,
-                "the text has " + std::to_string(res.n_tokens) + " tokens; at least 2 x ctx = " +
-                    std::to_string(2 * ctx) + " are needed",
+                "the text has " + std::to_string(res.n_tokens) +
+                    " tokens; at least 2 x ctx = " + std::to_string(2 * ctx) + " are needed",
                 "Use a longer text or a smaller `ctx`");
   res.n_chunks = opts.chunks > 0 ? std::min(opts.chunks, available) : available;
 
@@ -151,11 +152,13 @@ PerplexityResult perplexity(const PerplexityOptions& opts) {
     const std::vector<float> logits = model.forward(batch, first);
     const int64_t vocab = static_cast<int64_t>(logits.size()) / (nb * (ctx - first));
     if (base && base->n_vocab() != vocab)
-      throw Error(ErrorCode::ValidationFailed, "the KL base file has a vocabulary of " + std::to_string(base->n_vocab()) +
-                                                   ", the model " + std::to_string(vocab));
+      throw Error(ErrorCode::ValidationFailed, "the KL base file has a vocabulary of " +
+                                                   std::to_string(base->n_vocab()) + ", the model " +
+                                                   std::to_string(vocab));
     if (!opts.save_logits.empty() && !save) {
-      save = std::make_unique<LogitsFileWriter>(opts.save_logits, static_cast<int32_t>(ctx), static_cast<int32_t>(vocab),
-                                                tokens, static_cast<int32_t>(res.n_chunks));
+      save =
+          std::make_unique<LogitsFileWriter>(opts.save_logits, static_cast<int32_t>(ctx), static_cast<int32_t>(vocab),
+                                             tokens, static_cast<int32_t>(res.n_chunks));
       row_words.resize(logits_words_per_position(static_cast<int32_t>(vocab)));
     }
     for (int64_t b = 0; b < nb; ++b) {

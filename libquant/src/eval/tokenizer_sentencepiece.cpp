@@ -21,8 +21,15 @@ class ProtoWriter {
     out_ += static_cast<char>(v);
   }
   void tag(int field, int wire) { varint(static_cast<uint64_t>(field) << 3 | static_cast<uint64_t>(wire)); }
-  void int_field(int field, int64_t v) { tag(field, 0); varint(static_cast<uint64_t>(v)); }
-  void bytes_field(int field, std::string_view s) { tag(field, 2); varint(s.size()); out_ += s; }
+  void int_field(int field, int64_t v) {
+    tag(field, 0);
+    varint(static_cast<uint64_t>(v));
+  }
+  void bytes_field(int field, std::string_view s) {
+    tag(field, 2);
+    varint(s.size());
+    out_ += s;
+  }
   void float_field(int field, float f) {
     tag(field, 5);
     char b[4];
@@ -86,8 +93,8 @@ std::string sentencepiece_proto_from_gguf(const io::GgufHeader& h) {
   norm.bytes_field(2, "");
   const io::GgufValue* prefix = h.find("tokenizer.ggml.add_space_prefix");
   norm.int_field(3, prefix ? prefix->as_bool() : 1);  // add_dummy_prefix
-  norm.int_field(4, 0);                                // remove_extra_whitespaces: llama.cpp keeps them
-  norm.int_field(5, 1);                                // escape_whitespaces
+  norm.int_field(4, 0);                               // remove_extra_whitespaces: llama.cpp keeps them
+  norm.int_field(5, 1);                               // escape_whitespaces
   model.bytes_field(3, norm.str());
   return model.str();
 }

@@ -36,9 +36,9 @@ struct LayerWeights {
   Tensor attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
   Tensor post_attn_norm, post_ffn_norm;  // Gemma's norms on the attention and FFN outputs (empty elsewhere)
   LinearWeight wq, wk, wv, wo, wg, wu, wd;
-  LinearWeight wqkv;  // Phi-3's fused Q|K|V (then wq, wk, wv are empty and wu holds gate|up)
-  std::unique_ptr<MoeWeights> moe;  // a mixture-of-experts FFN (then wg, wu, wd are empty)
-  std::unique_ptr<Mamba2Weights> ssm;  // a Mamba-2 layer: attn_norm and this mixer only
+  LinearWeight wqkv;                       // Phi-3's fused Q|K|V (then wq, wk, wv are empty and wu holds gate|up)
+  std::unique_ptr<MoeWeights> moe;         // a mixture-of-experts FFN (then wg, wu, wd are empty)
+  std::unique_ptr<Mamba2Weights> ssm;      // a Mamba-2 layer: attn_norm and this mixer only
   std::unique_ptr<DeltaNetWeights> delta;  // a Qwen3.5 linear-attention layer (then wq..wo are empty)
 };
 
@@ -51,16 +51,15 @@ struct Transformer::Impl {
   model::ModelConfig cfg;
   const model::ArchitectureInfo* arch = nullptr;
   ForwardOptions opts;
-  bool neox = false;           // rotate-half RoPE (Qwen) vs interleaved pairs (Llama in GGUF layout)
+  bool neox = false;  // rotate-half RoPE (Qwen) vs interleaved pairs (Llama in GGUF layout)
   std::vector<std::optional<LayerWeights>> cache;  // non-streaming mode
   std::optional<Tensor> output_cache, output_norm;
-  Tensor rope_freqs;  // llama3-style per-dimension frequency divisors (empty when absent)
+  Tensor rope_freqs;             // llama3-style per-dimension frequency divisors (empty when absent)
   Tensor rope_long, rope_short;  // LongRoPE's divisors beyond / within the original context (Phi-3)
   std::optional<io::CompressedTensorsConfig> quant;  // compressed-tensors checkpoints (W8A8 runs in int8)
   ThreadPool pool;
 
-  Impl(const model::TensorSource& s, ForwardOptions o)
-      : src(s), cfg(forward_config(s)), opts(o), pool(o.threads) {
+  Impl(const model::TensorSource& s, ForwardOptions o) : src(s), cfg(forward_config(s)), opts(o), pool(o.threads) {
     arch = model::find_architecture_by_hf(cfg.architecture);
     check(arch != nullptr, ErrorCode::UnsupportedConversion,
           "no forward pass for architecture '" + cfg.architecture + "'");
@@ -212,7 +211,8 @@ struct Transformer::Impl {
   Transformer::Hidden embed_batch(const std::vector<std::vector<int32_t>>& batch) const {
     check(!batch.empty(), ErrorCode::InvalidArgument, "empty batch");
     const auto T = static_cast<int64_t>(batch[0].size());
-    for (const auto& s : batch) check(static_cast<int64_t>(s.size()) == T, ErrorCode::InvalidArgument, "sequences differ in length");
+    for (const auto& s : batch)
+      check(static_cast<int64_t>(s.size()) == T, ErrorCode::InvalidArgument, "sequences differ in length");
     Transformer::Hidden x{static_cast<int64_t>(batch.size()), T, {}};
     x.h.resize(static_cast<size_t>(x.batch * T * cfg.hidden_size));
     embed(batch, x.h.data());
@@ -272,7 +272,8 @@ struct Transformer::Impl {
     ggml_linear(l, "attn_v.weight", w.wv, xn.data(), N, d, v.data(), w.bv);
     if (w.q_norm.nbytes()) cpu::ggml::rms_norm(q.data(), ptr(w.q_norm), N * nh, hd, eps, q.data());
     if (w.k_norm.nbytes()) cpu::ggml::rms_norm(k.data(), ptr(w.k_norm), N * nkv, hd, eps, k.data());
-    const float freq_scale = cfg.rope_scaling_type == "linear" ? static_cast<float>(1.0 / cfg.rope_scaling_factor) : 1.0f;
+    const float freq_scale =
+        cfg.rope_scaling_type == "linear" ? static_cast<float>(1.0 / cfg.rope_scaling_factor) : 1.0f;
     const auto base = static_cast<float>(cfg.rope_theta);
     cpu::ggml::rope(q.data(), N, nh, hd, pos.data(), base, freq_scale, neox, ptr(rope_freqs));
     cpu::ggml::rope(k.data(), N, nkv, hd, pos.data(), base, freq_scale, neox, ptr(rope_freqs));
@@ -306,8 +307,10 @@ struct Transformer::Impl {
       for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
       return;
     }
-    if (w.delta) gated_delta_net(*w.delta, cfg, l, xn.data(), x.batch, x.seq, a.data(), pool, hook);
-    else attention(l, w, xn, x.batch, x.seq, a, hook);
+    if (w.delta)
+      gated_delta_net(*w.delta, cfg, l, xn.data(), x.batch, x.seq, a.data(), pool, hook);
+    else
+      attention(l, w, xn, x.batch, x.seq, a, hook);
     if (const float* pn = ptr(w.post_attn_norm)) cpu::rms_norm(a.data(), pn, N, d, cfg.rms_norm_eps, a.data());
     const auto rs = static_cast<float>(cfg.residual_scale);
     if (arch->parallel_block) {  // Command-R: the FFN reads the same normed input; both join the residual at once
@@ -327,7 +330,8 @@ struct Transformer::Impl {
   // (post-norm applied) added to the stream or put in its place.
   void run_part(int l, Transformer::Sublayer part, const std::vector<Transformer::Hidden*>& xs, bool residual) {
     check(l >= 0 && l < cfg.num_layers, ErrorCode::InvalidArgument, "layer index out of range");
-    check(!arch->parallel_block && !arch->ssm && !arch->gated_delta_net && !opts.ggml_numerics, ErrorCode::InvalidArgument,
+    check(!arch->parallel_block && !arch->ssm && !arch->gated_delta_net && !opts.ggml_numerics,
+          ErrorCode::InvalidArgument,
           "this block has no separate attention and FFN sublayers (parallel ones, or a state-space mixer), or runs "
           "with llama.cpp's numerics");
     std::optional<LayerWeights> scratch;
@@ -396,8 +400,10 @@ struct Transformer::Impl {
       report(hook, l, "attn_q.weight", xn.data(), N, d);
       report(hook, l, "attn_k.weight", xn.data(), N, d);
       report(hook, l, "attn_v.weight", xn.data(), N, d);
-      if (arch->attention_gate) split_query_gate(w, xn.data(), N, q, gate);
-      else apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
+      if (arch->attention_gate)
+        split_query_gate(w, xn.data(), N, q, gate);
+      else
+        apply_linear(w.wq, xn.data(), N, ptr(w.bq), q.data(), pool);
       apply_linear(w.wk, xn.data(), N, ptr(w.bk), k.data(), pool);
       apply_linear(w.wv, xn.data(), N, ptr(w.bv), v.data(), pool);
     }
@@ -460,23 +466,30 @@ struct Transformer::Impl {
       apply_linear(w.wg, xn.data(), N, nullptr, g.data(), pool);
       apply_linear(w.wu, xn.data(), N, nullptr, u.data(), pool);
     }
-    if (arch->gelu) cpu::gelu_tanh_mul(g.data(), u.data(), g.data(), N * ff);
-    else cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
+    if (arch->gelu)
+      cpu::gelu_tanh_mul(g.data(), u.data(), g.data(), N * ff);
+    else
+      cpu::silu_mul(g.data(), u.data(), g.data(), N * ff);
     report(hook, l, "ffn_down.weight", g.data(), N, ff);
     apply_linear(w.wd, g.data(), N, nullptr, out.data(), pool);
     report_out(hook, l, "ffn_down.weight", out.data(), N, d);
   }
 
   // The input norm of a sub-block; families without one (OLMo 2) feed the residual stream itself.
-  void pre_norm(const std::vector<float>& h, const Tensor& weight, int64_t N, int64_t d, std::vector<float>& out) const {
-    if (!arch->pre_norms) std::copy(h.begin(), h.end(), out.begin());
-    else norm(h.data(), weight, N, d, out.data());
+  void pre_norm(const std::vector<float>& h, const Tensor& weight, int64_t N, int64_t d,
+                std::vector<float>& out) const {
+    if (!arch->pre_norms)
+      std::copy(h.begin(), h.end(), out.begin());
+    else
+      norm(h.data(), weight, N, d, out.data());
   }
 
   // The family's norm (RMSNorm, or Command-R's LayerNorm) of x[N, d] into y.
   void norm(const float* x, const Tensor& weight, int64_t N, int64_t d, float* y) const {
-    if (arch->layer_norm) cpu::layer_norm(x, ptr(weight), N, d, cfg.rms_norm_eps, y);
-    else cpu::rms_norm(x, ptr(weight), N, d, cfg.rms_norm_eps, y);
+    if (arch->layer_norm)
+      cpu::layer_norm(x, ptr(weight), N, d, cfg.rms_norm_eps, y);
+    else
+      cpu::rms_norm(x, ptr(weight), N, d, cfg.rms_norm_eps, y);
   }
 
   // Final norm and logits only for positions [logits_from, T) of each sequence.

@@ -34,7 +34,8 @@ void sorted_order(const float* xb, int* idx) {
 
 // Grid point for 8 levels: the point itself, or the neighbour with the least
 // weighted squared error at `scale` with level values xx.
-int snap_iq1(const Codebook& cb, const float* xb, const float* weight, float scale, const float* xx, int8_t* L, bool& on_grid) {
+int snap_iq1(const Codebook& cb, const float* xb, const float* weight, float scale, const float* xx, int8_t* L,
+             bool& on_grid) {
   uint32_t u = 0;
   for (int j = 0; j < 8; ++j) u |= static_cast<uint32_t>(L[j]) << (2 * j);
   const int g = cb.index_of(u);
@@ -118,8 +119,8 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
         for (int sh = 1; sh >= -1; sh -= 2) {
           const float* t = sh == 1 ? kPlus : kMinus;
           const float sumqx = (sumx[i1] - sumx[0]) * t[0] + (sumx[i2] - sumx[i1]) * t[1] + (sumx[kB] - sumx[i2]) * t[2];
-          const float sumq2 =
-              (sumw[i1] - sumw[0]) * t[0] * t[0] + (sumw[i2] - sumw[i1]) * t[1] * t[1] + (sumw[kB] - sumw[i2]) * t[2] * t[2];
+          const float sumq2 = (sumw[i1] - sumw[0]) * t[0] * t[0] + (sumw[i2] - sumw[i1]) * t[1] * t[1] +
+                              (sumw[kB] - sumw[i2]) * t[2] * t[2];
           if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
             scale = sumqx / sumq2;
             best_score = scale * sumqx;
@@ -233,7 +234,8 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
     }
     bool all_on_grid = true;
     for (int k = 0; k < 2; ++k)
-      index[k] = static_cast<uint16_t>(snap_iq1(cb, xb + 8 * k, weight + 8 * k, scale, iq1m_table(best_k, k), L + 8 * k, all_on_grid));
+      index[k] = static_cast<uint16_t>(
+          snap_iq1(cb, xb + 8 * k, weight + 8 * k, scale, iq1m_table(best_k, k), L + 8 * k, all_on_grid));
     if (!all_on_grid) {
       const float* const tables[2] = {iq1m_table(best_k, 0), iq1m_table(best_k, 1)};
       scale = refit_scale(cb, index, 2, weight, xb, tables, scale);
@@ -282,14 +284,16 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
 void quantize_iq1_s(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
   iq::require_importance(qw, "IQ1_S");
   Iq1State st;
-  for_each_block<BlockIQ1_S, kQK>(src, dst, nrows, n_per_row, qw,
-                                  [&](const float* x, BlockIQ1_S& b, const float* w) { quantize_block_iq1_s(x, b, w, st); });
+  for_each_block<BlockIQ1_S, kQK>(src, dst, nrows, n_per_row, qw, [&](const float* x, BlockIQ1_S& b, const float* w) {
+    quantize_block_iq1_s(x, b, w, st);
+  });
 }
 
 void quantize_iq1_m(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* qw) {
   Iq1State st;
-  for_each_block<BlockIQ1_M, kQK>(src, dst, nrows, n_per_row, qw,
-                                  [&](const float* x, BlockIQ1_M& b, const float* w) { quantize_block_iq1_m(x, b, w, st); });
+  for_each_block<BlockIQ1_M, kQK>(src, dst, nrows, n_per_row, qw, [&](const float* x, BlockIQ1_M& b, const float* w) {
+    quantize_block_iq1_m(x, b, w, st);
+  });
 }
 
 }  // namespace libquant::gguf

@@ -132,8 +132,10 @@ void quantize_block_iq2_xs(const float* xbl, BlockIQ2_XS& y, const float* qwbl) 
   const float id = 1 / d;
   for (int ib = 0; ib < 16; ++ib) {
     const int l = iq::odd_scale_code(id, scales[ib]);
-    if (ib % 2 == 0) y.scales[ib / 2] = static_cast<uint8_t>(l);
-    else y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
+    if (ib % 2 == 0)
+      y.scales[ib / 2] = static_cast<uint8_t>(l);
+    else
+      y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
   }
   std::memcpy(y.qs, q2, sizeof y.qs);
 }
@@ -180,8 +182,10 @@ void quantize_block_iq2_s(const float* xbl, BlockIQ2_S& y, const float* qwbl) {
   const float id = 1 / d;
   for (int ib = 0; ib < 16; ++ib) {
     const int l = iq::odd_scale_code(id, scales[ib]);
-    if (ib % 2 == 0) y.scales[ib / 2] = static_cast<uint8_t>(l);
-    else y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
+    if (ib % 2 == 0)
+      y.scales[ib / 2] = static_cast<uint8_t>(l);
+    else
+      y.scales[ib / 2] = static_cast<uint8_t>(y.scales[ib / 2] | (l << 4));
   }
 }
 

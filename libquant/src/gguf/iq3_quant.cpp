@@ -51,7 +51,8 @@ void quantize_block_iq3_xxs(const float* xbl, BlockIQ3_XXS& y, const float* qwbl
       for (uint8_t& s : block_signs) s = static_cast<uint8_t>(~s & 127);
     }
     for (int k = 0; k < 8; ++k) q3[8 * ib + k] = static_cast<uint8_t>(iq::grid_index_or_throw(cb, L + 4 * k, kBits));
-    scales_and_signs[ib] = block_signs[0] | (block_signs[1] << 7) | (block_signs[2] << 14) | (static_cast<uint32_t>(block_signs[3]) << 21);
+    scales_and_signs[ib] =
+        block_signs[0] | (block_signs[1] << 7) | (block_signs[2] << 14) | (static_cast<uint32_t>(block_signs[3]) << 21);
     scales[ib] = scale;
     max_scale = max_scale > scale ? max_scale : scale;
   }
@@ -62,7 +63,8 @@ void quantize_block_iq3_xxs(const float* xbl, BlockIQ3_XXS& y, const float* qwbl
   const float d = max_scale / 31;
   y.d = f32_to_f16(d * 1.0125f);  // llama.cpp's fudge factor
   const float id = 1 / d;
-  for (int ib = 0; ib < 8; ++ib) scales_and_signs[ib] |= static_cast<uint32_t>(iq::odd_scale_code(id, scales[ib])) << 28;
+  for (int ib = 0; ib < 8; ++ib)
+    scales_and_signs[ib] |= static_cast<uint32_t>(iq::odd_scale_code(id, scales[ib])) << 28;
   std::memcpy(y.qs, q3, 64);
   std::memcpy(y.qs + 64, scales_and_signs, 32);
 }
@@ -109,7 +111,8 @@ void quantize_block_iq3_s(const float* xbl, BlockIQ3_S& y, const float* qwbl) {
   y.d = f32_to_f16(d * 1.033f);  // llama.cpp's fudge factor
   const float id = 1 / d;
   for (int ib = 0; ib < 8; ib += 2)
-    y.scales[ib / 2] = static_cast<uint8_t>(iq::odd_scale_code(id, scales[ib]) | (iq::odd_scale_code(id, scales[ib + 1]) << 4));
+    y.scales[ib / 2] =
+        static_cast<uint8_t>(iq::odd_scale_code(id, scales[ib]) | (iq::odd_scale_code(id, scales[ib + 1]) << 4));
 }
 
 }  // namespace

@@ -96,8 +96,10 @@ void quantize_block_iq4_xs(const float* x, BlockIQ4_XS& y, const float* qw) {
     for (int j = 0; j < kSub; ++j)
       L[ib * kSub + j] = static_cast<uint8_t>(nearest_table_index(16, kIq4nlValues, idl * x[ib * kSub + j]));
     l += 32;
-    if (ib % 2 == 0) y.scales_l[ib / 2] = static_cast<uint8_t>(l & 0xf);
-    else y.scales_l[ib / 2] |= static_cast<uint8_t>((l & 0xf) << 4);
+    if (ib % 2 == 0)
+      y.scales_l[ib / 2] = static_cast<uint8_t>(l & 0xf);
+    else
+      y.scales_l[ib / 2] |= static_cast<uint8_t>((l & 0xf) << 4);
     y.scales_h = static_cast<uint16_t>(y.scales_h | ((l >> 4) << 2 * (ib % 8)));
   }
   pack_levels(L, y.qs, kQK);

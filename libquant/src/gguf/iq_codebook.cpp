@@ -19,7 +19,8 @@ template <typename T, int kPoints, int kDim, int kBits>
 std::vector<T> decode_grid(const uint16_t* packed, const T* value_of_level) {
   std::vector<T> g(static_cast<size_t>(kPoints) * kDim);
   for (int k = 0; k < kPoints; ++k)
-    for (int i = 0; i < kDim; ++i) g[static_cast<size_t>(k) * kDim + i] = value_of_level[(packed[k] >> (kBits * i)) & ((1 << kBits) - 1)];
+    for (int i = 0; i < kDim; ++i)
+      g[static_cast<size_t>(k) * kDim + i] = value_of_level[(packed[k] >> (kBits * i)) & ((1 << kBits) - 1)];
   return g;
 }
 
@@ -30,7 +31,8 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
   points_.resize(static_cast<size_t>(size) * dim);
   for (int k = 0; k < size; ++k)
     for (int i = 0; i < dim; ++i)
-      points_[static_cast<size_t>(k) * dim + i] = static_cast<int8_t>(2 * ((packed_points[k] >> (bits * i)) & ((1 << bits) - 1)) + 1);
+      points_[static_cast<size_t>(k) * dim + i] =
+          static_cast<int8_t>(2 * ((packed_points[k] >> (bits * i)) & ((1 << bits) - 1)) + 1);
   // Every packed vector with levels 0..(2^bits - 2) per coordinate (llama.cpp
   // sizes the table as 43692 and 4096).
   const int map_size = bits == 2 ? 43692 : 4096;
@@ -46,7 +48,8 @@ Codebook::Codebook(const uint16_t* packed_points, int size, int dim, int bits, i
   std::vector<int8_t> pos(static_cast<size_t>(dim));
   for (int u = 0; u < map_size; ++u) {
     if (map_[static_cast<size_t>(u)] >= 0) continue;
-    for (int i = 0; i < dim; ++i) pos[static_cast<size_t>(i)] = static_cast<int8_t>(2 * ((u >> (bits * i)) & ((1 << bits) - 1)) + 1);
+    for (int i = 0; i < dim; ++i)
+      pos[static_cast<size_t>(i)] = static_cast<int8_t>(2 * ((u >> (bits * i)) & ((1 << bits) - 1)) + 1);
     std::fill(hist.begin(), hist.end(), 0);
     for (int j = 0; j < size; ++j) {
       const int8_t* pg = point(j);
@@ -82,8 +85,8 @@ namespace {
 // Weighted squared error of each listed neighbour, in list order, with
 // llama.cpp's arithmetic: d2 += w_i * diff_i * diff_i over i. `coords` holds
 // the neighbours' coordinates coordinate-major, padded to 8.
-void neighbour_errors_scalar(const int8_t* coords, int dim, int count, const float* xval, const float* weight, float scale,
-                             float* out) {
+void neighbour_errors_scalar(const int8_t* coords, int dim, int count, const float* xval, const float* weight,
+                             float scale, float* out) {
   const int padded = (count + 7) / 8 * 8;
   for (int j = 0; j < count; ++j) {
     float d2 = 0;
@@ -100,13 +103,14 @@ void neighbour_errors_scalar(const int8_t* coords, int dim, int count, const flo
 // order over coordinates, so the errors are bit-identical.
 // The same, eight neighbours per step (one per lane, each lane in the scalar order).
 __attribute__((target("avx2"))) void neighbour_errors_avx2(const int8_t* coords, int dim, int count, const float* xval,
-                                                             const float* weight, float scale, float* out) {
+                                                           const float* weight, float scale, float* out) {
   const __m256 vs = _mm256_set1_ps(scale);
   const int padded = (count + 7) / 8 * 8;
   for (int j = 0; j < padded; j += 8) {
     __m256 d2 = _mm256_setzero_ps();
     for (int i = 0; i < dim; ++i) {
-      const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(coords + static_cast<size_t>(i) * padded + j));
+      const __m128i q8 =
+          _mm_loadl_epi64(reinterpret_cast<const __m128i*>(coords + static_cast<size_t>(i) * padded + j));
       const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
       const __m256 diff = _mm256_sub_ps(_mm256_mul_ps(vs, q), _mm256_set1_ps(xval[i]));
       d2 = _mm256_add_ps(d2, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(weight[i]), diff), diff));
@@ -130,7 +134,8 @@ int Codebook::best_neighbour(uint32_t packed, const float* xval, const float* we
   }
   const int8_t* coords = ncoords_.data() + ncoords_at_[packed];
 #if defined(__x86_64__)
-  if (use_avx2()) neighbour_errors_avx2(coords, dim_, count, xval, weight, scale, errs);
+  if (use_avx2())
+    neighbour_errors_avx2(coords, dim_, count, xval, weight, scale, errs);
   else
 #endif
     neighbour_errors_scalar(coords, dim_, count, xval, weight, scale, errs);
@@ -154,12 +159,24 @@ const Codebook& Codebook::get(CodebookKind kind) {
   const int i = static_cast<int>(kind);
   std::call_once(once[i], [&] {
     switch (kind) {
-      case CodebookKind::IQ2_XXS: books[i] = new Codebook(kIq2xxsPoints, 256, 8, 2, 2); break;
-      case CodebookKind::IQ2_XS: books[i] = new Codebook(kIq2xsPoints, 512, 8, 2, 2); break;
-      case CodebookKind::IQ2_S: books[i] = new Codebook(kIq2sPoints, 1024, 8, 2, 1); break;
-      case CodebookKind::IQ1_S: books[i] = new Codebook(kIq1sPoints, 2048, 8, 2, 3); break;
-      case CodebookKind::IQ3_XXS: books[i] = new Codebook(kIq3xxsPoints, 256, 4, 3, 2); break;
-      case CodebookKind::IQ3_S: books[i] = new Codebook(kIq3sPoints, 512, 4, 3, 3); break;
+      case CodebookKind::IQ2_XXS:
+        books[i] = new Codebook(kIq2xxsPoints, 256, 8, 2, 2);
+        break;
+      case CodebookKind::IQ2_XS:
+        books[i] = new Codebook(kIq2xsPoints, 512, 8, 2, 2);
+        break;
+      case CodebookKind::IQ2_S:
+        books[i] = new Codebook(kIq2sPoints, 1024, 8, 2, 1);
+        break;
+      case CodebookKind::IQ1_S:
+        books[i] = new Codebook(kIq1sPoints, 2048, 8, 2, 3);
+        break;
+      case CodebookKind::IQ3_XXS:
+        books[i] = new Codebook(kIq3xxsPoints, 256, 4, 3, 2);
+        break;
+      case CodebookKind::IQ3_S:
+        books[i] = new Codebook(kIq3sPoints, 512, 4, 3, 3);
+        break;
     }
   });
   return *books[i];

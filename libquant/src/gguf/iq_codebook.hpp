@@ -36,9 +36,9 @@ class Codebook {
   // Per off-grid vector, its neighbours' coordinates coordinate-major and
   // padded to 8 (so 8 neighbours load with one contiguous read per coordinate).
   std::vector<int8_t> ncoords_;
-  std::vector<uint32_t> ncoords_at_;    // per packed vector: offset into ncoords_
-  std::vector<int32_t> map_;            // >= 0: grid index; < 0: -(offset + 1) into neighbours_
-  std::vector<uint16_t> neighbours_;    // [count, idx...] runs
+  std::vector<uint32_t> ncoords_at_;  // per packed vector: offset into ncoords_
+  std::vector<int32_t> map_;          // >= 0: grid index; < 0: -(offset + 1) into neighbours_
+  std::vector<uint16_t> neighbours_;  // [count, idx...] runs
 };
 
 // Decoded magnitudes of each codebook's points, as the dequantizers use them.

@@ -52,7 +52,10 @@ inline uint8_t split_signs_even(const float* xb, const float* weight, float* xva
     float min = weight[0] * xb[0] * xb[0];
     for (int i = 1; i < 8; ++i) {
       const float ax = weight[i] * xb[i] * xb[i];
-      if (ax < min) { min = ax; imin = i; }
+      if (ax < min) {
+        min = ax;
+        imin = i;
+      }
     }
     xval[imin] = -xval[imin];
     s = static_cast<uint8_t>(s ^ (1 << imin));
@@ -81,8 +84,8 @@ inline uint32_t packed_of(const int8_t* L, int dim, int bits) {
 
 // Snap one group to the codebook: levels at `id`, or the best neighbour at
 // `scale` when those are off the grid. Returns whether they were on it.
-inline bool snap_group(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int bits, int nmax,
-                       int8_t* L) {
+inline bool snap_group(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int bits,
+                       int nmax, int8_t* L) {
   const uint32_t u = pack_levels(xval, id, cb.dim(), bits, nmax, L);
   if (cb.index_of(u) >= 0) return true;
   cb.best_neighbour(u, xval, waux, scale, L);
@@ -90,8 +93,8 @@ inline bool snap_group(const Codebook& cb, const float* xval, const float* waux,
 }
 
 // Snap to the grid point itself (levels rewritten from the point).
-inline int snap_to_point(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int bits, int nmax,
-                         int8_t* L) {
+inline int snap_to_point(const Codebook& cb, const float* xval, const float* waux, float id, float scale, int bits,
+                         int nmax, int8_t* L) {
   int8_t tmp[8];
   const uint32_t u = pack_levels(xval, id, cb.dim(), bits, nmax, tmp);
   int g = cb.index_of(u);
@@ -128,8 +131,8 @@ struct ScaleSearch {
   bool on_grid_start, refine_all;
 };
 
-inline float search_scale(const Codebook& cb, const ScaleSearch& p, const float* xval, const float* weight, const float* waux,
-                          float max, int8_t* L) {
+inline float search_scale(const Codebook& cb, const ScaleSearch& p, const float* xval, const float* weight,
+                          const float* waux, float max, int8_t* L) {
   const int dim = cb.dim(), groups = p.n / dim;
   int8_t Laux[32];
   bool on_grid[8], on_grid_aux[8];
@@ -167,7 +170,9 @@ inline float search_scale(const Codebook& cb, const ScaleSearch& p, const float*
 
 // The codebook types llama.cpp cannot run without importance weights.
 inline void require_importance(const float* qw, const char* type) {
-  if (!qw) throw Error(ErrorCode::ImatrixInvalid, std::string(type) + " needs importance weights", "Pass an importance matrix (`imatrix`)");
+  if (!qw)
+    throw Error(ErrorCode::ImatrixInvalid, std::string(type) + " needs importance weights",
+                "Pass an importance matrix (`imatrix`)");
 }
 
 // 4-bit sub-block scale code of the IQ2/IQ3 types: s ≈ d * (2l + 1).

@@ -140,15 +140,16 @@ void dequantize_iq1_m(const void* src, float* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK; ++i) {
     uint16_t sc[4];
     std::memcpy(sc, x[i].scales, 8);
-    const auto scale = static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+    const auto scale =
+        static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
     const float d = f16_to_f32(scale);
     const uint8_t* qs = x[i].qs;
     const uint8_t* qh = x[i].qh;
     for (int ib = 0; ib < 8; ++ib, qs += 4, qh += 2) {
       const float dl1 = d * static_cast<float>(2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 0x7) + 1);
       const float dl2 = d * static_cast<float>(2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 0x7) + 1);
-      const int idx[4] = {qs[0] | ((qh[0] << 8) & 0x700), qs[1] | ((qh[0] << 4) & 0x700), qs[2] | ((qh[1] << 8) & 0x700),
-                          qs[3] | ((qh[1] << 4) & 0x700)};
+      const int idx[4] = {qs[0] | ((qh[0] << 8) & 0x700), qs[1] | ((qh[0] << 4) & 0x700),
+                          qs[2] | ((qh[1] << 8) & 0x700), qs[3] | ((qh[1] << 4) & 0x700)};
       const float delta[4] = {qh[0] & 0x08 ? -kIq1Delta : kIq1Delta, qh[0] & 0x80 ? -kIq1Delta : kIq1Delta,
                               qh[1] & 0x08 ? -kIq1Delta : kIq1Delta, qh[1] & 0x80 ? -kIq1Delta : kIq1Delta};
       for (int l = 0; l < 4; ++l, y += 8) {

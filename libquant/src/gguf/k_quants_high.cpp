@@ -28,8 +28,14 @@ struct AffineK {
       for (int n = 0; n < kQK; n += 64, ql += 32) {
         for (int j = 0; j < 32; ++j) {
           int l1 = L[n + j], l2 = L[n + j + 32];
-          if (l1 > 15) { l1 -= 16; y.qh[j] |= m1; }
-          if (l2 > 15) { l2 -= 16; y.qh[j] |= m2; }
+          if (l1 > 15) {
+            l1 -= 16;
+            y.qh[j] |= m1;
+          }
+          if (l2 > 15) {
+            l2 -= 16;
+            y.qh[j] |= m2;
+          }
           ql[j] = static_cast<uint8_t>(l1 | (l2 << 4));
         }
         m1 = static_cast<uint8_t>(m1 << 2);
@@ -64,8 +70,10 @@ struct AffineK {
       for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + std::fabs(x[32 * j + l]);
     }
     // The 8 sub-block searches run side by side (bit-identical to one by one).
-    if (kNmax == 15) make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -1.f, 0.1f, 20, false);
-    else make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -0.5f, 0.1f, 15, false);
+    if (kNmax == 15)
+      make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -1.f, 0.1f, 20, false);
+    else
+      make_affine_scale_x8(32, kNmax, x, weights, L, mins, scales, -0.5f, 0.1f, 15, false);
     for (int j = 0; j < 8; ++j) {
       if (scales[j] > max_scale) max_scale = scales[j];
       if (mins[j] > max_min) max_min = mins[j];

@@ -15,7 +15,8 @@ namespace {
 void pack_2bit(const uint8_t* L, uint8_t* qs) {
   for (int j = 0; j < kQK; j += 128)
     for (int l = 0; l < 32; ++l)
-      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+      qs[j / 4 + l] =
+          static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
 }
 
 // Final 2-bit levels from the stored (f16-rounded) scale and min.
@@ -111,7 +112,10 @@ void quantize_block_q3_k_ref(const float* x, BlockQ3_K& y) {
   for (int j = 0; j < 16; ++j) {
     scales[j] = make_symmetric_scale_refined(16, 4, x + 16 * j, L + 16 * j);
     const float scale = std::fabs(scales[j]);
-    if (scale > amax) { amax = scale; max_scale = scales[j]; }
+    if (scale > amax) {
+      amax = scale;
+      max_scale = scales[j];
+    }
   }
   std::memset(y.scales, 0, 12);
   if (max_scale) {

@@ -116,8 +116,10 @@ void quantize_rows_legacy(const float* src, void* dst, int64_t nrows, int64_t n_
   auto* y = static_cast<Block*>(dst);
   const int64_t nb = n_per_row / kB;
   for (int64_t r = 0; r < nrows; ++r) {
-    if (qw) Weighted(src + r * n_per_row, y + r * nb, n_per_row, qw);
-    else Ref(src + r * n_per_row, y + r * nb, nb);
+    if (qw)
+      Weighted(src + r * n_per_row, y + r * nb, n_per_row, qw);
+    else
+      Ref(src + r * n_per_row, y + r * nb, nb);
   }
 }
 

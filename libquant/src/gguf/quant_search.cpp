@@ -9,10 +9,14 @@ namespace {
 float error_weight(ErrorWeight ew, const float* qw, const float* x, int i) {
   if (qw) return qw[i];
   switch (ew) {
-    case ErrorWeight::Square: return x[i] * x[i];
-    case ErrorWeight::Unit: return 1.0f;
-    case ErrorWeight::Abs: return std::fabs(x[i]);
-    default: return std::sqrt(std::fabs(x[i]));
+    case ErrorWeight::Square:
+      return x[i] * x[i];
+    case ErrorWeight::Unit:
+      return 1.0f;
+    case ErrorWeight::Abs:
+      return std::fabs(x[i]);
+    default:
+      return std::sqrt(std::fabs(x[i]));
   }
 }
 
@@ -29,7 +33,8 @@ float make_symmetric_scale(int n, int nmax, const float* x, int8_t* L, ErrorWeig
   }
   float iscale = static_cast<float>(-nmax) / max;
   if (ew == ErrorWeight::None) {  // plain rounding, as rmse_type 0
-    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clamp_level(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+    for (int i = 0; i < n; ++i)
+      L[i] = static_cast<int8_t>(nmax + clamp_level(nearest_int(iscale * x[i]), -nmax, nmax - 1));
     return 1 / iscale;
   }
   float sumlx = 0, suml2 = 0;
@@ -53,7 +58,8 @@ float make_symmetric_scale(int n, int nmax, const float* x, int8_t* L, ErrorWeig
       suml2 += w * static_cast<float>(l) * static_cast<float>(l);
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clamp_level(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+      for (int i = 0; i < n; ++i)
+        L[i] = static_cast<int8_t>(nmax + clamp_level(nearest_int(iscale * x[i]), -nmax, nmax - 1));
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -103,8 +109,8 @@ float make_symmetric_scale_refined(int n, int nmax, const float* x, int8_t* L) {
   return sumlx / suml2;
 }
 
-float make_affine_scale(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, uint8_t* Laux,
-                        float rmin, float rdelta, int nstep, bool use_mad) {
+float make_affine_scale(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
+                        uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
   auto weight = [&](int i) { return weights ? weights[i] : x[i] * x[i]; };
   auto error = [&](float diff) { return use_mad ? std::fabs(diff) : diff * diff; };
   float min = x[0], max = x[0];

@@ -58,7 +58,8 @@ inline float signed_absmax(const float* x, int n, float& amax) noexcept {
 // The importance weighting of llama.cpp's quantizers: w_i = qw_i * sqrt(sigma2
 // + x_i^2) with an importance vector; without one x_i^2 (+ `extra`, which
 // only IQ2_S uses).
-inline void importance_weights(const float* x, const float* qw, float sigma2, int n, float* w, float extra = 0) noexcept {
+inline void importance_weights(const float* x, const float* qw, float sigma2, int n, float* w,
+                               float extra = 0) noexcept {
   for (int i = 0; i < n; ++i) w[i] = qw ? qw[i] * std::sqrt(sigma2 + x[i] * x[i]) : extra + x[i] * x[i];
 }
 
@@ -93,7 +94,10 @@ inline int nearest_table_index(int n, const int8_t* val, float x) noexcept {
   int lo = 0, hi = n - 1;
   while (hi - lo > 1) {
     const int mid = (lo + hi) / 2;
-    if (x < val[mid]) hi = mid; else lo = mid;
+    if (x < val[mid])
+      hi = mid;
+    else
+      lo = mid;
   }
   return x - val[hi - 1] < val[hi] - x ? hi - 1 : hi;
 }

@@ -9,12 +9,12 @@
 namespace libquant::gguf {
 namespace {
 
-void affine_scalar(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float* scales, float rmin,
-                   float rdelta, int nstep, bool use_mad) {
+void affine_scalar(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float* scales,
+                   float rmin, float rdelta, int nstep, bool use_mad) {
   uint8_t Laux[32];
   for (int g = 0; g < 8; ++g)
-    scales[g] = make_affine_scale(n, nmax, x + g * n, w ? w + g * n : nullptr, L + g * n, the_min + g, Laux, rmin, rdelta,
-                                  nstep, use_mad);
+    scales[g] = make_affine_scale(n, nmax, x + g * n, w ? w + g * n : nullptr, L + g * n, the_min + g, Laux, rmin,
+                                  rdelta, nstep, use_mad);
 }
 
 void symmetric_scalar(int n, int nmax, const float* x, int8_t* L, const float* qw, float* scales) {
@@ -55,7 +55,8 @@ LQ_AVX2 inline void symmetric_levels(int n, int nmax, const __m256* xv, const __
 
 // Column i of the 8 groups: lane g = x[g*n + i].
 LQ_AVX2 inline __m256 column(const float* x, int n, int i) {
-  return _mm256_setr_ps(x[i], x[n + i], x[2 * n + i], x[3 * n + i], x[4 * n + i], x[5 * n + i], x[6 * n + i], x[7 * n + i]);
+  return _mm256_setr_ps(x[i], x[n + i], x[2 * n + i], x[3 * n + i], x[4 * n + i], x[5 * n + i], x[6 * n + i],
+                        x[7 * n + i]);
 }
 
 LQ_AVX2 void affine_avx2(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float* scales,
@@ -110,11 +111,11 @@ LQ_AVX2 void affine_avx2(int n, int nmax, const float* x, const float* w, uint8_
     this_scale = _mm256_blendv_ps(this_scale, _mm256_div_ps(sum_xl, sum_l2), min_pos);
     __m256 mad = zero;
     for (int i = 0; i < n; ++i) {
-      const __m256 d = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(this_scale, _mm256_cvtepi32_ps(La[i])), this_min), xv[i]);
+      const __m256 d =
+          _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(this_scale, _mm256_cvtepi32_ps(La[i])), this_min), xv[i]);
       mad = _mm256_add_ps(mad, _mm256_mul_ps(wv[i], err8(d, use_mad)));
     }
-    const __m256 better =
-        _mm256_andnot_ps(degenerate, _mm256_and_ps(d_pos, _mm256_cmp_ps(mad, best_mad, _CMP_LT_OQ)));
+    const __m256 better = _mm256_andnot_ps(degenerate, _mm256_and_ps(d_pos, _mm256_cmp_ps(mad, best_mad, _CMP_LT_OQ)));
     if (_mm256_movemask_ps(better) == 0) continue;
     const __m256i bi = _mm256_castps_si256(better);
     for (int i = 0; i < n; ++i) Lv[i] = _mm256_blendv_epi8(Lv[i], La[i], bi);
@@ -160,8 +161,9 @@ LQ_AVX2 void symmetric_avx2(int n, int nmax, const float* x, int8_t* L, const fl
     const float num = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is));
     iscale = _mm256_div_ps(_mm256_set1_ps(num), mx);
     symmetric_levels(n, nmax, xv, wv, iscale, La, sumlx, suml2);
-    const __m256 better = _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
-                                        _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx), _mm256_mul_ps(best, suml2), _CMP_GT_OQ));
+    const __m256 better =
+        _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
+                      _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx), _mm256_mul_ps(best, suml2), _CMP_GT_OQ));
     if (_mm256_movemask_ps(better) == 0) continue;
     const __m256i bi = _mm256_castps_si256(better);
     for (int i = 0; i < n; ++i) Lv[i] = _mm256_blendv_epi8(Lv[i], La[i], bi);
@@ -188,7 +190,8 @@ bool has_avx2() { return use_avx2(); }
 void make_affine_scale_x8(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float* scales,
                           float rmin, float rdelta, int nstep, bool use_mad) {
 #if defined(__x86_64__)
-  if (n <= 32 && nstep >= 1 && has_avx2()) return affine_avx2(n, nmax, x, w, L, the_min, scales, rmin, rdelta, nstep, use_mad);
+  if (n <= 32 && nstep >= 1 && has_avx2())
+    return affine_avx2(n, nmax, x, w, L, the_min, scales, rmin, rdelta, nstep, use_mad);
 #endif
   affine_scalar(n, nmax, x, w, L, the_min, scales, rmin, rdelta, nstep, use_mad);
 }

@@ -25,10 +25,15 @@ void quantize_bf16(const float* src, void* dst, int64_t nrows, int64_t n_per_row
 void dequantize_f32(const void* src, float* dst, int64_t n) {
   if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
 }
-void dequantize_f16(const void* src, float* dst, int64_t n) { f16_to_f32(static_cast<const uint16_t*>(src), dst, static_cast<size_t>(n)); }
-void dequantize_bf16(const void* src, float* dst, int64_t n) { bf16_to_f32(static_cast<const uint16_t*>(src), dst, static_cast<size_t>(n)); }
+void dequantize_f16(const void* src, float* dst, int64_t n) {
+  f16_to_f32(static_cast<const uint16_t*>(src), dst, static_cast<size_t>(n));
+}
+void dequantize_bf16(const void* src, float* dst, int64_t n) {
+  bf16_to_f32(static_cast<const uint16_t*>(src), dst, static_cast<size_t>(n));
+}
 
-template <typename T> void widen(const void* src, float* dst, int64_t n) {
+template <typename T>
+void widen(const void* src, float* dst, int64_t n) {
   const T* s = static_cast<const T*>(src);
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
 }
@@ -118,7 +123,8 @@ bool can_dequantize(DType t) noexcept {
 void quantize_rows(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* importance) {
   const Codec* c = find_codec(t);
   if (!c || !c->quantize)
-    throw Error(ErrorCode::UnsupportedConversion, "quantizing to " + std::string(traits(t).name) + " is not supported yet");
+    throw Error(ErrorCode::UnsupportedConversion,
+                "quantizing to " + std::string(traits(t).name) + " is not supported yet");
   if (n_per_row % traits(t).block_size != 0)
     throw Error(ErrorCode::InvalidArgument, "rows of " + std::to_string(n_per_row) + " elements do not divide into " +
                                                 std::string(traits(t).name) + " blocks");

@@ -65,7 +65,8 @@ void quantize_block_tq2_0(const float* x, BlockTQ2_0& y) {
 // Importance is ignored by these types.
 template <typename Block, void (*Fn)(const float*, Block&)>
 void quantize_rows_plain(const float* src, void* dst, int64_t nrows, int64_t n_per_row) {
-  for_each_block<Block, kQK>(src, dst, nrows, n_per_row, nullptr, [](const float* x, Block& b, const float*) { Fn(x, b); });
+  for_each_block<Block, kQK>(src, dst, nrows, n_per_row, nullptr,
+                             [](const float* x, Block& b, const float*) { Fn(x, b); });
 }
 
 void quantize_block_q8_k(const float* x, BlockQ8_K& y) {

@@ -59,9 +59,12 @@ std::optional<CtQuantArgs> get_args(simdjson::dom::object o, const char* key) {
   simdjson::dom::element d;
   if (!a["dynamic"].get(d) && !d.is_null()) {
     std::string_view s;
-    if (!d.get_bool().get(b)) q.dynamic = b;
-    else if (!d.get_string().get(s)) q.dynamic = true;
-    else bad(std::string(key) + ".dynamic is neither a bool nor a string");
+    if (!d.get_bool().get(b))
+      q.dynamic = b;
+    else if (!d.get_string().get(s))
+      q.dynamic = true;
+    else
+      bad(std::string(key) + ".dynamic is neither a bool nor a string");
   }
   int64_t gs;
   if (!a["group_size"].get_int64().get(gs)) q.group_size = gs;
@@ -79,8 +82,10 @@ void write_args(JsonWriter& w, const char* key, const std::optional<CtQuantArgs>
   w.begin_object();
   if (a->actorder) w.field("actorder", *a->actorder);
   w.field("dynamic", a->dynamic).key("group_size");
-  if (a->group_size) w.value(*a->group_size);
-  else w.null();
+  if (a->group_size)
+    w.value(*a->group_size);
+  else
+    w.null();
   w.field("num_bits", a->num_bits).field("strategy", a->strategy).field("symmetric", a->symmetric);
   w.field("type", a->type).end_object();
 }
@@ -97,8 +102,10 @@ void write_config(JsonWriter& w, const CompressedTensorsConfig& qc) {
   for (size_t i = 0; i < qc.groups.size(); ++i) {
     const CtScheme& g = qc.groups[i];
     w.key("group_" + std::to_string(i)).begin_object().key("format");
-    if (g.format) w.value(*g.format);
-    else w.null();
+    if (g.format)
+      w.value(*g.format);
+    else
+      w.null();
     write_args(w, "input_activations", g.input_activations);
     w.key("output_activations").null();
     write_strings(w, "targets", g.targets);
@@ -135,12 +142,24 @@ void write_sorted(JsonWriter& w, simdjson::dom::element e) {
       for (auto x : simdjson::dom::array(e)) write_sorted(w, x);
       w.end_array();
       return;
-    case simdjson::dom::element_type::STRING: w.value(std::string_view(e)); return;
-    case simdjson::dom::element_type::INT64: w.value(int64_t(e)); return;
-    case simdjson::dom::element_type::UINT64: w.value(uint64_t(e)); return;
-    case simdjson::dom::element_type::DOUBLE: w.value(double(e)); return;
-    case simdjson::dom::element_type::BOOL: w.value(bool(e)); return;
-    default: w.null(); return;
+    case simdjson::dom::element_type::STRING:
+      w.value(std::string_view(e));
+      return;
+    case simdjson::dom::element_type::INT64:
+      w.value(int64_t(e));
+      return;
+    case simdjson::dom::element_type::UINT64:
+      w.value(uint64_t(e));
+      return;
+    case simdjson::dom::element_type::DOUBLE:
+      w.value(double(e));
+      return;
+    case simdjson::dom::element_type::BOOL:
+      w.value(bool(e));
+      return;
+    default:
+      w.null();
+      return;
   }
 }
 
@@ -150,8 +169,8 @@ CompressedTensorsConfig CompressedTensorsConfig::w8a8(bool dynamic_activations) 
   CompressedTensorsConfig qc;
   CtScheme g;
   g.weights = CtQuantArgs{8, "int", true, "channel", false, std::nullopt, std::nullopt};
-  g.input_activations = CtQuantArgs{8, "int", true, dynamic_activations ? "token" : "tensor", dynamic_activations,
-                                    std::nullopt, std::nullopt};
+  g.input_activations = CtQuantArgs{
+      8, "int", true, dynamic_activations ? "token" : "tensor", dynamic_activations, std::nullopt, std::nullopt};
   qc.groups.push_back(g);
   qc.ignore = {"lm_head"};
   return qc;
@@ -162,8 +181,13 @@ CompressedTensorsConfig CompressedTensorsConfig::weight_only(int bits, int64_t g
   CompressedTensorsConfig qc;
   qc.format = "pack-quantized";
   CtScheme g;
-  g.weights = CtQuantArgs{bits, "int", symmetric, group_size > 0 ? "group" : "channel", false,
-                          group_size > 0 ? std::optional<int64_t>(group_size) : std::nullopt, std::move(actorder)};
+  g.weights = CtQuantArgs{bits,
+                          "int",
+                          symmetric,
+                          group_size > 0 ? "group" : "channel",
+                          false,
+                          group_size > 0 ? std::optional<int64_t>(group_size) : std::nullopt,
+                          std::move(actorder)};
   qc.groups.push_back(g);
   qc.ignore = {"lm_head"};
   return qc;

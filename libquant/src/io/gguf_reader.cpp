@@ -23,7 +23,8 @@ class Cursor {
   explicit Cursor(std::span<const std::byte> d) : d_(d) {}
   size_t pos() const { return pos_; }
   size_t remaining() const { return d_.size() - pos_; }
-  template <typename T> T read(const char* what) {
+  template <typename T>
+  T read(const char* what) {
     if (remaining() < sizeof(T)) invalid(std::string("unexpected end of file reading ") + what);
     T v;
     std::memcpy(&v, d_.data() + pos_, sizeof(T));
@@ -51,11 +52,24 @@ class Cursor {
 
 size_t min_encoded_size(GgufType t) {
   switch (t) {
-    case GgufType::UInt8: case GgufType::Int8: case GgufType::Bool: return 1;
-    case GgufType::UInt16: case GgufType::Int16: return 2;
-    case GgufType::UInt32: case GgufType::Int32: case GgufType::Float32: return 4;
-    case GgufType::UInt64: case GgufType::Int64: case GgufType::Float64: case GgufType::String: return 8;
-    case GgufType::Array: return 12;
+    case GgufType::UInt8:
+    case GgufType::Int8:
+    case GgufType::Bool:
+      return 1;
+    case GgufType::UInt16:
+    case GgufType::Int16:
+      return 2;
+    case GgufType::UInt32:
+    case GgufType::Int32:
+    case GgufType::Float32:
+      return 4;
+    case GgufType::UInt64:
+    case GgufType::Int64:
+    case GgufType::Float64:
+    case GgufType::String:
+      return 8;
+    case GgufType::Array:
+      return 12;
   }
   return 1;
 }
@@ -64,23 +78,35 @@ bool valid_value_type(int32_t t) { return t >= 0 && t <= 12; }
 
 GgufScalar read_scalar(Cursor& c, GgufType t, const std::string& key) {
   switch (t) {
-    case GgufType::UInt8: return c.read<uint8_t>("u8 value");
-    case GgufType::Int8: return c.read<int8_t>("i8 value");
-    case GgufType::UInt16: return c.read<uint16_t>("u16 value");
-    case GgufType::Int16: return c.read<int16_t>("i16 value");
-    case GgufType::UInt32: return c.read<uint32_t>("u32 value");
-    case GgufType::Int32: return c.read<int32_t>("i32 value");
-    case GgufType::Float32: return c.read<float>("f32 value");
+    case GgufType::UInt8:
+      return c.read<uint8_t>("u8 value");
+    case GgufType::Int8:
+      return c.read<int8_t>("i8 value");
+    case GgufType::UInt16:
+      return c.read<uint16_t>("u16 value");
+    case GgufType::Int16:
+      return c.read<int16_t>("i16 value");
+    case GgufType::UInt32:
+      return c.read<uint32_t>("u32 value");
+    case GgufType::Int32:
+      return c.read<int32_t>("i32 value");
+    case GgufType::Float32:
+      return c.read<float>("f32 value");
     case GgufType::Bool: {
       const auto b = c.read<uint8_t>("bool value");
       if (b > 1) invalid("key '" + key + "' has a bool value that is neither 0 nor 1");
       return b == 1;
     }
-    case GgufType::String: return c.read_string("string value");
-    case GgufType::UInt64: return c.read<uint64_t>("u64 value");
-    case GgufType::Int64: return c.read<int64_t>("i64 value");
-    case GgufType::Float64: return c.read<double>("f64 value");
-    case GgufType::Array: break;
+    case GgufType::String:
+      return c.read_string("string value");
+    case GgufType::UInt64:
+      return c.read<uint64_t>("u64 value");
+    case GgufType::Int64:
+      return c.read<int64_t>("i64 value");
+    case GgufType::Float64:
+      return c.read<double>("f64 value");
+    case GgufType::Array:
+      break;
   }
   invalid("key '" + key + "' has a nested array");
 }
@@ -134,7 +160,8 @@ GgufHeader parse_gguf(std::span<const std::byte> file) {
   const auto n_kv = c.read<uint64_t>("metadata count");
   // Every KV needs >= 8+4+1 bytes and every tensor info >= 8+4+8+4+8.
   if (n_kv > c.remaining() / 13) invalid("metadata count " + std::to_string(n_kv) + " is larger than the file allows");
-  if (n_tensors > c.remaining() / 32) invalid("tensor count " + std::to_string(n_tensors) + " is larger than the file allows");
+  if (n_tensors > c.remaining() / 32)
+    invalid("tensor count " + std::to_string(n_tensors) + " is larger than the file allows");
 
   std::set<std::string, std::less<>> keys;
   h.kvs.reserve(n_kv);
@@ -155,19 +182,44 @@ GgufHeader parse_gguf(std::span<const std::byte> file) {
     } else {
       GgufScalar s = read_scalar(c, static_cast<GgufType>(t), key);
       switch (static_cast<GgufType>(t)) {
-        case GgufType::UInt8: value = GgufValue::u8(std::get<uint8_t>(s)); break;
-        case GgufType::Int8: value = GgufValue::i8(std::get<int8_t>(s)); break;
-        case GgufType::UInt16: value = GgufValue::u16(std::get<uint16_t>(s)); break;
-        case GgufType::Int16: value = GgufValue::i16(std::get<int16_t>(s)); break;
-        case GgufType::UInt32: value = GgufValue::u32(std::get<uint32_t>(s)); break;
-        case GgufType::Int32: value = GgufValue::i32(std::get<int32_t>(s)); break;
-        case GgufType::Float32: value = GgufValue::f32(std::get<float>(s)); break;
-        case GgufType::Bool: value = GgufValue::boolean(std::get<bool>(s)); break;
-        case GgufType::String: value = GgufValue::str(std::move(std::get<std::string>(s))); break;
-        case GgufType::UInt64: value = GgufValue::u64(std::get<uint64_t>(s)); break;
-        case GgufType::Int64: value = GgufValue::i64(std::get<int64_t>(s)); break;
-        case GgufType::Float64: value = GgufValue::f64(std::get<double>(s)); break;
-        case GgufType::Array: break;
+        case GgufType::UInt8:
+          value = GgufValue::u8(std::get<uint8_t>(s));
+          break;
+        case GgufType::Int8:
+          value = GgufValue::i8(std::get<int8_t>(s));
+          break;
+        case GgufType::UInt16:
+          value = GgufValue::u16(std::get<uint16_t>(s));
+          break;
+        case GgufType::Int16:
+          value = GgufValue::i16(std::get<int16_t>(s));
+          break;
+        case GgufType::UInt32:
+          value = GgufValue::u32(std::get<uint32_t>(s));
+          break;
+        case GgufType::Int32:
+          value = GgufValue::i32(std::get<int32_t>(s));
+          break;
+        case GgufType::Float32:
+          value = GgufValue::f32(std::get<float>(s));
+          break;
+        case GgufType::Bool:
+          value = GgufValue::boolean(std::get<bool>(s));
+          break;
+        case GgufType::String:
+          value = GgufValue::str(std::move(std::get<std::string>(s)));
+          break;
+        case GgufType::UInt64:
+          value = GgufValue::u64(std::get<uint64_t>(s));
+          break;
+        case GgufType::Int64:
+          value = GgufValue::i64(std::get<int64_t>(s));
+          break;
+        case GgufType::Float64:
+          value = GgufValue::f64(std::get<double>(s));
+          break;
+        case GgufType::Array:
+          break;
       }
     }
     if (key == "general.alignment") {
@@ -187,7 +239,8 @@ GgufHeader parse_gguf(std::span<const std::byte> file) {
     if (t.name.size() >= kMaxNameLength) invalid("tensor name '" + t.name.substr(0, 64) + "...' is 64 bytes or longer");
     if (!names.insert(t.name).second) invalid("duplicate tensor name '" + t.name + "'");
     const auto n_dims = c.read<uint32_t>("dimension count");
-    if (n_dims == 0 || n_dims > kMaxDims) invalid("tensor '" + t.name + "' has " + std::to_string(n_dims) + " dimensions");
+    if (n_dims == 0 || n_dims > kMaxDims)
+      invalid("tensor '" + t.name + "' has " + std::to_string(n_dims) + " dimensions");
     std::vector<int64_t> ne(n_dims);
     for (auto& d : ne) {
       d = c.read<int64_t>("dimension");
@@ -222,7 +275,8 @@ GgufHeader parse_gguf(std::span<const std::byte> file) {
   uint64_t expected = 0;
   for (const auto& t : h.tensors) {
     if (t.offset != expected)
-      invalid("tensor '" + t.name + "' has offset " + std::to_string(t.offset) + ", expected " + std::to_string(expected));
+      invalid("tensor '" + t.name + "' has offset " + std::to_string(t.offset) + ", expected " +
+              std::to_string(expected));
     const uint64_t nb = t.nbytes();
     if (nb > file.size()) invalid("tensor '" + t.name + "' is larger than the file");
     if (t.offset > data_size || nb > data_size - t.offset)

@@ -10,30 +10,55 @@ namespace libquant::io {
 
 const char* gguf_type_name(GgufType t) noexcept {
   switch (t) {
-    case GgufType::UInt8: return "u8";
-    case GgufType::Int8: return "i8";
-    case GgufType::UInt16: return "u16";
-    case GgufType::Int16: return "i16";
-    case GgufType::UInt32: return "u32";
-    case GgufType::Int32: return "i32";
-    case GgufType::Float32: return "f32";
-    case GgufType::Bool: return "bool";
-    case GgufType::String: return "str";
-    case GgufType::Array: return "arr";
-    case GgufType::UInt64: return "u64";
-    case GgufType::Int64: return "i64";
-    case GgufType::Float64: return "f64";
+    case GgufType::UInt8:
+      return "u8";
+    case GgufType::Int8:
+      return "i8";
+    case GgufType::UInt16:
+      return "u16";
+    case GgufType::Int16:
+      return "i16";
+    case GgufType::UInt32:
+      return "u32";
+    case GgufType::Int32:
+      return "i32";
+    case GgufType::Float32:
+      return "f32";
+    case GgufType::Bool:
+      return "bool";
+    case GgufType::String:
+      return "str";
+    case GgufType::Array:
+      return "arr";
+    case GgufType::UInt64:
+      return "u64";
+    case GgufType::Int64:
+      return "i64";
+    case GgufType::Float64:
+      return "f64";
   }
   return "?";
 }
 
 size_t gguf_scalar_size(GgufType t) noexcept {
   switch (t) {
-    case GgufType::UInt8: case GgufType::Int8: case GgufType::Bool: return 1;
-    case GgufType::UInt16: case GgufType::Int16: return 2;
-    case GgufType::UInt32: case GgufType::Int32: case GgufType::Float32: return 4;
-    case GgufType::UInt64: case GgufType::Int64: case GgufType::Float64: return 8;
-    default: return 0;
+    case GgufType::UInt8:
+    case GgufType::Int8:
+    case GgufType::Bool:
+      return 1;
+    case GgufType::UInt16:
+    case GgufType::Int16:
+      return 2;
+    case GgufType::UInt32:
+    case GgufType::Int32:
+    case GgufType::Float32:
+      return 4;
+    case GgufType::UInt64:
+    case GgufType::Int64:
+    case GgufType::Float64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -63,8 +88,7 @@ GgufArray::GgufArray(GgufType element_type, const std::vector<GgufScalar>& items
       std::visit(
           [&](const auto& x) {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (!std::is_same_v<T, std::string>)
-              append_packed(std::as_bytes(std::span<const T>(&x, 1)), 1);
+            if constexpr (!std::is_same_v<T, std::string>) append_packed(std::as_bytes(std::span<const T>(&x, 1)), 1);
           },
           item);
     }
@@ -101,18 +125,30 @@ GgufScalar GgufArray::at(size_t i) const {
   if (type_ == GgufType::String) return std::string(string_at(i));
   const std::byte* p = bytes_.data() + i * gguf_scalar_size(type_);
   switch (type_) {
-    case GgufType::UInt8: return load<uint8_t>(p);
-    case GgufType::Int8: return load<int8_t>(p);
-    case GgufType::UInt16: return load<uint16_t>(p);
-    case GgufType::Int16: return load<int16_t>(p);
-    case GgufType::UInt32: return load<uint32_t>(p);
-    case GgufType::Int32: return load<int32_t>(p);
-    case GgufType::Float32: return load<float>(p);
-    case GgufType::Bool: return load<uint8_t>(p) != 0;
-    case GgufType::UInt64: return load<uint64_t>(p);
-    case GgufType::Int64: return load<int64_t>(p);
-    case GgufType::Float64: return load<double>(p);
-    default: break;
+    case GgufType::UInt8:
+      return load<uint8_t>(p);
+    case GgufType::Int8:
+      return load<int8_t>(p);
+    case GgufType::UInt16:
+      return load<uint16_t>(p);
+    case GgufType::Int16:
+      return load<int16_t>(p);
+    case GgufType::UInt32:
+      return load<uint32_t>(p);
+    case GgufType::Int32:
+      return load<int32_t>(p);
+    case GgufType::Float32:
+      return load<float>(p);
+    case GgufType::Bool:
+      return load<uint8_t>(p) != 0;
+    case GgufType::UInt64:
+      return load<uint64_t>(p);
+    case GgufType::Int64:
+      return load<int64_t>(p);
+    case GgufType::Float64:
+      return load<double>(p);
+    default:
+      break;
   }
   throw Error(ErrorCode::ValidationFailed, "GGUF array has no element type");
 }
@@ -256,8 +292,7 @@ std::string scalar_to_string(const GgufScalar& s) {
 std::string GgufValue::to_display_string(size_t max_items) const {
   if (!is_array()) return scalar_to_string(scalar());
   const auto& a = array();
-  if (a.size() > max_items)
-    return "[" + std::to_string(a.size()) + " " + gguf_type_name(a.element_type()) + " values]";
+  if (a.size() > max_items) return "[" + std::to_string(a.size()) + " " + gguf_type_name(a.element_type()) + " values]";
   std::string s = "[";
   for (size_t i = 0; i < a.size(); ++i) s += (i ? ", " : "") + scalar_to_string(a.at(i));
   return s + "]";

@@ -9,7 +9,8 @@ namespace {
 
 class Buffer {
  public:
-  template <typename T> void put(T v) {
+  template <typename T>
+  void put(T v) {
     const auto* p = reinterpret_cast<const std::byte*>(&v);
     bytes.insert(bytes.end(), p, p + sizeof(T));
   }
@@ -38,9 +39,9 @@ class Buffer {
 };
 
 GgufType scalar_type(const GgufScalar& s) {
-  static constexpr GgufType kByIndex[] = {GgufType::UInt8,   GgufType::Int8,  GgufType::UInt16, GgufType::Int16,
-                                          GgufType::UInt32,  GgufType::Int32, GgufType::Float32, GgufType::Bool,
-                                          GgufType::String,  GgufType::UInt64, GgufType::Int64,  GgufType::Float64};
+  static constexpr GgufType kByIndex[] = {GgufType::UInt8,  GgufType::Int8,   GgufType::UInt16,  GgufType::Int16,
+                                          GgufType::UInt32, GgufType::Int32,  GgufType::Float32, GgufType::Bool,
+                                          GgufType::String, GgufType::UInt64, GgufType::Int64,   GgufType::Float64};
   return kByIndex[s.index()];
 }
 
@@ -94,7 +95,8 @@ void layout_gguf_tensors(GgufHeader& h) {
 GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
                        std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors, uint32_t alignment,
                        std::optional<GgufResume> resume) {
-  check(alignment != 0 && (alignment & (alignment - 1)) == 0, ErrorCode::InvalidArgument, "alignment must be a power of two");
+  check(alignment != 0 && (alignment & (alignment - 1)) == 0, ErrorCode::InvalidArgument,
+        "alignment must be a power of two");
   header_.kvs = std::move(kvs);
   header_.alignment = alignment;
   if (const GgufValue* a = header_.find("general.alignment")) header_.alignment = static_cast<uint32_t>(a->as_uint());
@@ -116,11 +118,14 @@ GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
         "checkpoint records more tensors than the output has");
   next_ = resume->tensors_done;
   uint64_t at = header_.data_offset;
-  for (size_t i = 0; i < next_; ++i) at += (header_.tensors[i].nbytes() + header_.alignment - 1) / header_.alignment * header_.alignment;
+  for (size_t i = 0; i < next_; ++i)
+    at += (header_.tensors[i].nbytes() + header_.alignment - 1) / header_.alignment * header_.alignment;
   out_ = std::make_unique<AtomicFile>(std::move(path), resume->partial, next_ == 0 ? 0 : at,
                                       next_ == 0 ? std::nullopt : resume->crc32);
-  if (next_ == 0) out_->write(head);
-  else out_->pwrite(head.data(), head.size(), 0);  // identical bytes; rewritten in case the tail was torn
+  if (next_ == 0)
+    out_->write(head);
+  else
+    out_->pwrite(head.data(), head.size(), 0);  // identical bytes; rewritten in case the tail was torn
 }
 
 void GgufWriter::sync() { out_->sync(); }
@@ -135,7 +140,8 @@ void GgufWriter::write_tensor(std::span<const std::byte> data) {
   check(next_ < header_.tensors.size(), ErrorCode::InvalidArgument, "more tensors written than declared");
   const auto& t = header_.tensors[next_];
   check(data.size() == t.nbytes(), ErrorCode::InvalidArgument,
-        "tensor '" + t.name + "' data is " + std::to_string(data.size()) + " bytes, expected " + std::to_string(t.nbytes()));
+        "tensor '" + t.name + "' data is " + std::to_string(data.size()) + " bytes, expected " +
+            std::to_string(t.nbytes()));
   write_tensor_part(data);
 }
 

@@ -24,7 +24,8 @@ std::vector<float> get_scales(const std::byte* src, int64_t n, const char* what)
   std::memcpy(h.data(), src, h.size() * 2);
   std::vector<float> v(h.size());
   f16_to_f32(h.data(), v.data(), v.size());
-  for (float x : v) check(std::isfinite(x), ErrorCode::ValidationFailed, std::string("littlebit block: non-finite ") + what + " scale");
+  for (float x : v)
+    check(std::isfinite(x), ErrorCode::ValidationFailed, std::string("littlebit block: non-finite ") + what + " scale");
   return v;
 }
 

@@ -125,7 +125,8 @@ LittleBitFileInfo parse_littlebit(std::span<const std::byte> file) {
   if (std::memcmp(file.data(), kMagic, 8) != 0) bad("wrong magic (not a .littlebit file)");
   const uint32_t version = load<uint32_t>(file.data() + 8);
   if (version != kLittleBitVersion)
-    throw Error(ErrorCode::ValidationFailed, "littlebit format version " + std::to_string(version) + " is not supported",
+    throw Error(ErrorCode::ValidationFailed,
+                "littlebit format version " + std::to_string(version) + " is not supported",
                 "This build reads version 1");
   const std::byte* tr = file.data() + n - kLittleBitTrailerSize;
   if (std::memcmp(tr + 24, kEndMagic, 8) != 0) bad("missing end marker (truncated?)");
@@ -154,7 +155,9 @@ LittleBitFileInfo parse_littlebit(std::span<const std::byte> file) {
         case LittleBitTensorKind::Dense:
           if (t.size != dense_bytes(t)) bad("tensor '" + t.name + "' has the wrong size for its shape");
           break;
-        case LittleBitTensorKind::Metadata: ++metadata; break;
+        case LittleBitTensorKind::Metadata:
+          ++metadata;
+          break;
       }
       if (crc32(file.subspan(t.offset, t.size)) != t.crc32) bad("checksum mismatch in tensor '" + t.name + "'");
     }

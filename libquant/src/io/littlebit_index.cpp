@@ -13,9 +13,12 @@ namespace {
 
 const char* kind_name(LittleBitTensorKind k) {
   switch (k) {
-    case LittleBitTensorKind::Factors: return "factors";
-    case LittleBitTensorKind::Dense: return "dense";
-    case LittleBitTensorKind::Metadata: return "metadata";
+    case LittleBitTensorKind::Factors:
+      return "factors";
+    case LittleBitTensorKind::Dense:
+      return "dense";
+    case LittleBitTensorKind::Metadata:
+      return "metadata";
   }
   return "?";
 }
@@ -103,7 +106,8 @@ LittleBitFileInfo parse_littlebit_index(std::string_view json) {
   LittleBitFileInfo info;
   const double version = number(o, "format_version", -1);
   if (version != kLittleBitVersion)
-    throw Error(ErrorCode::ValidationFailed, "littlebit format version " + std::to_string(version) + " is not supported",
+    throw Error(ErrorCode::ValidationFailed,
+                "littlebit format version " + std::to_string(version) + " is not supported",
                 "This build reads version 1");
   info.source_model = text(o, "source_model");
   info.architecture = text(o, "architecture");
@@ -120,10 +124,14 @@ LittleBitFileInfo parse_littlebit_index(std::string_view json) {
     e.name = text(t, "name");
     if (e.name.empty() || e.name.size() > 512) bad("tensor with an empty or overlong name");
     const std::string kind = text(t, "kind");
-    if (kind == "factors") e.kind = LittleBitTensorKind::Factors;
-    else if (kind == "dense") e.kind = LittleBitTensorKind::Dense;
-    else if (kind == "metadata") e.kind = LittleBitTensorKind::Metadata;
-    else bad("tensor '" + e.name + "' has unknown kind '" + kind + "'");
+    if (kind == "factors")
+      e.kind = LittleBitTensorKind::Factors;
+    else if (kind == "dense")
+      e.kind = LittleBitTensorKind::Dense;
+    else if (kind == "metadata")
+      e.kind = LittleBitTensorKind::Metadata;
+    else
+      bad("tensor '" + e.name + "' has unknown kind '" + kind + "'");
     std::vector<int64_t> dims;
     for (auto d : need(t["shape"].get_array(), "shape")) {
       uint64_t v = 0;
@@ -153,7 +161,8 @@ LittleBitFileInfo parse_littlebit_index(std::string_view json) {
     }
     e.original_bits = number(t, "original_bits", 16);
     const double off = number(t, "offset", -1), size = number(t, "size", -1), crc = number(t, "crc32", -1);
-    if (off < 0 || size < 0 || crc < 0 || crc > 4294967295.0) bad("tensor '" + e.name + "' has no valid offset/size/crc32");
+    if (off < 0 || size < 0 || crc < 0 || crc > 4294967295.0)
+      bad("tensor '" + e.name + "' has no valid offset/size/crc32");
     e.offset = static_cast<uint64_t>(off);
     e.size = static_cast<uint64_t>(size);
     e.crc32 = static_cast<uint32_t>(crc);

@@ -41,7 +41,8 @@ std::vector<SafetensorsEntry> SafetensorsFile::parse_header(std::span<const std:
   simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   simdjson::dom::element root;
-  if (auto err = parser.parse(padded).get(root)) invalid(std::string("header is not valid JSON: ") + simdjson::error_message(err));
+  if (auto err = parser.parse(padded).get(root))
+    invalid(std::string("header is not valid JSON: ") + simdjson::error_message(err));
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) invalid("header is not a JSON object");
 
@@ -103,8 +104,9 @@ std::vector<SafetensorsEntry> SafetensorsFile::parse_header(std::span<const std:
   // Offsets must tile the data buffer exactly: no overlap, no gap, no trailing bytes.
   std::vector<const SafetensorsEntry*> by_offset;
   for (const auto& e : entries) by_offset.push_back(&e);
-  std::stable_sort(by_offset.begin(), by_offset.end(),
-                   [](const auto* a, const auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
+    return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);
+  });
   uint64_t pos = 0;
   for (const auto* e : by_offset) {
     if (e->begin < pos) invalid("tensor '" + e->name + "' overlaps the previous tensor");
@@ -161,7 +163,8 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const fs::path& path) {
     const fs::path index = path / "model.safetensors.index.json";
     if (fs::exists(index)) {
       simdjson::dom::parser parser;
-      const simdjson::padded_string json(read_whole_file(index, ErrorCode::ValidationFailed, "safetensors index", 256u << 20));
+      const simdjson::padded_string json(
+          read_whole_file(index, ErrorCode::ValidationFailed, "safetensors index", 256u << 20));
       simdjson::dom::object wm;
       if (parser.parse(json)["weight_map"].get_object().get(wm))
         throw Error(ErrorCode::ValidationFailed, "'" + index.string() + "' has no weight_map object");
@@ -170,14 +173,16 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const fs::path& path) {
         std::string_view shard;
         if (kv.value.get_string().get(shard))
           throw Error(ErrorCode::ValidationFailed, "weight_map entry '" + std::string(kv.key) + "' is not a string");
-        if (shard.find('/') != std::string_view::npos || shard == ".." )
-          throw Error(ErrorCode::ValidationFailed, "weight_map names a shard outside the directory: '" + std::string(shard) + "'");
+        if (shard.find('/') != std::string_view::npos || shard == "..")
+          throw Error(ErrorCode::ValidationFailed,
+                      "weight_map names a shard outside the directory: '" + std::string(shard) + "'");
         index_map[std::string(kv.key)] = std::string(shard);
         shard_names.insert(std::string(shard));
       }
       for (const auto& s : shard_names) {
         if (!fs::exists(path / s))
-          throw Error(ErrorCode::ModelNotFound, "shard '" + s + "' named by the index is missing", "Download the complete checkpoint");
+          throw Error(ErrorCode::ModelNotFound, "shard '" + s + "' named by the index is missing",
+                      "Download the complete checkpoint");
         files.push_back(path / s);
       }
     } else if (fs::exists(path / "model.safetensors")) {
@@ -209,7 +214,8 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const fs::path& path) {
   }
   for (const auto& [name, shard] : index_map)
     if (!by_name_.count(name))
-      throw Error(ErrorCode::ValidationFailed, "tensor '" + name + "' listed in the index is missing from '" + shard + "'");
+      throw Error(ErrorCode::ValidationFailed,
+                  "tensor '" + name + "' listed in the index is missing from '" + shard + "'");
 }
 
 const SafetensorsCheckpoint::Located* SafetensorsCheckpoint::find(std::string_view name) const noexcept {

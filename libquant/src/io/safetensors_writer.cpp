@@ -17,13 +17,14 @@ namespace {
 // sorts tensors by it (descending), then by name.
 int dtype_rank(DType t) {
   static constexpr std::array kOrder = {
-      DType::Bool, DType::F4, DType::F6_E2M3, DType::F6_E3M2, DType::U8, DType::I8,
-      DType::F8_E5M2, DType::F8_E4M3, DType::F8_E8M0, DType::F8_E4M3FNUZ, DType::F8_E5M2FNUZ,
-      DType::I16, DType::U16, DType::F16, DType::BF16, DType::I32, DType::U32, DType::F32,
-      DType::C64, DType::F64, DType::I64, DType::U64};
+      DType::Bool,    DType::F4,      DType::F6_E2M3, DType::F6_E3M2,     DType::U8,          DType::I8,
+      DType::F8_E5M2, DType::F8_E4M3, DType::F8_E8M0, DType::F8_E4M3FNUZ, DType::F8_E5M2FNUZ, DType::I16,
+      DType::U16,     DType::F16,     DType::BF16,    DType::I32,         DType::U32,         DType::F32,
+      DType::C64,     DType::F64,     DType::I64,     DType::U64};
   for (size_t i = 0; i < kOrder.size(); ++i)
     if (kOrder[i] == t) return static_cast<int>(i);
-  throw Error(ErrorCode::UnsupportedConversion, "dtype " + std::string(traits(t).name) + " cannot be stored in safetensors");
+  throw Error(ErrorCode::UnsupportedConversion,
+              "dtype " + std::string(traits(t).name) + " cannot be stored in safetensors");
 }
 
 uint64_t spec_bytes(const SafetensorsTensorSpec& s) {

@@ -58,10 +58,10 @@ std::string read_text(const AnalyzeOptions& opts) {
 // count is left out: the arithmetic does not depend on it.
 std::string job_config(const AnalyzeOptions& o, int64_t n_chunks) {
   return "model=" + file_identity(o.model) + "\ndata=" + (o.data.empty() ? "default" : file_identity(o.data)) +
-         "\nctx=" + std::to_string(o.ctx) + "\nchunks=" + std::to_string(n_chunks) + "\nbatch=" +
-         std::to_string(o.batch) + "\noutput_layer=" + std::to_string(o.process_output) + "\nnumerics=" +
-         std::to_string(o.llama_cpp_numerics) + "\ndataset=" + o.dataset_name + "\noutput=" +
-         fs::absolute(o.output).lexically_normal().string();
+         "\nctx=" + std::to_string(o.ctx) + "\nchunks=" + std::to_string(n_chunks) +
+         "\nbatch=" + std::to_string(o.batch) + "\noutput_layer=" + std::to_string(o.process_output) +
+         "\nnumerics=" + std::to_string(o.llama_cpp_numerics) + "\ndataset=" + o.dataset_name +
+         "\noutput=" + fs::absolute(o.output).lexically_normal().string();
 }
 
 std::vector<std::vector<int32_t>> chunk_batch(const std::vector<int32_t>& tokens, const eval::Tokenizer& tok,
@@ -74,7 +74,6 @@ std::vector<std::vector<int32_t>> chunk_batch(const std::vector<int32_t>& tokens
   }
   return batch;
 }
-
 
 methods::ImportanceMatrix load_inputs(const std::vector<fs::path>& files) {
   methods::ImportanceMatrix merged;
@@ -163,7 +162,9 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
 
   methods::ImportanceMatrix m;
   m.chunk_size = opts.ctx;
-  m.datasets.push_back(!opts.dataset_name.empty() ? opts.dataset_name : opts.data.empty() ? "default" : opts.data.string());
+  m.datasets.push_back(!opts.dataset_name.empty() ? opts.dataset_name
+                       : opts.data.empty()        ? "default"
+                                                  : opts.data.string());
   AnalyzeResult r;
 
   std::optional<Checkpoint> ckpt;
@@ -175,12 +176,14 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     if (opts.resume) rec = ckpt->load_record();
     const std::optional<uint64_t> done = rec ? std::optional<uint64_t>(rec->done) : std::nullopt;
     if (opts.resume && !done)
-      throw Error(ErrorCode::CheckpointError, "no checkpoint of this analysis in '" + opts.checkpoint_dir->string() + "'",
+      throw Error(ErrorCode::CheckpointError,
+                  "no checkpoint of this analysis in '" + opts.checkpoint_dir->string() + "'",
                   "Start afresh without `resume` (model, data and options must match the interrupted run)");
     if (done && *done > 0) {
       methods::ImportanceMatrix saved;
       // The partial imatrix must be the very bytes the record was written for.
-      if (!rec->crc32 || crc32_of_file_prefix(partial, rec->bytes) != *rec->crc32 || fs::file_size(partial) != rec->bytes)
+      if (!rec->crc32 || crc32_of_file_prefix(partial, rec->bytes) != *rec->crc32 ||
+          fs::file_size(partial) != rec->bytes)
         throw Error(ErrorCode::CheckpointError, "checkpoint data '" + partial.string() + "' changed since its record",
                     "Delete the checkpoint directory and start afresh");
       try {
@@ -250,9 +253,8 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     r.super_weights = finder.finish();
     const methods::SaliencyMask mask = methods::saliency_mask(*src, m, opts.coverage);
     r.protected_weights = mask.total();
-    r.super_weights_path = !opts.super_weights_output.empty()
-                               ? opts.super_weights_output
-                               : fs::path(opts.output.string() + ".super_weights.json");
+    r.super_weights_path = !opts.super_weights_output.empty() ? opts.super_weights_output
+                                                              : fs::path(opts.output.string() + ".super_weights.json");
     methods::save_super_weights(r.super_weights_path, opts.model.string(), r.super_weights, mask);
   }
   if (ckpt) ckpt->clear();

@@ -96,9 +96,10 @@ Tensor dequantized_tensor(const methods::IntWeight& q, const Shape& shape) {
 }
 
 void awq_block(const model::TensorSource& src, const model::ModelConfig& cfg, int layer, eval::Transformer& model,
-               std::map<std::string, Tensor, std::less<>>& overrides, const std::vector<eval::Transformer::Hidden>& inputs,
-               const methods::IntWeightScheme& scheme, int n_grid, int64_t search_batches,
-               std::map<std::string, methods::IntWeight>& quantized, std::vector<AwqChoice>& choices) {
+               std::map<std::string, Tensor, std::less<>>& overrides,
+               const std::vector<eval::Transformer::Hidden>& inputs, const methods::IntWeightScheme& scheme, int n_grid,
+               int64_t search_batches, std::map<std::string, methods::IntWeight>& quantized,
+               std::vector<AwqChoice>& choices) {
   std::vector<methods::SmoothingGroup> groups;
   for (auto& g : methods::awq_groups(cfg))
     if (g.layer == layer) groups.push_back(std::move(g));
@@ -132,7 +133,8 @@ void awq_block(const model::TensorSource& src, const model::ModelConfig& cfg, in
   std::vector<eval::Transformer::Hidden> ref = inputs;
   model.run_layer(layer, pointers(ref), &hook);
   ref.resize(k);
-  const std::vector<eval::Transformer::Hidden> search_inputs(inputs.begin(), inputs.begin() + static_cast<std::ptrdiff_t>(k));
+  const std::vector<eval::Transformer::Hidden> search_inputs(inputs.begin(),
+                                                             inputs.begin() + static_cast<std::ptrdiff_t>(k));
   using Sublayer = eval::Transformer::Sublayer;
   std::vector<eval::Transformer::Hidden> ref_attention, mid, ref_ffn;  // the halves' float outputs; the FFN's input
   if (halves) {
@@ -145,11 +147,15 @@ void awq_block(const model::TensorSource& src, const model::ModelConfig& cfg, in
   // The error of the current overrides on a group's scope.
   auto scope_error = [&](Scope scope) {
     std::vector<eval::Transformer::Hidden> out = scope == Scope::FeedForward ? mid : search_inputs;
-    if (scope == Scope::Attention) model.run_sublayer(layer, Sublayer::Attention, pointers(out), false);
-    else if (scope == Scope::FeedForward) model.run_sublayer(layer, Sublayer::FeedForward, pointers(out), false);
-    else model.run_layer(layer, pointers(out));
-    return mean_squared_difference(out, scope == Scope::Attention ? ref_attention
-                                        : scope == Scope::FeedForward ? ref_ffn : ref);
+    if (scope == Scope::Attention)
+      model.run_sublayer(layer, Sublayer::Attention, pointers(out), false);
+    else if (scope == Scope::FeedForward)
+      model.run_sublayer(layer, Sublayer::FeedForward, pointers(out), false);
+    else
+      model.run_layer(layer, pointers(out));
+    return mean_squared_difference(out, scope == Scope::Attention     ? ref_attention
+                                        : scope == Scope::FeedForward ? ref_ffn
+                                                                      : ref);
   };
 
   // The block's float tensors that scaling changes.
@@ -209,7 +215,8 @@ void awq_block(const model::TensorSource& src, const model::ModelConfig& cfg, in
     const auto n = static_cast<int64_t>(best.scales.size());
     const int64_t per_row = static_cast<int64_t>(producer.shape().numel()) / n;
     for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < per_row; ++c) producer.data_as<float>()[r * per_row + c] /= best.scales[static_cast<size_t>(r)];
+      for (int64_t c = 0; c < per_row; ++c)
+        producer.data_as<float>()[r * per_row + c] /= best.scales[static_cast<size_t>(r)];
     const std::string bias = g.norm.substr(0, g.norm.size() - 7) + ".bias";
     if (src.find(bias)) {
       Tensor& b = load(bias);

@@ -20,9 +20,10 @@ namespace libquant::jobs {
 // `overrides` their dequantized values plus the smoothed norms (and biases)
 // that absorbed 1/s.
 void awq_block(const model::TensorSource& src, const model::ModelConfig& cfg, int layer, eval::Transformer& model,
-               std::map<std::string, Tensor, std::less<>>& overrides, const std::vector<eval::Transformer::Hidden>& inputs,
-               const methods::IntWeightScheme& scheme, int n_grid, int64_t search_batches,
-               std::map<std::string, methods::IntWeight>& quantized, std::vector<AwqChoice>& choices);
+               std::map<std::string, Tensor, std::less<>>& overrides,
+               const std::vector<eval::Transformer::Hidden>& inputs, const methods::IntWeightScheme& scheme, int n_grid,
+               int64_t search_batches, std::map<std::string, methods::IntWeight>& quantized,
+               std::vector<AwqChoice>& choices);
 
 // Tensor of the dequantized weight (same shape as the source tensor).
 Tensor dequantized_tensor(const methods::IntWeight& q, const Shape& shape);

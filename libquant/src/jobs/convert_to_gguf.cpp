@@ -52,7 +52,8 @@ void append_imatrix_metadata(std::vector<io::GgufKv>& kvs, const fs::path& file,
   if (!m.datasets.empty() && !m.datasets.front().empty())
     kvs.push_back({"quantize.imatrix.dataset", io::GgufValue::str(m.datasets.front().substr(0, 127))});
   kvs.push_back({"quantize.imatrix.entries_count", io::GgufValue::i32(static_cast<int32_t>(m.entries().size()))});
-  if (m.chunks > 0) kvs.push_back({"quantize.imatrix.chunks_count", io::GgufValue::i32(static_cast<int32_t>(m.chunks))});
+  if (m.chunks > 0)
+    kvs.push_back({"quantize.imatrix.chunks_count", io::GgufValue::i32(static_cast<int32_t>(m.chunks))});
 }
 
 std::string dominant_dtype(const model::TensorSource& src) {
@@ -114,7 +115,8 @@ gguf::MixtureModel mixture_model(const model::TensorSource& src, const model::Mo
 }
 
 // Everything that changes the output bytes, for the checkpoint identity.
-std::string job_config(const ConvertToGgufOptions& o, const std::vector<std::pair<std::string, std::pair<DType, Shape>>>& specs) {
+std::string job_config(const ConvertToGgufOptions& o,
+                       const std::vector<std::pair<std::string, std::pair<DType, Shape>>>& specs) {
   std::string c = "input=" + file_identity(o.input) + "\noutput=" + fs::absolute(o.output).lexically_normal().string() +
                   "\ntype=" + o.file_type + "\nname=" + o.model_name;
   if (o.imatrix) c += "\nimatrix=" + file_identity(*o.imatrix);
@@ -211,10 +213,12 @@ class TensorStreamer {
   void requantize_boosted(const TensorPlan& p, uint64_t r0, uint64_t n, int64_t n_per_row, uint64_t out_rb) {
     if (p.boosted.empty() || !traits(p.out).is_quantized) return;
     std::vector<float> imp;
-    for (auto it = p.boosted.lower_bound(static_cast<int64_t>(r0)); it != p.boosted.end() && it->first < static_cast<int64_t>(r0 + n); ++it) {
+    for (auto it = p.boosted.lower_bound(static_cast<int64_t>(r0));
+         it != p.boosted.end() && it->first < static_cast<int64_t>(r0 + n); ++it) {
       const auto local = static_cast<size_t>(it->first) - static_cast<size_t>(r0);
       const float* row_imp = p.importance_of_row(static_cast<uint64_t>(it->first));
-      imp = row_imp ? std::vector<float>(row_imp, row_imp + n_per_row) : std::vector<float>(static_cast<size_t>(n_per_row), 1.0f);
+      imp = row_imp ? std::vector<float>(row_imp, row_imp + n_per_row)
+                    : std::vector<float>(static_cast<size_t>(n_per_row), 1.0f);
       for (int64_t c : it->second) imp[static_cast<size_t>(c)] *= p.boost;
       gguf::quantize_rows(p.out, f32_.data() + local * static_cast<size_t>(n_per_row), enc_.data() + local * out_rb, 1,
                           n_per_row, imp.data());
@@ -226,7 +230,8 @@ class TensorStreamer {
     written_ += data.size();
     if (on_written_) on_written_(written_);
   }
-  template <typename V> static void grow(V& v, uint64_t n) {
+  template <typename V>
+  static void grow(V& v, uint64_t n) {
     if (v.size() < n) v.resize(n);
   }
   model::TensorSource& src_;
@@ -248,8 +253,8 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
   if (static_cast<int64_t>(e->sums.size()) != t.shape.row_length() * n_mat) {
     if (t.name == "token_embd.weight") return {};  // llama.cpp only warns here
     throw Error(ErrorCode::ImatrixInvalid,
-                "importance matrix has " + std::to_string(e->sums.size()) + " columns for '" + t.name + "', the tensor has " +
-                    std::to_string(t.shape.row_length() * n_mat),
+                "importance matrix has " + std::to_string(e->sums.size()) + " columns for '" + t.name +
+                    "', the tensor has " + std::to_string(t.shape.row_length() * n_mat),
                 "Compute the imatrix on this model (`analyze`)");
   }
   return e->mean();
@@ -268,7 +273,8 @@ bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft)
 // else from the profile; none when a profile without a target decides alone.
 std::optional<DynamicQuantOptions> allocation_options(const ConvertToGgufOptions& opts, bool dynamic) {
   if (!dynamic && opts.profile)
-    throw Error(ErrorCode::InvalidArgument, "a `profile` needs `file_type = dynamic`", "Use `file_type = dynamic` with the `profile`");
+    throw Error(ErrorCode::InvalidArgument, "a `profile` needs `file_type = dynamic`",
+                "Use `file_type = dynamic` with the `profile`");
   if (!dynamic) return std::nullopt;
   std::optional<DynamicQuantOptions> d = opts.dynamic;
   const bool has_target = d && (d->target_bpw || d->target_size_bytes);
@@ -305,8 +311,9 @@ Protection load_protection(const ConvertToGgufOptions& opts, const model::Tensor
     const model::SourceTensor* t = src.find(w.tensor);
     if (!t || t->shape.rank() != 2 || w.row < 0 || w.col < 0 || static_cast<uint64_t>(w.row) >= t->shape.rows() ||
         static_cast<uint64_t>(w.col) >= static_cast<uint64_t>(t->shape.row_length()))
-      throw Error(ErrorCode::ImatrixInvalid, "super weight " + w.tensor + "[" + std::to_string(w.row) + ", " +
-                                                 std::to_string(w.col) + "] is not in this model",
+      throw Error(ErrorCode::ImatrixInvalid,
+                  "super weight " + w.tensor + "[" + std::to_string(w.row) + ", " + std::to_string(w.col) +
+                      "] is not in this model",
                   "Use the super-weight file analyze wrote for this model");
     p.tensors.insert(w.tensor);
     p.mask.indices[w.tensor].push_back(w.row * t->shape.row_length() + w.col);
@@ -362,13 +369,14 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   // Known families are validated in full (shapes against the configuration);
   // a GGUF of another family is re-quantized tensor by tensor, by name.
   const model::ModelConfig cfg = model::has_known_architecture(*src) ? model::validated_config(*src)
-                                 : hf ? *model::hf_config(*src)
+                                 : hf                                ? *model::hf_config(*src)
                                       : model::config_from_gguf(*model::gguf_header(*src));
 
   res.layers_processed = cfg.num_layers;
   std::vector<io::GgufKv>& kvs = P.kvs;
   if (hf) {
-    std::string name = opts.model_name.empty() ? fs::absolute(opts.input).lexically_normal().filename().string() : opts.model_name;
+    std::string name =
+        opts.model_name.empty() ? fs::absolute(opts.input).lexically_normal().filename().string() : opts.model_name;
     if (name.empty()) name = fs::absolute(opts.input).lexically_normal().parent_path().filename().string();
     kvs = model::build_gguf_metadata(cfg, ft->ftype, name, eval::hf_tokenizer_kvs(opts.input, cfg));
   } else {
@@ -398,16 +406,15 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   }
   P.pool = std::make_unique<ThreadPool>(opts.threads);
   ThreadPool& pool = *P.pool;
-  const Protection protection = opts.super_weights ? load_protection(opts, *src, imatrix ? &*imatrix : nullptr, dynamic)
-                                                    : Protection{};
+  const Protection protection =
+      opts.super_weights ? load_protection(opts, *src, imatrix ? &*imatrix : nullptr, dynamic) : Protection{};
   const auto& [protected_tensors, mask] = protection;
   std::set<std::string> pinned;
   if (opts.profile) pinned = apply_profile(*opts.profile, order, types, cfg.num_layers, !dyn_opts, mo.quantize_output);
   DynamicPlan dyn;
   if (dyn_opts) {
     dyn = plan_dynamic(*src, order, types, kvs, res.target_bytes, imatrix ? &*imatrix : nullptr, *dyn_opts, pinned,
-                       protected_tensors,
-                       opts.protection_min_bits, pool, progress);
+                       protected_tensors, opts.protection_min_bits, pool, progress);
     for (size_t i = 0; i < order.size(); ++i)
       if (auto it = dyn.types.find(order[i]->name); it != dyn.types.end()) types[i] = it->second;
   }
@@ -422,16 +429,19 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
     if (t->dtype != out) {
       if (!gguf::can_dequantize(t->dtype))
         throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t->name + "' is stored as " +
-                                                          std::string(traits(t->dtype).name) + ", which cannot be decoded yet");
+                                                          std::string(traits(t->dtype).name) +
+                                                          ", which cannot be decoded yet");
       if (!gguf::can_quantize(out))
-        throw Error(ErrorCode::UnsupportedConversion, "quantizing to " + std::string(traits(out).name) + " is not implemented yet",
+        throw Error(ErrorCode::UnsupportedConversion,
+                    "quantizing to " + std::string(traits(out).name) + " is not implemented yet",
                     "Pick another llama-quantize type");
       // Decoding to F32/F16/BF16 loses nothing; only quantizing again compounds the loss.
       if (!is_float_type(t->dtype) && !hf && traits(out).is_quantized) {
         if (!opts.allow_requantize)
-          throw Error(ErrorCode::InvalidArgument, "tensor '" + t->name + "' is already quantized (" +
-                                                      std::string(traits(t->dtype).name) + ")",
-                      "Set `allow_requantize` to quantize it again (quality will suffer), or start from an F32/F16 model");
+          throw Error(
+              ErrorCode::InvalidArgument,
+              "tensor '" + t->name + "' is already quantized (" + std::string(traits(t->dtype).name) + ")",
+              "Set `allow_requantize` to quantize it again (quality will suffer), or start from an F32/F16 model");
         if (!warned_lossy) log_warning("input is already quantized; requantizing compounds the loss");
         warned_lossy = true;
       }
@@ -447,8 +457,8 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
                   std::string(traits(kept).name) + " instead of " + std::string(traits(out).name));
       out = p.out = types[i] = kept;
     } else if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
-      throw Error(ErrorCode::ImatrixInvalid, "no importance data for tensor '" + t->name + "', which " +
-                                                 std::string(traits(out).name) + " needs",
+      throw Error(ErrorCode::ImatrixInvalid,
+                  "no importance data for tensor '" + t->name + "', which " + std::string(traits(out).name) + " needs",
                   "Use an imatrix computed on this model (`analyze`)");
     int64_t boosted = 0;
     if (auto m = mask.indices.find(t->name); m != mask.indices.end() && traits(out).is_quantized && t->dtype != out) {
@@ -512,7 +522,8 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
       throw Error(ErrorCode::CheckpointError, "the checkpoint record carries no checksum of its partial output",
                   "Delete the checkpoint directory and start again");
     const uint64_t done = rec ? rec->done : 0;
-    resume = io::GgufResume{ckpt->partial_path(".gguf.part"), static_cast<size_t>(done), rec ? rec->crc32 : std::nullopt};
+    resume =
+        io::GgufResume{ckpt->partial_path(".gguf.part"), static_cast<size_t>(done), rec ? rec->crc32 : std::nullopt};
     res.tensors_resumed = resume->tensors_done;
     if (rec) log_info("resuming after " + std::to_string(done) + " of " + std::to_string(plans.size()) + " tensors");
   }

@@ -44,10 +44,11 @@ ConvertToHfResult convert_gguf_to_hf(const ConvertToHfOptions& opts) {
     throw Error(ErrorCode::CancelledAfterQualityWarning, "'" + opts.output.string() + "' exists",
                 "Set `force` to replace it, or write elsewhere");
   auto src = model::open_tensor_source(opts.input);
-  check(src->kind() == model::SourceKind::GgufFile, ErrorCode::UnsupportedConversion,
-        std::string("'").append(opts.input.string()).append("' is not a GGUF file"),  // (GCC 12 -Wrestrict on "'" + ...)
-        src->kind() == model::SourceKind::HfDirectory ? "It already is a Hugging Face checkpoint"
-                                                      : "Use `littlebit convert` for .littlebit files");
+  check(
+      src->kind() == model::SourceKind::GgufFile, ErrorCode::UnsupportedConversion,
+      std::string("'").append(opts.input.string()).append("' is not a GGUF file"),  // (GCC 12 -Wrestrict on "'" + ...)
+      src->kind() == model::SourceKind::HfDirectory ? "It already is a Hugging Face checkpoint"
+                                                    : "Use `littlebit convert` for .littlebit files");
   const model::ModelConfig cfg = model::validated_config(*src);
   hf_output::require_transformer_blocks(cfg, "Conversion to a Hugging Face checkpoint");
   const DType dt = checkpoint_dtype(*src, opts.dtype);

@@ -23,7 +23,8 @@ std::string dynamic_reference_type(double target_bpw, bool has_imatrix) {
 
 uint64_t dynamic_target_bytes(const DynamicQuantOptions& o, uint64_t parameter_count) {
   if (o.target_size_bytes) return *o.target_size_bytes;
-  check(o.target_bpw.has_value(), ErrorCode::InvalidArgument, "`file_type = dynamic` needs a `target_bpw` or a `target_size_bytes`");
+  check(o.target_bpw.has_value(), ErrorCode::InvalidArgument,
+        "`file_type = dynamic` needs a `target_bpw` or a `target_size_bytes`");
   return static_cast<uint64_t>(std::floor(*o.target_bpw * static_cast<double>(parameter_count) / 8.0));
 }
 
@@ -74,9 +75,10 @@ double weighted_energy(const std::vector<float>& sample, int64_t n, const model:
 // Each candidate's error over the whole tensor, from its sampled rows. A
 // stacked expert weight is measured expert by expert, each sampled row
 // weighted by its own expert's importance, and the errors add up.
-std::vector<methods::QuantOption> measure_tensor(const std::vector<float>& sample, int64_t n, const model::SourceTensor& t,
-                                                 const std::vector<float>& imp, const std::vector<DType>& allowed,
-                                                 uint64_t alignment, ThreadPool& pool) {
+std::vector<methods::QuantOption> measure_tensor(const std::vector<float>& sample, int64_t n,
+                                                 const model::SourceTensor& t, const std::vector<float>& imp,
+                                                 const std::vector<DType>& allowed, uint64_t alignment,
+                                                 ThreadPool& pool) {
   const int64_t rows = t.shape.rows(), cols = t.shape.row_length();
   if (t.shape.rank() != 3 || imp.size() == static_cast<size_t>(cols))
     return methods::measure_options(sample.data(), n, rows, cols, imp.empty() ? nullptr : imp.data(), allowed, &pool);
@@ -88,7 +90,8 @@ std::vector<methods::QuantOption> measure_tensor(const std::vector<float>& sampl
     const int64_t share = std::max<int64_t>(1, rows * (j - i) / n);  // the rows these samples stand for
     auto part = methods::measure_options(sample.data() + i * cols, j - i, share, cols,
                                          importance_of_row(imp, t, sampled_row(i, n, rows)), allowed, &pool);
-    if (total.empty()) total = std::move(part);
+    if (total.empty())
+      total = std::move(part);
     else
       for (size_t k = 0; k < total.size() && k < part.size(); ++k) total[k].error += part[k].error;
     i = j;
@@ -111,7 +114,6 @@ std::vector<float> sample_rows(const model::TensorSource& src, const model::Sour
   return out;
 }
 
-
 // Mean KL(base || probe) per token between two sets of logits [n][vocab].
 double mean_kl(const std::vector<float>& base, const std::vector<float>& probe, int64_t vocab) {
   const auto n = static_cast<int64_t>(base.size()) / vocab;
@@ -128,7 +130,8 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
   const std::string text = o.kl_data.empty() ? eval::default_calibration_text() : eval::read_text_file(o.kl_data);
   std::vector<int32_t> tokens = tok->encode_prefix(text, tok->add_bos_by_default(), static_cast<size_t>(o.kl_tokens));
   if (static_cast<int64_t>(tokens.size()) < o.kl_tokens)
-    throw Error(ErrorCode::CalibrationDataError, "the KL text has fewer than " + std::to_string(o.kl_tokens) + " tokens",
+    throw Error(ErrorCode::CalibrationDataError,
+                "the KL text has fewer than " + std::to_string(o.kl_tokens) + " tokens",
                 "Use a longer `kl_data` text or fewer `kl_tokens`");
   tokens.resize(static_cast<size_t>(o.kl_tokens));
   eval::ForwardOptions fo;
@@ -160,8 +163,9 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
     std::vector<float> deq(static_cast<size_t>(rows * cols));
     pool.parallel_for(static_cast<size_t>(rows), 16, [&](size_t a, size_t b) {
       for (size_t r = a; r < b; ++r) {  // row by row: an expert's rows take its own importance
-        gguf::quantize_rows(low, w.data_as<float>() + r * static_cast<size_t>(cols), enc.data() + r * row_bytes(low, cols),
-                            1, cols, importance_of_row(imp, *st, static_cast<int64_t>(r)));
+        gguf::quantize_rows(low, w.data_as<float>() + r * static_cast<size_t>(cols),
+                            enc.data() + r * row_bytes(low, cols), 1, cols,
+                            importance_of_row(imp, *st, static_cast<int64_t>(r)));
         gguf::dequantize(low, enc.data() + r * row_bytes(low, cols), deq.data() + r * static_cast<size_t>(cols), cols);
       }
     });
@@ -178,8 +182,9 @@ void refine_with_kl(const model::TensorSource& src, const DynamicQuantOptions& o
 
 }  // namespace
 
-std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::vector<const model::SourceTensor*>& order,
-                                    std::vector<DType>& types, int n_layers, bool use_default, bool quantize_output) {
+std::set<std::string> apply_profile(const methods::QuantProfile& p,
+                                    const std::vector<const model::SourceTensor*>& order, std::vector<DType>& types,
+                                    int n_layers, bool use_default, bool quantize_output) {
   std::set<std::string> pinned;
   const methods::ProfileMatcher matcher(p, n_layers);
   for (size_t i = 0; i < order.size(); ++i) {
@@ -200,10 +205,10 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
                          const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs, uint64_t target,
                          const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o,
                          const std::set<std::string>& pinned, const std::set<std::string>& protected_tensors,
-                         double protection_min_bits, ThreadPool& pool,
-                         ProgressSink& progress) {
+                         double protection_min_bits, ThreadPool& pool, ProgressSink& progress) {
   if (o.error_metric != "relative" && o.error_metric != "absolute")
-    throw Error(ErrorCode::InvalidArgument, "unknown error metric '" + o.error_metric + "'", "Use relative or absolute");
+    throw Error(ErrorCode::InvalidArgument, "unknown error metric '" + o.error_metric + "'",
+                "Use relative or absolute");
   const std::vector<DType> candidates = o.candidates.empty() ? methods::default_dynamic_candidates() : o.candidates;
   // Tensor infos have the same size whatever their type: the header is fixed.
   TensorSpecs specs;
@@ -217,8 +222,9 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
     const bool matrix = t.shape.rank() == 2 || t.shape.rank() == 3;  // 3: stacked experts, one type for all
     if (t.name.rfind("blk.", 0) == 0 && traits(types[i]).is_quantized && matrix && !pinned.count(t.name))
       allocatable.push_back(i);
-    else fixed += methods::stored_bytes(types[i], t.shape.rank() <= 1 ? 1 : t.shape.rows(),
-                                        t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length(), alignment);
+    else
+      fixed += methods::stored_bytes(types[i], t.shape.rank() <= 1 ? 1 : t.shape.rows(),
+                                     t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length(), alignment);
   }
   std::vector<methods::TensorOptions> options;
   progress.begin("Measuring", allocatable.size(), "tensors");
@@ -256,8 +262,8 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
 
   if (fixed >= target)
     throw Error(ErrorCode::InvalidArgument,
-                "the target of " + std::to_string(target) + " bytes does not even hold the tensors outside the blocks (" +
-                    std::to_string(fixed) + " bytes)",
+                "the target of " + std::to_string(target) +
+                    " bytes does not even hold the tensors outside the blocks (" + std::to_string(fixed) + " bytes)",
                 "Raise the `target_bpw` / `target_size_bytes`");
 
   DynamicPlan plan;

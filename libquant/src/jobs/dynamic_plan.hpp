@@ -35,17 +35,18 @@ using TensorSpecs = std::vector<std::pair<std::string, std::pair<DType, Shape>>>
 io::GgufHeader planned_gguf_header(const std::vector<io::GgufKv>& kvs, const TensorSpecs& tensors);
 
 struct DynamicPlan {
-  std::map<std::string, DType> types;            // allocatable tensors only
+  std::map<std::string, DType> types;             // allocatable tensors only
   std::map<std::string, double> estimated_error;  // importance-weighted squared error of the chosen type
-  uint64_t budget_bytes = 0;                     // for the allocatable tensors
+  uint64_t budget_bytes = 0;                      // for the allocatable tensors
 };
 
 // Applies a profile's rules to the quantizable tensors (types in file order,
 // rule types replaced by llama.cpp's fallback where the rows do not fit);
 // with `use_default` the default type covers tensors no rule matches.
 // Returns the tensors a rule matched.
-std::set<std::string> apply_profile(const methods::QuantProfile& p, const std::vector<const model::SourceTensor*>& order,
-                                    std::vector<DType>& types, int n_layers, bool use_default, bool quantize_output);
+std::set<std::string> apply_profile(const methods::QuantProfile& p,
+                                    const std::vector<const model::SourceTensor*>& order, std::vector<DType>& types,
+                                    int n_layers, bool use_default, bool quantize_output);
 
 // `types` holds the reference mixture's type for every tensor in file order,
 // `target_bytes` the whole file's budget (dynamic_target_bytes);
@@ -55,7 +56,6 @@ DynamicPlan plan_dynamic(const model::TensorSource& src, const std::vector<const
                          const std::vector<DType>& types, const std::vector<io::GgufKv>& kvs, uint64_t target_bytes,
                          const methods::ImportanceMatrix* imatrix, const DynamicQuantOptions& o,
                          const std::set<std::string>& pinned, const std::set<std::string>& protected_tensors,
-                         double protection_min_bits, ThreadPool& pool,
-                         ProgressSink& progress);
+                         double protection_min_bits, ThreadPool& pool, ProgressSink& progress);
 
 }  // namespace libquant::jobs

@@ -18,10 +18,10 @@ void require_transformer_blocks(const model::ModelConfig& cfg, const std::string
   check(cfg.arch() != nullptr && cfg.arch()->hf_checkpoints, ErrorCode::UnsupportedConversion,
         job + " of " + cfg.architecture + " is not supported (no Hugging Face layout here)",
         "Supported: " + model::supported_architectures());
-  const char* kind = cfg.is_moe()                       ? "mixture-of-experts"
-                     : cfg.arch()->gated_delta_net       ? "hybrid linear-attention (gated DeltaNet)"
-                     : cfg.is_ssm()                      ? "state-space (Mamba-2)"
-                                                         : nullptr;
+  const char* kind = cfg.is_moe()                  ? "mixture-of-experts"
+                     : cfg.arch()->gated_delta_net ? "hybrid linear-attention (gated DeltaNet)"
+                     : cfg.is_ssm()                ? "state-space (Mamba-2)"
+                                                   : nullptr;
   if (kind)
     throw Error(ErrorCode::UnsupportedConversion,
                 job + " of " + kind + " models (" + cfg.architecture + ") is not supported yet",
@@ -84,7 +84,8 @@ std::vector<float> float_values(const model::TensorSource& src, const std::strin
 }  // namespace
 
 std::string config_json_for(const model::TensorSource& src, const model::ModelConfig& cfg, DType dt) {
-  if (model::hf_config(src)) return read_whole_file(src.path() / "config.json", ErrorCode::ValidationFailed, "config.json");
+  if (model::hf_config(src))
+    return read_whole_file(src.path() / "config.json", ErrorCode::ValidationFailed, "config.json");
   model::ModelConfig c = cfg;
   c.torch_dtype = std::string(torch_dtype_name(dt));
   c.rope_long_factors = float_values(src, "rope_factors_long.weight");  // Phi-3's LongRoPE lives in tensors
@@ -100,9 +101,9 @@ void write_text(const fs::path& p, const std::string& s) {
 
 std::optional<std::string> write_tokenizer(const model::TensorSource& src, const fs::path& dir) {
   if (model::hf_config(src)) {
-    for (const char* f : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
-                          "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt",
-                          "chat_template.jinja"})
+    for (const char* f :
+         {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+          "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja"})
       if (fs::exists(src.path() / f)) {
         fs::copy_file(src.path() / f, dir / f, fs::copy_options::overwrite_existing);
         fs::permissions(dir / f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
@@ -120,7 +121,8 @@ std::optional<std::string> write_tokenizer(const model::TensorSource& src, const
 }
 
 std::vector<std::vector<int32_t>> calibration_samples(const model::TensorSource& src, const fs::path& text,
-                                                      int64_t samples, int64_t seq_len, std::vector<std::string>& notes) {
+                                                      int64_t samples, int64_t seq_len,
+                                                      std::vector<std::string>& notes) {
   auto tok = eval::load_tokenizer(src);
   eval::CalibrationOptions co;
   co.source = text;
@@ -157,8 +159,10 @@ CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorS
 
 CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
                                       const model::ModelConfig& cfg, DType dt,
-                                      const std::function<void(JsonWriter&)>& write_qc, std::vector<std::string>& notes) {
-  return commit_with_config(out, src, io::config_json_with_quantization(config_json_for(src, cfg, dt), write_qc), notes);
+                                      const std::function<void(JsonWriter&)>& write_qc,
+                                      std::vector<std::string>& notes) {
+  return commit_with_config(out, src, io::config_json_with_quantization(config_json_for(src, cfg, dt), write_qc),
+                            notes);
 }
 
 }  // namespace libquant::jobs::hf_output

@@ -45,7 +45,8 @@ std::vector<std::byte> to_hf_rows(std::vector<std::byte> data, const std::string
 
 // A float tensor (f32 values as the forward pass uses them) as HF stores it:
 // Gemma's norms minus one, encoded as dt, Q/K rows in HF order.
-std::vector<std::byte> hf_float_bytes(Tensor f32, const model::SourceTensor& t, const model::ModelConfig& cfg, DType dt);
+std::vector<std::byte> hf_float_bytes(Tensor f32, const model::SourceTensor& t, const model::ModelConfig& cfg,
+                                      DType dt);
 
 // config.json text: the HF input's own, else written from the GGUF metadata
 // (with Phi-3's LongRoPE factors from its tensors) for torch dtype dt.
@@ -60,7 +61,8 @@ void write_text(const std::filesystem::path& p, const std::string& s);
 // The calibration sequences a checkpoint job runs (tokenized with the model's
 // own tokenizer); a note when the text gave fewer than asked.
 std::vector<std::vector<int32_t>> calibration_samples(const model::TensorSource& src, const std::filesystem::path& text,
-                                                      int64_t samples, int64_t seq_len, std::vector<std::string>& notes);
+                                                      int64_t samples, int64_t seq_len,
+                                                      std::vector<std::string>& notes);
 
 // Finishes a quantized checkpoint in `out`'s staging directory:
 // config.json (the model's, with `qc`), the tokenizer files (or a note), the
@@ -75,6 +77,7 @@ CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorS
 // The same with any quantization_config object from `write_qc` (GPTQ, AWQ).
 CommittedCheckpoint commit_checkpoint(AtomicDirectory& out, const model::TensorSource& src,
                                       const model::ModelConfig& cfg, DType dt,
-                                      const std::function<void(JsonWriter&)>& write_qc, std::vector<std::string>& notes);
+                                      const std::function<void(JsonWriter&)>& write_qc,
+                                      std::vector<std::string>& notes);
 
 }  // namespace libquant::jobs::hf_output

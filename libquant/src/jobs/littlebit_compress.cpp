@@ -107,14 +107,15 @@ std::vector<std::string> mine_names(const std::vector<const Planned*>& mine) {
 }
 
 std::string checkpoint_config(const LittleBitCompressOptions& o, const std::vector<Planned>& plan) {
-  std::string c = file_identity(o.model) + "|bpw=" + std::to_string(o.target_bpw) + "|res=" + std::to_string(o.residual) +
-                  "|refine=" + std::to_string(o.refine) + "|steps=" + std::to_string(o.refine_options.steps) +
-                  "|lr=" + std::to_string(o.refine_options.lr) + "|k=" + std::to_string(o.refine_options.smooth_k) +
-                  "|rows=" + std::to_string(o.refine_rows) + "|sequential=" + std::to_string(o.sequential) + "|seed=" + std::to_string(o.seed) + "|samples=" + std::to_string(o.calibration_samples) +
-                  "|seq=" + std::to_string(o.seq_len) + "|block=" + std::to_string(o.block_options.steps) + "," +
-                  std::to_string(o.block_options.lr) + "," + std::to_string(o.block_options.latent_lr) + "," +
-                  std::to_string(o.block_samples) + "|calib=" +
-                  (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
+  std::string c = file_identity(o.model) + "|bpw=" + std::to_string(o.target_bpw) +
+                  "|res=" + std::to_string(o.residual) + "|refine=" + std::to_string(o.refine) +
+                  "|steps=" + std::to_string(o.refine_options.steps) + "|lr=" + std::to_string(o.refine_options.lr) +
+                  "|k=" + std::to_string(o.refine_options.smooth_k) + "|rows=" + std::to_string(o.refine_rows) +
+                  "|sequential=" + std::to_string(o.sequential) + "|seed=" + std::to_string(o.seed) +
+                  "|samples=" + std::to_string(o.calibration_samples) + "|seq=" + std::to_string(o.seq_len) +
+                  "|block=" + std::to_string(o.block_options.steps) + "," + std::to_string(o.block_options.lr) + "," +
+                  std::to_string(o.block_options.latent_lr) + "," + std::to_string(o.block_samples) +
+                  "|calib=" + (o.calibration_data.empty() ? std::string("default") : file_identity(o.calibration_data));
   for (const auto& p : plan) c += "|" + p.name + ":" + std::to_string(p.rank);
   return c;
 }
@@ -157,8 +158,9 @@ std::optional<std::array<std::vector<methods::LittleBitLatent>*, 7>> block_laten
 void factorize_layer(const model::TensorSource& src, const LittleBitCompressOptions& o, int layer,
                      const std::vector<const Planned*>& mine, const RowSampler* sampler,
                      methods::LittleBitInitOptions init, const methods::LittleBitRefineOptions& refine_options,
-                     const eval::Transformer::Hidden* hq, const eval::Transformer::Hidden* fp_out, eval::Transformer* tf,
-                     std::map<std::string, LittleBitFactorsOut>& factors, std::vector<LittleBitLayerStat>& stats) {
+                     const eval::Transformer::Hidden* hq, const eval::Transformer::Hidden* fp_out,
+                     eval::Transformer* tf, std::map<std::string, LittleBitFactorsOut>& factors,
+                     std::vector<LittleBitLayerStat>& stats) {
   struct Work {
     const Planned* p;
     Tensor w;
@@ -169,7 +171,8 @@ void factorize_layer(const model::TensorSource& src, const LittleBitCompressOpti
   std::vector<Work> work;
   for (const Planned* p : mine) {
     const model::SourceTensor& t = *src.find(p->name);
-    Work wk{p, src.read_f32(t), {}, {p->name, p->out, p->in, p->rank, o.residual ? 2 : 1, 0, 0, -1, -1, false}, nullptr};
+    Work wk{
+        p, src.read_f32(t), {}, {p->name, p->out, p->in, p->rank, o.residual ? 2 : 1, 0, 0, -1, -1, false}, nullptr};
     src.release(t);
     init.rank = p->rank;
     try {
@@ -230,8 +233,9 @@ void factorize_layer(const model::TensorSource& src, const LittleBitCompressOpti
 }
 
 // One compression pass over the model into `factors` (by weight name).
-void factorize_model(const model::TensorSource& src, const LittleBitCompressOptions& o, const std::vector<Planned>& plan,
-                     std::map<std::string, LittleBitFactorsOut>& factors, std::vector<LittleBitLayerStat>& stats) {
+void factorize_model(const model::TensorSource& src, const LittleBitCompressOptions& o,
+                     const std::vector<Planned>& plan, std::map<std::string, LittleBitFactorsOut>& factors,
+                     std::vector<LittleBitLayerStat>& stats) {
   int n_layers = 0;  // (HF checkpoints list layer 10 before layer 2)
   for (const auto& p : plan) n_layers = std::max(n_layers, p.layer + 1);
   methods::LittleBitInitOptions init;
@@ -308,8 +312,10 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
       overlay.clear();
     } else if (tf) {
       // The next layer sees the original model's states (computed by the probe, or now for resumed layers).
-      if (resumed) tf->run_layer(layer, hidden);
-      else hidden = std::move(next_hidden);
+      if (resumed)
+        tf->run_layer(layer, hidden);
+      else
+        hidden = std::move(next_hidden);
     }
     progress.update(static_cast<uint64_t>(layer) + 1, "layer " + std::to_string(layer));
   }
@@ -374,8 +380,8 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
                       format_number(*o.quality_threshold) + "%)",
                   "Increase target BPW or remove quality threshold");
     raise_worst_ranks(res.layers, o.rank_scale);
-    log_info("Perplexity +" + format_number(rep.perplexity_delta_pct) + "% exceeds the threshold; raising the rank of the " +
-             "most damaged layers and compressing again");
+    log_info("Perplexity +" + format_number(rep.perplexity_delta_pct) +
+             "% exceeds the threshold; raising the rank of the " + "most damaged layers and compressing again");
   }
   staged.commit();
   res.output_path = opts.output;

@@ -55,7 +55,8 @@ Loaded load_any(const fs::path& input) {
   io::GgufFile g(input);
   const io::GgufHeader& h = g.header();
   if (!is_gguf_ext(h))
-    throw Error(ErrorCode::UnsupportedConversion, "'" + input.string() + "' is neither a .littlebit nor a gguf-ext file",
+    throw Error(ErrorCode::UnsupportedConversion,
+                "'" + input.string() + "' is neither a .littlebit nor a gguf-ext file",
                 "littlebit convert reads files written by littlebit compress");
   for (const auto& kv : h.kvs) {
     if (kv.key.rfind(kExtPrefix, 0) != 0) {
@@ -63,8 +64,8 @@ Loaded load_any(const fs::path& input) {
       continue;
     }
     if (kv.key == "littlebit.version" && kv.value.as_uint() != io::kLittleBitVersion)
-      throw Error(ErrorCode::ValidationFailed, "gguf-ext LittleBit version " + std::to_string(kv.value.as_uint()) +
-                                                   " is not supported");
+      throw Error(ErrorCode::ValidationFailed,
+                  "gguf-ext LittleBit version " + std::to_string(kv.value.as_uint()) + " is not supported");
     if (kv.key == "littlebit.source_model") L.info.source_model = kv.value.as_string();
     if (kv.key == "littlebit.architecture") L.info.architecture = kv.value.as_string();
     if (kv.key == "littlebit.target_bpw") L.info.target_bpw = kv.value.as_double();
@@ -99,13 +100,15 @@ Loaded load_any(const fs::path& input) {
     const io::LittleBitBlockLayout lay = io::littlebit_block_layout(out, in, rank, paths);
     std::vector<std::byte> block(lay.size, std::byte{0});
     for (int p = 0; p < paths; ++p) {
-      const std::pair<const char*, uint64_t> parts[] = {{"u", lay.paths[p].u}, {"v", lay.paths[p].v},
-                                                        {"h", lay.paths[p].h}, {"l", lay.paths[p].l},
+      const std::pair<const char*, uint64_t> parts[] = {{"u", lay.paths[p].u},
+                                                        {"v", lay.paths[p].v},
+                                                        {"h", lay.paths[p].h},
+                                                        {"l", lay.paths[p].l},
                                                         {"g", lay.paths[p].g}};
       for (const auto& [part, at] : parts) {
         const io::GgufTensorInfo* pt = h.find_tensor(part_name(weight, p, part));
         check(pt != nullptr, ErrorCode::ValidationFailed, "gguf-ext lacks '" + part_name(weight, p, part) + "'");
-        const uint64_t next = part == std::string_view("g") ? (p + 1 < paths ? lay.paths[p + 1].u : lay.size)
+        const uint64_t next = part == std::string_view("g")   ? (p + 1 < paths ? lay.paths[p + 1].u : lay.size)
                               : part == std::string_view("u") ? lay.paths[p].v
                               : part == std::string_view("v") ? lay.paths[p].h
                               : part == std::string_view("h") ? lay.paths[p].l
@@ -153,7 +156,8 @@ void write_gguf_ext(const Loaded& L, const fs::path& out) {
       const auto& P = f.paths[p];
       const auto add = [&](const char* part, DType d, Shape s, uint64_t at, uint64_t n) {
         decl.push_back({part_name(t.name, p, part), {d, std::move(s)}});
-        blobs.emplace_back(block.begin() + static_cast<std::ptrdiff_t>(at), block.begin() + static_cast<std::ptrdiff_t>(at + n));
+        blobs.emplace_back(block.begin() + static_cast<std::ptrdiff_t>(at),
+                           block.begin() + static_cast<std::ptrdiff_t>(at + n));
       };
       add("u", DType::I8, Shape({f.out, P.u.words_per_row() * 8}), lay.paths[p].u, P.u.nbytes());
       add("v", DType::I8, Shape({f.rank, P.v.words_per_row() * 8}), lay.paths[p].v, P.v.nbytes());
@@ -190,8 +194,8 @@ LittleBitConvertResult littlebit_convert(const LittleBitConvertOptions& o) {
   r.format = o.format;
   r.input_size_bytes = fs::file_size(o.input);
   if (o.format == "gguf-lossy") {
-    check(io::is_littlebit_file(o.input), ErrorCode::UnsupportedConversion,
-          "gguf-lossy is made from a .littlebit file", "Convert the gguf-ext file to littlebit first");
+    check(io::is_littlebit_file(o.input), ErrorCode::UnsupportedConversion, "gguf-lossy is made from a .littlebit file",
+          "Convert the gguf-ext file to littlebit first");
     ConvertToGgufOptions c;
     c.input = o.input;
     c.output = o.output;
@@ -207,8 +211,10 @@ LittleBitConvertResult littlebit_convert(const LittleBitConvertOptions& o) {
     }
   } else {
     const Loaded L = load_any(o.input);
-    if (o.format == "gguf-ext") write_gguf_ext(L, o.output);
-    else write_littlebit(L, o.output);
+    if (o.format == "gguf-ext")
+      write_gguf_ext(L, o.output);
+    else
+      write_littlebit(L, o.output);
   }
   r.output_path = o.output;
   r.output_size_bytes = fs::file_size(o.output);
@@ -229,14 +235,16 @@ LittleBitInfo littlebit_info(const fs::path& file) {
   I.target_bpw = L.info.target_bpw;
   I.original_size_bytes = L.info.original_size_bytes;
   I.compressed_size_bytes = fs::file_size(file);
-  I.compression_ratio =
-      I.compressed_size_bytes ? static_cast<double>(I.original_size_bytes) / static_cast<double>(I.compressed_size_bytes) : 0;
+  I.compression_ratio = I.compressed_size_bytes
+                            ? static_cast<double>(I.original_size_bytes) / static_cast<double>(I.compressed_size_bytes)
+                            : 0;
   double bits = 0, weights = 0, rank_sum = 0;
   I.min_rank = std::numeric_limits<int64_t>::max();
   for (const auto& t : L.info.tensors) {
     if (t.kind != io::LittleBitTensorKind::Factors) continue;
     const auto& f = L.factors.at(t.name);
-    LittleBitLayerStat st{t.name, f.out, f.in, f.rank, f.path_count(), f.bpw(), t.weight_error, -1, t.output_error, false};
+    LittleBitLayerStat st{t.name,  f.out,          f.in, f.rank,         f.path_count(),
+                          f.bpw(), t.weight_error, -1,   t.output_error, false};
     const double mn = static_cast<double>(f.out) * static_cast<double>(f.in);
     bits += st.bpw * mn;
     weights += mn;

@@ -26,7 +26,7 @@ std::vector<io::GgufKv> source_metadata(const model::TensorSource& src) {
   const model::ModelConfig* cfg = model::hf_config(src);
   check(cfg != nullptr, ErrorCode::UnsupportedConversion, "the model has neither GGUF metadata nor an HF config");
   return model::build_gguf_metadata(*cfg, model::LlamaFileType::MostlyF16, src.path().filename().string(),
-                                     eval::hf_tokenizer_kvs(src.path(), *cfg));
+                                    eval::hf_tokenizer_kvs(src.path(), *cfg));
 }
 
 void save_layer_checkpoint(const fs::path& file, const std::vector<std::string>& names,
@@ -42,7 +42,8 @@ void save_layer_checkpoint(const fs::path& file, const std::vector<std::string>&
 }
 
 void load_layer_checkpoint(const fs::path& file, const std::vector<std::string>& names,
-                           std::map<std::string, LittleBitFactorsOut>& factors, std::vector<LittleBitLayerStat>& stats) {
+                           std::map<std::string, LittleBitFactorsOut>& factors,
+                           std::vector<LittleBitLayerStat>& stats) {
   io::LittleBitFile f(file);
   for (const auto& n : names) {
     const io::LittleBitTensorInfo* t = f.info().find(n);
@@ -62,8 +63,10 @@ Tensor narrowed(Tensor f32, DType to) {
   if (to == DType::F32) return f32;
   Tensor out(to, f32.shape());
   const auto n = static_cast<size_t>(f32.shape().numel());
-  if (to == DType::F16) f32_to_f16(f32.data_as<float>(), out.data_as<uint16_t>(), n);
-  else f32_to_bf16(f32.data_as<float>(), out.data_as<uint16_t>(), n);
+  if (to == DType::F16)
+    f32_to_f16(f32.data_as<float>(), out.data_as<uint16_t>(), n);
+  else
+    f32_to_bf16(f32.data_as<float>(), out.data_as<uint16_t>(), n);
   return out;
 }
 
@@ -134,9 +137,9 @@ void write_compressed(const model::TensorSource& src, const LittleBitCompressOpt
   res.linear_reduction_vs_fp16 = stored > 0 ? weights * 2 / stored : 0;
   res.original_size_bytes = src.total_bytes();
   res.compressed_size_bytes = fs::file_size(path);
-  res.compression_ratio = res.compressed_size_bytes
-                              ? static_cast<double>(res.original_size_bytes) / static_cast<double>(res.compressed_size_bytes)
-                              : 0;
+  res.compression_ratio = res.compressed_size_bytes ? static_cast<double>(res.original_size_bytes) /
+                                                          static_cast<double>(res.compressed_size_bytes)
+                                                    : 0;
 }
 
 StagedOutput::StagedOutput(fs::path target) : target_(std::move(target)) {
@@ -164,7 +167,9 @@ void StagedOutput::commit() {
 void raise_worst_ranks(const std::vector<LittleBitLayerStat>& layers, std::map<std::string, double>& rank_scale) {
   std::vector<const LittleBitLayerStat*> order;
   for (const auto& l : layers) order.push_back(&l);
-  const auto damage = [](const LittleBitLayerStat* l) { return l->output_error >= 0 ? l->output_error : l->weight_error; };
+  const auto damage = [](const LittleBitLayerStat* l) {
+    return l->output_error >= 0 ? l->output_error : l->weight_error;
+  };
   std::sort(order.begin(), order.end(), [&](auto a, auto b) { return damage(a) > damage(b); });
   const size_t n = (order.size() + 3) / 4;
   for (size_t i = 0; i < n; ++i) {

@@ -70,7 +70,8 @@ ModelInfo inspect_unsupported_hf(const fs::path& path, const Error& why) {
     info.tensors.push_back({e.name, std::string(traits(e.dtype).name), e.shape, e.end - e.begin});
   }
   info.file_size = ckpt.total_bytes();
-  if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(info.file_size) / static_cast<double>(info.parameter_count);
+  if (info.parameter_count)
+    info.bits_per_weight = 8.0 * static_cast<double>(info.file_size) / static_cast<double>(info.parameter_count);
   return info;
 }
 
@@ -103,7 +104,8 @@ ModelInfo inspect_model(const fs::path& path) {
     const io::GgufValue* name = h.find("general.name");
     info.model_name = name && name->type() == io::GgufType::String ? name->as_string() : path.stem().string();
     info.file_size = fs::file_size(path);
-    if (const io::GgufValue* ft = h.find("general.file_type"); ft && !littlebit) info.dtype = std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
+    if (const io::GgufValue* ft = h.find("general.file_type"); ft && !littlebit)
+      info.dtype = std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
   }
   info.architecture = info.format != "hf" ? cfg.model_type : cfg.architecture;
   copy_sizes(cfg, info);
@@ -114,13 +116,15 @@ ModelInfo inspect_model(const fs::path& path) {
     info.tensors.push_back({t.name, std::string(traits(t.dtype).name), t.shape, t.nbytes});
   }
   if (info.dtype.empty() && !by_type.empty()) {
-    const auto it = std::max_element(by_type.begin(), by_type.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    const auto it =
+        std::max_element(by_type.begin(), by_type.end(), [](auto& a, auto& b) { return a.second < b.second; });
     info.dtype = info.format != "hf" ? std::string(traits(it->first).name) : std::string(torch_dtype_name(it->first));
   }
   // A .littlebit file's factorized tensors are presented as f32: count what is stored.
   // Packed HF weights are presented as the f32 they decode to: count the files instead.
   const uint64_t stored = info.format == "gguf" ? src->total_bytes() : info.file_size;
-  if (info.parameter_count) info.bits_per_weight = 8.0 * static_cast<double>(stored) / static_cast<double>(info.parameter_count);
+  if (info.parameter_count)
+    info.bits_per_weight = 8.0 * static_cast<double>(stored) / static_cast<double>(info.parameter_count);
   return info;
 }
 

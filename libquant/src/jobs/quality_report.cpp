@@ -49,11 +49,12 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   auto tok = eval::load_tokenizer(*orig_src);
   // Without a text the bundled default (the calibration text) is used.
   const std::string text = opts.data.empty() ? eval::default_calibration_text() : eval::read_text_file(opts.data);
-  const std::vector<int32_t> tokens =
-      tok->encode_prefix(text, tok->add_bos_by_default(), static_cast<size_t>(std::max<int64_t>(opts.chunks, 1) * opts.ctx));
+  const std::vector<int32_t> tokens = tok->encode_prefix(
+      text, tok->add_bos_by_default(), static_cast<size_t>(std::max<int64_t>(opts.chunks, 1) * opts.ctx));
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (available < 1)
-    throw Error(ErrorCode::CalibrationDataError, "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",
+    throw Error(ErrorCode::CalibrationDataError,
+                "the text has fewer than ctx = " + std::to_string(opts.ctx) + " tokens",
                 "Use a longer text or a smaller `ctx`");
   QualityReport rep;
   rep.original = opts.original.string();
@@ -63,8 +64,9 @@ QualityReport quality_report(const QualityReportOptions& opts) {
 
   eval::ForwardOptions fo{.streaming = true, .threads = opts.threads};
   eval::Transformer orig(*orig_src, fo), quant(*q_src, fo);
-  check(orig.config().num_layers == quant.config().num_layers && orig.config().hidden_size == quant.config().hidden_size,
-        ErrorCode::ValidationFailed, "the two models do not have the same architecture");
+  check(
+      orig.config().num_layers == quant.config().num_layers && orig.config().hidden_size == quant.config().hidden_size,
+      ErrorCode::ValidationFailed, "the two models do not have the same architecture");
   const int layers = static_cast<int>(orig.config().num_layers);
   std::vector<double> sq(static_cast<size_t>(layers)), upd(sq.size()), mx(sq.size());
   std::vector<uint64_t> cnt(sq.size());
@@ -140,12 +142,15 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   if (opts.include_layers) {
     const model::ModelConfig& cfg = orig.config();
     for (int l = 0; l < layers; ++l) {
-      const char* mixer = cfg.is_recurrent_layer(l) ? "linear_attention" : cfg.arch()->ssm ? "state_space" : "attention";
+      const char* mixer = cfg.is_recurrent_layer(l) ? "linear_attention"
+                          : cfg.arch()->ssm         ? "state_space"
+                                                    : "attention";
       rep.layers.push_back({"model.layers." + std::to_string(l), sq[l] / static_cast<double>(cnt[l]), mx[l],
                             std::sqrt(sq[l] / std::max(1e-300, upd[l])), layer_bits(*q_src, l), mixer});
     }
     for (const LayerError& e : rep.layers) {
-      auto it = std::find_if(rep.by_mixer.begin(), rep.by_mixer.end(), [&](const MixerError& m) { return m.mixer == e.mixer; });
+      auto it = std::find_if(rep.by_mixer.begin(), rep.by_mixer.end(),
+                             [&](const MixerError& m) { return m.mixer == e.mixer; });
       if (it == rep.by_mixer.end()) it = rep.by_mixer.insert(rep.by_mixer.end(), MixerError{e.mixer, 0, 0});
       it->mean_relative_error += (e.relative_error - it->mean_relative_error) / static_cast<double>(++it->layers);
     }

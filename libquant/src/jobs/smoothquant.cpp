@@ -23,8 +23,8 @@ namespace {
 // What is written for one source tensor.
 struct Planned {
   const model::SourceTensor* src;
-  std::string hf;     // HF name of the tensor itself
-  bool linear;        // W8A8: int8 weight + scale (+ input scale)
+  std::string hf;  // HF name of the tensor itself
+  bool linear;     // W8A8: int8 weight + scale (+ input scale)
 };
 
 // One tensor of the checkpoint: which source tensor it comes from, and as what.
@@ -112,8 +112,8 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   r.output = opts.output;
   r.activation_scheme = opts.static_activations ? "static per tensor" : "dynamic per token";
   if (sq.needs_calibration()) {
-    const auto samples = hf_output::calibration_samples(*src, opts.calibration_data, opts.calibration_samples,
-                                                        opts.seq_len, r.notes);
+    const auto samples =
+        hf_output::calibration_samples(*src, opts.calibration_data, opts.calibration_samples, opts.seq_len, r.notes);
     r.calibration_samples = static_cast<int64_t>(samples.size());
     r.calibration_tokens = r.calibration_samples * opts.seq_len;
     sq.calibrate(samples, opts.batch, &progress);

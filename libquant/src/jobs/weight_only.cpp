@@ -76,12 +76,13 @@ PackedLinear pack_linear(const methods::IntWeight& w, const std::string& gguf_na
   }
   const int64_t words = model::packed_words(w.cols, bits);
   std::vector<int32_t> packed(static_cast<size_t>(w.rows * words));
-  for (int64_t r = 0; r < w.rows; ++r) model::pack_values(q.data() + r * w.cols, w.cols, bits, packed.data() + r * words);
+  for (int64_t r = 0; r < w.rows; ++r)
+    model::pack_values(q.data() + r * w.cols, w.cols, bits, packed.data() + r * words);
   PackedLinear p;
   p.push_back({".weight_packed", DType::I32, Shape({w.rows, words}), bytes_of(packed)});
-  p.push_back({".weight_scale", dt, Shape({w.rows, groups}),
-               hf_output::to_hf_rows(hf_output::encode_floats(w.scales.data(), w.scales.size(), dt), gguf_name, w.rows,
-                                     cfg)});
+  p.push_back(
+      {".weight_scale", dt, Shape({w.rows, groups}),
+       hf_output::to_hf_rows(hf_output::encode_floats(w.scales.data(), w.scales.size(), dt), gguf_name, w.rows, cfg)});
   p.push_back({".weight_shape", DType::I64, Shape({2}), bytes_of(std::vector<int64_t>{w.rows, w.cols})});
   if (!z.empty()) {
     // Zero points are packed along the rows: one stream per group column.
@@ -91,7 +92,8 @@ PackedLinear pack_linear(const methods::IntWeight& w, const std::string& gguf_na
     for (int64_t g = 0; g < groups; ++g) {
       for (int64_t r = 0; r < w.rows; ++r) column[static_cast<size_t>(r)] = z[static_cast<size_t>(r * groups + g)];
       model::pack_values(column.data(), w.rows, bits, column_words.data());
-      for (int64_t k = 0; k < zw; ++k) zeros[static_cast<size_t>(k * groups + g)] = column_words[static_cast<size_t>(k)];
+      for (int64_t k = 0; k < zw; ++k)
+        zeros[static_cast<size_t>(k * groups + g)] = column_words[static_cast<size_t>(k)];
     }
     p.push_back({".weight_zero_point", DType::I32, Shape({zw, groups}), bytes_of(zeros)});
   }
@@ -109,10 +111,14 @@ std::string scheme_text(const WeightOnlyJobOptions& o) {
   s += o.group_size > 0 ? "groups of " + std::to_string(o.group_size) : std::string("per channel");
   if (o.method == WeightOnlyMethod::Gptq)
     s += ", GPTQ" + std::string(o.act_order == methods::ActOrder::Static ? " with activation order" : "");
-  else if (o.method == WeightOnlyMethod::Awq) s += ", AWQ";
-  else s += ", round to nearest";
-  if (o.layout == WeightOnlyLayout::Gptq) s += ", GPTQ layout";
-  else if (o.layout == WeightOnlyLayout::Awq) s += ", AutoAWQ GEMM layout";
+  else if (o.method == WeightOnlyMethod::Awq)
+    s += ", AWQ";
+  else
+    s += ", round to nearest";
+  if (o.layout == WeightOnlyLayout::Gptq)
+    s += ", GPTQ layout";
+  else if (o.layout == WeightOnlyLayout::Awq)
+    s += ", AutoAWQ GEMM layout";
   return s;
 }
 
@@ -165,8 +171,9 @@ void gptq_block(const model::TensorSource& src, int layer, eval::Transformer& mo
 // activations then pass through the quantized block to become the next
 // block's inputs. Tensors AWQ changed besides the linears (norms that absorbed
 // 1/s) are returned in `smoothed`.
-void quantize_sequential(const model::TensorSource& src, const model::ModelConfig& cfg, const WeightOnlyJobOptions& opts,
-                         const methods::IntWeightScheme& scheme, std::map<std::string, PackedLinear>& packed,
+void quantize_sequential(const model::TensorSource& src, const model::ModelConfig& cfg,
+                         const WeightOnlyJobOptions& opts, const methods::IntWeightScheme& scheme,
+                         std::map<std::string, PackedLinear>& packed,
                          std::map<std::string, Tensor, std::less<>>& smoothed, WeightOnlyJobResult& r,
                          ProgressSink& progress) {
   const auto samples =
@@ -183,7 +190,8 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
   fo.transform = [&overrides](const model::SourceTensor& t, Tensor f) {
     auto it = overrides.find(t.name);
     if (it == overrides.end()) return f;
-    check(it->second.nbytes() == f.nbytes(), ErrorCode::InvalidArgument, "replacement for '" + t.name + "' differs in size");
+    check(it->second.nbytes() == f.nbytes(), ErrorCode::InvalidArgument,
+          "replacement for '" + t.name + "' differs in size");
     std::memcpy(f.data(), it->second.data(), f.nbytes());
     return f;
   };
@@ -191,8 +199,8 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
   std::vector<eval::Transformer::Hidden> hidden;
   for (size_t b0 = 0; b0 < samples.size(); b0 += static_cast<size_t>(opts.batch)) {
     const size_t b1 = std::min(samples.size(), b0 + static_cast<size_t>(opts.batch));
-    hidden.push_back(model.embed({samples.begin() + static_cast<std::ptrdiff_t>(b0),
-                                  samples.begin() + static_cast<std::ptrdiff_t>(b1)}));
+    hidden.push_back(model.embed(
+        {samples.begin() + static_cast<std::ptrdiff_t>(b0), samples.begin() + static_cast<std::ptrdiff_t>(b1)}));
   }
   ThreadPool pool(opts.threads);
   methods::GptqOptions go;
@@ -289,8 +297,10 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
   r.scheme = scheme_text(opts);
   std::map<std::string, PackedLinear> packed;
   std::map<std::string, Tensor, std::less<>> smoothed;  // AWQ's norms (and biases) that absorbed 1/s
-  if (opts.method == WeightOnlyMethod::Rtn) rtn_all(*src, cfg, scheme, opts.layout, packed, r, progress);
-  else quantize_sequential(*src, cfg, opts, scheme, packed, smoothed, r, progress);
+  if (opts.method == WeightOnlyMethod::Rtn)
+    rtn_all(*src, cfg, scheme, opts.layout, packed, r, progress);
+  else
+    quantize_sequential(*src, cfg, opts, scheme, packed, smoothed, r, progress);
 
   // Every tensor: quantized linears as their packed parts, the rest in the checkpoint dtype.
   std::vector<io::SafetensorsTensorSpec> specs;
@@ -349,8 +359,8 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
     // Static activation order keeps the natural groups: g_idx is c / group, so
     // loaders need no reordering (desc_act false).
     c.static_groups = opts.act_order == methods::ActOrder::Static;
-    done_ckpt = hf_output::commit_checkpoint(out, *src, cfg, dt, [&](JsonWriter& w) { io::write_gptq_awq_config(w, c); },
-                                             r.notes);
+    done_ckpt = hf_output::commit_checkpoint(
+        out, *src, cfg, dt, [&](JsonWriter& w) { io::write_gptq_awq_config(w, c); }, r.notes);
   }
   r.files = done_ckpt.files;
   r.original_bytes = done_ckpt.original_bytes;

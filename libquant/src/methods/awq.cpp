@@ -85,7 +85,8 @@ std::vector<float> ActivationMeanCollector::mean(const std::string& weight) cons
   auto it = sums_.find(weight);
   if (it == sums_.end() || it->second.tokens == 0) return {};
   std::vector<float> m(it->second.abs_sum.size());
-  for (size_t c = 0; c < m.size(); ++c) m[c] = static_cast<float>(it->second.abs_sum[c] / static_cast<double>(it->second.tokens));
+  for (size_t c = 0; c < m.size(); ++c)
+    m[c] = static_cast<float>(it->second.abs_sum[c] / static_cast<double>(it->second.tokens));
   return m;
 }
 

@@ -60,8 +60,10 @@ std::vector<QuantOption> measure_options(const float* sample, int64_t n_sample, 
       opts[i] = {usable[i], stored_bytes(usable[i], total_rows, n_per_row),
                  scale * weighted_error(usable[i], sample, n_sample, n_per_row, importance)};
   };
-  if (pool) pool->parallel_for(usable.size(), 1, work);
-  else work(0, usable.size());
+  if (pool)
+    pool->parallel_for(usable.size(), 1, work);
+  else
+    work(0, usable.size());
   // Keep the Pareto front: ascending bytes, strictly falling error.
   std::sort(opts.begin(), opts.end(), [](const QuantOption& x, const QuantOption& y) {
     return x.bytes != y.bytes ? x.bytes < y.bytes : x.error < y.error;
@@ -69,8 +71,10 @@ std::vector<QuantOption> measure_options(const float* sample, int64_t n_sample, 
   std::vector<QuantOption> front;
   for (const auto& o : opts)
     if (front.empty() || o.error < front.back().error) {
-      if (!front.empty() && front.back().bytes == o.bytes) front.back() = o;
-      else front.push_back(o);
+      if (!front.empty() && front.back().bytes == o.bytes)
+        front.back() = o;
+      else
+        front.push_back(o);
     }
   return front;
 }
@@ -87,8 +91,10 @@ std::vector<size_t> lower_hull(const std::vector<QuantOption>& o, double sens) {
       // b is above the segment a -> i: drop it.
       const double lhs = (sens * b.error - sens * a.error) * static_cast<double>(o[i].bytes - a.bytes);
       const double rhs = (sens * o[i].error - sens * a.error) * static_cast<double>(b.bytes - a.bytes);
-      if (lhs >= rhs) h.pop_back();
-      else break;
+      if (lhs >= rhs)
+        h.pop_back();
+      else
+        break;
     }
     h.push_back(i);
   }
@@ -97,7 +103,9 @@ std::vector<size_t> lower_hull(const std::vector<QuantOption>& o, double sens) {
 }  // namespace
 
 namespace {
-double damage_of(const std::vector<TensorOptions>& ts, size_t t, size_t o) { return ts[t].sensitivity * ts[t].options[o].error; }
+double damage_of(const std::vector<TensorOptions>& ts, size_t t, size_t o) {
+  return ts[t].sensitivity * ts[t].options[o].error;
+}
 
 uint64_t bytes_of(const std::vector<TensorOptions>& ts, const std::vector<size_t>& choice) {
   uint64_t b = 0;

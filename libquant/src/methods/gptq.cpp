@@ -28,7 +28,7 @@ bool inverse_cholesky(std::vector<double>& a, int64_t n, double damp, std::vecto
   mean /= static_cast<double>(n);
   for (int64_t i = 0; i < n; ++i) a[static_cast<size_t>(i * n + i)] += damp * mean;
   const auto ln = static_cast<lapack_int>(n);
-  if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', ln, a.data(), ln) != 0) return false;  // row-major lower: L
+  if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', ln, a.data(), ln) != 0) return false;       // row-major lower: L
   if (LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', ln, a.data(), ln) != 0) return false;  // L^-1
   u.assign(static_cast<size_t>(n * n), 0.0f);
   for (int64_t i = 0; i < n; ++i)
@@ -60,8 +60,8 @@ GptqInverse gptq_inverse(std::string_view name, std::vector<double> h, int64_t c
     std::vector<double> permuted(h.size());
     for (int64_t i = 0; i < cols; ++i)
       for (int64_t j = 0; j < cols; ++j)
-        permuted[static_cast<size_t>(i * cols + j)] = h[static_cast<size_t>(inv.order[static_cast<size_t>(i)] * cols +
-                                                                             inv.order[static_cast<size_t>(j)])];
+        permuted[static_cast<size_t>(i * cols + j)] =
+            h[static_cast<size_t>(inv.order[static_cast<size_t>(i)] * cols + inv.order[static_cast<size_t>(j)])];
     h = std::move(permuted);
   }
   // Dead inputs (never nonzero) get a unit diagonal (and zero weights), as the reference.
@@ -109,8 +109,7 @@ GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, co
         "group size " + std::to_string(s.group_size) + " does not divide the " + std::to_string(cols) +
             " columns of '" + std::string(name) + "'");
   check(opts.block > 0, ErrorCode::InvalidArgument, "the GPTQ block must be positive");
-  check(inv.order.empty() == (opts.act_order == ActOrder::None) &&
-            static_cast<int64_t>(inv.u.size()) == cols * cols,
+  check(inv.order.empty() == (opts.act_order == ActOrder::None) && static_cast<int64_t>(inv.u.size()) == cols * cols,
         ErrorCode::InvalidArgument, "the inverse Hessian of '" + std::string(name) + "' was made for other options");
 
   GptqResult res;
@@ -189,19 +188,22 @@ GptqResult gptq_quantize(std::string_view name, const float* w, int64_t rows, co
       if (i2 < cols)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(r1 - r0), static_cast<int>(cols - i2),
                     static_cast<int>(count), -1.0f, err.data() + r0 * static_cast<size_t>(B), static_cast<int>(B),
-                    u.data() + i1 * cols + i2, static_cast<int>(cols), 1.0f, wp.data() + r0 * static_cast<size_t>(cols) + i2,
-                    static_cast<int>(cols));
+                    u.data() + i1 * cols + i2, static_cast<int>(cols), 1.0f,
+                    wp.data() + r0 * static_cast<size_t>(cols) + i2, static_cast<int>(cols));
     };
     const size_t threads = pool ? pool->size() : 1;
-    if (threads > 1) pool->parallel_for(static_cast<size_t>(rows), (static_cast<size_t>(rows) + threads - 1) / threads, sweep_rows);
-    else sweep_rows(0, static_cast<size_t>(rows));
+    if (threads > 1)
+      pool->parallel_for(static_cast<size_t>(rows), (static_cast<size_t>(rows) + threads - 1) / threads, sweep_rows);
+    else
+      sweep_rows(0, static_cast<size_t>(rows));
   }
   res.loss = std::accumulate(row_loss.begin(), row_loss.end(), 0.0);
 
   // Back to the natural column order.
   out.q.resize(qp.size());
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t p = 0; p < cols; ++p) out.q[static_cast<size_t>(r * cols + col(p))] = qp[static_cast<size_t>(r * cols + p)];
+    for (int64_t p = 0; p < cols; ++p)
+      out.q[static_cast<size_t>(r * cols + col(p))] = qp[static_cast<size_t>(r * cols + p)];
   if (opts.act_order == ActOrder::Group && s.group_size > 0) {
     out.g_idx.resize(static_cast<size_t>(cols));
     for (int64_t p = 0; p < cols; ++p) out.g_idx[static_cast<size_t>(col(p))] = static_cast<int32_t>(p / gs);
@@ -215,7 +217,8 @@ namespace {
 // Linears that read the same activations share a key (q/k/v, gate/up).
 std::string input_key(std::string_view weight) {
   std::string k(weight);
-  for (const auto& [from, to] : {std::pair{".attn_k.", ".attn_q."}, {".attn_v.", ".attn_q."}, {".ffn_up.", ".ffn_gate."}})
+  for (const auto& [from, to] :
+       {std::pair{".attn_k.", ".attn_q."}, {".attn_v.", ".attn_q."}, {".ffn_up.", ".ffn_gate."}})
     if (auto p = k.find(from); p != std::string::npos) k.replace(p, std::string_view(from).size(), to);
   return k;
 }
@@ -236,10 +239,11 @@ void HessianCollector::on_input(const calib::LinearInput& in) {
   if (S.cols == 0) S.cols = in.cols, S.xtx.assign(static_cast<size_t>(in.cols * in.cols), 0.0);
   check(S.cols == in.cols, ErrorCode::InvalidArgument, "inputs of '" + std::string(in.weight) + "' changed width");
   scratch_.resize(static_cast<size_t>(in.cols * in.cols));
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(in.cols), static_cast<int>(in.rows), 1.0f,
-              in.x, static_cast<int>(in.cols), 0.0f, scratch_.data(), static_cast<int>(in.cols));
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(in.cols), static_cast<int>(in.rows), 1.0f, in.x,
+              static_cast<int>(in.cols), 0.0f, scratch_.data(), static_cast<int>(in.cols));
   for (int64_t i = 0; i < in.cols; ++i)
-    for (int64_t j = i; j < in.cols; ++j) S.xtx[static_cast<size_t>(i * in.cols + j)] += scratch_[static_cast<size_t>(i * in.cols + j)];
+    for (int64_t j = i; j < in.cols; ++j)
+      S.xtx[static_cast<size_t>(i * in.cols + j)] += scratch_[static_cast<size_t>(i * in.cols + j)];
   S.tokens += in.rows;
 }
 
@@ -256,7 +260,8 @@ std::vector<double> HessianCollector::hessian(const std::string& weight) const {
     for (int64_t j0 = i0; j0 < n; j0 += T)
       for (int64_t i = i0; i < std::min(i0 + T, n); ++i)
         for (int64_t j = std::max(i, j0); j < std::min(j0 + T, n); ++j)
-          h[static_cast<size_t>(i * n + j)] = h[static_cast<size_t>(j * n + i)] = f * S.xtx[static_cast<size_t>(i * n + j)];
+          h[static_cast<size_t>(i * n + j)] = h[static_cast<size_t>(j * n + i)] =
+              f * S.xtx[static_cast<size_t>(i * n + j)];
   return h;
 }
 

@@ -62,12 +62,15 @@ void ImportanceMatrix::accumulate(std::string_view weight, const float* x, int64
   e.ncall += calls;
 }
 
-void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows,
-                                         int64_t cols) {
+void ImportanceMatrix::accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x,
+                                         int64_t rows, int64_t cols) {
   // (Messages built only on failure: this runs once per expert per forward.)
   if (n_experts <= 0 || expert < 0 || expert >= n_experts)
-    throw Error(ErrorCode::ImportanceFailed, std::string("expert ").append(std::to_string(expert)).append(" of '")
-                                                 .append(weight).append("' is out of range"));
+    throw Error(ErrorCode::ImportanceFailed, std::string("expert ")
+                                                 .append(std::to_string(expert))
+                                                 .append(" of '")
+                                                 .append(weight)
+                                                 .append("' is out of range"));
   ImatrixEntry& e = entry(weight, cols * n_experts);
   if (e.expert_counts.empty() && e.count == 0) e.expert_counts.assign(static_cast<size_t>(n_experts), 0);
   if (e.expert_counts.size() != static_cast<size_t>(n_experts))
@@ -176,7 +179,8 @@ namespace {
 class Reader {
  public:
   explicit Reader(std::span<const std::byte> b) : b_(b) {}
-  template <typename T> T get(const char* what) {
+  template <typename T>
+  T get(const char* what) {
     if (b_.size() - pos_ < sizeof(T)) bad(std::string("file ends inside ") + what);
     T v;
     std::memcpy(&v, b_.data() + pos_, sizeof(T));
@@ -236,8 +240,9 @@ ImportanceMatrix ImportanceMatrix::parse_legacy(std::span<const std::byte> bytes
 }
 
 ImportanceMatrix ImportanceMatrix::load_legacy(const fs::path& path) {
-  if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
-                                     "Check the path of the importance matrix (`imatrix`, `input_imatrices`)");
+  if (!fs::exists(path))
+    throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
+                "Check the path of the importance matrix (`imatrix`, `input_imatrices`)");
   const MappedFile f(path);
   return parse_legacy(f.bytes());
 }
@@ -267,8 +272,8 @@ void ImportanceMatrix::save_legacy(const fs::path& path) const {
     for (size_t j = 0; j < e.sums.size(); ++j) {
       const int64_t count = e.expert_counts.empty() ? e.count : e.expert_counts[j / cols];
       tmp[j] = holds_legacy_values(e) ? e.sums[j]
-               : count == 0          ? static_cast<float>(ncall)
-                                     : (e.sums[j] / static_cast<float>(count)) * static_cast<float>(ncall);
+               : count == 0           ? static_cast<float>(ncall)
+                                      : (e.sums[j] / static_cast<float>(count)) * static_cast<float>(ncall);
     }
     out.write(tmp.data(), tmp.size() * 4);
   }
@@ -358,8 +363,9 @@ ImportanceMatrix ImportanceMatrix::load_gguf(const fs::path& path) {
 }
 
 ImportanceMatrix ImportanceMatrix::load(const fs::path& path) {
-  if (!fs::exists(path)) throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
-                                     "Check the path of the importance matrix (`imatrix`, `input_imatrices`)");
+  if (!fs::exists(path))
+    throw Error(ErrorCode::ImatrixInvalid, "importance matrix '" + path.string() + "' not found",
+                "Check the path of the importance matrix (`imatrix`, `input_imatrices`)");
   const MappedFile f(path);
   if (f.size() >= 4 && std::memcmp(f.bytes().data(), "GGUF", 4) == 0) {
     try {

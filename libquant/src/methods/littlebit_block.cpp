@@ -161,8 +161,9 @@ LittleBitBlockStats refine_littlebit_block(const model::TensorSource& model, int
   return st;
 }
 
-double decoder_block_output_error(const model::TensorSource& model, int layer, const std::array<const float*, 7>& weights,
-                                  const float* x, const float* target, int64_t batch, int64_t seq) {
+double decoder_block_output_error(const model::TensorSource& model, int layer,
+                                  const std::array<const float*, 7>& weights, const float* x, const float* target,
+                                  int64_t batch, int64_t seq) {
   eval::DecoderBlockGrad block(eval::load_block_constants(model, layer), batch, seq);
   block.forward(x, weights, nullptr);
   return block.backward(target, nullptr);

@@ -126,7 +126,8 @@ class Problem {
   // Gradients of the last forward's loss into params (order: per path u, v, h, l, g).
   void backward(std::vector<AdamParam>& params, double smooth_k, const std::vector<double>& latent_rms) {
     const float scale = static_cast<float>(2.0 / anorm_);
-    std::vector<float> dd(static_cast<size_t>(kk_ * m_)), dc(static_cast<size_t>(kk_ * r_)), mz(static_cast<size_t>(r_ * n_));
+    std::vector<float> dd(static_cast<size_t>(kk_ * m_)), dc(static_cast<size_t>(kk_ * r_)),
+        mz(static_cast<size_t>(r_ * n_));
     for (size_t p = 0; p < paths_.size(); ++p) {
       const LittleBitLatent& L = paths_[p];
       PathWork& W = work_[p];
@@ -139,7 +140,7 @@ class Problem {
           dd[k * m_ + i] = dy * L.h[i];
         }
       mm(true, false, m_, r_, kk_, dd.data(), W.c.data(), P[0].grad.data());  // dS_U = dD^T C
-      mm(false, false, kk_, r_, m_, dd.data(), W.su.data(), dc.data());      // dC = dD S_U
+      mm(false, false, kk_, r_, m_, dd.data(), W.su.data(), dc.data());       // dC = dD S_U
       std::fill(P[3].grad.begin(), P[3].grad.end(), 0.0f);
       for (int64_t k = 0; k < kk_; ++k)
         for (int64_t q = 0; q < r_; ++q) {
@@ -203,11 +204,11 @@ LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const
   // cost K r (m + n) multiply-adds. The best state is then judged on all
   // rows at a few checkpoints only.
   const int64_t m = paths[0].m, n = paths[0].n, r = paths[0].r;
-  const int64_t batch = opts.batch_rows > 0 ? opts.batch_rows
-                        : static_cast<double>(prob.rows()) * static_cast<double>(r) * static_cast<double>(m + n) >
-                                  kFullBatchWork
-                            ? kAutoBatchRows
-                            : 0;
+  const int64_t batch =
+      opts.batch_rows > 0 ? opts.batch_rows
+      : static_cast<double>(prob.rows()) * static_cast<double>(r) * static_cast<double>(m + n) > kFullBatchWork
+          ? kAutoBatchRows
+          : 0;
   const bool minibatch = batch > 0 && batch < prob.rows();
   std::mt19937_64 rng(opts.seed);
   std::vector<int64_t> all(static_cast<size_t>(prob.rows()));

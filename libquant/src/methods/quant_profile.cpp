@@ -17,8 +17,9 @@ namespace libquant::methods {
 namespace fs = std::filesystem;
 
 const std::vector<std::string_view>& profile_tensor_classes() {
-  static const std::vector<std::string_view> k = {"attn_q",  "attn_k", "attn_v",    "attn_output", "ffn_gate", "ffn_up",
-                                                  "ffn_down", "attention", "mlp", "token_embd",  "output"};
+  static const std::vector<std::string_view> k = {"attn_q",   "attn_k",     "attn_v",   "attn_output",
+                                                  "ffn_gate", "ffn_up",     "ffn_down", "attention",
+                                                  "mlp",      "token_embd", "output"};
   return k;
 }
 
@@ -81,8 +82,8 @@ ProfileRule make_rule(std::string cls, DType t, std::optional<int> first = {}, s
 ProfileMatcher::ProfileMatcher(const QuantProfile& p, int n_layers) : p_(p), n_layers_(n_layers) {
   for (const auto& r : p.rules)
     patterns_.push_back(r.pattern.empty() ? std::nullopt
-                                          : std::optional<Pattern>(Pattern(r.pattern, ErrorCode::ProfileInvalid,
-                                                                           "profile rule pattern")));
+                                          : std::optional<Pattern>(
+                                                Pattern(r.pattern, ErrorCode::ProfileInvalid, "profile rule pattern")));
 }
 
 std::optional<size_t> ProfileMatcher::rule_index(std::string_view name) const {
@@ -194,7 +195,8 @@ QuantProfile parse_profile(std::string_view json, const std::string& origin) {
           } else if (rk == "class") {
             if (rf.value.get_string().get(s)) bad(origin, where + ": \"class\" must be a string");
             const auto& cls = profile_tensor_classes();
-            if (std::find(cls.begin(), cls.end(), s) == cls.end()) bad(origin, where + ": unknown class '" + std::string(s) + "'");
+            if (std::find(cls.begin(), cls.end(), s) == cls.end())
+              bad(origin, where + ": unknown class '" + std::string(s) + "'");
             rule.tensor_class = std::string(s);
           } else if (rk == "layers") {
             simdjson::dom::array range;
@@ -238,7 +240,8 @@ QuantProfile load_profile(const std::string& name_or_path, const std::vector<fs:
   for (const auto& path : tries) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) continue;
-    return parse_profile(read_whole_file(path, ErrorCode::ProfileInvalid, "profile", 64u << 20), "'" + path.string() + "'");
+    return parse_profile(read_whole_file(path, ErrorCode::ProfileInvalid, "profile", 64u << 20),
+                         "'" + path.string() + "'");
   }
   throw Error(ErrorCode::ProfileInvalid, "profile '" + name_or_path + "' is neither a preset nor a file",
               "Presets: attention-high, balanced, compression-max (`preset_profiles`)");

@@ -17,8 +17,8 @@
 namespace libquant::methods {
 
 namespace {
-constexpr const char* kW8a8Linears[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up",
-                                        "ffn_down"};
+constexpr const char* kW8a8Linears[] = {"attn_q",      "attn_k",   "attn_v", "attn_qkv",
+                                        "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
 
 std::string layer_name(int l, const char* what) { return "blk." + std::to_string(l) + "." + what; }
 
@@ -31,9 +31,11 @@ std::string layer_name(int l, const char* what) { return "blk." + std::to_string
 std::vector<SmoothingGroup> smoothing_groups(int64_t num_layers, bool include_down) {
   std::vector<SmoothingGroup> g;
   for (int l = 0; l < num_layers; ++l) {
-    g.push_back({l, layer_name(l, "attn_norm.weight"),
+    g.push_back({l,
+                 layer_name(l, "attn_norm.weight"),
                  {layer_name(l, "attn_q.weight"), layer_name(l, "attn_k.weight"), layer_name(l, "attn_v.weight")}});
-    g.push_back({l, layer_name(l, "ffn_norm.weight"), {layer_name(l, "ffn_gate.weight"), layer_name(l, "ffn_up.weight")}});
+    g.push_back(
+        {l, layer_name(l, "ffn_norm.weight"), {layer_name(l, "ffn_gate.weight"), layer_name(l, "ffn_up.weight")}});
     if (include_down) g.push_back({l, layer_name(l, "ffn_up.weight"), {layer_name(l, "ffn_down.weight")}});
   }
   return g;
@@ -53,7 +55,8 @@ std::vector<SmoothingGroup> smoothing_groups(const model::ModelConfig& cfg, bool
       continue;
     }
     if (arch->parallel_block)
-      g.push_back({l, norm,
+      g.push_back({l,
+                   norm,
                    {layer_name(l, "attn_q.weight"), layer_name(l, "attn_k.weight"), layer_name(l, "attn_v.weight"),
                     layer_name(l, "ffn_gate.weight"), layer_name(l, "ffn_up.weight")}});
     if (include_down) g.push_back({l, layer_name(l, "ffn_up.weight"), {layer_name(l, "ffn_down.weight")}});
@@ -66,7 +69,8 @@ std::vector<std::string> unsmoothed_inputs(const model::ModelConfig& cfg, bool i
   std::vector<std::string> out;
   if (!arch) return out;
   if (!arch->pre_norms)
-    out.push_back(cfg.architecture + " has no norm before attention or the FFN: q/k/v and gate/up inputs stay "
+    out.push_back(cfg.architecture +
+                  " has no norm before attention or the FFN: q/k/v and gate/up inputs stay "
                   "unsmoothed");
   if (arch->fused_projections && include_down)
     out.push_back(cfg.architecture + "'s gate and up share one weight: down_proj's input stays unsmoothed");
@@ -148,17 +152,16 @@ struct SmoothQuantQuantizer::Impl {
   std::unique_ptr<calib::ChannelMaxCollector> stats;
   std::vector<GroupPlan> plans;
   std::map<std::string, std::vector<size_t>, std::less<>> groups_of;  // tensor name -> plans that change it
-  std::vector<std::vector<float>> col_max;        // per plan: max |W_j| over the group's linears
-  std::vector<std::vector<double>> grid_error;    // per plan (search only): local error at each grid alpha
-  std::vector<std::vector<int32_t>> eval_seqs;    // calibration sequences the search's KL is measured on
-  std::vector<AlphaCandidate> tried;              // the search's whole-model candidates
+  std::vector<std::vector<float>> col_max;                            // per plan: max |W_j| over the group's linears
+  std::vector<std::vector<double>> grid_error;  // per plan (search only): local error at each grid alpha
+  std::vector<std::vector<int32_t>> eval_seqs;  // calibration sequences the search's KL is measured on
+  std::vector<AlphaCandidate> tried;            // the search's whole-model candidates
 
   Impl(const model::TensorSource& s, SmoothQuantOptions o)
       : src(s), opts(std::move(o)), pool(opts.threads), cfg(eval::forward_config(s)) {
     if (opts.alpha_grid.empty())
       for (int i = 0; i <= 20; ++i) opts.alpha_grid.push_back(i / 20.0);  // 0.7, not 14 * 0.05
-    if (opts.alpha)
-      check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
+    if (opts.alpha) check(*opts.alpha >= 0 && *opts.alpha <= 1, ErrorCode::InvalidArgument, "alpha must lie in [0, 1]");
     // The search always considers down_proj's group: with the whole-model
     // choice it helps (SmolLM2: +0.86% instead of +2.0% perplexity).
     for (const auto& g : smoothing_groups(cfg, opts.smooth_down || searching()))
@@ -187,8 +190,10 @@ struct SmoothQuantQuantizer::Impl {
       stride = std::max<int64_t>(1, total / std::max<int64_t>(opts.sample_rows, 1));
     }
     stats = std::make_unique<calib::ChannelMaxCollector>(sampled, stride);
-    eval_seqs.assign(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(
-                                                          samples.size(), static_cast<size_t>(std::max<int64_t>(opts.eval_samples, 1)))));
+    eval_seqs.assign(
+        samples.begin(),
+        samples.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(
+                              samples.size(), static_cast<size_t>(std::max<int64_t>(opts.eval_samples, 1)))));
     eval::ForwardOptions fo;
     fo.threads = opts.threads;
     fo.streaming = true;
@@ -374,7 +379,8 @@ struct SmoothQuantQuantizer::Impl {
     if (it == groups_of.end()) return nullptr;
     for (size_t i : it->second) {
       const GroupPlan& p = plans[i];
-      if (!p.scales.empty() && std::find(p.group.linears.begin(), p.group.linears.end(), linear) != p.group.linears.end())
+      if (!p.scales.empty() &&
+          std::find(p.group.linears.begin(), p.group.linears.end(), linear) != p.group.linears.end())
         return &p;
     }
     return nullptr;
@@ -405,8 +411,10 @@ struct SmoothQuantQuantizer::Impl {
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c) {
           float& x = v[r * cols + c];
-          if (!producer) x *= s[static_cast<size_t>(c)];
-          else x /= s[static_cast<size_t>(rows > 1 ? r : c)];
+          if (!producer)
+            x *= s[static_cast<size_t>(c)];
+          else
+            x /= s[static_cast<size_t>(rows > 1 ? r : c)];
         }
     }
     return f;

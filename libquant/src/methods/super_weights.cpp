@@ -75,8 +75,9 @@ void SuperWeightFinder::on_output(const calib::LinearOutput& out) {
   }
   // Bound the candidates: drop the weakest beyond kSpikesPerLayer.
   while (L.spikes.size() > kSpikesPerLayer) {
-    auto weakest = std::min_element(L.spikes.begin(), L.spikes.end(),
-                                    [](const auto& a, const auto& b) { return a.second.activation < b.second.activation; });
+    auto weakest = std::min_element(L.spikes.begin(), L.spikes.end(), [](const auto& a, const auto& b) {
+      return a.second.activation < b.second.activation;
+    });
     L.spikes.erase(weakest);
   }
   last_input_.clear();

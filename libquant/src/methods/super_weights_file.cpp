@@ -37,9 +37,11 @@ SuperWeightsFile parse_super_weights(std::string_view json, const std::string& o
   simdjson::dom::object obj;
   if (parser.parse(text).get(root) || root.get_object().get(obj)) bad(origin, "not a JSON object");
   std::string_view s;
-  if (obj["format"].get_string().get(s) || s != "libquant.super_weights") bad(origin, "\"format\" is not \"libquant.super_weights\"");
+  if (obj["format"].get_string().get(s) || s != "libquant.super_weights")
+    bad(origin, "\"format\" is not \"libquant.super_weights\"");
   int64_t version = 0;
-  if (obj["version"].get_int64().get(version) || version != 1) bad(origin, "unsupported \"version\" (this build reads 1)");
+  if (obj["version"].get_int64().get(version) || version != 1)
+    bad(origin, "unsupported \"version\" (this build reads 1)");
   SuperWeightsFile f;
   if (!obj["model"].get_string().get(s)) f.model = std::string(s);
   f.mask.coverage = get_number(obj, "coverage", 0.0);

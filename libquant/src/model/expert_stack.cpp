@@ -23,7 +23,8 @@ ExpertStack::ExpertStack(std::string gguf_name, std::vector<std::pair<int64_t, L
     if (parts[e].first != static_cast<int64_t>(e))
       invalid(name_, "skip or repeat expert " + std::to_string(e) + " ('" + parts[e].second.entry->name + "')");
   const io::SafetensorsEntry& first = *parts.front().second.entry;
-  if (first.shape.rank() != 2) invalid(name_, "are not matrices ('" + first.name + "' has shape " + first.shape.to_string() + ")");
+  if (first.shape.rank() != 2)
+    invalid(name_, "are not matrices ('" + first.name + "' has shape " + first.shape.to_string() + ")");
   for (const auto& [e, loc] : parts)
     if (loc.entry->shape != first.shape || loc.entry->dtype != first.dtype)
       invalid(name_, "differ in shape or type ('" + loc.entry->name + "' against '" + first.name + "')");

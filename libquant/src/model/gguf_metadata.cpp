@@ -8,17 +8,16 @@
 
 namespace libquant::model {
 using io::GgufKv;
-using io::GgufValue;
 using io::GgufScalar;
-
+using io::GgufValue;
 
 namespace {
 
 // llama.cpp's defaults for the Gemma families: what their GGUF files need not say.
 struct GemmaDefaults {
-  int64_t global_every;        // every n-th layer is global, the others local
-  bool local_base_is_global;   // Gemma 2: one RoPE base; Gemma 3: 10000 on the local layers
-  int64_t width_scaled_layers; // the 27B model (this many layers) scales queries by width / heads
+  int64_t global_every;         // every n-th layer is global, the others local
+  bool local_base_is_global;    // Gemma 2: one RoPE base; Gemma 3: 10000 on the local layers
+  int64_t width_scaled_layers;  // the 27B model (this many layers) scales queries by width / heads
 };
 
 GemmaDefaults gemma_defaults(std::string_view gguf_arch) {
@@ -32,7 +31,7 @@ double default_local_rope_base(const ModelConfig& c, const GemmaDefaults& g) {
 // GGUF has no key for the query scale: llama.cpp derives it from the shapes.
 double llama_cpp_query_scale(const ModelConfig& c, const GemmaDefaults& g) {
   return 1.0 / std::sqrt(static_cast<double>(c.num_layers == g.width_scaled_layers ? c.hidden_size / c.num_heads
-                                                                                    : c.head_dim));
+                                                                                   : c.head_dim));
 }
 
 // Gemma's local attention in llama.cpp's keys; the pattern and the local RoPE
@@ -71,7 +70,7 @@ void append_family_scalars(const ModelConfig& cfg, const ArchitectureInfo& arch,
   if (arch.fused_projections) {
     kvs.push_back({a + ".rope.scaling.original_context_length",
                    GgufValue::u32(static_cast<uint32_t>(cfg.rope_original_context ? cfg.rope_original_context
-                                                                                   : cfg.max_position_embeddings))});
+                                                                                  : cfg.max_position_embeddings))});
     kvs.push_back({a + ".attention.sliding_window", GgufValue::u32(static_cast<uint32_t>(cfg.sliding_window))});
     if (!cfg.rope_long_factors.empty()) kvs.push_back({a + ".rope.scaling.attn_factor", f32(cfg.rope_attn_factor)});
   }
@@ -97,8 +96,8 @@ void read_family_scalars(const io::GgufHeader& h, const ArchitectureInfo& arch, 
   if (const auto* v = h.find(a + ".rope.dimension_count"); v && !v->is_array()) c.rope_dims = v->as_int();
   if (arch.fused_projections) {
     // Absent (the converter always writes it): the training context, as llama.cpp's n_ctx_orig_yarn.
-    c.rope_original_context =
-        static_cast<int64_t>(number(".rope.scaling.original_context_length", static_cast<double>(c.max_position_embeddings)));
+    c.rope_original_context = static_cast<int64_t>(
+        number(".rope.scaling.original_context_length", static_cast<double>(c.max_position_embeddings)));
     c.rope_attn_factor = number(".rope.scaling.attn_factor", 1.0);
   }
   if (arch.multipliers) {
@@ -146,7 +145,8 @@ void read_experts(const io::GgufHeader& h, const std::string& a, ModelConfig& c)
   c.num_experts_used = get(".expert_used_count", 0);
   c.expert_intermediate_size = get(".expert_feed_forward_length", c.intermediate_size);
   // llama.cpp's Qwen2-MoE: a shared expert as wide as feed_forward_length unless the file says otherwise.
-  c.shared_expert_intermediate_size = get(".expert_shared_feed_forward_length", a == "qwen2moe" ? c.intermediate_size : 0);
+  c.shared_expert_intermediate_size =
+      get(".expert_shared_feed_forward_length", a == "qwen2moe" ? c.intermediate_size : 0);
   c.expert_weights_norm = default_expert_weights_norm(a);
   if (const auto* v = h.find(a + ".expert_weights_norm"); v && !v->is_array()) c.expert_weights_norm = v->as_int() != 0;
 }
@@ -173,8 +173,9 @@ std::vector<GgufKv> ssm_metadata(const ModelConfig& cfg, const std::string& a, L
       {"general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type))},
   };
   if (cfg.ssm_dt_min > 0.0 || cfg.ssm_dt_max > 0.0)
-    log_warning("config.json clamps the time step (time_step_limit); GGUF cannot store the clamp and llama.cpp "
-                "runs without it");
+    log_warning(
+        "config.json clamps the time step (time_step_limit); GGUF cannot store the clamp and llama.cpp "
+        "runs without it");
   for (auto& kv : tokenizer) kvs.push_back(std::move(kv));
   kvs.push_back({"general.quantization_version", GgufValue::u32(2)});
   return kvs;
@@ -189,7 +190,8 @@ void append_delta_net(const ModelConfig& cfg, const std::string& a, std::vector<
   for (uint8_t r : cfg.recurrent_layers) recurrent.emplace_back(r != 0);
   for (int64_t i = 0; i < cfg.nextn_layers; ++i) recurrent.emplace_back(false);  // MTP blocks are full attention
   if (cfg.nextn_layers > 0) kvs.push_back({a + ".nextn_predict_layers", u32(cfg.nextn_layers)});
-  if (!sections.empty()) kvs.push_back({a + ".rope.dimension_sections", GgufValue::array(io::GgufType::Int32, sections)});
+  if (!sections.empty())
+    kvs.push_back({a + ".rope.dimension_sections", GgufValue::array(io::GgufType::Int32, sections)});
   kvs.push_back({a + ".ssm.conv_kernel", u32(cfg.ssm_conv_kernel)});
   kvs.push_back({a + ".ssm.state_size", u32(cfg.ssm_state_size)});
   kvs.push_back({a + ".ssm.group_count", u32(cfg.ssm_groups)});
@@ -205,14 +207,16 @@ void read_recurrent_layers(const io::GgufHeader& h, const std::string& a, ModelC
   c.recurrent_layers.assign(static_cast<size_t>(std::clamp<int64_t>(c.num_layers, 0, 1 << 16)), 0);
   if (const auto* v = h.find(a + ".attention.recurrent_layers"); v && v->is_array()) {
     const io::GgufArray& arr = v->array();
-    for (size_t l = 0; l < c.recurrent_layers.size() && l < arr.size(); ++l) c.recurrent_layers[l] = arr.number_at(l) != 0;
+    for (size_t l = 0; l < c.recurrent_layers.size() && l < arr.size(); ++l)
+      c.recurrent_layers[l] = arr.number_at(l) != 0;
   } else {
     int64_t every = 4;
     if (const auto* iv = h.find(a + ".full_attention_interval"); iv && !iv->is_array()) every = iv->as_int();
     for (size_t l = 0; l < c.recurrent_layers.size(); ++l)
       c.recurrent_layers[l] = every <= 0 || (static_cast<int64_t>(l) + 1) % every != 0;
   }
-  if (const auto* v = h.find(a + ".full_attention_interval"); v && !v->is_array()) c.full_attention_interval = v->as_int();
+  if (const auto* v = h.find(a + ".full_attention_interval"); v && !v->is_array())
+    c.full_attention_interval = v->as_int();
   if (const auto* v = h.find(a + ".rope.dimension_sections"); v && v->is_array())
     for (size_t i = 0; i < v->array().size() && i < 4; ++i)
       c.rope_sections.push_back(static_cast<int64_t>(v->array().number_at(i)));
@@ -264,7 +268,8 @@ std::vector<GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType fi
        GgufValue::f32(static_cast<float>(cfg.rms_norm_eps))},
   };
   if (cfg.is_moe()) append_experts(cfg, a, kvs);
-  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout || arch->gated_delta_net) {  // as the converter
+  if (cfg.head_dim * cfg.num_heads != cfg.hidden_size || arch->gemma_layout ||
+      arch->gated_delta_net) {  // as the converter
     kvs.push_back({a + ".attention.key_length", u32(cfg.head_dim)});
     kvs.push_back({a + ".attention.value_length", u32(cfg.head_dim)});
   }
@@ -342,7 +347,8 @@ ModelConfig config_from_gguf(const io::GgufHeader& h) {
   if (const auto* v = h.find(a + ".rope.freq_base")) c.rope_theta = v->as_double();
   c.vocab_size = get("vocab_size", 0);
   if (c.vocab_size == 0)
-    if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array()) c.vocab_size = static_cast<int64_t>(t->array().size());
+    if (const auto* t = h.find("tokenizer.ggml.tokens"); t && t->is_array())
+      c.vocab_size = static_cast<int64_t>(t->array().size());
   c.tie_word_embeddings = h.find_tensor("output.weight") == nullptr;
   read_attention_layout(h, a, c);
   if (info) read_family_scalars(h, *info, a, c);

@@ -9,8 +9,8 @@ namespace libquant::model {
 
 namespace {
 
-constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};    // nibble k of a word holds output 8c + kAwqOrder[k]
-constexpr int kAwqNibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};   // the inverse: output 8c + j sits in nibble kAwqNibble[j]
+constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};   // nibble k of a word holds output 8c + kAwqOrder[k]
+constexpr int kAwqNibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};  // the inverse: output 8c + j sits in nibble kAwqNibble[j]
 
 // The 4-bit value of output `r` in the word holding outputs 8(r/8) .. 8(r/8)+7.
 int awq_value(int32_t word, int64_t r) {
@@ -126,8 +126,10 @@ GptqAwqWeight::GptqAwqWeight(const io::SafetensorsCheckpoint& ckpt, const std::s
       qs[1] > (int64_t{1} << 26))
     invalid_packed(qn, "not a 2-D int32 tensor (shape " + qs.to_string() + ")");
   packed_rows_ = qs[0], packed_cols_ = qs[1];
-  if (awq) rows_ = qs[1] * 8, cols_ = qs[0];
-  else rows_ = qs[1], cols_ = qs[0] * 32 / bits;
+  if (awq)
+    rows_ = qs[1] * 8, cols_ = qs[0];
+  else
+    rows_ = qs[1], cols_ = qs[0] * 32 / bits;
   if (!awq && (qs[0] * 32) % bits != 0) invalid_packed(qn, std::to_string(qs[0]) + " words do not hold whole values");
   const Shape& ss = scales.entry->shape;
   if (ss.rank() != 2 || ss[1] != rows_ || ss[0] <= 0 || cols_ % ss[0] != 0)
@@ -162,7 +164,8 @@ GptqAwqWeight::GptqAwqWeight(const io::SafetensorsCheckpoint& ckpt, const std::s
     unpack_values(words, rows_, bits, values.data());
     for (int64_t r = 0; r < rows_; ++r) {
       const int field = values[static_cast<size_t>(r)] + offset;
-      zeros_[static_cast<size_t>(g * rows_ + r)] = static_cast<int16_t>(config.zeros_minus_one ? (field + 1) & mask : field);
+      zeros_[static_cast<size_t>(g * rows_ + r)] =
+          static_cast<int16_t>(config.zeros_minus_one ? (field + 1) & mask : field);
     }
   }
 
@@ -176,8 +179,8 @@ GptqAwqWeight::GptqAwqWeight(const io::SafetensorsCheckpoint& ckpt, const std::s
     std::memcpy(g_idx_.data(), raw.data(), g_idx_.size() * 4);
     for (int64_t c = 0; c < cols_; ++c)
       if (g_idx_[static_cast<size_t>(c)] < 0 || g_idx_[static_cast<size_t>(c)] >= groups_)
-        invalid_packed(gn, "input " + std::to_string(c) + " is in group " + std::to_string(g_idx_[static_cast<size_t>(c)]) +
-                               " of " + std::to_string(groups_));
+        invalid_packed(gn, "input " + std::to_string(c) + " is in group " +
+                               std::to_string(g_idx_[static_cast<size_t>(c)]) + " of " + std::to_string(groups_));
   }
 }
 
@@ -203,7 +206,8 @@ void GptqAwqWeight::decode_row(int64_t r, float* out, Buffers& scratch) const {
   }
   const int offset = 1 << (config_.bits - 1);
   for (int64_t c = 0; c < cols_; ++c) {
-    const auto g = static_cast<size_t>(g_idx_[static_cast<size_t>(c)]) * static_cast<size_t>(rows_) + static_cast<size_t>(r);
+    const auto g =
+        static_cast<size_t>(g_idx_[static_cast<size_t>(c)]) * static_cast<size_t>(rows_) + static_cast<size_t>(r);
     const int value = q[static_cast<size_t>(c)] + offset;
     out[c] = round_to_dtype(static_cast<float>(value - zeros_[g]) * scales_[g], scale_dtype_);
   }

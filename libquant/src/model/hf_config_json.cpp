@@ -22,8 +22,10 @@ void set(Fields& f, const std::string& key, T v) {
 
 void set_id(Fields& f, const std::string& key, const std::optional<int64_t>& id) {
   f[key] = [id](JsonWriter& w) {
-    if (id) w.value(*id);
-    else w.null();
+    if (id)
+      w.value(*id);
+    else
+      w.null();
   };
 }
 
@@ -35,7 +37,8 @@ void llama_fields(const ModelConfig& c, Fields& f) {
     if (!c.rope_scaling_type) return void(w.null());
     w.begin_object().field("factor", c.rope_scaling_factor);
     if (*c.rope_scaling_type == "llama3")
-      w.field("high_freq_factor", c.rope_high_freq_factor).field("low_freq_factor", c.rope_low_freq_factor)
+      w.field("high_freq_factor", c.rope_high_freq_factor)
+          .field("low_freq_factor", c.rope_low_freq_factor)
           .field("original_max_position_embeddings", c.rope_original_context);
     w.field("rope_type", *c.rope_scaling_type).end_object();
   };
@@ -56,8 +59,10 @@ void gemma_fields(const ModelConfig& c, Fields& f) {
   };
   auto cap = [](double v) {
     return [v](JsonWriter& w) {
-      if (v > 0) w.value(v);
-      else w.null();
+      if (v > 0)
+        w.value(v);
+      else
+        w.null();
     };
   };
   f["attn_logit_softcapping"] = cap(c.attn_logit_softcap);
@@ -67,7 +72,11 @@ void gemma_fields(const ModelConfig& c, Fields& f) {
     set(f, "rope_local_base_freq", c.rope_theta_local);
     f["rope_parameters"] = [&c](JsonWriter& w) {
       w.begin_object();
-      w.key("full_attention").begin_object().field("rope_theta", c.rope_theta).field("rope_type", "default").end_object();
+      w.key("full_attention")
+          .begin_object()
+          .field("rope_theta", c.rope_theta)
+          .field("rope_type", "default")
+          .end_object();
       w.key("sliding_attention").begin_object().field("rope_theta", c.rope_theta_local).field("rope_type", "default");
       w.end_object().end_object();
     };
@@ -77,13 +86,15 @@ void gemma_fields(const ModelConfig& c, Fields& f) {
 // Phi-3: partial rotary and LongRoPE inside rope_parameters (transformers 5) and the older top-level keys.
 void phi3_fields(const ModelConfig& c, Fields& f) {
   set(f, "hidden_act", "silu");
-  set(f, "original_max_position_embeddings", c.rope_original_context > 0 ? c.rope_original_context
-                                                                         : c.max_position_embeddings);
+  set(f, "original_max_position_embeddings",
+      c.rope_original_context > 0 ? c.rope_original_context : c.max_position_embeddings);
   set(f, "partial_rotary_factor", static_cast<double>(c.rotary_dims()) / static_cast<double>(c.head_dim));
   set(f, "rope_theta", c.rope_theta);
   f["sliding_window"] = [&c](JsonWriter& w) {
-    if (c.sliding_window > 0) w.value(c.sliding_window);
-    else w.null();
+    if (c.sliding_window > 0)
+      w.value(c.sliding_window);
+    else
+      w.null();
   };
   f["rope_parameters"] = [&c](JsonWriter& w) {
     const bool longrope = !c.rope_long_factors.empty();
@@ -154,10 +165,14 @@ std::string hf_config_json(const ModelConfig& c) {
   set(f, "torch_dtype", c.torch_dtype.empty() ? std::string("float32") : c.torch_dtype);
   set(f, "use_cache", true);
   set(f, "vocab_size", c.vocab_size);
-  if (gemma) gemma_fields(c, f);
-  else if (arch && arch->fused_projections) phi3_fields(c, f);
-  else if (arch && (arch->multipliers || arch->layer_norm)) granite_or_cohere_fields(c, *arch, f);
-  else llama_fields(c, f);  // Llama, Mistral, Qwen2/3, OLMo 2
+  if (gemma)
+    gemma_fields(c, f);
+  else if (arch && arch->fused_projections)
+    phi3_fields(c, f);
+  else if (arch && (arch->multipliers || arch->layer_norm))
+    granite_or_cohere_fields(c, *arch, f);
+  else
+    llama_fields(c, f);  // Llama, Mistral, Qwen2/3, OLMo 2
   JsonWriter w(2);
   w.begin_object();
   for (const auto& [key, write] : f) {

@@ -20,43 +20,122 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {.hf_class = "Qwen3ForCausalLM", .gguf_arch = "qwen3", .permute_qk = false, .qkv_bias = false, .qk_norm = true},
     // Mixture-of-experts blocks (read_experts): Mixtral is a Llama in GGUF, with stacked experts.
     {.hf_class = "MixtralForCausalLM", .gguf_arch = "llama", .permute_qk = true, .qkv_bias = false, .qk_norm = false},
-    {.hf_class = "Qwen2MoeForCausalLM", .gguf_arch = "qwen2moe", .permute_qk = false, .qkv_bias = true, .qk_norm = false},
-    {.hf_class = "Qwen3MoeForCausalLM", .gguf_arch = "qwen3moe", .permute_qk = false, .qkv_bias = false, .qk_norm = true},
+    {.hf_class = "Qwen2MoeForCausalLM",
+     .gguf_arch = "qwen2moe",
+     .permute_qk = false,
+     .qkv_bias = true,
+     .qk_norm = false},
+    {.hf_class = "Qwen3MoeForCausalLM",
+     .gguf_arch = "qwen3moe",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true},
     // Gemma 2 and 3: in GGUF the norm weights hold 1 + w.
-    {.hf_class = "Gemma2ForCausalLM", .gguf_arch = "gemma2", .permute_qk = false, .qkv_bias = false, .qk_norm = false,
-     .post_norms = true, .gelu = true, .scaled_embedding = true, .unit_offset_norms = true, .gemma_layout = true},
-    {.hf_class = "Gemma3ForCausalLM", .gguf_arch = "gemma3", .permute_qk = false, .qkv_bias = false, .qk_norm = true,
-     .post_norms = true, .gelu = true, .scaled_embedding = true, .unit_offset_norms = true, .gemma_layout = true},
+    {.hf_class = "Gemma2ForCausalLM",
+     .gguf_arch = "gemma2",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .post_norms = true,
+     .gelu = true,
+     .scaled_embedding = true,
+     .unit_offset_norms = true,
+     .gemma_layout = true},
+    {.hf_class = "Gemma3ForCausalLM",
+     .gguf_arch = "gemma3",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .post_norms = true,
+     .gelu = true,
+     .scaled_embedding = true,
+     .unit_offset_norms = true,
+     .gemma_layout = true},
     // OLMo 2: norms only on the outputs, q/k norms over all heads.
-    {.hf_class = "Olmo2ForCausalLM", .gguf_arch = "olmo2", .permute_qk = false, .qkv_bias = false, .qk_norm = true,
-     .post_norms = true, .pre_norms = false, .qk_norm_whole = true},
+    {.hf_class = "Olmo2ForCausalLM",
+     .gguf_arch = "olmo2",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .post_norms = true,
+     .pre_norms = false,
+     .qk_norm_whole = true},
     // Phi-3 / Phi-4: fused projections, kept fused in GGUF; LongRoPE and partial rotary from the config.
-    {.hf_class = "Phi3ForCausalLM", .gguf_arch = "phi3", .permute_qk = false, .qkv_bias = false, .qk_norm = false,
+    {.hf_class = "Phi3ForCausalLM",
+     .gguf_arch = "phi3",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = false,
      .fused_projections = true},
     // Granite: the Llama block with multipliers on the embedding, residual branches, scores and logits.
-    {.hf_class = "GraniteForCausalLM", .gguf_arch = "granite", .permute_qk = true, .qkv_bias = false,
-     .qk_norm = false, .multipliers = true},
+    {.hf_class = "GraniteForCausalLM",
+     .gguf_arch = "granite",
+     .permute_qk = true,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .multipliers = true},
     // Command-R: one LayerNorm feeding attention and FFN in parallel, adjacent-pair RoPE, scaled logits.
-    {.hf_class = "CohereForCausalLM", .gguf_arch = "command-r", .permute_qk = false, .qkv_bias = false,
-     .qk_norm = false, .layer_norm = true, .parallel_block = true, .interleaved_rope = true},
+    {.hf_class = "CohereForCausalLM",
+     .gguf_arch = "command-r",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .layer_norm = true,
+     .parallel_block = true,
+     .interleaved_rope = true},
     // Qwen3.5: gated DeltaNet and gated full attention, (1 + w) norms, partial rotary (read_qwen35).
-    {.hf_class = "Qwen3_5ForCausalLM", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
-     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
-    {.hf_class = "Qwen3_5ForConditionalGeneration", .gguf_arch = "qwen35", .permute_qk = false, .qkv_bias = false,
-     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true, .multimodal = true},
+    {.hf_class = "Qwen3_5ForCausalLM",
+     .gguf_arch = "qwen35",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .unit_offset_norms = true,
+     .gated_delta_net = true,
+     .attention_gate = true},
+    {.hf_class = "Qwen3_5ForConditionalGeneration",
+     .gguf_arch = "qwen35",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .unit_offset_norms = true,
+     .gated_delta_net = true,
+     .attention_gate = true,
+     .multimodal = true},
     // Qwen3-Next: Qwen3.5-MoE's layers before the value-head reordering, with fused DeltaNet inputs.
-    {.hf_class = "Qwen3NextForCausalLM", .gguf_arch = "qwen3next", .permute_qk = false, .qkv_bias = false,
-     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true,
+    {.hf_class = "Qwen3NextForCausalLM",
+     .gguf_arch = "qwen3next",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .unit_offset_norms = true,
+     .gated_delta_net = true,
+     .attention_gate = true,
      .grouped_value_heads = true},
     // Qwen3.5-MoE: the same layers with Qwen2-MoE's FFN (shared expert, sigmoid gate; top-k always renormalised).
-    {.hf_class = "Qwen3_5MoeForCausalLM", .gguf_arch = "qwen35moe", .permute_qk = false, .qkv_bias = false,
-     .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true},
-    {.hf_class = "Qwen3_5MoeForConditionalGeneration", .gguf_arch = "qwen35moe", .permute_qk = false,
-     .qkv_bias = false, .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .attention_gate = true,
+    {.hf_class = "Qwen3_5MoeForCausalLM",
+     .gguf_arch = "qwen35moe",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .unit_offset_norms = true,
+     .gated_delta_net = true,
+     .attention_gate = true},
+    {.hf_class = "Qwen3_5MoeForConditionalGeneration",
+     .gguf_arch = "qwen35moe",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .unit_offset_norms = true,
+     .gated_delta_net = true,
+     .attention_gate = true,
      .multimodal = true},
     // Mamba-2: RMSNorm then a state-space mixer in every layer (read_mamba2).
-    {.hf_class = "Mamba2ForCausalLM", .gguf_arch = "mamba2", .permute_qk = false, .qkv_bias = false,
-     .qk_norm = false, .ssm = true},
+    {.hf_class = "Mamba2ForCausalLM",
+     .gguf_arch = "mamba2",
+     .permute_qk = false,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .ssm = true},
 };
 
 [[noreturn]] void bad_config(const std::string& what) {
@@ -137,7 +216,8 @@ void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
         c.rope_scaling_factor = get_double(kind, "factor", 1.0);
       }
     }
-    if (!rp["sliding_attention"].get_object().get(kind)) c.rope_theta_local = get_double(kind, "rope_theta", c.rope_theta_local);
+    if (!rp["sliding_attention"].get_object().get(kind))
+      c.rope_theta_local = get_double(kind, "rope_theta", c.rope_theta_local);
   }
   const double scalar = get_double(o, "query_pre_attn_scalar", static_cast<double>(c.head_dim));
   if (!(scalar > 0.0)) bad_config("'query_pre_attn_scalar' must be positive");
@@ -145,10 +225,11 @@ void read_gemma_layout(simdjson::dom::object& o, ModelConfig& c) {
   c.final_logit_softcap = get_double(o, "final_logit_softcapping", 0.0);
   c.attn_logit_softcap = get_double(o, "attn_logit_softcapping", 0.0);
   bool tied = true;  // Gemma ties the output to the embedding unless told otherwise
-  if (!o["tie_word_embeddings"].get_bool().get(tied)) c.tie_word_embeddings = tied;
-  else c.tie_word_embeddings = true;
+  if (!o["tie_word_embeddings"].get_bool().get(tied))
+    c.tie_word_embeddings = tied;
+  else
+    c.tie_word_embeddings = true;
 }
-
 
 // A list of numbers (LongRoPE's factors); empty when the key is absent.
 std::vector<float> get_float_list(simdjson::dom::object& o, const char* key) {
@@ -193,8 +274,9 @@ void read_phi3_rope(simdjson::dom::object& o, ModelConfig& c) {
     if (c.rope_original_context <= 0) bad_config("LongRoPE needs 'original_max_position_embeddings'");
     double factor = static_cast<double>(c.max_position_embeddings) / static_cast<double>(c.rope_original_context);
     factor = get_double(rp, "factor", factor);
-    c.rope_attn_factor = factor <= 1.0 ? 1.0
-                                       : std::sqrt(1.0 + std::log(factor) / std::log(static_cast<double>(c.rope_original_context)));
+    c.rope_attn_factor =
+        factor <= 1.0 ? 1.0
+                      : std::sqrt(1.0 + std::log(factor) / std::log(static_cast<double>(c.rope_original_context)));
     c.rope_attn_factor = get_double(rp, "attention_factor", c.rope_attn_factor);
     c.rope_scaling_type = "longrope";
   }
@@ -218,7 +300,8 @@ void read_granite_multipliers(simdjson::dom::object& o, ModelConfig& c) {
 void read_cohere(simdjson::dom::object& o, ModelConfig& c) {
   bool qk_norm = false;
   if (!o["use_qk_norm"].get_bool().get(qk_norm) && qk_norm)
-    throw Error(ErrorCode::UnsupportedConversion, "Command R+'s per-head q/k LayerNorms (use_qk_norm) are not supported yet",
+    throw Error(ErrorCode::UnsupportedConversion,
+                "Command R+'s per-head q/k LayerNorms (use_qk_norm) are not supported yet",
                 "Supported: Command-R checkpoints without use_qk_norm");
   c.rms_norm_eps = get_double(o, "layer_norm_eps", 1e-5);
   c.logit_scale = get_double(o, "logit_scale", 0.0625);
@@ -245,9 +328,12 @@ void read_experts(simdjson::dom::object& o, ModelConfig& c) {
                           (!o["norm_topk_prob"].get_bool().get(norm) && norm);
   // Qwen-MoE's dense layers between sparse ones: llama.cpp has no such layout for these families.
   simdjson::dom::array dense;
-  if (get_int(o, "decoder_sparse_step", false, 1) != 1 || (!o["mlp_only_layers"].get_array().get(dense) && dense.size()))
-    throw Error(ErrorCode::UnsupportedConversion, "dense FFN layers between the sparse ones (decoder_sparse_step / "
-                "mlp_only_layers) are not supported", "Supported: checkpoints whose every layer is a mixture of experts");
+  if (get_int(o, "decoder_sparse_step", false, 1) != 1 ||
+      (!o["mlp_only_layers"].get_array().get(dense) && dense.size()))
+    throw Error(ErrorCode::UnsupportedConversion,
+                "dense FFN layers between the sparse ones (decoder_sparse_step / "
+                "mlp_only_layers) are not supported",
+                "Supported: checkpoints whose every layer is a mixture of experts");
 }
 
 // One number of a list ("time_step_limit": [0.0, {"__float__": "Infinity"}]);
@@ -341,7 +427,7 @@ void read_qwen35(simdjson::dom::object& o, ModelConfig& c) {
   }
   if (!(fraction > 0.0 && fraction <= 1.0)) bad_config("'partial_rotary_factor' must be in (0, 1]");
   c.rope_dims = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
-  if (!c.arch()->grouped_value_heads) {  // Qwen3.5's multimodal RoPE (Qwen3-Next has none)
+  if (!c.arch()->grouped_value_heads) {                           // Qwen3.5's multimodal RoPE (Qwen3-Next has none)
     if (c.rope_sections.empty()) c.rope_sections = {11, 11, 10};  // transformers' and the converter's default
     c.rope_sections.resize(4, 0);
   }
@@ -371,9 +457,8 @@ bool plain_decoder_block(const ModelConfig& c) noexcept {
   return a && a->pre_norms && !a->post_norms && !a->gelu && !a->scaled_embedding && !a->layer_norm &&
          !a->parallel_block && !a->fused_projections && !a->qk_norm_whole && c.sliding_window == 0 &&
          c.final_logit_softcap == 0.0 && c.attn_logit_softcap == 0.0 && c.attention_scale == 0.0 &&
-         c.embedding_scale == 1.0 && c.residual_scale == 1.0 && c.logit_scale == 1.0 &&
-         c.rotary_dims() == c.head_dim && c.rope_long_factors.empty() && c.rope_short_factors.empty() && !c.is_moe() &&
-         !c.is_ssm();
+         c.embedding_scale == 1.0 && c.residual_scale == 1.0 && c.logit_scale == 1.0 && c.rotary_dims() == c.head_dim &&
+         c.rope_long_factors.empty() && c.rope_short_factors.empty() && !c.is_moe() && !c.is_ssm();
 }
 
 const ArchitectureInfo* find_architecture_by_gguf(std::string_view gguf_arch) noexcept {
@@ -386,14 +471,14 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json_text);
   simdjson::dom::element root;
-  if (auto err = parser.parse(padded).get(root)) bad_config(std::string("not valid JSON: ") + simdjson::error_message(err));
+  if (auto err = parser.parse(padded).get(root))
+    bad_config(std::string("not valid JSON: ") + simdjson::error_message(err));
   simdjson::dom::object o;
   if (root.get_object().get(o)) bad_config("top level is not an object");
 
   ModelConfig c;
   simdjson::dom::array archs;
-  if (o["architectures"].get_array().get(archs) || archs.size() == 0)
-    bad_config("missing 'architectures' list");
+  if (o["architectures"].get_array().get(archs) || archs.size() == 0) bad_config("missing 'architectures' list");
   std::string_view arch;
   if ((*archs.begin()).get_string().get(arch)) bad_config("'architectures' holds a non-string");
   c.architecture = std::string(arch);
@@ -413,8 +498,10 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   }
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
-  if (!o["torch_dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
-  else if (!o["dtype"].get_string().get(s)) c.torch_dtype = std::string(s);
+  if (!o["torch_dtype"].get_string().get(s))
+    c.torch_dtype = std::string(s);
+  else if (!o["dtype"].get_string().get(s))
+    c.torch_dtype = std::string(s);
 
   c.hidden_size = get_int(o, "hidden_size", true);
   if (known->ssm) {
@@ -505,7 +592,8 @@ std::vector<float> llama3_rope_factors(const ModelConfig& cfg) {
     } else if (wavelen > low_wavelen) {
       factors.push_back(static_cast<float>(cfg.rope_scaling_factor));
     } else {
-      const double smooth = (old_ctx / wavelen - cfg.rope_low_freq_factor) / (cfg.rope_high_freq_factor - cfg.rope_low_freq_factor);
+      const double smooth =
+          (old_ctx / wavelen - cfg.rope_low_freq_factor) / (cfg.rope_high_freq_factor - cfg.rope_low_freq_factor);
       factors.push_back(static_cast<float>(1.0 / ((1 - smooth) / cfg.rope_scaling_factor + smooth)));
     }
   }

@@ -155,11 +155,12 @@ void check_forward_support(const TensorSource& src, const ModelConfig& cfg) {
   if (!archv) return;
   const std::string a = archv->as_string();
   if (const auto* v = h.find(a + ".attention.value_length"); v && v->as_int() != cfg.head_dim)
-    throw Error(ErrorCode::UnsupportedConversion,
-                "attention.value_length " + std::to_string(v->as_int()) + " differs from key_length " +
-                    std::to_string(cfg.head_dim) + "; no forward pass for such models");
+    throw Error(ErrorCode::UnsupportedConversion, "attention.value_length " + std::to_string(v->as_int()) +
+                                                      " differs from key_length " + std::to_string(cfg.head_dim) +
+                                                      "; no forward pass for such models");
   if (a == "olmo2" && h.find(a + ".attention.sliding_window"))
-    throw Error(ErrorCode::UnsupportedConversion, "OLMo 3's local attention (olmo2 with a sliding window) has no forward pass yet");
+    throw Error(ErrorCode::UnsupportedConversion,
+                "OLMo 3's local attention (olmo2 with a sliding window) has no forward pass yet");
 }
 
 void validate_hyperparameters(const ModelConfig& c) {
@@ -333,8 +334,9 @@ ModelConfig validated_config(const TensorSource& src) {
       const SourceTensor* s = src.find(scale);
       if (!s) invalid("int8 tensor '" + t.name + "' has no '" + scale + "'");
       const uint64_t n = s->shape.numel();
-      if (n != 1 && n != t.shape.rows()) invalid("'" + scale + "' holds " + std::to_string(n) + " values for " +
-                                                 std::to_string(t.shape.rows()) + " rows");
+      if (n != 1 && n != t.shape.rows())
+        invalid("'" + scale + "' holds " + std::to_string(n) + " values for " + std::to_string(t.shape.rows()) +
+                " rows");
     }
   }
   return cfg;

@@ -13,7 +13,8 @@ namespace libquant::model {
               "The checkpoint is corrupt or written by an incompatible tool; re-export it");
 }
 
-const io::SafetensorsCheckpoint::Located& require_tensor(const io::SafetensorsCheckpoint& ckpt, const std::string& name) {
+const io::SafetensorsCheckpoint::Located& require_tensor(const io::SafetensorsCheckpoint& ckpt,
+                                                         const std::string& name) {
   const auto* loc = ckpt.find(name);
   if (!loc) invalid_packed(name, "missing");
   return *loc;
@@ -31,13 +32,17 @@ float round_to_dtype(float v, DType dt) noexcept {
 
 std::vector<float> read_float_table(const io::SafetensorsCheckpoint::Located& loc) {
   const DType dt = loc.entry->dtype;
-  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16) invalid_packed(loc.entry->name, "scales are not f32/f16/bf16");
+  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16)
+    invalid_packed(loc.entry->name, "scales are not f32/f16/bf16");
   const auto raw = read_whole(loc);
   const auto n = static_cast<size_t>(loc.entry->shape.numel());
   std::vector<float> out(n);
-  if (dt == DType::F32) std::memcpy(out.data(), raw.data(), n * 4);
-  else if (dt == DType::F16) f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), out.data(), n);
-  else bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), out.data(), n);
+  if (dt == DType::F32)
+    std::memcpy(out.data(), raw.data(), n * 4);
+  else if (dt == DType::F16)
+    f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), out.data(), n);
+  else
+    bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), out.data(), n);
   require_finite("tensor '" + loc.entry->name + "'", out.data(), n);
   return out;
 }
@@ -81,7 +86,8 @@ bool PackedWeight::is_part(const std::string& n) noexcept {
 PackedWeight::PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::string& module, int num_bits)
     : bits_(num_bits) {
   const std::string pn = module + ".weight_packed", sn = module + ".weight_scale", shn = module + ".weight_shape";
-  if (bits_ != 2 && bits_ != 3 && bits_ != 4 && bits_ != 8) invalid_packed(pn, std::to_string(bits_) + "-bit values (2, 3, 4, 8)");
+  if (bits_ != 2 && bits_ != 3 && bits_ != 4 && bits_ != 8)
+    invalid_packed(pn, std::to_string(bits_) + "-bit values (2, 3, 4, 8)");
   packed_ = require_tensor(ckpt, pn);
   scale_ = require_tensor(ckpt, sn);
   const auto& shape = require_tensor(ckpt, shn);
@@ -90,7 +96,8 @@ PackedWeight::PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::str
   const auto raw = read_whole(shape);
   int64_t dims[2];
   for (int i = 0; i < 2; ++i) {
-    if (shape.entry->dtype == DType::I64) std::memcpy(&dims[i], raw.data() + 8 * i, 8);
+    if (shape.entry->dtype == DType::I64)
+      std::memcpy(&dims[i], raw.data() + 8 * i, 8);
     else {
       int32_t d;
       std::memcpy(&d, raw.data() + 4 * i, 4);
@@ -104,19 +111,20 @@ PackedWeight::PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::str
   const Shape& ps = packed_.entry->shape;
   if (packed_.entry->dtype != DType::I32 || ps.rank() != 2 || ps[0] != rows_ || ps[1] != words_per_row_)
     invalid_packed(pn, "shape " + ps.to_string() + " for " + std::to_string(rows_) + " x " + std::to_string(cols_) +
-                " values of " + std::to_string(bits_) + " bits (int32 [" + std::to_string(rows_) + ", " +
-                std::to_string(words_per_row_) + "] expected)");
+                           " values of " + std::to_string(bits_) + " bits (int32 [" + std::to_string(rows_) + ", " +
+                           std::to_string(words_per_row_) + "] expected)");
   const Shape& ss = scale_.entry->shape;
   const DType sd = scale_.entry->dtype;
   if ((sd != DType::F32 && sd != DType::F16 && sd != DType::BF16) || ss.rank() != 2 || ss[0] != rows_ || ss[1] <= 0 ||
       cols_ % ss[1] != 0)
     invalid_packed(sn, "shape " + ss.to_string() + " does not give whole groups of the " + std::to_string(cols_) +
-                " columns that '" + shn + "' gives");
+                           " columns that '" + shn + "' gives");
   groups_ = ss[1];
   if (const auto* zp = ckpt.find(module + ".weight_zero_point")) {
     const Shape& zs = zp->entry->shape;
     if (zp->entry->dtype != DType::I32 || zs.rank() != 2 || zs[0] != words_for(rows_, bits_) || zs[1] != groups_)
-      invalid_packed(module + ".weight_zero_point", "shape " + zs.to_string() + " (int32 packed along the rows expected)");
+      invalid_packed(module + ".weight_zero_point",
+                     "shape " + zs.to_string() + " (int32 packed along the rows expected)");
     const auto zraw = read_whole(*zp);
     std::vector<int32_t> words(static_cast<size_t>(zs.numel())), column(static_cast<size_t>(zs[0]));
     std::memcpy(words.data(), zraw.data(), words.size() * 4);
@@ -147,8 +155,10 @@ void PackedWeight::decode_row(int64_t r, float* out, Buffers& scratch) const {
   for (int64_t g = 0; g < groups_; ++g) {
     float s;
     uint16_t h;
-    if (sd == DType::F32) std::memcpy(&s, sraw.data() + 4 * g, 4);
-    else std::memcpy(&h, sraw.data() + 2 * g, 2), s = sd == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+    if (sd == DType::F32)
+      std::memcpy(&s, sraw.data() + 4 * g, 4);
+    else
+      std::memcpy(&h, sraw.data() + 2 * g, 2), s = sd == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
     const int zero = zero_.empty() ? 0 : zero_[static_cast<size_t>(r * groups_ + g)];
     for (int64_t c = g * group; c < (g + 1) * group; ++c) {
       const float v = static_cast<float>(q[static_cast<size_t>(c)] - zero) * s;  // in the scale's dtype, as the package

@@ -60,7 +60,8 @@ class PackedWeight final : public QuantizedLinearWeight {
 // float dtype as the reference dequantizers compute in it; a float table
 // (f32/f16/bf16, checked finite) as f32.
 [[noreturn]] void invalid_packed(const std::string& tensor, const std::string& what);
-const io::SafetensorsCheckpoint::Located& require_tensor(const io::SafetensorsCheckpoint& ckpt, const std::string& name);
+const io::SafetensorsCheckpoint::Located& require_tensor(const io::SafetensorsCheckpoint& ckpt,
+                                                         const std::string& name);
 std::vector<std::byte> read_whole(const io::SafetensorsCheckpoint::Located& loc);
 float round_to_dtype(float v, DType dt) noexcept;
 std::vector<float> read_float_table(const io::SafetensorsCheckpoint::Located& loc);

@@ -14,19 +14,26 @@ Shape ssm_gguf_shape(const std::string& n, const Shape& hf, const ModelConfig& c
 HeadOrder head_order(const std::string& n, const Shape& shape, const ModelConfig& c, const ArchitectureInfo& arch) {
   HeadOrder o;
   const int64_t nk = c.ssm_groups, nv = c.ssm_heads;
-  if (!arch.gated_delta_net || arch.grouped_value_heads || nk <= 0 || nv <= nk || nv % nk != 0 || c.ssm_heads <= 0) return o;
+  if (!arch.gated_delta_net || arch.grouped_value_heads || nk <= 0 || nv <= nk || nv % nk != 0 || c.ssm_heads <= 0)
+    return o;
   o.key_heads = nk;
   o.per_key = nv / nk;
   const int64_t dv = c.ssm_inner_size / nv, qk = 2 * nk * c.ssm_state_size;
   using A = HeadOrder::Axis;
-  if (n.ends_with(".attn_qkv.weight") || n.ends_with(".ssm_conv1d.weight")) o = {A::Rows, qk, dv, nk, nv / nk};
-  else if (n.ends_with(".attn_gate.weight")) o = {A::Rows, 0, dv, nk, nv / nk};
-  else if (n.ends_with(".ssm_alpha.weight") || n.ends_with(".ssm_beta.weight")) o = {A::Rows, 0, 1, nk, nv / nk};
-  else if (n.ends_with(".ssm_a") || n.ends_with(".ssm_dt.bias")) o = {A::Elements, 0, 1, nk, nv / nk};
-  else if (n.ends_with(".ssm_out.weight")) o = {A::Columns, 0, dv, nk, nv / nk};
-  else return HeadOrder{};
+  if (n.ends_with(".attn_qkv.weight") || n.ends_with(".ssm_conv1d.weight"))
+    o = {A::Rows, qk, dv, nk, nv / nk};
+  else if (n.ends_with(".attn_gate.weight"))
+    o = {A::Rows, 0, dv, nk, nv / nk};
+  else if (n.ends_with(".ssm_alpha.weight") || n.ends_with(".ssm_beta.weight"))
+    o = {A::Rows, 0, 1, nk, nv / nk};
+  else if (n.ends_with(".ssm_a") || n.ends_with(".ssm_dt.bias"))
+    o = {A::Elements, 0, 1, nk, nv / nk};
+  else if (n.ends_with(".ssm_out.weight"))
+    o = {A::Columns, 0, dv, nk, nv / nk};
+  else
+    return HeadOrder{};
   // A tensor whose reordered axis does not hold whole heads keeps its order; validation names its shape.
-  const int64_t extent = o.axis == A::Columns ? (shape.rank() == 2 ? shape[1] : 0)
+  const int64_t extent = o.axis == A::Columns    ? (shape.rank() == 2 ? shape[1] : 0)
                          : o.axis == A::Elements ? static_cast<int64_t>(shape.numel())
                                                  : (shape.rank() >= 1 ? shape[0] : 0);
   if (extent - o.first != nv * o.dim) return HeadOrder{};

@@ -46,6 +46,7 @@ struct HeadOrder {
 // Qwen3-Next's split of in_proj_qkvz [rows, cols] into attn_qkv (z = false) or attn_gate (z = true):
 // the part's shape and row map; nullopt when the rows do not hold whole key-head groups.
 std::optional<std::pair<Shape, HeadOrder>> qkvz_part(const Shape& qkvz, const ModelConfig& c, bool z);
-HeadOrder head_order(const std::string& gguf_name, const Shape& shape, const ModelConfig& c, const ArchitectureInfo& arch);
+HeadOrder head_order(const std::string& gguf_name, const Shape& shape, const ModelConfig& c,
+                     const ArchitectureInfo& arch);
 
 }  // namespace libquant::model

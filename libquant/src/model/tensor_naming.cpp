@@ -49,12 +49,9 @@ struct ExpertName {
   std::string_view hf_prefix, hf_proj, gguf;
 };
 constexpr ExpertName kExperts[] = {
-    {"mlp.experts.", "gate_proj", "ffn_gate_exps"},
-    {"mlp.experts.", "up_proj", "ffn_up_exps"},
-    {"mlp.experts.", "down_proj", "ffn_down_exps"},
-    {"block_sparse_moe.experts.", "w1", "ffn_gate_exps"},
-    {"block_sparse_moe.experts.", "w3", "ffn_up_exps"},
-    {"block_sparse_moe.experts.", "w2", "ffn_down_exps"},
+    {"mlp.experts.", "gate_proj", "ffn_gate_exps"},     {"mlp.experts.", "up_proj", "ffn_up_exps"},
+    {"mlp.experts.", "down_proj", "ffn_down_exps"},     {"block_sparse_moe.experts.", "w1", "ffn_gate_exps"},
+    {"block_sparse_moe.experts.", "w3", "ffn_up_exps"}, {"block_sparse_moe.experts.", "w2", "ffn_down_exps"},
 };
 
 // Gemma's four norms per layer: the one after attention keeps HF's
@@ -114,8 +111,8 @@ constexpr NamePair kQwen35PerLayer[] = {
 
 // Parameters a module may carry: its weight and bias, and the quantization
 // tensors of compressed-tensors checkpoints (kept under the same suffix).
-constexpr std::string_view kParams[] = {".weight", ".bias", ".weight_scale", ".weight_zero_point",
-                                        ".input_scale", ".input_zero_point"};
+constexpr std::string_view kParams[] = {
+    ".weight", ".bias", ".weight_scale", ".weight_zero_point", ".input_scale", ".input_zero_point"};
 
 // Splits "stem.weight" / "stem.bias" / "stem.weight_scale" into (stem, ".weight").
 bool split_param(std::string_view name, std::string_view& stem, std::string_view& param) {
@@ -196,7 +193,8 @@ std::optional<std::string> hf_mtp_layer_name(std::string_view hf_name, int64_t n
   const std::string_view rest = hf_name.substr(4);
   int layer;
   std::string_view tail;
-  if (parse_layer(rest, "layers.", layer, tail)) return "model.layers." + std::to_string(n_layers + layer) + "." + std::string(tail);
+  if (parse_layer(rest, "layers.", layer, tail))
+    return "model.layers." + std::to_string(n_layers + layer) + "." + std::string(tail);
   constexpr std::pair<std::string_view, std::string_view> kOwn[] = {
       {"fc.weight", "nextn.eh_proj.weight"},
       {"pre_fc_norm_embedding.weight", "nextn.enorm.weight"},
@@ -237,7 +235,8 @@ std::optional<std::string> gguf_to_hf_name(std::string_view gguf_name, const Arc
     return translate_whole(gguf_name, kMamba2Global, kMamba2PerLayer, &NamePair::gguf, &NamePair::hf, "blk.",
                            "backbone.layers.");
   if (arch && arch->gated_delta_net)
-    if (auto n = translate_whole(gguf_name, {}, kQwen35PerLayer, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers."))
+    if (auto n =
+            translate_whole(gguf_name, {}, kQwen35PerLayer, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers."))
       return n;
   return translate(gguf_name, &NamePair::gguf, &NamePair::hf, "blk.", "model.layers.", arch);
 }
@@ -290,8 +289,9 @@ namespace {
 // Source row of destination row r for the GGUF (interleaved) layout:
 // dst[h][i][j] = src[h][j][i] with per-head shape [2][half] -> [half][2].
 void check_perm_args(int64_t n_rows, int64_t n_heads) {
-  check(n_heads > 0 && n_rows % (2 * n_heads) == 0, ErrorCode::ValidationFailed,
-        "Q/K rows (" + std::to_string(n_rows) + ") do not split into " + std::to_string(n_heads) + " heads of even size");
+  check(
+      n_heads > 0 && n_rows % (2 * n_heads) == 0, ErrorCode::ValidationFailed,
+      "Q/K rows (" + std::to_string(n_rows) + ") do not split into " + std::to_string(n_heads) + " heads of even size");
 }
 }  // namespace
 

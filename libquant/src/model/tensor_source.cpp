@@ -76,8 +76,9 @@ Tensor TensorSource::read_f32(const SourceTensor& t) const {
   if (t.dtype == DType::I8)
     if (const SourceTensor* sc = find(weight_scale_name(t.name))) return read_int8_dequantized(t, *sc);
   if (!gguf::can_dequantize(t.dtype))
-    throw Error(ErrorCode::UnsupportedConversion,
-                "tensor '" + t.name + "' has type " + std::string(traits(t.dtype).name) + ", which cannot be decoded yet");
+    throw Error(
+        ErrorCode::UnsupportedConversion,
+        "tensor '" + t.name + "' has type " + std::string(traits(t.dtype).name) + ", which cannot be decoded yet");
   Tensor raw = read_raw(t);
   Tensor out = t.dtype == DType::F32 ? std::move(raw) : Tensor(DType::F32, t.shape);
   if (t.dtype != DType::F32)
@@ -90,8 +91,8 @@ Tensor TensorSource::read_int8_dequantized(const SourceTensor& t, const SourceTe
   const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
   const uint64_t n = scale.shape.numel();
   if (n != 1 && n != rows)
-    throw Error(ErrorCode::UnsupportedConversion, "tensor '" + t.name + "' has " + std::to_string(n) +
-                    " scales for " + std::to_string(rows) + " rows",
+    throw Error(ErrorCode::UnsupportedConversion,
+                "tensor '" + t.name + "' has " + std::to_string(n) + " scales for " + std::to_string(rows) + " rows",
                 "Only per-tensor and per-channel int8 weights can be decoded");
   const Tensor q = read_raw(t);
   const Tensor s = read_f32(scale);
@@ -111,8 +112,7 @@ enum class ValueMap : uint8_t { None, PlusOne, NegExp };
 
 class HfTensorSource final : public TensorSource {
  public:
-  explicit HfTensorSource(const fs::path& dir)
-      : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
+  explicit HfTensorSource(const fs::path& dir) : dir_(dir), config_(load_hf_config(dir / "config.json")), ckpt_(dir) {
     const ArchitectureInfo* arch = config_.arch();
     const PackedModules packed = packed_weight_modules();
     std::map<std::string, std::vector<std::pair<int64_t, Located>>> expert_parts;  // by stacked GGUF name
@@ -123,8 +123,9 @@ class HfTensorSource final : public TensorSource {
       // Qwen3.5's MTP block, as layer names (for the expert stacks below too).
       const std::optional<std::string> mtp = hf_mtp_layer_name(e.name, config_.num_layers);
       check(!mtp || config_.nextn_layers > 0, ErrorCode::ValidationFailed,
-            "invalid model: '" + e.name + "' is a multi-token-prediction tensor but config.json declares no "
-            "mtp_num_hidden_layers");
+            "invalid model: '" + e.name +
+                "' is a multi-token-prediction tensor but config.json declares no "
+                "mtp_num_hidden_layers");
       const std::string& layer_name = mtp ? *mtp : e.name;
       if (auto expert = hf_expert_tensor(layer_name)) {
         expert_parts[expert->gguf_name].emplace_back(expert->expert, loc);
@@ -160,12 +161,14 @@ class HfTensorSource final : public TensorSource {
           loc, map, -1, -1, head_order(*gguf_name, shape, config_, *arch));
       check(head_order_.back().axis == HeadOrder::Axis::None || head_order_.back().axis == HeadOrder::Axis::Rows ||
                 e.dtype == DType::F32 || e.dtype == DType::F16 || e.dtype == DType::BF16,
-            ErrorCode::UnsupportedConversion, "tensor '" + e.name + "' is not a float tensor; its heads cannot be reordered");
+            ErrorCode::UnsupportedConversion,
+            "tensor '" + e.name + "' is not a float tensor; its heads cannot be reordered");
     }
     // Mixture of experts: GGUF's stacked [experts, rows, cols] tensors over the per-expert weights.
     for (auto& [name, parts] : expert_parts) {
       check(config_.is_moe(), ErrorCode::ValidationFailed,
-            "invalid model: '" + parts.front().second.entry->name + "' is an expert's weight but config.json declares no experts");
+            "invalid model: '" + parts.front().second.entry->name +
+                "' is an expert's weight but config.json declares no experts");
       stacks_.push_back(std::make_unique<ExpertStack>(name, std::move(parts), config_.num_experts));
       const ExpertStack& st = *stacks_.back();
       add({name, st.source_pattern(), st.dtype(), st.shape(), st.nbytes()}, {nullptr, nullptr}, ValueMap::None, -1,
@@ -191,7 +194,8 @@ class HfTensorSource final : public TensorSource {
   void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
     const auto& loc = located_.at(index_of(t));
     if (packed_of_[index_of(t)] >= 0) return read_packed(t, row0, n_rows, dst);
-    if (const int s = stack_of_[index_of(t)]; s >= 0) return stacks_[static_cast<size_t>(s)]->read_rows(row0, n_rows, dst);
+    if (const int s = stack_of_[index_of(t)]; s >= 0)
+      return stacks_[static_cast<size_t>(s)]->read_rows(row0, n_rows, dst);
     if (!loc.file) {  // synthesized from the config (RoPE factors)
       check(row0 == 0 && n_rows == 1, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
       for (const auto& [name, values] : synthesized_)
@@ -293,12 +297,15 @@ class HfTensorSource final : public TensorSource {
   void add_packed(const std::string& module, const PackedModules& how, const ArchitectureInfo* arch) {
     const std::string hf = module + ".weight";
     check(!arch->gated_delta_net, ErrorCode::UnsupportedConversion,
-          "packed quantized weights of " + config_.architecture + " are not supported (their heads would need reordering)",
+          "packed quantized weights of " + config_.architecture +
+              " are not supported (their heads would need reordering)",
           "Start from the float checkpoint");
     auto gguf_name = hf_to_gguf_name(hf, arch);
     check(gguf_name.has_value(), ErrorCode::UnsupportedConversion, "cannot map tensor '" + hf + "' to a GGUF name");
-    if (how.gptq_awq) packed_.push_back(std::make_unique<GptqAwqWeight>(ckpt_, module, *how.gptq_awq));
-    else packed_.push_back(std::make_unique<PackedWeight>(ckpt_, module, how.bits));
+    if (how.gptq_awq)
+      packed_.push_back(std::make_unique<GptqAwqWeight>(ckpt_, module, *how.gptq_awq));
+    else
+      packed_.push_back(std::make_unique<PackedWeight>(ckpt_, module, how.bits));
     const QuantizedLinearWeight& p = *packed_.back();
     add({*gguf_name, hf, DType::F32, Shape{p.rows(), p.cols()}, static_cast<uint64_t>(p.rows() * p.cols()) * 4},
         {nullptr, nullptr}, ValueMap::None, static_cast<int>(packed_.size() - 1));
@@ -319,7 +326,8 @@ class HfTensorSource final : public TensorSource {
   // Qwen3-Next's in_proj_qkvz as GGUF's attn_qkv and attn_gate: two tensors over one HF entry, each
   // gathering its rows from the per-key-head groups.
   void add_qkvz_parts(const std::string& layer_name, const io::SafetensorsEntry& e, const Located& loc) {
-    const std::string p = layer_name.substr(0, layer_name.size() - std::string_view("linear_attn.in_proj_qkvz.weight").size());
+    const std::string p =
+        layer_name.substr(0, layer_name.size() - std::string_view("linear_attn.in_proj_qkvz.weight").size());
     const auto layer = parse_layer_prefix(p);
     for (bool z : {false, true}) {
       const auto part = qkvz_part(e.shape, config_, z);
@@ -373,8 +381,10 @@ class HfTensorSource final : public TensorSource {
       return;
     }
     std::vector<std::byte> in(n_rows * rb);
-    if (value_map_[i] != ValueMap::None) read_mapped(*loc.entry, t, row0, n_rows, in.data());
-    else loc.file->read(*loc.entry, row0 * rb, in);
+    if (value_map_[i] != ValueMap::None)
+      read_mapped(*loc.entry, t, row0, n_rows, in.data());
+    else
+      loc.file->read(*loc.entry, row0 * rb, in);
     // Elements or columns move a head (o.dim consecutive values) at a time; values are 4 or 2 bytes.
     const uint64_t per_row = t.shape.numel() / rows, width = rb / per_row, head = static_cast<uint64_t>(o.dim);
     for (uint64_t r = 0; r < n_rows; ++r)
@@ -384,16 +394,19 @@ class HfTensorSource final : public TensorSource {
 
   // The mapped values (1 + w, -exp(x)) in f32 for rows [row0, row0 + n_rows) of a tensor stored as F32, F16 or BF16.
   void read_mapped(const io::SafetensorsEntry& e, const SourceTensor& t, uint64_t row0, uint64_t n_rows,
-                     std::byte* dst) const {
+                   std::byte* dst) const {
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     const uint64_t n = t.shape.numel() / rows * n_rows;
     const size_t width = e.dtype == DType::F32 ? 4 : 2;
     std::vector<std::byte> raw(n * width);
     located_.at(index_of(t)).file->read(e, row0 * (t.shape.numel() / rows) * width, raw);
     std::vector<float> v(n);
-    if (e.dtype == DType::F32) std::memcpy(v.data(), raw.data(), n * 4);
-    else if (e.dtype == DType::F16) f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
-    else bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
+    if (e.dtype == DType::F32)
+      std::memcpy(v.data(), raw.data(), n * 4);
+    else if (e.dtype == DType::F16)
+      f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
+    else
+      bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data()), v.data(), n);
     if (value_map_[index_of(t)] == ValueMap::PlusOne)
       for (float& x : v) x += 1.0f;
     else
@@ -407,11 +420,11 @@ class HfTensorSource final : public TensorSource {
   std::vector<SourceTensor> tensors_;
   std::vector<io::SafetensorsCheckpoint::Located> located_;
   std::vector<std::pair<std::string, std::vector<float>>> synthesized_;  // tensors made from the config
-  std::vector<ValueMap> value_map_;  // per tensor: how its stored values map to GGUF's
+  std::vector<ValueMap> value_map_;    // per tensor: how its stored values map to GGUF's
   std::vector<HeadOrder> head_order_;  // per tensor: Qwen3.5's value heads moved to GGUF's order
-  std::vector<int> packed_of_;   // per tensor: its packed weight (-1: none)
+  std::vector<int> packed_of_;         // per tensor: its packed weight (-1: none)
   std::vector<std::unique_ptr<QuantizedLinearWeight>> packed_;
-  std::vector<int> stack_of_;    // per tensor: its expert stack (-1: none)
+  std::vector<int> stack_of_;  // per tensor: its expert stack (-1: none)
   std::vector<std::unique_ptr<ExpertStack>> stacks_;
 };
 
@@ -432,9 +445,7 @@ class GgufTensorSource final : public TensorSource {
     const uint64_t rb = rows ? t.nbytes / rows : 0;
     file_.read(info, row0 * rb, {dst, n_rows * rb});
   }
-  void release(const SourceTensor& t) const noexcept override {
-    file_.release(file_.header().tensors[index_of(t)]);
-  }
+  void release(const SourceTensor& t) const noexcept override { file_.release(file_.header().tensors[index_of(t)]); }
 
  private:
   size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }

@@ -10,11 +10,11 @@
 namespace libquant::calib {
 
 struct LinearInput {
-  int layer;                    // decoder block, -1 for the output matrix
-  std::string_view weight;      // GGUF weight name, e.g. "blk.3.attn_q.weight"
-  const float* x;               // rows x cols, row-major: one row per token
+  int layer;                // decoder block, -1 for the output matrix
+  std::string_view weight;  // GGUF weight name, e.g. "blk.3.attn_q.weight"
+  const float* x;           // rows x cols, row-major: one row per token
   int64_t rows;
-  int64_t cols;                 // = the weight's input dimension
+  int64_t cols;  // = the weight's input dimension
   // Mixture of experts: the rows one expert of a stacked weight
   // ("blk.3.ffn_up_exps.weight") receives, shown only to hooks that want
   // experts; -1 for every other weight.
@@ -26,9 +26,9 @@ struct LinearInput {
 struct LinearOutput {
   int layer;
   std::string_view weight;
-  const float* y;               // rows x cols, row-major: one row per token
+  const float* y;  // rows x cols, row-major: one row per token
   int64_t rows;
-  int64_t cols;                 // = the weight's output dimension
+  int64_t cols;  // = the weight's output dimension
 };
 
 class LIBQUANT_API LinearHook {

@@ -13,22 +13,61 @@ namespace libquant {
 
 enum class DType : uint32_t {
   // ggml types (ids as in ggml.h / GGUF tensor infos)
-  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
-  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-  IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21,
-  IQ2_S = 22, IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28,
-  IQ1_M = 29, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
+  IQ4_XS = 23,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  IQ1_M = 29,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  MXFP4 = 39,
   // checkpoint-only types (safetensors)
-  Bool = 1000, U8, U16, U32, U64, F8_E4M3, F8_E5M2, F8_E8M0, F8_E4M3FNUZ,
-  F8_E5M2FNUZ, F4, F6_E2M3, F6_E3M2, C64,
+  Bool = 1000,
+  U8,
+  U16,
+  U32,
+  U64,
+  F8_E4M3,
+  F8_E5M2,
+  F8_E8M0,
+  F8_E4M3FNUZ,
+  F8_E5M2FNUZ,
+  F4,
+  F6_E2M3,
+  F6_E3M2,
+  C64,
 };
 
 struct DTypeTraits {
-  std::string_view name;        // ggml name ("Q4_K", "f16") or safetensors name
-  uint32_t block_size;          // elements per block (1 for plain types)
-  uint32_t block_bits;          // bits per block (sub-byte plain types need bits)
-  bool is_quantized;            // a ggml block-quantized type
-  bool is_ggml;                 // may appear in a GGUF tensor info
+  std::string_view name;  // ggml name ("Q4_K", "f16") or safetensors name
+  uint32_t block_size;    // elements per block (1 for plain types)
+  uint32_t block_bits;    // bits per block (sub-byte plain types need bits)
+  bool is_quantized;      // a ggml block-quantized type
+  bool is_ggml;           // may appear in a GGUF tensor info
 };
 
 // Traits for `t`; throws Error(ValidationFailed) for an unknown value.

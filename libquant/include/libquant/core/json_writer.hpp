@@ -29,7 +29,11 @@ class LIBQUANT_API JsonWriter {
   JsonWriter& value(int i) { return value(static_cast<int64_t>(i)); }
   JsonWriter& value(unsigned u) { return value(static_cast<uint64_t>(u)); }
   JsonWriter& null();
-  template <typename T> JsonWriter& field(std::string_view k, const T& v) { key(k); return value(v); }
+  template <typename T>
+  JsonWriter& field(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
   const std::string& str() const noexcept { return out_; }
 
   static std::string escape(std::string_view s);

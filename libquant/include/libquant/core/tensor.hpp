@@ -36,12 +36,20 @@ class LIBQUANT_API Tensor {
   size_t nbytes() const noexcept { return nbytes_; }
   std::byte* data() noexcept { return data_.get(); }
   const std::byte* data() const noexcept { return data_.get(); }
-  template <typename T> T* data_as() noexcept { return reinterpret_cast<T*>(data_.get()); }
-  template <typename T> const T* data_as() const noexcept { return reinterpret_cast<const T*>(data_.get()); }
+  template <typename T>
+  T* data_as() noexcept {
+    return reinterpret_cast<T*>(data_.get());
+  }
+  template <typename T>
+  const T* data_as() const noexcept {
+    return reinterpret_cast<const T*>(data_.get());
+  }
   TensorView view() const { return {dtype_, shape_, {data_.get(), nbytes_}}; }
 
  private:
-  struct Free { void operator()(std::byte* p) const noexcept; };
+  struct Free {
+    void operator()(std::byte* p) const noexcept;
+  };
   DType dtype_ = DType::F32;
   Shape shape_;
   size_t nbytes_ = 0;

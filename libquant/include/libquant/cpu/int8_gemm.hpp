@@ -33,8 +33,7 @@ LIBQUANT_API void quantize_tensor_int8(const float* x, int64_t n, float scale, i
 // c[m, n] = sum_k a[m, k] * b[n, k] with int32 accumulation: a is [M, K]
 // (activations, one row per token), b is [N, K] (weights, one row per output),
 // both row-major. K must stay below 2^17 so that sums cannot overflow.
-LIBQUANT_API void gemm_s8s8s32_reference(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N,
-                                         int64_t K);
+LIBQUANT_API void gemm_s8s8s32_reference(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K);
 // The same with the fastest path this CPU has, rows of c split over `pool`
 // (null: the calling thread only).
 LIBQUANT_API void gemm_s8s8s32(const int8_t* a, const int8_t* b, int32_t* c, int64_t M, int64_t N, int64_t K,

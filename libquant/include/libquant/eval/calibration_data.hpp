@@ -33,6 +33,7 @@ LIBQUANT_API const std::string& default_calibration_text();
 // Token sequences of exactly seq_len tokens (BOS first when the tokenizer
 // adds one). Throws CalibrationDataError when the text yields no full sample,
 // or fewer than `samples` unless allow_fewer.
-LIBQUANT_API std::vector<std::vector<int32_t>> load_calibration_samples(const Tokenizer& tok, const CalibrationOptions& opts);
+LIBQUANT_API std::vector<std::vector<int32_t>> load_calibration_samples(const Tokenizer& tok,
+                                                                        const CalibrationOptions& opts);
 
 }  // namespace libquant::eval

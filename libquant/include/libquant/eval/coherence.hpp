@@ -18,8 +18,8 @@ namespace libquant::eval {
 
 struct CoherenceOptions {
   std::filesystem::path model;
-  std::filesystem::path reference;     // optional original model
-  std::vector<std::string> prompts;    // empty = the built-in prompts
+  std::filesystem::path reference;   // optional original model
+  std::vector<std::string> prompts;  // empty = the built-in prompts
   int max_new_tokens = 48;
   double threshold = 0.5;
   unsigned threads = 0;
@@ -28,7 +28,7 @@ struct CoherenceOptions {
 struct CoherenceSample {
   std::string prompt, continuation;
   double distinct_trigrams = 1, fluency = 1, score = 1;
-  double reference_ppl = 0;            // PPL of the continuation under the reference (0 without one)
+  double reference_ppl = 0;  // PPL of the continuation under the reference (0 without one)
 };
 
 struct CoherenceResult {
@@ -40,7 +40,8 @@ struct CoherenceResult {
 LIBQUANT_API CoherenceResult coherence_check(const CoherenceOptions& opts);
 
 // Greedy continuation of `prompt` (token ids), at most n tokens, stopping at eos.
-LIBQUANT_API std::vector<int32_t> greedy_generate(Transformer& model, const std::vector<int32_t>& prompt, int n, int32_t eos);
+LIBQUANT_API std::vector<int32_t> greedy_generate(Transformer& model, const std::vector<int32_t>& prompt, int n,
+                                                  int32_t eos);
 // Share of distinct trigrams in a token sequence (1 when it has fewer than 3 tokens).
 LIBQUANT_API double distinct_trigram_ratio(const std::vector<int32_t>& ids);
 

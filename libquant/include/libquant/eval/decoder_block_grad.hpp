@@ -30,9 +30,9 @@ struct DecoderBlockConstants {
   int64_t hidden = 0, heads = 0, kv_heads = 0, head_dim = 0, ff = 0;
   double eps = 1e-5, rope_theta = 10000, pos_scale = 1;
   bool neox = false;
-  std::vector<float> rope_freqs;            // empty: none
-  std::vector<float> attn_norm, ffn_norm;   // [hidden]
-  std::vector<float> bq, bk, bv;            // empty: no bias
+  std::vector<float> rope_freqs;           // empty: none
+  std::vector<float> attn_norm, ffn_norm;  // [hidden]
+  std::vector<float> bq, bk, bv;           // empty: no bias
 };
 
 // Throws UnsupportedConversion (suggesting --block-steps 0) when block

@@ -15,11 +15,11 @@ namespace libquant::eval {
 
 struct PerplexityOptions {
   std::filesystem::path model;
-  std::filesystem::path data;       // plain text
+  std::filesystem::path data;  // plain text
   int64_t ctx = 512;
-  int64_t chunks = -1;              // -1 = every whole chunk in the text
-  int64_t batch = 1;                // chunks evaluated together
-  bool streaming = true;            // one decoder layer in memory at a time
+  int64_t chunks = -1;    // -1 = every whole chunk in the text
+  int64_t batch = 1;      // chunks evaluated together
+  bool streaming = true;  // one decoder layer in memory at a time
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
   std::filesystem::path save_logits;  // write llama.cpp's KL base file (log-probs of every scored token)
@@ -41,16 +41,16 @@ struct KlStats {
 
 struct PerplexityResult {
   double ppl = 0;
-  double ppl_error = 0;             // ppl * standard error of the mean NLL
+  double ppl_error = 0;  // ppl * standard error of the mean NLL
   double mean_nll = 0;
-  int64_t ctx = 0;                  // context used (the KL base file's in KL mode)
-  int64_t n_tokens = 0;             // tokens in the text (with BOS)
+  int64_t ctx = 0;       // context used (the KL base file's in KL mode)
+  int64_t n_tokens = 0;  // tokens in the text (with BOS)
   int64_t n_chunks = 0;
   int64_t scored_tokens = 0;
   double duration_seconds = 0;
-  double tokens_per_second = 0;     // tokens evaluated (chunks x ctx) per second of evaluation
-                                    // (tokenization and start-up excluded, as llama-perplexity's timing)
-  std::vector<double> chunk_ppl;    // running estimate after each chunk, as llama.cpp prints
+  double tokens_per_second = 0;   // tokens evaluated (chunks x ctx) per second of evaluation
+                                  // (tokenization and start-up excluded, as llama-perplexity's timing)
+  std::vector<double> chunk_ppl;  // running estimate after each chunk, as llama.cpp prints
   bool has_kl = false;
   KlStats kl;
 };

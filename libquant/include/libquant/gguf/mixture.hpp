@@ -20,10 +20,10 @@
 namespace libquant::gguf {
 
 struct FileTypeInfo {
-  std::string_view name;          // llama-quantize's name, e.g. "Q4_K_M"
-  LlamaFileType ftype;     // stored in general.file_type
-  DType base;                     // the default tensor type
-  bool requires_imatrix;          // llama-quantize refuses to run without one
+  std::string_view name;  // llama-quantize's name, e.g. "Q4_K_M"
+  LlamaFileType ftype;    // stored in general.file_type
+  DType base;             // the default tensor type
+  bool requires_imatrix;  // llama-quantize refuses to run without one
 };
 
 // Every file type llama-quantize accepts, by name (case-insensitive; the
@@ -39,12 +39,12 @@ struct MixtureModel {
   int64_t n_layer = 0;
   int64_t n_head = 0, n_head_kv = 0;
   int64_t n_expert = 0;
-  bool is_70b = false;         // llama.cpp's LLM_TYPE_70B (attn_v promotion)
+  bool is_70b = false;  // llama.cpp's LLM_TYPE_70B (attn_v promotion)
 };
 
 struct MixtureOptions {
-  bool pure = false;                 // one type for every quantized tensor
-  bool quantize_output = true;       // false: --leave-output-tensor
+  bool pure = false;            // one type for every quantized tensor
+  bool quantize_output = true;  // false: --leave-output-tensor
   bool has_imatrix = false;
   std::optional<DType> output_tensor_type;
   std::optional<DType> token_embedding_type;

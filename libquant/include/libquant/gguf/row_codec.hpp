@@ -18,8 +18,8 @@ LIBQUANT_API bool needs_importance(DType t) noexcept;
 
 // Encode `n_rows` rows of `n_per_row` floats into `dst` (row_bytes each).
 // `importance` (n_per_row floats, may be null) is used by types that support it.
-LIBQUANT_API void quantize_rows(DType t, const float* src, void* dst, int64_t n_rows,
-                                int64_t n_per_row, const float* importance = nullptr);
+LIBQUANT_API void quantize_rows(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
+                                const float* importance = nullptr);
 // Decode `n` elements (a whole number of blocks) of type t into floats.
 LIBQUANT_API void dequantize(DType t, const void* src, float* dst, int64_t n);
 

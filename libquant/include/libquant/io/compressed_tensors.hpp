@@ -22,7 +22,7 @@ namespace libquant::io {
 // One QuantizationArgs (weights or input activations).
 struct CtQuantArgs {
   int num_bits = 8;
-  std::string type = "int";          // "int" | "float"
+  std::string type = "int";  // "int" | "float"
   bool symmetric = true;
   std::string strategy = "channel";  // "tensor" | "channel" | "group" | "block" | "token" | ...
   bool dynamic = false;
@@ -39,9 +39,9 @@ struct CtScheme {
 struct LIBQUANT_API CompressedTensorsConfig {
   std::string format = "int-quantized";
   std::string quantization_status = "compressed";
-  std::vector<CtScheme> groups;      // config_groups group_0, group_1, ...
-  std::vector<std::string> ignore;   // module names left unquantized ("lm_head")
-  std::string version = "0.20.1";    // the compressed-tensors release whose layout we write (the pinned oracle)
+  std::vector<CtScheme> groups;     // config_groups group_0, group_1, ...
+  std::vector<std::string> ignore;  // module names left unquantized ("lm_head")
+  std::string version = "0.20.1";   // the compressed-tensors release whose layout we write (the pinned oracle)
 
   // llm-compressor's W8A8 preset: int8 symmetric per-channel weights,
   // int8 symmetric activations, dynamic per token (or static per tensor).

@@ -12,12 +12,23 @@
 namespace libquant::io {
 
 enum class GgufType : int32_t {
-  UInt8 = 0, Int8 = 1, UInt16 = 2, Int16 = 3, UInt32 = 4, Int32 = 5, Float32 = 6,
-  Bool = 7, String = 8, Array = 9, UInt64 = 10, Int64 = 11, Float64 = 12,
+  UInt8 = 0,
+  Int8 = 1,
+  UInt16 = 2,
+  Int16 = 3,
+  UInt32 = 4,
+  Int32 = 5,
+  Float32 = 6,
+  Bool = 7,
+  String = 8,
+  Array = 9,
+  UInt64 = 10,
+  Int64 = 11,
+  Float64 = 12,
 };
 
-using GgufScalar = std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t, float, bool,
-                                std::string, uint64_t, int64_t, double>;
+using GgufScalar = std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t, float, bool, std::string,
+                                uint64_t, int64_t, double>;
 
 // A GGUF array, stored compactly: numbers as their packed little-endian bytes,
 // strings as one character buffer with end offsets. A file's array never
@@ -37,7 +48,7 @@ class LIBQUANT_API GgufArray {
   // Typed access; Error(ValidationFailed) when the array holds another type
   // (a file whose token list is made of integers is refused, not undefined).
   std::string_view string_at(size_t i) const;
-  double number_at(size_t i) const;   // any numeric element type (bools as 0 / 1)
+  double number_at(size_t i) const;    // any numeric element type (bools as 0 / 1)
   int64_t integer_at(size_t i) const;  // integer element types, range-checked
 
   // Numeric and bool arrays: the elements as packed little-endian bytes.

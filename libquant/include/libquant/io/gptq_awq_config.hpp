@@ -19,13 +19,13 @@ enum class IntCheckpointLayout { Gptq, AwqGemm };
 
 struct LIBQUANT_API GptqAwqConfig {
   IntCheckpointLayout layout = IntCheckpointLayout::Gptq;
-  int bits = 4;                   // 2, 3, 4, 8 (AWQ: 4)
-  int64_t group_size = 128;       // -1: one group per row (GPTQ only)
-  bool symmetric = true;          // GPTQ `sym`; AWQ writes zero points either way (`zero_point: true`)
-  bool desc_act = false;          // GPTQ: columns in activation order (g_idx not c / group)
-  bool static_groups = false;     // GPTQ: activation order with the natural groups
-  double damp = 0.01;             // GPTQ `damp_percent` (informational)
-  bool zeros_minus_one = true;    // GPTQ: `checkpoint_format` gptq (v1, zeros stored minus one) or gptq_v2
+  int bits = 4;                 // 2, 3, 4, 8 (AWQ: 4)
+  int64_t group_size = 128;     // -1: one group per row (GPTQ only)
+  bool symmetric = true;        // GPTQ `sym`; AWQ writes zero points either way (`zero_point: true`)
+  bool desc_act = false;        // GPTQ: columns in activation order (g_idx not c / group)
+  bool static_groups = false;   // GPTQ: activation order with the natural groups
+  double damp = 0.01;           // GPTQ `damp_percent` (informational)
+  bool zeros_minus_one = true;  // GPTQ: `checkpoint_format` gptq (v1, zeros stored minus one) or gptq_v2
 };
 
 // Parses a quantization_config object (JSON text) with quant_method gptq or

@@ -35,20 +35,20 @@ LIBQUANT_API std::optional<HubModelRef> parse_hub_model_ref(std::string_view tex
 
 struct HubOptions {
   std::string endpoint = "https://huggingface.co";
-  std::string token;                // sent only to the endpoint's origin; "" for anonymous access
-  std::filesystem::path cache_dir;  // the huggingface_hub cache ("~/.cache/huggingface/hub")
-  bool offline = false;             // the cache only; no network at all
-  std::string proxy;                // "" : libcurl's defaults (http_proxy, https_proxy, no_proxy)
-  int max_attempts = 5;             // per request, for 429, 5xx and cut connections
-  double first_retry_delay_s = 0.5; // doubled after each failed attempt (or the server's Retry-After)
+  std::string token;                 // sent only to the endpoint's origin; "" for anonymous access
+  std::filesystem::path cache_dir;   // the huggingface_hub cache ("~/.cache/huggingface/hub")
+  bool offline = false;              // the cache only; no network at all
+  std::string proxy;                 // "" : libcurl's defaults (http_proxy, https_proxy, no_proxy)
+  int max_attempts = 5;              // per request, for 429, 5xx and cut connections
+  double first_retry_delay_s = 0.5;  // doubled after each failed attempt (or the server's Retry-After)
   int parallel_downloads = 4;
   long connect_timeout_s = 10;
-  long stall_timeout_s = 30;        // a transfer with no byte for this long is cut and retried
-  ProgressSink* progress = nullptr; // bytes downloaded ("B" units); nullptr: silent
+  long stall_timeout_s = 30;         // a transfer with no byte for this long is cut and retried
+  ProgressSink* progress = nullptr;  // bytes downloaded ("B" units); nullptr: silent
 };
 
 struct HubFileEntry {
-  std::string path;     // relative to the repository root
+  std::string path;  // relative to the repository root
   uint64_t size = 0;
   std::string sha256;   // LFS files: the content's SHA-256 (also the blob's name in the cache)
   std::string blob_id;  // the git blob id (SHA-1 of "blob <size>\0" + content): name of a non-LFS blob

@@ -48,12 +48,12 @@ enum class LittleBitTensorKind { Factors, Dense, Metadata };
 struct LittleBitTensorInfo {
   std::string name;  // GGUF name ("blk.0.attn_q.weight"); "__metadata__" for the metadata block
   LittleBitTensorKind kind = LittleBitTensorKind::Dense;
-  Shape shape;                // factors: [out, in]
-  DType dtype = DType::F16;   // dense: how it is stored
-  int64_t rank = 0;           // factors
-  int paths = 0;              // factors: 1, or 2 with the residual path
-  uint64_t offset = 0;        // absolute file offset of the block
-  uint64_t size = 0;          // bytes of the block
+  Shape shape;               // factors: [out, in]
+  DType dtype = DType::F16;  // dense: how it is stored
+  int64_t rank = 0;          // factors
+  int paths = 0;             // factors: 1, or 2 with the residual path
+  uint64_t offset = 0;       // absolute file offset of the block
+  uint64_t size = 0;         // bytes of the block
   uint32_t crc32 = 0;
   double weight_error = -1;   // factors: ||W - W_hat||_F / ||W||_F (-1: unknown)
   double output_error = -1;   // factors: relative squared output error on calibration inputs
@@ -63,10 +63,10 @@ struct LittleBitTensorInfo {
 struct LIBQUANT_API LittleBitFileInfo {
   uint32_t version = kLittleBitVersion;
   std::string source_model;
-  std::string architecture;   // HF class name, e.g. "LlamaForCausalLM"
+  std::string architecture;  // HF class name, e.g. "LlamaForCausalLM"
   double target_bpw = 0;
   bool residual = true;
-  std::string refinement;     // "none" or "activation-aware"
+  std::string refinement;  // "none" or "activation-aware"
   std::string created_by;
   uint64_t original_size_bytes = 0;
   std::vector<LittleBitTensorInfo> tensors;
@@ -77,7 +77,9 @@ struct LIBQUANT_API LittleBitFileInfo {
 // Bytes of a factorized tensor's block, and where each part of path p starts
 // inside it (u, v, h, l, g).
 struct LittleBitBlockLayout {
-  struct Part { uint64_t u, v, h, l, g; };
+  struct Part {
+    uint64_t u, v, h, l, g;
+  };
   std::vector<Part> paths;
   uint64_t size = 0;
 };

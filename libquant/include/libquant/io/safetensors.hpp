@@ -59,7 +59,10 @@ class LIBQUANT_API SafetensorsCheckpoint {
   // every tensor the index names must be in its shard).
   explicit SafetensorsCheckpoint(const std::filesystem::path& path);
 
-  struct Located { const SafetensorsFile* file; const SafetensorsEntry* entry; };
+  struct Located {
+    const SafetensorsFile* file;
+    const SafetensorsEntry* entry;
+  };
   const std::vector<Located>& tensors() const noexcept { return tensors_; }
   const Located* find(std::string_view name) const noexcept;
   size_t shard_count() const noexcept { return shards_.size(); }
@@ -86,8 +89,7 @@ class LIBQUANT_API SafetensorsWriter {
   // a tensor larger than the limit gets a shard of its own. Single shard:
   // `<dir>/<stem>.safetensors`; several: `<stem>-0000i-of-0000K.safetensors`
   // plus `<stem>.safetensors.index.json`.
-  SafetensorsWriter(std::filesystem::path dir, std::string stem,
-                    std::vector<SafetensorsTensorSpec> specs,
+  SafetensorsWriter(std::filesystem::path dir, std::string stem, std::vector<SafetensorsTensorSpec> specs,
                     std::map<std::string, std::string> metadata, uint64_t max_shard_bytes = 0);
   ~SafetensorsWriter();
 

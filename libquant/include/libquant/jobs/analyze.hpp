@@ -16,21 +16,21 @@
 namespace libquant::jobs {
 
 struct AnalyzeOptions {
-  std::filesystem::path model;       // empty: combine `input_imatrices` only
-  std::filesystem::path data;        // calibration text, JSON or JSON lines (empty = the bundled default text)
-  std::filesystem::path output;      // layout from `layout`, by default .gguf -> GGUF imatrix, else legacy .dat
+  std::filesystem::path model;   // empty: combine `input_imatrices` only
+  std::filesystem::path data;    // calibration text, JSON or JSON lines (empty = the bundled default text)
+  std::filesystem::path output;  // layout from `layout`, by default .gguf -> GGUF imatrix, else legacy .dat
   enum class Layout { ByExtension, Legacy, Gguf };
   Layout layout = Layout::ByExtension;
   // Existing imatrix files (either layout) merged into the result, as
   // llama-imatrix --in-file. With an empty `model` nothing is computed: the
   // files are only combined (merge) or re-written in the other layout (convert).
   std::vector<std::filesystem::path> input_imatrices;
-  std::string dataset_name;          // stored in the file (default: data path as given)
+  std::string dataset_name;  // stored in the file (default: data path as given)
   int64_t ctx = 512;
-  int64_t chunks = -1;               // -1 = all whole chunks
-  int64_t batch = 1;                 // chunks per forward call
+  int64_t chunks = -1;  // -1 = all whole chunks
+  int64_t batch = 1;    // chunks per forward call
   bool process_output = false;
-  bool llama_cpp_numerics = true;    // llama.cpp CPU arithmetic: files equal to llama-imatrix's byte for byte
+  bool llama_cpp_numerics = true;  // llama.cpp CPU arithmetic: files equal to llama-imatrix's byte for byte
   unsigned threads = 0;
   // Super weights: a forward pass over the first chunks looking for
   // ffn_down activation spikes, plus the top `coverage` saliency mask; saved
@@ -60,10 +60,10 @@ struct AnalyzeResult {
   std::filesystem::path output_path;
   int64_t chunks = 0, entries = 0, tokens = 0;
   int64_t chunks_resumed = 0;
-  ImportanceStatistics global;                // over every weight's per-column mean x^2 (name empty)
-  std::vector<ImportanceStatistics> layers;   // per weight, in model order
+  ImportanceStatistics global;               // over every weight's per-column mean x^2 (name empty)
+  std::vector<ImportanceStatistics> layers;  // per weight, in model order
   std::vector<methods::SuperWeight> super_weights;
-  std::filesystem::path super_weights_path;   // empty unless identify_super_weights
+  std::filesystem::path super_weights_path;  // empty unless identify_super_weights
   int64_t protected_weights = 0;
   double duration_seconds = 0;
 };

@@ -24,10 +24,10 @@ namespace libquant::jobs {
 // `-q dynamic`: types per tensor allocated under a size budget (see
 // methods/dynamic_quantizer.hpp). One of the two targets is required.
 struct DynamicQuantOptions {
-  std::optional<double> target_bpw;          // over all parameters of the model, whole file
+  std::optional<double> target_bpw;           // over all parameters of the model, whole file
   std::optional<uint64_t> target_size_bytes;  // whole file
-  std::vector<DType> candidates;             // empty: methods::default_dynamic_candidates()
-  int64_t sample_rows = 256;                 // rows per tensor whose error is measured (evenly spaced)
+  std::vector<DType> candidates;              // empty: methods::default_dynamic_candidates()
+  int64_t sample_rows = 256;                  // rows per tensor whose error is measured (evenly spaced)
   // How a tensor's error counts: "absolute" takes the expected squared error
   // it adds to its layer's output as it is; "relative" divides it by the
   // tensor's importance-weighted energy sum_j imp_j w_ij^2 (noise-to-signal).
@@ -45,8 +45,8 @@ struct DynamicQuantOptions {
 
 struct ConvertToGgufOptions {
   std::filesystem::path input;
-  std::filesystem::path output;      // the .gguf file to write
-  std::string file_type = "F16";     // llama-quantize name: F16, Q8_0, Q4_K_M, IQ2_XS, ... or "dynamic"
+  std::filesystem::path output;                // the .gguf file to write
+  std::string file_type = "F16";               // llama-quantize name: F16, Q8_0, Q4_K_M, IQ2_XS, ... or "dynamic"
   std::optional<DynamicQuantOptions> dynamic;  // file_type "dynamic": the size target (or the profile's)
   // file_type "dynamic": rules give their types to the tensors they match
   // (pinned); without a target the default type covers the rest, with one
@@ -99,17 +99,17 @@ struct ConvertedTensor {
 struct ConvertToGgufResult {
   std::filesystem::path output_path;
   uint64_t file_size = 0;
-  uint64_t original_size = 0;        // bytes of tensor data in the input
+  uint64_t original_size = 0;  // bytes of tensor data in the input
   std::string original_dtype;
   double duration_seconds = 0;
-  uint64_t peak_memory_bytes = 0;    // peak RSS of the process
+  uint64_t peak_memory_bytes = 0;  // peak RSS of the process
   int64_t layers_processed = 0;
   uint64_t parameter_count = 0;
-  size_t tensors_resumed = 0;        // tensors an earlier run had finished
-  int fallbacks = 0;                 // tensors whose rows did not fit the chosen type
-  std::string reference_type;        // -q dynamic: the mixture followed outside the blocks
-  uint64_t target_bytes = 0;         // -q dynamic: the whole-file budget
-  int64_t protected_weights = 0;     // --protect-super-weights: weights given boosted importance
+  size_t tensors_resumed = 0;     // tensors an earlier run had finished
+  int fallbacks = 0;              // tensors whose rows did not fit the chosen type
+  std::string reference_type;     // -q dynamic: the mixture followed outside the blocks
+  uint64_t target_bytes = 0;      // -q dynamic: the whole-file budget
+  int64_t protected_weights = 0;  // --protect-super-weights: weights given boosted importance
   std::vector<ConvertedTensor> tensors;
 };
 

@@ -19,10 +19,10 @@
 namespace libquant::jobs {
 
 struct ConvertToHfOptions {
-  std::filesystem::path input;               // a .gguf file
-  std::filesystem::path output;              // checkpoint directory to create
-  std::optional<DType> dtype;                // F32, F16 or BF16; nullopt: F32 for all-f32 files, BF16 for bf16 ones, else F16
-  bool force = false;                        // replace an existing output (else Error(CancelledAfterQualityWarning), exit 9)
+  std::filesystem::path input;   // a .gguf file
+  std::filesystem::path output;  // checkpoint directory to create
+  std::optional<DType> dtype;    // F32, F16 or BF16; nullopt: F32 for all-f32 files, BF16 for bf16 ones, else F16
+  bool force = false;            // replace an existing output (else Error(CancelledAfterQualityWarning), exit 9)
   uint64_t max_shard_bytes = 5'000'000'000;  // as transformers' save_pretrained default
   ProgressSink* progress = nullptr;
 };
@@ -33,7 +33,7 @@ struct ConvertToHfResult {
   std::string torch_dtype;                   // "float16", ...
   int64_t tensors = 0;
   uint64_t input_bytes = 0, output_bytes = 0;
-  std::vector<std::string> notes;            // e.g. no tokenizer files written, and why
+  std::vector<std::string> notes;  // e.g. no tokenizer files written, and why
   double duration_seconds = 0;
 };
 

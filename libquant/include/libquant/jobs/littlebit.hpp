@@ -27,19 +27,19 @@ namespace libquant::jobs {
 
 struct LittleBitCompressOptions {
   std::filesystem::path model;
-  std::filesystem::path output;          // the file to write (.littlebit or .gguf)
-  std::string format = "littlebit";      // littlebit | gguf-ext | gguf-lossy
-  double target_bpw = 0.5;               // within [min_bpw, max_bpw]
+  std::filesystem::path output;      // the file to write (.littlebit or .gguf)
+  std::string format = "littlebit";  // littlebit | gguf-ext | gguf-lossy
+  double target_bpw = 0.5;           // within [min_bpw, max_bpw]
   // The accepted target range: the paper's 0.1 .. 2.0 unless a caller widens it for experiments.
   double min_bpw = methods::kLittleBitMinBpw, max_bpw = methods::kLittleBitMaxBpw;
-  std::optional<int64_t> rank;           // one rank for every layer instead of the BPW rule
+  std::optional<int64_t> rank;  // one rank for every layer instead of the BPW rule
   bool residual = true;
-  double kv_factor = 1.0;                // rank multiplier for attn_k / attn_v (the paper's kv_factor)
-  bool refine = true;                    // activation-aware refinement (false: Dual-SVID only)
+  double kv_factor = 1.0;  // rank multiplier for attn_k / attn_v (the paper's kv_factor)
+  bool refine = true;      // activation-aware refinement (false: Dual-SVID only)
   methods::LittleBitRefineOptions refine_options;
-  int64_t refine_rows = 2048;            // calibration input rows per weight used by refinement
-  uint64_t seed = 0;                     // randomized SVD sketches and refinement minibatches
-  cpu::SvdOptions svd;                   // the initial factorization's SVD (its seed is `seed`)
+  int64_t refine_rows = 2048;  // calibration input rows per weight used by refinement
+  uint64_t seed = 0;           // randomized SVD sketches and refinement minibatches
+  cpu::SvdOptions svd;         // the initial factorization's SVD (its seed is `seed`)
   // Calibration inputs of layer i from the model whose layers < i are already
   // compressed (GPTQ's sequential scheme) instead of the original model's.
   bool sequential = false;
@@ -53,8 +53,8 @@ struct LittleBitCompressOptions {
   std::filesystem::path calibration_data;  // empty: the bundled default text
   int64_t calibration_samples = 16;
   int64_t seq_len = 512;
-  DType keep_type = DType::F16;          // 2-D tensors that are not factorized
-  std::string lossy_type = "Q4_K_M";     // gguf-lossy: the GGUF type of the reconstruction
+  DType keep_type = DType::F16;       // 2-D tensors that are not factorized
+  std::string lossy_type = "Q4_K_M";  // gguf-lossy: the GGUF type of the reconstruction
   // Quality: perplexity of original and compressed on `validation_data`
   // (empty: the bundled text). With a threshold (percent), layers whose
   // output error is worst get their rank raised and the model is compressed
@@ -67,18 +67,18 @@ struct LittleBitCompressOptions {
   int64_t validation_chunks = 8;
   std::optional<std::filesystem::path> checkpoint_dir;
   bool resume = false;
-  ProgressHook on_checkpoint;     // after each decoder layer's checkpoint: layers done
+  ProgressHook on_checkpoint;                // after each decoder layer's checkpoint: layers done
   std::map<std::string, double> rank_scale;  // per weight: multiplier on its rule rank (the quality loop's raises)
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
 };
 
 struct LittleBitLayerStat {
-  std::string name;            // GGUF weight name
+  std::string name;  // GGUF weight name
   int64_t out = 0, in = 0, rank = 0;
   int paths = 0;
   double bpw = 0;
-  double weight_error = 0;     // ||W - W_hat||_F / ||W||_F
+  double weight_error = 0;        // ||W - W_hat||_F / ||W||_F
   double output_error_init = -1;  // relative squared output error on calibration inputs, Dual-SVID start
   double output_error = -1;       // after refinement
   double block_error_init = -1;   // relative output error of the whole decoder block before block-output matching
@@ -90,9 +90,9 @@ struct LittleBitCompressResult {
   std::filesystem::path output_path;
   std::string format, source_model, architecture;
   double target_bpw = 0;
-  double achieved_bpw = 0;          // factorized linears, the paper's accounting
-  double linear_stored_bpw = 0;     // factorized linears, bytes actually stored (padding included)
-  double compression_ratio = 0;     // original file bytes / compressed file bytes
+  double achieved_bpw = 0;              // factorized linears, the paper's accounting
+  double linear_stored_bpw = 0;         // factorized linears, bytes actually stored (padding included)
+  double compression_ratio = 0;         // original file bytes / compressed file bytes
   double linear_reduction_vs_fp16 = 0;  // 16-bit bytes of the linears / their stored bytes
   uint64_t original_size_bytes = 0, compressed_size_bytes = 0;
   double duration_seconds = 0;
@@ -100,7 +100,7 @@ struct LittleBitCompressResult {
   bool validated = false;
   double perplexity_original = 0, perplexity_compressed = 0, perplexity_delta_pct = 0;
   bool quality_passed = true;
-  int rank_rounds = 0;              // extra compressions the quality loop needed
+  int rank_rounds = 0;  // extra compressions the quality loop needed
   std::vector<LittleBitLayerStat> layers;
 };
 
@@ -112,7 +112,7 @@ LIBQUANT_API LittleBitCompressResult littlebit_compress(const LittleBitCompressO
 // `littlebit info`: what the file holds.
 struct LittleBitInfo {
   std::filesystem::path file;
-  std::string format;               // "littlebit" or "gguf-ext"
+  std::string format;  // "littlebit" or "gguf-ext"
   uint32_t format_version = 0;
   std::string source_model, architecture, refinement;
   double target_bpw = 0, achieved_bpw = 0, compression_ratio = 0;
@@ -130,7 +130,7 @@ LIBQUANT_API LittleBitInfo littlebit_info(const std::filesystem::path& file);
 // gguf-ext file back to .littlebit.
 struct LittleBitConvertOptions {
   std::filesystem::path input, output;
-  std::string format;               // littlebit | gguf-ext | gguf-lossy
+  std::string format;  // littlebit | gguf-ext | gguf-lossy
   std::string gguf_type = "Q4_K_M";
   unsigned threads = 0;
   ProgressSink* progress = nullptr;

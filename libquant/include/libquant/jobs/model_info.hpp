@@ -21,16 +21,16 @@ struct TensorSummary {
 
 struct ModelInfo {
   std::string model_name;
-  std::string format;          // "hf" or "gguf"
-  std::string architecture;    // HF class, or GGUF general.architecture
+  std::string format;        // "hf" or "gguf"
+  std::string architecture;  // HF class, or GGUF general.architecture
   uint64_t parameter_count = 0;
   int64_t hidden_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0, vocab_size = 0;
-  int64_t num_experts = 0, num_experts_used = 0;  // mixture of experts (0: dense)
+  int64_t num_experts = 0, num_experts_used = 0;                                // mixture of experts (0: dense)
   int64_t ssm_heads = 0, ssm_head_dim = 0, ssm_state_size = 0, ssm_groups = 0;  // state-space layers (0: none)
   int64_t recurrent_layers = 0;  // hybrids: how many layers are linear attention (0: none, or all state-space)
-  std::string dtype;           // torch dtype, or GGUF file type name
-  std::string quantization;    // compressed-tensors scheme, e.g. "W8A8 int8 (activations dynamic per token)"; "" if none
-  uint64_t file_size = 0;      // bytes on disk (all shards)
+  std::string dtype;             // torch dtype, or GGUF file type name
+  std::string quantization;  // compressed-tensors scheme, e.g. "W8A8 int8 (activations dynamic per token)"; "" if none
+  uint64_t file_size = 0;    // bytes on disk (all shards)
   double bits_per_weight = 0;  // tensor bytes * 8 / parameters
   std::string note;            // why only this much is known (a family we cannot convert); "" otherwise
   std::vector<TensorSummary> tensors;

@@ -17,7 +17,7 @@ namespace libquant::jobs {
 struct QualityReportOptions {
   std::filesystem::path original, quantized, data;  // data empty: the bundled default text
   int64_t ctx = 512;
-  int64_t chunks = 16;         // chunks of the text evaluated (the contract's calibration samples)
+  int64_t chunks = 16;  // chunks of the text evaluated (the contract's calibration samples)
   bool include_layers = false;
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
@@ -25,10 +25,10 @@ struct QualityReportOptions {
 };
 
 struct LayerError {
-  std::string layer_name;      // "model.layers.N" (HF naming, as the contract shows)
+  std::string layer_name;  // "model.layers.N" (HF naming, as the contract shows)
   double mse = 0, max_error = 0;
-  double relative_error = 0;   // ||y_q - y|| / ||y - x||: error relative to the layer's own update
-  double bit_width = 0;        // bits per weight of the quantized layer's tensors
+  double relative_error = 0;  // ||y_q - y|| / ||y - x||: error relative to the layer's own update
+  double bit_width = 0;       // bits per weight of the quantized layer's tensors
   // How the block mixes tokens: "attention", "linear_attention" (Qwen3.5's gated DeltaNet) or
   // "state_space" (Mamba-2), so that hybrids show each kind's error apart.
   std::string mixer = "attention";

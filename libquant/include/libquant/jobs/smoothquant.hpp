@@ -18,32 +18,32 @@
 namespace libquant::jobs {
 
 struct SmoothQuantJobOptions {
-  std::filesystem::path model;                 // HF directory or GGUF file
-  std::filesystem::path output;                // checkpoint directory to create
-  bool smooth = true;                          // false: naive W8A8
-  std::optional<double> alpha = 0.5;           // nullopt: per-group search
-  bool static_activations = false;             // per-tensor activation scales instead of dynamic per token
-  bool smooth_down = false;                    // also smooth down_proj's input (through up_proj)
-  std::filesystem::path calibration_data;      // empty: the bundled default text
+  std::filesystem::path model;             // HF directory or GGUF file
+  std::filesystem::path output;            // checkpoint directory to create
+  bool smooth = true;                      // false: naive W8A8
+  std::optional<double> alpha = 0.5;       // nullopt: per-group search
+  bool static_activations = false;         // per-tensor activation scales instead of dynamic per token
+  bool smooth_down = false;                // also smooth down_proj's input (through up_proj)
+  std::filesystem::path calibration_data;  // empty: the bundled default text
   int64_t calibration_samples = 512;
   int64_t seq_len = 512;
-  int64_t batch = 4;                           // sequences per forward pass
-  int64_t search_rows = 512;                   // activation rows per group for --alpha auto
-  uint64_t max_shard_bytes = 5'000'000'000;    // as transformers' save_pretrained default
+  int64_t batch = 4;                         // sequences per forward pass
+  int64_t search_rows = 512;                 // activation rows per group for --alpha auto
+  uint64_t max_shard_bytes = 5'000'000'000;  // as transformers' save_pretrained default
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
 };
 
 struct SmoothQuantJobResult {
   std::filesystem::path output;
-  std::vector<std::filesystem::path> files;    // everything written, relative to output
+  std::vector<std::filesystem::path> files;  // everything written, relative to output
   uint64_t original_bytes = 0, output_bytes = 0;
   int64_t calibration_samples = 0, calibration_tokens = 0;
-  std::vector<methods::GroupPlan> groups;      // the smoothing decisions
+  std::vector<methods::GroupPlan> groups;                 // the smoothing decisions
   std::vector<methods::AlphaCandidate> alpha_candidates;  // --alpha auto: whole-model candidates and their KL
   int64_t quantized_linears = 0;
-  std::string activation_scheme;               // "dynamic per token" / "static per tensor"
-  std::vector<std::string> notes;              // things the user should know (e.g. tokenizer not written)
+  std::string activation_scheme;   // "dynamic per token" / "static per tensor"
+  std::vector<std::string> notes;  // things the user should know (e.g. tokenizer not written)
   double duration_seconds = 0;
 };
 

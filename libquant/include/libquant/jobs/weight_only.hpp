@@ -32,41 +32,41 @@ enum class WeightOnlyMethod { Gptq, Awq, Rtn };
 enum class WeightOnlyLayout { CompressedTensors, Gptq, Awq };
 
 struct WeightOnlyJobOptions {
-  std::filesystem::path model;                 // HF directory or GGUF file
-  std::filesystem::path output;                // checkpoint directory to create
+  std::filesystem::path model;   // HF directory or GGUF file
+  std::filesystem::path output;  // checkpoint directory to create
   WeightOnlyMethod method = WeightOnlyMethod::Gptq;
   WeightOnlyLayout layout = WeightOnlyLayout::CompressedTensors;
-  int bits = 4;                                // 2, 3, 4 or 8
-  int64_t group_size = 128;                    // -1: per output channel
+  int bits = 4;              // 2, 3, 4 or 8
+  int64_t group_size = 128;  // -1: per output channel
   bool symmetric = true;
   methods::ActOrder act_order = methods::ActOrder::None;  // None or Static (Group needs g_idx readers)
-  double damp = 0.01;                          // GPTQ dampening, fraction of the mean Hessian diagonal
-  int64_t block = 128;                         // GPTQ lazy-update block
-  int awq_grid = 20;                           // AWQ: grid points per group
-  int64_t awq_search_samples = 16;             // AWQ: calibration sequences the block error is scored on
-  std::filesystem::path calibration_data;      // empty: the bundled default text
+  double damp = 0.01;                                     // GPTQ dampening, fraction of the mean Hessian diagonal
+  int64_t block = 128;                                    // GPTQ lazy-update block
+  int awq_grid = 20;                                      // AWQ: grid points per group
+  int64_t awq_search_samples = 16;                        // AWQ: calibration sequences the block error is scored on
+  std::filesystem::path calibration_data;                 // empty: the bundled default text
   int64_t calibration_samples = 128;
   int64_t seq_len = 512;
-  int64_t batch = 4;                           // sequences per forward pass
+  int64_t batch = 4;  // sequences per forward pass
   uint64_t max_shard_bytes = 5'000'000'000;
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
 };
 
 struct WeightOnlyLinear {
-  std::string name;          // GGUF name, "blk.0.attn_q.weight"
-  double loss = 0;           // GPTQ's error estimate (0 for RTN)
-  double damp = 0;           // damping that made the Hessian invertible
+  std::string name;  // GGUF name, "blk.0.attn_q.weight"
+  double loss = 0;   // GPTQ's error estimate (0 for RTN)
+  double damp = 0;   // damping that made the Hessian invertible
   int64_t dead_columns = 0;
 };
 
 // One AWQ balance group's choice.
 struct AwqChoice {
-  std::string smooth;        // the tensor that absorbed 1/s ("blk.0.attn_norm.weight", "blk.0.ffn_up.weight")
-  double ratio = 0;          // the grid exponent chosen
-  bool duo = false;          // with the weight term
-  double error = 0;          // block output MSE at the choice
-  double error_unscaled = 0; // the same without scaling (plain rounding)
+  std::string smooth;         // the tensor that absorbed 1/s ("blk.0.attn_norm.weight", "blk.0.ffn_up.weight")
+  double ratio = 0;           // the grid exponent chosen
+  bool duo = false;           // with the weight term
+  double error = 0;           // block output MSE at the choice
+  double error_unscaled = 0;  // the same without scaling (plain rounding)
   std::vector<float> scales;
 };
 
@@ -76,8 +76,8 @@ struct WeightOnlyJobResult {
   uint64_t original_bytes = 0, output_bytes = 0;
   int64_t calibration_samples = 0, calibration_tokens = 0;
   std::vector<WeightOnlyLinear> linears;
-  std::vector<AwqChoice> awq;                  // AWQ only
-  std::string scheme;                          // "W4A16 symmetric, groups of 128"
+  std::vector<AwqChoice> awq;  // AWQ only
+  std::string scheme;          // "W4A16 symmetric, groups of 128"
   std::vector<std::string> notes;
   double duration_seconds = 0;
 };

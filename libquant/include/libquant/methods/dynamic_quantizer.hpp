@@ -27,8 +27,8 @@ namespace libquant::methods {
 // One candidate encoding of a tensor.
 struct QuantOption {
   DType type;
-  uint64_t bytes = 0;   // stored bytes, padded to the GGUF alignment
-  double error = 0;     // importance-weighted squared error over the whole tensor
+  uint64_t bytes = 0;  // stored bytes, padded to the GGUF alignment
+  double error = 0;    // importance-weighted squared error over the whole tensor
 };
 
 // An allocatable tensor with its candidates (ascending bytes).
@@ -41,7 +41,7 @@ struct TensorOptions {
 
 struct BitAllocation {
   std::map<std::string, DType> types;
-  uint64_t bytes = 0;   // sum of the chosen options' bytes (<= budget)
+  uint64_t bytes = 0;  // sum of the chosen options' bytes (<= budget)
   double damage = 0;
 };
 

@@ -33,8 +33,8 @@ enum class ActOrder { None, Static, Group };
 
 struct GptqOptions {
   IntWeightScheme scheme;
-  double damp = 0.01;        // added to H's diagonal, as a fraction of its mean
-  int64_t block = 128;       // columns per lazy-update block
+  double damp = 0.01;   // added to H's diagonal, as a fraction of its mean
+  int64_t block = 128;  // columns per lazy-update block
   ActOrder act_order = ActOrder::None;
 };
 

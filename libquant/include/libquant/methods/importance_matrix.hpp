@@ -17,10 +17,10 @@
 namespace libquant::methods {
 
 struct LIBQUANT_API ImatrixEntry {
-  std::string name;           // GGUF weight name, e.g. "blk.0.attn_q.weight"
-  std::vector<float> sums;    // per input column: sum of x^2 (f32, accumulated in token order as llama.cpp)
-  int64_t count = 0;          // activation rows (tokens) seen
-  int64_t ncall = 0;          // forward calls that contributed (chunks)
+  std::string name;         // GGUF weight name, e.g. "blk.0.attn_q.weight"
+  std::vector<float> sums;  // per input column: sum of x^2 (f32, accumulated in token order as llama.cpp)
+  int64_t count = 0;        // activation rows (tokens) seen
+  int64_t ncall = 0;        // forward calls that contributed (chunks)
   // A stacked expert weight ("blk.0.ffn_up_exps.weight"): the rows each
   // expert saw; `sums` then holds one run of columns per expert and `count`
   // their total. Empty for every other weight.
@@ -38,7 +38,8 @@ class LIBQUANT_API ImportanceMatrix {
   // number of chunks batched together), so that ncall matches llama-imatrix.
   void accumulate(std::string_view weight, const float* x, int64_t rows, int64_t cols, int64_t calls = 1);
   // The same for the rows expert `expert` (of `n_experts`) of a stacked expert weight receives.
-  void accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows, int64_t cols);
+  void accumulate_expert(std::string_view weight, int expert, int n_experts, const float* x, int64_t rows,
+                         int64_t cols);
   // Adds another matrix's statistics (same columns required per weight).
   void merge(const ImportanceMatrix& other);
 

@@ -14,8 +14,8 @@
 namespace libquant::methods {
 
 struct IntWeightScheme {
-  int bits = 4;                    // 2, 3, 4 or 8
-  int64_t group_size = 128;        // columns sharing a scale; -1: one scale per row ("channel")
+  int bits = 4;              // 2, 3, 4 or 8
+  int64_t group_size = 128;  // columns sharing a scale; -1: one scale per row ("channel")
   bool symmetric = true;
   DType scale_dtype = DType::F32;  // what the checkpoint stores scales in (F32, F16, BF16)
 
@@ -35,10 +35,10 @@ LIBQUANT_API bool group_size_fits(const IntWeightScheme& s, int64_t cols) noexce
 struct LIBQUANT_API IntWeight {
   int64_t rows = 0, cols = 0;
   IntWeightScheme scheme;
-  std::vector<int8_t> q;        // [rows, cols] in [qmin, qmax]
-  std::vector<float> scales;    // [rows, groups], values exactly representable in scheme.scale_dtype
-  std::vector<int8_t> zeros;    // [rows, groups] in [qmin, qmax]; empty when symmetric
-  std::vector<int32_t> g_idx;   // [cols]: the group of each column; empty: column c is in group c / group size
+  std::vector<int8_t> q;       // [rows, cols] in [qmin, qmax]
+  std::vector<float> scales;   // [rows, groups], values exactly representable in scheme.scale_dtype
+  std::vector<int8_t> zeros;   // [rows, groups] in [qmin, qmax]; empty when symmetric
+  std::vector<int32_t> g_idx;  // [cols]: the group of each column; empty: column c is in group c / group size
 
   int64_t groups() const noexcept { return scheme.groups(cols); }
   int64_t group_of(int64_t c) const noexcept;

@@ -31,8 +31,8 @@ using cpu::littlebit_bpw;
 // The rank the paper's rule gives for a target: (m n t - 16 P (m + n)) /
 // (P (m + n + 16)), times kv_factor, truncated to a multiple of 8, at least
 // min_rank (and at most min(m, n)).
-LIBQUANT_API int64_t littlebit_rank_for_bpw(int64_t m, int64_t n, double target_bpw, int paths,
-                                            double kv_factor = 1.0, int64_t min_rank = kLittleBitMinRank) noexcept;
+LIBQUANT_API int64_t littlebit_rank_for_bpw(int64_t m, int64_t n, double target_bpw, int paths, double kv_factor = 1.0,
+                                            int64_t min_rank = kLittleBitMinRank) noexcept;
 
 using cpu::LittleBitFactors;
 using cpu::LittleBitPath;
@@ -53,7 +53,7 @@ struct LittleBitInitOptions {
 // Dual-SVID of w [m, n] (and of its residual after the binarized first
 // path). Throws Error(FactorizationFailed) for non-finite weights.
 LIBQUANT_API std::vector<LittleBitLatent> dual_svid_init(const float* w, int64_t m, int64_t n,
-                                                        const LittleBitInitOptions& opts);
+                                                         const LittleBitInitOptions& opts);
 // Signs of the latents, scales rounded to f16.
 LIBQUANT_API LittleBitPath binarize(const LittleBitLatent& p);
 LIBQUANT_API LittleBitFactors binarize(const std::vector<LittleBitLatent>& paths);

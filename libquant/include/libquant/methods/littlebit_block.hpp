@@ -28,7 +28,7 @@ struct LittleBitBlockOptions {
   // so latents move far less, or not at all with latent_lr = 0.
   double lr = 0.03;
   double latent_lr = 0.0;
-  double smooth_k = 1.0;   // smooth-sign sharpness (in units of the latent RMS)
+  double smooth_k = 1.0;  // smooth-sign sharpness (in units of the latent RMS)
 };
 
 struct LittleBitBlockStats {
@@ -44,8 +44,8 @@ struct LittleBitBlockStats {
 // position 0. Throws Error(UnsupportedConversion) for blocks with q/k norms.
 LIBQUANT_API LittleBitBlockStats refine_littlebit_block(const model::TensorSource& model, int layer,
                                                         const std::array<std::vector<LittleBitLatent>*, 7>& linears,
-                                                        const float* x, const float* target, int64_t batch,
-                                                        int64_t seq, const LittleBitBlockOptions& opts);
+                                                        const float* x, const float* target, int64_t batch, int64_t seq,
+                                                        const LittleBitBlockOptions& opts);
 
 // The same relative error for dense weights (the original model's, or a
 // reconstruction), in the order above, each row-major [out, in].

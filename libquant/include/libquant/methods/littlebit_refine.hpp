@@ -18,13 +18,13 @@ namespace libquant::methods {
 
 struct LittleBitRefineOptions {
   int steps = 100;
-  double lr = 0.05;        // Adam step, relative to each tensor's RMS at the start
-  double smooth_k = 1.0;   // sharpness of the smooth sign (in units of the latent RMS)
-  bool train_signs = true; // false: scales only
+  double lr = 0.05;         // Adam step, relative to each tensor's RMS at the start
+  double smooth_k = 1.0;    // sharpness of the smooth sign (in units of the latent RMS)
+  bool train_signs = true;  // false: scales only
   // Rows per step: 0 = all of them, unless a full step would cost more than
   // 2e9 multiply-adds (K r (m + n)); then minibatches of 512 random rows.
   int64_t batch_rows = 0;
-  uint64_t seed = 0;       // minibatch selection
+  uint64_t seed = 0;  // minibatch selection
 };
 
 struct LittleBitRefineStats {
@@ -34,8 +34,8 @@ struct LittleBitRefineStats {
 };
 
 // z [K, n] row-major calibration inputs; null means Z = I (weight space).
-LIBQUANT_API LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const float* w,
-                                                   const float* z, int64_t K, const LittleBitRefineOptions& opts);
+LIBQUANT_API LittleBitRefineStats refine_littlebit(std::vector<LittleBitLatent>& paths, const float* w, const float* z,
+                                                   int64_t K, const LittleBitRefineOptions& opts);
 
 // The relative output error of binarized factors on z (as above).
 LIBQUANT_API double littlebit_output_error(const LittleBitFactors& f, const float* w, const float* z, int64_t K);

@@ -18,8 +18,9 @@
 namespace libquant::methods {
 
 struct ProfileRule {
-  std::string pattern;       // RE2 regex searched in the tensor name ("" = any); core/pattern.hpp
-  std::string tensor_class;  // attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down|attention|mlp|token_embd|output ("" = any)
+  std::string pattern;  // RE2 regex searched in the tensor name ("" = any); core/pattern.hpp
+  // attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down, attention, mlp, token_embd, output ("" = any)
+  std::string tensor_class;
   std::optional<int> first_layer, last_layer;  // inclusive; negative counts from the end (-1 = last layer)
   DType type = DType::Q4_K;
 };
@@ -27,7 +28,7 @@ struct ProfileRule {
 struct QuantProfile {
   std::string name;
   std::string description;
-  std::string strategy = "custom";  // attention_high | balanced | compression_max | custom
+  std::string strategy = "custom";    // attention_high | balanced | compression_max | custom
   std::optional<DType> default_type;  // for quantizable tensors no rule matches (none: the reference mixture's)
   std::vector<ProfileRule> rules;     // first match wins
   std::optional<double> target_bpw;   // allocate automatically under this size (rules then pin what they match)

@@ -70,12 +70,12 @@ LIBQUANT_API double w8a8_output_error(std::span<const Tensor* const> weights, co
                                       int64_t cols, std::span<const float> s, ThreadPool& pool);
 
 struct SmoothQuantOptions {
-  bool smooth = true;                  // false: plain W8A8 ("naive")
-  std::optional<double> alpha = 0.5;   // nullopt: per-group search ("auto")
-  std::vector<double> alpha_grid;      // empty: 0, 0.05, ..., 1
-  bool static_activations = false;     // per-tensor activation scales from calibration
-  bool smooth_down = false;            // also smooth down_proj's input through up_proj's rows (always on for the search)
-  int64_t sample_rows = 512;           // activation rows per group kept for the search
+  bool smooth = true;                 // false: plain W8A8 ("naive")
+  std::optional<double> alpha = 0.5;  // nullopt: per-group search ("auto")
+  std::vector<double> alpha_grid;     // empty: 0, 0.05, ..., 1
+  bool static_activations = false;    // per-tensor activation scales from calibration
+  bool smooth_down = false;           // also smooth down_proj's input through up_proj's rows (always on for the search)
+  int64_t sample_rows = 512;          // activation rows per group kept for the search
   // The search's second step: these alphas applied to every group (each must
   // be on alpha_grid), no smoothing, and the per-group choices are compared by
   // the whole W8A8 model's KL divergence from the float model on
@@ -87,10 +87,10 @@ struct SmoothQuantOptions {
 
 struct GroupPlan {
   SmoothingGroup group;
-  std::optional<double> alpha;    // nullopt: left unsmoothed (the search's choice, or naive)
-  std::vector<float> scales;      // s (empty when unsmoothed)
-  double error = -1;              // W8A8 output error at the choice (auto only)
-  double error_unsmoothed = -1;   // the same without smoothing (auto only)
+  std::optional<double> alpha;   // nullopt: left unsmoothed (the search's choice, or naive)
+  std::vector<float> scales;     // s (empty when unsmoothed)
+  double error = -1;             // W8A8 output error at the choice (auto only)
+  double error_unsmoothed = -1;  // the same without smoothing (auto only)
 };
 
 // One whole-model candidate of the search and its mean KL divergence.
@@ -100,8 +100,8 @@ struct AlphaCandidate {
 };
 
 struct Int8Weight {
-  std::vector<int8_t> q;          // [rows, cols]
-  std::vector<float> scales;      // per row
+  std::vector<int8_t> q;      // [rows, cols]
+  std::vector<float> scales;  // per row
 };
 
 class LIBQUANT_API SmoothQuantQuantizer {

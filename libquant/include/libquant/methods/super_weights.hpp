@@ -21,13 +21,13 @@ namespace libquant::methods {
 class ImportanceMatrix;
 
 struct SuperWeight {
-  std::string tensor;        // "blk.1.ffn_down.weight"
+  std::string tensor;  // "blk.1.ffn_down.weight"
   int layer = 0;
-  int64_t row = 0, col = 0;  // W[row, col]: row = output (hidden) channel, col = input (intermediate) channel
-  float value = 0;           // the weight
-  float activation = 0;      // |ffn_down output| at the spike
+  int64_t row = 0, col = 0;    // W[row, col]: row = output (hidden) channel, col = input (intermediate) channel
+  float value = 0;             // the weight
+  float activation = 0;        // |ffn_down output| at the spike
   float input_activation = 0;  // |ffn_down input| in column col at that token
-  float share = 0;           // fraction of the output spike this one product makes
+  float share = 0;             // fraction of the output spike this one product makes
   // "activation_spike": found by its super activation in the pass;
   // "isolated_weight": a scalar >= min_isolation x the median magnitude of
   // both its row and its column (activation = |w| x the column's max |x|).
@@ -62,8 +62,8 @@ class LIBQUANT_API SuperWeightFinder final : public calib::LinearHook {
     std::vector<float> x;  // the ffn_down input row at the spiking token
   };
   struct LayerStats {
-    std::vector<float> channel_max;  // per output channel, max |y| over tokens
-    std::vector<float> input_max;    // per input channel, max |x| over tokens
+    std::vector<float> channel_max;   // per output channel, max |y| over tokens
+    std::vector<float> input_max;     // per input channel, max |x| over tokens
     std::map<int64_t, Spike> spikes;  // per output channel: its largest spike
   };
   void isolated_outliers(int layer, const std::string& name, const float* W, int64_t rows, int64_t cols,
@@ -79,7 +79,7 @@ class LIBQUANT_API SuperWeightFinder final : public calib::LinearHook {
 // of its top ceil(coverage * numel) entries by |w| * sqrt(mean x^2 of the column).
 struct SaliencyMask {
   double coverage = 0;
-  std::map<std::string, std::vector<int64_t>> indices;  // per tensor, ascending
+  std::map<std::string, std::vector<int64_t>> indices;        // per tensor, ascending
   std::map<std::string, std::pair<int64_t, int64_t>> shapes;  // rows, cols
   int64_t total() const;
 };

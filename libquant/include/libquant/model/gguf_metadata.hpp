@@ -13,8 +13,8 @@
 namespace libquant::model {
 
 // llama.cpp's file types (general.file_type) live with the GGUF codecs.
-using gguf::LlamaFileType;
 using gguf::file_type_name;
+using gguf::LlamaFileType;
 
 // general.* + architecture keys + `tokenizer` keys, in llama.cpp converter order.
 LIBQUANT_API std::vector<io::GgufKv> build_gguf_metadata(const ModelConfig& cfg, LlamaFileType file_type,

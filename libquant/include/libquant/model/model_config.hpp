@@ -15,25 +15,25 @@
 namespace libquant::model {
 
 struct ArchitectureInfo {
-  std::string_view hf_class;    // "LlamaForCausalLM"
-  std::string_view gguf_arch;   // "llama"
-  bool permute_qk;              // llama.cpp's converter permutes Q/K rows for this family
-  bool qkv_bias;                // Qwen2
-  bool qk_norm;                 // Qwen3, Gemma 3
-  bool hf_checkpoints = true;   // HF config.json + safetensors are read and converted (else GGUF files only)
-  bool post_norms = false;      // norms on the attention and FFN outputs (post_attention_norm, post_ffw_norm)
-  bool gelu = false;            // GeGLU (GELU, tanh approximation) instead of SwiGLU
-  bool scaled_embedding = false;  // embeddings times sqrt(hidden_size) (Gemma)
-  bool unit_offset_norms = false; // HF norm weights hold w, the model scales by 1 + w (Gemma; GGUF stores 1 + w)
-  bool gemma_layout = false;    // Gemma's config keys, GGUF attention keys and SentencePiece flags
-  bool pre_norms = true;        // norms on the attention and FFN inputs (OLMo 2 has none)
-  bool qk_norm_whole = false;   // q/k norms span all heads at once (OLMo 2), not one head
-  bool layer_norm = false;      // mean-centred LayerNorm without bias instead of RMSNorm (Command-R)
-  bool parallel_block = false;  // attention and FFN read one normed input, both add to the residual (Command-R)
-  bool interleaved_rope = false;  // HF itself rotates adjacent pairs, as llama.cpp's NORM RoPE (Command-R)
-  bool fused_projections = false; // one Q|K|V weight (attn_qkv) and one gate|up weight (ffn_up) (Phi-3)
-  bool multipliers = false;     // embedding / residual / attention / logit multipliers in the config (Granite)
-  bool ssm = false;             // every layer a Mamba-2 state-space mixer: no attention, no FFN (ModelConfig::ssm_*)
+  std::string_view hf_class;       // "LlamaForCausalLM"
+  std::string_view gguf_arch;      // "llama"
+  bool permute_qk;                 // llama.cpp's converter permutes Q/K rows for this family
+  bool qkv_bias;                   // Qwen2
+  bool qk_norm;                    // Qwen3, Gemma 3
+  bool hf_checkpoints = true;      // HF config.json + safetensors are read and converted (else GGUF files only)
+  bool post_norms = false;         // norms on the attention and FFN outputs (post_attention_norm, post_ffw_norm)
+  bool gelu = false;               // GeGLU (GELU, tanh approximation) instead of SwiGLU
+  bool scaled_embedding = false;   // embeddings times sqrt(hidden_size) (Gemma)
+  bool unit_offset_norms = false;  // HF norm weights hold w, the model scales by 1 + w (Gemma; GGUF stores 1 + w)
+  bool gemma_layout = false;       // Gemma's config keys, GGUF attention keys and SentencePiece flags
+  bool pre_norms = true;           // norms on the attention and FFN inputs (OLMo 2 has none)
+  bool qk_norm_whole = false;      // q/k norms span all heads at once (OLMo 2), not one head
+  bool layer_norm = false;         // mean-centred LayerNorm without bias instead of RMSNorm (Command-R)
+  bool parallel_block = false;     // attention and FFN read one normed input, both add to the residual (Command-R)
+  bool interleaved_rope = false;   // HF itself rotates adjacent pairs, as llama.cpp's NORM RoPE (Command-R)
+  bool fused_projections = false;  // one Q|K|V weight (attn_qkv) and one gate|up weight (ffn_up) (Phi-3)
+  bool multipliers = false;        // embedding / residual / attention / logit multipliers in the config (Granite)
+  bool ssm = false;                // every layer a Mamba-2 state-space mixer: no attention, no FFN (ModelConfig::ssm_*)
   // Qwen3.5: gated-DeltaNet linear attention in the layers ModelConfig::recurrent_layers marks, full
   // attention elsewhere, each followed by the FFN; (1 + w) norms except the DeltaNet's output norm.
   bool gated_delta_net = false;
@@ -55,14 +55,14 @@ LIBQUANT_API const ArchitectureInfo* find_architecture_by_gguf(std::string_view 
 LIBQUANT_API std::string supported_architectures();
 
 struct ModelConfig {
-  std::string architecture;     // HF class name
-  std::string model_type;       // HF model_type ("llama")
+  std::string architecture;  // HF class name
+  std::string model_type;    // HF model_type ("llama")
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;
   int64_t num_layers = 0;
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;
-  int64_t head_dim = 0;         // defaults to hidden_size / num_heads
+  int64_t head_dim = 0;  // defaults to hidden_size / num_heads
   int64_t vocab_size = 0;
   int64_t max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
@@ -77,9 +77,9 @@ struct ModelConfig {
   int64_t sliding_window = 0;
   std::vector<uint8_t> local_layers;
   double rope_theta_local = 10000.0;
-  double attention_scale = 0.0;         // query scale (0: 1/sqrt(head_dim))
-  double final_logit_softcap = 0.0;     // logits = c * tanh(logits / c) when > 0
-  double attn_logit_softcap = 0.0;      // the same on the attention scores (Gemma 2)
+  double attention_scale = 0.0;      // query scale (0: 1/sqrt(head_dim))
+  double final_logit_softcap = 0.0;  // logits = c * tanh(logits / c) when > 0
+  double attn_logit_softcap = 0.0;   // the same on the attention scores (Gemma 2)
   bool is_local_layer(int64_t l) const noexcept {
     return l >= 0 && static_cast<size_t>(l) < local_layers.size() && local_layers[static_cast<size_t>(l)] != 0;
   }
@@ -93,7 +93,7 @@ struct ModelConfig {
   double rope_attn_factor = 1.0;
   int64_t rotary_dims() const noexcept { return rope_dims > 0 ? rope_dims : head_dim; }
   bool attention_bias = false;
-  std::string torch_dtype;      // as written in config.json ("float32")
+  std::string torch_dtype;  // as written in config.json ("float32")
   std::optional<int64_t> bos_token_id, eos_token_id, pad_token_id;
   std::string quantization_config;  // config.json's quantization_config as JSON text ("" when absent)
   // Mixture of experts (num_experts == 0: a dense FFN). Each token's FFN is
@@ -126,7 +126,9 @@ struct ModelConfig {
   // Multi-token-prediction blocks (Qwen3.5's mtp.*): GGUF stores them as blocks num_layers ..
   // num_layers + nextn_layers - 1 after the model's own; the forward pass does not run them.
   int64_t nextn_layers = 0;
-  int64_t total_blocks() const noexcept { return num_layers + nextn_layers; }  // Qwen3.5's config key, kept for GGUF (the layers are in recurrent_layers)
+  int64_t total_blocks() const noexcept {
+    return num_layers + nextn_layers;
+  }  // Qwen3.5's config key, kept for GGUF (the layers are in recurrent_layers)
   // Multimodal RoPE sections (Qwen3.5 writes them; text positions make them plain RoPE).
   std::vector<int64_t> rope_sections;
   int64_t ssm_head_dim() const noexcept { return ssm_heads > 0 ? ssm_inner_size / ssm_heads : 0; }

@@ -54,9 +54,9 @@ LIBQUANT_API QkPermute qk_permute_kind(std::string_view gguf_name) noexcept;
 // `n_heads` is the number of heads the tensor spans (n_head for Q, n_head_kv
 // for K). Works on rows of `row_bytes` bytes, so any dtype (or a bias vector
 // with row_bytes = element size) can be permuted. dst must not alias src.
-LIBQUANT_API void permute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows,
-                                  size_t row_bytes, int64_t n_heads);
-LIBQUANT_API void unpermute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows,
-                                    size_t row_bytes, int64_t n_heads);
+LIBQUANT_API void permute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows, size_t row_bytes,
+                                  int64_t n_heads);
+LIBQUANT_API void unpermute_qk_rows(const std::byte* src, std::byte* dst, int64_t n_rows, size_t row_bytes,
+                                    int64_t n_heads);
 
 }  // namespace libquant::model

@@ -18,7 +18,7 @@
 namespace libquant::model {
 
 struct SourceTensor {
-  std::string name;       // GGUF name
+  std::string name;         // GGUF name
   std::string source_name;  // name in the file it comes from
   DType dtype;
   Shape shape;
@@ -71,7 +71,6 @@ class LIBQUANT_API TensorSource {
 // .littlebit file (recognised by its magic; see model/littlebit_source.hpp).
 // Throws Error(ModelNotFound) when the path does not exist.
 LIBQUANT_API std::unique_ptr<TensorSource> open_tensor_source(const std::filesystem::path& path);
-
 
 // Accessors for the format-specific parts (nullptr when the source is of the other kind).
 LIBQUANT_API const ModelConfig* hf_config(const TensorSource& s) noexcept;

@@ -32,9 +32,9 @@ std::pair<size_t, size_t> window(std::string_view t, size_t c) {
 
 }  // namespace
 
-std::vector<int32_t> encode_in_pieces(
-    std::string_view text, size_t min_tokens,
-    const std::function<std::vector<int32_t>(std::string_view, bool)>& encode_plain, bool* whole) {
+std::vector<int32_t> encode_in_pieces(std::string_view text, size_t min_tokens,
+                                      const std::function<std::vector<int32_t>(std::string_view, bool)>& encode_plain,
+                                      bool* whole) {
   std::vector<int32_t> out;
   size_t at = 0, piece = kFirstPiece;
   while (at < text.size()) {

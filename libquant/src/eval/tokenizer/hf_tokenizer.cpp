@@ -37,8 +37,10 @@ TokenizerConfig read_tokenizer_config(const fs::path& dir) {
   auto token = [&](const char* key, std::optional<std::string>& out) {
     std::string_view t;
     simdjson::dom::object obj;
-    if (!o[key].get_string().get(t)) out = std::string(t);
-    else if (!o[key].get_object().get(obj) && !obj["content"].get_string().get(t)) out = std::string(t);
+    if (!o[key].get_string().get(t))
+      out = std::string(t);
+    else if (!o[key].get_object().get(obj) && !obj["content"].get_string().get(t))
+      out = std::string(t);
   };
   token("bos_token", tc.bos), token("eos_token", tc.eos), token("unk_token", tc.unk);
   token("sep_token", tc.sep), token("pad_token", tc.pad), token("cls_token", tc.cls);
@@ -52,7 +54,8 @@ void append_special(std::vector<GgufKv>& kvs, const char* key, std::optional<int
 
 namespace {
 
-std::vector<GgufKv> sentencepiece_kvs(const fs::path& model_path, const model::ModelConfig& cfg, const TokenizerConfig& tc) {
+std::vector<GgufKv> sentencepiece_kvs(const fs::path& model_path, const model::ModelConfig& cfg,
+                                      const TokenizerConfig& tc) {
   sentencepiece::SentencePieceProcessor sp;
   if (!sp.Load(model_path.string()).ok()) bad_tokenizer(model_path, "not a SentencePiece model");
   const int n = sp.GetPieceSize();
@@ -64,8 +67,11 @@ std::vector<GgufKv> sentencepiece_kvs(const fs::path& model_path, const model::M
   for (int i = 0; i < n; ++i) {
     tokens.push_back(sp.IdToPiece(i));
     scores.push_back(sp.GetScore(i));
-    types.push_back(sp.IsUnknown(i) ? kUnknown : sp.IsControl(i) ? kControl : sp.IsUnused(i) ? kUnused
-                    : sp.IsByte(i) ? kByte : kNormal);
+    types.push_back(sp.IsUnknown(i)   ? kUnknown
+                    : sp.IsControl(i) ? kControl
+                    : sp.IsUnused(i)  ? kUnused
+                    : sp.IsByte(i)    ? kByte
+                                      : kNormal);
   }
   // The model's embedding may be larger than the tokenizer: pad like the converter.
   for (size_t i = static_cast<size_t>(n); i < n_total; ++i) {

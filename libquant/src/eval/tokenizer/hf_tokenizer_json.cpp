@@ -163,7 +163,8 @@ std::vector<std::string> read_merges(const fs::path& path, const object& model) 
         merges.emplace_back(s);
       } else if (!e.get_array().get(pair) && pair.size() == 2) {
         std::string_view a, b;
-        if ((*pair.begin()).get_string().get(a) || pair.at(1).get_string().get(b)) bad_tokenizer(path, "malformed merge");
+        if ((*pair.begin()).get_string().get(a) || pair.at(1).get_string().get(b))
+          bad_tokenizer(path, "malformed merge");
         // Spaces inside a part are written as U+0120, as the converter does.
         std::string joined;
         for (std::string_view part : {a, b}) {
@@ -191,7 +192,6 @@ std::map<int64_t, std::string> vocab_object(const fs::path& path, const object& 
   }
   return base;
 }
-
 
 // The split patterns of the pre-tokenizer, in llama.cpp's spelling; nullopt
 // when a component has no pattern equivalent.
@@ -276,8 +276,10 @@ void metaspace_prefix(element pre, bool& space_prefix) {
     std::string_view scheme;
     bool add = false;
     if (type_of(e) != "Metaspace") return;
-    if (!e["prepend_scheme"].get_string().get(scheme)) space_prefix = scheme != "never";
-    else if (!e["add_prefix_space"].get_bool().get(add)) space_prefix = add;
+    if (!e["prepend_scheme"].get_string().get(scheme))
+      space_prefix = scheme != "never";
+    else if (!e["add_prefix_space"].get_bool().get(add))
+      space_prefix = add;
   });
 }
 
@@ -328,12 +330,13 @@ std::vector<GgufKv> spm_bpe_kvs(const fs::path& path, const object& root, const 
   if (!root["normalizer"].get(norm))
     for_each_component(norm, "normalizers", [&](element e) {
       std::string_view with;
-      if (type_of(e) == "Prepend" && !e["prepend"].get_string().get(with) && with == "\xe2\x96\x81") space_prefix = true;
+      if (type_of(e) == "Prepend" && !e["prepend"].get_string().get(with) && with == "\xe2\x96\x81")
+        space_prefix = true;
     });
   if (!root["pre_tokenizer"].get(pre)) metaspace_prefix(pre, space_prefix);
   std::vector<GgufKv> kvs = scored_vocabulary("llama", p, space_prefix);
-  append_special(kvs, "unknown_token_id", id_of(p, unk_text.empty() ? std::nullopt : std::optional<std::string>(unk_text)),
-                 p.tokens.size());
+  append_special(kvs, "unknown_token_id",
+                 id_of(p, unk_text.empty() ? std::nullopt : std::optional<std::string>(unk_text)), p.tokens.size());
   append_specials(kvs, p, root, cfg, tc);
   return kvs;
 }
@@ -347,7 +350,7 @@ std::vector<GgufKv> wordpiece_kvs(const fs::path& path, const object& root, cons
   std::vector<GgufKv> kvs;
   kvs.push_back({"tokenizer.ggml.model", GgufValue::str("bert")});
   kvs.push_back({"tokenizer.ggml.pre", GgufValue::str("default")});
-  append_specials(kvs, p, root, cfg, tc);  // by the HF texts, before the phantom spaces
+  append_specials(kvs, p, root, cfg, tc);         // by the HF texts, before the phantom spaces
   for (size_t i = 0; i < p.tokens.size(); ++i) {  // llama.cpp's WPM marks word starts, not continuations
     if (p.types[i] == kControl) continue;
     std::string& t = p.tokens[i];
@@ -398,7 +401,8 @@ std::vector<GgufKv> unigram_kvs(const fs::path& path, const object& root, const 
   if (!root["normalizer"].get(norm)) {
     for_each_component(norm, "normalizers", [&](element e) {
       std::string_view b64, re, with;
-      if (type_of(e) == "Precompiled" && !e["precompiled_charsmap"].get_string().get(b64)) charsmap = base64_decode(path, b64);
+      if (type_of(e) == "Precompiled" && !e["precompiled_charsmap"].get_string().get(b64))
+        charsmap = base64_decode(path, b64);
       if (type_of(e) == "Replace" && !e["pattern"]["Regex"].get_string().get(re) && re == " {2,}" &&
           !e["content"].get_string().get(with) && with == " ")
         merge_spaces = true;

@@ -60,7 +60,9 @@ Offsets split_gpt2(const Text& t, const Offsets& in) {
     auto cp = [&](size_t p) { return p < e ? t.cps[p] : 0xFFFFFFFFu; };
     auto in_range = [&](size_t p) { return p < e; };
     auto is = [&](size_t p, auto pred) { return in_range(p) && pred(t.info[p]); };
-    auto other = [&](size_t p) { return in_range(p) && !t.info[p].whitespace && !letter(t.info[p]) && !number(t.info[p]); };
+    auto other = [&](size_t p) {
+      return in_range(p) && !t.info[p].whitespace && !letter(t.info[p]) && !number(t.info[p]);
+    };
     for (size_t pos = b; pos < e;) {
       const uint32_t c = cp(pos);
       if (c == '\'' && pos + 1 < e) {
@@ -80,9 +82,12 @@ Offsets split_gpt2(const Text& t, const Offsets& in) {
       const size_t q = c == ' ' ? pos + 1 : pos;  // the optional leading space
       if (is(q, letter) || is(q, number) || other(q)) {
         size_t p = q;
-        if (is(q, letter)) while (is(p, letter)) ++p;
-        else if (is(q, number)) while (is(p, number)) ++p;
-        else while (other(p)) ++p;
+        if (is(q, letter))
+          while (is(p, letter)) ++p;
+        else if (is(q, number))
+          while (is(p, number)) ++p;
+        else
+          while (other(p)) ++p;
         emit(p);
         pos = p;
         continue;
@@ -101,9 +106,7 @@ Offsets split_llama3(const Text& t, const Offsets& in, size_t max_digits, bool m
     auto in_range = [&](size_t p) { return p < e; };
     auto word = [&](size_t p) { return in_range(p) && (letter(t.info[p]) || (marks_are_letters && mark(t.info[p]))); };
     auto num = [&](size_t p) { return in_range(p) && number(t.info[p]); };
-    auto other = [&](size_t p) {
-      return in_range(p) && !t.info[p].whitespace && !word(p) && !number(t.info[p]);
-    };
+    auto other = [&](size_t p) { return in_range(p) && !t.info[p].whitespace && !word(p) && !number(t.info[p]); };
     auto lower = [](uint32_t c) { return c < 0x80 ? text::to_lower(c) : c; };
     for (size_t pos = b; pos < e;) {
       const uint32_t c = cp(pos);
@@ -181,7 +184,8 @@ struct Collapsed {
 const Collapsed* collapsed_class(std::string_view name) {
   static const Collapsed kNumber{'\xD1', "\\x30-\\x39"};
   static const Collapsed kLetter{'\xD2', "\\x41-\\x5A\\x61-\\x7A"};
-  static const Collapsed kPunct{'\xD3', "\\x21-\\x23\\x25-\\x2A\\x2C-\\x2F\\x3A-\\x3B\\x3F-\\x40\\x5B-\\x5D\\x5F\\x7B\\x7D"};
+  static const Collapsed kPunct{'\xD3',
+                                "\\x21-\\x23\\x25-\\x2A\\x2C-\\x2F\\x3A-\\x3B\\x3F-\\x40\\x5B-\\x5D\\x5F\\x7B\\x7D"};
   static const Collapsed kMark{'\xD4', ""};
   static const Collapsed kSymbol{'\xD5', "\\x24\\x2B\\x3C-\\x3E\\x5E\\x60\\x7C\\x7E"};
   if (name == "N") return &kNumber;
@@ -205,12 +209,18 @@ char collapse(uint32_t cp, const text::CharInfo& i) {
   if (cp < 0x80) return static_cast<char>(cp);
   if (i.whitespace) return '\x0B';  // std::regex's \s knows no non-ASCII spaces: vertical tab stands in
   switch (i.category) {
-    case Category::Number: return '\xD1';
-    case Category::Letter: return '\xD2';
-    case Category::Punctuation: return '\xD3';
-    case Category::Mark: return '\xD4';
-    case Category::Symbol: return '\xD5';
-    default: return '\xD0';
+    case Category::Number:
+      return '\xD1';
+    case Category::Letter:
+      return '\xD2';
+    case Category::Punctuation:
+      return '\xD3';
+    case Category::Mark:
+      return '\xD4';
+    case Category::Symbol:
+      return '\xD5';
+    default:
+      return '\xD0';
   }
 }
 
@@ -278,16 +288,20 @@ enum class Custom { None, Gpt2, Llama3, Qwen2, Qwen35, Newlines };
 
 Custom custom_of(const std::string& re) {
   if (re == "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)") return Custom::Gpt2;
-  if (re == "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-            "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" ||
-      re == "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-            "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+  if (re ==
+          "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+          "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" ||
+      re ==
+          "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+          "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
     return Custom::Llama3;
-  if (re == "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
-            "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+  if (re ==
+      "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+      "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
     return Custom::Qwen2;
-  if (re == "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| "
-            "?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+  if (re ==
+      "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| "
+      "?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
     return Custom::Qwen35;
   if (re == "[^\\n]+|[\\n]+") return Custom::Newlines;
   return Custom::None;
@@ -317,8 +331,10 @@ bool supported(const std::vector<std::string>& patterns) {
   for (const auto& re : patterns) {
     if (custom_of(re) != Custom::None) continue;
     try {
-      if (uses_categories(re)) (void)std::regex(collapse_pattern(re), std::regex::ECMAScript);
-      else (void)std::wregex(widen(re), std::regex::ECMAScript);
+      if (uses_categories(re))
+        (void)std::regex(collapse_pattern(re), std::regex::ECMAScript);
+      else
+        (void)std::wregex(widen(re), std::regex::ECMAScript);
     } catch (const std::exception&) {
       return false;
     }
@@ -336,12 +352,23 @@ std::vector<std::string> split(std::string_view text_in, const std::vector<std::
   std::wstring wide;
   for (const auto& re : patterns) {
     switch (custom_of(re)) {
-      case Custom::Gpt2: pieces = split_gpt2(t, pieces); continue;
-      case Custom::Llama3: pieces = split_llama3(t, pieces, 3, false); continue;
-      case Custom::Qwen2: pieces = split_llama3(t, pieces, 1, false); continue;
-      case Custom::Qwen35: pieces = split_llama3(t, pieces, 1, true); continue;
-      case Custom::Newlines: pieces = split_newlines(t, pieces); continue;
-      case Custom::None: break;
+      case Custom::Gpt2:
+        pieces = split_gpt2(t, pieces);
+        continue;
+      case Custom::Llama3:
+        pieces = split_llama3(t, pieces, 3, false);
+        continue;
+      case Custom::Qwen2:
+        pieces = split_llama3(t, pieces, 1, false);
+        continue;
+      case Custom::Qwen35:
+        pieces = split_llama3(t, pieces, 1, true);
+        continue;
+      case Custom::Newlines:
+        pieces = split_newlines(t, pieces);
+        continue;
+      case Custom::None:
+        break;
     }
     try {
       if (uses_categories(re)) {

@@ -18,9 +18,15 @@ std::string rwkv_unescape(std::string_view escaped) {
     if (i + 1 == escaped.size()) break;  // a trailing lone backslash escapes nothing
     const char e = escaped[++i];
     switch (e) {
-      case 't': out.push_back('\t'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
       case 'x': {
         // Two hex digits (lower-case, as Python's repr writes them); llama.cpp
         // reads the digits with the same arithmetic and drops a cut-off escape.
@@ -34,7 +40,8 @@ std::string rwkv_unescape(std::string_view escaped) {
         i += 2;
         break;
       }
-      default: out.push_back(e);
+      default:
+        out.push_back(e);
     }
   }
   return out;

@@ -71,7 +71,9 @@ void spm_tokenize(const Vocab& v, std::string_view s, std::vector<int32_t>& out)
     size_t size;
   };
   // Highest score first; on ties, the leftmost.
-  auto worse = [](const Bigram& a, const Bigram& b) { return a.score < b.score || (a.score == b.score && a.left > b.left); };
+  auto worse = [](const Bigram& a, const Bigram& b) {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  };
   std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
   std::unordered_map<std::string, std::pair<int, int>> made_from;
   auto try_pair = [&](int l, int r) {
@@ -82,9 +84,12 @@ void spm_tokenize(const Vocab& v, std::string_view s, std::vector<int32_t>& out)
     queue.push({l, r, v.score[static_cast<size_t>(id)], t.size()});
     made_from[std::move(t)] = {l, r};
   };
-  merge_all(sym, queue, [&](const Bigram& b) {
-    return sym[static_cast<size_t>(b.left)].n + sym[static_cast<size_t>(b.right)].n != b.size;
-  }, try_pair);
+  merge_all(
+      sym, queue,
+      [&](const Bigram& b) {
+        return sym[static_cast<size_t>(b.left)].n + sym[static_cast<size_t>(b.right)].n != b.size;
+      },
+      try_pair);
   // A piece that is not a token is split back along the merges that made it,
   // down to characters, which fall back to byte tokens.
   auto emit = [&](auto&& self, const Symbol& x) -> void {
@@ -115,7 +120,9 @@ void bpe_tokenize(const Vocab& v, std::string_view s, std::vector<int32_t>& out)
     std::string text;
     int32_t rank;
   };
-  auto worse = [](const Bigram& a, const Bigram& b) { return a.rank > b.rank || (a.rank == b.rank && a.left > b.left); };
+  auto worse = [](const Bigram& a, const Bigram& b) {
+    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+  };
   std::vector<Symbol> final_syms;
   for (const std::string& w : words) {
     std::vector<Symbol> sym;
@@ -134,10 +141,14 @@ void bpe_tokenize(const Vocab& v, std::string_view s, std::vector<int32_t>& out)
       if (rank < 0) return;
       queue.push({l, r, std::string(a.text, a.n) + std::string(b.text, b.n), rank});
     };
-    merge_all(sym, queue, [&](const Bigram& b) {
-      const Symbol& l = sym[static_cast<size_t>(b.left)];
-      return std::string_view(l.text, l.n + sym[static_cast<size_t>(b.right)].n) != b.text;  // sizes first, then bytes
-    }, try_pair);
+    merge_all(
+        sym, queue,
+        [&](const Bigram& b) {
+          const Symbol& l = sym[static_cast<size_t>(b.left)];
+          return std::string_view(l.text, l.n + sym[static_cast<size_t>(b.right)].n) !=
+                 b.text;  // sizes first, then bytes
+        },
+        try_pair);
     for (const Symbol& x : sym)
       if (x.n > 0) {
         const std::string t(x.text, x.n);

@@ -124,7 +124,8 @@ void ugm_tokenize(const Vocab& v, std::string_view text, std::vector<int32_t>& o
       if (id == ByteTrie::kNone) continue;
       if (end - at == cp_len) whole_cp_covered = true;
       // User-defined pieces score 0 so that they win over the (negative) log-probabilities.
-      const double score = base + ((v.attr[static_cast<size_t>(id)] & kAttrUserDefined) ? 0.0 : v.score[static_cast<size_t>(id)]);
+      const double score =
+          base + ((v.attr[static_cast<size_t>(id)] & kAttrUserDefined) ? 0.0 : v.score[static_cast<size_t>(id)]);
       if (score > best[end].score) best[end] = {id, at, score};
     }
     if (!whole_cp_covered) {

@@ -14,10 +14,14 @@ size_t utf8_sequence_length(std::string_view s, size_t at) noexcept {
   size_t len;
   if (!(b & 0x80)) return 1;
   if (!(b & 0x40)) return 0;
-  if (!(b & 0x20)) len = 2;
-  else if (!(b & 0x10)) len = 3;
-  else if (!(b & 0x08)) len = 4;
-  else return 0;
+  if (!(b & 0x20))
+    len = 2;
+  else if (!(b & 0x10))
+    len = 3;
+  else if (!(b & 0x08))
+    len = 4;
+  else
+    return 0;
   if (at + len > s.size()) return 0;
   for (size_t k = 1; k < len; ++k)
     if ((static_cast<uint8_t>(s[at + k]) & 0xc0) != 0x80) return 0;
@@ -30,8 +34,14 @@ std::vector<uint32_t> decode_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   for (size_t i = 0; i < s.size();) {
     switch (utf8_sequence_length(s, i)) {
-      case 1: out.push_back(p[i]); i += 1; break;
-      case 2: out.push_back(((p[i] & 0x1fu) << 6) | (p[i + 1] & 0x3fu)); i += 2; break;
+      case 1:
+        out.push_back(p[i]);
+        i += 1;
+        break;
+      case 2:
+        out.push_back(((p[i] & 0x1fu) << 6) | (p[i + 1] & 0x3fu));
+        i += 2;
+        break;
       case 3:
         out.push_back(((p[i] & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu));
         i += 3;
@@ -41,7 +51,9 @@ std::vector<uint32_t> decode_utf8(std::string_view s) {
                       (p[i + 3] & 0x3fu));
         i += 4;
         break;
-      default: out.push_back(0xFFFD); i += 1;  // not a complete sequence: one byte, U+FFFD
+      default:
+        out.push_back(0xFFFD);
+        i += 1;  // not a complete sequence: one byte, U+FFFD
     }
   }
   return out;
@@ -77,21 +89,41 @@ namespace {
 Category category_of(uint32_t cp) noexcept {
   if (cp > 0x10FFFF) return Category::Undefined;
   switch (u_charType(static_cast<UChar32>(cp))) {
-    case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER: case U_TITLECASE_LETTER: case U_MODIFIER_LETTER:
+    case U_UPPERCASE_LETTER:
+    case U_LOWERCASE_LETTER:
+    case U_TITLECASE_LETTER:
+    case U_MODIFIER_LETTER:
     case U_OTHER_LETTER:
       return Category::Letter;
-    case U_NON_SPACING_MARK: case U_ENCLOSING_MARK: case U_COMBINING_SPACING_MARK:
+    case U_NON_SPACING_MARK:
+    case U_ENCLOSING_MARK:
+    case U_COMBINING_SPACING_MARK:
       return Category::Mark;
-    case U_DECIMAL_DIGIT_NUMBER: case U_LETTER_NUMBER: case U_OTHER_NUMBER:
+    case U_DECIMAL_DIGIT_NUMBER:
+    case U_LETTER_NUMBER:
+    case U_OTHER_NUMBER:
       return Category::Number;
-    case U_SPACE_SEPARATOR: case U_LINE_SEPARATOR: case U_PARAGRAPH_SEPARATOR:
+    case U_SPACE_SEPARATOR:
+    case U_LINE_SEPARATOR:
+    case U_PARAGRAPH_SEPARATOR:
       return Category::Separator;
-    case U_DASH_PUNCTUATION: case U_START_PUNCTUATION: case U_END_PUNCTUATION: case U_CONNECTOR_PUNCTUATION:
-    case U_OTHER_PUNCTUATION: case U_INITIAL_PUNCTUATION: case U_FINAL_PUNCTUATION:
+    case U_DASH_PUNCTUATION:
+    case U_START_PUNCTUATION:
+    case U_END_PUNCTUATION:
+    case U_CONNECTOR_PUNCTUATION:
+    case U_OTHER_PUNCTUATION:
+    case U_INITIAL_PUNCTUATION:
+    case U_FINAL_PUNCTUATION:
       return Category::Punctuation;
-    case U_MATH_SYMBOL: case U_CURRENCY_SYMBOL: case U_MODIFIER_SYMBOL: case U_OTHER_SYMBOL:
+    case U_MATH_SYMBOL:
+    case U_CURRENCY_SYMBOL:
+    case U_MODIFIER_SYMBOL:
+    case U_OTHER_SYMBOL:
       return Category::Symbol;
-    case U_CONTROL_CHAR: case U_FORMAT_CHAR: case U_PRIVATE_USE_CHAR: case U_SURROGATE:
+    case U_CONTROL_CHAR:
+    case U_FORMAT_CHAR:
+    case U_PRIVATE_USE_CHAR:
+    case U_SURROGATE:
       return Category::Control;
     default:
       return Category::Undefined;
@@ -147,9 +179,13 @@ namespace {
 const std::array<std::string, 256>& byte_table() {
   static const std::array<std::string, 256> t = [] {
     std::array<std::string, 256> s;
-    auto printable = [](int b) { return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); };
+    auto printable = [](int b) {
+      return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    };
     int next = 0;
-    for (int b = 0; b < 256; ++b) append_utf8(s[static_cast<size_t>(b)], printable(b) ? static_cast<uint32_t>(b) : 256u + static_cast<uint32_t>(next++));
+    for (int b = 0; b < 256; ++b)
+      append_utf8(s[static_cast<size_t>(b)],
+                  printable(b) ? static_cast<uint32_t>(b) : 256u + static_cast<uint32_t>(next++));
     return s;
   }();
   return t;

@@ -34,26 +34,78 @@ bool flag(const io::GgufHeader& h, const char* key, bool def) {
 // llama.cpp's token types (tokenizer.ggml.token_type) as attributes.
 uint32_t attr_of_type(int64_t t) {
   switch (t) {
-    case 1: return kAttrNormal;
-    case 2: return kAttrUnknown;
-    case 3: return kAttrControl;
-    case 4: return kAttrUserDefined;
-    case 5: return kAttrUnused;
-    case 6: return kAttrByte;
-    default: return 0;  // undefined
+    case 1:
+      return kAttrNormal;
+    case 2:
+      return kAttrUnknown;
+    case 3:
+      return kAttrControl;
+    case 4:
+      return kAttrUserDefined;
+    case 5:
+      return kAttrUnused;
+    case 6:
+      return kAttrByte;
+    default:
+      return 0;  // undefined
   }
 }
 
 // Tokens llama.cpp recognises by their text as end-of-generation / fill-in
 // markers and marks as control tokens (so plain text never produces them).
-constexpr std::string_view kControlTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>",
-    "[EOT]", "[EOS]", "<｜end▁of▁sentence｜>", "<end_of_utterance>", "<|eom_id|>", "</s>", "<eos>", "<turn|>",
-    "<|tool_response>", "[e~[", "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>",
-    "▁<PRE>", "<|code_prefix|>", "<|prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>",
-    "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>", "<|fim_middle|>", "<fim-middle>", "<fim_middle>",
-    "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>",
-    "<PAD>", "[PAD]", "<|fim_repo|>", "<fim-repo>", "<REPO>", "<|fim_sep|>", "<fim-sep>", "<SEP>"};
+constexpr std::string_view kControlTexts[] = {"<|eot_id|>",
+                                              "<|im_end|>",
+                                              "<|end|>",
+                                              "<end_of_turn>",
+                                              "<|endoftext|>",
+                                              "<|end_of_text|>",
+                                              "<EOT>",
+                                              "_<EOT>",
+                                              "[EOT]",
+                                              "[EOS]",
+                                              "<｜end▁of▁sentence｜>",
+                                              "<end_of_utterance>",
+                                              "<|eom_id|>",
+                                              "</s>",
+                                              "<eos>",
+                                              "<turn|>",
+                                              "<|tool_response>",
+                                              "[e~[",
+                                              "<|fim_prefix|>",
+                                              "<fim-prefix>",
+                                              "<fim_prefix>",
+                                              "<｜fim▁begin｜>",
+                                              "<PRE>",
+                                              "▁<PRE>",
+                                              "<|code_prefix|>",
+                                              "<|prefix|>",
+                                              "<|fim_suffix|>",
+                                              "<fim-suffix>",
+                                              "<fim_suffix>",
+                                              "<｜fim▁hole｜>",
+                                              "<SUF>",
+                                              "▁<SUF>",
+                                              "<|code_suffix|>",
+                                              "<|suffix|>",
+                                              "<|fim_middle|>",
+                                              "<fim-middle>",
+                                              "<fim_middle>",
+                                              "<｜fim▁end｜>",
+                                              "<MID>",
+                                              "▁<MID>",
+                                              "<|code_middle|>",
+                                              "<|middle|>",
+                                              "<|fim_pad|>",
+                                              "<fim-pad>",
+                                              "<fim_pad>",
+                                              "<PAD>",
+                                              "[PAD]",
+                                              "<|fim_repo|>",
+                                              "<fim-repo>",
+                                              "<REPO>",
+                                              "<|fim_sep|>",
+                                              "<fim-sep>",
+                                              "<SEP>"};
 
 // UGM's precompiled character map: u32 size of the double array, the array,
 // then NUL-terminated replacement strings (llama.cpp's layout and checks).
@@ -171,12 +223,13 @@ Vocab load_vocab(const io::GgufHeader& h) {
   const io::GgufValue* sv = h.find("tokenizer.ggml.scores");
   const io::GgufArray* scores = nullptr;
   if (sv) {
-    if (!sv->is_array() || (sv->array().element_type() != io::GgufType::Float32 &&
-                            sv->array().element_type() != io::GgufType::Int32))
+    if (!sv->is_array() ||
+        (sv->array().element_type() != io::GgufType::Float32 && sv->array().element_type() != io::GgufType::Int32))
       invalid("tokenizer.ggml.scores is not an array of f32 or i32");
     scores = &sv->array();
-    if (scores->size() < n) invalid("tokenizer.ggml.scores has " + std::to_string(scores->size()) + " values for " +
-                                    std::to_string(n) + " tokens");
+    if (scores->size() < n)
+      invalid("tokenizer.ggml.scores has " + std::to_string(scores->size()) + " values for " + std::to_string(n) +
+              " tokens");
   }
   const io::GgufArray* types = array_of(h, "tokenizer.ggml.token_type", io::GgufType::Int32, "i32");
   if (types && types->size() < n)
@@ -238,9 +291,11 @@ Vocab load_vocab(const io::GgufHeader& h) {
 
   // Special tokens are matched in the text before anything else, longest first.
   for (size_t i = 0; i < n; ++i)
-    if (v.attr[i] & (kAttrControl | kAttrUserDefined | kAttrUnknown)) v.special_tokens.push_back(static_cast<int32_t>(i));
-  std::stable_sort(v.special_tokens.begin(), v.special_tokens.end(),
-                   [&](int32_t a, int32_t b) { return v.text[static_cast<size_t>(a)].size() > v.text[static_cast<size_t>(b)].size(); });
+    if (v.attr[i] & (kAttrControl | kAttrUserDefined | kAttrUnknown))
+      v.special_tokens.push_back(static_cast<int32_t>(i));
+  std::stable_sort(v.special_tokens.begin(), v.special_tokens.end(), [&](int32_t a, int32_t b) {
+    return v.text[static_cast<size_t>(a)].size() > v.text[static_cast<size_t>(b)].size();
+  });
 
   if (v.kind == VocabKind::Ugm || v.kind == VocabKind::Rwkv) build_tries(v);
 

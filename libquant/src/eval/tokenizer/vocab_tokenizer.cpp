@@ -63,8 +63,10 @@ std::string escape_spaces(std::string_view s) {
   std::string out;
   out.reserve(s.size() + s.size() / 4);
   for (char c : s) {
-    if (c == ' ') out += "\xe2\x96\x81";
-    else out += c;
+    if (c == ' ')
+      out += "\xe2\x96\x81";
+    else
+      out += c;
   }
   return out;
 }
@@ -95,8 +97,10 @@ class VocabTokenizer final : public Tokenizer {
     if (add_special && head_token() >= 0) out.push_back(head_token());
     bool after_special = text_start;  // the text's start counts as after a special token
     for (const Fragment& f : partition(v_, text, parse_special)) {
-      if (f.token >= 0) out.push_back(f.token);
-      else tokenize_plain(f.text, after_special, out);
+      if (f.token >= 0)
+        out.push_back(f.token);
+      else
+        tokenize_plain(f.text, after_special, out);
       after_special = f.token >= 0;
     }
     if (add_special && tail_token() >= 0) out.push_back(tail_token());
@@ -145,16 +149,22 @@ class VocabTokenizer final : public Tokenizer {
   // The ids add_special puts in front of and after the text, per llama.cpp's kinds (-1: none).
   int32_t head_token() const noexcept {
     switch (v_.kind) {
-      case VocabKind::Rwkv: return -1;
-      case VocabKind::Wpm: return v_.bos;  // [CLS]
-      default: return v_.add_bos ? v_.bos : -1;
+      case VocabKind::Rwkv:
+        return -1;
+      case VocabKind::Wpm:
+        return v_.bos;  // [CLS]
+      default:
+        return v_.add_bos ? v_.bos : -1;
     }
   }
   int32_t tail_token() const noexcept {
     switch (v_.kind) {
-      case VocabKind::Rwkv: return -1;
-      case VocabKind::Wpm: return v_.sep;  // [SEP]
-      default: return v_.add_eos ? v_.eos : -1;
+      case VocabKind::Rwkv:
+        return -1;
+      case VocabKind::Wpm:
+        return v_.sep;  // [SEP]
+      default:
+        return v_.add_eos ? v_.eos : -1;
     }
   }
 
@@ -169,9 +179,12 @@ class VocabTokenizer final : public Tokenizer {
       case VocabKind::Bpe:
         if (v_.escape_whitespaces) return bpe_tokenize(v_, escape_spaces(text), out);
         return bpe_tokenize(v_, text, out);
-      case VocabKind::Ugm: return ugm_tokenize(v_, text, out);
-      case VocabKind::Rwkv: return rwkv_tokenize(v_, text, out);
-      case VocabKind::Wpm: return wpm_tokenize(v_, text, out);
+      case VocabKind::Ugm:
+        return ugm_tokenize(v_, text, out);
+      case VocabKind::Rwkv:
+        return rwkv_tokenize(v_, text, out);
+      case VocabKind::Wpm:
+        return wpm_tokenize(v_, text, out);
     }
   }
 

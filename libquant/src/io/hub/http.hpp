@@ -24,7 +24,7 @@ struct HttpSettings {
 struct HttpRequest {
   std::string method = "GET";  // GET or HEAD
   std::string url;
-  std::vector<std::string> headers;  // "Name: value"
+  std::vector<std::string> headers;    // "Name: value"
   std::optional<uint64_t> range_from;  // "Range: bytes=N-"
   std::optional<uint64_t> range_to;    // inclusive end, with range_from
 };
@@ -32,8 +32,8 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased
-  std::string error_body;     // first 64 KiB of a non-2xx body
-  std::string redirect_url;   // absolute Location of a 3xx, else ""
+  std::string error_body;                      // first 64 KiB of a non-2xx body
+  std::string redirect_url;                    // absolute Location of a 3xx, else ""
   std::string header(std::string_view lower_name) const;
 };
 

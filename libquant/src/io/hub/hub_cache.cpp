@@ -38,21 +38,25 @@ void check_repo_path(std::string_view path, std::string_view what) {
     start = end + 1;
   }
   if (!ok)
-    throw Error(ErrorCode::ValidationFailed, "the hub named an unsafe " + std::string(what) + ": '" + std::string(path) + "'",
+    throw Error(ErrorCode::ValidationFailed,
+                "the hub named an unsafe " + std::string(what) + ": '" + std::string(path) + "'",
                 "The endpoint is not a Hugging Face hub or sent a crafted answer; check HF_ENDPOINT");
 }
 
 void check_etag(std::string_view etag) {
   if ((etag.size() != 40 && etag.size() != 64) || !is_lower_hex(etag))
-    throw Error(ErrorCode::ValidationFailed, "the hub sent an invalid file hash '" + std::string(etag.substr(0, 80)) + "'",
+    throw Error(ErrorCode::ValidationFailed,
+                "the hub sent an invalid file hash '" + std::string(etag.substr(0, 80)) + "'",
                 "The endpoint is not a Hugging Face hub or sent a crafted answer; check HF_ENDPOINT");
 }
 
 HubCache::HubCache(fs::path cache_dir, std::string_view repo_id) : cache_dir_(std::move(cache_dir)) {
   std::string folder = "models--";
   for (char c : repo_id) {
-    if (c == '/') folder += "--";
-    else folder += c;
+    if (c == '/')
+      folder += "--";
+    else
+      folder += c;
   }
   repo_dir_ = cache_dir_ / folder;
   locks_dir_ = cache_dir_ / ".locks" / folder;
@@ -105,7 +109,8 @@ std::vector<std::string> HubCache::snapshot_files(std::string_view commit) const
   const fs::path dir = snapshot_dir(commit);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return files;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
     if (fs::is_regular_file(it->path(), ec)) files.push_back(it->path().lexically_relative(dir).generic_string());
   std::sort(files.begin(), files.end());
   return files;

@@ -25,7 +25,9 @@ namespace {
 // the blob is named by, so that the name is checked against what was received.
 class ContentHash {
  public:
-  ContentHash(bool lfs, uint64_t size) : lfs_(lfs), size_(size), digest_(lfs ? DigestKind::Sha256 : DigestKind::Sha1) { reset(); }
+  ContentHash(bool lfs, uint64_t size) : lfs_(lfs), size_(size), digest_(lfs ? DigestKind::Sha256 : DigestKind::Sha1) {
+    reset();
+  }
   void reset() {
     digest_.reset();
     if (!lfs_) {
@@ -130,8 +132,10 @@ void Downloader::fetch_one(const HubFileEntry& f) {
     // One writer per blob, across threads and processes.
     UniqueFd lock(::open(cache_.lock_file(etag).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX) != 0) write_failed(cache_.lock_file(etag), errno_text());
-    if (fs::file_size(blob, ec) != f.size || ec) download_blob(f);
-    else cached_ += f.size;
+    if (fs::file_size(blob, ec) != f.size || ec)
+      download_blob(f);
+    else
+      cached_ += f.size;
   } else {
     cached_ += f.size;
   }
@@ -175,7 +179,8 @@ void Downloader::download_blob(const HubFileEntry& f) {
     if (stop_) return "stopped: another download failed";
     // A 200 to a ranged request is the whole file again: start over.
     if (std::exchange(first_chunk, false) && status == 200 && written > 0 && !restart()) return errno_text();
-    if (written + chunk.size() > f.size) return "the hub sent more than the " + std::to_string(f.size) + " bytes it listed";
+    if (written + chunk.size() > f.size)
+      return "the hub sent more than the " + std::to_string(f.size) + " bytes it listed";
     for (size_t off = 0; off < chunk.size();) {
       const ssize_t n = ::write(fd.get(), chunk.data() + off, chunk.size() - off);
       if (n < 0 && errno == EINTR) continue;
@@ -204,7 +209,8 @@ void Downloader::download_blob(const HubFileEntry& f) {
     } catch (const SinkError& e) {
       if (std::string_view(e.what()).starts_with("the hub sent more")) {
         ::ftruncate(fd.get(), 0);
-        throw Error(ErrorCode::ValidationFailed, f.path + ": " + e.what(), "The hub's listing and file disagree; try again later");
+        throw Error(ErrorCode::ValidationFailed, f.path + ": " + e.what(),
+                    "The hub's listing and file disagree; try again later");
       }
       write_failed(partial, e.what());
     }
@@ -215,8 +221,9 @@ void Downloader::download_blob(const HubFileEntry& f) {
     std::error_code ec;
     fs::remove(partial, ec);  // never kept: a resume would only extend the damage
     throw Error(ErrorCode::ValidationFailed,
-                f.path + ": the download does not match the hub's " + (lfs ? "SHA-256" : "git blob id") + " (expected " +
-                    expected + ", got " + got + ", " + std::to_string(written) + " of " + std::to_string(f.size) + " bytes)",
+                f.path + ": the download does not match the hub's " + (lfs ? "SHA-256" : "git blob id") +
+                    " (expected " + expected + ", got " + got + ", " + std::to_string(written) + " of " +
+                    std::to_string(f.size) + " bytes)",
                 "The file was damaged in transit or changed on the hub; run again to download it afresh");
   }
   if (::fsync(fd.get()) != 0) write_failed(partial, errno_text());

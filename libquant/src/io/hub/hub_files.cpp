@@ -37,7 +37,8 @@ bool gguf_matches_quant(std::string_view path, std::string_view quant) {
   for (size_t at = name.find(q); at != std::string::npos; at = name.find(q, at + 1)) {
     const bool left_ok = at == 0 || name[at - 1] == '-' || name[at - 1] == '.' || name[at - 1] == '_';
     const size_t after = at + q.size();
-    const bool right_ok = name.compare(after, std::string::npos, ".GGUF") == 0 || name[after] == '-' || name[after] == '.';
+    const bool right_ok =
+        name.compare(after, std::string::npos, ".GGUF") == 0 || name[after] == '-' || name[after] == '.';
     if (left_ok && right_ok) return true;
   }
   return false;
@@ -72,7 +73,8 @@ std::vector<std::string> shards_of_index(const std::string& json, const std::str
   for (auto field : map) {
     std::string_view file;
     if (field.value.get_string().get(file))
-      throw Error(ErrorCode::ValidationFailed, index_name + ": tensor '" + std::string(field.key) + "' maps to a non-string",
+      throw Error(ErrorCode::ValidationFailed,
+                  index_name + ": tensor '" + std::string(field.key) + "' maps to a non-string",
                   "The repository's index is damaged; report it to the model's authors");
     check_repo_path(file, "shard name");
     files.insert(std::string(file));
@@ -83,7 +85,8 @@ std::vector<std::string> shards_of_index(const std::string& json, const std::str
 }  // namespace
 
 ModelFiles select_model_files(const std::vector<std::string>& present, const HubModelRef& ref,
-                              const std::string& gguf_file, const std::function<std::string(const std::string&)>& read_file) {
+                              const std::string& gguf_file,
+                              const std::function<std::string(const std::string&)>& read_file) {
   const std::set<std::string> all(present.begin(), present.end());
   std::vector<std::string> ggufs, safetensors;
   for (const auto& p : present) {
@@ -101,9 +104,11 @@ ModelFiles select_model_files(const std::vector<std::string>& present, const Hub
     }
     const std::string asked = gguf_file.empty() ? "a GGUF file for '" + ref.quant + "'" : "'" + gguf_file + "'";
     if (chosen.empty())
-      throw Error(ErrorCode::ModelNotFound, ref.repo_id + " has no " + asked,
-                  ggufs.empty() ? "The repository has no GGUF files; ask for the model itself, without a GGUF file name or :QUANT suffix"
-                                : "Its GGUF files: " + list_names(ggufs));
+      throw Error(
+          ErrorCode::ModelNotFound, ref.repo_id + " has no " + asked,
+          ggufs.empty()
+              ? "The repository has no GGUF files; ask for the model itself, without a GGUF file name or :QUANT suffix"
+              : "Its GGUF files: " + list_names(ggufs));
     if (chosen.size() > 1)
       throw Error(ErrorCode::InvalidArgument, ref.repo_id + " has several GGUF files for '" + ref.quant + "'",
                   "Name one by its file name: " + list_names(chosen));
@@ -116,7 +121,8 @@ ModelFiles select_model_files(const std::vector<std::string>& present, const Hub
       out.weights = shards_of_index(read_file("model.safetensors.index.json"), "model.safetensors.index.json");
       for (const auto& w : out.weights)
         if (!all.count(w))
-          throw Error(ErrorCode::ValidationFailed, ref.repo_id + ": the index names shard '" + w + "', which is not in the repository",
+          throw Error(ErrorCode::ValidationFailed,
+                      ref.repo_id + ": the index names shard '" + w + "', which is not in the repository",
                       "The repository is incomplete; try another revision");
     } else if (all.count("model.safetensors")) {
       out.weights = {"model.safetensors"};
@@ -130,8 +136,9 @@ ModelFiles select_model_files(const std::vector<std::string>& present, const Hub
     out.weights = ggufs;
     out.gguf = true;
   } else if (ggufs.size() > 1) {
-    throw Error(ErrorCode::InvalidArgument, ref.repo_id + " has " + std::to_string(ggufs.size()) + " GGUF files",
-                "Name one by its file name, or by its quant as " + ref.repo_id + ":QUANT (e.g. :Q4_K_M): " + list_names(ggufs));
+    throw Error(
+        ErrorCode::InvalidArgument, ref.repo_id + " has " + std::to_string(ggufs.size()) + " GGUF files",
+        "Name one by its file name, or by its quant as " + ref.repo_id + ":QUANT (e.g. :Q4_K_M): " + list_names(ggufs));
   } else if (all.count("pytorch_model.bin") || all.count("pytorch_model.bin.index.json")) {
     throw Error(ErrorCode::UnsupportedConversion, ref.repo_id + " has only PyTorch .bin weights",
                 "Convert it to safetensors first (transformers: save_pretrained(safe_serialization=True))");

@@ -20,6 +20,7 @@ struct ModelFiles {
 // `present`: every file of the repository. `read_file(path)` returns a small
 // file's text (the safetensors index), fetching it when needed.
 ModelFiles select_model_files(const std::vector<std::string>& present, const HubModelRef& ref,
-                              const std::string& gguf_file, const std::function<std::string(const std::string&)>& read_file);
+                              const std::string& gguf_file,
+                              const std::function<std::string(const std::string&)>& read_file);
 
 }  // namespace libquant::io::hub

@@ -26,7 +26,8 @@ using hub::HubSession;
 namespace {
 
 bool valid_name_part(std::string_view s) {
-  if (s.empty() || s.size() > 96 || s.front() == '-' || s.front() == '.' || s.back() == '-' || s.back() == '.') return false;
+  if (s.empty() || s.size() > 96 || s.front() == '-' || s.front() == '.' || s.back() == '-' || s.back() == '.')
+    return false;
   if (s.find("--") != std::string_view::npos || s.find("..") != std::string_view::npos) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
@@ -35,7 +36,8 @@ bool valid_name_part(std::string_view s) {
 
 void check_cache_dir(const HubOptions& o) {
   if (o.cache_dir.empty())
-    throw Error(ErrorCode::InvalidArgument, "no hub cache directory was given", "Set HubOptions::cache_dir (HF_HUB_CACHE)");
+    throw Error(ErrorCode::InvalidArgument, "no hub cache directory was given",
+                "Set HubOptions::cache_dir (HF_HUB_CACHE)");
 }
 
 std::string read_snapshot_file(const HubCache& cache, const std::string& commit, const std::string& path) {
@@ -43,22 +45,25 @@ std::string read_snapshot_file(const HubCache& cache, const std::string& commit,
 }
 
 // Offline (or the hub unreachable): the snapshot the revision points to, if it holds the files.
-HubFetchResult from_cache(const HubModelRef& ref, const HubCache& cache, const std::string& gguf_file, const std::string& why) {
+HubFetchResult from_cache(const HubModelRef& ref, const HubCache& cache, const std::string& gguf_file,
+                          const std::string& why) {
   const auto commit = cache.commit_of(ref.revision);
   if (!commit)
     throw Error(ErrorCode::ModelNotFound,
-                ref.repo_id + "@" + ref.revision + " is not in the hub cache " + cache.repo_dir().parent_path().string() + " (" + why + ")",
+                ref.repo_id + "@" + ref.revision + " is not in the hub cache " +
+                    cache.repo_dir().parent_path().string() + " (" + why + ")",
                 "Download it once with network access (unset HF_HUB_OFFLINE), or check HF_HUB_CACHE / HF_HOME");
   const std::vector<std::string> present = cache.snapshot_files(*commit);
-  const hub::ModelFiles files =
-      hub::select_model_files(present, ref, gguf_file, [&](const std::string& p) { return read_snapshot_file(cache, *commit, p); });
+  const hub::ModelFiles files = hub::select_model_files(
+      present, ref, gguf_file, [&](const std::string& p) { return read_snapshot_file(cache, *commit, p); });
   HubFetchResult out;
   out.commit = *commit;
   out.from_cache_only = true;
   for (const auto* list : {&files.small, &files.weights})
     for (const auto& f : *list) {
       if (!std::binary_search(present.begin(), present.end(), f))
-        throw Error(ErrorCode::ModelNotFound, ref.repo_id + ": '" + f + "' is not in the cached snapshot " + *commit + " (" + why + ")",
+        throw Error(ErrorCode::ModelNotFound,
+                    ref.repo_id + ": '" + f + "' is not in the cached snapshot " + *commit + " (" + why + ")",
                     "Download the model once with network access (unset HF_HUB_OFFLINE)");
       std::error_code ec;
       out.cached_bytes += fs::file_size(cache.snapshot_file(*commit, f), ec);
@@ -76,7 +81,8 @@ struct Resolved {
 
 Resolved resolve(const HubSession& session, const HubModelRef& ref) {
   Resolved r;
-  r.listing = hub::parse_repo_listing(session.get_text(session.api_url(ref), ref.repo_id + "@" + ref.revision, 64u << 20));
+  r.listing =
+      hub::parse_repo_listing(session.get_text(session.api_url(ref), ref.repo_id + "@" + ref.revision, 64u << 20));
   for (const auto& f : r.listing.files) {
     r.by_path[f.path] = &f;
     r.names.push_back(f.path);
@@ -93,7 +99,8 @@ std::vector<HubFileEntry> entries(const Resolved& r, const std::vector<std::stri
 
 // Online resolution with the cache as a fallback when the hub cannot be reached.
 template <class Online>
-HubFetchResult online_or_cache(const HubModelRef& ref, const HubOptions& options, const std::string& gguf_file, Online online) {
+HubFetchResult online_or_cache(const HubModelRef& ref, const HubOptions& options, const std::string& gguf_file,
+                               Online online) {
   check_cache_dir(options);
   const HubCache cache(options.cache_dir, ref.repo_id);
   if (options.offline) return from_cache(ref, cache, gguf_file, "offline mode");
@@ -133,8 +140,8 @@ void write_sparse(const fs::path& path, const std::string& head, uint64_t size) 
   fs::resize_file(path, size);
 }
 
-uint64_t fetch_header(const HubSession& session, const std::string& repo_id, const std::string& commit, const HubFileEntry& f,
-                  const fs::path& dest) {
+uint64_t fetch_header(const HubSession& session, const std::string& repo_id, const std::string& commit,
+                      const HubFileEntry& f, const fs::path& dest) {
   const std::string url = session.file_url(repo_id, commit, f.path);
   if (f.path.ends_with(".safetensors")) {
     check(f.size >= 8, ErrorCode::ValidationFailed, f.path + " is shorter than a safetensors header");
@@ -206,42 +213,46 @@ HubRepoListing hub_repo_listing(const HubModelRef& ref, const HubOptions& option
 }
 
 HubFetchResult fetch_hub_model(const HubModelRef& ref, const HubOptions& options, const std::string& gguf_file) {
-  return online_or_cache(ref, options, gguf_file, [&](const HubSession&, const HubCache& cache, const Resolved& r,
-                                                      const hub::ModelFiles& files, hub::Downloader& downloader) {
-    downloader.fetch(entries(r, files.weights));
-    HubFetchResult out;
-    out.path = files.gguf ? cache.snapshot_file(r.listing.commit, files.weights.front()) : cache.snapshot_dir(r.listing.commit);
-    return out;
-  });
+  return online_or_cache(ref, options, gguf_file,
+                         [&](const HubSession&, const HubCache& cache, const Resolved& r, const hub::ModelFiles& files,
+                             hub::Downloader& downloader) {
+                           downloader.fetch(entries(r, files.weights));
+                           HubFetchResult out;
+                           out.path = files.gguf ? cache.snapshot_file(r.listing.commit, files.weights.front())
+                                                 : cache.snapshot_dir(r.listing.commit);
+                           return out;
+                         });
 }
 
 HubFetchResult fetch_hub_model_headers(const HubModelRef& ref, const HubOptions& options, const std::string& gguf_file,
                                        const fs::path& scratch_dir) {
-  return online_or_cache(ref, options, gguf_file, [&](const HubSession& session, const HubCache& cache, const Resolved& r,
-                                                      const hub::ModelFiles& files, hub::Downloader&) {
-    fs::create_directories(scratch_dir);
-    for (const auto& f : files.small) {
-      const fs::path dest = scratch_dir / fs::path(f);
-      fs::create_directories(dest.parent_path());
-      fs::copy_file(cache.snapshot_file(r.listing.commit, f), dest, fs::copy_options::overwrite_existing);
-    }
-    HubFetchResult out;
-    for (const auto& w : files.weights) {
-      const HubFileEntry& e = *r.by_path.at(w);
-      std::error_code ec;
-      const fs::path cached = cache.snapshot_file(r.listing.commit, w);
-      const fs::path dest = scratch_dir / fs::path(w);
-      fs::create_directories(dest.parent_path());
-      if (fs::exists(cached, ec)) {
-        fs::create_symlink(fs::absolute(cached), dest);  // already whole in the cache
-        out.cached_bytes += e.size;
-      } else {
-        out.downloaded_bytes += fetch_header(session, ref.repo_id, r.listing.commit, e, dest);
-      }
-    }
-    out.path = files.gguf ? scratch_dir / fs::path(files.weights.front()) : scratch_dir;
-    return out;
-  });
+  return online_or_cache(ref, options, gguf_file,
+                         [&](const HubSession& session, const HubCache& cache, const Resolved& r,
+                             const hub::ModelFiles& files, hub::Downloader&) {
+                           fs::create_directories(scratch_dir);
+                           for (const auto& f : files.small) {
+                             const fs::path dest = scratch_dir / fs::path(f);
+                             fs::create_directories(dest.parent_path());
+                             fs::copy_file(cache.snapshot_file(r.listing.commit, f), dest,
+                                           fs::copy_options::overwrite_existing);
+                           }
+                           HubFetchResult out;
+                           for (const auto& w : files.weights) {
+                             const HubFileEntry& e = *r.by_path.at(w);
+                             std::error_code ec;
+                             const fs::path cached = cache.snapshot_file(r.listing.commit, w);
+                             const fs::path dest = scratch_dir / fs::path(w);
+                             fs::create_directories(dest.parent_path());
+                             if (fs::exists(cached, ec)) {
+                               fs::create_symlink(fs::absolute(cached), dest);  // already whole in the cache
+                               out.cached_bytes += e.size;
+                             } else {
+                               out.downloaded_bytes += fetch_header(session, ref.repo_id, r.listing.commit, e, dest);
+                             }
+                           }
+                           out.path = files.gguf ? scratch_dir / fs::path(files.weights.front()) : scratch_dir;
+                           return out;
+                         });
 }
 
 }  // namespace libquant::io

@@ -14,7 +14,9 @@ namespace libquant::io::hub {
 
 namespace {
 
-bool retryable(long status) { return status == 429 || status == 500 || status == 502 || status == 503 || status == 504; }
+bool retryable(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
 
 // The hub's explanation of a failure: X-Error-Message, else {"error": "..."}.
 std::string hub_message(const HttpResponse& r) {
@@ -105,12 +107,13 @@ HttpResponse HubSession::request(HttpRequest req, std::string_view what, const B
       delay = std::max(delay, retry_after_s(r));
     } catch (const TransportError& e) {
       if (attempt == attempts)
-        throw Error(ErrorCode::General, "cannot download " + std::string(what) + " from " + url + ": " + e.what(),
-                    "Check the network connection (and proxy variables); an interrupted download resumes on the next run");
+        throw Error(
+            ErrorCode::General, "cannot download " + std::string(what) + " from " + url + ": " + e.what(),
+            "Check the network connection (and proxy variables); an interrupted download resumes on the next run");
       why = e.what();
     }
-    log_warning(std::string(what) + ": " + why + "; retrying in " + std::to_string(delay).substr(0, 4) + " s (attempt " +
-                std::to_string(attempt + 1) + " of " + std::to_string(attempts) + ")");
+    log_warning(std::string(what) + ": " + why + "; retrying in " + std::to_string(delay).substr(0, 4) +
+                " s (attempt " + std::to_string(attempt + 1) + " of " + std::to_string(attempts) + ")");
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
     delay *= 2;
   }
@@ -126,20 +129,25 @@ void HubSession::fail(const HttpResponse& r, const std::string& url, std::string
     throw Error(ErrorCode::AuthenticationRequired, name + " was not found, or it is private or gated" + said,
                 "Set HF_TOKEN (or run `huggingface-cli login`) if you have access; check the name otherwise");
   if (r.status == 401 && code == "RepoNotFound")
-    throw Error(ErrorCode::ModelNotFound, name + " was not found on " + endpoint_ + ", or your token cannot see it" + said,
+    throw Error(ErrorCode::ModelNotFound,
+                name + " was not found on " + endpoint_ + ", or your token cannot see it" + said,
                 "Check the repository name (org/name), and that the token in HF_TOKEN has access to it");
   if (r.status == 401 || r.status == 403)
-    throw Error(ErrorCode::AuthenticationRequired, name + " needs authorization (HTTP " + std::to_string(r.status) + ")" + said,
-                options_.token.empty() ? "Set HF_TOKEN to a token with access (accept the model's terms on its page first)"
-                                       : "Your token has no access: accept the model's terms on its page, or use another token");
+    throw Error(ErrorCode::AuthenticationRequired,
+                name + " needs authorization (HTTP " + std::to_string(r.status) + ")" + said,
+                options_.token.empty()
+                    ? "Set HF_TOKEN to a token with access (accept the model's terms on its page first)"
+                    : "Your token has no access: accept the model's terms on its page, or use another token");
   if (r.status == 404 || r.status == 410)
     throw Error(ErrorCode::ModelNotFound, name + " was not found on " + endpoint_ + said,
                 code == "RevisionNotFound" ? "Check the revision after '@' (a branch, tag or commit)"
                                            : "Check the repository name (org/name) and the revision");
   if (r.status == 429)
-    throw Error(ErrorCode::General, "the hub kept refusing requests for " + name + " (HTTP 429, rate limited) at " + url,
+    throw Error(ErrorCode::General,
+                "the hub kept refusing requests for " + name + " (HTTP 429, rate limited) at " + url,
                 "Wait a few minutes, or set HF_TOKEN: signed-in users get a higher rate limit");
-  throw Error(ErrorCode::General, "the hub answered HTTP " + std::to_string(r.status) + " for " + name + " at " + url + said,
+  throw Error(ErrorCode::General,
+              "the hub answered HTTP " + std::to_string(r.status) + " for " + name + " at " + url + said,
               "Try again later; check HF_ENDPOINT");
 }
 
@@ -155,7 +163,8 @@ std::string HubSession::get_text(const std::string& url, std::string_view what, 
   return body;
 }
 
-std::string HubSession::get_range(const std::string& url, std::string_view what, uint64_t offset, uint64_t length) const {
+std::string HubSession::get_range(const std::string& url, std::string_view what, uint64_t offset,
+                                  uint64_t length) const {
   std::string body;
   if (length == 0) return body;
   HttpRequest req;
@@ -177,8 +186,8 @@ std::string HubSession::get_range(const std::string& url, std::string_view what,
   }
   if (body.size() != length)
     throw Error(ErrorCode::ValidationFailed,
-                std::string(what) + ": the hub sent " + std::to_string(body.size()) + " bytes of a " + std::to_string(length) +
-                    "-byte range",
+                std::string(what) + ": the hub sent " + std::to_string(body.size()) + " bytes of a " +
+                    std::to_string(length) + "-byte range",
                 "The file is shorter than its header says; it is damaged on the hub or in transit");
   return body;
 }
@@ -198,7 +207,8 @@ HubRepoListing parse_repo_listing(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json);
   simdjson::dom::element root;
-  if (auto err = parser.parse(padded).get(root)) bad_listing(std::string("not JSON (") + simdjson::error_message(err) + ")");
+  if (auto err = parser.parse(padded).get(root))
+    bad_listing(std::string("not JSON (") + simdjson::error_message(err) + ")");
   HubRepoListing listing;
   std::string_view sha;
   if (root["sha"].get_string().get(sha) || !is_commit_hash(sha)) bad_listing("no 40-hex 'sha' (commit)");
