@@ -11,7 +11,7 @@ debs=(
   libeigen3-dev libopenblas-dev liblapacke-dev
   libabsl-dev libcli11-dev libsimdjson-dev libsentencepiece-dev libicu-dev zlib1g-dev
   catch2 libbenchmark-dev libcurl4-openssl-dev libre2-dev libssl-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
 )
 missing=()
 for p in "${debs[@]}"; do
