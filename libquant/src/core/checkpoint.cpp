@@ -47,7 +47,7 @@ int lock_job(const fs::path& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
       throw Error(ErrorCode::CheckpointError,
-                  "cannot create checkpoint lock '" + path.string() + "': " + std::strerror(errno),
+                  "cannot create checkpoint lock '" + path.string() + "': " + system_error_text(errno),
                   "Use a writable `checkpoint_dir`, or `checkpoint_dir = none`");
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
@@ -57,7 +57,7 @@ int lock_job(const fs::path& path) {
             ErrorCode::CheckpointError,
             "another run of this same job is using the checkpoint directory '" + path.parent_path().string() + "'",
             "Wait for it to finish, or give this run its own `checkpoint_dir` (or `checkpoint_dir = none`)");
-      throw Error(ErrorCode::CheckpointError, "cannot lock '" + path.string() + "': " + std::strerror(err));
+      throw Error(ErrorCode::CheckpointError, "cannot lock '" + path.string() + "': " + system_error_text(err));
     }
     struct stat held {
     }, now{};

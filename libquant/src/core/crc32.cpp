@@ -31,7 +31,7 @@ uint32_t crc32_update(uint32_t crc, std::span<const std::byte> data) noexcept {
 uint32_t crc32_of_file_prefix(const std::filesystem::path& path, uint64_t bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    throw Error(ErrorCode::CheckpointError, "cannot read '" + path.string() + "': " + std::strerror(errno),
+    throw Error(ErrorCode::CheckpointError, "cannot read '" + path.string() + "': " + system_error_text(errno),
                 "Delete the checkpoint directory and start again");
   std::vector<std::byte> buf(size_t{1} << 20);
   uint32_t crc = 0;

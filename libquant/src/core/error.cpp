@@ -1,6 +1,10 @@
 #include "libquant/core/error.hpp"
 
+#include <system_error>
+
 namespace libquant {
+
+std::string system_error_text(int err) { return std::generic_category().message(err); }
 
 std::string_view error_type_name(ErrorCode code) noexcept {
   switch (code) {

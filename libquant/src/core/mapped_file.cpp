@@ -20,7 +20,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     const int err = errno;
     if (err == ENOENT)
       throw Error(ErrorCode::ModelNotFound, "file '" + path.string() + "' not found", "Check the path");
-    throw Error(ErrorCode::General, "cannot open '" + path.string() + "': " + std::strerror(err));
+    throw Error(ErrorCode::General, "cannot open '" + path.string() + "': " + system_error_text(err));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -33,7 +33,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
-      throw Error(ErrorCode::General, "cannot map '" + path.string() + "': " + std::strerror(err));
+      throw Error(ErrorCode::General, "cannot map '" + path.string() + "': " + system_error_text(err));
     }
     data_ = static_cast<const std::byte*>(p);
   }
@@ -52,7 +52,7 @@ void MappedFile::read_into(uint64_t offset, std::span<std::byte> dst) const {
   while (done < dst.size()) {
     const ssize_t n = ::pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(ErrorCode::General, "cannot read '" + path_.string() + "': " + std::strerror(errno));
+    if (n <= 0) throw Error(ErrorCode::General, "cannot read '" + path_.string() + "': " + system_error_text(errno));
     done += static_cast<size_t>(n);
   }
 }

@@ -50,7 +50,7 @@ struct SafetensorsWriter::Impl {
 };
 
 SafetensorsWriter::SafetensorsWriter(fs::path dir, std::string stem, std::vector<SafetensorsTensorSpec> specs,
-                                     std::map<std::string, std::string> metadata, uint64_t max_shard_bytes)
+                                     const std::map<std::string, std::string>& metadata, uint64_t max_shard_bytes)
     : impl_(std::make_unique<Impl>()) {
   impl_->dir = std::move(dir);
   impl_->stem = std::move(stem);

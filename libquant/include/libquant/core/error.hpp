@@ -38,6 +38,9 @@ enum class ErrorCode : int {
 // The `error_type` string of the JSON error object, e.g. "ModelNotFoundError".
 LIBQUANT_API std::string_view error_type_name(ErrorCode code) noexcept;
 
+// The system's text for an errno value (thread-safe, unlike std::strerror).
+LIBQUANT_API std::string system_error_text(int err);
+
 class LIBQUANT_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, std::string message, std::string suggestion = {});

@@ -90,7 +90,7 @@ class LIBQUANT_API SafetensorsWriter {
   // `<dir>/<stem>.safetensors`; several: `<stem>-0000i-of-0000K.safetensors`
   // plus `<stem>.safetensors.index.json`.
   SafetensorsWriter(std::filesystem::path dir, std::string stem, std::vector<SafetensorsTensorSpec> specs,
-                    std::map<std::string, std::string> metadata, uint64_t max_shard_bytes = 0);
+                    const std::map<std::string, std::string>& metadata, uint64_t max_shard_bytes = 0);
   ~SafetensorsWriter();
 
   // Order in which write() must be called: per shard, tensors sorted by dtype

@@ -44,7 +44,7 @@ class ContentHash {
   Digest digest_;
 };
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() { return system_error_text(errno); }
 
 [[noreturn]] void write_failed(const fs::path& p, const std::string& why) {
   throw Error(ErrorCode::General, "cannot write " + p.string() + ": " + why,
