@@ -20,7 +20,8 @@ namespace {
 
 void require_regular_file(const std::filesystem::path& path, ErrorCode code, std::string_view what) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) fail(code, what, path, errno == ENOENT ? "does not exist" : system_error_text(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    fail(code, what, path, errno == ENOENT ? "does not exist" : system_error_text(errno));
   if (!S_ISREG(st.st_mode)) fail(code, what, path, S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
 }
 
