@@ -50,28 +50,13 @@ class Cursor {
   size_t pos_ = 0;
 };
 
+// The fewest bytes a value of type t can take in the file: a number its size,
+// a string its 8-byte length, an array its 4-byte type and 8-byte count.
 size_t min_encoded_size(GgufType t) {
-  switch (t) {
-    case GgufType::UInt8:
-    case GgufType::Int8:
-    case GgufType::Bool:
-      return 1;
-    case GgufType::UInt16:
-    case GgufType::Int16:
-      return 2;
-    case GgufType::UInt32:
-    case GgufType::Int32:
-    case GgufType::Float32:
-      return 4;
-    case GgufType::UInt64:
-    case GgufType::Int64:
-    case GgufType::Float64:
-    case GgufType::String:
-      return 8;
-    case GgufType::Array:
-      return 12;
-  }
-  return 1;
+  if (t == GgufType::String) return 8;
+  if (t == GgufType::Array) return 12;
+  const size_t n = gguf_scalar_size(t);
+  return n ? n : 1;
 }
 
 bool valid_value_type(int32_t t) { return t >= 0 && t <= 12; }
