@@ -10,7 +10,7 @@ debs=(
   build-essential cmake ninja-build pkg-config git
   libeigen3-dev libopenblas-dev liblapacke-dev
   libabsl-dev libcli11-dev libsimdjson-dev libsentencepiece-dev libicu-dev zlib1g-dev
-  catch2 libbenchmark-dev libcurl4-openssl-dev libre2-dev libssl-dev
+  catch2 libbenchmark-dev libcurl4-openssl-dev libre2-dev libssl-dev gcovr
   clang libclang-rt-14-dev clang-format clang-tidy
 )
 missing=()

@@ -25,6 +25,7 @@
 #include "libquant/eval/coherence.hpp"
 #include "libquant/gguf/mixture.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
+#include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/quality_report.hpp"
 
 namespace cli {
@@ -64,53 +65,23 @@ struct QuantizeOptions {
   WeightOnlyFlags weight_only;
 };
 
-struct GateResults {
-  std::optional<libquant::jobs::QualityReport> report;
-  std::optional<libquant::eval::CoherenceResult> coherence;
-};
-
-// --quality-report / --coherence-check on the written file: exit 11 when the
-// perplexity rises more than LLM_QUANTIZE_QUALITY_THRESHOLD percent (default
-// 20), 12 when the coherence score is below LLM_QUANTIZE_COHERENCE_THRESHOLD
-// (default 0.5). The file is kept either way; the error says where it is.
-GateResults run_quality_gates(const QuantizeOptions& o, const fs::path& output, libquant::ProgressSink& progress) {
-  GateResults g;
-  if (o.quality_report) {
-    const double limit = env::number("LLM_QUANTIZE_QUALITY_THRESHOLD").value_or(20.0);
-    libquant::log_info("Computing quality metrics...");
-    auto q = libquant::jobs::QualityReportOptions::defaults();
-    q.original = o.model;
-    q.quantized = output;
-    q.data = o.quality_data;
-    q.chunks = o.quality_chunks;
-    q.threads = o.threads;
-    q.progress = &progress;
-    g.report = libquant::jobs::quality_report(q);
-    char line[160];
-    std::snprintf(line, sizeof line, "Perplexity: %.3f -> %.3f (%+.1f%%)", g.report->perplexity_original,
-                  g.report->perplexity_quantized, g.report->perplexity_delta_pct);
-    libquant::log_info(line);
-    if (g.report->perplexity_delta_pct > limit) {
-      std::snprintf(line, sizeof line, "Quantization quality degradation (%.1f%%) exceeds threshold (%.0f%%)",
-                    g.report->perplexity_delta_pct, limit);
-      throw Error(ErrorCode::QualityDegradation, std::string(line) + "; the file was kept at " + output.string(),
-                  "Try using --protect-super-weights or a less aggressive profile");
-    }
-  }
-  if (o.coherence_check) {
-    libquant::eval::CoherenceOptions c;
-    c.model = output;
-    c.reference = o.model;
-    c.threshold = env::number("LLM_QUANTIZE_COHERENCE_THRESHOLD").value_or(0.5);
-    c.threads = o.threads;
-    g.coherence = libquant::eval::coherence_check(c);
-    if (!g.coherence->passed)
-      throw Error(ErrorCode::CoherenceFailed,
-                  "Model output coherence check failed (score: " + std::to_string(g.coherence->score) +
-                      "); the file was kept at " + output.string(),
-                  "Ultra-low-bit quantization may be too aggressive. Consider Q2_K or dynamic quantization");
-  }
-  return g;
+// --quality-report / --coherence-check on the written file, thresholds from
+// LLM_QUANTIZE_QUALITY_THRESHOLD (percent, default 20) and
+// LLM_QUANTIZE_COHERENCE_THRESHOLD (default 0.5): exit 11 / 12 with the file kept.
+libquant::jobs::QualityGateResult run_quality_gates(const QuantizeOptions& o, const fs::path& output,
+                                                    libquant::ProgressSink& progress) {
+  libquant::jobs::QualityGateOptions q;
+  q.original = o.model;
+  q.output = output;
+  q.perplexity = o.quality_report;
+  q.max_perplexity_rise_pct = env::number("LLM_QUANTIZE_QUALITY_THRESHOLD").value_or(q.max_perplexity_rise_pct);
+  q.data = o.quality_data;
+  q.chunks = o.quality_chunks;
+  q.coherence = o.coherence_check;
+  q.min_coherence = env::number("LLM_QUANTIZE_COHERENCE_THRESHOLD").value_or(q.min_coherence);
+  q.threads = o.threads;
+  q.progress = &progress;
+  return libquant::jobs::run_quality_gates(q);
 }
 
 // -q dynamic: the per-tensor table (type, bits, parameters, ratio to f16, estimated error).

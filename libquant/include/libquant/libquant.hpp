@@ -62,6 +62,7 @@
 #include "libquant/jobs/convert_to_hf.hpp"
 #include "libquant/jobs/littlebit.hpp"
 #include "libquant/jobs/model_info.hpp"
+#include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/quality_report.hpp"
 #include "libquant/jobs/smoothquant.hpp"
 #include "libquant/jobs/weight_only.hpp"
