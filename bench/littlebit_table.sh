@@ -13,12 +13,12 @@ shared=$(cd "$(dirname "$0")/../../shared" && pwd)
 mkdir -p "$out"
 for mode in init refined block; do
   for bpw in "${levels[@]}"; do
-    extra=()
-    [ "$mode" = init ] && extra=(--no-refine)
-    [ "$mode" = refined ] && extra=(--block-steps 0)
+    extra=(--calibration-data "$shared/data/calib.txt")
+    [ "$mode" = init ] && extra=(--no-refine)  # (no calibration pass: its flags would be exit 2)
+    [ "$mode" = refined ] && extra+=(--block-steps 0)
     start=$(date +%s.%N)
     "$bin" --format json littlebit compress "$model" --target-bpw "$bpw" "${extra[@]}" --skip-validation \
-      --calibration-data "$shared/data/calib.txt" -o "$out" -n "m-$bpw-$mode.littlebit" > "$out/m-$bpw-$mode.json"
+      -o "$out" -n "m-$bpw-$mode.littlebit" > "$out/m-$bpw-$mode.json"
     end=$(date +%s.%N)
     "$bin" --format json quality perplexity "$out/m-$bpw-$mode.littlebit" --data "$shared/data/eval-tinystories.txt" \
       --ctx 256 --chunks 8 > "$out/ppl-$bpw-$mode.json"

@@ -10,6 +10,7 @@
 #include "environment.hpp"
 #include "hub_models.hpp"
 #include "flag_checks.hpp"
+#include "format_flags.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
@@ -431,7 +432,11 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
       ->check(CLI::PositiveNumber);
   c->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
   f->ckpt.add_to(c);
-  out.push_back({c, [&g, f] { return run_compress(g, *f); }});
+  out.push_back({c, [&g, f, c] {
+                   reject_littlebit_flags_that_do_nothing(
+                       *c, {f->format, !f->no_refine, !f->skip_validation || f->quality_threshold.has_value()});
+                   return run_compress(g, *f);
+                 }});
 
   CLI::App* i = group->add_subcommand("info", "Show what a .littlebit or gguf-ext file holds");
   i->add_option("FILE", f->file, "Path to a .littlebit or gguf-ext file")->required();
@@ -446,7 +451,10 @@ std::vector<Command> register_littlebit(CLI::App& app, const GlobalOptions& g) {
   v->add_option("--gguf-quant", f->gguf_quant, "GGUF type for gguf-lossy (e.g. Q4_K_M, Q5_K_M)")->capture_default_str();
   v->add_flag("--force", f->force, "Convert to gguf-lossy without stopping at the quality warning (exit 9)");
   v->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->check(cli::thread_count());
-  out.push_back({v, [&g, f] { return run_convert(g, *f); }});
+  out.push_back({v, [&g, f, v] {
+                   reject_littlebit_flags_that_do_nothing(*v, {f->format});
+                   return run_convert(g, *f);
+                 }});
 
   CLI::App* q =
       group->add_subcommand("validate", "Perplexity (and coherence) of a compressed model against the original");

@@ -69,12 +69,36 @@ std::string joined(const std::vector<std::string_view>& v) {
   return out;
 }
 
+bool given(const CLI::App& sub, std::string_view flag) {
+  const CLI::Option* opt = sub.get_option_no_throw(std::string(flag));
+  return opt && opt->count() > 0;
+}
+
+[[noreturn]] void does_nothing(std::string_view flag, const std::string& why, const std::string& suggestion) {
+  throw libquant::Error(libquant::ErrorCode::InvalidArgument, std::string(flag) + " does nothing here: " + why,
+                        suggestion);
+}
+
 }  // namespace
+
+void reject_littlebit_flags_that_do_nothing(const CLI::App& sub, const LittleBitRun& run) {
+  if (given(sub, "--gguf-quant") && run.format != "gguf-lossy")
+    does_nothing("--gguf-quant", "it is the type of --format gguf-lossy, not of " + run.format,
+                 "Drop --gguf-quant, or write gguf-lossy");
+  for (std::string_view f : {"--calibration-data", "--calibration-samples", "--calibration-seq-len", "--refine-steps",
+                             "--refine-rows", "--sequential", "--block-samples", "--block-lr", "--block-latent-lr"})
+    if (given(sub, f) && !run.refine)
+      does_nothing(f, "--no-refine skips the calibration pass it configures",
+                   "Drop " + std::string(f) + " or --no-refine");
+  for (std::string_view f : {"--validation-data", "--validation-chunks"})
+    if (given(sub, f) && !run.validate)
+      does_nothing(f, "--skip-validation skips the validation it configures",
+                   "Drop " + std::string(f) + " or --skip-validation");
+}
 
 void reject_flags_outside_format(const CLI::App& sub, const std::string& format) {
   for (const FlagScope& s : scopes()) {
-    const CLI::Option* opt = sub.get_option_no_throw(std::string(s.flag));
-    if (!opt || opt->count() == 0) continue;
+    if (!given(sub, s.flag)) continue;
     bool applies = false;
     for (std::string_view f : s.formats) applies = applies || f == format;
     if (!applies)

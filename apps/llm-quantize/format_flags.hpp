@@ -12,4 +12,15 @@ namespace cli {
 // quantize subcommand) that was given but does not apply to `format`.
 void reject_flags_outside_format(const CLI::App& sub, const std::string& format);
 
+// What a `littlebit compress` / `convert` run does, for the flags that only act on part of it.
+struct LittleBitRun {
+  std::string format;    // littlebit | gguf-ext | gguf-lossy
+  bool refine = true;    // without --no-refine
+  bool validate = true;  // without --skip-validation (or with --quality-threshold)
+};
+// The same for `littlebit compress` / `convert`: --gguf-quant needs gguf-lossy,
+// the calibration, refinement and block-matching flags need refinement, the
+// validation flags need validation.
+void reject_littlebit_flags_that_do_nothing(const CLI::App& sub, const LittleBitRun& run);
+
 }  // namespace cli

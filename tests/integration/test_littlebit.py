@@ -14,12 +14,18 @@ from gguf import GGUFReader
 
 REFINE = ["--rank", "16", "--refine-steps", "40"]
 RANK = [*REFINE, "--block-steps", "0"]  # per-weight refinement only (the fixture); block matching is tested on its own
-FAST = ["--calibration-samples", "8", "--calibration-seq-len", "128", "--validation-chunks", "4"]
+CALIBRATION = ["--calibration-samples", "8", "--calibration-seq-len", "128"]
+VALIDATION = ["--validation-chunks", "4"]
+
+
+def fast(flags):
+    """Short calibration and validation, for the passes the run makes (flags for a skipped pass are exit 2)."""
+    return ([] if "--no-refine" in flags else CALIBRATION) + ([] if "--skip-validation" in flags else VALIDATION)
 LINEARS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
 
 
 def compress(cli, model, out, name, *flags, env=None):
-    proc, res = cli.json("littlebit", "compress", model, "-o", out, "-n", name, *FAST, *flags, env=env)
+    proc, res = cli.json("littlebit", "compress", model, "-o", out, "-n", name, *fast(flags), *flags, env=env)
     assert proc.returncode == 0, proc.stderr
     return out / name, res
 
@@ -116,7 +122,7 @@ def test_packed_forward_scores_like_the_dense_export(cli, model_dir, compressed)
 
 def test_refinement_beats_dual_svid_init(cli, model_dir, compressed, tmp_path):
     _, _, refined = compressed
-    _, init = compress(cli, model_dir, tmp_path, "init.littlebit", *RANK, "--no-refine")
+    _, init = compress(cli, model_dir, tmp_path, "init.littlebit", "--rank", "16", "--no-refine")
     assert all("output_error" not in l for l in init["layers"])
     assert refined["quality_metrics"]["perplexity_compressed"] < 0.7 * init["quality_metrics"]["perplexity_compressed"]
     # GPTQ-style sequential calibration (inputs from the compressed prefix) also refines, with other inputs.
@@ -152,7 +158,8 @@ def test_lossy_gguf_output_loads_in_gguf_py(cli, model_dir, tmp_path):
 
 def test_kill_and_resume_is_byte_identical(cli, model_dir, tmp_path):
     ckpt = tmp_path / "ckpt"
-    args = ["littlebit", "compress", model_dir, "-o", tmp_path, "-n", "k.littlebit", *FAST, *RANK, "--skip-validation"]
+    args = ["littlebit", "compress", model_dir, "-o", tmp_path, "-n", "k.littlebit", *CALIBRATION, *RANK,
+            "--skip-validation"]
     env = dict(os.environ, LLM_QUANTIZE_TEST_KILL_AFTER_LAYERS="3")
     proc = cli(*args, "--checkpoint-dir", ckpt, env=env)
     assert proc.returncode == -signal.SIGKILL
@@ -173,6 +180,11 @@ def test_kill_and_resume_is_byte_identical(cli, model_dir, tmp_path):
     (["--rank", "65"], 23, "RankSelectionFailed"),
     (["--format", "onnx"], 2, None),
     (["--no-refine", "--block-steps", "5"], 2, None),
+    # flags that would do nothing in this run
+    (["--gguf-quant", "Q8_0"], 2, None),
+    (["--no-refine", "--refine-steps", "7"], 2, None),
+    (["--no-refine", "--calibration-samples", "4"], 2, None),
+    (["--skip-validation", "--validation-chunks", "3"], 2, None),
 ])
 def test_argument_errors(cli, model_dir, tmp_path, flags, code, kind):
     proc, res = cli.json("littlebit", "compress", model_dir, "-o", tmp_path, *flags)
@@ -184,7 +196,8 @@ def test_argument_errors(cli, model_dir, tmp_path, flags, code, kind):
 
 
 def test_quality_threshold_exceeded_is_exit_21_and_leaves_nothing(cli, model_dir, tmp_path):
-    proc, res = cli.json("littlebit", "compress", model_dir, "-o", tmp_path, "-n", "q.littlebit", *FAST,
+    proc, res = cli.json("littlebit", "compress", model_dir, "-o", tmp_path, "-n", "q.littlebit", *CALIBRATION,
+                         *VALIDATION,
                          "--rank", "8", "--refine-steps", "5", "--quality-threshold", "0.001",
                          env=dict(os.environ, LLM_QUANTIZE_LITTLEBIT_RANK_SEARCH="1"))
     assert proc.returncode == 21, proc.stderr
