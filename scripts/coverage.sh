@@ -11,12 +11,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build/coverage
 labels=${1:-unit|integration|lint}
 cd "$root"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="--coverage -O0" \
+# -O1: at -O0 the whole-text perplexity and imatrix tests run past their timeouts.
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="--coverage -O1" \
   -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage >/dev/null
 cmake --build "$build" -j "$(nproc)"
 find "$build" -name '*.gcda' -delete  # counts of this run only
-ctest --test-dir "$build" -L "$labels" -j "$(nproc)" --output-on-failure | tail -n 3
+# A failing or timed-out test still leaves the counts of everything that ran: report them anyway.
+ctest --test-dir "$build" -L "$labels" -j "$(nproc)" --timeout 3600 --output-on-failure >"$build/ctest.log" 2>&1 ||
+  echo "some tests failed (see $build/ctest.log); coverage of what ran:"
+tail -n 3 "$build/ctest.log"
 # Branches the compiler adds for exception unwinding are not decisions of the code: left out.
 gcovr --root "$root" --object-directory "$build" --filter "$root/libquant/src/" --exclude-throw-branches \
   --exclude-unreachable-branches --print-summary --txt "$build/coverage.txt" | tail -n 3
-sort -k4 -n "$build/coverage.txt" | head -n 15 | sed 's/^/least covered: /'
