@@ -14,8 +14,9 @@ using libquant::Error;
 using libquant::ErrorCode;
 
 namespace {
+// Read while the CLI parses its arguments, before any job starts a thread.
 const char* value_of(const char* name) {
-  const char* v = std::getenv(name);
+  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   return v && *v ? v : nullptr;
 }
 }  // namespace

@@ -127,7 +127,8 @@ CudaLoad try_load(const fs::path& chosen) {
   for (const auto& path : plugin_candidates(chosen)) {
     h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (h) break;
-    tried += (tried.empty() ? "" : "; ") + std::string(dlerror());
+    // dlerror's buffer is per process: fine here, the load runs once inside a static initialisation.
+    tried += (tried.empty() ? "" : "; ") + std::string(dlerror());  // NOLINT(concurrency-mt-unsafe)
   }
   if (!h) {
     out.reason = "libquant_cuda plugin not found (" + tried + ")";

@@ -56,7 +56,7 @@ std::string_view error_type_name(ErrorCode code) noexcept {
   return "Error";
 }
 
-Error::Error(ErrorCode code, std::string message, std::string suggestion)
-    : std::runtime_error(std::move(message)), code_(code), suggestion_(std::move(suggestion)) {}
+Error::Error(ErrorCode code, const std::string& message, std::string suggestion)
+    : std::runtime_error(message), code_(code), suggestion_(std::move(suggestion)) {}
 
 }  // namespace libquant

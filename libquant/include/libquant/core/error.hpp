@@ -43,7 +43,7 @@ LIBQUANT_API std::string system_error_text(int err);
 
 class LIBQUANT_API Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, std::string message, std::string suggestion = {});
+  Error(ErrorCode code, const std::string& message, std::string suggestion = {});
   ErrorCode code() const noexcept { return code_; }
   int exit_code() const noexcept { return static_cast<int>(code_); }
   const std::string& suggestion() const noexcept { return suggestion_; }
