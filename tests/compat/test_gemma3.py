@@ -66,7 +66,10 @@ def test_imatrix_iq2_xs_scores_as_in_llama_cpp(cli, shared, tmp_path):
     assert "IQ2_XS" in types  # the 2048-wide ffn_down rows; 640-wide rows fall back as in llama-quantize
     ours, _ = our_perplexity(cli, out["output_path"], text)
     ref, _ = llama_cpp_perplexity(out["output_path"], text)
-    assert abs(ours / ref - 1) < 0.005, (ours, ref)
+    # llama.cpp multiplies IQ2_XS rows with activations rounded to 8 bits in kernels chosen for the CPU it was
+    # built on; we decode to f32 (the same value on every SIMD level). Within 0.5% on an Intel Xeon; 0.77% on an
+    # AMD EPYC (ours 23.668 at both avx512 and scalar, llama.cpp 23.851). A wrong decode is off by far more.
+    assert abs(ours / ref - 1) < 0.01, (ours, ref)
 
 
 @pytest.mark.slow
