@@ -61,16 +61,14 @@ std::string extension_for(const std::string& format) { return format == "littleb
 // with it ("m-0.5bpw" has no extension of ours, whatever the path library says).
 fs::path output_path(const LittleBitFlags& f, const std::string& name) {
   const std::string ext = extension_for(f.format);
-  const bool has_ext = name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
-  return fs::path(f.output_dir) / (has_ext ? name : name + ext);
+  return fs::path(f.output_dir) / (name.ends_with(ext) && name != ext ? name : name + ext);
 }
 
 // A file name without our extensions (.littlebit, .gguf) only.
 std::string without_our_extension(const fs::path& file) {
   std::string name = file.filename().string();
   for (const std::string ext : {".littlebit", ".gguf"})
-    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
-      return name.substr(0, name.size() - ext.size());
+    if (name.ends_with(ext) && name != ext) return name.substr(0, name.size() - ext.size());
   return name;
 }
 
