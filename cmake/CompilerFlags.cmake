@@ -9,6 +9,13 @@ if(LIBQUANT_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# gcov-format counters (GCC and Clang alike): the .gcda files of every test
+# process are merged under a file lock, so parallel ctest runs add up.
+if(LIBQUANT_COVERAGE)
+  add_compile_options(--coverage)
+  add_link_options(--coverage)
+endif()
+
 # Let calls between exported functions inside libquant be inlined (the shared
 # library is never interposed by design).
 add_compile_options($<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-semantic-interposition>)

@@ -20,6 +20,4 @@ find "$build" -name '*.gcda' -delete  # counts of this run only
 ctest --test-dir "$build" -L "$labels" -j "$(nproc)" --timeout 3600 --output-on-failure >"$build/ctest.log" 2>&1 ||
   echo "some tests failed (see $build/ctest.log); coverage of what ran:"
 tail -n 3 "$build/ctest.log"
-# Branches the compiler adds for exception unwinding are not decisions of the code: left out.
-gcovr --root "$root" --object-directory "$build" --filter "$root/libquant/src/" --exclude-throw-branches \
-  --exclude-unreachable-branches --print-summary --txt "$build/coverage.txt" | tail -n 3
+bash "$root/scripts/coverage-report.sh" "$build"

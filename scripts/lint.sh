@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Static checks outside CI's time budget: clang-tidy (bug patterns, performance,
-# thread safety: .clang-tidy) on the library and the CLI, over the release
-# build's compile_commands.json. The formatting check (.clang-format) is cheap
-# and runs in CI as ctest's lint.format; it is repeated here.
+# The static checks CI runs as ctest's lint.format and lint.tidy, by hand:
+# clang-format (.clang-format) over every C++ file, then clang-tidy (bug
+# patterns, performance, thread safety: .clang-tidy) on the library and the CLI
+# over the release build's compile_commands.json (scripts/tidy.sh).
 #
 #   bash scripts/lint.sh [BUILD_DIR]     (default build/release; configured here if missing)
 #
@@ -21,16 +21,5 @@ git ls-files '*.cpp' '*.hpp' '*.h' '*.cu' '*.cuh' | xargs clang-format-14 --dry-
   echo "clang-format: files differ from .clang-format (run: git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 -i)"
   status=1
 }
-log=$(mktemp)
-run-clang-tidy-14 -p "$build" -j "$(nproc)" -quiet "$root/(libquant/src|apps)/.*\\.cpp$" >"$log" 2>/dev/null || true
-warnings=$(grep -E "^/.*: (warning|error): " "$log" | sort -u || true)
-if [ -n "$warnings" ]; then
-  echo "$warnings"
-  echo "clang-tidy findings by check:"
-  echo "$warnings" | sed -E 's/.*\[([a-z0-9.-]+)(,.*)?\]$/\1/' | sort | uniq -c | sort -rn
-  status=1
-else
-  echo "clang-tidy: clean ($(grep -c '"file"' "$build/compile_commands.json") translation units in the database)"
-fi
-rm -f "$log"
+bash "$root/scripts/tidy.sh" "$build" || status=1
 exit $status

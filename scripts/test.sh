@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds and runs the whole test suite: the ASan/UBSan
-# build (unit, integration and bounded fuzzing) first, then the optimised
+# build (unit, integration and bounded fuzzing; its coverage figure printed
+# after it) first, then the optimised
 # build with every test (perplexity runs over whole texts need -O2); the last
 # lines are CTest's summary.
 set -euo pipefail
@@ -13,7 +14,9 @@ cmake --preset asan -G Ninja >/dev/null
 cmake --build --preset asan -j "$jobs"
 # Which kernels this machine runs (the SIMD-dependent tests print theirs too).
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) -- $(build/asan/apps/llm-quantize/llm-quantize --version)"
+find build/asan -name '*.gcda' -delete  # coverage counters of this run only
 ctest --preset asan -j "$jobs"
+bash scripts/coverage-report.sh build/asan
 
 cuda_plugin=()
 if command -v nvcc >/dev/null 2>&1; then

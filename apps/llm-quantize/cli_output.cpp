@@ -14,29 +14,6 @@
 
 namespace cli {
 
-void write_files_and_notes(libquant::JsonWriter& j, const std::vector<std::filesystem::path>& files,
-                           const std::vector<std::string>& notes) {
-  j.key("files").begin_array();
-  for (const auto& f : files) j.value(f.string());
-  j.end_array();
-  j.key("notes").begin_array();
-  for (const auto& n : notes) j.value(n);
-  j.end_array();
-}
-
-void write_quality_fields(libquant::JsonWriter& j, const libquant::jobs::QualityReport* report,
-                          const double* coherence_score) {
-  if (report)
-    j.key("quality_report")
-        .begin_object()
-        .field("perplexity_original", report->perplexity_original)
-        .field("perplexity_quantized", report->perplexity_quantized)
-        .field("perplexity_delta_pct", report->perplexity_delta_pct)
-        .field("mean_kld", report->mean_kld)
-        .end_object();
-  if (coherence_score) j.field("coherence_score", *coherence_score);
-}
-
 void print_json(const libquant::JsonWriter& j) { std::cout << j.str() << std::endl; }
 
 bool progress_enabled(const GlobalOptions& g) {
@@ -100,7 +77,7 @@ libquant::DType parse_ggml_type(const std::string& name, const std::string& flag
 
 std::string model_stem(const std::string& model) {
   namespace fs = std::filesystem;
-  if (const std::string hub_name = hub_display_name(model); !hub_name.empty()) return hub_name;
+  if (std::string hub_name = hub_display_name(model); !hub_name.empty()) return hub_name;
   if (fs::path(model).extension() == ".gguf") return fs::path(model).stem().string();
   return fs::absolute(model).lexically_normal().filename().string();
 }

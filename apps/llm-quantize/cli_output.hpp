@@ -10,10 +10,6 @@
 #include "libquant/core/json_writer.hpp"
 #include "libquant/io/hub.hpp"
 
-namespace libquant::jobs {
-struct QualityReport;
-}
-
 namespace cli {
 
 enum class OutputMode { Human, Json };
@@ -32,14 +28,6 @@ struct GlobalOptions {
 int report_error(const GlobalOptions& g, libquant::ErrorCode code, const std::string& message,
                  const std::string& suggestion);
 void print_json(const libquant::JsonWriter& j);
-// `key`: [the files, as written] and "notes": [...] of a checkpoint job's result.
-void write_files_and_notes(libquant::JsonWriter& j, const std::vector<std::filesystem::path>& files,
-                           const std::vector<std::string>& notes);
-// The after-writing gates' JSON fields: `quality_report` {perplexity_original,
-// perplexity_quantized, perplexity_delta_pct, mean_kld} and `coherence_score`
-// (each only when measured).
-void write_quality_fields(libquant::JsonWriter& j, const libquant::jobs::QualityReport* report,
-                          const double* coherence_score);
 // Progress bars: human mode, a terminal on stderr, and not --verbosity quiet.
 bool progress_enabled(const GlobalOptions& g);
 // "1.2 MB" style sizes for human output.

@@ -13,6 +13,7 @@
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/analyze.hpp"
+#include "libquant/jobs/result_json.hpp"
 
 namespace cli {
 namespace {
@@ -25,10 +26,6 @@ struct AnalyzeCliOptions {
   unsigned threads = 0;
   CheckpointFlags checkpoints;
 };
-
-void stats_json(libquant::JsonWriter& j, const libquant::jobs::ImportanceStatistics& s) {
-  j.field("min", s.min).field("max", s.max).field("mean", s.mean).field("std", s.std);
-}
 
 void print_human(const libquant::jobs::AnalyzeResult& r) {
   std::printf("%-36s %8s %12s %12s %12s %8s\n", "weight", "columns", "mean", "max", "std", "top col");
@@ -90,41 +87,9 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   o.checkpoints.tidy(opts.checkpoint_dir);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", std::filesystem::absolute(r.output_path).string())
-        .field("model_path", o.model)
-        .field("method", "activation_magnitude")
-        .field("num_entries", r.entries)
-        .field("chunks", r.chunks)
-        .field("resumed_chunks", r.chunks_resumed)
-        .field("tokens", r.tokens);
-    j.key("global_statistics").begin_object();
-    stats_json(j, r.global);
+    j.begin_object().field("status", "success");
+    libquant::jobs::write_json(j, r);
     j.end_object();
-    j.key("layers").begin_array();
-    for (const auto& l : r.layers) {
-      j.begin_object().field("name", l.name).field("columns", l.columns);
-      stats_json(j, l);
-      j.field("top_column", l.top_column).end_object();
-    }
-    j.end_array();
-    if (o.super_weights) {
-      j.field("super_weights_path", std::filesystem::absolute(r.super_weights_path).string());
-      j.key("super_weights").begin_array();
-      for (const auto& s : r.super_weights)
-        j.begin_object()
-            .field("tensor", s.tensor)
-            .field("layer", s.layer)
-            .field("row", s.row)
-            .field("col", s.col)
-            .field("value", s.value)
-            .field("activation", s.activation)
-            .end_object();
-      j.end_array();
-      j.field("protected_weights", r.protected_weights);
-    }
-    j.field("duration_seconds", r.duration_seconds).end_object();
     print_json(j);
   } else {
     print_human(r);

@@ -13,6 +13,7 @@
 #include "libquant/core/read_file.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
 #include "libquant/jobs/convert_to_hf.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/model/model_config.hpp"
 #include "smoothquant_flags.hpp"
 
@@ -65,20 +66,9 @@ int run_to_hf(const GlobalOptions& g, const ConvertFlags& f) {
   const auto r = libquant::jobs::convert_gguf_to_hf(o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", r.output.string())
-        .field("format", "hf")
-        .field("torch_dtype", r.torch_dtype)
-        .field("tensors", r.tensors)
-        .field("input_size_bytes", r.input_bytes)
-        .field("output_size_bytes", r.output_bytes)
-        .field("duration_seconds", r.duration_seconds);
-    j.key("files").begin_array();
-    for (const auto& file : r.files) j.value(file.string());
-    j.end_array().key("notes").begin_array();
-    for (const auto& n : r.notes) j.value(n);
-    j.end_array().end_object();
+    j.begin_object().field("status", "success");
+    libquant::jobs::write_json(j, r);
+    j.end_object();
     print_json(j);
   } else {
     std::printf("Complete: %s (%lld tensors, %s, %s)\n", r.output.string().c_str(), static_cast<long long>(r.tensors),
@@ -104,13 +94,9 @@ int run_to_gguf(const GlobalOptions& g, const ConvertFlags& f) {
   const auto r = libquant::jobs::convert_to_gguf(o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", r.output_path.string())
-        .field("format", "gguf")
-        .field("file_type", o.file_type)
-        .field("output_size_bytes", r.file_size)
-        .end_object();
+    j.begin_object().field("status", "success");
+    libquant::jobs::write_json(j, r);
+    j.end_object();
     print_json(j);
   } else {
     std::printf("Complete: %s (%s, %s)\n", r.output_path.string().c_str(), o.file_type.c_str(),

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "hub_models.hpp"
 #include "libquant/jobs/model_info.hpp"
+#include "libquant/jobs/result_json.hpp"
 
 namespace cli {
 
@@ -30,35 +31,10 @@ int run_info(const GlobalOptions& g, const InfoOptions& o) {
   const libquant::jobs::ModelInfo info = libquant::jobs::inspect_model(o.model);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("model_name", info.model_name)
-        .field("format", info.format)
-        .field("architecture", info.architecture)
-        .field("parameter_count", info.parameter_count)
-        .field("hidden_size", info.hidden_size)
-        .field("num_layers", info.num_layers)
-        .field("num_heads", info.num_heads)
-        .field("num_kv_heads", info.num_kv_heads)
-        .field("vocab_size", info.vocab_size)
-        .field("num_experts", info.num_experts)
-        .field("num_experts_used", info.num_experts_used)
-        .field("ssm_heads", info.ssm_heads)
-        .field("ssm_state_size", info.ssm_state_size)
-        .field("recurrent_layers", info.recurrent_layers)
-        .field("torch_dtype", info.dtype)
-        .field("quantization", info.quantization)
-        .field("file_size", info.file_size)
-        .field("bits_per_weight", info.bits_per_weight);
-    if (!info.note.empty()) j.field("note", info.note);
-    if (o.tensors) {
-      j.key("tensors").begin_array();
-      for (const auto& t : info.tensors) {
-        j.begin_object().field("name", t.name).field("type", t.type).key("shape").begin_array();
-        for (int64_t d : t.shape.dims()) j.value(d);
-        j.end_array().field("bytes", t.nbytes).end_object();
-      }
-      j.end_array();
-    }
+    j.begin_object();
+    libquant::jobs::ResultJsonOptions detail;
+    detail.per_tensor = o.tensors;
+    libquant::jobs::write_json(j, info, detail);
     j.end_object();
     print_json(j);
     return 0;

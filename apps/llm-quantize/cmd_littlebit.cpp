@@ -16,6 +16,7 @@
 #include "libquant/core/progress.hpp"
 #include "libquant/eval/coherence.hpp"
 #include "libquant/jobs/littlebit.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/jobs/quality_report.hpp"
 
 namespace cli {
@@ -70,21 +71,6 @@ std::string without_our_extension(const fs::path& file) {
   for (const std::string ext : {".littlebit", ".gguf"})
     if (name.ends_with(ext) && name != ext) return name.substr(0, name.size() - ext.size());
   return name;
-}
-
-void layer_json(libquant::JsonWriter& j, const jobs::LittleBitLayerStat& l) {
-  j.begin_object()
-      .field("name", l.name)
-      .field("rows", l.out)
-      .field("cols", l.in)
-      .field("rank", l.rank)
-      .field("paths", l.paths)
-      .field("bpw", l.bpw)
-      .field("weight_error", l.weight_error);
-  if (l.output_error_init >= 0) j.field("output_error_init", l.output_error_init);
-  if (l.output_error >= 0) j.field("output_error", l.output_error);
-  if (l.block_error >= 0) j.field("block_error_init", l.block_error_init).field("block_error", l.block_error);
-  j.end_object();
 }
 
 int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
@@ -149,46 +135,9 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   f.ckpt.tidy(o.checkpoint_dir);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", r.output_path.string())
-        .field("format", r.format)
-        .field("source_model", r.source_model)
-        .field("target_bpw", r.target_bpw)
-        .field("achieved_bpw", r.achieved_bpw)
-        .field("compression_ratio", r.compression_ratio)
-        .field("original_size_bytes", r.original_size_bytes)
-        .field("compressed_size_bytes", r.compressed_size_bytes)
-        .field("linear_stored_bpw", r.linear_stored_bpw)
-        .field("linear_reduction_vs_fp16", r.linear_reduction_vs_fp16)
-        .field("duration_seconds", r.duration_seconds)
-        .field("peak_memory_bytes", r.peak_memory_bytes);
-    if (r.validated) {
-      j.key("quality_metrics")
-          .begin_object()
-          .field("perplexity_original", r.perplexity_original)
-          .field("perplexity_compressed", r.perplexity_compressed)
-          .field("perplexity_delta_pct", r.perplexity_delta_pct)
-          .field("quality_passed", r.quality_passed)
-          .field("rank_rounds", r.rank_rounds)
-          .end_object();
-    }
-    double min_bpw = 1e9, max_bpw = 0, rank_sum = 0;
-    for (const auto& l : r.layers) {
-      min_bpw = std::min(min_bpw, l.bpw);
-      max_bpw = std::max(max_bpw, l.bpw);
-      rank_sum += static_cast<double>(l.rank);
-    }
-    j.key("per_layer_summary")
-        .begin_object()
-        .field("total_layers", static_cast<uint64_t>(r.layers.size()))
-        .field("average_rank", r.layers.empty() ? 0.0 : rank_sum / static_cast<double>(r.layers.size()))
-        .field("min_bpw", r.layers.empty() ? 0.0 : min_bpw)
-        .field("max_bpw", max_bpw)
-        .end_object();
-    j.key("layers").begin_array();
-    for (const auto& l : r.layers) layer_json(j, l);
-    j.end_array().end_object();
+    j.begin_object().field("status", "success");
+    jobs::write_json(j, r);
+    j.end_object();
     print_json(j);
     return 0;
   }
@@ -211,30 +160,10 @@ int run_info(const GlobalOptions& g, const LittleBitFlags& f) {
   const jobs::LittleBitInfo I = jobs::littlebit_info(f.file);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("file_path", I.file.string())
-        .field("format", I.format)
-        .field("format_version", static_cast<uint64_t>(I.format_version))
-        .field("source_model", I.source_model)
-        .field("architecture", I.architecture)
-        .field("refinement", I.refinement)
-        .field("target_bpw", I.target_bpw)
-        .field("achieved_bpw", I.achieved_bpw)
-        .field("compression_ratio", I.compression_ratio)
-        .field("original_size_bytes", I.original_size_bytes)
-        .field("compressed_size_bytes", I.compressed_size_bytes)
-        .field("num_layers", I.num_layers);
-    j.key("layer_stats")
-        .begin_object()
-        .field("average_rank", I.average_rank)
-        .field("min_rank", I.min_rank)
-        .field("max_rank", I.max_rank)
-        .end_object();
-    if (f.layers) {
-      j.key("layers").begin_array();
-      for (const auto& l : I.layers) layer_json(j, l);
-      j.end_array();
-    }
+    j.begin_object();
+    jobs::ResultJsonOptions detail;
+    detail.per_tensor = f.layers;
+    jobs::write_json(j, I, detail);
     j.end_object();
     print_json(j);
     return 0;
@@ -286,13 +215,9 @@ int run_convert(const GlobalOptions& g, const LittleBitFlags& f) {
   const auto r = jobs::littlebit_convert(o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", r.output_path.string())
-        .field("format", r.format)
-        .field("input_size_bytes", r.input_size_bytes)
-        .field("output_size_bytes", r.output_size_bytes)
-        .end_object();
+    j.begin_object().field("status", "success");
+    jobs::write_json(j, r);
+    j.end_object();
     print_json(j);
   } else {
     std::printf("Complete: %s (%s)\n", r.output_path.string().c_str(), human_size(r.output_size_bytes).c_str());

@@ -11,6 +11,7 @@
 #include "libquant/core/progress.hpp"
 #include "libquant/eval/coherence.hpp"
 #include "libquant/eval/perplexity.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
 
@@ -49,33 +50,8 @@ int run_perplexity(const GlobalOptions& g, const PerplexityCliOptions& o) {
   const auto& k = r.kl;
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("model", o.model)
-        .field("data", o.data)
-        .field("ctx", r.ctx)
-        .field("chunks", r.n_chunks)
-        .field("n_tokens", r.n_tokens)
-        .field("scored_tokens", r.scored_tokens)
-        .field("perplexity", r.ppl)
-        .field("perplexity_error", r.ppl_error)
-        .field("mean_nll", r.mean_nll)
-        .field("duration_seconds", r.duration_seconds)
-        .field("tokens_per_second", r.tokens_per_second);
-    if (r.has_kl) {
-      j.key("kl_divergence")
-          .begin_object()
-          .field("mean_kld", k.mean_kld)
-          .field("mean_kld_error", k.kld_error)
-          .field("max_kld", k.max_kld)
-          .field("same_top_p", k.same_top_p)
-          .field("same_top_p_error", k.same_top_p_error)
-          .field("perplexity_base", k.ppl_base)
-          .field("mean_ln_ppl_ratio", k.mean_ln_ratio)
-          .field("delta_ppl", r.ppl - k.ppl_base)
-          .field("rms_delta_p", k.rms_delta_p)
-          .end_object();
-    }
+    j.begin_object().field("status", "success").field("model", o.model).field("data", o.data);
+    libquant::jobs::write_json(j, r);
     j.end_object();
     print_json(j);
   } else {
@@ -110,7 +86,7 @@ int run_tokenize(const GlobalOptions& g, const TokenizeOptions& o) {
   auto src = libquant::model::open_tensor_source(o.model);
   auto tok = libquant::eval::load_tokenizer(*src);
   const auto ids = tok->encode(text, !o.no_bos && tok->add_bos_by_default());
-  libquant::JsonWriter j(g.mode == OutputMode::Json ? 0 : 0);
+  libquant::JsonWriter j(0);  // one line, in both modes
   j.begin_object().field("n_tokens", static_cast<uint64_t>(ids.size())).key("ids").begin_array();
   for (int32_t id : ids) j.value(static_cast<int64_t>(id));
   j.end_array().end_object();
@@ -146,22 +122,9 @@ int run_coherence(const GlobalOptions& g, CoherenceCliOptions& c) {
   const auto r = libquant::eval::coherence_check(c.o);
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", r.passed ? "success" : "failed")
-        .field("coherence_score", r.score)
-        .field("threshold", c.o.threshold)
-        .key("samples")
-        .begin_array();
-    for (const auto& s : r.samples)
-      j.begin_object()
-          .field("prompt", s.prompt)
-          .field("continuation", s.continuation)
-          .field("distinct_trigrams", s.distinct_trigrams)
-          .field("fluency", s.fluency)
-          .field("reference_perplexity", s.reference_ppl)
-          .field("score", s.score)
-          .end_object();
-    j.end_array().end_object();
+    j.begin_object().field("status", r.passed ? "success" : "failed").field("threshold", c.o.threshold);
+    libquant::jobs::write_json(j, r);
+    j.end_object();
     if (r.passed) print_json(j);
   } else {
     for (const auto& s : r.samples) std::cout << "[" << s.score << "] " << s.prompt << " | " << s.continuation << "\n";

@@ -12,6 +12,7 @@
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/quality_report.hpp"
+#include "libquant/jobs/result_json.hpp"
 
 namespace cli {
 namespace {
@@ -40,54 +41,13 @@ libquant::jobs::QualityReport run_one(const GlobalOptions& g, const ReportCliOpt
   return libquant::jobs::quality_report(opts);
 }
 
-void metrics_json(libquant::JsonWriter& j, const libquant::jobs::QualityReport& r) {
-  j.begin_object()
-      .field("perplexity_original", r.perplexity_original)
-      .field("perplexity_quantized", r.perplexity_quantized)
-      .field("perplexity_delta_pct", r.perplexity_delta_pct)
-      .field("mean_kld", r.mean_kld)
-      .field("mean_kld_error", r.kld_error)
-      .field("same_top_p", r.same_top_p)
-      .field("effective_bpw", r.bpw_quantized)
-      .field("original_bpw", r.bpw_original)
-      .field("file_size", r.size_quantized)
-      .field("original_size", r.size_original)
-      .field("compression_ratio", r.compression_ratio)
-      .field("ctx", r.ctx)
-      .field("chunks", r.chunks)
-      .field("scored_tokens", r.scored_tokens)
-      .end_object();
-}
-
 int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
   if (!o.output.empty()) libquant::require_output_apart_from_inputs(o.output, {o.original, o.quantized.at(0), o.data});
   const auto r = run_one(g, o, o.quantized.at(0), o.include_layers);
   libquant::JsonWriter j(2);
-  j.begin_object().field("status", "success").field("original_model", r.original).field("quantized_model", r.quantized);
-  j.key("metrics");
-  metrics_json(j, r);
-  j.key("layer_errors").begin_array();
-  for (const auto& l : r.layers)
-    j.begin_object()
-        .field("layer_name", l.layer_name)
-        .field("mse", l.mse)
-        .field("max_error", l.max_error)
-        .field("relative_error", l.relative_error)
-        .field("bit_width", l.bit_width)
-        .field("mixer", l.mixer)
-        .end_object();
-  j.end_array();
-  if (!r.by_mixer.empty()) {
-    j.key("errors_by_mixer").begin_array();
-    for (const auto& m : r.by_mixer)
-      j.begin_object()
-          .field("mixer", m.mixer)
-          .field("layers", m.layers)
-          .field("mean_relative_error", m.mean_relative_error)
-          .end_object();
-    j.end_array();
-  }
-  j.field("duration_seconds", r.duration_seconds).end_object();
+  j.begin_object().field("status", "success");
+  libquant::jobs::write_json(j, r);
+  j.end_object();
   if (!o.output.empty()) {
     libquant::AtomicFile f(o.output);
     const std::string text = j.str() + "\n";
@@ -131,7 +91,7 @@ int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
     j.begin_object().field("status", "success").field("original_model", o.original).key("models").begin_array();
     for (const auto& r : reps) {
       j.begin_object().field("quantized_model", r.quantized).key("metrics");
-      metrics_json(j, r);
+      libquant::jobs::write_metrics_json(j, r);
       j.end_object();
     }
     j.end_array().end_object();

@@ -26,6 +26,7 @@
 #include "libquant/gguf/mixture.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
 #include "libquant/jobs/quality_gates.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/jobs/quality_report.hpp"
 
 namespace cli {
@@ -131,12 +132,14 @@ int run_smoothquant(const GlobalOptions& g, const QuantizeOptions& o) {
   libquant::TerminalProgress progress(progress_enabled(g));
   auto opts = o.smoothquant.job_options(o.model, fs::path(o.output_dir) / name, o.threads);
   opts.progress = &progress;
+  opts.checkpoint_dir = o.checkpoints.directory();
+  opts.resume = o.checkpoints.resuming();
+  opts.on_checkpoint = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AFTER_SEQUENCES");
   libquant::log_info("Loading model: " + o.model);
   if (!o.smoothquant.smoothquant) libquant::log_info("W8A8 without smoothing (add --smoothquant to smooth first)");
   const auto res = libquant::jobs::smoothquant_w8a8(opts);
-  const auto gates = run_quality_gates(o, res.output, progress);
-  const double coherence = gates.coherence ? gates.coherence->score : 0.0;
-  print_smoothquant_result(g, res, gates.report ? &*gates.report : nullptr, gates.coherence ? &coherence : nullptr);
+  o.checkpoints.tidy(opts.checkpoint_dir);
+  print_smoothquant_result(g, res, run_quality_gates(o, res.output, progress));
   return 0;
 }
 
@@ -160,10 +163,7 @@ int run_weight_only(const GlobalOptions& g, const QuantizeOptions& o) {
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
   const auto res = libquant::jobs::quantize_weight_only(opts);
-  const auto gates = run_quality_gates(o, res.output, progress);
-  const double coherence = gates.coherence ? gates.coherence->score : 0.0;
-  print_weight_only_result(g, o.format, res, gates.report ? &*gates.report : nullptr,
-                           gates.coherence ? &coherence : nullptr);
+  print_weight_only_result(g, res, run_quality_gates(o, res.output, progress));
   return 0;
 }
 
@@ -251,70 +251,15 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   const auto res = libquant::jobs::convert_to_gguf(opts);
   o.checkpoints.tidy(opts.checkpoint_dir);
 
-  // Validate what was written by parsing it back.
-  libquant::log_info("Validating output...");
-  const libquant::io::GgufFile check(res.output_path);
-  const bool valid = check.header().tensors.size() == res.tensors.size();
-  const double ratio =
-      res.original_size ? static_cast<double>(res.file_size) / static_cast<double>(res.original_size) : 0.0;
   const auto gates = run_quality_gates(o, res.output_path, progress);
 
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", fs::absolute(res.output_path).string())
-        .field("format", "gguf")
-        .field("quantization_level", file_type)
-        .field("file_size", res.file_size)
-        .field("compression_ratio", ratio)
-        .field("duration_seconds", res.duration_seconds)
-        .field("peak_memory_bytes", res.peak_memory_bytes)
-        .field("validation_status", valid ? "valid" : "invalid")
-        .field("resumed_tensors", static_cast<uint64_t>(res.tensors_resumed))
-        .field("fallback_tensors", res.fallbacks);
-    if (level == "dynamic") {
-      j.field("reference_type", res.reference_type)
-          .field("target_bytes", res.target_bytes)
-          .field("protected_weights", res.protected_weights)
-          .field("effective_bpw", file_bpw(res.file_size, res.parameter_count));
-      j.key("layer_summary").begin_array();
-      for (const auto& t : res.tensors) {
-        if (t.estimated_error < 0) continue;
-        j.begin_object()
-            .field("layer_name", t.name)
-            .field("type", std::string(libquant::traits(t.type).name))
-            .field("bit_width", libquant::bits_per_weight(t.type))
-            .field("parameter_count", t.shape.numel())
-            .field("estimated_error", t.estimated_error)
-            .field("is_protected", t.is_protected)
-            .field("boosted_weights", t.boosted_weights)
-            .end_object();
-      }
-      j.end_array();
-    }
-    j.key("metadata")
-        .begin_object()
-        .field("original_dtype", res.original_dtype)
-        .field("original_size", res.original_size)
-        .field("layers_processed", res.layers_processed)
-        .field("parameter_count", res.parameter_count)
-        .end_object();
-    const double coherence = gates.coherence ? gates.coherence->score : 0.0;
-    write_quality_fields(j, gates.report ? &*gates.report : nullptr, gates.coherence ? &coherence : nullptr);
-    if (libquant::verbosity() >= libquant::Verbosity::Verbose) {
-      j.key("tensors").begin_array();
-      for (const auto& t : res.tensors) {
-        j.begin_object()
-            .field("name", t.name)
-            .field("type", std::string(libquant::traits(t.type).name))
-            .key("shape")
-            .begin_array();
-        for (int64_t d : t.shape.dims()) j.value(d);
-        j.end_array().end_object();
-      }
-      j.end_array();
-    }
+    j.begin_object().field("status", "success");
+    libquant::jobs::ResultJsonOptions detail;
+    detail.per_tensor = libquant::verbosity() >= libquant::Verbosity::Verbose;
+    libquant::jobs::write_json(j, res, detail);
+    libquant::jobs::write_json(j, gates);
     j.end_object();
     print_json(j);
   } else {
@@ -322,7 +267,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     libquant::log_info("Complete: " + res.output_path.string() + " (" + human_size(res.file_size) + ")");
     std::cout << res.output_path.string() << "\n";
   }
-  return valid ? 0 : static_cast<int>(ErrorCode::ValidationFailed);
+  return res.output_valid ? 0 : static_cast<int>(ErrorCode::ValidationFailed);
 }
 
 }  // namespace

@@ -21,6 +21,11 @@ const char* value_of(const char* name) {
 }
 }  // namespace
 
+std::string text(const char* name) {
+  const char* v = value_of(name);
+  return v ? std::string(v) : std::string();
+}
+
 std::optional<double> number(const char* name) {
   const char* v = value_of(name);
   if (!v) return std::nullopt;

@@ -1,16 +1,20 @@
 #pragma once
 // Every LLM_QUANTIZE_* environment variable llm-quantize honours, in one place
 // (the library reads none): each becomes an option value, a search path or a
-// hook handed to the library. HF_* hub variables are read by hub_models.cpp,
+// hook handed to the library. HF_* hub variables are interpreted by hub_models.cpp (through text()),
 // LLM_QUANTIZE_SIMD and LLM_QUANTIZE_DEVICE are the --simd / --device flags' defaults.
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/littlebit.hpp"
 
 namespace cli::env {
+
+// $NAME, empty when unset.
+std::string text(const char* name);
 
 // $NAME as a number, nullopt when unset or empty; Error(InvalidArgument) naming
 // the variable when it is not a finite number.

@@ -18,6 +18,7 @@ const std::vector<FlagScope>& scopes() {
   static const std::vector<std::string_view> gguf = {"gguf"};
   static const std::vector<std::string_view> calibrated = {"smoothquant", "gptq", "awq"};
   static const std::vector<std::string_view> weight_only = {"gptq", "awq"};
+  static const std::vector<std::string_view> checkpointed = {"gguf", "smoothquant"};
   static const std::vector<FlagScope> s = {
       {"--imatrix", gguf},
       {"--leave-output-tensor", gguf},
@@ -38,10 +39,10 @@ const std::vector<FlagScope>& scopes() {
       {"--kl-refine", gguf},
       {"--kl-data", gguf},
       {"--sample-rows", gguf},
-      // Only the GGUF job records checkpoints; the HF-checkpoint writers start afresh.
-      {"--checkpoint-dir", gguf},
-      {"--resume", gguf},
-      {"--no-checkpoints", gguf},
+      // GPTQ and AWQ record no checkpoints yet: they start afresh.
+      {"--checkpoint-dir", checkpointed},
+      {"--resume", checkpointed},
+      {"--no-checkpoints", checkpointed},
       {"--smoothquant", {"smoothquant"}},
       {"--alpha", {"smoothquant"}},
       {"--static-activations", {"smoothquant"}},

@@ -1,5 +1,7 @@
 #include "hub_models.hpp"
 
+#include "environment.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -47,11 +49,6 @@ struct ScratchDirs {
 ScratchDirs& scratch_dirs() {
   static ScratchDirs s;
   return s;
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
 }
 
 bool truthy(std::string v) {
@@ -155,20 +152,20 @@ std::string fetch(const std::string& arg, const GlobalOptions& g, HubNeed need) 
 
 void read_hub_environment(GlobalOptions& g) {
   libquant::io::HubOptions& h = g.hub;
-  if (const std::string e = env("HF_ENDPOINT"); !e.empty()) h.endpoint = e;
-  std::string home = env("HF_HOME");
+  if (const std::string e = env::text("HF_ENDPOINT"); !e.empty()) h.endpoint = e;
+  std::string home = env::text("HF_HOME");
   if (home.empty()) {
-    const std::string xdg = env("XDG_CACHE_HOME");
-    home = xdg.empty() ? env("HOME") + "/.cache/huggingface" : xdg + "/huggingface";
+    const std::string xdg = env::text("XDG_CACHE_HOME");
+    home = xdg.empty() ? env::text("HOME") + "/.cache/huggingface" : xdg + "/huggingface";
   }
-  h.cache_dir = env("HF_HUB_CACHE");
-  if (h.cache_dir.empty()) h.cache_dir = env("HUGGINGFACE_HUB_CACHE");
+  h.cache_dir = env::text("HF_HUB_CACHE");
+  if (h.cache_dir.empty()) h.cache_dir = env::text("HUGGINGFACE_HUB_CACHE");
   if (h.cache_dir.empty()) h.cache_dir = fs::path(home) / "hub";
-  h.offline = truthy(env("HF_HUB_OFFLINE"));
-  h.token = trimmed(env("HF_TOKEN"));
-  if (h.token.empty()) h.token = trimmed(env("HUGGING_FACE_HUB_TOKEN"));
+  h.offline = truthy(env::text("HF_HUB_OFFLINE"));
+  h.token = trimmed(env::text("HF_TOKEN"));
+  if (h.token.empty()) h.token = trimmed(env::text("HUGGING_FACE_HUB_TOKEN"));
   if (h.token.empty()) {
-    std::string path = env("HF_TOKEN_PATH");
+    std::string path = env::text("HF_TOKEN_PATH");
     if (path.empty()) path = home + "/token";
     std::ifstream in(path);
     std::string line;

@@ -6,6 +6,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/core/log.hpp"
 
 namespace cli {
@@ -110,41 +111,12 @@ std::string alpha_text(const libquant::methods::GroupPlan& g) {
 }  // namespace
 
 void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::SmoothQuantJobResult& r,
-                              const libquant::jobs::QualityReport* report, const double* coherence_score) {
-  const double ratio =
-      r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
+                              const libquant::jobs::QualityGateResult& gates) {
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", std::filesystem::absolute(r.output).string())
-        .field("format", "smoothquant")
-        .field("quantization_level", "W8A8")
-        .field("checkpoint_format", "compressed-tensors int-quantized")
-        .field("activation_quantization", r.activation_scheme)
-        .field("file_size", r.output_bytes)
-        .field("compression_ratio", ratio)
-        .field("duration_seconds", r.duration_seconds)
-        .field("quantized_linears", r.quantized_linears)
-        .field("calibration_samples", r.calibration_samples)
-        .field("calibration_tokens", r.calibration_tokens);
-    j.key("smoothing").begin_array();
-    for (const auto& s : r.groups) {
-      j.begin_object().field("layer", s.group.layer).field("norm", s.group.norm).key("alpha");
-      if (s.alpha)
-        j.value(*s.alpha);
-      else
-        j.null();
-      if (s.error >= 0) j.field("int8_error", s.error).field("int8_error_unsmoothed", s.error_unsmoothed);
-      j.end_object();
-    }
-    j.end_array();
-    j.key("alpha_candidates").begin_array();
-    for (const auto& c : r.alpha_candidates)
-      j.begin_object().field("candidate", c.name).field("mean_kld", c.kl).end_object();
-    j.end_array();
-    write_files_and_notes(j, r.files, r.notes);
-    write_quality_fields(j, report, coherence_score);
+    j.begin_object().field("status", "success");
+    libquant::jobs::write_json(j, r);
+    libquant::jobs::write_json(j, gates);
     j.end_object();
     print_json(j);
     return;

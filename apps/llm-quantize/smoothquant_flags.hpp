@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli_output.hpp"
-#include "libquant/jobs/quality_report.hpp"
+#include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/smoothquant.hpp"
 
 namespace cli {
@@ -34,7 +34,8 @@ struct SmoothQuantFlags {
 // "5GB", "500MB", "123" (bytes) -> bytes; exit 2 for anything else.
 uint64_t parse_size(const std::string& s, const char* flag);
 
+// The result (with the quality gates that ran) as JSON or human text.
 void print_smoothquant_result(const GlobalOptions& g, const libquant::jobs::SmoothQuantJobResult& r,
-                              const libquant::jobs::QualityReport* report, const double* coherence_score);
+                              const libquant::jobs::QualityGateResult& gates);
 
 }  // namespace cli

@@ -6,6 +6,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/core/log.hpp"
 
 namespace cli {
@@ -86,46 +87,13 @@ libquant::jobs::WeightOnlyJobOptions WeightOnlyFlags::job_options(const std::str
   return o;
 }
 
-void print_weight_only_result(const GlobalOptions& g, const std::string& format,
-                              const libquant::jobs::WeightOnlyJobResult& r, const libquant::jobs::QualityReport* report,
-                              const double* coherence_score) {
-  const double ratio =
-      r.original_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.original_bytes) : 0;
+void print_weight_only_result(const GlobalOptions& g, const libquant::jobs::WeightOnlyJobResult& r,
+                              const libquant::jobs::QualityGateResult& gates) {
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object()
-        .field("status", "success")
-        .field("output_path", std::filesystem::absolute(r.output).string())
-        .field("format", format)
-        .field("quantization_level", r.scheme)
-        .field("checkpoint_format", "compressed-tensors pack-quantized")
-        .field("file_size", r.output_bytes)
-        .field("compression_ratio", ratio)
-        .field("duration_seconds", r.duration_seconds)
-        .field("quantized_linears", static_cast<int64_t>(r.linears.size()))
-        .field("calibration_samples", r.calibration_samples)
-        .field("calibration_tokens", r.calibration_tokens);
-    j.key("linears").begin_array();
-    for (const auto& l : r.linears)
-      j.begin_object()
-          .field("name", l.name)
-          .field("gptq_loss", l.loss)
-          .field("damp", l.damp)
-          .field("dead_columns", l.dead_columns)
-          .end_object();
-    j.end_array();
-    j.key("awq").begin_array();
-    for (const auto& a : r.awq)
-      j.begin_object()
-          .field("smooth", a.smooth)
-          .field("ratio", a.ratio)
-          .field("duo_scaling", a.duo)
-          .field("block_error", a.error)
-          .field("block_error_unscaled", a.error_unscaled)
-          .end_object();
-    j.end_array();
-    write_files_and_notes(j, r.files, r.notes);
-    write_quality_fields(j, report, coherence_score);
+    j.begin_object().field("status", "success");
+    libquant::jobs::write_json(j, r);
+    libquant::jobs::write_json(j, gates);
     j.end_object();
     print_json(j);
     return;

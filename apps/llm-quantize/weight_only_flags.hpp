@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cli_output.hpp"
-#include "libquant/jobs/quality_report.hpp"
+#include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/weight_only.hpp"
 #include "smoothquant_flags.hpp"
 
@@ -34,8 +34,8 @@ struct WeightOnlyFlags {
                                                    const SmoothQuantFlags& calibration, unsigned threads) const;
 };
 
-void print_weight_only_result(const GlobalOptions& g, const std::string& format,
-                              const libquant::jobs::WeightOnlyJobResult& r, const libquant::jobs::QualityReport* report,
-                              const double* coherence_score);
+// The result (with the quality gates that ran) as JSON or human text.
+void print_weight_only_result(const GlobalOptions& g, const libquant::jobs::WeightOnlyJobResult& r,
+                              const libquant::jobs::QualityGateResult& gates);
 
 }  // namespace cli

@@ -55,6 +55,20 @@ case "$name" in
  "offset": 128, "size": 384, "crc32": 0},
  {"name": "blk.0.attn_norm.weight", "kind": "dense", "shape": [8], "dtype": "F32", "original_bits": 32,
  "offset": 512, "size": 32, "crc32": 0}]}' > "$corpus/seed1" ;;
+  fuzz_smoothquant_state)  # calibration statistics and a one-group plan, as the job writes them
+    python3 - "$corpus/seed1" <<'PY'
+import sys
+import numpy as np
+from safetensors.numpy import save_file
+save_file({"max:blk.0.attn_q.weight": np.arange(1, 9, dtype=np.float32),
+           "samples:blk.0.attn_q.weight": np.ones((3, 8), dtype=np.float32),
+           "scales:0": np.full(8, 0.5, dtype=np.float32)},
+          sys.argv[1], metadata={"sequences": "8", "non_finite": "", "rows_seen:blk.0.attn_q.weight": "6",
+                                 "plan.groups": "1", "plan.0.norm": "blk.0.attn_norm.weight", "plan.0.alpha": "0.5",
+                                 "plan.0.error": "-1", "plan.0.error_unsmoothed": "-1", "plan.candidates": "1",
+                                 "candidate.0.name": "per-group search", "candidate.0.kl": "0.25"})
+PY
+    ;;
   fuzz_dqprofile)
     printf '%s' '{"format": "libquant.dqprofile", "version": 1, "profile_name": "p", "default_type": "Q4_K",
  "target_bpw": 4.5, "candidates": ["Q4_K", "Q6_K"], "rules": [{"class": "attn_v", "layers": [0, -1], "type": "Q6_K"},

@@ -418,8 +418,8 @@ FLAG_CASES = [
     # flags given for a format they do nothing for
     ["quantize", "{m}", "gguf", "-q", "Q8_0", "--calibration-samples", "4"],
     ["quantize", "{m}", "gguf", "-q", "Q8_0", "--calibration-data", "{m}/../../data/calib.txt"],
-    ["quantize", "{m}", "smoothquant", "--resume", "{o}/c"],
-    ["quantize", "{m}", "smoothquant", "--no-checkpoints"],
+    ["quantize", "{m}", "gptq", "--resume", "{o}/c"],
+    ["quantize", "{m}", "awq", "--no-checkpoints"],
     ["quantize", "{m}", "gptq", "--imatrix", "{o}/i.dat"],
     ["quantize", "{m}", "gptq", "--group-size", "-1", "--sym"],
     ["quantize", "{m}", "awq", "--group-size", "-1", "--damp", "0.01"],

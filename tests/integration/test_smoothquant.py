@@ -3,6 +3,7 @@ layout (dtypes, shapes, scales, config), its numbers against an independent
 numpy quantization of the same smoothed weights, its quality, and the error
 paths (exit 2 for flags, 14 for a model smoothing cannot handle)."""
 import json
+import os
 import shutil
 
 import numpy as np
@@ -137,3 +138,36 @@ def test_non_finite_model_fails_with_the_layer(cli, model_dir, tmp_path):
     assert proc.returncode == 6, proc.stderr
     assert "blk.2.attn_norm.weight" in res["message"] and "index 5" in res["message"]
     assert not (tmp_path / "out").exists()
+
+
+def tree_bytes(d):
+    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("alpha,kill_at,resumed", [("0.5", "4", (4, False)), ("auto", "9", (8, True))])
+def test_kill_and_resume_writes_the_uninterrupted_bytes(cli, model_dir, tmp_path, alpha, kill_at, resumed):
+    # SIGKILL after 2 of 4 calibration batches (alpha 0.5) or right after the
+    # search's plan was checkpointed (auto: 8 samples + 1); --resume finishes
+    # with the files an uninterrupted run writes and clears its checkpoint.
+    flags = ["--smoothquant", "--alpha", alpha, "--calibration-batch", "2", "--static-activations"]
+    (tmp_path / "full").mkdir()
+    full, _ = quantize(cli, model_dir, tmp_path / "full", "--no-checkpoints", *flags)
+    out, ck = tmp_path / "out", tmp_path / "ck"
+    out.mkdir()
+
+    def job(name, *more):
+        return ["quantize", model_dir, "smoothquant", *flags, "-o", out, "-n", name, *CALIB, *more]
+
+    args = job("w8a8")
+    env = {**os.environ, "LLM_QUANTIZE_TEST_KILL_AFTER_SEQUENCES": kill_at}
+    proc = cli(*args, "--checkpoint-dir", ck, env=env)
+    assert proc.returncode == -9 and not (out / "w8a8").exists()
+    proc, res = cli.json(*args, "--resume", ck)
+    assert proc.returncode == 0, proc.stderr
+    assert (res["resumed_samples"], res["resumed_plan"]) == resumed
+    assert tree_bytes(out / "w8a8") == tree_bytes(full)
+    assert not any(ck.iterdir())
+    # nothing (left) to resume, or another job's checkpoint -> exit 7, nothing written
+    proc, res = cli.json(*job("again", "--resume", ck))
+    assert proc.returncode == 7 and res["error_type"] == "CheckpointError"
+    assert not (out / "again").exists()

@@ -4,6 +4,7 @@
 // checkpointed, and a resumed job finishing it. Runs two real jobs on
 // stories260K (an importance matrix, then Q4_K_M with it).
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "libquant/core/log.hpp"
 #include "libquant/jobs/analyze.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "test_helpers.hpp"
 
 using namespace libquant;
@@ -118,13 +120,30 @@ TEST_CASE("an embedding program gets every message through its sink and none on 
   q.imatrix = a.output;
   std::vector<uint64_t> written;
   q.on_data_written = [&](uint64_t bytes) { written.push_back(bytes); };
-  jobs::convert_to_gguf(q);
+  const jobs::ConvertToGgufResult qr = jobs::convert_to_gguf(q);
   REQUIRE_FALSE(written.empty());
   for (size_t i = 1; i < written.size(); ++i) CHECK(written[i] > written[i - 1]);
   // Tensor data is all of the file but its header: the counter ends below the file size, within the header's size.
   const uint64_t file_bytes = fs::file_size(q.output);
   CHECK(written.back() < file_bytes);
   CHECK(written.back() > file_bytes / 2);
+
+  // The records the CLI prints, from the library: parsed back, they say what the files say.
+  simdjson::dom::parser parser;
+  const simdjson::dom::element qj = parser.parse(jobs::to_json(qr));
+  CHECK(std::string_view(qj["validation_status"]) == "valid");
+  CHECK(std::string_view(qj["quantization_level"]) == "Q4_K_M");
+  CHECK(uint64_t(qj["file_size"]) == file_bytes);
+  CHECK(std::string_view(qj["output_path"]) == fs::absolute(q.output).string());
+  CHECK(double(qj["compression_ratio"]) ==
+        Approx(double(file_bytes) / double(uint64_t(qj["metadata"]["original_size"]))));
+  CHECK(qj["tensors"].error() == simdjson::NO_SUCH_FIELD);  // per-tensor lists only when asked
+  simdjson::dom::parser parser2;
+  const simdjson::dom::element aj = parser2.parse(jobs::to_json(ar));
+  CHECK(int64_t(aj["chunks"]) == 5);
+  CHECK(int64_t(aj["resumed_chunks"]) == 2);
+  CHECK(simdjson::dom::array(aj["layers"]).size() == ar.layers.size());
+  CHECK(std::string_view(aj["model_path"]) == model.string());
 
   const std::string on_stderr = capture.restore();
   CHECK(on_stderr.empty());

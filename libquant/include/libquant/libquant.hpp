@@ -65,4 +65,5 @@
 #include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/quality_report.hpp"
 #include "libquant/jobs/smoothquant.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/jobs/weight_only.hpp"

@@ -32,6 +32,21 @@ void ChannelMaxCollector::on_input(const LinearInput& in) {
     if (seen % stride_ == 0) rows.insert(rows.end(), in.x + r * in.cols, in.x + (r + 1) * in.cols);
 }
 
+void ChannelMaxCollector::restore(State s) {
+  for (const auto& [name, rows] : s.samples) {
+    const auto mx = s.maxima.find(name);
+    check(std::find(sampled_.begin(), sampled_.end(), name) != sampled_.end() && mx != s.maxima.end() &&
+              !mx->second.empty() && rows.size() % mx->second.size() == 0,
+          ErrorCode::InvalidArgument, "restored samples of '" + name + "' do not fit its input");
+  }
+  for (const auto& [name, seen] : s.rows_seen)
+    check(seen >= 0, ErrorCode::InvalidArgument, "restored row count of '" + name + "' is negative");
+  maxima_ = std::move(s.maxima);
+  samples_ = std::move(s.samples);
+  rows_seen_ = std::move(s.rows_seen);
+  non_finite_ = std::move(s.non_finite);
+}
+
 const std::vector<float>* ChannelMaxCollector::channel_max(const std::string& weight) const {
   auto it = maxima_.find(weight);
   return it == maxima_.end() ? nullptr : &it->second;

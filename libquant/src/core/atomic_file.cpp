@@ -17,8 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 [[noreturn]] void throw_io(const std::string& what, const fs::path& p) {
   const int err = errno;
-  ErrorCode code = (err == ENOSPC) ? ErrorCode::General : ErrorCode::General;
-  throw Error(code, what + " '" + p.string() + "': " + system_error_text(err),
+  throw Error(ErrorCode::General, what + " '" + p.string() + "': " + system_error_text(err),
               err == ENOSPC ? "Free disk space or choose another output directory"
                             : "Check that the output directory exists and is writable");
 }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "libquant/core/atomic_file.hpp"
+#include "libquant/core/crc32.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
 #include "libquant/core/read_file.hpp"
@@ -134,6 +135,19 @@ void Checkpoint::save(const CheckpointRecord& r) const {
   AtomicFile out(record_path());
   out.write(j.str().data(), j.str().size());
   out.commit();
+}
+
+void Checkpoint::save_with_partial(uint64_t done, const fs::path& partial) const {
+  const uint64_t bytes = fs::file_size(partial);
+  save(CheckpointRecord{done, crc32_of_file_prefix(partial, bytes), bytes});
+}
+
+void Checkpoint::verify_partial(const CheckpointRecord& r, const fs::path& partial) const {
+  std::error_code ec;
+  const uint64_t size = fs::file_size(partial, ec);
+  if (ec || !r.crc32 || size != r.bytes || crc32_of_file_prefix(partial, r.bytes) != *r.crc32)
+    throw Error(ErrorCode::CheckpointError, "checkpoint data '" + partial.string() + "' changed since its record",
+                "Delete the checkpoint directory and start afresh");
 }
 
 void Checkpoint::clear() const {

@@ -77,7 +77,7 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
     return;
   }
   // Chunks of at least `grain`, about 4 per thread for load balance.
-  const size_t chunk = std::max(grain, (n + 4 * n_threads_ - 1) / (4 * n_threads_));
+  const size_t chunk = std::max(grain, (n + size_t{4} * n_threads_ - 1) / (size_t{4} * n_threads_));
   std::unique_lock lock(mu_);
   job_ = &fn;
   job_n_ = n;

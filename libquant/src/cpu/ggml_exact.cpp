@@ -78,8 +78,8 @@ LQ_INLINE float dot_tinyblas(const float* a, const float* b, int64_t k) {
 LQ_INLINE float vec_dot_blocks(const float* x, const float* y, int64_t np) {
   float s[4][16] = {};
   for (int64_t i = 0; i < np; i += 64)
-    for (int j = 0; j < 4; ++j)
-      for (int q = 0; q < 16; ++q) s[j][q] = std::fma(x[i + 16 * j + q], y[i + 16 * j + q], s[j][q]);
+    for (int64_t j = 0; j < 4; ++j)
+      for (int64_t q = 0; q < 16; ++q) s[j][q] = std::fma(x[i + 16 * j + q], y[i + 16 * j + q], s[j][q]);
   for (int q = 0; q < 16; ++q) {
     s[0][q] += s[2][q];
     s[1][q] += s[3][q];

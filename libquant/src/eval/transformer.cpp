@@ -59,7 +59,8 @@ struct Transformer::Impl {
   std::optional<io::CompressedTensorsConfig> quant;  // compressed-tensors checkpoints (W8A8 runs in int8)
   ThreadPool pool;
 
-  Impl(const model::TensorSource& s, ForwardOptions o) : src(s), cfg(forward_config(s)), opts(o), pool(o.threads) {
+  Impl(const model::TensorSource& s, ForwardOptions o)
+      : src(s), cfg(forward_config(s)), opts(std::move(o)), pool(opts.threads) {
     arch = model::find_architecture_by_hf(cfg.architecture);
     check(arch != nullptr, ErrorCode::UnsupportedConversion,
           "no forward pass for architecture '" + cfg.architecture + "'");
@@ -440,9 +441,9 @@ struct Transformer::Impl {
     gate.resize(q.size());
     for (int64_t r = 0; r < N; ++r)
       for (int64_t h = 0; h < nh; ++h) {
-        const float* src = qg.data() + (r * nh + h) * 2 * hd;
-        std::copy(src, src + hd, q.data() + (r * nh + h) * hd);
-        std::copy(src + hd, src + 2 * hd, gate.data() + (r * nh + h) * hd);
+        const float* head = qg.data() + (r * nh + h) * 2 * hd;
+        std::copy(head, head + hd, q.data() + (r * nh + h) * hd);
+        std::copy(head + hd, head + 2 * hd, gate.data() + (r * nh + h) * hd);
       }
   }
 
@@ -571,7 +572,7 @@ struct Transformer::Impl {
 };
 
 Transformer::Transformer(const model::TensorSource& source, ForwardOptions opts)
-    : impl_(std::make_unique<Impl>(source, opts)) {}
+    : impl_(std::make_unique<Impl>(source, std::move(opts))) {}
 Transformer::~Transformer() = default;
 const model::ModelConfig& Transformer::config() const noexcept { return impl_->cfg; }
 std::vector<float> Transformer::forward(const std::vector<std::vector<int32_t>>& batch, int64_t logits_from,

@@ -38,7 +38,7 @@ void pack_high_bits(const uint8_t* L, uint8_t* qh) {
 // Reference Q4_0/Q5_0: d = max / -(2^(bits-1)), q = trunc(x/d + offset + 0.5).
 template <typename Block, int kLevels>
 void quantize_symmetric_ref(const float* x, Block* y, int64_t nb) {
-  constexpr float kHalf = kLevels / 2;
+  constexpr float kHalf = kLevels / 2.0f;  // 8 or 16: exact
   for (int64_t i = 0; i < nb; ++i, x += kB) {
     float amax;
     const float d = signed_absmax(x, kB, amax) / -kHalf;

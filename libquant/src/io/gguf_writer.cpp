@@ -93,7 +93,7 @@ void layout_gguf_tensors(GgufHeader& h) {
 }
 
 GgufWriter::GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
-                       std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors, uint32_t alignment,
+                       const std::vector<std::pair<std::string, std::pair<DType, Shape>>>& tensors, uint32_t alignment,
                        std::optional<GgufResume> resume) {
   check(alignment != 0 && (alignment & (alignment - 1)) == 0, ErrorCode::InvalidArgument,
         "alignment must be a power of two");

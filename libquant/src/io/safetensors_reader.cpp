@@ -103,6 +103,7 @@ std::vector<SafetensorsEntry> SafetensorsFile::parse_header(std::span<const std:
 
   // Offsets must tile the data buffer exactly: no overlap, no gap, no trailing bytes.
   std::vector<const SafetensorsEntry*> by_offset;
+  by_offset.reserve(entries.size());
   for (const auto& e : entries) by_offset.push_back(&e);
   std::stable_sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
     return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);

@@ -7,7 +7,6 @@
 
 #include "libquant/core/output_guard.hpp"
 #include "libquant/core/checkpoint.hpp"
-#include "libquant/core/crc32.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/model/model_validation.hpp"
@@ -166,6 +165,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
                        : opts.data.empty()        ? "default"
                                                   : opts.data.string());
   AnalyzeResult r;
+  r.model = opts.model;
 
   std::optional<Checkpoint> ckpt;
   fs::path partial;
@@ -181,11 +181,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
                   "Start afresh without `resume` (model, data and options must match the interrupted run)");
     if (done && *done > 0) {
       methods::ImportanceMatrix saved;
-      // The partial imatrix must be the very bytes the record was written for.
-      if (!rec->crc32 || crc32_of_file_prefix(partial, rec->bytes) != *rec->crc32 ||
-          fs::file_size(partial) != rec->bytes)
-        throw Error(ErrorCode::CheckpointError, "checkpoint data '" + partial.string() + "' changed since its record",
-                    "Delete the checkpoint directory and start afresh");
+      ckpt->verify_partial(*rec, partial);  // the very bytes the record was written for
       try {
         saved = methods::ImportanceMatrix::load_gguf(partial);
       } catch (const Error& e) {
@@ -223,8 +219,7 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     m.chunks += nb;
     if (ckpt) {
       m.save_gguf(partial, /*keep_order=*/true);
-      const uint64_t bytes = fs::file_size(partial);
-      ckpt->save(CheckpointRecord{static_cast<uint64_t>(m.chunks), crc32_of_file_prefix(partial, bytes), bytes});
+      ckpt->save_with_partial(static_cast<uint64_t>(m.chunks), partial);
       if (opts.on_checkpoint) opts.on_checkpoint(static_cast<uint64_t>(m.chunks));
     }
     progress.update(static_cast<uint64_t>(c0 + nb), "");

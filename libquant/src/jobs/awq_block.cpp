@@ -54,6 +54,7 @@ double linear_output_error(const std::vector<float>& x, int64_t cols, const Tens
 
 std::vector<eval::Transformer::Hidden*> pointers(std::vector<eval::Transformer::Hidden>& v) {
   std::vector<eval::Transformer::Hidden*> out;
+  out.reserve(v.size());
   for (auto& h : v) out.push_back(&h);
   return out;
 }

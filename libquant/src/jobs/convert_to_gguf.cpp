@@ -336,6 +336,7 @@ struct Prepared {
 
 Prepared prepare(const ConvertToGgufOptions& opts) {
   Prepared P;
+  P.res.file_type = opts.file_type;
   const bool dynamic = gguf::is_dynamic_type_name(opts.file_type);
   if (!dynamic && !gguf::find_file_type(opts.file_type))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
@@ -386,6 +387,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
 
   const std::vector<const model::SourceTensor*> order = llama_tensor_order(*src);
   std::vector<std::string> names;
+  names.reserve(order.size());
   for (const auto* t : order) names.push_back(t->name);
   gguf::MixtureOptions mo;
   mo.pure = opts.pure;
@@ -546,6 +548,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   if (ckpt) ckpt->clear();
 
   res.output_path = opts.output;
+  res.output_valid = io::GgufFile(opts.output).header().tensors.size() == res.tensors.size();
   res.file_size = fs::file_size(opts.output);
   res.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.peak_memory_bytes = peak_rss_bytes();

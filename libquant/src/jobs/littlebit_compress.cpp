@@ -102,6 +102,7 @@ class RowSampler final : public calib::LinearHook {
 
 std::vector<std::string> mine_names(const std::vector<const Planned*>& mine) {
   std::vector<std::string> names;
+  names.reserve(mine.size());
   for (const Planned* p : mine) names.push_back(p->name);
   return names;
 }

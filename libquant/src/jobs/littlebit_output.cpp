@@ -166,6 +166,7 @@ void StagedOutput::commit() {
 
 void raise_worst_ranks(const std::vector<LittleBitLayerStat>& layers, std::map<std::string, double>& rank_scale) {
   std::vector<const LittleBitLayerStat*> order;
+  order.reserve(layers.size());
   for (const auto& l : layers) order.push_back(&l);
   const auto damage = [](const LittleBitLayerStat* l) {
     return l->output_error >= 0 ? l->output_error : l->weight_error;

@@ -62,7 +62,9 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   rep.ctx = opts.ctx;
   rep.chunks = std::min(opts.chunks, available);
 
-  eval::ForwardOptions fo{.streaming = true, .threads = opts.threads};
+  eval::ForwardOptions fo;
+  fo.streaming = true;
+  fo.threads = opts.threads;
   eval::Transformer orig(*orig_src, fo), quant(*q_src, fo);
   check(
       orig.config().num_layers == quant.config().num_layers && orig.config().hidden_size == quant.config().hidden_size,

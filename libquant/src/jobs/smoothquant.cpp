@@ -2,11 +2,13 @@
 #include "libquant/jobs/smoothquant.hpp"
 
 #include "hf_output.hpp"
+#include "smoothquant_state.hpp"
 
 #include <chrono>
 #include <cstring>
 
 #include "libquant/core/atomic_directory.hpp"
+#include "libquant/core/checkpoint.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/eval/calibration_data.hpp"
@@ -83,6 +85,66 @@ std::vector<std::byte> output_bytes(const Output& o, const methods::SmoothQuantQ
   return {};
 }
 
+// Everything that changes the statistics or the plan (not the output path or
+// shard size: the writing phase is redone on resume anyway).
+std::string job_config(const SmoothQuantJobOptions& o) {
+  return "model=" + file_identity(o.model) +
+         "\ndata=" + (o.calibration_data.empty() ? "default" : file_identity(o.calibration_data)) +
+         "\nsmooth=" + std::to_string(o.smooth) + "\nalpha=" + (o.alpha ? std::to_string(*o.alpha) : "auto") +
+         "\nstatic=" + std::to_string(o.static_activations) + "\ndown=" + std::to_string(o.smooth_down) +
+         "\nsamples=" + std::to_string(o.calibration_samples) + "\nseq_len=" + std::to_string(o.seq_len) +
+         "\nbatch=" + std::to_string(o.batch) + "\nsearch_rows=" + std::to_string(o.search_rows);
+}
+
+// Calibration (resumable per batch) and planning (resumable as a whole) with
+// a checkpoint after each batch and after planning, when `ckpt` is given.
+void calibrate_and_plan(methods::SmoothQuantQuantizer& sq, const std::vector<std::vector<int32_t>>& samples,
+                        const SmoothQuantJobOptions& opts, Checkpoint* ckpt, SmoothQuantJobResult& r) {
+  ProgressSink* progress = opts.progress;
+  if (!ckpt) {
+    sq.calibrate(samples, opts.batch, progress);
+    sq.plan(progress);
+    return;
+  }
+  const fs::path partial = ckpt->partial_path(".smoothquant.safetensors");
+  methods::CalibrationResume resume;
+  std::optional<smoothquant_state::Saved> saved;
+  if (opts.resume) {
+    const std::optional<CheckpointRecord> rec = ckpt->load_record();
+    if (!rec)
+      throw Error(ErrorCode::CheckpointError, "no checkpoint of this SmoothQuant job in '" + ckpt->dir().string() + "'",
+                  "Start afresh without `resume` (model, data and options must match the interrupted run)");
+    if (rec->done > 0) {
+      ckpt->verify_partial(*rec, partial);
+      saved = smoothquant_state::load(partial, sq.groups());
+      const uint64_t expected = saved->plan ? samples.size() + 1 : saved->sequences;
+      if (rec->done != expected || saved->sequences > samples.size())
+        throw Error(ErrorCode::CheckpointError, "checkpoint record and data disagree",
+                    "Delete the checkpoint directory and start afresh");
+      resume.done = saved->sequences;
+      resume.restored = std::move(saved->stats);
+      r.resumed_sequences = static_cast<int64_t>(saved->sequences);
+      log_info("resuming SmoothQuant after " + std::to_string(saved->sequences) + " of " +
+               std::to_string(samples.size()) + " calibration samples" + (saved->plan ? " and its plan" : ""));
+    }
+  }
+  resume.after_batch = [&](size_t done) {
+    smoothquant_state::save(partial, done, *sq.statistics(), nullptr, nullptr);
+    ckpt->save_with_partial(done, partial);
+    if (opts.on_checkpoint) opts.on_checkpoint(done);
+  };
+  sq.calibrate(samples, opts.batch, progress, &resume);
+  if (saved && saved->plan) {
+    sq.restore_plan(std::move(*saved->plan), std::move(saved->candidates));
+    r.resumed_plan = true;
+    return;
+  }
+  sq.plan(progress);
+  smoothquant_state::save(partial, samples.size(), *sq.statistics(), &sq.groups(), &sq.candidates());
+  ckpt->save_with_partial(samples.size() + 1, partial);
+  if (opts.on_checkpoint) opts.on_checkpoint(samples.size() + 1);
+}
+
 }  // namespace
 
 SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
@@ -111,13 +173,14 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   SmoothQuantJobResult r;
   r.output = opts.output;
   r.activation_scheme = opts.static_activations ? "static per tensor" : "dynamic per token";
+  std::optional<Checkpoint> ckpt;
   if (sq.needs_calibration()) {
     const auto samples =
         hf_output::calibration_samples(*src, opts.calibration_data, opts.calibration_samples, opts.seq_len, r.notes);
     r.calibration_samples = static_cast<int64_t>(samples.size());
     r.calibration_tokens = r.calibration_samples * opts.seq_len;
-    sq.calibrate(samples, opts.batch, &progress);
-    sq.plan(&progress);
+    if (opts.checkpoint_dir) ckpt.emplace(*opts.checkpoint_dir, "smoothquant", job_config(opts));
+    calibrate_and_plan(sq, samples, opts, ckpt ? &*ckpt : nullptr, r);
   }
   if (opts.smooth)
     for (const auto& n : methods::unsmoothed_inputs(cfg, opts.smooth_down || !opts.alpha)) r.notes.push_back(n);
@@ -150,6 +213,7 @@ SmoothQuantJobResult smoothquant_w8a8(const SmoothQuantJobOptions& opts) {
   r.files = done_ckpt.files;
   r.original_bytes = done_ckpt.original_bytes;
   r.output_bytes = done_ckpt.output_bytes;
+  if (ckpt) ckpt->clear();
   r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

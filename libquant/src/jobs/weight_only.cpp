@@ -129,11 +129,13 @@ void gptq_block(const model::TensorSource& src, int layer, eval::Transformer& mo
                 ThreadPool& pool, std::map<std::string, methods::IntWeight>& quantized, WeightOnlyJobResult& r) {
   const auto linears = decoder_linears(src, layer);
   std::vector<std::string> names;
+  names.reserve(linears.size());
   for (const auto* t : linears) names.push_back(t->name);
   methods::HessianCollector hc(names);
   {
     std::vector<eval::Transformer::Hidden> copy = inputs;
     std::vector<eval::Transformer::Hidden*> xs;
+    xs.reserve(copy.size());
     for (auto& h : copy) xs.push_back(&h);
     model.run_layer(layer, xs, &hc);
   }
@@ -225,6 +227,7 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
     }
     // The quantized block gives the next block's inputs.
     std::vector<eval::Transformer::Hidden*> xs;
+    xs.reserve(hidden.size());
     for (auto& h : hidden) xs.push_back(&h);
     model.run_layer(l, xs);
     for (auto& [name, q] : quantized) {
@@ -233,7 +236,7 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
     }
     for (auto& [name, t] : overrides) smoothed.insert_or_assign(name, std::move(t));
     overrides.clear();
-    progress.update(static_cast<uint64_t>(l + 1), "block " + std::to_string(l));
+    progress.update(static_cast<uint64_t>(l) + 1, "block " + std::to_string(l));
   }
   progress.end();
 }
@@ -295,6 +298,8 @@ WeightOnlyJobResult quantize_weight_only(const WeightOnlyJobOptions& opts) {
   WeightOnlyJobResult r;
   r.output = opts.output;
   r.scheme = scheme_text(opts);
+  r.method = opts.method;
+  r.layout = opts.layout;
   std::map<std::string, PackedLinear> packed;
   std::map<std::string, Tensor, std::less<>> smoothed;  // AWQ's norms (and biases) that absorbed 1/s
   if (opts.method == WeightOnlyMethod::Rtn)

@@ -304,7 +304,7 @@ void ImportanceMatrix::save_gguf(const fs::path& path, bool keep_order) const {
     specs.push_back({e->name + ".in_sum2", {DType::F32, n_mat > 1 ? Shape({n_mat, cols}) : Shape({cols})}});
     specs.push_back({e->name + ".counts", {DType::F32, n_mat > 1 ? Shape({n_mat, 1}) : Shape({1})}});
   }
-  io::GgufWriter w(path, std::move(kvs), std::move(specs));
+  io::GgufWriter w(path, std::move(kvs), specs);
   for (const auto* e : sorted) {
     // A legacy-loaded entry holds mean * ncall; its raw sums are that times chunk_size.
     const bool legacy = holds_legacy_values(*e);

@@ -180,7 +180,8 @@ struct SmoothQuantQuantizer::Impl {
     return *t;
   }
 
-  void calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch, ProgressSink& progress) {
+  void calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch, ProgressSink& progress,
+                 CalibrationResume* resume) {
     check(!samples.empty() && batch > 0, ErrorCode::InvalidArgument, "no calibration samples");
     std::vector<std::string> sampled;
     int64_t stride = 0;
@@ -190,6 +191,14 @@ struct SmoothQuantQuantizer::Impl {
       stride = std::max<int64_t>(1, total / std::max<int64_t>(opts.sample_rows, 1));
     }
     stats = std::make_unique<calib::ChannelMaxCollector>(sampled, stride);
+    size_t first = 0;
+    if (resume && resume->done > 0) {
+      check(resume->done <= samples.size() &&
+                (resume->done == samples.size() || resume->done % static_cast<size_t>(batch) == 0),
+            ErrorCode::InvalidArgument, "resumed calibration does not end on a batch of these samples");
+      stats->restore(std::move(resume->restored));
+      first = resume->done;
+    }
     eval_seqs.assign(
         samples.begin(),
         samples.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(
@@ -199,12 +208,14 @@ struct SmoothQuantQuantizer::Impl {
     fo.streaming = true;
     eval::Transformer model(src, fo);
     progress.begin("Calibrating", samples.size(), "samples");
-    for (size_t b0 = 0; b0 < samples.size(); b0 += static_cast<size_t>(batch)) {
+    progress.update(first, "");
+    for (size_t b0 = first; b0 < samples.size(); b0 += static_cast<size_t>(batch)) {
       const size_t b1 = std::min(samples.size(), b0 + static_cast<size_t>(batch));
       std::vector<std::vector<int32_t>> chunk(samples.begin() + static_cast<std::ptrdiff_t>(b0),
                                               samples.begin() + static_cast<std::ptrdiff_t>(b1));
       eval::Transformer::Hidden h = model.embed(chunk);
       for (int l = 0; l < cfg.num_layers; ++l) model.run_layer(l, h, stats.get());
+      if (resume && resume->after_batch) resume->after_batch(b1);
       progress.update(b1, "");
     }
     progress.end();
@@ -238,6 +249,7 @@ struct SmoothQuantQuantizer::Impl {
     if (!x || x->empty()) fail(p.group.layer, "no activation samples for the alpha search");
     const auto cols = static_cast<int64_t>(act.size()), rows = static_cast<int64_t>(x->size()) / cols;
     std::vector<const Tensor*> ptrs;
+    ptrs.reserve(w.size());
     for (const auto& t : w) ptrs.push_back(&t);
     p.error_unsmoothed = w8a8_output_error(ptrs, x->data(), rows, cols, {}, pool);
     p.error = p.error_unsmoothed;
@@ -373,6 +385,23 @@ struct SmoothQuantQuantizer::Impl {
     if (searching() && !opts.uniform_alphas.empty()) choose_by_kl(progress);
   }
 
+  void restore_plan(std::vector<GroupPlan> restored, std::vector<AlphaCandidate> candidates) {
+    const auto bad = [](int layer, const std::string& what) { fail(layer, "checkpointed plan " + what); };
+    if (restored.size() != plans.size()) bad(-1, "has another number of smoothing groups");
+    for (size_t i = 0; i < plans.size(); ++i) {
+      const GroupPlan& p = restored[i];
+      if (p.group.norm != plans[i].group.norm || p.group.linears != plans[i].group.linears)
+        bad(plans[i].group.layer, "does not match group '" + plans[i].group.norm + "'");
+      if (!p.scales.empty()) {
+        const auto width = static_cast<size_t>(tensor(p.group.linears.front()).shape.row_length());
+        if (p.scales.size() != width) bad(p.group.layer, "has scales of the wrong width for '" + p.group.norm + "'");
+        checked_scales(p, p.scales);
+      }
+    }
+    plans = std::move(restored);
+    tried = std::move(candidates);
+  }
+
   // The smoothed group whose input `linear` reads (null when unsmoothed).
   const GroupPlan* input_plan(std::string_view linear) const {
     auto it = groups_of.find(linear);
@@ -440,8 +469,14 @@ bool SmoothQuantQuantizer::needs_calibration() const noexcept {
 }
 
 void SmoothQuantQuantizer::calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch,
-                                     ProgressSink* progress) {
-  impl_->calibrate(samples, batch, progress ? *progress : null_progress());
+                                     ProgressSink* progress, CalibrationResume* resume) {
+  impl_->calibrate(samples, batch, progress ? *progress : null_progress(), resume);
+}
+
+const calib::ChannelMaxCollector* SmoothQuantQuantizer::statistics() const noexcept { return impl_->stats.get(); }
+
+void SmoothQuantQuantizer::restore_plan(std::vector<GroupPlan> groups, std::vector<AlphaCandidate> candidates) {
+  impl_->restore_plan(std::move(groups), std::move(candidates));
 }
 
 void SmoothQuantQuantizer::plan(ProgressSink* progress) { impl_->plan(progress ? *progress : null_progress()); }

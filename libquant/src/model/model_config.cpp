@@ -498,9 +498,7 @@ ModelConfig parse_hf_config(std::string_view json_text) {
   }
   std::string_view s;
   if (!o["model_type"].get_string().get(s)) c.model_type = std::string(s);
-  if (!o["torch_dtype"].get_string().get(s))
-    c.torch_dtype = std::string(s);
-  else if (!o["dtype"].get_string().get(s))
+  if (!o["torch_dtype"].get_string().get(s) || !o["dtype"].get_string().get(s))  // "dtype": transformers >= 4.56
     c.torch_dtype = std::string(s);
 
   c.hidden_size = get_int(o, "hidden_size", true);

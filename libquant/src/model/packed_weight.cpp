@@ -95,7 +95,7 @@ PackedWeight::PackedWeight(const io::SafetensorsCheckpoint& ckpt, const std::str
     invalid_packed(shn, "not two integers");
   const auto raw = read_whole(shape);
   int64_t dims[2];
-  for (int i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < 2; ++i) {
     if (shape.entry->dtype == DType::I64)
       std::memcpy(&dims[i], raw.data() + 8 * i, 8);
     else {

@@ -80,11 +80,13 @@ Tensor TensorSource::read_f32(const SourceTensor& t) const {
         ErrorCode::UnsupportedConversion,
         "tensor '" + t.name + "' has type " + std::string(traits(t.dtype).name) + ", which cannot be decoded yet");
   Tensor raw = read_raw(t);
-  Tensor out = t.dtype == DType::F32 ? std::move(raw) : Tensor(DType::F32, t.shape);
-  if (t.dtype != DType::F32)
+  if (t.dtype != DType::F32) {
+    Tensor out(DType::F32, t.shape);
     gguf::dequantize(t.dtype, raw.data(), out.data_as<float>(), static_cast<int64_t>(t.shape.numel()));
-  require_finite("tensor '" + t.name + "'", out.data_as<float>(), t.shape.numel());
-  return out;
+    raw = std::move(out);
+  }
+  require_finite("tensor '" + t.name + "'", raw.data_as<float>(), t.shape.numel());
+  return raw;
 }
 
 Tensor TensorSource::read_int8_dequantized(const SourceTensor& t, const SourceTensor& scale) const {

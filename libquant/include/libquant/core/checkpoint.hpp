@@ -47,6 +47,12 @@ class LIBQUANT_API Checkpoint {
   // its partial data durable), with the partial file's checksum when given.
   void save(uint64_t done) const;
   void save(const CheckpointRecord& r) const;
+  // Records `done` units whose partial data is the whole file `partial` (its
+  // size and CRC-32 kept, so that a resumed run can tell whether it changed).
+  void save_with_partial(uint64_t done, const std::filesystem::path& partial) const;
+  // Throws Error(CheckpointError) unless `partial` holds exactly the bytes
+  // the record `r` was saved with.
+  void verify_partial(const CheckpointRecord& r, const std::filesystem::path& partial) const;
   // Removes the record and the partial file (after success).
   void clear() const;
 

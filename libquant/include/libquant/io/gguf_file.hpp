@@ -82,7 +82,7 @@ struct GgufResume {
 class LIBQUANT_API GgufWriter {
  public:
   GgufWriter(std::filesystem::path path, std::vector<GgufKv> kvs,
-             std::vector<std::pair<std::string, std::pair<DType, Shape>>> tensors,
+             const std::vector<std::pair<std::string, std::pair<DType, Shape>>>& tensors,
              uint32_t alignment = kGgufDefaultAlignment, std::optional<GgufResume> resume = std::nullopt);
   ~GgufWriter();
 

@@ -58,6 +58,7 @@ struct ImportanceStatistics {
 
 struct AnalyzeResult {
   std::filesystem::path output_path;
+  std::filesystem::path model;  // empty when only imatrix files were combined
   int64_t chunks = 0, entries = 0, tokens = 0;
   int64_t chunks_resumed = 0;
   ImportanceStatistics global;               // over every weight's per-column mean x^2 (name empty)

@@ -98,6 +98,8 @@ struct ConvertedTensor {
 
 struct ConvertToGgufResult {
   std::filesystem::path output_path;
+  std::string file_type;      // as asked: "Q4_K_M", "dynamic", ...
+  bool output_valid = false;  // the written file parsed back with every tensor (convert_to_gguf only)
   uint64_t file_size = 0;
   uint64_t original_size = 0;  // bytes of tensor data in the input
   std::string original_dtype;

@@ -32,6 +32,13 @@ struct SmoothQuantJobOptions {
   uint64_t max_shard_bytes = 5'000'000'000;  // as transformers' save_pretrained default
   unsigned threads = 0;
   ProgressSink* progress = nullptr;
+  // Checkpoints (none when unset): after every calibration batch and after
+  // planning, the statistics and decisions so far go into this directory;
+  // `resume` continues from them (CheckpointError when there is no checkpoint
+  // of the same job: model, data and every option above must match).
+  std::optional<std::filesystem::path> checkpoint_dir;
+  bool resume = false;
+  ProgressHook on_checkpoint;  // after each checkpoint: calibration sequences done (planning: all + 1)
 };
 
 struct SmoothQuantJobResult {
@@ -44,6 +51,8 @@ struct SmoothQuantJobResult {
   int64_t quantized_linears = 0;
   std::string activation_scheme;   // "dynamic per token" / "static per tensor"
   std::vector<std::string> notes;  // things the user should know (e.g. tokenizer not written)
+  int64_t resumed_sequences = 0;   // calibration sequences an interrupted run had done
+  bool resumed_plan = false;       // whether the smoothing decisions came from its checkpoint
   double duration_seconds = 0;
 };
 

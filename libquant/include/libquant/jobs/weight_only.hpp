@@ -72,6 +72,8 @@ struct AwqChoice {
 
 struct WeightOnlyJobResult {
   std::filesystem::path output;
+  WeightOnlyMethod method = WeightOnlyMethod::Gptq;
+  WeightOnlyLayout layout = WeightOnlyLayout::CompressedTensors;
   std::vector<std::filesystem::path> files;
   uint64_t original_bytes = 0, output_bytes = 0;
   int64_t calibration_samples = 0, calibration_tokens = 0;

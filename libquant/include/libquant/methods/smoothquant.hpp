@@ -13,12 +13,14 @@
 // groups, whichever gives the W8A8 model the least KL divergence from the
 // float model; the search (and `smooth_down`) adds down_proj's group.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "libquant/calib/channel_max.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/core/tensor.hpp"
 #include "libquant/export.hpp"
@@ -104,6 +106,16 @@ struct Int8Weight {
   std::vector<float> scales;  // per row
 };
 
+// How a job makes calibration resumable: the first `done` sequences were
+// already folded into `restored` by an interrupted run (with the same samples
+// and batch); `after_batch` runs after each batch with the sequences done so
+// far, when statistics() can be saved.
+struct CalibrationResume {
+  size_t done = 0;
+  calib::ChannelMaxCollector::State restored;
+  std::function<void(size_t done)> after_batch;
+};
+
 class LIBQUANT_API SmoothQuantQuantizer {
  public:
   SmoothQuantQuantizer(const model::TensorSource& source, SmoothQuantOptions opts);
@@ -114,10 +126,18 @@ class LIBQUANT_API SmoothQuantQuantizer {
   // Whether calibrate() is needed (smoothing or static activation scales).
   bool needs_calibration() const noexcept;
   // Forward passes over the samples, `batch` sequences at a time.
-  void calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch, ProgressSink* progress = nullptr);
+  void calibrate(const std::vector<std::vector<int32_t>>& samples, int64_t batch, ProgressSink* progress = nullptr,
+                 CalibrationResume* resume = nullptr);
+  // The statistics calibrate() collected (null before it ran).
+  const calib::ChannelMaxCollector* statistics() const noexcept;
   // Decides s for every group. Throws Error(SmoothQuantFailed) naming the
   // layer when statistics or scales are not finite and positive.
   void plan(ProgressSink* progress = nullptr);
+  // Instead of plan(): the decisions an interrupted run made (groups() and
+  // candidates() of it). Throws Error(SmoothQuantFailed) when they do not
+  // belong to this model and options (other groups, scales of the wrong
+  // width, or not finite and positive).
+  void restore_plan(std::vector<GroupPlan> groups, std::vector<AlphaCandidate> candidates);
   const std::vector<GroupPlan>& groups() const noexcept;
   // The candidates the search compared (empty unless alpha is nullopt).
   const std::vector<AlphaCandidate>& candidates() const noexcept;

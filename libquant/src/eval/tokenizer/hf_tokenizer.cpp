@@ -37,9 +37,8 @@ TokenizerConfig read_tokenizer_config(const fs::path& dir) {
   auto token = [&](const char* key, std::optional<std::string>& out) {
     std::string_view t;
     simdjson::dom::object obj;
-    if (!o[key].get_string().get(t))
-      out = std::string(t);
-    else if (!o[key].get_object().get(obj) && !obj["content"].get_string().get(t))
+    // A plain string, or an AddedToken object's "content".
+    if (!o[key].get_string().get(t) || (!o[key].get_object().get(obj) && !obj["content"].get_string().get(t)))
       out = std::string(t);
   };
   token("bos_token", tc.bos), token("eos_token", tc.eos), token("unk_token", tc.unk);

@@ -93,6 +93,7 @@ Resolved resolve(const HubSession& session, const HubModelRef& ref) {
 
 std::vector<HubFileEntry> entries(const Resolved& r, const std::vector<std::string>& paths) {
   std::vector<HubFileEntry> out;
+  out.reserve(paths.size());
   for (const auto& p : paths) out.push_back(*r.by_path.at(p));
   return out;
 }
