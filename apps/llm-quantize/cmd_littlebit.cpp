@@ -77,18 +77,11 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   jobs::LittleBitCompressOptions o;
   o.model = f.model;
   o.format = f.format;
-  if (f.format != "littlebit" && f.format != "gguf-ext" && f.format != "gguf-lossy")
-    throw Error(ErrorCode::InvalidArgument,
-                "--format must be littlebit, gguf-ext or gguf-lossy, not '" + f.format + "'",
-                "littlebit is the native file; gguf-lossy loads in any llama.cpp");
   const std::string name =
       f.output_name.empty() ? model_stem(f.model) + "-littlebit-" + jobs_bpw_tag(f) : f.output_name;
   o.output = output_path(f, name);
   o.target_bpw = f.target_bpw;
   o.rank = f.rank;
-  if (f.quality_threshold && *f.quality_threshold <= 0)
-    throw Error(ErrorCode::InvalidArgument, "--quality-threshold must be a positive percentage",
-                "e.g. --quality-threshold 30 allows perplexity to rise by 30%");
   o.quality_threshold = f.quality_threshold;
   o.residual = !f.no_residual;
   o.kv_factor = f.kv_factor;
@@ -110,9 +103,6 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.calibration_samples = f.calibration_samples;
   o.seq_len = f.seq_len;
   o.keep_type = parse_ggml_type(f.keep_type, "--keep-type");
-  if (o.keep_type != libquant::DType::F16 && o.keep_type != libquant::DType::BF16 &&
-      o.keep_type != libquant::DType::F32)
-    throw Error(ErrorCode::InvalidArgument, "--keep-type must be F16, BF16 or F32", "F16 is what the paper keeps");
   o.lossy_type = f.gguf_quant;
   o.validate = !f.skip_validation || f.quality_threshold.has_value();
   o.validation_data = f.validation_data;
@@ -122,6 +112,7 @@ int run_compress(const GlobalOptions& g, const LittleBitFlags& f) {
   o.on_checkpoint = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AFTER_LAYERS");
   env::apply_littlebit(o);
   o.threads = f.threads;
+  jobs::check_littlebit_options(o);  // before anything is logged
   libquant::TerminalProgress progress(progress_enabled(g));
   o.progress = &progress;
   libquant::log_info("LittleBit compression: " + f.model);

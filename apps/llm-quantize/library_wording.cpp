@@ -42,6 +42,9 @@ const std::map<std::string_view, std::string_view>& cli_terms() {
       {"samples", "--calibration-samples"},
       {"seq_len", "--calibration-seq-len"},
       {"littlebit_compress", "llm-quantize littlebit compress"},
+      {"format", "--format"},
+      {"quality_threshold", "--quality-threshold"},
+      {"keep_type", "--keep-type"},
   };
   return m;
 }

@@ -326,8 +326,7 @@ void factorize_model(const model::TensorSource& src, const LittleBitCompressOpti
 
 }  // namespace
 
-LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts) {
-  const auto t0 = std::chrono::steady_clock::now();
+void check_littlebit_options(const LittleBitCompressOptions& opts) {
   const double min_bpw = opts.min_bpw, max_bpw = opts.max_bpw;
   if (!opts.rank && !(opts.target_bpw >= min_bpw && opts.target_bpw <= max_bpw)) {
     std::ostringstream m;
@@ -337,7 +336,17 @@ LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts)
                 "Use target BPW between " + format_number(min_bpw) + " and " + format_number(max_bpw));
   }
   check(opts.format == "littlebit" || opts.format == "gguf-ext" || opts.format == "gguf-lossy",
-        ErrorCode::InvalidArgument, "unknown format '" + opts.format + "'", "Use littlebit, gguf-ext or gguf-lossy");
+        ErrorCode::InvalidArgument, "`format` must be littlebit, gguf-ext or gguf-lossy, not '" + opts.format + "'",
+        "littlebit is the native file; gguf-lossy loads in any llama.cpp");
+  check(!opts.quality_threshold || *opts.quality_threshold > 0, ErrorCode::InvalidArgument,
+        "`quality_threshold` must be a positive percentage", "e.g. 30 allows perplexity to rise by 30%");
+  check(opts.keep_type == DType::F16 || opts.keep_type == DType::BF16 || opts.keep_type == DType::F32,
+        ErrorCode::InvalidArgument, "`keep_type` must be F16, BF16 or F32", "F16 is what the paper keeps");
+}
+
+LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check_littlebit_options(opts);
   require_output_apart_from_inputs(opts.output, {opts.model, opts.calibration_data, opts.validation_data});
   auto src = model::open_tensor_source(opts.model);
   check(src->kind() != model::SourceKind::LittleBit, ErrorCode::UnsupportedConversion,

@@ -107,6 +107,12 @@ struct LittleBitCompressResult {
 // Throws Error(InvalidBpwRange) for a target outside the range,
 // Error(RankSelectionFailed) for a rank no layer can take,
 // Error(FactorizationFailed) naming the layer, Error(LittleBitQualityExceeded).
+// The option checks littlebit_compress() starts with, for callers that want
+// them before doing anything else: Error(InvalidBpwRange, 22) for a target
+// outside [min_bpw, max_bpw], Error(InvalidArgument) for an unknown format, a
+// quality threshold that is not positive or a keep type other than F16, BF16
+// or F32.
+LIBQUANT_API void check_littlebit_options(const LittleBitCompressOptions& opts);
 LIBQUANT_API LittleBitCompressResult littlebit_compress(const LittleBitCompressOptions& opts);
 
 // `littlebit info`: what the file holds.
