@@ -16,7 +16,8 @@ set(LIBQUANT_LAYERS
   "model"            # architectures, configs, tensor sources
   "eval"             # tokenizers, forward pass, perplexity
   "methods"          # quantization algorithms
-  "jobs")            # whole jobs behind the CLI commands
+  "jobs"             # whole jobs behind the CLI commands
+  "c")               # the C API over all of it
 
 function(libquant_module_level module out)
   set(level 0)

@@ -1,10 +1,10 @@
-# The installed headers are the public API: libquant.hpp and every libquant
-# header it reaches through #include "libquant/..." (so the installed tree is
+# The installed headers are the public API: libquant.hpp, the C API's
+# libquant/c/libquant.h, and every libquant header they reach through #include "libquant/..." (so the installed tree is
 # self-contained by construction). Headers outside that closure stay private.
 #
 # libquant_public_headers(<include dir> <out var>): paths relative to <include dir>.
 function(libquant_public_headers include_dir out)
-  set(todo "libquant/libquant.hpp")
+  set(todo "libquant/libquant.hpp" "libquant/c/libquant.h")
   set(seen)
   while(todo)
     list(POP_FRONT todo h)

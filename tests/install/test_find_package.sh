@@ -8,8 +8,14 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 # The public API only: the umbrella's closure, no internal helpers.
 inc=$work/prefix/include/libquant
-[ -f "$inc/libquant.hpp" ] && [ -f "$inc/jobs/analyze.hpp" ] && [ -f "$inc/export.hpp" ]
-[ ! -e "$inc/core/json_writer.hpp" ] && [ ! -e "$inc/backend/cuda_plugin_abi.h" ]
+# (one test per line: set -e does not stop at a failing test inside an && list)
+for h in libquant.hpp jobs/analyze.hpp export.hpp c/libquant.h jobs/result_json.hpp core/json_writer.hpp \
+         core/linalg_types.hpp; do
+  test -f "$inc/$h" || { echo "not installed: $h"; exit 1; }
+done
+for h in backend/cuda_plugin_abi.h core/thread_pool.hpp eval/decoder_block_grad.hpp; do
+  test ! -e "$inc/$h" || { echo "installed but internal: $h"; exit 1; }
+done
 echo "installed headers: $(find "$inc" -name '*.hpp' -o -name '*.h' | wc -l)"
 cmake -S "$examples_dir" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build" -j2 >/dev/null
@@ -20,4 +26,7 @@ grep -q "^parameters 260032$" <<<"$out"
 grep -q "^architecture LlamaForCausalLM$" <<<"$out"
 "$work/build/convert_to_f16" "$shared/models/stories260K" "$work/out.gguf"
 [ "$(head -c 4 "$work/out.gguf")" = "GGUF" ]
+out=$("$work/build/quantize_tensor" "$shared/models/stories260K.gguf" blk.0.attn_q.weight Q4_0)
+echo "$out"
+grep -q "^blk.0.attn_q.weight as Q4_0: 2304 bytes (4.500 bits per weight), relative RMS error 0.0" <<<"$out"
 echo "installed-tree consumer OK"

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "libquant/backend/backend.hpp"
+#include "libquant/cpu/sign_matrix.hpp"
+#include "libquant/cpu/truncated_svd.hpp"
 #include "libquant/core/half.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
 #include "libquant/gguf/row_codec.hpp"

@@ -9,6 +9,8 @@
 
 #include "libquant/core/half.hpp"
 #include "libquant/cpu/int8_gemm.hpp"
+#include "libquant/cpu/sign_matrix.hpp"
+#include "libquant/cpu/truncated_svd.hpp"
 #include "libquant/gguf/row_codec.hpp"
 
 extern "C" {
@@ -58,7 +60,7 @@ class CpuBackend final : public Backend {
       for (int64_t j = 0; j < i; ++j) h[i * n + j] = h[j * n + i];
   }
 
-  cpu::TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const cpu::SvdOptions& o) override {
+  TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const SvdOptions& o) override {
     return cpu::truncated_svd(a, m, n, k, o);
   }
 
@@ -88,7 +90,7 @@ class CpuBackend final : public Backend {
     return info == 0;
   }
 
-  void sign_gemm(const cpu::SignMatrixView& s, const float* x, int64_t tokens, float* y) override {
+  void sign_gemm(const SignMatrixView& s, const float* x, int64_t tokens, float* y) override {
     cpu::sign_gemm(s, x, tokens, y);
   }
 

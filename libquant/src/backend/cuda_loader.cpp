@@ -9,6 +9,7 @@
 
 #include "libquant/backend/cuda_plugin_abi.h"
 #include "libquant/core/error.hpp"
+#include "libquant/cpu/truncated_svd.hpp"
 
 namespace libquant::backend {
 namespace {
@@ -61,16 +62,16 @@ class CudaBackend final : public Backend {
   void accumulate_xtx(const float* x, int64_t rows, int64_t n, double* h) override {
     if (fallback(t_.accumulate_xtx(x, rows, n, h), "X^T X")) cpu_backend().accumulate_xtx(x, rows, n, h);
   }
-  cpu::TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const cpu::SvdOptions& o) override {
+  TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const SvdOptions& o) override {
     cpu::validate_svd_input(a, m, n, k);
-    cpu::TruncatedSvd r{m,
-                        n,
-                        k,
-                        std::vector<float>(static_cast<size_t>(m * k)),
-                        std::vector<float>(static_cast<size_t>(k)),
-                        std::vector<float>(static_cast<size_t>(n * k))};
+    TruncatedSvd r{m,
+                   n,
+                   k,
+                   std::vector<float>(static_cast<size_t>(m * k)),
+                   std::vector<float>(static_cast<size_t>(k)),
+                   std::vector<float>(static_cast<size_t>(n * k))};
     int rc;
-    if (cpu::resolve_svd_method(m, n, k, o.method) == cpu::SvdMethod::Randomized) {
+    if (cpu::resolve_svd_method(m, n, k, o.method) == SvdMethod::Randomized) {
       // The CPU's sketch, so both backends start from the same random subspace.
       const int64_t kp = std::min(k + o.oversample, std::min(m, n));
       std::vector<double> omega(static_cast<size_t>(n * kp));
@@ -97,7 +98,7 @@ class CudaBackend final : public Backend {
     if (fallback(rc, "eigen-decomposition")) return cpu_backend().symmetric_eigen(a, n, w);
     return true;
   }
-  void sign_gemm(const cpu::SignMatrixView& s, const float* x, int64_t tokens, float* y) override {
+  void sign_gemm(const SignMatrixView& s, const float* x, int64_t tokens, float* y) override {
     if (fallback(t_.sign_gemm(s.bits, s.rows, s.cols, s.words_per_row, x, tokens, y), "sign GEMM"))
       cpu_backend().sign_gemm(s, x, tokens, y);
   }

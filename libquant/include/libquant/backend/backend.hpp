@@ -15,8 +15,7 @@
 #include <string_view>
 
 #include "libquant/core/dtype.hpp"
-#include "libquant/cpu/sign_matrix.hpp"
-#include "libquant/cpu/truncated_svd.hpp"
+#include "libquant/core/linalg_types.hpp"
 #include "libquant/export.hpp"
 
 namespace libquant::backend {
@@ -44,8 +43,7 @@ class LIBQUANT_API Backend {
   // h[n, n] += x^T x over x[rows, n], accumulated in f64 (both triangles written).
   virtual void accumulate_xtx(const float* x, int64_t rows, int64_t n, double* h) = 0;
   // The k leading singular triplets (cpu/truncated_svd.hpp's contract).
-  virtual cpu::TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k,
-                                          const cpu::SvdOptions& opts) = 0;
+  virtual TruncatedSvd truncated_svd(const float* a, int64_t m, int64_t n, int64_t k, const SvdOptions& opts) = 0;
   // a[n, n] symmetric positive definite -> its lower Cholesky factor L (a = L L^T,
   // upper triangle zeroed); false when a is not positive definite.
   virtual bool cholesky(double* a, int64_t n) = 0;
@@ -53,7 +51,7 @@ class LIBQUANT_API Backend {
   // matching unit eigenvectors into the rows of a. False when it does not converge.
   virtual bool symmetric_eigen(double* a, int64_t n, double* w) = 0;
   // y[t, s.rows] = x[t, s.cols] S^T on packed signs (LittleBit).
-  virtual void sign_gemm(const cpu::SignMatrixView& s, const float* x, int64_t tokens, float* y) = 0;
+  virtual void sign_gemm(const SignMatrixView& s, const float* x, int64_t tokens, float* y) = 0;
   // GGUF rows of type t (gguf/row_codec.hpp's quantize_rows). A backend may
   // implement only some types: false means "not here", and the caller uses the CPU.
   virtual bool quantize_rows(DType t, const float* src, void* dst, int64_t rows, int64_t cols,

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "libquant/core/linalg_types.hpp"
 #include "libquant/export.hpp"
 
 namespace libquant {
@@ -24,14 +25,7 @@ class ThreadPool;
 
 namespace libquant::cpu {
 
-struct SignMatrixView {
-  const uint64_t* bits = nullptr;
-  int64_t rows = 0, cols = 0;
-  int64_t words_per_row = 0;  // ceil(cols / 64)
-  float at(int64_t r, int64_t c) const noexcept {
-    return (bits[r * words_per_row + c / 64] >> (c % 64)) & 1u ? -1.0f : 1.0f;
-  }
-};
+using libquant::SignMatrixView;  // core/linalg_types.hpp
 
 class LIBQUANT_API PackedSigns {
  public:

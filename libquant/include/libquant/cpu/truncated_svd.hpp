@@ -9,26 +9,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "libquant/core/linalg_types.hpp"
 #include "libquant/export.hpp"
 
 namespace libquant::cpu {
 
-enum class SvdMethod { Auto, Exact, Randomized };
-
-struct SvdOptions {
-  SvdMethod method = SvdMethod::Auto;  // Auto: randomized when k is well below min(m, n) and the matrix is large
-  bool double_precision = true;        // compute in f64 (false: f32, faster, less exact)
-  int oversample = 16;
-  int power_iterations = 2;
-  uint64_t seed = 0;
-};
-
-struct TruncatedSvd {
-  int64_t m = 0, n = 0, k = 0;
-  std::vector<float> u;  // [m, k] row-major, orthonormal columns
-  std::vector<float> s;  // [k], descending
-  std::vector<float> v;  // [n, k] row-major, orthonormal columns
-};
+using libquant::SvdMethod;  // core/linalg_types.hpp
+using libquant::SvdOptions;
+using libquant::TruncatedSvd;
 
 // The k leading singular triplets of a[m, n]. Throws Error(FactorizationFailed)
 // for non-finite input or when LAPACK does not converge.
