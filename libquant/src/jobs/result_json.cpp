@@ -220,15 +220,7 @@ void write_json(JsonWriter& j, const AnalyzeResult& r) {
   if (!r.super_weights_path.empty()) {
     j.field("super_weights_path", absolute_text(r.super_weights_path));
     j.key("super_weights").begin_array();
-    for (const auto& s : r.super_weights)
-      j.begin_object()
-          .field("tensor", s.tensor)
-          .field("layer", s.layer)
-          .field("row", s.row)
-          .field("col", s.col)
-          .field("value", s.value)
-          .field("activation", s.activation)
-          .end_object();
+    for (const auto& s : r.super_weights) methods::write_super_weight(j, s);
     j.end_array();
     j.field("protected_weights", r.protected_weights);
   }

@@ -195,6 +195,20 @@ SaliencyMask saliency_mask(const model::TensorSource& source, const ImportanceMa
   return m;
 }
 
+void write_super_weight(JsonWriter& j, const SuperWeight& s) {
+  j.begin_object()
+      .field("tensor", s.tensor)
+      .field("layer", s.layer)
+      .field("row", s.row)
+      .field("col", s.col)
+      .field("value", s.value)
+      .field("activation", s.activation)
+      .field("input_activation", s.input_activation)
+      .field("share", s.share)
+      .field("kind", s.kind)
+      .end_object();
+}
+
 void save_super_weights(const std::filesystem::path& path, const std::string& model,
                         const std::vector<SuperWeight>& found, const SaliencyMask& mask) {
   JsonWriter j(1);
@@ -205,18 +219,7 @@ void save_super_weights(const std::filesystem::path& path, const std::string& mo
       .field("coverage", mask.coverage)
       .field("protection_precision", 16);
   j.key("super_weights").begin_array();
-  for (const auto& s : found)
-    j.begin_object()
-        .field("tensor", s.tensor)
-        .field("layer", s.layer)
-        .field("row", s.row)
-        .field("col", s.col)
-        .field("value", s.value)
-        .field("activation", s.activation)
-        .field("input_activation", s.input_activation)
-        .field("share", s.share)
-        .field("kind", s.kind)
-        .end_object();
+  for (const auto& s : found) write_super_weight(j, s);
   j.end_array();
   j.field("total_protected", mask.total());
   j.key("masks").begin_object();

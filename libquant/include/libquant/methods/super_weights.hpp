@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libquant/calib/linear_hook.hpp"
+#include "libquant/core/json_writer.hpp"
 #include "libquant/export.hpp"
 #include "libquant/model/tensor_source.hpp"
 
@@ -95,6 +96,8 @@ struct SuperWeightsFile {
 // Throws Error(ImatrixInvalid, 10) naming the problem.
 LIBQUANT_API SuperWeightsFile parse_super_weights(std::string_view json, const std::string& origin = "super weights");
 LIBQUANT_API SuperWeightsFile load_super_weights(const std::filesystem::path& path);
+// One super weight as the file's (and analyze's result record's) JSON object.
+LIBQUANT_API void write_super_weight(JsonWriter& j, const SuperWeight& s);
 LIBQUANT_API void save_super_weights(const std::filesystem::path& path, const std::string& model,
                                      const std::vector<SuperWeight>& found, const SaliencyMask& mask);
 
