@@ -63,10 +63,6 @@ std::string with_commas(uint64_t n) {
   return s;
 }
 
-double file_bpw(uint64_t bytes, uint64_t parameters) {
-  return parameters ? 8.0 * static_cast<double>(bytes) / static_cast<double>(parameters) : 0.0;
-}
-
 libquant::DType parse_ggml_type(const std::string& name, const std::string& flag) {
   const auto t = libquant::ggml_type_from_name(name);
   if (!t)

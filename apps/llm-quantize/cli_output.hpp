@@ -34,8 +34,6 @@ bool progress_enabled(const GlobalOptions& g);
 std::string human_size(uint64_t bytes);
 // Thousands separators: 6,738,415,616.
 std::string with_commas(uint64_t n);
-// Bits per weight of a file: 8 x bytes / parameters.
-double file_bpw(uint64_t bytes, uint64_t parameters);
 // The model's name for default outputs: the directory's, or the .gguf file's stem.
 std::string model_stem(const std::string& model);
 // A ggml type name (case-insensitive) given for `flag`; exit 2 when unknown.

@@ -121,7 +121,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
   p.strategy = "custom";
   char desc[256];
   std::snprintf(desc, sizeof desc, "allocated for %s at %.3f bpw (%llu bytes)%s", display_file_name(o.model).c_str(),
-                file_bpw(plan.file_size, plan.parameter_count), static_cast<unsigned long long>(plan.file_size),
+                plan.effective_bpw(), static_cast<unsigned long long>(plan.file_size),
                 o.imatrix.empty() ? "" : " with an importance matrix");
   p.description = desc;
   p.candidates = d.candidates;
@@ -137,7 +137,7 @@ int run_create(const GlobalOptions& g, const ProfileOptions& o) {
         .field("profile_name", p.name)
         .field("rules", static_cast<uint64_t>(p.rules.size()))
         .field("file_size", plan.file_size)
-        .field("effective_bpw", file_bpw(plan.file_size, plan.parameter_count))
+        .field("effective_bpw", plan.effective_bpw())
         .end_object();
     print_json(j);
   } else {
@@ -169,7 +169,7 @@ int run_validate(const GlobalOptions& g, const ProfileOptions& o) {
   for (size_t i = 0; i < p.rules.size(); ++i)
     if (!hits[i])
       unused.push_back("rule " + std::to_string(i + 1) + " (" + rule_text(p.rules[i]) + ") matches no tensor");
-  const double bpw = file_bpw(plan.file_size, plan.parameter_count);
+  const double bpw = plan.effective_bpw();
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object()

@@ -126,6 +126,12 @@ static void test_codecs_and_gguf(void) {
   CHECK(lq_quantize_rows(4, x, mine, rows, cols, NULL) == LQ_INVALID_ARGUMENT);     /* no such type */
   CHECK(lq_quantize_rows(gi.type, x, mine, rows, 33, NULL) == LQ_INVALID_ARGUMENT); /* partial block */
   CHECK(lq_quantize_rows(gi.type, NULL, mine, rows, cols, NULL) == LQ_INVALID_ARGUMENT);
+  CHECK(lq_quantize_rows(gi.type, x, mine, INT64_MAX / 32, 64, NULL) == LQ_INVALID_ARGUMENT); /* overflowing size */
+  const float kept = x[5];
+  x[5] = NAN;
+  CHECK(lq_quantize_rows(gi.type, x, mine, rows, cols, NULL) == LQ_VALIDATION_FAILED);
+  CHECK(strstr(lq_last_error(), "index 5") != NULL);
+  x[5] = kept;
   CHECK(lq_quantize_rows(lq_type_from_name("IQ2_XS"), x, mine, 1, 256, NULL) == LQ_INVALID_ARGUMENT);
   CHECK(strstr(lq_last_error(), "importance") != NULL && strlen(lq_last_suggestion()) > 0);
   CHECK(lq_dequantize_rows(gi.type, mine, back, rows, 20) == LQ_INVALID_ARGUMENT);

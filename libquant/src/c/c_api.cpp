@@ -2,11 +2,14 @@
 // (include/libquant/c/libquant.h); the jobs are in c_api_jobs.cpp.
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string>
 
 #include "c_api_guard.hpp"
 #include "libquant/c/libquant.h"
 #include "libquant/core/dtype.hpp"
+#include "libquant/core/finite.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/gguf/row_codec.hpp"
 #include "libquant/io/gguf_file.hpp"
@@ -21,15 +24,24 @@ struct lq_gguf {
 
 namespace {
 
-DType checked_type(int type) {
-  check(type >= 0 && is_valid_ggml_type_id(static_cast<uint32_t>(type)), ErrorCode::InvalidArgument,
-        "no ggml type has number " + std::to_string(type), "Use lq_type_from_name()");
+// The ggml type with this number; nullopt for numbers that are none (or were removed).
+std::optional<DType> ggml_type(int type) {
+  if (type < 0 || !is_valid_ggml_type_id(static_cast<uint32_t>(type))) return std::nullopt;
   return static_cast<DType>(type);
+}
+
+DType checked_type(int type) {
+  const auto t = ggml_type(type);
+  check(t.has_value(), ErrorCode::InvalidArgument, "no ggml type has number " + std::to_string(type),
+        "Use lq_type_from_name()");
+  return *t;
 }
 
 void check_rows(DType t, const void* src, const void* dst, int64_t rows, int64_t cols) {
   check(src != nullptr && dst != nullptr && rows >= 0 && cols > 0, ErrorCode::InvalidArgument,
         "rows need a source, a destination, rows >= 0 and cols > 0");
+  check(rows <= std::numeric_limits<int64_t>::max() / cols, ErrorCode::InvalidArgument,
+        std::to_string(rows) + " x " + std::to_string(cols) + " values overflow");
   check(cols % traits(t).block_size == 0, ErrorCode::InvalidArgument,
         std::string(traits(t).name) + " rows hold a whole number of " + std::to_string(traits(t).block_size) +
             "-value blocks, not " + std::to_string(cols) + " values");
@@ -78,15 +90,14 @@ int lq_type_from_name(const char* name) {
 }
 
 const char* lq_type_name(int type) {
-  if (type < 0 || !is_valid_ggml_type_id(static_cast<uint32_t>(type))) return nullptr;
-  return traits(static_cast<DType>(type)).name.data();  // the traits table's names are NUL-terminated literals
+  const auto t = ggml_type(type);
+  return t ? traits(*t).name.data() : nullptr;  // the traits table's names are NUL-terminated literals
 }
 
 size_t lq_row_size(int type, int64_t cols) {
-  if (type < 0 || cols <= 0 || !is_valid_ggml_type_id(static_cast<uint32_t>(type))) return 0;
-  const DType t = static_cast<DType>(type);
-  if (cols % traits(t).block_size != 0) return 0;
-  return static_cast<size_t>(row_bytes(t, cols));
+  const auto t = ggml_type(type);
+  if (!t || cols <= 0 || cols % traits(*t).block_size != 0) return 0;
+  return static_cast<size_t>(row_bytes(*t, cols));
 }
 
 lq_status lq_quantize_rows(int type, const float* src, void* dst, int64_t rows, int64_t cols, const float* importance) {
@@ -97,6 +108,9 @@ lq_status lq_quantize_rows(int type, const float* src, void* dst, int64_t rows, 
           "rows cannot be quantized to " + std::string(traits(t).name));
     check(importance || !gguf::needs_importance(t), ErrorCode::InvalidArgument,
           std::string(traits(t).name) + " needs importance weights", "Pass an imatrix entry's column means");
+    // The caller's memory is input like any file: NaN or inf would quantize to garbage blocks.
+    require_finite("rows to quantize", src, static_cast<size_t>(rows * cols));
+    if (importance) require_finite("importance weights", importance, static_cast<size_t>(cols));
     gguf::quantize_rows(t, src, dst, rows, cols, importance);
   });
 }
@@ -128,10 +142,9 @@ int64_t lq_gguf_tensor_count(const lq_gguf* file) {
 
 int64_t lq_gguf_find_tensor(const lq_gguf* file, const char* name) {
   if (!file || !name) return -1;
-  const auto& ts = file->file.header().tensors;
-  for (size_t i = 0; i < ts.size(); ++i)
-    if (ts[i].name == name) return static_cast<int64_t>(i);
-  return -1;
+  const io::GgufHeader& h = file->file.header();
+  const io::GgufTensorInfo* t = h.find_tensor(name);
+  return t ? static_cast<int64_t>(t - h.tensors.data()) : -1;
 }
 
 lq_status lq_gguf_tensor_info(const lq_gguf* file, int64_t index, lq_tensor_info* out) {
@@ -166,6 +179,7 @@ lq_status lq_gguf_read_f32(const lq_gguf* file, int64_t index, float* dst, size_
     const TensorView v = file->file.view(t);
     gguf::dequantize(t.type, v.bytes.data(), dst, static_cast<int64_t>(count));
     file->file.release(t);
+    require_finite("tensor '" + t.name + "'", dst, count);  // as every reader of the library checks
   });
 }
 

@@ -35,9 +35,13 @@ void hand_over(const std::string& json, char** out) {
 
 namespace {
 
-void require(const void* options, const char* path, const char* what) {
-  check(options != nullptr, ErrorCode::InvalidArgument, std::string("no ") + what + " options given");
-  check(path != nullptr && *path, ErrorCode::InvalidArgument, std::string(what) + " needs its input and output paths");
+bool given(const char* path) { return path != nullptr && *path != '\0'; }
+
+// The options are there, with both paths the job needs.
+template <typename Options>
+void require(const Options* o, const char* Options::*first, const char* Options::*second, const char* what) {
+  check(o != nullptr && given(o->*first) && given(o->*second), ErrorCode::InvalidArgument,
+        std::string(what) + " needs its options with both paths set");
 }
 
 }  // namespace
@@ -55,8 +59,7 @@ void lq_quantize_options_init(lq_quantize_options* o) {
 lq_status lq_quantize_gguf(const lq_quantize_options* o, char** result_json) {
   if (result_json) *result_json = nullptr;
   return c_api::guarded([&] {
-    c_api::require(o, o ? o->input : nullptr, "quantize");
-    c_api::require(o, o->output, "quantize");
+    c_api::require(o, &lq_quantize_options::input, &lq_quantize_options::output, "quantize");
     CallbackProgress progress(o->progress, o->progress_user);
     jobs::ConvertToGgufOptions q;
     q.input = o->input;
@@ -76,8 +79,7 @@ void lq_analyze_options_init(lq_analyze_options* o) {
 lq_status lq_analyze(const lq_analyze_options* o, char** result_json) {
   if (result_json) *result_json = nullptr;
   return c_api::guarded([&] {
-    c_api::require(o, o ? o->model : nullptr, "analyze");
-    c_api::require(o, o->output, "analyze");
+    c_api::require(o, &lq_analyze_options::model, &lq_analyze_options::output, "analyze");
     CallbackProgress progress(o->progress, o->progress_user);
     auto a = jobs::AnalyzeOptions::defaults();
     a.model = o->model;
@@ -98,8 +100,7 @@ void lq_perplexity_options_init(lq_perplexity_options* o) {
 lq_status lq_perplexity(const lq_perplexity_options* o, char** result_json) {
   if (result_json) *result_json = nullptr;
   return c_api::guarded([&] {
-    c_api::require(o, o ? o->model : nullptr, "perplexity");
-    c_api::require(o, o->data, "perplexity");
+    c_api::require(o, &lq_perplexity_options::model, &lq_perplexity_options::data, "perplexity");
     CallbackProgress progress(o->progress, o->progress_user);
     auto p = eval::PerplexityOptions::defaults();
     p.model = o->model;

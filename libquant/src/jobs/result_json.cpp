@@ -28,8 +28,7 @@ void dynamic_allocation(JsonWriter& j, const ConvertToGgufResult& r) {
   j.field("reference_type", r.reference_type)
       .field("target_bytes", r.target_bytes)
       .field("protected_weights", r.protected_weights)
-      .field("effective_bpw",
-             r.parameter_count ? 8.0 * static_cast<double>(r.file_size) / static_cast<double>(r.parameter_count) : 0.0);
+      .field("effective_bpw", r.effective_bpw());
   j.key("layer_summary").begin_array();
   for (const auto& t : r.tensors) {
     if (t.estimated_error < 0) continue;  // outside the allocation (norms, reference-type tensors)

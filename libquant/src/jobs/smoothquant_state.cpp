@@ -63,7 +63,7 @@ class Reader {
   io::SafetensorsFile st_;
 };
 
-const std::string kMax = "max:", kSamples = "samples:", kScales = "scales:";
+const std::string kMax = "max:", kSamples = "samples:", kScales = "scales:", kRowsSeen = "rows_seen:";
 
 }  // namespace
 
@@ -84,7 +84,7 @@ void save(const fs::path& file, uint64_t sequences, const calib::ChannelMaxColle
       add(kSamples + name, *rows,
           Shape({static_cast<int64_t>(rows->size() / mx.size()), static_cast<int64_t>(mx.size())}));
   }
-  for (const auto& [name, seen] : stats.rows_seen()) meta["rows_seen:" + name] = std::to_string(seen);
+  for (const auto& [name, seen] : stats.rows_seen()) meta[kRowsSeen + name] = std::to_string(seen);
   if (plan) {
     meta["plan.groups"] = std::to_string(plan->size());
     for (size_t i = 0; i < plan->size(); ++i) {
@@ -117,7 +117,7 @@ Saved load(const fs::path& file, const std::vector<methods::GroupPlan>& groups) 
     if (e.name.starts_with(kSamples)) s.stats.samples[e.name.substr(kSamples.size())] = r.floats(e, 2);
   }
   for (const auto& [key, value] : r.file().metadata())
-    if (key.starts_with("rows_seen:")) s.stats.rows_seen[key.substr(10)] = r.number<int64_t>(key);
+    if (key.starts_with(kRowsSeen)) s.stats.rows_seen[key.substr(kRowsSeen.size())] = r.number<int64_t>(key);
   if (!r.file().metadata().contains("plan.groups")) return s;
 
   if (r.number<uint64_t>("plan.groups") != groups.size()) unusable(file, "plans another number of groups");

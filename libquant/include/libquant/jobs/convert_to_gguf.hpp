@@ -113,6 +113,11 @@ struct ConvertToGgufResult {
   uint64_t target_bytes = 0;      // -q dynamic: the whole-file budget
   int64_t protected_weights = 0;  // --protect-super-weights: weights given boosted importance
   std::vector<ConvertedTensor> tensors;
+
+  // The whole file's bits per weight: 8 x file_size / parameter_count (0 without parameters).
+  double effective_bpw() const noexcept {
+    return parameter_count ? 8.0 * static_cast<double>(file_size) / static_cast<double>(parameter_count) : 0.0;
+  }
 };
 
 LIBQUANT_API ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts);
