@@ -29,4 +29,15 @@ grep -q "^architecture LlamaForCausalLM$" <<<"$out"
 out=$("$work/build/quantize_tensor" "$shared/models/stories260K.gguf" blk.0.attn_q.weight Q4_0)
 echo "$out"
 grep -q "^blk.0.attn_q.weight as Q4_0: 2304 bytes (4.500 bits per weight), relative RMS error 0.0" <<<"$out"
+# docs/c-api.md's program as written, in a folder where model.gguf is the test model.
+doc=$work/doc
+mkdir -p "$doc"
+sed -n '/^```c$/,/^```$/p' "$examples_dir/../docs/c-api.md" | sed '1d;$d' >"$doc/doc.c"
+cc -std=c11 -Wall -Werror -Wno-unused-parameter "$doc/doc.c" -I"$work/prefix/include" -L"$work/prefix/lib" \
+  -L"$work/prefix/lib64" -lquant -o "$doc/doc"
+ln -s "$shared/models/stories260K.gguf" "$doc/model.gguf"
+(cd "$doc" && ./doc >out.json 2>/dev/null)
+grep -q '"quantization_level": "Q4_K_M"' "$doc/out.json"
+[ "$(head -c 4 "$doc/model-Q4_K_M.gguf")" = "GGUF" ]
+echo "docs/c-api.md program OK"
 echo "installed-tree consumer OK"
