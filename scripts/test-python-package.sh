@@ -15,9 +15,11 @@ shift 3
 rm -rf "$work"
 mkdir -p "$work"
 # The build folder (pyproject.toml's build-dir) persists, so a rerun only rebuilds what changed.
-python3 -m pip wheel "$root" --no-deps --disable-pip-version-check -q -w "$work/wheelhouse"
+pins=$root/scripts/requirements-python-package.txt
+PIP_CONSTRAINT=$pins python3 -m pip wheel "$root" --no-deps --disable-pip-version-check -q -w "$work/wheelhouse"
 python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$work"/wheelhouse/libquant-*.whl pytest
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check -c "$pins" "$work"/wheelhouse/libquant-*.whl \
+  pytest
 # torch for the PyTorch example (the cached oracle venv; empty when it cannot be set up).
 torch_python=$(bash "$root/scripts/install-torch-oracle.sh" 2>/dev/null | tail -n1 || true)
 

@@ -47,7 +47,7 @@ def main():
     common = version + "".join(c + file_digest(c) for c in configs)
     deps = ninja_deps(build)
     units = [u for u in json.load(open(os.path.join(build, "compile_commands.json")))
-             if re.match(re.escape(root) + r"/(libquant/src|apps)/.*\.cpp$", u["file"])]
+             if re.match(re.escape(root) + r"/(libquant/src|apps|python/src)/.*\.cpp$", u["file"])]
 
     def key(unit):
         obj = re.search(r" -o (\S+)", unit["command"])
@@ -89,7 +89,7 @@ def main():
         for check_name, n in sorted(counts.items(), key=lambda kv: -kv[1]):
             print(f"{n:7d} {check_name}")
         return 1
-    print(f"clang-tidy: clean ({len(units)} translation units of libquant/src and apps, "
+    print(f"clang-tidy: clean ({len(units)} translation units of libquant/src, apps and python/src, "
           f"{len(units) - reused} checked, {reused} unchanged since a clean check)")
     return 0
 

@@ -81,7 +81,7 @@ nb::bytes quantize(const FloatRows& rows, const std::string& type, const std::op
   return result;
 }
 
-nb::ndarray<nb::numpy, float, nb::ndim<2>> dequantize(nb::object data, const std::string& type, int64_t cols) {
+nb::ndarray<nb::numpy, float, nb::ndim<2>> dequantize(const nb::object& data, const std::string& type, int64_t cols) {
   const DType t = ggml_type_named(type);
   check(gguf::can_dequantize(t), ErrorCode::UnsupportedConversion,
         std::string(traits(t).name) + " data cannot be decoded");
