@@ -50,6 +50,8 @@ struct QuantizeOptions {
   std::optional<double> target_bpw;
   std::optional<uint64_t> target_size_bytes;
   int64_t sample_rows = 256;
+  bool gptq = false;
+  bool damp_given = false;  // --damp on the command line (gguf --gptq has its own default)
   std::string error_metric = "absolute";
   int64_t kl_tokens = 0;
   std::string kl_data;
@@ -242,6 +244,15 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     for (const auto& c : o.candidates) d.candidates.push_back(parse_ggml_type(c, "--candidates"));
     opts.dynamic = d;
   }
+  if (o.gptq) {
+    libquant::jobs::GgufGptqOptions go;
+    go.calibration_data = o.smoothquant.calibration_data;
+    go.calibration_samples = o.smoothquant.calibration_samples;
+    go.seq_len = o.smoothquant.seq_len;
+    go.batch = o.smoothquant.batch;
+    if (o.damp_given) go.damp = o.weight_only.damp;
+    opts.gptq = go;
+  }
   opts.checkpoint_dir = o.checkpoints.directory();
   opts.resume = o.checkpoints.resuming();
   opts.on_data_written = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AT_BYTES");
@@ -349,11 +360,16 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--sample-rows", o->sample_rows, "-q dynamic: rows per tensor whose error is measured")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub->add_flag("--gptq", o->gptq,
+                "gguf: GPTQ error feedback with the GGUF codecs (calibration: --calibration-*, --damp; "
+                "the imatrix stays the codecs' importance)");
   o->checkpoints.add_to(sub);
   o->smoothquant.add_to(sub);
   o->weight_only.add_to(sub);
   return {sub, [&g, o, sub] {
             reject_flags_outside_format(*sub, o->format);
+            reject_gguf_calibration_without_gptq(*sub, o->format, o->gptq);
+            o->damp_given = sub->get_option("--damp")->count() > 0;
             return run_quantize(g, *o);
           }};
 }

@@ -16,7 +16,7 @@ struct FlagScope {
 // Flags absent here apply to every format (output, threads, quality gates).
 const std::vector<FlagScope>& scopes() {
   static const std::vector<std::string_view> gguf = {"gguf"};
-  static const std::vector<std::string_view> calibrated = {"smoothquant", "gptq", "awq"};
+  static const std::vector<std::string_view> calibrated = {"smoothquant", "gptq", "awq", "gguf"};
   static const std::vector<std::string_view> weight_only = {"gptq", "awq"};
   static const std::vector<std::string_view> checkpointed = {"gguf", "smoothquant"};
   static const std::vector<FlagScope> s = {
@@ -39,6 +39,7 @@ const std::vector<FlagScope>& scopes() {
       {"--kl-refine", gguf},
       {"--kl-data", gguf},
       {"--sample-rows", gguf},
+      {"--gptq", gguf},
       // GPTQ and AWQ record no checkpoints yet: they start afresh.
       {"--checkpoint-dir", checkpointed},
       {"--resume", checkpointed},
@@ -51,11 +52,11 @@ const std::vector<FlagScope>& scopes() {
       {"--calibration-samples", calibrated},
       {"--calibration-seq-len", calibrated},
       {"--calibration-batch", calibrated},
-      {"--max-shard-size", calibrated},
+      {"--max-shard-size", {"smoothquant", "gptq", "awq"}},
       {"--group-size", weight_only},
       {"--layout", weight_only},
       {"--act-order", {"gptq"}},
-      {"--damp", {"gptq"}},
+      {"--damp", {"gptq", "gguf"}},
       {"--asym", {"gptq"}},
       {"--rtn", {"gptq"}},
       {"--sym", {"awq"}},
@@ -95,6 +96,14 @@ void reject_littlebit_flags_that_do_nothing(const CLI::App& sub, const LittleBit
     if (given(sub, f) && !run.validate)
       does_nothing(f, "--skip-validation skips the validation it configures",
                    "Drop " + std::string(f) + " or --skip-validation");
+}
+
+void reject_gguf_calibration_without_gptq(const CLI::App& sub, const std::string& format, bool gptq) {
+  if (format != "gguf" || gptq) return;
+  for (std::string_view f :
+       {"--calibration-data", "--calibration-samples", "--calibration-seq-len", "--calibration-batch", "--damp"})
+    if (given(sub, f))
+      does_nothing(f, "GGUF quantization calibrates only for --gptq", "Add --gptq, or drop " + std::string(f));
 }
 
 void reject_flags_outside_format(const CLI::App& sub, const std::string& format) {

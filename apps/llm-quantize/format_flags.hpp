@@ -10,6 +10,8 @@ namespace cli {
 
 // Throws Error(InvalidArgument) for the first flag of `sub` (the parsed
 // quantize subcommand) that was given but does not apply to `format`.
+// gguf: the calibration flags and --damp feed --gptq only (exit 2 without it).
+void reject_gguf_calibration_without_gptq(const CLI::App& sub, const std::string& format, bool gptq);
 void reject_flags_outside_format(const CLI::App& sub, const std::string& format);
 
 // What a `littlebit compress` / `convert` run does, for the flags that only act on part of it.

@@ -54,6 +54,7 @@ struct GgufJobArgs {
   std::optional<std::string> output_tensor_type, token_embedding_type;
   std::vector<std::pair<std::string, std::string>> tensor_types;
   unsigned threads;
+  std::optional<jobs::GgufGptqOptions> gptq;
 };
 
 jobs::ConvertToGgufOptions gguf_options(const GgufJobArgs& a) {
@@ -69,6 +70,7 @@ jobs::ConvertToGgufOptions gguf_options(const GgufJobArgs& a) {
   if (a.token_embedding_type) o.token_embedding_type = ggml_type_named(*a.token_embedding_type);
   for (const auto& [pattern, type] : a.tensor_types) o.tensor_types.emplace_back(pattern, ggml_type_named(type));
   o.threads = a.threads;
+  o.gptq = a.gptq;
   if (a.type == "dynamic" || a.target_bpw || a.target_size_bytes || !a.candidates.empty()) {
     check(a.type == "dynamic", ErrorCode::InvalidArgument,
           "target_bpw, target_size_bytes and candidates belong to type='dynamic', not '" + a.type + "'");
@@ -98,7 +100,16 @@ void bind_quantize(nb::module_& m) {
          const std::vector<std::string>& candidates, bool leave_output_tensor, bool pure, bool allow_requantize,
          const std::optional<std::string>& output_tensor_type, const std::optional<std::string>& token_embedding_type,
          const std::vector<std::pair<std::string, std::string>>& tensor_types, unsigned threads, bool dry_run,
-         const std::optional<nb::callable>& progress) {
+         bool gptq, const OptionalPath& calibration_data, int64_t calibration_samples, int64_t calibration_seq_len,
+         std::optional<double> damp, const std::optional<nb::callable>& progress) {
+        std::optional<jobs::GgufGptqOptions> g;
+        if (gptq) {
+          g.emplace();
+          if (calibration_data) g->calibration_data = *calibration_data;
+          g->calibration_samples = calibration_samples;
+          g->seq_len = calibration_seq_len;
+          if (damp) g->damp = *damp;
+        }
         const GgufJobArgs a{input,
                             output,
                             type,
@@ -112,7 +123,8 @@ void bind_quantize(nb::module_& m) {
                             output_tensor_type,
                             token_embedding_type,
                             tensor_types,
-                            threads};
+                            threads,
+                            g};
         return quantize_gguf(a, dry_run, progress);
       },
       nb::arg("input"), nb::arg("output"), nb::arg("type") = "Q8_0", nb::kw_only(),
@@ -121,11 +133,14 @@ void bind_quantize(nb::module_& m) {
       nb::arg("leave_output_tensor") = false, nb::arg("pure") = false, nb::arg("allow_requantize") = false,
       nb::arg("output_tensor_type").none() = nb::none(), nb::arg("token_embedding_type").none() = nb::none(),
       nb::arg("tensor_types") = std::vector<std::pair<std::string, std::string>>{}, nb::arg("threads") = 0,
-      nb::arg("dry_run") = false, nb::arg("progress").none() = nb::none(),
+      nb::arg("dry_run") = false, nb::arg("gptq") = false, nb::arg("calibration_data").none() = nb::none(),
+      nb::arg("calibration_samples") = 512, nb::arg("calibration_seq_len") = 512, nb::arg("damp").none() = nb::none(),
+      nb::arg("progress").none() = nb::none(),
       "`llm-quantize quantize INPUT gguf -q TYPE`: an HF checkpoint directory or GGUF file to a GGUF file of "
       "llama-quantize's file type `type` ('Q4_K_M', 'IQ2_XS', 'F16', ... or 'dynamic' with target_bpw / "
       "target_size_bytes). tensor_types: (regex, type) pairs, first match wins. dry_run: decide every type, "
-      "write nothing (file_size is exact). Returns the CLI's JSON record as a dict.");
+      "write nothing (file_size is exact). gptq: GPTQ error feedback through the GGUF codecs (calibration_*, damp; "
+      "docs/gguf-gptq.md). Returns the CLI's JSON record as a dict.");
 }
 
 void bind_analyze(nb::module_& m) {

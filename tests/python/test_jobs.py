@@ -144,3 +144,60 @@ def test_gil_is_released_while_a_job_runs(stories, shared):
     elapsed = time.perf_counter() - start
     assert result["r"]["perplexity"] > 0
     assert elapsed > 0.1 and ticks > 0.3 * elapsed / 0.0011, (ticks, elapsed)  # the main thread kept running
+
+
+def test_verbosity_and_the_default_logger(stories, tmp_path, caplog):
+    # Default: messages reach the "libquant" logger (the fallback warnings of stories260K's 172-column rows).
+    with caplog.at_level("WARNING", logger="libquant"):
+        libquant.quantize_gguf(stories, tmp_path / "a.gguf", "Q4_0")
+    assert any("172" in r.getMessage() for r in caplog.records if r.name == "libquant")
+    messages = []
+    libquant.set_log_callback(lambda level, text: messages.append(text))
+    try:
+        libquant.set_verbosity(0)  # quiet: even warnings are dropped
+        libquant.quantize_gguf(stories, tmp_path / "b.gguf", "Q4_0")
+        assert messages == []
+        libquant.set_verbosity(1)
+        libquant.quantize_gguf(stories, tmp_path / "c.gguf", "Q4_0")
+        assert any("172" in m for m in messages)
+    finally:
+        libquant.set_verbosity(1)
+        libquant.set_log_callback(None)
+    with pytest.raises(libquant.InvalidArgumentError):
+        libquant.set_verbosity(7)
+
+
+def test_importance_matrix_object(stories_imatrix, tmp_path):
+    empty = libquant.ImportanceMatrix()
+    assert len(empty) == 0 and empty.names() == [] and "x" not in empty
+    with pytest.raises(libquant.InvalidArgumentError, match="no entry 'x'"):
+        empty.sums("x")
+    m = stories_imatrix
+    assert m.names()[0].startswith("blk.0.") and len(m.names()) == len(m)
+    assert m.datasets and m.datasets[0].endswith("calib.txt")
+    # Legacy layout round trip: same entries, same column means (the layout stores
+    # mean x calls, not the raw sums and token counts, as llama.cpp's does).
+    m.save(tmp_path / "legacy.dat", layout="legacy")
+    back = libquant.ImportanceMatrix.load(tmp_path / "legacy.dat")
+    assert sorted(back.names()) == sorted(m.names())
+    np.testing.assert_allclose(back.mean("blk.2.attn_q.weight"), m.mean("blk.2.attn_q.weight"), rtol=1e-6)
+    with pytest.raises(libquant.InvalidArgumentError, match="layout must be"):
+        m.save(tmp_path / "x", layout="csv")
+
+
+def test_gguf_file_properties(stories_gguf):
+    f = libquant.gguf.GgufFile(stories_gguf)
+    assert f.version == 3 and str(f.path) == str(stories_gguf)
+    assert f.tensor_shape("output_norm.weight") == [64]
+    with pytest.raises(libquant.InvalidArgumentError, match="no tensor 'nope'"):
+        f.tensor("nope")
+
+
+def test_quantize_gguf_with_gptq(stories_gguf, calib, tmp_path):
+    r = libquant.quantize_gguf(stories_gguf, tmp_path / "g.gguf", "Q4_0", gptq=True, calibration_data=calib,
+                               calibration_samples=8, calibration_seq_len=64)
+    assert r["gptq"]["tensors"] == 30 and r["gptq"]["calibration_tokens"] == 8 * 64
+    plain = libquant.quantize_gguf(stories_gguf, tmp_path / "p.gguf", "Q4_0")
+    assert "gptq" not in plain and plain["file_size"] == r["file_size"]
+    with pytest.raises(libquant.InvalidArgumentError, match="damp"):
+        libquant.quantize_gguf(stories_gguf, tmp_path / "x.gguf", "Q4_0", gptq=True, damp=2.0)

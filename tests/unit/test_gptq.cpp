@@ -15,36 +15,15 @@
 #include "libquant/methods/awq.hpp"
 #include "libquant/methods/gptq.hpp"
 #include "model/packed_weight.hpp"
+#include "gptq_inputs.hpp"
 #include "random_matrices.hpp"
 
 using namespace libquant;
 using namespace libquant::methods;
+using test::correlated_inputs;
+using test::hessian_of;
 
 namespace {
-
-// Inputs with correlated columns (x = z M, M dense), as activations are.
-std::vector<float> correlated_inputs(int64_t n, int64_t cols, uint32_t seed) {
-  const auto z = test::randn(static_cast<size_t>(n * cols), seed);
-  const auto m = test::randn(static_cast<size_t>(cols * cols), seed + 1, 0.3f);
-  std::vector<float> x(static_cast<size_t>(n * cols), 0.0f);
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t k = 0; k < cols; ++k) {
-      const float zk = z[static_cast<size_t>(t * cols + k)];
-      for (int64_t j = 0; j < cols; ++j)
-        x[static_cast<size_t>(t * cols + j)] += zk * (m[static_cast<size_t>(k * cols + j)] + (k == j ? 1.0f : 0.0f));
-    }
-  return x;
-}
-
-std::vector<double> hessian_of(const std::vector<float>& x, int64_t n, int64_t cols) {
-  std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t i = 0; i < cols; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        h[static_cast<size_t>(i * cols + j)] +=
-            2.0 / n * x[static_cast<size_t>(t * cols + i)] * x[static_cast<size_t>(t * cols + j)];
-  return h;
-}
 
 // tr(D H D^T) for D = W - deq(Q): the layer's output error.
 double layer_error(const std::vector<float>& w, const IntWeight& q, const std::vector<double>& h) {

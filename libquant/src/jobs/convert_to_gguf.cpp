@@ -25,6 +25,7 @@
 #include "libquant/model/tensor_naming.hpp"
 #include "libquant/model/tensor_source.hpp"
 #include "dynamic_plan.hpp"
+#include "gguf_gptq.hpp"
 #include "peak_memory.hpp"
 #include "tensor_order.hpp"
 
@@ -124,6 +125,9 @@ std::string job_config(const ConvertToGgufOptions& o,
   if (o.super_weights)
     c += "\nsuper_weights=" + file_identity(*o.super_weights) + "\ncoverage=" + std::to_string(o.protection_coverage) +
          "\nboost=" + std::to_string(o.protection_boost);
+  if (o.gptq)  // the swept data depends on the calibration as much as on the weights
+    c += "\ngptq=" + file_identity(o.gptq->calibration_data) + "|" + std::to_string(o.gptq->calibration_samples) + "|" +
+         std::to_string(o.gptq->seq_len) + "|" + std::to_string(o.gptq->batch) + "|" + std::to_string(o.gptq->damp);
   for (const auto& [name, ts] : specs) c += "\n" + name + ":" + std::string(traits(ts.first).name);
   return c;
 }
@@ -135,6 +139,8 @@ struct TensorPlan {
   // --protect-super-weights: per row, the columns whose importance is boosted.
   std::map<int64_t, std::vector<int64_t>> boosted;
   float boost = 1.0f;
+  // --gptq: the tensor's data as GPTQ's sweep encoded it, written as it is.
+  const std::vector<std::byte>* encoded = nullptr;
 
   // The importance row `row` is quantized with (its expert's, for a stacked expert weight).
   const float* importance_of_row(uint64_t row) const { return methods::importance_of_row(importance, src->shape, row); }
@@ -150,6 +156,10 @@ class TensorStreamer {
       : src_(src), w_(w), pool_(pool), on_written_(std::move(on_written)) {}
 
   void run(const TensorPlan& p) {
+    if (p.encoded) {
+      write(*p.encoded);
+      return;
+    }
     const model::SourceTensor& t = *p.src;
     const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
     const auto n_per_row = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length());
@@ -332,12 +342,17 @@ struct Prepared {
   std::vector<TensorPlan> plans;
   std::vector<std::pair<std::string, std::pair<DType, Shape>>> specs;
   std::unique_ptr<ThreadPool> pool;
+  model::ModelConfig cfg;
+  GgufGptqOutput gptq;  // --gptq: the swept linears' data
 };
 
 Prepared prepare(const ConvertToGgufOptions& opts) {
   Prepared P;
   P.res.file_type = opts.file_type;
   const bool dynamic = gguf::is_dynamic_type_name(opts.file_type);
+  check(!(opts.gptq && opts.super_weights), ErrorCode::InvalidArgument,
+        "GPTQ error feedback and super-weight protection do not combine (both steer the same encoders)",
+        "Drop one of `gptq` and `super_weights`");
   if (!dynamic && !gguf::find_file_type(opts.file_type))
     throw Error(ErrorCode::InvalidArgument, "unknown GGUF file type '" + opts.file_type + "'",
                 "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16, or dynamic");
@@ -369,9 +384,10 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   const bool hf = model::hf_config(*src) != nullptr;
   // Known families are validated in full (shapes against the configuration);
   // a GGUF of another family is re-quantized tensor by tensor, by name.
-  const model::ModelConfig cfg = model::has_known_architecture(*src) ? model::validated_config(*src)
-                                 : hf                                ? *model::hf_config(*src)
-                                      : model::config_from_gguf(*model::gguf_header(*src));
+  P.cfg = model::has_known_architecture(*src) ? model::validated_config(*src)
+          : hf                                ? *model::hf_config(*src)
+                                              : model::config_from_gguf(*model::gguf_header(*src));
+  const model::ModelConfig& cfg = P.cfg;
 
   res.layers_processed = cfg.num_layers;
   std::vector<io::GgufKv>& kvs = P.kvs;
@@ -486,6 +502,27 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   return P;
 }
 
+// --gptq: the decoder linears that get a quantized type are swept with their
+// codec; their plans then write the sweep's data.
+void run_gptq(Prepared& P, const GgufGptqOptions& o, unsigned threads, ProgressSink& progress) {
+  std::vector<GgufGptqTarget> targets;
+  for (const TensorPlan& p : P.plans)
+    if (gptq_sweeps(p.src->name) && traits(p.out).is_quantized && p.src->dtype != p.out && !p.per_expert_importance())
+      targets.push_back({p.src, p.out, &p.importance});
+  check(!targets.empty(), ErrorCode::InvalidArgument, "GPTQ error feedback found no decoder linear to quantize",
+        "Use a quantized file type (Q4_K_M, IQ2_M, ...)");
+  P.gptq = gguf_gptq(*P.src, P.cfg, targets, o, threads, *P.pool, progress);
+  for (TensorPlan& p : P.plans)
+    if (auto it = P.gptq.encoded.find(p.src->name); it != P.gptq.encoded.end()) p.encoded = &it->second;
+  P.res.gptq_tensors = static_cast<int64_t>(P.gptq.encoded.size());
+  P.res.gptq_improved = P.res.gptq_tensors - P.gptq.kept_codec;
+  auto ratios = P.gptq.error_ratios;
+  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+  P.res.gptq_error_ratio = ratios[ratios.size() / 2];
+  P.res.calibration_tokens = P.gptq.calibration_tokens;
+  P.res.notes = P.gptq.notes;
+}
+
 }  // namespace
 
 ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts) {
@@ -506,6 +543,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   ConvertToGgufResult& res = P.res;
   model::TensorSource* src = P.src.get();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
+  if (opts.gptq) run_gptq(P, *opts.gptq, opts.threads, progress);
   const auto& plans = P.plans;
   const auto& specs = P.specs;
   ThreadPool& pool = *P.pool;

@@ -75,6 +75,17 @@ void write_json(JsonWriter& j, const ConvertToGgufResult& r, const ResultJsonOpt
       .field("resumed_tensors", static_cast<uint64_t>(r.tensors_resumed))
       .field("fallback_tensors", r.fallbacks);
   if (gguf::is_dynamic_type_name(r.file_type)) dynamic_allocation(j, r);
+  if (r.gptq_tensors > 0) {
+    j.key("gptq")
+        .begin_object()
+        .field("tensors", r.gptq_tensors)
+        .field("improved_tensors", r.gptq_improved)
+        .field("median_layer_error_ratio", r.gptq_error_ratio)
+        .field("calibration_tokens", r.calibration_tokens);
+    j.key("notes").begin_array();
+    for (const auto& n : r.notes) j.value(n);
+    j.end_array().end_object();
+  }
   j.key("metadata")
       .begin_object()
       .field("original_dtype", r.original_dtype)

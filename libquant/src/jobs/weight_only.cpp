@@ -6,6 +6,7 @@
 
 #include "awq_block.hpp"
 #include "hf_output.hpp"
+#include "sequential_calibration.hpp"
 #include "libquant/core/atomic_directory.hpp"
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
@@ -124,44 +125,27 @@ std::string scheme_text(const WeightOnlyJobOptions& o) {
 
 // GPTQ of one block: Hessians from a float pass over a copy of the inputs,
 // then every linear quantized.
-void gptq_block(const model::TensorSource& src, int layer, eval::Transformer& model,
-                const std::vector<eval::Transformer::Hidden>& inputs, const methods::GptqOptions& go, double damp,
-                ThreadPool& pool, std::map<std::string, methods::IntWeight>& quantized, WeightOnlyJobResult& r) {
+void gptq_block(const model::TensorSource& src, int layer, SequentialCalibration& calibration,
+                const methods::GptqOptions& go, double damp, ThreadPool& pool,
+                std::map<std::string, methods::IntWeight>& quantized, WeightOnlyJobResult& r) {
   const auto linears = decoder_linears(src, layer);
   std::vector<std::string> names;
   names.reserve(linears.size());
   for (const auto* t : linears) names.push_back(t->name);
   methods::HessianCollector hc(names);
-  {
-    std::vector<eval::Transformer::Hidden> copy = inputs;
-    std::vector<eval::Transformer::Hidden*> xs;
-    xs.reserve(copy.size());
-    for (auto& h : copy) xs.push_back(&h);
-    model.run_layer(layer, xs, &hc);
-  }
-  // One inverse per distinct input (q/k/v, gate/up share theirs), dropped
-  // after its last linear.
-  std::map<std::string, int> users;
-  for (const auto& n : names) ++users[hc.input_of(n)];
-  std::map<std::string, methods::GptqInverse> inverses;
+  calibration.observe(layer, hc);
+  BlockInverses inverses(hc, names, go);
   for (const auto* t : linears) {
     const Tensor w = src.read_f32(*t);
     src.release(*t);
     const auto rows = static_cast<int64_t>(t->shape.rows()), cols = static_cast<int64_t>(t->shape.row_length());
-    const std::string input = hc.input_of(t->name);
-    auto inv = inverses.find(input);
-    if (inv == inverses.end()) {
-      auto h = hc.hessian(t->name);
-      check(!h.empty(), ErrorCode::SmoothQuantFailed, "GPTQ saw no inputs of '" + t->name + "'",
-            "The forward pass does not reach this linear; report the model");
-      inv = inverses.emplace(input, methods::gptq_inverse(t->name, std::move(h), cols, go)).first;
-    }
+    const methods::GptqInverse& inv = inverses.get(t->name, cols);
     methods::GptqResult res;
     {
       const cpu::SingleThreadedBlas one(pool.size());  // the sweep calls BLAS from each pool thread
-      res = methods::gptq_quantize(t->name, w.data_as<float>(), rows, inv->second, go, &pool);
+      res = methods::gptq_quantize(t->name, w.data_as<float>(), rows, inv, go, &pool);
     }
-    if (--users[input] == 0) inverses.erase(inv);
+    inverses.done(t->name);
     r.linears.push_back({t->name, res.loss, res.damp_used, res.dead_columns});
     if (res.damp_used > damp) r.notes.push_back("'" + t->name + "' needed damping " + std::to_string(res.damp_used));
     quantized.insert_or_assign(t->name, std::move(res.weight));
@@ -183,27 +167,10 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
   r.calibration_samples = static_cast<int64_t>(samples.size());
   r.calibration_tokens = r.calibration_samples * opts.seq_len;
 
-  // Replacements the forward pass loads instead of the stored tensors: the
-  // current block's quantized weights (and AWQ's trials and smoothed norms).
-  std::map<std::string, Tensor, std::less<>> overrides;
-  eval::ForwardOptions fo;
-  fo.threads = opts.threads;
-  fo.streaming = true;
-  fo.transform = [&overrides](const model::SourceTensor& t, Tensor f) {
-    auto it = overrides.find(t.name);
-    if (it == overrides.end()) return f;
-    check(it->second.nbytes() == f.nbytes(), ErrorCode::InvalidArgument,
-          "replacement for '" + t.name + "' differs in size");
-    std::memcpy(f.data(), it->second.data(), f.nbytes());
-    return f;
-  };
-  eval::Transformer model(src, fo);
-  std::vector<eval::Transformer::Hidden> hidden;
-  for (size_t b0 = 0; b0 < samples.size(); b0 += static_cast<size_t>(opts.batch)) {
-    const size_t b1 = std::min(samples.size(), b0 + static_cast<size_t>(opts.batch));
-    hidden.push_back(model.embed(
-        {samples.begin() + static_cast<std::ptrdiff_t>(b0), samples.begin() + static_cast<std::ptrdiff_t>(b1)}));
-  }
+  // The forward pass loads the current block's quantized weights (and AWQ's
+  // trials and smoothed norms) from the calibration's overrides.
+  SequentialCalibration calibration(src, samples, opts.batch, opts.threads);
+  auto& overrides = calibration.overrides();
   ThreadPool pool(opts.threads);
   methods::GptqOptions go;
   go.scheme = scheme;
@@ -216,20 +183,17 @@ void quantize_sequential(const model::TensorSource& src, const model::ModelConfi
   for (int l = 0; l < cfg.num_layers; ++l) {
     std::map<std::string, methods::IntWeight> quantized;
     if (awq) {
-      awq_block(src, cfg, l, model, overrides, hidden, scheme, opts.awq_grid, search_batches, quantized, r.awq);
+      awq_block(src, cfg, l, calibration.model(), overrides, calibration.inputs(), scheme, opts.awq_grid,
+                search_batches, quantized, r.awq);
       for (const auto& [name, q] : quantized) r.linears.push_back({name, 0, 0, 0});
     } else {
-      gptq_block(src, l, model, hidden, go, opts.damp, pool, quantized, r);
+      gptq_block(src, l, calibration, go, opts.damp, pool, quantized, r);
       for (const auto& [name, q] : quantized) {
         const model::SourceTensor* t = src.find(name);
         overrides.insert_or_assign(name, dequantized_tensor(q, t->shape));
       }
     }
-    // The quantized block gives the next block's inputs.
-    std::vector<eval::Transformer::Hidden*> xs;
-    xs.reserve(hidden.size());
-    for (auto& h : hidden) xs.push_back(&h);
-    model.run_layer(l, xs);
+    calibration.advance(l);  // the quantized block gives the next block's inputs
     for (auto& [name, q] : quantized) {
       packed.emplace(name, pack_linear(q, name, cfg, scheme.scale_dtype, opts.layout));
       overrides.erase(name);

@@ -43,6 +43,24 @@ struct DynamicQuantOptions {
   std::filesystem::path kl_data;
 };
 
+// `--gptq`: GPTQ error feedback with the GGUF codecs (methods/gptq_codec.hpp).
+// The decoder linears' types are decided as without it; then calibration
+// text runs through the model block by block (each block on its already
+// quantized predecessors' outputs) and every linear is swept with its type's
+// codec, its imatrix entry as the codec's importance and the Hessian of its
+// inputs for the error feedback. Other tensors are quantized as usual.
+struct GgufGptqOptions {
+  std::filesystem::path calibration_data;  // empty: the bundled default text
+  int64_t calibration_samples = 512;       // as GPTQ's weight-only job (and llm-compressor)
+  int64_t seq_len = 512;
+  int64_t batch = 4;  // sequences per forward pass
+  // Added to H's diagonal, as a fraction of its mean. Stronger than GPTQ's
+  // usual 0.01: the GGUF codecs fit their scales to the updated weights, and
+  // on SmolLM2-135M (Q3_K_M) and stories260K (Q4_0) 0.01 and 0.1 lost to the
+  // codecs alone where 0.3 won (docs/gguf-gptq.md).
+  double damp = 0.3;
+};
+
 struct ConvertToGgufOptions {
   std::filesystem::path input;
   std::filesystem::path output;                // the .gguf file to write
@@ -73,6 +91,8 @@ struct ConvertToGgufOptions {
   std::optional<DType> output_tensor_type;
   std::optional<DType> token_embedding_type;
   std::vector<std::pair<std::string, DType>> tensor_types;  // REGEX=TYPE, first match wins
+
+  std::optional<GgufGptqOptions> gptq;  // GPTQ error feedback (not with super-weight protection)
 
   // Checkpoints: with a directory, the output is assembled there and each
   // finished tensor is recorded; `resume` continues a matching earlier run.
@@ -107,11 +127,17 @@ struct ConvertToGgufResult {
   uint64_t peak_memory_bytes = 0;  // peak RSS of the process
   int64_t layers_processed = 0;
   uint64_t parameter_count = 0;
-  size_t tensors_resumed = 0;     // tensors an earlier run had finished
-  int fallbacks = 0;              // tensors whose rows did not fit the chosen type
-  std::string reference_type;     // -q dynamic: the mixture followed outside the blocks
-  uint64_t target_bytes = 0;      // -q dynamic: the whole-file budget
-  int64_t protected_weights = 0;  // --protect-super-weights: weights given boosted importance
+  size_t tensors_resumed = 0;      // tensors an earlier run had finished
+  int fallbacks = 0;               // tensors whose rows did not fit the chosen type
+  std::string reference_type;      // -q dynamic: the mixture followed outside the blocks
+  uint64_t target_bytes = 0;       // -q dynamic: the whole-file budget
+  int64_t protected_weights = 0;   // --protect-super-weights: weights given boosted importance
+  int64_t gptq_tensors = 0;        // --gptq: linears swept
+  int64_t gptq_improved = 0;       // --gptq: of those, linears written from the sweep (the rest: the codec's own
+                                   // encoding had the smaller output error on the calibration inputs)
+  double gptq_error_ratio = 1;     // --gptq: median over the swept linears of that error, sweep / codec alone
+  int64_t calibration_tokens = 0;  // --gptq: tokens the Hessians were collected on
+  std::vector<std::string> notes;  // things the user should know (e.g. fewer calibration samples than asked)
   std::vector<ConvertedTensor> tensors;
 
   // The whole file's bits per weight: 8 x file_size / parameter_count (0 without parameters).
