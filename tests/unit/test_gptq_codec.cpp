@@ -51,24 +51,7 @@ double layer_error(const std::vector<float>& w, const std::vector<float>& deq, c
 // row, the inverse loses the column), as in the paper's OBQ.
 std::vector<std::byte> reference_sweep(const std::vector<float>& w, int64_t rows, int64_t cols, std::vector<double> h,
                                        double damp, DType t) {
-  double mean = 0;
-  for (int64_t i = 0; i < cols; ++i) mean += h[static_cast<size_t>(i * cols + i)] / static_cast<double>(cols);
-  for (int64_t i = 0; i < cols; ++i) h[static_cast<size_t>(i * cols + i)] += damp * mean;
-  std::vector<double> a = h, inv(static_cast<size_t>(cols * cols), 0.0);
-  for (int64_t i = 0; i < cols; ++i) inv[static_cast<size_t>(i * cols + i)] = 1;
-  for (int64_t c = 0; c < cols; ++c) {
-    const double p = a[static_cast<size_t>(c * cols + c)];
-    for (int64_t j = 0; j < cols; ++j)
-      a[static_cast<size_t>(c * cols + j)] /= p, inv[static_cast<size_t>(c * cols + j)] /= p;
-    for (int64_t r = 0; r < cols; ++r) {
-      if (r == c) continue;
-      const double f = a[static_cast<size_t>(r * cols + c)];
-      for (int64_t j = 0; j < cols; ++j) {
-        a[static_cast<size_t>(r * cols + j)] -= f * a[static_cast<size_t>(c * cols + j)];
-        inv[static_cast<size_t>(r * cols + j)] -= f * inv[static_cast<size_t>(c * cols + j)];
-      }
-    }
-  }
+  std::vector<double> inv = test::damped_inverse(std::move(h), cols, damp);
   const auto block = static_cast<int64_t>(traits(t).block_size);
   const uint64_t rb = row_bytes(t, cols), bb = row_bytes(t, block);
   std::vector<double> wd(w.begin(), w.end());
@@ -93,11 +76,7 @@ std::vector<std::byte> reference_sweep(const std::vector<float>& w, int64_t rows
         for (int64_t j = i + 1; j < cols; ++j)
           wd[static_cast<size_t>(r * cols + j)] -= err * inv[static_cast<size_t>(i * cols + j)];
       }
-      std::vector<double> row(inv.begin() + i * cols, inv.begin() + (i + 1) * cols);
-      for (int64_t r = 0; r < cols; ++r) {
-        const double f = inv[static_cast<size_t>(r * cols + i)] / d;
-        for (int64_t j = 0; j < cols; ++j) inv[static_cast<size_t>(r * cols + j)] -= f * row[static_cast<size_t>(j)];
-      }
+      test::eliminate_column(inv, cols, i);
     }
   }
   return out;
