@@ -33,6 +33,19 @@ inline std::vector<double> hessian_of(const std::vector<float>& x, int64_t n, in
   return h;
 }
 
+// tr(D H D^T) for D = W - deq: the layer's output error on the calibration inputs.
+inline double layer_error(const std::vector<float>& w, const std::vector<float>& deq, const std::vector<double>& h,
+                          int64_t rows, int64_t cols) {
+  double e = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        e += (w[static_cast<size_t>(r * cols + i)] - deq[static_cast<size_t>(r * cols + i)]) *
+             h[static_cast<size_t>(i * cols + j)] *
+             (w[static_cast<size_t>(r * cols + j)] - deq[static_cast<size_t>(r * cols + j)]);
+  return e;
+}
+
 // (H + damp * mean(diag H) I)^-1 by Gauss-Jordan in double: the inverse the
 // reference formulations (the paper's explicit OBQ updates) start from.
 inline std::vector<double> damped_inverse(std::vector<double> h, int64_t cols, double damp) {

@@ -27,16 +27,7 @@ namespace {
 
 // tr(D H D^T) for D = W - deq(Q): the layer's output error.
 double layer_error(const std::vector<float>& w, const IntWeight& q, const std::vector<double>& h) {
-  const auto d = q.dequantize();
-  const int64_t rows = q.rows, cols = q.cols;
-  double e = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < cols; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        e += (w[static_cast<size_t>(r * cols + i)] - d[static_cast<size_t>(r * cols + i)]) *
-             h[static_cast<size_t>(i * cols + j)] *
-             (w[static_cast<size_t>(r * cols + j)] - d[static_cast<size_t>(r * cols + j)]);
-  return e;
+  return test::layer_error(w, q.dequantize(), h, q.rows, q.cols);
 }
 
 // The paper's Optimal Brain Quantization step with per-channel scales from

@@ -32,19 +32,6 @@ std::vector<std::byte> encode(DType t, const std::vector<float>& w, int64_t rows
   return out;
 }
 
-// tr(D H D^T) for D = W - deq: the layer's output error on the calibration inputs.
-double layer_error(const std::vector<float>& w, const std::vector<float>& deq, const std::vector<double>& h,
-                   int64_t rows, int64_t cols) {
-  double e = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < cols; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        e += (w[static_cast<size_t>(r * cols + i)] - deq[static_cast<size_t>(r * cols + i)]) *
-             h[static_cast<size_t>(i * cols + j)] *
-             (w[static_cast<size_t>(r * cols + j)] - deq[static_cast<size_t>(r * cols + j)]);
-  return e;
-}
-
 // The reference: damped H inverted by Gauss-Jordan in double; per codec
 // block, the block is encoded from the current values, then its columns are
 // eliminated one by one (error / d moves every later column by the inverse's
@@ -136,8 +123,8 @@ TEST_CASE("GPTQ with a codec lowers the layer output error below the codec alone
   for (DType t : {DType::Q4_0, DType::Q3_K, DType::Q4_K, DType::IQ4_XS}) {
     const auto g = gptq_codec_sweep("w", w.data(), rows, inv, t, nullptr);
     const size_t count = static_cast<size_t>(rows * cols);
-    const double with = layer_error(w, decode(t, g.encoded, count), h, rows, cols);
-    const double without = layer_error(w, decode(t, encode(t, w, rows, cols, nullptr), count), h, rows, cols);
+    const double with = test::layer_error(w, decode(t, g.encoded, count), h, rows, cols);
+    const double without = test::layer_error(w, decode(t, encode(t, w, rows, cols, nullptr), count), h, rows, cols);
     INFO(traits(t).name << ": " << with << " vs " << without);
     CHECK(with < 0.8 * without);
     CHECK(g.loss > 0);
