@@ -68,6 +68,9 @@ def test_flags(cli, shared, tmp_path):
     assert proc.returncode == 2 and "does not apply" in proc.stderr
     proc = cli("quantize", model, "gguf", "-q", "Q4_0", "--gptq", "--damp", "1.5", *CALIB, "-o", tmp_path)
     assert proc.returncode == 2 and "damp" in proc.stderr
+    proc = cli("quantize", model, "gguf", "-q", "Q4_0", "--gptq", "--protect-super-weights", "--imatrix",
+               tmp_path / "i.gguf", *CALIB, "-o", tmp_path)
+    assert proc.returncode == 2 and "do not combine" in proc.stderr
     proc = cli("quantize", model, "gguf", "-q", "F16", "--gptq", *CALIB, "-o", tmp_path)
     assert proc.returncode == 2 and "no decoder linear" in proc.stderr
     assert list(tmp_path.glob("*.gguf")) == []
