@@ -41,10 +41,11 @@ nb::ndarray<nb::numpy, nb::ro> stored_view(nb::handle self, const GgufFile& f, c
   const GgufTensorInfo& t = tensor_named(f, name);
   const TensorView v = f.view(t);
   const void* data = v.bytes.data();
-  if (t.type == DType::F32) return {data, dims_of(t).size(), dims_of(t).data(), self, nullptr, nb::dtype<float>()};
+  const std::vector<size_t> dims = dims_of(t);
+  if (t.type == DType::F32) return {data, dims.size(), dims.data(), self, nullptr, nb::dtype<float>()};
   if (t.type == DType::F16) {
     const nb::dlpack::dtype f16{static_cast<uint8_t>(nb::dlpack::dtype_code::Float), 16, 1};
-    return {data, dims_of(t).size(), dims_of(t).data(), self, nullptr, f16};
+    return {data, dims.size(), dims.data(), self, nullptr, f16};
   }
   const size_t row = row_bytes(t.type, t.shape.row_length());
   const size_t shape[2] = {static_cast<size_t>(t.shape.rows()), row};

@@ -75,11 +75,10 @@ void bind_imatrix(nb::module_& m) {
       .def(
           "mean",
           [](const ImportanceMatrix& im, const std::string& name) {
-            std::vector<float> mean = entry_named(im, name).mean();
-            auto* data = new float[mean.size()];
-            std::copy(mean.begin(), mean.end(), data);
-            nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<float*>(p); });
-            return nb::ndarray<nb::numpy, float, nb::ndim<1>>(data, {mean.size()}, owner);
+            // The new vector itself becomes the array's storage (no second copy).
+            auto* mean = new std::vector<float>(entry_named(im, name).mean());
+            nb::capsule owner(mean, [](void* p) noexcept { delete static_cast<std::vector<float>*>(p); });
+            return nb::ndarray<nb::numpy, float, nb::ndim<1>>(mean->data(), {mean->size()}, owner);
           },
           nb::arg("name"), "Per-column mean of x^2: what quantizers weigh errors by (imatrix= of gguf.quantize).")
       .def(

@@ -43,53 +43,17 @@ nb::dict record(const Result& r, bool per_tensor = false) {
   return nb::cast<nb::dict>(parse_record(j.str()));
 }
 
-struct GgufJobArgs {
-  Path input, output;
-  std::string type;
-  OptionalPath imatrix;
-  std::optional<double> target_bpw;
-  std::optional<uint64_t> target_size_bytes;
-  std::vector<std::string> candidates;
-  bool leave_output_tensor, pure, allow_requantize;
-  std::optional<std::string> output_tensor_type, token_embedding_type;
-  std::vector<std::pair<std::string, std::string>> tensor_types;
-  unsigned threads;
-  std::optional<jobs::GgufGptqOptions> gptq;
-};
-
-jobs::ConvertToGgufOptions gguf_options(const GgufJobArgs& a) {
-  jobs::ConvertToGgufOptions o;
-  o.input = a.input;
-  o.output = a.output;
-  o.file_type = a.type;
-  o.imatrix = a.imatrix;
-  o.leave_output_tensor = a.leave_output_tensor;
-  o.pure = a.pure;
-  o.allow_requantize = a.allow_requantize;
-  if (a.output_tensor_type) o.output_tensor_type = ggml_type_named(*a.output_tensor_type);
-  if (a.token_embedding_type) o.token_embedding_type = ggml_type_named(*a.token_embedding_type);
-  for (const auto& [pattern, type] : a.tensor_types) o.tensor_types.emplace_back(pattern, ggml_type_named(type));
-  o.threads = a.threads;
-  o.gptq = a.gptq;
-  if (a.type == "dynamic" || a.target_bpw || a.target_size_bytes || !a.candidates.empty()) {
-    check(a.type == "dynamic", ErrorCode::InvalidArgument,
-          "target_bpw, target_size_bytes and candidates belong to type='dynamic', not '" + a.type + "'");
-    jobs::DynamicQuantOptions d;
-    d.target_bpw = a.target_bpw;
-    d.target_size_bytes = a.target_size_bytes;
-    for (const auto& c : a.candidates) d.candidates.push_back(ggml_type_named(c));
-    o.dynamic = d;
-  }
-  return o;
-}
-
-nb::dict quantize_gguf(const GgufJobArgs& a, bool dry_run, const std::optional<nb::callable>& progress_fn) {
-  PythonProgress progress(progress_fn);
-  jobs::ConvertToGgufOptions o = gguf_options(a);
-  o.progress = &progress;
-  const jobs::ConvertToGgufResult r =
-      progress.run([&] { return dry_run ? jobs::plan_gguf(o) : jobs::convert_to_gguf(o); });
-  return record(r);
+// type='dynamic''s size target and candidates (they belong to nothing else).
+void set_dynamic(jobs::ConvertToGgufOptions& o, std::optional<double> target_bpw,
+                 std::optional<uint64_t> target_size_bytes, const std::vector<std::string>& candidates) {
+  if (o.file_type != "dynamic" && !target_bpw && !target_size_bytes && candidates.empty()) return;
+  check(o.file_type == "dynamic", ErrorCode::InvalidArgument,
+        "target_bpw, target_size_bytes and candidates belong to type='dynamic', not '" + o.file_type + "'");
+  jobs::DynamicQuantOptions d;
+  d.target_bpw = target_bpw;
+  d.target_size_bytes = target_size_bytes;
+  for (const auto& c : candidates) d.candidates.push_back(ggml_type_named(c));
+  o.dynamic = d;
 }
 
 void bind_quantize(nb::module_& m) {
@@ -102,30 +66,29 @@ void bind_quantize(nb::module_& m) {
          const std::vector<std::pair<std::string, std::string>>& tensor_types, unsigned threads, bool dry_run,
          bool gptq, const OptionalPath& calibration_data, int64_t calibration_samples, int64_t calibration_seq_len,
          std::optional<double> damp, const std::optional<nb::callable>& progress) {
-        std::optional<jobs::GgufGptqOptions> g;
+        jobs::ConvertToGgufOptions o;
+        o.input = input;
+        o.output = output;
+        o.file_type = type;
+        o.imatrix = imatrix;
+        o.leave_output_tensor = leave_output_tensor;
+        o.pure = pure;
+        o.allow_requantize = allow_requantize;
+        if (output_tensor_type) o.output_tensor_type = ggml_type_named(*output_tensor_type);
+        if (token_embedding_type) o.token_embedding_type = ggml_type_named(*token_embedding_type);
+        for (const auto& [pattern, t] : tensor_types) o.tensor_types.emplace_back(pattern, ggml_type_named(t));
+        o.threads = threads;
+        set_dynamic(o, target_bpw, target_size_bytes, candidates);
         if (gptq) {
-          g.emplace();
-          if (calibration_data) g->calibration_data = *calibration_data;
-          g->calibration_samples = calibration_samples;
-          g->seq_len = calibration_seq_len;
-          if (damp) g->damp = *damp;
+          o.gptq.emplace();
+          if (calibration_data) o.gptq->calibration_data = *calibration_data;
+          o.gptq->calibration_samples = calibration_samples;
+          o.gptq->seq_len = calibration_seq_len;
+          if (damp) o.gptq->damp = *damp;
         }
-        const GgufJobArgs a{input,
-                            output,
-                            type,
-                            imatrix,
-                            target_bpw,
-                            target_size_bytes,
-                            candidates,
-                            leave_output_tensor,
-                            pure,
-                            allow_requantize,
-                            output_tensor_type,
-                            token_embedding_type,
-                            tensor_types,
-                            threads,
-                            g};
-        return quantize_gguf(a, dry_run, progress);
+        PythonProgress progress_sink(progress);
+        o.progress = &progress_sink;
+        return record(progress_sink.run([&] { return dry_run ? jobs::plan_gguf(o) : jobs::convert_to_gguf(o); }));
       },
       nb::arg("input"), nb::arg("output"), nb::arg("type") = "Q8_0", nb::kw_only(),
       nb::arg("imatrix").none() = nb::none(), nb::arg("target_bpw").none() = nb::none(),

@@ -53,16 +53,14 @@ GgufGptqOutput gguf_gptq(const model::TensorSource& src, const model::ModelConfi
       const methods::GptqInverse& inv = inverses.get(st.name, cols);
       if (inv.damp_used > go.damp)
         out.notes.push_back("'" + st.name + "' needed damping " + std::to_string(inv.damp_used));
+      const float* imp = t->importance->empty() ? nullptr : t->importance->data();
       methods::GptqCodecResult res;
       {
         const cpu::SingleThreadedBlas one(pool.size());  // the sweep calls BLAS from each pool thread
-        res = methods::gptq_codec_sweep(st.name, w.data_as<float>(), rows, inv, t->type,
-                                        t->importance->empty() ? nullptr : t->importance->data(), &pool);
+        res = methods::gptq_codec_sweep(st.name, w.data_as<float>(), rows, inv, t->type, imp, &pool);
       }
-      inverses.done(st.name);
       // GPTQ's objective decides: its sweep, or the codec's own encoding where
       // that leaves a smaller output error on the calibration inputs.
-      const float* imp = t->importance->empty() ? nullptr : t->importance->data();
       std::vector<std::byte> plain(res.encoded.size());
       const uint64_t rb = row_bytes(t->type, cols);
       pool.parallel_for(static_cast<size_t>(rows), 16, [&](size_t a, size_t b) {
@@ -72,9 +70,10 @@ GgufGptqOutput gguf_gptq(const model::TensorSource& src, const model::ModelConfi
       Tensor q(DType::F32, st.shape), q_plain(DType::F32, st.shape);
       gguf::dequantize(t->type, res.encoded.data(), q.data_as<float>(), rows * cols);
       gguf::dequantize(t->type, plain.data(), q_plain.data_as<float>(), rows * cols);
-      const std::vector<double> h = hc.hessian(st.name);
+      const std::vector<double>& h = inverses.hessian(st.name);
       const double with = methods::layer_output_error(w.data_as<float>(), q.data_as<float>(), rows, cols, h);
       const double without = methods::layer_output_error(w.data_as<float>(), q_plain.data_as<float>(), rows, cols, h);
+      inverses.done(st.name);
       out.error_ratios.push_back(without > 0 ? with / without : 1.0);
       if (with >= without) {
         res.encoded = std::move(plain);

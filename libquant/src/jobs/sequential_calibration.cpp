@@ -52,21 +52,27 @@ BlockInverses::BlockInverses(const methods::HessianCollector& hc, const std::vec
   for (const auto& w : weights) ++users_[hc.input_of(w)];
 }
 
-const methods::GptqInverse& BlockInverses::get(const std::string& weight, int64_t cols) {
-  const std::string input = hc_.input_of(weight);
-  auto it = inverses_.find(input);
-  if (it == inverses_.end()) {
-    auto h = hc_.hessian(weight);
-    check(!h.empty(), ErrorCode::SmoothQuantFailed, "GPTQ saw no inputs of '" + weight + "'",
+BlockInverses::Input& BlockInverses::input_of(const std::string& weight) {
+  auto [it, added] = inputs_.try_emplace(hc_.input_of(weight));
+  if (added) {
+    it->second.h = hc_.hessian(weight);
+    check(!it->second.h.empty(), ErrorCode::SmoothQuantFailed, "GPTQ saw no inputs of '" + weight + "'",
           "The forward pass does not reach this linear; report the model");
-    it = inverses_.emplace(input, methods::gptq_inverse(weight, std::move(h), cols, opts_)).first;
   }
   return it->second;
 }
 
+const std::vector<double>& BlockInverses::hessian(const std::string& weight) { return input_of(weight).h; }
+
+const methods::GptqInverse& BlockInverses::get(const std::string& weight, int64_t cols) {
+  Input& in = input_of(weight);
+  if (!in.inverse) in.inverse = methods::gptq_inverse(weight, in.h, cols, opts_);  // consumes a copy
+  return *in.inverse;
+}
+
 void BlockInverses::done(const std::string& weight) {
   const std::string input = hc_.input_of(weight);
-  if (--users_[input] == 0) inverses_.erase(input);
+  if (--users_[input] == 0) inputs_.erase(input);
 }
 
 }  // namespace libquant::jobs

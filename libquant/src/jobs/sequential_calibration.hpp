@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,23 +42,29 @@ class SequentialCalibration {
   std::vector<eval::Transformer::Hidden> hidden_;
 };
 
-// GPTQ's inverse Hessians for one block's linears: one per distinct input
-// (q/k/v and gate/up share theirs), made on first use from the collector's
-// Hessian and dropped after the input's last linear.
+// GPTQ's Hessians and inverse Hessians for one block's linears: one per
+// distinct input (q/k/v and gate/up share theirs), built on first use from
+// the collector and dropped after the input's last linear.
 class BlockInverses {
  public:
   BlockInverses(const methods::HessianCollector& hc, const std::vector<std::string>& weights,
                 const methods::GptqOptions& opts);
-  // Error(SmoothQuantFailed) when the forward pass never reached the weight.
+  // Both throw Error(SmoothQuantFailed) when the forward pass never reached the weight.
+  const std::vector<double>& hessian(const std::string& weight);
   const methods::GptqInverse& get(const std::string& weight, int64_t cols);
-  // The weight is done: its input's inverse goes when no other weight needs it.
+  // The weight is done: its input's Hessian and inverse go when no other weight needs them.
   void done(const std::string& weight);
 
  private:
+  struct Input {
+    std::vector<double> h;
+    std::optional<methods::GptqInverse> inverse;
+  };
+  Input& input_of(const std::string& weight);
   const methods::HessianCollector& hc_;
   const methods::GptqOptions& opts_;
   std::map<std::string, int> users_;
-  std::map<std::string, methods::GptqInverse> inverses_;
+  std::map<std::string, Input> inputs_;
 };
 
 }  // namespace libquant::jobs
