@@ -12,6 +12,7 @@ debs=(
   libabsl-dev libcli11-dev libsimdjson-dev libsentencepiece-dev libicu-dev zlib1g-dev
   catch2 libbenchmark-dev libcurl4-openssl-dev libre2-dev libssl-dev gcovr
   clang libclang-rt-14-dev clang-format clang-tidy
+  chromium  # headless, to render the HTML reports in tests
 )
 missing=()
 for p in "${debs[@]}"; do

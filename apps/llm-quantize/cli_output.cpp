@@ -58,8 +58,12 @@ std::string human_size(uint64_t bytes) {
 }
 
 std::string with_commas(uint64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  const std::string digits = std::to_string(n);
+  std::string s;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) s.push_back(',');
+    s.push_back(digits[i]);
+  }
   return s;
 }
 
@@ -69,6 +73,30 @@ libquant::DType parse_ggml_type(const std::string& name, const std::string& flag
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "unknown tensor type '" + name + "' for " + flag,
                           "Use a ggml type such as Q8_0, Q6_K or F16");
   return *t;
+}
+
+std::string shell_command_line(int argc, const char* const* argv) {
+  std::string out;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const bool plain = !a.empty() && a.find_first_not_of(
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789_./=:@%+,-") == std::string_view::npos;
+    if (i) out += ' ';
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';  // single quotes keep everything but a single quote, written '\''
+    for (const char c : a) {
+      if (c == '\'')
+        out.append("'\\''");
+      else
+        out.push_back(c);
+    }
+    out += '\'';
+  }
+  return out;
 }
 
 std::string model_stem(const std::string& model) {

@@ -21,7 +21,11 @@ struct GlobalOptions {
   std::string device = "auto";   // --device: compute backend (auto | cpu | cuda)
   std::string gguf_file;         // --gguf-file: the GGUF of a hub repository
   libquant::io::HubOptions hub;  // from HF_* variables (hub_models.cpp)
+  std::string command_line;      // argv as a shell would take it back (shown by the HTML reports)
 };
+
+// argv joined with spaces, each argument quoted for a POSIX shell when it needs it.
+std::string shell_command_line(int argc, const char* const* argv);
 
 // Prints the error (JSON object on stdout in JSON mode, text on stderr
 // otherwise) and returns the exit code to use.

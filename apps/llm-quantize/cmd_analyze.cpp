@@ -8,11 +8,13 @@
 #include "checkpoint_flags.hpp"
 #include "commands.hpp"
 #include "environment.hpp"
-#include "hub_models.hpp"
 #include "flag_checks.hpp"
+#include "html_flags.hpp"
+#include "hub_models.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/analyze.hpp"
+#include "libquant/jobs/html_reports.hpp"
 #include "libquant/jobs/result_json.hpp"
 
 namespace cli {
@@ -25,6 +27,7 @@ struct AnalyzeCliOptions {
   double coverage = 0.0001;
   unsigned threads = 0;
   CheckpointFlags checkpoints;
+  HtmlFlags html;
 };
 
 void print_human(const libquant::jobs::AnalyzeResult& r) {
@@ -77,6 +80,9 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.resume = o.checkpoints.resuming();
   opts.on_checkpoint = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AFTER_CHUNKS");
   opts.progress = &progress;
+  std::vector<std::filesystem::path> inputs = {o.model, o.data};
+  inputs.insert(inputs.end(), o.in_files.begin(), o.in_files.end());
+  const auto html = o.html.open(inputs);
   if (!o.model.empty()) {
     libquant::log_info("Loading model: " + o.model);
     libquant::log_info("Computing importance matrix (activation_magnitude)");
@@ -85,6 +91,7 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   }
   const auto r = libquant::jobs::analyze(opts);
   o.checkpoints.tidy(opts.checkpoint_dir);
+  if (html) html->commit(libquant::jobs::analyze_html(r, {g.command_line}));
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object().field("status", "success");
@@ -148,6 +155,7 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
                   "Where the super-weight JSON goes (default: OUTPUT.super_weights.json)");
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(cli::thread_count());
   o->checkpoints.add_to(sub);
+  o->html.add_to(sub, "the importance heat map (layer x weight) and the super weights");
   return {sub, [&g, o] { return run_analyze(g, *o); }};
 }
 

@@ -1,29 +1,47 @@
 // `quality report ORIGINAL QUANTIZED` and `quality compare ORIGINAL QUANTIZED...`:
 // flag parsing and printing only; the work is libquant::jobs::quality_report.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
-#include "hub_models.hpp"
 #include "flag_checks.hpp"
+#include "html_flags.hpp"
+#include "hub_models.hpp"
 #include "libquant/core/atomic_file.hpp"
 #include "libquant/core/output_guard.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/quality_report.hpp"
 #include "libquant/jobs/result_json.hpp"
+#include "libquant/methods/super_weights.hpp"
 
 namespace cli {
 namespace {
 
 struct ReportCliOptions {
-  std::string original, data, output;
+  std::string original, data, output, imatrix, super_weights;
   std::vector<std::string> quantized;
   int64_t ctx = 512, chunks = 16;
   bool include_layers = false;
   unsigned threads = 0;
+  HtmlFlags html;
 };
+
+std::vector<std::filesystem::path> report_inputs(const ReportCliOptions& o) {
+  std::vector<std::filesystem::path> in = {o.original, o.data, o.imatrix, o.super_weights};
+  in.insert(in.end(), o.quantized.begin(), o.quantized.end());
+  return in;
+}
+
+// The importance view of the HTML report, from `analyze`'s outputs when given.
+libquant::jobs::ImportanceView importance_view(const ReportCliOptions& o) {
+  libquant::jobs::ImportanceView v;
+  if (!o.imatrix.empty()) v.weights = libquant::jobs::importance_of_file(o.imatrix);
+  if (!o.super_weights.empty()) v.super_weights = libquant::methods::load_super_weights(o.super_weights).found;
+  return v;
+}
 
 libquant::jobs::QualityReport run_one(const GlobalOptions& g, const ReportCliOptions& o, const std::string& q,
                                       bool layers) {
@@ -43,7 +61,10 @@ libquant::jobs::QualityReport run_one(const GlobalOptions& g, const ReportCliOpt
 
 int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
   if (!o.output.empty()) libquant::require_output_apart_from_inputs(o.output, {o.original, o.quantized.at(0), o.data});
+  const auto html = o.html.open(report_inputs(o));
+  const auto importance = html ? importance_view(o) : libquant::jobs::ImportanceView{};  // bad files fail early
   const auto r = run_one(g, o, o.quantized.at(0), o.include_layers);
+  if (html) html->commit(libquant::jobs::quality_report_html(r, importance, {g.command_line}));
   libquant::JsonWriter j(2);
   j.begin_object().field("status", "success");
   libquant::jobs::write_json(j, r);
@@ -84,8 +105,10 @@ int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
 }
 
 int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
+  const auto html = o.html.open(report_inputs(o));
   std::vector<libquant::jobs::QualityReport> reps;
   for (const auto& q : o.quantized) reps.push_back(run_one(g, o, q, false));
+  if (html) html->commit(libquant::jobs::quality_compare_html(reps, {g.command_line}));
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
     j.begin_object().field("status", "success").field("original_model", o.original).key("models").begin_array();
@@ -150,6 +173,16 @@ std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOpt
   add_common(report, *ro);
   report->add_flag("--include-layers", ro->include_layers, "Per-layer output error on the original's inputs");
   report->add_option("-o,--output", ro->output, "Also write the JSON report to this file");
+  ro->html.add_to(report, "the report (per-layer error, bits per layer and tensor, importance, perplexity and size)");
+  report
+      ->add_option("--imatrix", ro->imatrix,
+                   "Importance matrix from `analyze` (either layout): the HTML page "
+                   "then shows the importance per layer")
+      ->check(CLI::ExistingFile);
+  report
+      ->add_option("--super-weights", ro->super_weights,
+                   "Super weights JSON from `analyze --identify-super-weights`: marked on the HTML page")
+      ->check(CLI::ExistingFile);
 
   auto co = std::make_shared<ReportCliOptions>();
   CLI::App* compare = quality.add_subcommand("compare", "Compare several quantized models against the original");
@@ -160,6 +193,7 @@ std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOpt
                  &co->quantized);
   add_common(compare, *co);
   std::string metrics = "all";
+  co->html.add_to(compare, "perplexity and KL divergence against file size for every file");
   compare->add_option("--metrics", metrics, "Metrics shown (all are computed): perplexity, size, bpw, all");
   return {{report, [&g, ro] { return run_report(g, *ro); }}, {compare, [&g, co] { return run_compare(g, *co); }}};
 }

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   libquant::set_log_sink(log_to_stderr);
   cli::GlobalOptions g;
   g.mode = sniff_mode(argc, argv);
+  g.command_line = cli::shell_command_line(argc, argv);
   cli::read_hub_environment(g);
 
   CLI::App app{"llm-quantize: compress large language models (GGUF, imatrix, LittleBit, ...)"};

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "libquant/core/error.hpp"
@@ -11,6 +12,7 @@
 #include "libquant/eval/perplexity.hpp"
 #include "libquant/eval/tokenizer.hpp"
 #include "libquant/eval/transformer.hpp"
+#include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/tensor_naming.hpp"
 
 namespace libquant::jobs {
@@ -40,7 +42,40 @@ double layer_bits(const model::TensorSource& s, int layer) {
   return params ? 8.0 * static_cast<double>(bytes) / static_cast<double>(params) : 0.0;
 }
 
+// general.file_type and the quantize.* keys llama-quantize and we write.
+std::vector<std::pair<std::string, std::string>> provenance_of(const model::TensorSource& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const io::GgufHeader* h = model::gguf_header(s);
+  if (!h) return out;
+  for (const auto& kv : h->kvs)
+    if (kv.key == "general.file_type")
+      out.emplace_back(kv.key, std::string(model::file_type_name(static_cast<uint32_t>(kv.value.as_uint()))));
+    else if (kv.key.rfind("quantize.", 0) == 0)
+      out.emplace_back(kv.key, kv.value.to_display_string());
+  return out;
+}
+
 }  // namespace
+
+std::vector<TensorStorage> tensor_storage(const model::TensorSource& source) {
+  std::vector<TensorStorage> out;
+  out.reserve(source.tensors().size());
+  for (const auto& t : source.tensors())
+    out.push_back({t.name, std::string(traits(t.dtype).name), model::gguf_layer_index(t.name).value_or(-1),
+                   static_cast<uint64_t>(t.shape.numel()), t.nbytes});
+  return out;
+}
+
+std::string model_type_label(const model::TensorSource& source) {
+  if (const io::GgufHeader* h = model::gguf_header(source))
+    if (const io::GgufValue* ft = h->find("general.file_type"))
+      return std::string(model::file_type_name(static_cast<uint32_t>(ft->as_uint())));
+  std::map<std::string, uint64_t> bytes;  // the type of most weight bytes
+  for (const auto& t : source.tensors()) bytes[std::string(traits(t.dtype).name)] += t.nbytes;
+  const auto most =
+      std::max_element(bytes.begin(), bytes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  return most == bytes.end() ? std::string() : most->first;
+}
 
 QualityReport quality_report(const QualityReportOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -141,6 +176,10 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   rep.bpw_original = bits_per_weight(*orig_src);
   rep.bpw_quantized = bits_per_weight(*q_src);
   rep.compression_ratio = static_cast<double>(rep.size_quantized) / static_cast<double>(rep.size_original);
+  rep.type_original = model_type_label(*orig_src);
+  rep.type_quantized = model_type_label(*q_src);
+  rep.provenance = provenance_of(*q_src);
+  rep.tensors = tensor_storage(*q_src);
   if (opts.include_layers) {
     const model::ModelConfig& cfg = orig.config();
     for (int l = 0; l < layers; ++l) {

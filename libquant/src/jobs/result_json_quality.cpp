@@ -51,6 +51,8 @@ void write_metrics_json(JsonWriter& j, const QualityReport& r) {
       .field("mean_kld", r.mean_kld)
       .field("mean_kld_error", r.kld_error)
       .field("same_top_p", r.same_top_p)
+      .field("file_type", r.type_quantized)
+      .field("original_file_type", r.type_original)
       .field("effective_bpw", r.bpw_quantized)
       .field("original_bpw", r.bpw_original)
       .field("file_size", r.size_quantized)
@@ -86,7 +88,18 @@ void write_json(JsonWriter& j, const QualityReport& r) {
           .end_object();
     j.end_array();
   }
-  j.field("duration_seconds", r.duration_seconds);
+  j.key("provenance").begin_object();
+  for (const auto& [k, v] : r.provenance) j.field(k, v);
+  j.end_object().key("tensors").begin_array();
+  for (const auto& t : r.tensors)
+    j.begin_object()
+        .field("name", t.name)
+        .field("type", t.type)
+        .field("layer", t.layer)
+        .field("parameters", t.parameters)
+        .field("bytes", t.bytes)
+        .end_object();
+  j.end_array().field("duration_seconds", r.duration_seconds);
 }
 
 }  // namespace libquant::jobs

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libquant/core/progress.hpp"
 #include "libquant/export.hpp"
+#include "libquant/model/tensor_source.hpp"
 
 namespace libquant::jobs {
 
@@ -41,8 +43,23 @@ struct MixerError {
   double mean_relative_error = 0;
 };
 
+// One tensor of the quantized model: how it is stored.
+struct TensorStorage {
+  std::string name;  // GGUF name
+  std::string type;  // ggml type name ("Q4_K", "f16") or safetensors dtype
+  int layer = -1;    // decoder block, -1 for the embedding, output and other tensors
+  uint64_t parameters = 0, bytes = 0;
+};
+
 struct QualityReport {
   std::string original, quantized;
+  // llama.cpp's name of each file's type ("Q4_K_M", from general.file_type),
+  // else the type holding most of its weight bytes ("F32", "BF16").
+  std::string type_original, type_quantized;
+  // How the quantized file was made, as far as it records it: its
+  // general.file_type and quantize.* keys (imatrix file, dataset, chunks).
+  std::vector<std::pair<std::string, std::string>> provenance;
+  std::vector<TensorStorage> tensors;  // the quantized model's, in file order
   double perplexity_original = 0, perplexity_quantized = 0, perplexity_delta_pct = 0;
   double mean_kld = 0, kld_error = 0, same_top_p = 0;
   uint64_t size_original = 0, size_quantized = 0;
@@ -54,5 +71,9 @@ struct QualityReport {
 };
 
 LIBQUANT_API QualityReport quality_report(const QualityReportOptions& opts);
+
+// How a model's tensors are stored (file order) and the name of its type, as the report gives them.
+LIBQUANT_API std::vector<TensorStorage> tensor_storage(const model::TensorSource& source);
+LIBQUANT_API std::string model_type_label(const model::TensorSource& source);
 
 }  // namespace libquant::jobs
