@@ -16,6 +16,7 @@
 #include "libquant/jobs/quality_report.hpp"
 #include "libquant/jobs/result_json.hpp"
 #include "libquant/methods/super_weights.hpp"
+#include "libquant/model/tensor_source.hpp"
 
 namespace cli {
 namespace {
@@ -106,6 +107,9 @@ int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
 
 int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
   const auto html = o.html.open(report_inputs(o));
+  // Every file is opened (headers validated) before the first is evaluated: a missing or broken
+  // last file fails in a second, not after the others' evaluations.
+  for (const auto& q : o.quantized) libquant::model::open_tensor_source(q);
   std::vector<libquant::jobs::QualityReport> reps;
   for (const auto& q : o.quantized) reps.push_back(run_one(g, o, q, false));
   if (html) html->commit(libquant::jobs::quality_compare_html(reps, {g.command_line}));

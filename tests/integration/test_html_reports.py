@@ -125,6 +125,13 @@ def test_quality_report_page(cli, shared, tmp_path, sanitized):
     # The summary: every metric of the JSON record, exactly.
     summary = {r["data-key"]: float(r["data-value"]) for r in page.rows("summary")}
     assert summary == {k: float(v) for k, v in res["metrics"].items() if not isinstance(v, str)}
+    # The per-token KL divergence: order statistics and histogram.
+    d = res["kld_distribution"]
+    assert {r["data-key"]: float(r["data-value"]) for r in page.rows("kld-distribution")} == \
+        {k: v for k, v in d.items() if k != "histogram"}
+    hist = page.marks("plot-kld-histogram")
+    assert [(float(m["data-lower"]), int(m["data-tokens"])) for m in hist] == \
+        [(b["lower"], b["tokens"]) for b in d["histogram"]]
     # Per-layer errors, in order, exactly.
     marks = page.marks("plot-layer-error")
     assert [m["data-layer"] for m in marks] == [l["layer_name"] for l in res["layer_errors"]]
@@ -149,7 +156,7 @@ def test_quality_report_page(cli, shared, tmp_path, sanitized):
     assert "quality report" in page_file.read_text() and page.body()["data-report"] == "quality-report"
     if sanitized:
         return  # rendering does not depend on the build; the optimised build's run covers it
-    dom, shot = check_rendered(page_file, tmp_path, {"plot-layer-error": 5, "plot-layer-mse": 5,
+    dom, shot = check_rendered(page_file, tmp_path, {"plot-kld-histogram": 9, "plot-layer-error": 5, "plot-layer-mse": 5,
                                                      "plot-bits": len(in_layers), "plot-importance": 5})
     assert pixels_of(shot, hex_rgb("#0072b2")) > 2000  # the bars are drawn
 
@@ -206,6 +213,9 @@ def test_existing_unwritable_and_hostile_outputs(cli, shared, tmp_path, sanitize
     proc = cli(*args, "--html", missing)
     assert proc.returncode == 1 and not missing.parent.exists()
     assert "Evaluating" not in proc.stderr
+    under_a_file = tmp_path / "r.html" / "r.html"  # a path whose directory is a file
+    proc = cli(*args, "--html", under_a_file)
+    assert proc.returncode == 1 and "Evaluating" not in proc.stderr
     proc = cli(*args, "--html", shared / DATA)  # an input is never overwritten
     assert proc.returncode == 2
     # A file name that is markup stays text.

@@ -9,9 +9,9 @@ import pytest
 DATA = "data/eval-tinystories.txt"
 
 
-def report(cli, shared, original, quantized, *extra):
+def report(cli, shared, original, quantized, *extra, chunks=12):
     proc, res = cli.json("quality", "report", original, quantized, "--data", shared / DATA, "--ctx", "128",
-                         "--chunks", "12", *extra)
+                         "--chunks", str(chunks), *extra)
     assert proc.returncode == 0, proc.stderr
     return res
 
@@ -53,3 +53,31 @@ def test_compare_csv_and_json(cli, shared):
     assert float(rows[0]["mean_kld"]) < float(rows[1]["mean_kld"])  # Q8_0 is closer than Q4_0
     proc, res = cli.json(*args)
     assert [m["quantized_model"] for m in res["models"]] == [str(q) for q in qs]
+
+
+def test_kl_distribution_against_kl_base_mode(cli, shared, tmp_path):
+    """The report's per-token KL order statistics: the largest equals what `quality perplexity --kl-base` (llama-
+    perplexity's method, base log-probs stored in 16 bits) finds on the same chunks; the histogram holds every token."""
+    base = tmp_path / "base.kl"
+    original, q4 = shared / "models/stories260K.gguf", shared / "golden/stories260K/quantized/stories260K-Q4_0.gguf"
+    proc, _ = cli.json("quality", "perplexity", original, "--data", shared / DATA, "--ctx", "128", "--chunks", "6",
+                       "--save-logits", base)
+    assert proc.returncode == 0, proc.stderr
+    _, kl = cli.json("quality", "perplexity", q4, "--kl-base", base)
+    res = report(cli, shared, original, q4, chunks=6)
+    d = res["kld_distribution"]
+    assert sum(b["tokens"] for b in d["histogram"]) == res["metrics"]["scored_tokens"] == 6 * 63
+    assert d["min"] <= d["median"] <= d["p90"] <= d["p95"] <= d["p99"] <= d["p99_9"] <= d["max"]
+    assert d["max"] == pytest.approx(kl["kl_divergence"]["max_kld"], rel=2e-2)
+    assert res["metrics"]["mean_kld"] == pytest.approx(kl["kl_divergence"]["mean_kld"], rel=2e-2)
+    assert d["median"] < res["metrics"]["mean_kld"] < d["max"]  # a long tail: the mean sits above the median
+
+
+def test_compare_checks_every_file_first(cli, shared, tmp_path):
+    """A missing last file fails before the first is evaluated (exit 3), and no page is written."""
+    page = tmp_path / "c.html"
+    proc, res = cli.json("quality", "compare", shared / "models/stories260K.gguf",
+                         shared / "golden/stories260K/quantized/stories260K-Q8_0.gguf", tmp_path / "missing.gguf",
+                         "--data", shared / DATA, "--html", page)
+    assert proc.returncode == 3 and res["error_type"] == "ModelNotFoundError"
+    assert "Evaluating" not in proc.stderr and not page.exists()

@@ -171,3 +171,23 @@ TEST_CASE("report file: refuses an existing file, leaves nothing before commit",
   CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);  // no temporary left
   fs::remove_all(dir);
 }
+
+TEST_CASE("KL distribution: ranks and decades of known values", "[html]") {
+  std::vector<double> v;
+  for (int i = 0; i <= 100; ++i) v.push_back(i / 100.0);  // 0, 0.01, ..., 1
+  v.push_back(-1e-12);                                    // rounding of an exact match
+  const jobs::KlDistribution d = jobs::kl_distribution(v);
+  CHECK(d.min == -1e-12);
+  CHECK(d.max == 1.0);
+  CHECK(d.median == Approx(0.495));  // 102 values: halfway between ranks 50 and 51 (0.49, 0.50)
+  CHECK(d.p99_9 == Approx(0.99 + 0.899 * 0.01).epsilon(1e-9));  // rank 100.899 of 0..101
+  REQUIRE(d.histogram.size() == 9);                             // [0,1e-6), 6 decades to 1, [1,10), [10,inf)
+  CHECK(d.histogram[0].tokens == 2);                            // 0 and the negative one
+  CHECK(d.histogram[4].tokens == 0);                            // [0.001, 0.01)
+  CHECK(d.histogram[5].tokens == 9);                            // 0.01 .. 0.09
+  CHECK(d.histogram[6].tokens == 90);                           // 0.10 .. 0.99
+  CHECK(d.histogram[7].tokens == 1);                            // 1.0
+  CHECK(d.histogram[8].tokens == 0);                            // 10 and above
+  CHECK(std::isinf(d.histogram.back().upper));
+  CHECK(jobs::kl_distribution({}).histogram.empty());
+}

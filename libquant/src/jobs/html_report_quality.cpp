@@ -52,6 +52,39 @@ void summary_table(io::HtmlDocument& doc, const QualityReport& r) {
   doc.table(files);
 }
 
+// The per-token KL divergence: order statistics and a histogram over decades.
+void kl_section(io::HtmlDocument& doc, const QualityReport& r) {
+  const KlDistribution& d = r.kld_distribution;
+  doc.heading("KL divergence of the output, per token");
+  io::HtmlTable t{"kld-distribution", {"statistic", "KL divergence"}, {}};
+  for (const auto& [k, v] : std::vector<std::pair<std::string, double>>{{"min", d.min},
+                                                                        {"median", d.median},
+                                                                        {"p90", d.p90},
+                                                                        {"p95", d.p95},
+                                                                        {"p99", d.p99},
+                                                                        {"p99_9", d.p99_9},
+                                                                        {"max", d.max}})
+    t.rows.push_back({{k, shown(v)}, {{"key", k}, number_attribute("value", v)}});
+  doc.table(t);
+  std::vector<std::string> names;
+  std::vector<io::BarSegment> bars;
+  names.reserve(d.histogram.size());
+  for (size_t i = 0; i < d.histogram.size(); ++i) {
+    const auto& b = d.histogram[i];
+    names.push_back(shown(b.lower));  // a decade from here (the last bin: and above)
+    bars.push_back({i,
+                    static_cast<double>(b.tokens),
+                    "tokens",
+                    shown(b.lower) + " to " + shown(b.upper) + ": " + std::to_string(b.tokens) + " tokens",
+                    {number_attribute("lower", b.lower),
+                     number_attribute("upper", b.upper),
+                     {"tokens", std::to_string(b.tokens)}}});
+  }
+  doc.markup(io::bar_chart({"plot-kld-histogram", "Scored tokens by KL divergence of the quantized model's output",
+                            "KL divergence (nats): each bar from its value up to the next one", "tokens"},
+                           names, bars));
+}
+
 void layer_error_section(io::HtmlDocument& doc, const QualityReport& r) {
   doc.heading("Per-layer output error");
   if (r.layers.empty()) {
@@ -175,6 +208,7 @@ std::string quality_report_html(const QualityReport& r, const ImportanceView& im
                 " %), KL divergence of the output " + shown(r.mean_kld) + " +/- " + shown(r.kld_error) +
                 ", same top token " + shown(100 * r.same_top_p) + " %.");
   summary_table(doc, r);
+  kl_section(doc, r);
   layer_error_section(doc, r);
   bits_section(doc, r);
   importance_section(doc, importance);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -55,7 +56,39 @@ std::vector<std::pair<std::string, std::string>> provenance_of(const model::Tens
   return out;
 }
 
+// The value at fraction q of the sorted values, between the two nearest ranks.
+double quantile(const std::vector<double>& sorted, double q) {
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
 }  // namespace
+
+KlDistribution kl_distribution(std::vector<double> kld) {
+  KlDistribution d;
+  if (kld.empty()) return d;
+  std::sort(kld.begin(), kld.end());
+  d.min = kld.front();
+  d.max = kld.back();
+  d.median = quantile(kld, 0.5);
+  d.p90 = quantile(kld, 0.9);
+  d.p95 = quantile(kld, 0.95);
+  d.p99 = quantile(kld, 0.99);
+  d.p99_9 = quantile(kld, 0.999);
+  // Decades from 1e-6 to 10, with one bin below and one above.
+  const std::vector<double> edges = {0.0,  1e-6, 1e-5, 1e-4, 1e-3,
+                                     1e-2, 1e-1, 1.0,  10.0, std::numeric_limits<double>::infinity()};
+  for (size_t b = 0; b + 1 < edges.size(); ++b) {
+    const auto first = std::lower_bound(kld.begin(), kld.end(), edges[b]);
+    const auto last = std::lower_bound(kld.begin(), kld.end(), edges[b + 1]);
+    d.histogram.push_back({edges[b], edges[b + 1], static_cast<int64_t>(last - first)});
+  }
+  // Values below 0 (rounding of an exact match) belong to the first bin.
+  d.histogram.front().tokens += std::lower_bound(kld.begin(), kld.end(), 0.0) - kld.begin();
+  return d;
+}
 
 std::vector<TensorStorage> tensor_storage(const model::TensorSource& source) {
   std::vector<TensorStorage> out;
@@ -110,7 +143,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   const int64_t first = opts.ctx / 2;
   double nll_o = 0, nll_q = 0, kld = 0, kld2 = 0, same = 0;
   int64_t n = 0;
-  std::vector<double> lo, lq;
+  std::vector<double> lo, lq, token_kld;
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   progress.begin("Comparing", static_cast<uint64_t>(rep.chunks), "chunks");
   for (int64_t c = 0; c < rep.chunks; ++c) {
@@ -157,6 +190,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
       }
       kld += k;
       kld2 += k * k;
+      token_kld.push_back(k);
       same += ao == aq;
       ++n;
     }
@@ -171,6 +205,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
   rep.mean_kld = kld / dn;
   rep.kld_error = n > 1 ? std::sqrt(std::max(0.0, kld2 / dn - rep.mean_kld * rep.mean_kld) / (dn - 1)) : 0;
   rep.same_top_p = same / dn;
+  rep.kld_distribution = kl_distribution(std::move(token_kld));
   rep.size_original = size_on_disk(opts.original);
   rep.size_quantized = size_on_disk(opts.quantized);
   rep.bpw_original = bits_per_weight(*orig_src);

@@ -88,6 +88,21 @@ void write_json(JsonWriter& j, const QualityReport& r) {
           .end_object();
     j.end_array();
   }
+  const KlDistribution& d = r.kld_distribution;
+  j.key("kld_distribution")
+      .begin_object()
+      .field("min", d.min)
+      .field("median", d.median)
+      .field("p90", d.p90)
+      .field("p95", d.p95)
+      .field("p99", d.p99)
+      .field("p99_9", d.p99_9)
+      .field("max", d.max)
+      .key("histogram")
+      .begin_array();
+  for (const auto& b : d.histogram)
+    j.begin_object().field("lower", b.lower).field("upper", b.upper).field("tokens", b.tokens).end_object();
+  j.end_array().end_object();
   j.key("provenance").begin_object();
   for (const auto& [k, v] : r.provenance) j.field(k, v);
   j.end_object().key("tensors").begin_array();

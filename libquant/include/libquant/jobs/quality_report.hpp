@@ -51,6 +51,21 @@ struct TensorStorage {
   uint64_t parameters = 0, bytes = 0;
 };
 
+// How the per-token KL divergence of the output is spread: llama-perplexity's
+// order statistics (linear interpolation between ranks, as numpy's default)
+// and a histogram over decades.
+struct KlDistribution {
+  double min = 0, median = 0, p90 = 0, p95 = 0, p99 = 0, p99_9 = 0, max = 0;
+  struct Bin {
+    double lower = 0, upper = 0;  // [lower, upper); the first bin starts at 0, the last ends at +inf
+    int64_t tokens = 0;
+  };
+  std::vector<Bin> histogram;
+};
+
+// The distribution of a set of per-token KL values (empty: all zeros, no bins).
+LIBQUANT_API KlDistribution kl_distribution(std::vector<double> kld);
+
 struct QualityReport {
   std::string original, quantized;
   // llama.cpp's name of each file's type ("Q4_K_M", from general.file_type),
@@ -62,6 +77,7 @@ struct QualityReport {
   std::vector<TensorStorage> tensors;  // the quantized model's, in file order
   double perplexity_original = 0, perplexity_quantized = 0, perplexity_delta_pct = 0;
   double mean_kld = 0, kld_error = 0, same_top_p = 0;
+  KlDistribution kld_distribution;
   uint64_t size_original = 0, size_quantized = 0;
   double bpw_original = 0, bpw_quantized = 0, compression_ratio = 0;
   int64_t ctx = 0, chunks = 0, scored_tokens = 0;
