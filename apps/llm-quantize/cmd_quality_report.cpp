@@ -1,8 +1,12 @@
 // `quality report ORIGINAL QUANTIZED` and `quality compare ORIGINAL QUANTIZED...`:
 // flag parsing and printing only; the work is libquant::jobs::quality_report.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
+#include <string_view>
 #include <iostream>
 
 #include "commands.hpp"
@@ -22,7 +26,7 @@ namespace cli {
 namespace {
 
 struct ReportCliOptions {
-  std::string original, data, output, imatrix, super_weights;
+  std::string original, data, output, imatrix, super_weights, metrics = "all";
   std::vector<std::string> quantized;
   int64_t ctx = 512, chunks = 16;
   bool include_layers = false;
@@ -105,6 +109,71 @@ int run_report(const GlobalOptions& g, const ReportCliOptions& o) {
   return 0;
 }
 
+// One column of `compare`'s table: the --metrics group it belongs to, its header and its cell text.
+struct CompareColumn {
+  std::string_view group, human, csv;
+  int width;
+  std::function<std::string(const libquant::jobs::QualityReport&, bool csv)> cell;
+};
+
+std::string printed(const char* format, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, format, v);
+  return b;
+}
+
+const std::vector<CompareColumn>& compare_columns() {
+  using R = libquant::jobs::QualityReport;
+  static const std::vector<CompareColumn> columns = {
+      {"perplexity", "PPL", "perplexity", 10,
+       [](const R& r, bool csv) { return printed(csv ? "%.6f" : "%.4f", r.perplexity_quantized); }},
+      {"perplexity", "delta%", "delta_pct", 9,
+       [](const R& r, bool csv) { return printed(csv ? "%.4f" : "%+.2f", r.perplexity_delta_pct); }},
+      {"kld", "KLD", "mean_kld", 10, [](const R& r, bool) { return printed("%.6f", r.mean_kld); }},
+      {"kld", "top-1%", "same_top_p", 8,
+       [](const R& r, bool csv) { return csv ? printed("%.6f", r.same_top_p) : printed("%.2f", 100 * r.same_top_p); }},
+      {"size", "size", "file_size", 11,
+       [](const R& r, bool csv) { return csv ? std::to_string(r.size_quantized) : human_size(r.size_quantized); }},
+      {"bpw", "bpw", "bpw", 0, [](const R& r, bool csv) { return printed(csv ? "%.4f" : "%.3f", r.bpw_quantized); }},
+  };
+  return columns;
+}
+
+// The model column and the columns of the groups --metrics names ("all": every one), as text or CSV.
+void print_compare_table(const std::vector<libquant::jobs::QualityReport>& reps, const std::string& metrics, bool csv) {
+  std::vector<std::string> groups;  // the comma-separated names
+  std::stringstream list(metrics);
+  for (std::string m; std::getline(list, m, ',');) groups.push_back(m);
+  const auto wanted = [&](std::string_view group) {
+    return std::any_of(groups.begin(), groups.end(), [&](const std::string& m) { return m == "all" || m == group; });
+  };
+  std::vector<const CompareColumn*> shown;
+  for (const auto& c : compare_columns())
+    if (wanted(c.group)) shown.push_back(&c);
+  const auto pad = [](std::string text, int width) {
+    if (static_cast<int>(text.size()) < width) text.resize(static_cast<size_t>(width), ' ');
+    return text + " ";
+  };
+  std::string header = csv ? std::string("model") : pad("model", 42);
+  for (const auto* c : shown) {
+    if (csv) header.push_back(',');
+    header.append(csv ? std::string(c->csv) : pad(std::string(c->human), c->width));
+  }
+  const auto line = [](std::string text) {  // without the last column's padding
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text + "\n";
+  };
+  std::cout << line(header);
+  for (const auto& r : reps) {
+    std::string row = csv ? r.quantized : pad(r.quantized, 42);
+    for (const auto* c : shown) {
+      if (csv) row.push_back(',');
+      row.append(csv ? c->cell(r, true) : pad(c->cell(r, false), c->width));
+    }
+    std::cout << line(row);
+  }
+}
+
 int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
   const auto html = o.html.open(report_inputs(o));
   // Every file is opened (headers validated) before the first is evaluated: a missing or broken
@@ -125,25 +194,9 @@ int run_compare(const GlobalOptions& g, const ReportCliOptions& o) {
     print_json(j);
     return 0;
   }
-  const bool csv = g.csv;
-  if (csv)
-    std::cout << "model,perplexity,delta_pct,mean_kld,same_top_p,file_size,bpw\n";
-  else
-    std::cout
-        << "model                                      PPL        delta%    KLD        top-1%   size        bpw\n";
-  char line[512];
-  for (const auto& r : reps) {
-    if (csv)
-      std::snprintf(line, sizeof line, "%s,%.6f,%.4f,%.6f,%.6f,%llu,%.4f\n", r.quantized.c_str(),
-                    r.perplexity_quantized, r.perplexity_delta_pct, r.mean_kld, r.same_top_p,
-                    static_cast<unsigned long long>(r.size_quantized), r.bpw_quantized);
-    else
-      std::snprintf(line, sizeof line, "%-42s %-10.4f %+-9.2f %-10.6f %-8.2f %-11s %.3f\n", r.quantized.c_str(),
-                    r.perplexity_quantized, r.perplexity_delta_pct, r.mean_kld, 100 * r.same_top_p,
-                    human_size(r.size_quantized).c_str(), r.bpw_quantized);
-    std::cout << line;
-  }
-  if (!csv && !reps.empty()) {
+  print_compare_table(reps, o.metrics, g.csv);
+  if (!g.csv && !reps.empty()) {
+    char line[256];
     std::snprintf(line, sizeof line, "original: PPL %.4f, %s, %.3f bpw\n", reps[0].perplexity_original,
                   human_size(reps[0].size_original).c_str(), reps[0].bpw_original);
     std::cout << line;
@@ -196,9 +249,19 @@ std::vector<Command> register_quality_reports(CLI::App& quality, const GlobalOpt
                      ->expected(1, 64),
                  &co->quantized);
   add_common(compare, *co);
-  std::string metrics = "all";
   co->html.add_to(compare, "perplexity and KL divergence against file size for every file");
-  compare->add_option("--metrics", metrics, "Metrics shown (all are computed): perplexity, size, bpw, all");
+  compare
+      ->add_option("--metrics", co->metrics,
+                   "Columns of the table (comma-separated): perplexity, kld, size, bpw, or all. All are computed; "
+                   "JSON keeps every field")
+      ->capture_default_str()
+      ->check([](const std::string& v) {
+        std::stringstream list(v);
+        for (std::string m; std::getline(list, m, ',');)
+          if (m != "perplexity" && m != "kld" && m != "size" && m != "bpw" && m != "all")
+            return "unknown metric '" + m + "' (perplexity, kld, size, bpw, all)";
+        return std::string();
+      });
   return {{report, [&g, ro] { return run_report(g, *ro); }}, {compare, [&g, co] { return run_compare(g, *co); }}};
 }
 

@@ -81,3 +81,19 @@ def test_compare_checks_every_file_first(cli, shared, tmp_path):
                          "--data", shared / DATA, "--html", page)
     assert proc.returncode == 3 and res["error_type"] == "ModelNotFoundError"
     assert "Evaluating" not in proc.stderr and not page.exists()
+
+
+def test_compare_metrics_pick_the_columns(cli, shared):
+    """--metrics chooses the table's columns (the CSV header says which); an unknown name exits 2."""
+    args = ["quality", "compare", shared / "models/stories260K.gguf",
+            shared / "golden/stories260K/quantized/stories260K-Q8_0.gguf", "--data", shared / DATA, "--ctx", "128",
+            "--chunks", "2"]
+    for metrics, header in (("size,bpw", "model,file_size,bpw"), ("perplexity", "model,perplexity,delta_pct"),
+                            ("kld", "model,mean_kld,same_top_p"),
+                            ("all", "model,perplexity,delta_pct,mean_kld,same_top_p,file_size,bpw")):
+        proc = cli("--format", "csv", *args, "--metrics", metrics)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[0] == header
+    human = cli(*args, "--metrics", "size").stdout.splitlines()
+    assert human[0].split() == ["model", "size"] and not human[0].endswith(" ")
+    assert cli(*args, "--metrics", "ppl").returncode == 2
