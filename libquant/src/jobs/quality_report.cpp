@@ -33,12 +33,13 @@ double bits_per_weight(const model::TensorSource& s) {
   return 8.0 * static_cast<double>(s.total_bytes()) / static_cast<double>(std::max<uint64_t>(1, s.parameter_count()));
 }
 
-double layer_bits(const model::TensorSource& s, int layer) {
+// From the storage list the report already holds (layer indices parsed once there).
+double layer_bits(const std::vector<TensorStorage>& tensors, int layer) {
   uint64_t bytes = 0, params = 0;
-  for (const auto& t : s.tensors())
-    if (model::gguf_layer_index(t.name) == layer) {
-      bytes += t.nbytes;
-      params += t.shape.numel();
+  for (const auto& t : tensors)
+    if (t.layer == layer) {
+      bytes += t.bytes;
+      params += t.parameters;
     }
   return params ? 8.0 * static_cast<double>(bytes) / static_cast<double>(params) : 0.0;
 }
@@ -222,7 +223,7 @@ QualityReport quality_report(const QualityReportOptions& opts) {
                           : cfg.arch()->ssm         ? "state_space"
                                                     : "attention";
       rep.layers.push_back({"model.layers." + std::to_string(l), sq[l] / static_cast<double>(cnt[l]), mx[l],
-                            std::sqrt(sq[l] / std::max(1e-300, upd[l])), layer_bits(*q_src, l), mixer});
+                            std::sqrt(sq[l] / std::max(1e-300, upd[l])), layer_bits(rep.tensors, l), mixer});
     }
     for (const LayerError& e : rep.layers) {
       auto it = std::find_if(rep.by_mixer.begin(), rep.by_mixer.end(),
