@@ -19,8 +19,9 @@ from pathlib import Path
 
 TYPES = ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_1", "Q4_0",
          "IQ4_NL", "IQ4_XS", "Q3_K_L", "Q3_K_M", "Q3_K_S", "IQ3_M", "IQ3_S", "IQ3_XS", "IQ3_XXS", "Q2_K", "Q2_K_S",
-         "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_M", "IQ1_S", "TQ2_0", "TQ1_0"]
-NEEDS_IMATRIX = {"Q2_K_S", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M"}
+         "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS", "Q2_0", "IQ1_M", "IQ1_S", "Q1_0", "TQ2_0", "TQ1_0"]
+# The types whose mixtures the 2026 llama-quantize refuses to run without an imatrix on ordinary models.
+NEEDS_IMATRIX = {"Q2_K_S", "IQ3_XS", "IQ3_XXS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M"}
 
 
 def run(cmd):

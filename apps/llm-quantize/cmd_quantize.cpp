@@ -16,6 +16,8 @@
 #include "flag_checks.hpp"
 #include "format_flags.hpp"
 #include "smoothquant_flags.hpp"
+#include "tensor_type_flags.hpp"
+#include "gguf_output_flags.hpp"
 #include "weight_only_flags.hpp"
 #include "libquant/core/dtype.hpp"
 #include "libquant/core/error.hpp"
@@ -24,6 +26,7 @@
 #include "libquant/io/gguf_file.hpp"
 #include "libquant/eval/coherence.hpp"
 #include "libquant/gguf/mixture.hpp"
+#include "libquant/jobs/auto_imatrix.hpp"
 #include "libquant/jobs/convert_to_gguf.hpp"
 #include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/result_json.hpp"
@@ -47,6 +50,12 @@ struct QuantizeOptions {
   bool leave_output_tensor = false, pure = false, allow_requantize = false;
   std::string output_tensor_type, token_embedding_type, ternary_format = "tq1_0";
   std::vector<std::string> tensor_types;
+  std::string tensor_type_file;
+  std::optional<std::string> prune_layers;
+  std::vector<std::string> include_weights, exclude_weights;
+  std::vector<std::string> override_kv;
+  bool dry_run = false;
+  bool no_auto_imatrix = false;
   std::optional<double> target_bpw;
   std::optional<uint64_t> target_size_bytes;
   int64_t sample_rows = 256;
@@ -97,6 +106,78 @@ void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
                 std::string(libquant::traits(t.type).name).c_str(), bits, static_cast<long long>(t.shape.numel()),
                 16.0 / bits, t.estimated_error);
   }
+}
+
+// A type that needs an imatrix when none is given: one computed on the way
+// (--calibration-data, else calibration.txt beside the model, else the
+// bundled text) and cached by model and text; --no-auto-imatrix keeps exit 10.
+std::optional<libquant::jobs::AutoImatrixResult> automatic_imatrix(const QuantizeOptions& o,
+                                                                   const libquant::jobs::ConvertToGgufOptions& opts,
+                                                                   bool dynamic, libquant::ProgressSink& progress) {
+  const bool text_given = !o.smoothquant.calibration_data.empty() && !o.gptq;
+  if (opts.imatrix || o.no_auto_imatrix || dynamic) {
+    if (text_given)
+      throw Error(ErrorCode::InvalidArgument,
+                  "--calibration-data does nothing here: gguf uses it for --gptq and for an imatrix computed when "
+                  "none is given",
+                  "Drop --calibration-data");
+    return std::nullopt;
+  }
+  if (!libquant::jobs::plan_gguf(opts).needs_importance) {
+    if (text_given)
+      throw Error(ErrorCode::InvalidArgument,
+                  "--calibration-data does nothing here: " + opts.file_type +
+                      " needs no importance matrix for this model (gguf calibrates only for --gptq and for an "
+                      "imatrix computed when a type needs one)",
+                  "Drop --calibration-data, or add --gptq");
+    return std::nullopt;
+  }
+  libquant::jobs::AutoImatrixOptions a;
+  a.model = opts.input;
+  a.data = o.smoothquant.calibration_data;
+  a.cache_dir = env::imatrix_cache_dir();
+  a.threads = o.threads;
+  a.progress = &progress;
+  return libquant::jobs::cached_importance_matrix(a);
+}
+
+void write_auto_imatrix(libquant::JsonWriter& j, const libquant::jobs::AutoImatrixResult& a) {
+  j.key("auto_imatrix")
+      .begin_object()
+      .field("path", fs::absolute(a.path).string())
+      .field("calibration_data", a.data.empty() ? std::string("bundled") : fs::absolute(a.data).string())
+      .field("from_cache", a.from_cache)
+      .field("chunks", a.chunks)
+      .field("duration_seconds", a.duration_seconds)
+      .end_object();
+}
+
+// --dry-run: every tensor's type and bytes, the exact file size, and what a real run would need.
+int print_gguf_plan(const GlobalOptions& g, const libquant::jobs::ConvertToGgufResult& plan) {
+  if (g.mode == OutputMode::Json) {
+    libquant::JsonWriter j(2);
+    j.begin_object().field("status", "success");
+    libquant::jobs::ResultJsonOptions detail;
+    detail.per_tensor = true;
+    detail.dry_run = true;
+    libquant::jobs::write_json(j, plan, detail);
+    j.end_object();
+    print_json(j);
+    return 0;
+  }
+  std::printf("%-36s %-8s %-20s %12s\n", "tensor", "type", "shape", "MiB");
+  for (const auto& t : plan.tensors) {
+    const int64_t row = t.shape.row_length();
+    const uint64_t rows = row > 0 ? t.shape.numel() / static_cast<uint64_t>(row) : 0;
+    std::printf("%-36s %-8s %-20s %12.3f\n", t.name.c_str(), std::string(libquant::traits(t.type).name).c_str(),
+                t.shape.to_string().c_str(), static_cast<double>(rows * libquant::row_bytes(t.type, row)) / 1048576.0);
+  }
+  const double bpw = plan.effective_bpw();
+  std::printf("model size %.2f MiB, output %.2f MiB (%.2f bits per weight, whole file); nothing written\n",
+              static_cast<double>(plan.original_size) / 1048576.0, static_cast<double>(plan.file_size) / 1048576.0,
+              bpw);
+  for (const auto& n : plan.notes) libquant::log_warning(n);
+  return 0;
 }
 
 std::string upper(std::string s) {
@@ -217,13 +298,14 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     opts.output_tensor_type = parse_ggml_type(o.output_tensor_type, "--output-tensor-type");
   if (!o.token_embedding_type.empty())
     opts.token_embedding_type = parse_ggml_type(o.token_embedding_type, "--token-embedding-type");
-  for (const auto& spec : o.tensor_types) {
-    const auto eq = spec.rfind('=');
-    if (eq == std::string::npos || eq == 0)
-      throw Error(ErrorCode::InvalidArgument, "--tensor-type '" + spec + "' is not REGEX=TYPE",
-                  "Example: --tensor-type 'attn_v=Q8_0'");
-    opts.tensor_types.emplace_back(spec.substr(0, eq), parse_ggml_type(spec.substr(eq + 1), "--tensor-type"));
-  }
+  opts.tensor_types = parse_tensor_type_overrides(o.tensor_types, o.tensor_type_file);
+  if (o.prune_layers) opts.prune_layers = parse_prune_layers(*o.prune_layers);
+  if ((!o.include_weights.empty() || !o.exclude_weights.empty()) && o.imatrix.empty())
+    throw Error(ErrorCode::InvalidArgument, "--include-weights / --exclude-weights select entries of --imatrix",
+                "Add --imatrix FILE");
+  opts.imatrix_include = o.include_weights;
+  opts.imatrix_exclude = o.exclude_weights;
+  opts.metadata_overrides = parse_metadata_overrides(o.override_kv);
   if (!o.profile.empty()) opts.profile = libquant::methods::load_profile(o.profile, env::profile_dirs());
   if (!o.super_weights.empty() && !o.protect_super_weights)
     throw Error(ErrorCode::InvalidArgument, "--super-weights needs --protect-super-weights",
@@ -258,6 +340,13 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   opts.on_data_written = env::kill_when_reached("LLM_QUANTIZE_TEST_KILL_AT_BYTES");
   opts.progress = &progress;
   libquant::log_info("Loading model: " + o.model);
+  if (o.dry_run && (o.quality_report || o.coherence_check))
+    throw Error(ErrorCode::InvalidArgument,
+                "--dry-run writes no file for --quality-report / --coherence-check to check",
+                "Drop --dry-run, or the checks");
+  if (o.dry_run) return print_gguf_plan(g, libquant::jobs::plan_gguf(opts));
+  const auto auto_imatrix = automatic_imatrix(o, opts, level == "dynamic", progress);
+  if (auto_imatrix) opts.imatrix = auto_imatrix->path;
   libquant::log_info("Quantizing to GGUF " + file_type);
   const auto res = libquant::jobs::convert_to_gguf(opts);
   o.checkpoints.tidy(opts.checkpoint_dir);
@@ -270,6 +359,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
     libquant::jobs::ResultJsonOptions detail;
     detail.per_tensor = libquant::verbosity() >= libquant::Verbosity::Verbose;
     libquant::jobs::write_json(j, res, detail);
+    if (auto_imatrix) write_auto_imatrix(j, *auto_imatrix);
     libquant::jobs::write_json(j, gates);
     j.end_object();
     print_json(j);
@@ -310,7 +400,24 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--allow-requantize", o->allow_requantize, "Allow quantizing an already quantized GGUF (lossy twice)");
   sub->add_option("--output-tensor-type", o->output_tensor_type, "Type for output.weight, e.g. Q8_0");
   sub->add_option("--token-embedding-type", o->token_embedding_type, "Type for token_embd.weight, e.g. Q8_0");
-  sub->add_option("--tensor-type", o->tensor_types, "REGEX=TYPE override for matching tensors (repeatable)");
+  sub->add_option("--tensor-type", o->tensor_types,
+                  "REGEX=TYPE override for matching tensors (repeatable; the first matching pattern wins)");
+  sub->add_option("--tensor-type-file", o->tensor_type_file,
+                  "File of REGEX=TYPE overrides separated by spaces or newlines (# comments), after --tensor-type's");
+  auto* include = sub->add_option("--include-weights", o->include_weights,
+                                  "Use the imatrix only for tensors whose names contain this (repeatable)");
+  sub->add_option("--exclude-weights", o->exclude_weights,
+                  "Do not use the imatrix for tensors whose names contain this (repeatable)")
+      ->excludes(include);
+  sub->add_option("--prune-layers", o->prune_layers,
+                  "Comma-separated layer numbers to leave out; later layers are renumbered and block_count shrinks");
+  sub->add_option("--override-kv", o->override_kv,
+                  "KEY=TYPE:VALUE metadata set in the output (TYPE int, float, bool or str; repeatable)");
+  sub->add_flag("--no-auto-imatrix", o->no_auto_imatrix,
+                "Types that need an imatrix fail without --imatrix (exit 10) instead of computing one "
+                "(cached in LLM_QUANTIZE_IMATRIX_CACHE)");
+  sub->add_flag("--dry-run", o->dry_run,
+                "Print each tensor's type and the output's exact size; write nothing (-q dynamic allocates as usual)");
   sub->add_option("--ternary-format", o->ternary_format, "Format for -q TERNARY: tq1_0 or tq2_0")
       ->capture_default_str();
   sub->add_option("--target-bpw", o->target_bpw,

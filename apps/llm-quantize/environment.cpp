@@ -42,6 +42,12 @@ fs::path default_checkpoint_dir() {
   return v ? fs::path(v) : libquant::default_checkpoint_dir();
 }
 
+fs::path imatrix_cache_dir() {
+  if (const char* v = value_of("LLM_QUANTIZE_IMATRIX_CACHE")) return v;
+  const std::string xdg = text("XDG_CACHE_HOME");
+  return (xdg.empty() ? fs::path(text("HOME")) / ".cache" : fs::path(xdg)) / "llm-quantize" / "imatrix";
+}
+
 std::vector<fs::path> profile_dirs() {
   const char* v = value_of("LLM_QUANTIZE_PROFILE_DIR");
   return v ? std::vector<fs::path>{v} : std::vector<fs::path>{};

@@ -23,6 +23,10 @@ std::optional<double> number(const char* name);
 // LLM_QUANTIZE_CHECKPOINT_DIR, else the library's default (./.checkpoint).
 std::filesystem::path default_checkpoint_dir();
 
+// LLM_QUANTIZE_IMATRIX_CACHE, else $XDG_CACHE_HOME/llm-quantize/imatrix, else
+// ~/.cache/llm-quantize/imatrix: where automatically computed imatrices are kept.
+std::filesystem::path imatrix_cache_dir();
+
 // LLM_QUANTIZE_PROFILE_DIR as the one extra place profiles are looked up.
 std::vector<std::filesystem::path> profile_dirs();
 

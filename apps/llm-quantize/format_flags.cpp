@@ -27,6 +27,13 @@ const std::vector<FlagScope>& scopes() {
       {"--output-tensor-type", gguf},
       {"--token-embedding-type", gguf},
       {"--tensor-type", gguf},
+      {"--tensor-type-file", gguf},
+      {"--prune-layers", gguf},
+      {"--include-weights", gguf},
+      {"--exclude-weights", gguf},
+      {"--override-kv", gguf},
+      {"--dry-run", gguf},
+      {"--no-auto-imatrix", gguf},
       {"--ternary-format", gguf},
       {"--target-bpw", gguf},
       {"--target-size-bytes", gguf},
@@ -100,8 +107,8 @@ void reject_littlebit_flags_that_do_nothing(const CLI::App& sub, const LittleBit
 
 void reject_gguf_calibration_without_gptq(const CLI::App& sub, const std::string& format, bool gptq) {
   if (format != "gguf" || gptq) return;
-  for (std::string_view f :
-       {"--calibration-data", "--calibration-samples", "--calibration-seq-len", "--calibration-batch", "--damp"})
+  // --calibration-data also feeds the imatrix computed when a type needs one (checked where that is known).
+  for (std::string_view f : {"--calibration-samples", "--calibration-seq-len", "--calibration-batch", "--damp"})
     if (given(sub, f))
       does_nothing(f, "GGUF quantization calibrates only for --gptq", "Add --gptq, or drop " + std::string(f));
 }

@@ -11,6 +11,23 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: real-model runs, skipped in sanitizer builds (run in the optimised build)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def checkpoint_dir(tmp_path_factory):
+    """Keep checkpoints of every run out of the working directory."""
+    d = tmp_path_factory.mktemp("checkpoints")
+    os.environ["LLM_QUANTIZE_CHECKPOINT_DIR"] = str(d)
+    return d
+
+
+@pytest.fixture(scope="session", autouse=True)
+def imatrix_cache(tmp_path_factory):
+    """Imatrices computed on the way (a type that needs one, none given) go to a
+    folder of this session, never into the user's cache."""
+    path = tmp_path_factory.mktemp("imatrix-cache")
+    os.environ["LLM_QUANTIZE_IMATRIX_CACHE"] = str(path)
+    return path
+
+
 def pytest_addoption(parser):
     parser.addoption("--llm-quantize", required=True, help="path of the built llm-quantize binary")
     parser.addoption("--shared", required=True, help="path of the shared test-data directory")

@@ -41,14 +41,41 @@ def resolve(path):
     return path
 
 
+# The goldens come from February 2025's llama-quantize (c392e50); we follow the
+# 2026 one (tests/compat/test_llama_quantize_2026.py compares with it live).
+# Where the two differ, these files are checked for what stayed the same:
+# - imatrix counts are written as UINT32 since llama.cpp PR 14182 (INT32 before);
+# - IQ3_XXS tensors need an imatrix (the IQ3_XXS and IQ3_XS mixtures refuse to run without one);
+# - IQ1_M's level search was rewritten with prefix sums, which round differently.
+REFUSED_WITHOUT_IMATRIX_SINCE_2025 = {"quantized/IQ3_XS.gguf", "quantized/IQ3_XXS.gguf"}
+SEARCH_CHANGED_SINCE_2025 = {"quantized/imatrix/IQ1_M.gguf"}
+GGUF_INT32, GGUF_UINT32 = 5, 4
+
+
+def as_2026(golden: bytes) -> bytes:
+    """The golden with its imatrix counts typed UINT32, as the 2026 tools write them."""
+    out = bytearray(golden)
+    for key in (b"quantize.imatrix.entries_count", b"quantize.imatrix.chunks_count"):
+        at = out.find(struct.pack("<Q", len(key)) + key)
+        if at >= 0:
+            type_at = at + 8 + len(key)
+            assert struct.unpack_from("<I", out, type_at)[0] == GGUF_INT32
+            struct.pack_into("<I", out, type_at, GGUF_UINT32)
+    return bytes(out)
+
+
 def test_golden_bytes(cli, shared, tmp_path, rel, entry):
     types = {t.upper() for t in entry["type_counts"]}
     missing = types - IMPLEMENTED
     if missing:
         pytest.skip(f"codebook types not implemented yet: {sorted(missing)}")
+    if rel in SEARCH_CHANGED_SINCE_2025:
+        pytest.skip("the 2026 ggml's IQ1_M search rounds differently; compared with the 2026 llama-quantize instead")
     args = entry["command"].split()[1:]  # llama-quantize [opts] in out TYPE threads
     opts, (inp, _out, qtype, threads) = args[:-4], args[-4:]
     ours = ["quantize", inp, "gguf", "-q", qtype, "-o", tmp_path, "-n", "out.gguf", "--threads", threads]
+    if rel in REFUSED_WITHOUT_IMATRIX_SINCE_2025:
+        ours.append("--no-auto-imatrix")
     i = 0
     while i < len(opts):
         if opts[i] == "--imatrix":
@@ -60,8 +87,12 @@ def test_golden_bytes(cli, shared, tmp_path, rel, entry):
     # Run inside the golden folder, as llama-quantize did: the imatrix path is
     # recorded in the metadata as given.
     proc = cli(*ours, cwd=golden_dir(shared))
+    if rel in REFUSED_WITHOUT_IMATRIX_SINCE_2025:
+        assert proc.returncode == 10 and "IQ3_XXS" in proc.stderr, proc.stderr
+        assert not (tmp_path / "out.gguf").exists()
+        return
     assert proc.returncode == 0, proc.stderr
-    expected = resolve(golden_dir(shared) / rel).read_bytes()
+    expected = as_2026(resolve(golden_dir(shared) / rel).read_bytes())
     got = (tmp_path / "out.gguf").read_bytes()
     assert len(got) == len(expected)
     if got != expected:
@@ -72,7 +103,8 @@ def test_golden_bytes(cli, shared, tmp_path, rel, entry):
 
 @pytest.mark.parametrize("qtype", ["IQ2_XS", "IQ2_XXS", "IQ1_S", "IQ1_M", "IQ2_S", "IQ2_M", "Q2_K_S"])
 def test_low_bit_types_need_an_imatrix(cli, shared, tmp_path, qtype):
-    proc, res = cli.json("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", qtype, "-o", tmp_path)
+    proc, res = cli.json("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", qtype, "-o", tmp_path,
+                         "--no-auto-imatrix")
     assert proc.returncode == 10
     assert res["status"] == "error" and "imatrix" in res["suggestion"]
     assert list(tmp_path.iterdir()) == []
@@ -150,6 +182,38 @@ def test_overrides(cli, shared, tmp_path):
     proc, _ = cli.json("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", "Q4_K_M", "-o", tmp_path,
                        "--tensor-type", "attn_v")
     assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("content,line,words", [
+    ("attn_q=q8_0\n# a comment\nffn_(down=q4_k\n", 3, ["not a valid regular expression"]),
+    ("attn_q=q8_0 attn_k=q9_9\n", 1, ["unknown tensor type 'q9_9'"]),
+    ("\n\n   attn_v\n", 3, ["is not REGEX=TYPE"]),
+    ("ffn_up=\n", 1, ["is not REGEX=TYPE"]),
+])
+def test_tensor_type_file_bad_entries_are_exit_2_naming_the_line(cli, shared, tmp_path, content, line, words):
+    spec = tmp_path / "types.txt"
+    spec.write_text(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc, res = cli.json("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", "Q4_K_M", "-o", out,
+                         "--tensor-type-file", spec)
+    assert proc.returncode == 2, proc.stderr
+    assert f"types.txt:{line}" in res["message"] and all(w in res["message"] for w in words), res
+    assert not any(out.iterdir())
+
+
+def test_tensor_type_file_entries_follow_the_flags(cli, shared, tmp_path):
+    spec = tmp_path / "types.txt"
+    spec.write_text("attn_q=Q5_0   ffn_down=F16 # llama-quantize's separators, plus a comment\nattn=Q8_0\n")
+    proc, res = cli.json("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", "Q4_K_M", "-o", tmp_path,
+                         "--tensor-type", "attn_q=Q6_K", "--tensor-type-file", spec)
+    assert proc.returncode == 0, proc.stderr
+    types = {t.name: t.tensor_type.name for t in GGUFReader(res["output_path"]).tensors}
+    assert types["blk.0.attn_q.weight"] == "Q6_K"  # the flag comes first, so it wins
+    assert types["blk.1.ffn_down.weight"] == "F16" and types["blk.0.attn_k.weight"] == "Q8_0"
+    missing = cli("quantize", golden_dir(shared) / "model-f32.gguf", "gguf", "-q", "Q4_K_M", "-o", tmp_path,
+                      "-n", "x.gguf", "--tensor-type-file", tmp_path / "missing.txt")
+    assert missing.returncode == 2 and "missing.txt" in missing.stderr
 
 
 def test_ternary_alias(cli, shared, tmp_path):

@@ -101,3 +101,74 @@ TEST_CASE("MXFP4: E8M0 scale from the block's largest magnitude, E2M1 codes, exa
   gguf::quantize_rows(DType::MXFP4, zero.data(), q.data(), 1, 32, nullptr);
   CHECK(static_cast<int>(q[0]) == 0);
 }
+
+TEST_CASE("NVFP4: one unsigned E4M3 scale per 16 values (amax / 6), E2M1 codes, known scale bytes", "[nvfp4]") {
+  // Sub-block 0: amax 6 -> scale 1.0 = E4M3 exponent 7, mantissa 0 -> byte 0x38; the values below are
+  // E2M1 magnitudes x 1 and decode exactly. Sub-block 1: amax 1.5 -> 0.25 = 2^-2 -> byte (5 << 3) = 0x28.
+  // Sub-block 2: amax 0.006 -> 0.001 is below E4M3's normal range: subnormal round(0.001 x 512) = 1.
+  // Sub-block 3: amax 6000 -> 1000 clamps to 448 = 1.75 x 2^8 -> byte (15 << 3 | 6) = 0x7E.
+  std::vector<float> x(64, 0.0f);
+  const float exact[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.5f, -1, -1.5f, -2, -3, -4, -6, 0};
+  std::copy(exact, exact + 16, x.begin());
+  x[16] = 1.5f;
+  x[32] = 0.006f;
+  x[48] = 6000.0f;
+  x[49] = -448.0f * 6;
+  std::vector<std::byte> q(row_bytes(DType::NVFP4, 64));
+  REQUIRE(q.size() == 36);
+  gguf::quantize_rows(DType::NVFP4, x.data(), q.data(), 1, 64, nullptr);
+  CHECK(static_cast<int>(q[0]) == 0x38);
+  CHECK(static_cast<int>(q[1]) == 0x28);
+  CHECK(static_cast<int>(q[2]) == 0x01);
+  CHECK(static_cast<int>(q[3]) == 0x7E);
+  // Element j of a sub-block in the low nibble of byte j, element j + 8 in the high nibble:
+  // 0 -> code 0, 0.5 -> 1, ..., 6 -> 7; -0.5 -> 9 (sign bit 8 | 1).
+  CHECK(static_cast<int>(q[4 + 0]) == (0 | 9 << 4));
+  CHECK(static_cast<int>(q[4 + 7]) == (7 | 0 << 4));
+  std::vector<float> y(64);
+  gguf::dequantize(DType::NVFP4, q.data(), y.data(), 64);
+  for (int j = 0; j < 16; ++j) CHECK(y[j] == exact[j]);
+  CHECK(y[16] == 1.5f);
+  CHECK(y[32] == 6 * std::ldexp(1.0f, -10));  // half the subnormal scale 2^-9, times the doubled code 6
+  CHECK(y[48] == 448.0f * 6);                 // clamped: the largest representable magnitude
+  CHECK(y[49] == -448.0f * 6);
+}
+
+TEST_CASE("Q1_0: signs of 128 values with their mean magnitude as the scale", "[q1_0]") {
+  std::vector<float> x(128);
+  for (int j = 0; j < 128; ++j) x[j] = (j % 3 == 0 ? -1.0f : 1.0f) * static_cast<float>(j % 4 + 1) * 0.25f;
+  x[5] = -0.0f;  // ggml tests x >= 0: negative zero counts as positive
+  double mean = 0;
+  for (float v : x) mean += std::fabs(v);
+  mean /= 128;
+  std::vector<std::byte> q(row_bytes(DType::Q1_0, 128));
+  REQUIRE(q.size() == 18);
+  gguf::quantize_rows(DType::Q1_0, x.data(), q.data(), 1, 128, nullptr);
+  std::vector<float> y(128);
+  gguf::dequantize(DType::Q1_0, q.data(), y.data(), 128);
+  const float d = f16_to_f32(f32_to_f16(static_cast<float>(mean)));
+  for (int j = 0; j < 128; ++j) CHECK(y[j] == (std::signbit(x[j]) && j != 5 ? -d : d));
+}
+
+TEST_CASE("Q2_0: codes {-1, 0, 1, 2} x the block's largest magnitude", "[q2_0]") {
+  std::vector<float> x(64, 0.0f);
+  x[0] = 4.0f;   // amax: code +1
+  x[1] = -4.0f;  // -1
+  x[2] = 1.9f;   // 0.475 -> 0
+  x[3] = 2.1f;   // 0.525 -> 1
+  x[4] = -2.0f;  // -0.5 rounds away from zero -> -1
+  std::vector<std::byte> q(row_bytes(DType::Q2_0, 64));
+  REQUIRE(q.size() == 18);
+  gguf::quantize_rows(DType::Q2_0, x.data(), q.data(), 1, 64, nullptr);
+  // Four 2-bit codes per byte from the low bits, stored as value + 1.
+  CHECK(static_cast<int>(q[2]) == (2 | 0 << 2 | 1 << 4 | 2 << 6));
+  CHECK(static_cast<int>(q[3]) == (0 | 1 << 2 | 1 << 4 | 1 << 6));
+  std::vector<float> y(64);
+  gguf::dequantize(DType::Q2_0, q.data(), y.data(), 64);
+  const float expect[5] = {4, -4, 0, 4, -4};
+  for (int j = 0; j < 5; ++j) CHECK(y[j] == expect[j]);
+  // The code +2 (never written by the quantizer) decodes to twice the scale.
+  q[2] = std::byte{3};
+  gguf::dequantize(DType::Q2_0, q.data(), y.data(), 64);
+  CHECK(y[0] == 8.0f);
+}

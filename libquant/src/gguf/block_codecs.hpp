@@ -33,6 +33,9 @@ void quantize_iq3_s(const float*, void*, int64_t, int64_t, const float*);
 void quantize_tq1_0(const float*, void*, int64_t, int64_t, const float*);
 void quantize_tq2_0(const float*, void*, int64_t, int64_t, const float*);
 void quantize_mxfp4(const float*, void*, int64_t, int64_t, const float*);
+void quantize_nvfp4(const float*, void*, int64_t, int64_t, const float*);
+void quantize_q1_0(const float*, void*, int64_t, int64_t, const float*);
+void quantize_q2_0(const float*, void*, int64_t, int64_t, const float*);
 
 void dequantize_q2_k(const void*, float*, int64_t);
 void dequantize_q3_k(const void*, float*, int64_t);
@@ -51,5 +54,8 @@ void dequantize_iq1_m(const void*, float*, int64_t);
 void dequantize_tq1_0(const void*, float*, int64_t);
 void dequantize_tq2_0(const void*, float*, int64_t);
 void dequantize_mxfp4(const void*, float*, int64_t);
+void dequantize_nvfp4(const void*, float*, int64_t);
+void dequantize_q1_0(const void*, float*, int64_t);
+void dequantize_q2_0(const void*, float*, int64_t);
 
 }  // namespace libquant::gguf

@@ -66,6 +66,18 @@ struct BlockMXFP4 {
   uint8_t e;
   uint8_t qs[16];
 };  // E8M0 scale, 32 E2M1 values (low nibbles: first half)
+struct BlockNVFP4 {
+  uint8_t d[4];
+  uint8_t qs[32];
+};  // four UE4M3 scales, each for 16 E2M1 values (low nibbles: first half of the 16)
+struct BlockQ1_0 {
+  uint16_t d;
+  uint8_t qs[16];
+};  // 128 signs (bit j of byte j/8: set = +d)
+struct BlockQ2_0 {
+  uint16_t d;
+  uint8_t qs[16];
+};  // 64 two-bit codes {-1, 0, 1, 2} x d, four per byte from the low bits
 struct BlockIQ4_XS {
   uint16_t d;
   uint16_t scales_h;
@@ -118,7 +130,8 @@ struct BlockTQ2_0 {
   uint16_t d;
 };
 
-static_assert(sizeof(BlockMXFP4) == 17);
+static_assert(sizeof(BlockMXFP4) == 17 && sizeof(BlockNVFP4) == 36);
+static_assert(sizeof(BlockQ1_0) == 18 && sizeof(BlockQ2_0) == 18);
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);

@@ -70,6 +70,12 @@ std::string_view file_type_name(uint32_t ftype) noexcept {
       return "TQ2_0";
     case LlamaFileType::MostlyMXFP4_MOE:
       return "MXFP4_MOE";
+    case LlamaFileType::MostlyNVFP4:
+      return "NVFP4";
+    case LlamaFileType::MostlyQ1_0:
+      return "Q1_0";
+    case LlamaFileType::MostlyQ2_0:
+      return "Q2_0";
   }
   return "unknown";
 }

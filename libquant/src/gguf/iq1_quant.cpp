@@ -104,6 +104,7 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
     for (int i = 1; i < kB; ++i) max = max > std::fabs(xb[i]) ? max : std::fabs(xb[i]);
     if (max < 1e-12f) {
       scales[ib] = 0;
+      st.shifts[ib] = 1;
       continue;
     }
     sorted_order<kB>(xb, idx);
@@ -112,7 +113,7 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
       sumx[j + 1] = sumx[j] + weight[idx[j]] * xb[idx[j]];
       sumw[j + 1] = sumw[j] + weight[idx[j]];
     }
-    float best_score = -FLT_MIN, scale = max;
+    float best_score = -FLT_MAX, scale = max;
     int besti1 = -1, besti2 = -1, best_shift = 0;
     for (int i1 = 0; i1 <= kB; ++i1) {
       for (int i2 = i1; i2 <= kB; ++i2) {
@@ -131,7 +132,11 @@ void quantize_block_iq1_s(const float* xbl, BlockIQ1_S& y, const float* qwbl, Iq
         }
       }
     }
-    if (besti1 < 0 || besti2 < 0 || best_shift == 0) no_solution();
+    if (besti1 < 0 || besti2 < 0 || best_shift == 0) {  // no split with a positive fit: an empty group
+      scales[ib] = 0;
+      st.shifts[ib] = 1;
+      continue;
+    }
     for (int j = 0; j < kB; ++j) L[idx[j]] = static_cast<int8_t>(j < besti1 ? 0 : j < besti2 ? 1 : 2);
     if (scale < 0) {
       for (int8_t& l : L) l = static_cast<int8_t>(2 - l);
@@ -197,23 +202,44 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
     for (int i = 1; i < kB; ++i) max = max > std::fabs(xb[i]) ? max : std::fabs(xb[i]);
     if (max < 1e-7f) {
       scales[ib] = 0;
+      st.shifts[ib] = 0;
       continue;
     }
     sorted_order<kB>(xb, idx);
-    float best_score = -FLT_MIN, scale = max;
+    // Prefix sums over the sorted values, kept per half of the block (each half
+    // has its own shift). Levels step by 1 for both shifts, so a split's sums
+    // collapse to the totals at the top level minus the two prefixes: the
+    // 2026 ggml's O(n^2) form, whose rounding the bytes depend on.
+    float px[2][kB + 1], pw[2][kB + 1];
+    px[0][0] = px[1][0] = pw[0][0] = pw[1][0] = 0;
+    for (int j = 0; j < kB; ++j) {
+      const int i = idx[j];
+      const int h = i < kB / 2 ? 0 : 1;
+      px[h][j + 1] = px[h][j] + weight[i] * xb[i];
+      px[1 - h][j + 1] = px[1 - h][j];
+      pw[h][j + 1] = pw[h][j] + weight[i];
+      pw[1 - h][j + 1] = pw[1 - h][j];
+    }
+    const float txs[2] = {px[0][kB], px[1][kB]}, tws[2] = {pw[0][kB], pw[1][kB]};
+    const float p2 = kPlus[2], m2 = kMinus[2];
+    const float cp1 = kPlus[0] * kPlus[0] - kPlus[1] * kPlus[1], cp2 = kPlus[1] * kPlus[1] - kPlus[2] * kPlus[2];
+    const float cm1 = kMinus[0] * kMinus[0] - kMinus[1] * kMinus[1];
+    const float cm2 = kMinus[1] * kMinus[1] - kMinus[2] * kMinus[2];
+    float best_score = -FLT_MAX, scale = max;
     int besti1 = -1, besti2 = -1, best_k = -1;
     for (int i1 = 0; i1 <= kB; ++i1) {
       for (int i2 = i1; i2 <= kB; ++i2) {
-        float sumqx[4] = {}, sumq2[4] = {};
-        for (int j = 0; j < kB; ++j) {
-          const int i = idx[j];
-          const int level = j < i1 ? 0 : j < i2 ? 1 : 2;
-          for (int c = 0; c < 4; ++c) {
-            const float t = iq1m_table(c, i < kB / 2 ? 0 : 1)[level];
-            sumqx[c] += weight[i] * t * xb[i];
-            sumq2[c] += weight[i] * t * t;
-          }
+        float qx_p[2], qx_m[2], q2_p[2], q2_m[2];
+        for (int h = 0; h < 2; ++h) {
+          const float sx = px[h][i1] + px[h][i2];
+          qx_p[h] = txs[h] * p2 - sx;
+          qx_m[h] = txs[h] * m2 - sx;
+          q2_p[h] = tws[h] * p2 * p2 + pw[h][i1] * cp1 + pw[h][i2] * cp2;
+          q2_m[h] = tws[h] * m2 * m2 + pw[h][i1] * cm1 + pw[h][i2] * cm2;
         }
+        // combinations in iq1m_table's order: (+,+) (+,-) (-,+) (-,-)
+        const float sumqx[4] = {qx_p[0] + qx_p[1], qx_p[0] + qx_m[1], qx_m[0] + qx_p[1], qx_m[0] + qx_m[1]};
+        const float sumq2[4] = {q2_p[0] + q2_p[1], q2_p[0] + q2_m[1], q2_m[0] + q2_p[1], q2_m[0] + q2_m[1]};
         for (int c = 0; c < 4; ++c) {
           if (sumq2[c] > 0 && sumqx[c] * sumqx[c] > best_score * sumq2[c]) {
             scale = sumqx[c] / sumq2[c];
@@ -225,7 +251,11 @@ void quantize_block_iq1_m(const float* xbl, BlockIQ1_M& y, const float* qwbl, Iq
         }
       }
     }
-    if (besti1 < 0 || besti2 < 0 || best_k < 0) no_solution();
+    if (besti1 < 0 || besti2 < 0 || best_k < 0) {  // no split with a positive fit
+      scales[ib] = 0;
+      st.shifts[ib] = 0;
+      continue;
+    }
     for (int j = 0; j < kB; ++j) L[idx[j]] = static_cast<int8_t>(j < besti1 ? 0 : j < besti2 ? 1 : 2);
     if (scale < 0) {
       for (int8_t& l : L) l = static_cast<int8_t>(2 - l);

@@ -19,9 +19,13 @@ bool any_of(F f, std::initializer_list<F> set) { return std::find(set.begin(), s
 // third layer in between.
 bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
-// Replacement when a row does not divide into the chosen type's blocks.
+// Replacement when a row does not divide into the chosen type's blocks, as the
+// 2026 llama-quantize's table (February 2025's sent Q2_K and Q3_K to IQ4_NL).
 std::optional<DType> fallback_type(DType t) {
   switch (t) {
+    case DType::Q2_0:
+    case DType::Q2_K:
+    case DType::Q3_K:
     case DType::TQ1_0:
     case DType::TQ2_0:
       return DType::Q4_0;
@@ -32,8 +36,6 @@ std::optional<DType> fallback_type(DType t) {
     case DType::IQ3_S:
     case DType::IQ1_S:
     case DType::IQ1_M:
-    case DType::Q2_K:
-    case DType::Q3_K:
     case DType::IQ4_XS:
       return DType::IQ4_NL;
     case DType::Q4_K:
@@ -75,7 +77,7 @@ const std::vector<FileTypeInfo>& file_types() {
       {"IQ2_XS", F::MostlyIQ2_XS, DType::IQ2_XS, true},
       {"IQ2_S", F::MostlyIQ2_S, DType::IQ2_XS, true},
       {"IQ2_M", F::MostlyIQ2_M, DType::IQ2_S, true},
-      {"IQ3_XXS", F::MostlyIQ3_XXS, DType::IQ3_XXS, false},
+      {"IQ3_XXS", F::MostlyIQ3_XXS, DType::IQ3_XXS, true},
       {"IQ3_XS", F::MostlyIQ3_XS, DType::IQ3_S, false},
       {"IQ3_S", F::MostlyIQ3_S, DType::IQ3_S, false},
       {"IQ3_M", F::MostlyIQ3_M, DType::IQ3_S, false},
@@ -84,6 +86,8 @@ const std::vector<FileTypeInfo>& file_types() {
       {"TQ1_0", F::MostlyTQ1_0, DType::TQ1_0, false},
       {"TQ2_0", F::MostlyTQ2_0, DType::TQ2_0, false},
       {"MXFP4_MOE", F::MostlyMXFP4_MOE, DType::MXFP4, false},
+      {"Q1_0", F::MostlyQ1_0, DType::Q1_0, false},
+      {"Q2_0", F::MostlyQ2_0, DType::Q2_0, false},
   };
   return kTypes;
 }
@@ -234,7 +238,7 @@ DType MixturePlanner::rule_type(const std::string& name, const Shape& shape, DTy
       t = DType::Q2_K;
     else if (iq2_sm || f == F::MostlyIQ3_XXS)
       t = DType::IQ3_S;
-    else if (any_of(f, {F::MostlyTQ1_0, F::MostlyTQ2_0}))
+    else if (any_of(f, {F::MostlyTQ1_0, F::MostlyTQ2_0, F::MostlyQ2_0}))
       t = DType::Q4_K;
   } else if (very_low) {
     if (attn_v_like) {

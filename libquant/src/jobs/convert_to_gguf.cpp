@@ -23,6 +23,7 @@
 #include "libquant/model/gguf_metadata.hpp"
 #include "libquant/model/model_validation.hpp"
 #include "libquant/model/tensor_naming.hpp"
+#include "gguf_output_edits.hpp"
 #include "libquant/model/tensor_source.hpp"
 #include "dynamic_plan.hpp"
 #include "gguf_gptq.hpp"
@@ -47,14 +48,15 @@ std::vector<io::GgufKv> requantize_metadata(const io::GgufHeader& in, model::Lla
   return kvs;
 }
 
+// Set, not appended: a requantized file may carry the keys from its own imatrix already.
 void append_imatrix_metadata(std::vector<io::GgufKv>& kvs, const fs::path& file, const methods::ImportanceMatrix& m) {
   // llama-quantize records the path as given (at most 127 bytes).
-  kvs.push_back({"quantize.imatrix.file", io::GgufValue::str(file.string().substr(0, 127))});
+  set_kv(kvs, {"quantize.imatrix.file", io::GgufValue::str(file.string().substr(0, 127))});
   if (!m.datasets.empty() && !m.datasets.front().empty())
-    kvs.push_back({"quantize.imatrix.dataset", io::GgufValue::str(m.datasets.front().substr(0, 127))});
-  kvs.push_back({"quantize.imatrix.entries_count", io::GgufValue::i32(static_cast<int32_t>(m.entries().size()))});
-  if (m.chunks > 0)
-    kvs.push_back({"quantize.imatrix.chunks_count", io::GgufValue::i32(static_cast<int32_t>(m.chunks))});
+    set_kv(kvs, {"quantize.imatrix.dataset", io::GgufValue::str(m.datasets.front().substr(0, 127))});
+  // Counts are UINT32 since llama.cpp PR 14182 (INT32 in February 2025's files).
+  set_kv(kvs, {"quantize.imatrix.entries_count", io::GgufValue::u32(static_cast<uint32_t>(m.entries().size()))});
+  if (m.chunks > 0) set_kv(kvs, {"quantize.imatrix.chunks_count", io::GgufValue::u32(static_cast<uint32_t>(m.chunks))});
 }
 
 std::string dominant_dtype(const model::TensorSource& src) {
@@ -121,6 +123,8 @@ std::string job_config(const ConvertToGgufOptions& o,
   std::string c = "input=" + file_identity(o.input) + "\noutput=" + fs::absolute(o.output).lexically_normal().string() +
                   "\ntype=" + o.file_type + "\nname=" + o.model_name;
   if (o.imatrix) c += "\nimatrix=" + file_identity(*o.imatrix);
+  for (const auto& part : o.imatrix_include) c += "\nimatrix_include=" + part;
+  for (const auto& part : o.imatrix_exclude) c += "\nimatrix_exclude=" + part;
   c += "\nrequantize=" + std::to_string(o.allow_requantize);
   if (o.super_weights)
     c += "\nsuper_weights=" + file_identity(*o.super_weights) + "\ncoverage=" + std::to_string(o.protection_coverage) +
@@ -128,6 +132,8 @@ std::string job_config(const ConvertToGgufOptions& o,
   if (o.gptq)  // the swept data depends on the calibration as much as on the weights
     c += "\ngptq=" + file_identity(o.gptq->calibration_data) + "|" + std::to_string(o.gptq->calibration_samples) + "|" +
          std::to_string(o.gptq->seq_len) + "|" + std::to_string(o.gptq->batch) + "|" + std::to_string(o.gptq->damp);
+  for (const auto& kv : o.metadata_overrides)  // the header's size, and so every offset, depends on them
+    c += "\nkv=" + kv.key + ":" + io::gguf_type_name(kv.value.type()) + ":" + kv.value.to_display_string(SIZE_MAX);
   for (const auto& [name, ts] : specs) c += "\n" + name + ":" + std::string(traits(ts.first).name);
   return c;
 }
@@ -270,13 +276,14 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
   return e->mean();
 }
 
-// llama-quantize refuses these without importance data: the i-quants that
-// need it (IQ1_M except for the token embedding and output), and Q2_K in a
-// Q2_K_S file except for the token embedding.
+// The 2026 llama-quantize refuses these without importance data: the
+// i-quants of 3 bits and fewer, and Q2_K in a Q2_K_S file -- except for the
+// token embeddings and the output, which it always lets through. (February
+// 2025's also let IQ3_XXS through, and the output only at IQ1_M.)
 bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft) {
-  if (t == DType::IQ1_M) return name != "token_embd.weight" && name != "output.weight";
-  if (gguf::needs_importance(t)) return true;
-  return t == DType::Q2_K && ft == model::LlamaFileType::MostlyQ2_K_S && name != "token_embd.weight";
+  if (name == "token_embd.weight" || name == "per_layer_token_embd.weight" || name == "output.weight") return false;
+  if (gguf::needs_importance(t) || t == DType::IQ3_XXS) return true;
+  return t == DType::Q2_K && ft == model::LlamaFileType::MostlyQ2_K_S;
 }
 
 // -q dynamic: what the allocation needs: the size target from the options,
@@ -298,6 +305,31 @@ std::optional<DynamicQuantOptions> allocation_options(const ConvertToGgufOptions
                 "Add a `target_bpw` (bits per weight of the whole file), a `target_size_bytes` or a `profile`");
   if (d->candidates.empty() && opts.profile) d->candidates = opts.profile->candidates;
   return d;
+}
+
+// The imatrix with only the entries imatrix_include / imatrix_exclude leave;
+// none when nothing is left (llama-quantize then runs as without one).
+std::optional<methods::ImportanceMatrix> filtered_imatrix(const ConvertToGgufOptions& opts) {
+  check(opts.imatrix_include.empty() || opts.imatrix_exclude.empty(), ErrorCode::InvalidArgument,
+        "`imatrix_include` and `imatrix_exclude` exclude each other", "Give one list of name parts");
+  methods::ImportanceMatrix m = methods::ImportanceMatrix::load(*opts.imatrix);
+  auto mentions = [](const std::vector<std::string>& parts, const std::string& name) {
+    return std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return name.find(p) != name.npos; });
+  };
+  if (!opts.imatrix_exclude.empty()) m.erase_if([&](auto& e) { return mentions(opts.imatrix_exclude, e.name); });
+  if (!opts.imatrix_include.empty()) m.erase_if([&](auto& e) { return !mentions(opts.imatrix_include, e.name); });
+  if (!m.entries().empty()) return m;
+  log_warning("no imatrix entry is left after the include/exclude lists; quantizing without one");
+  return std::nullopt;
+}
+
+// prune_layers, checked against the model's blocks and the options that need the whole model.
+LayerPruning layer_pruning(const ConvertToGgufOptions& opts, int64_t n_blocks, bool dynamic) {
+  if (opts.prune_layers.empty()) return {};
+  check(!dynamic && !opts.profile && !opts.super_weights && !opts.gptq, ErrorCode::InvalidArgument,
+        "`prune_layers` does not combine with `file_type = dynamic`, a `profile`, `super_weights` or `gptq`",
+        "They measure the whole model: prune in a run of its own first");
+  return LayerPruning(opts.prune_layers, n_blocks);
 }
 
 // --protect-super-weights: the tensors holding a listed super weight, and per
@@ -346,7 +378,10 @@ struct Prepared {
   GgufGptqOutput gptq;  // --gptq: the swept linears' data
 };
 
-Prepared prepare(const ConvertToGgufOptions& opts) {
+// `planning_only`: nothing will be encoded, so a tensor that would need
+// importance data without having any is noted instead of refused (as
+// llama-quantize's --dry-run warns).
+Prepared prepare(const ConvertToGgufOptions& opts, bool planning_only) {
   Prepared P;
   P.res.file_type = opts.file_type;
   const bool dynamic = gguf::is_dynamic_type_name(opts.file_type);
@@ -358,7 +393,7 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
                 "Use a llama-quantize type name such as Q4_K_M, Q8_0 or F16, or dynamic");
   const std::optional<DynamicQuantOptions> dyn_opts = allocation_options(opts, dynamic);
   std::optional<methods::ImportanceMatrix> imatrix;
-  if (opts.imatrix) imatrix = methods::ImportanceMatrix::load(*opts.imatrix);
+  if (opts.imatrix) imatrix = filtered_imatrix(opts);
   P.src = model::open_tensor_source(opts.input);
   model::TensorSource* src = P.src.get();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
@@ -376,10 +411,10 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
     }
     type_name = res.reference_type = dynamic_reference_type(bpw, imatrix.has_value());
   }
+  // Whether importance data is needed is decided per tensor below, on the
+  // type each tensor ends up with (as the 2026 llama-quantize: a model whose
+  // rows all fall back to IQ4_NL quantizes "IQ2_XXS" without one).
   const auto ft = gguf::find_file_type(type_name);
-  if (ft->requires_imatrix && !imatrix)
-    throw Error(ErrorCode::ImatrixInvalid, std::string(ft->name) + " needs an importance matrix",
-                "Compute one with `analyze` and pass it as the `imatrix`");
 
   const bool hf = model::hf_config(*src) != nullptr;
   // Known families are validated in full (shapes against the configuration);
@@ -399,12 +434,21 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   } else {
     kvs = requantize_metadata(*model::gguf_header(*src), ft->ftype);
   }
+  for (const auto& kv : opts.metadata_overrides) set_kv(kvs, kv);
   if (imatrix) append_imatrix_metadata(kvs, *opts.imatrix, *imatrix);
 
-  const std::vector<const model::SourceTensor*> order = llama_tensor_order(*src);
-  std::vector<std::string> names;
-  names.reserve(order.size());
-  for (const auto* t : order) names.push_back(t->name);
+  gguf::MixtureModel mixture = mixture_model(*src, cfg);
+  const LayerPruning pruning = layer_pruning(opts, mixture.n_layer, dynamic);
+  pruning.apply_to(kvs, mixture.arch);
+  // The mixture rules keep counting the unpruned model's layers (llama-quantize's n_layer_all).
+  res.layers_processed -= mixture.n_layer - pruning.kept_blocks(mixture.n_layer);
+  std::vector<const model::SourceTensor*> order;
+  std::vector<std::string> names;  // in the output
+  for (const auto* t : llama_tensor_order(*src))
+    if (auto name = pruning.rename(t->name)) {
+      order.push_back(t);
+      names.push_back(std::move(*name));
+    }
   gguf::MixtureOptions mo;
   mo.pure = opts.pure;
   mo.quantize_output = !opts.leave_output_tensor;
@@ -412,11 +456,12 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
   mo.output_tensor_type = opts.output_tensor_type;
   mo.token_embedding_type = opts.token_embedding_type;
   mo.tensor_types = opts.tensor_types;
-  gguf::MixturePlanner planner(*ft, mixture_model(*src, cfg), mo, names);
+  gguf::MixturePlanner planner(*ft, mixture, mo, names);
 
   std::vector<DType> types;
-  for (const auto* t : order) {
-    DType type = planner.next(t->name, t->shape, stored_type(*t, hf));
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto* t = order[i];
+    DType type = planner.next(names[i], t->shape, stored_type(*t, hf));
     // An HF checkpoint converted to a float type is what the converter writes:
     // its F32-only tensors (routers, norms) stay F32 unless a rule names them.
     if (hf && type == ft->base && !traits(type).is_quantized && converter_keeps_f32(*t)) type = DType::F32;
@@ -474,10 +519,23 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
       log_warning("'" + t->name + "' (multi-token-prediction block) has no importance data; kept at " +
                   std::string(traits(kept).name) + " instead of " + std::string(traits(out).name));
       out = p.out = types[i] = kept;
-    } else if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype))
-      throw Error(ErrorCode::ImatrixInvalid,
-                  "no importance data for tensor '" + t->name + "', which " + std::string(traits(out).name) + " needs",
-                  "Use an imatrix computed on this model (`analyze`)");
+    } else if (t->dtype != out && p.importance.empty() && needs_importance(out, t->name, ft->ftype)) {
+      const std::string what = "tensor '" + t->name + "' would be " + std::string(traits(out).name);
+      if (planning_only) {  // one note for the first such tensor
+        res.needs_importance = true;
+        if (std::none_of(res.notes.begin(), res.notes.end(), [](auto& n) { return n.rfind("importance", 0) == 0; }))
+          res.notes.push_back("importance data needed to run: " + what +
+                              (imatrix ? ", and the imatrix has no entry for it" : ""));
+      } else if (!imatrix) {
+        throw Error(ErrorCode::ImatrixInvalid, std::string(ft->name) + " needs an importance matrix (" + what + ")",
+                    "Compute one with `analyze` and pass it as the `imatrix`");
+      } else {
+        throw Error(
+            ErrorCode::ImatrixInvalid,
+            "no importance data for tensor '" + t->name + "', which " + std::string(traits(out).name) + " needs",
+            "Use an imatrix computed on this model (`analyze`)");
+      }
+    }
     int64_t boosted = 0;
     if (auto m = mask.indices.find(t->name); m != mask.indices.end() && traits(out).is_quantized && t->dtype != out) {
       const int64_t cols = t->shape.row_length();
@@ -489,9 +547,9 @@ Prepared prepare(const ConvertToGgufOptions& opts) {
       res.protected_weights += boosted;
     }
     // Written as llama-quantize writes it ([1, n] as [n]), unless the job is the converter's float conversion.
-    specs.push_back({t->name, {out, converter_output ? t->shape : t->shape.ggml_stored()}});
+    specs.push_back({names[i], {out, converter_output ? t->shape : t->shape.ggml_stored()}});
     const auto err = dyn.estimated_error.find(t->name);
-    res.tensors.push_back({t->name, out, t->shape, err == dyn.estimated_error.end() ? -1.0 : err->second,
+    res.tensors.push_back({names[i], out, t->shape, err == dyn.estimated_error.end() ? -1.0 : err->second,
                            pinned.count(t->name) > 0, protected_tensors.count(t->name) > 0, boosted});
     plans.push_back(std::move(p));
   }
@@ -526,7 +584,7 @@ void run_gptq(Prepared& P, const GgufGptqOptions& o, unsigned threads, ProgressS
 }  // namespace
 
 ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts) {
-  Prepared P = prepare(opts);
+  Prepared P = prepare(opts, true);
   const io::GgufHeader h = planned_gguf_header(P.kvs, P.specs);
   P.res.file_size = io::serialize_gguf_header(h).size();
   if (!h.tensors.empty()) P.res.file_size += h.tensors.back().offset + h.tensors.back().nbytes();
@@ -539,7 +597,7 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   if (opts.imatrix) inputs.push_back(*opts.imatrix);
   if (opts.super_weights) inputs.push_back(*opts.super_weights);
   require_output_apart_from_inputs(opts.output, inputs);
-  Prepared P = prepare(opts);
+  Prepared P = prepare(opts, false);
   ConvertToGgufResult& res = P.res;
   model::TensorSource* src = P.src.get();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();

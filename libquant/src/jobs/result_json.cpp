@@ -71,7 +71,9 @@ void write_json(JsonWriter& j, const ConvertToGgufResult& r, const ResultJsonOpt
       .field("compression_ratio", ratio(r.file_size, r.original_size))
       .field("duration_seconds", r.duration_seconds)
       .field("peak_memory_bytes", r.peak_memory_bytes)
-      .field("validation_status", r.output_valid ? "valid" : "invalid")
+      .field("validation_status", o.dry_run        ? "not written"
+                                  : r.output_valid ? "valid"
+                                                   : "invalid")
       .field("resumed_tensors", static_cast<uint64_t>(r.tensors_resumed))
       .field("fallback_tensors", r.fallbacks);
   if (gguf::is_dynamic_type_name(r.file_type)) dynamic_allocation(j, r);
@@ -86,6 +88,11 @@ void write_json(JsonWriter& j, const ConvertToGgufResult& r, const ResultJsonOpt
     for (const auto& n : r.notes) j.value(n);
     j.end_array().end_object();
   }
+  if (o.dry_run) {
+    j.field("dry_run", true).key("notes").begin_array();
+    for (const auto& n : r.notes) j.value(n);
+    j.end_array();
+  }
   j.key("metadata")
       .begin_object()
       .field("original_dtype", r.original_dtype)
@@ -96,7 +103,14 @@ void write_json(JsonWriter& j, const ConvertToGgufResult& r, const ResultJsonOpt
   if (!o.per_tensor) return;
   j.key("tensors").begin_array();
   for (const auto& t : r.tensors) {
-    j.begin_object().field("name", t.name).field("type", std::string(traits(t.type).name)).key("shape").begin_array();
+    const int64_t row = t.shape.row_length();
+    const uint64_t rows = row > 0 ? t.shape.numel() / static_cast<uint64_t>(row) : 0;
+    j.begin_object()
+        .field("name", t.name)
+        .field("type", std::string(traits(t.type).name))
+        .field("bytes", rows * row_bytes(t.type, row))
+        .key("shape")
+        .begin_array();
     for (int64_t d : t.shape.dims()) j.value(d);
     j.end_array().end_object();
   }

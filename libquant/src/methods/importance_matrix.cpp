@@ -167,6 +167,14 @@ void ImportanceMatrix::order_as_llama_imatrix() {
   entries_ = std::move(sorted);
 }
 
+size_t ImportanceMatrix::erase_if(const std::function<bool(const ImatrixEntry&)>& drop) {
+  const size_t before = entries_.size();
+  std::erase_if(entries_, drop);
+  index_.clear();
+  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].name, i);
+  return before - entries_.size();
+}
+
 const ImatrixEntry* ImportanceMatrix::find(std::string_view weight) const noexcept {
   auto it = index_.find(weight);
   return it == index_.end() ? nullptr : &entries_[it->second];

@@ -45,6 +45,9 @@ enum class DType : uint32_t {
   TQ1_0 = 34,
   TQ2_0 = 35,
   MXFP4 = 39,
+  NVFP4 = 40,
+  Q1_0 = 41,
+  Q2_0 = 42,
   // checkpoint-only types (safetensors)
   Bool = 1000,
   U8,

@@ -43,6 +43,9 @@ enum class LlamaFileType : uint32_t {
   MostlyTQ1_0 = 36,
   MostlyTQ2_0 = 37,
   MostlyMXFP4_MOE = 38,
+  MostlyNVFP4 = 39,
+  MostlyQ1_0 = 40,
+  MostlyQ2_0 = 41,
 };
 LIBQUANT_API std::string_view file_type_name(uint32_t ftype) noexcept;
 

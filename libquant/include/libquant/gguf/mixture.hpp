@@ -23,7 +23,7 @@ struct FileTypeInfo {
   std::string_view name;  // llama-quantize's name, e.g. "Q4_K_M"
   LlamaFileType ftype;    // stored in general.file_type
   DType base;             // the default tensor type
-  bool requires_imatrix;  // llama-quantize refuses to run without one
+  bool requires_imatrix;  // its base type needs importance data (tensors that fall back may not)
 };
 
 // Every file type llama-quantize accepts, by name (case-insensitive; the

@@ -17,6 +17,7 @@
 #include "libquant/core/progress.hpp"
 #include "libquant/core/shape.hpp"
 #include "libquant/export.hpp"
+#include "libquant/io/gguf_file.hpp"
 #include "libquant/methods/quant_profile.hpp"
 
 namespace libquant::jobs {
@@ -85,12 +86,25 @@ struct ConvertToGgufOptions {
 
   // llama-quantize options.
   std::optional<std::filesystem::path> imatrix;  // legacy .dat or GGUF imatrix
+  // Only the imatrix entries whose names contain one of these (include) or
+  // none of them (exclude) are used, as llama-quantize's --include-weights /
+  // --exclude-weights; not both. An imatrix left empty counts as none given.
+  std::vector<std::string> imatrix_include;
+  std::vector<std::string> imatrix_exclude;
   bool leave_output_tensor = false;
   bool pure = false;
   bool allow_requantize = false;
   std::optional<DType> output_tensor_type;
   std::optional<DType> token_embedding_type;
   std::vector<std::pair<std::string, DType>> tensor_types;  // REGEX=TYPE, first match wins
+  // Blocks left out of the output, the others renumbered in order and
+  // `block_count` set to match (llama-quantize's --prune-layers; importance
+  // data is still looked up under the original block). Not with dynamic,
+  // profile, super_weights or gptq, which measure the unpruned model.
+  std::vector<int> prune_layers;
+  // Metadata set in the output after the input's, before the imatrix
+  // provenance keys (as ggml's gguf_set_val: a key already there moves last).
+  std::vector<io::GgufKv> metadata_overrides;
 
   std::optional<GgufGptqOptions> gptq;  // GPTQ error feedback (not with super-weight protection)
 
@@ -129,6 +143,7 @@ struct ConvertToGgufResult {
   uint64_t parameter_count = 0;
   size_t tensors_resumed = 0;      // tensors an earlier run had finished
   int fallbacks = 0;               // tensors whose rows did not fit the chosen type
+  bool needs_importance = false;   // plan_gguf: some tensor needs importance data the run does not have
   std::string reference_type;      // -q dynamic: the mixture followed outside the blocks
   uint64_t target_bytes = 0;       // -q dynamic: the whole-file budget
   int64_t protected_weights = 0;   // --protect-super-weights: weights given boosted importance

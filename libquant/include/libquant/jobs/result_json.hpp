@@ -26,6 +26,9 @@ struct ResultJsonOptions {
   // Per-tensor lists as well: a GGUF's every tensor (name, type, shape), a
   // LittleBit file's every factorized layer.
   bool per_tensor = false;
+  // The result of plan_gguf: "validation_status" is "not written", and
+  // "dry_run": true with the plan's notes.
+  bool dry_run = false;
 };
 
 // `quantize MODEL gguf`: the file, its size and ratio to the input, the

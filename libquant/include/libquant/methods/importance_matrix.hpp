@@ -4,6 +4,7 @@
 // both llama.cpp file layouts: the legacy `.dat` and the GGUF-based imatrix.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -45,6 +46,8 @@ class LIBQUANT_API ImportanceMatrix {
 
   const std::vector<ImatrixEntry>& entries() const noexcept { return entries_; }
   const ImatrixEntry* find(std::string_view weight) const noexcept;
+  // Drops the entries `drop` selects (the others keep their order); returns how many went.
+  size_t erase_if(const std::function<bool(const ImatrixEntry&)>& drop);
   int64_t chunks = 0;                 // chunks processed (llama.cpp's last_call / chunk_count)
   int64_t chunk_size = 0;             // tokens per chunk
   std::vector<std::string> datasets;  // calibration file names

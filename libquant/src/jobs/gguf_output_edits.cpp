@@ -1,0 +1,50 @@
+#include "gguf_output_edits.hpp"
+
+#include <algorithm>
+
+#include "libquant/core/error.hpp"
+#include "libquant/core/log.hpp"
+#include "libquant/model/tensor_naming.hpp"
+
+namespace libquant::jobs {
+
+LayerPruning::LayerPruning(std::vector<int> layers, int64_t n_blocks) : n_blocks_(n_blocks) {
+  std::sort(layers.begin(), layers.end());
+  layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+  for (int l : layers)
+    if (l < 0 || l >= n_blocks)
+      throw Error(
+          ErrorCode::InvalidArgument,
+          "cannot prune layer " + std::to_string(l) + ": the model has layers 0 to " + std::to_string(n_blocks - 1),
+          "Name layers that exist (`prune_layers`)");
+  if (static_cast<int64_t>(layers.size()) >= n_blocks && n_blocks > 0)
+    throw Error(ErrorCode::InvalidArgument, "pruning every layer would leave no model",
+                "Keep at least one layer (`prune_layers`)");
+  pruned_ = std::move(layers);
+}
+
+std::optional<std::string> LayerPruning::rename(const std::string& name) const {
+  const auto layer = model::gguf_layer_index(name);
+  if (pruned_.empty() || !layer) return name;
+  const auto below = std::lower_bound(pruned_.begin(), pruned_.end(), *layer);
+  if (below != pruned_.end() && *below == *layer) return std::nullopt;
+  const std::string old_prefix = "blk." + std::to_string(*layer) + ".";
+  const int renumbered = *layer - static_cast<int>(below - pruned_.begin());
+  return "blk." + std::to_string(renumbered) + "." + name.substr(old_prefix.size());
+}
+
+void LayerPruning::apply_to(std::vector<io::GgufKv>& kvs, const std::string& arch) const {
+  if (pruned_.empty()) return;
+  set_kv(kvs, {arch + ".block_count", io::GgufValue::u32(static_cast<uint32_t>(kept_blocks(n_blocks_)))});
+  for (const auto& kv : kvs)
+    if (kv.value.is_array() && static_cast<int64_t>(kv.value.array().size()) == n_blocks_ &&
+        kv.key.rfind(arch + ".", 0) == 0)
+      log_warning("'" + kv.key + "' has one entry per layer and is kept unpruned (as llama-quantize does)");
+}
+
+void set_kv(std::vector<io::GgufKv>& kvs, io::GgufKv kv) {
+  std::erase_if(kvs, [&](const io::GgufKv& existing) { return existing.key == kv.key; });
+  kvs.push_back(std::move(kv));
+}
+
+}  // namespace libquant::jobs

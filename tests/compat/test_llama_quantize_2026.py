@@ -1,0 +1,145 @@
+"""Every file type of the 2026 llama-quantize (llama-cpp-python 0.3.36's tree),
+run live beside ours: with and without an importance matrix, on synthetic-a
+(rows of 256) and stories260K (rows of 64 and 172, so every k- and i-quant
+falls back). Both must agree on refusing (exit 10 for us) and otherwise write
+the same bytes. The list of types is read from the binary's own usage text, so
+a type llama.cpp adds shows up here as a failure until it is supported.
+
+Known, deliberate difference: where llama-quantize has no fallback for a row
+length (Q1_0's 128-blocks on rows of 64) it stops; we write F16 for that
+tensor with a warning. Those cases check that we do and that the rest of the
+file is unchanged."""
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from gguf import GGUFReader
+
+import fetched
+
+# Not file types of their own: aliases and "copy".
+ALIASES = {"Q3_K", "Q4_K", "Q5_K", "COPY"}
+
+
+def llama_quantize_types():
+    """The types the 2026 llama-quantize's usage text lists ("   2  or  Q4_0 : ...")."""
+    proc = subprocess.run([fetched.llama_tools() / "llama-quantize", "--help"], capture_output=True, text=True)
+    names = re.findall(r"^\s+\d+\s+or\s+(\w+)\s+:", proc.stdout + proc.stderr, flags=re.M)
+    names += re.findall(r"^\s+(\w+)\s+:\s", proc.stdout + proc.stderr, flags=re.M)
+    found = [n for n in dict.fromkeys(names) if n.upper() == n and n not in ALIASES]
+    assert len(found) >= 35, proc.stdout + proc.stderr
+    return found
+
+
+def run_both(cli, model, qtype, imatrix, out_dir, extra=()):
+    """(their exit code, their bytes or None, their log, our exit code, our bytes or None, our stderr)."""
+    theirs, ours = out_dir / f"theirs-{qtype}.gguf", out_dir / f"ours-{qtype}.gguf"
+    for f in (theirs, ours):
+        f.unlink(missing_ok=True)
+    im = ["--imatrix", str(imatrix)] if imatrix else []
+    t = subprocess.run([fetched.llama_tools() / "llama-quantize", *im, *extra, model, theirs, qtype, "2"],
+                       capture_output=True, text=True)
+    auto = [] if imatrix else ["--no-auto-imatrix"]  # compare refusals, not our automatic imatrix
+    o = cli("quantize", model, "gguf", "-q", qtype, *im, *auto, *extra, "-o", out_dir, "-n", ours.name,
+            "--no-checkpoints",
+            check=False)
+    read = lambda f: f.read_bytes() if f.exists() else None  # noqa: E731
+    return t.returncode, read(theirs), t.stdout + t.stderr, o.returncode, read(ours), o.stderr
+
+
+@pytest.mark.parametrize("model,imatrix", [
+    ("golden/synthetic-a/model-f32.gguf", "golden/synthetic-a/imatrix.dat"),
+    ("models/stories260K.gguf", "golden/stories260K/imatrix-calib.dat"),
+])
+def test_every_type_matches_the_2026_llama_quantize(cli, shared, tmp_path, model, imatrix):
+    types = llama_quantize_types()
+    mismatches = []
+    for qtype in types:
+        for im in (None, shared / imatrix):
+            trc, tbytes, their_log, orc, obytes, err = run_both(cli, shared / model, qtype, im, tmp_path)
+            case = f"{qtype} {'imatrix' if im else 'plain'}"
+            if trc != 0:
+                if "requires an imatrix" in their_log:
+                    if orc != 10 or obytes is not None:
+                        mismatches.append(f"{case}: llama-quantize refuses (needs an imatrix), we exit {orc}")
+                elif "no tensor type fallback" in their_log:
+                    if orc != 0 or "using F16" not in err:
+                        mismatches.append(f"{case}: llama-quantize has no fallback; we exit {orc} without F16")
+                else:
+                    mismatches.append(f"{case}: llama-quantize failed: {their_log[-300:]}")
+            elif orc != 0:
+                mismatches.append(f"{case}: we exit {orc}: {err[-300:]}")
+            elif obytes != tbytes:
+                mismatches.append(f"{case}: bytes differ")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def crafted_model(shared, path):
+    """synthetic-a with hostile magnitudes written over three tensors in place:
+    zero blocks, values small enough for subnormal E4M3 / E8M0 scales, values
+    past E4M3's 448 x 6, exact ties between FP4 levels, negative zeros."""
+    src = shared / "golden/synthetic-a/model-f32.gguf"
+    data = bytearray(src.read_bytes())
+    reader = GGUFReader(src)
+    rng = np.random.default_rng(7)
+    for t in reader.tensors:
+        if t.name not in ("blk.0.ffn_down.weight", "blk.0.attn_q.weight", "blk.1.ffn_up.weight"):
+            continue
+        n = int(np.prod(t.shape))
+        v = rng.standard_normal(n).astype(np.float32)
+        v[:256] = 0.0                                   # whole zero blocks
+        v[256:512] *= 1e-6                              # subnormal scales
+        v[512:768] *= 1e4                               # clamped scales
+        v[768:1024] = rng.choice([0.25, 0.5, 0.75, 1.0, 1.25, -0.25, -1.75, 3.0], 256)  # level ties
+        v[1024:1088] = -0.0
+        v[1088:1152] = np.float32(1e-30)                # tiny but non-zero
+        data[t.data_offset:t.data_offset + 4 * n] = v.tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("codec", ["nvfp4", "mxfp4", "q1_0", "q2_0", "tq1_0", "iq4_nl"])
+def test_block_codecs_on_hostile_values_match(cli, shared, tmp_path, codec):
+    """Each codec on the crafted tensors through --tensor-type, bytes equal to the 2026 ggml's."""
+    model = crafted_model(shared, tmp_path / "crafted.gguf")
+    overrides = ["--tensor-type", f"ffn_down={codec}", "--tensor-type", f"attn_q={codec}",
+                 "--tensor-type", f"ffn_up={codec}"]
+    trc, tbytes, their_log, orc, obytes, err = run_both(cli, model, "Q8_0", None, tmp_path, overrides)
+    assert trc == 0 and orc == 0, err
+    assert re.search(rf"blk\.0\.ffn_down\.weight .* converting to {codec}", their_log, flags=re.I), their_log
+    assert obytes == tbytes
+
+
+def test_tensor_type_file_matches(cli, shared, tmp_path):
+    """--tensor-type-file in llama-quantize's format (entries split by spaces and newlines) gives its bytes."""
+    spec = tmp_path / "types.txt"
+    spec.write_text("attn_q=q1_0  ffn_down=nvfp4\nffn_up=q2_0\n  blk\\.1\\.attn_v=q8_0\n")
+    extra = ["--tensor-type-file", str(spec)]
+    trc, tbytes, log, orc, obytes, err = run_both(cli, shared / "golden/synthetic-a/model-f32.gguf", "Q4_K_M", None,
+                                                  tmp_path, extra)
+    assert trc == 0 and orc == 0, log + err
+    assert "q1_0" in log and obytes == tbytes
+
+
+@pytest.mark.parametrize("qtype", ["Q4_K_M", "Q3_K_M", "IQ2_XS"])
+@pytest.mark.parametrize("extra", [
+    ["--prune-layers", "0"],
+    ["--prune-layers", "1"],
+    ["--override-kv", "general.name=str:edited", "--override-kv", "foo.count=int:-7",
+     "--override-kv", "foo.scale=float:0.25", "--override-kv", "general.file_type=bool:true"],
+    ["--include-weights", "attn", "--include-weights", "ffn_up"],
+    ["--exclude-weights", "blk.0."],
+    ["--prune-layers", "0", "--exclude-weights", "ffn_down", "--override-kv", "llama.context_length=int:256"],
+], ids=["prune-0", "prune-1", "override-kv", "include", "exclude", "combined"])
+def test_llama_quantize_options_match(cli, shared, tmp_path, qtype, extra):
+    """The 2026 llama-quantize's output-editing options give its bytes (block renumbering, block_count, keys
+    moved last when set again, int overrides as UINT32, imatrix entries filtered by name parts)."""
+    golden = shared / "golden/synthetic-a"
+    trc, tbytes, log, orc, obytes, err = run_both(cli, golden / "model-f32.gguf", qtype, golden / "imatrix.dat",
+                                                  tmp_path, extra)
+    if trc != 0:  # IQ2_XS with a tensor's imatrix entry filtered out: both refuse
+        assert "Missing importance matrix for tensor" in log and orc == 10 and obytes is None, log + err
+        return
+    assert orc == 0, err
+    assert obytes == tbytes

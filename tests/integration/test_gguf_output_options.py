@@ -1,0 +1,137 @@
+"""llama-quantize's options that shape the output without changing a codec:
+--dry-run, --prune-layers, --override-kv, --include-weights / --exclude-weights.
+Their bytes are compared with the 2026 llama-quantize in
+tests/compat/test_llama_quantize_2026.py; here: what they promise on their own
+(the plan equals the real run, nothing written, bad values exit 2 naming them)."""
+import json
+
+import pytest
+from gguf import GGUFReader, GGUFValueType
+
+
+def model(shared):
+    return shared / "golden/synthetic-a/model-f32.gguf"
+
+
+def imatrix(shared):
+    return shared / "golden/synthetic-a/imatrix.dat"
+
+
+@pytest.mark.parametrize("qtype,extra,with_imatrix", [
+    ("Q4_K_M", [], False),
+    ("IQ2_XS", [], True),
+    ("Q3_K_M", ["--prune-layers", "1", "--override-kv", "general.name=str:short"], False),
+])
+def test_dry_run_plans_the_real_run_and_writes_nothing(cli, shared, tmp_path, qtype, extra, with_imatrix):
+    if with_imatrix:
+        extra = extra + ["--imatrix", imatrix(shared)]
+    plan_dir, real_dir = tmp_path / "plan", tmp_path / "real"
+    plan_dir.mkdir()
+    real_dir.mkdir()
+    proc, plan = cli.json("quantize", model(shared), "gguf", "-q", qtype, "-o", plan_dir, "--dry-run", *extra)
+    assert proc.returncode == 0, proc.stderr
+    assert plan["dry_run"] is True and plan["validation_status"] == "not written"
+    assert not any(plan_dir.iterdir()) and not any(tmp_path.glob(".checkpoint*"))
+    proc, real = cli.json("--verbosity", "verbose", "quantize", model(shared), "gguf", "-q", qtype, "-o", real_dir,
+                          *extra)
+    assert proc.returncode == 0, proc.stderr
+    written = real["output_path"]
+    assert plan["file_size"] == real["file_size"] == (real_dir / written.split("/")[-1]).stat().st_size
+    stored = {t.name: (t.tensor_type.name, int(t.n_bytes)) for t in GGUFReader(written).tensors}
+    assert {t["name"]: (t["type"], t["bytes"]) for t in plan["tensors"]} == stored
+
+
+def test_dry_run_without_a_needed_imatrix_says_so(cli, shared, tmp_path):
+    proc, plan = cli.json("quantize", model(shared), "gguf", "-q", "IQ2_XS", "-o", tmp_path, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert any("importance" in n and "IQ2_XS" in n for n in plan["notes"]), plan["notes"]
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "IQ2_XS", "-o", tmp_path, "--no-auto-imatrix")
+    assert proc.returncode == 10 and not any(tmp_path.iterdir())
+    text = cli("quantize", model(shared), "gguf", "-q", "Q4_K_M", "-o", tmp_path, "--dry-run")
+    assert text.returncode == 0 and "nothing written" in text.stdout and "blk.1.ffn_down.weight" in text.stdout
+
+
+def test_dry_run_has_nothing_to_check(cli, shared, tmp_path):
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q4_K_M", "-o", tmp_path, "--dry-run",
+                         "--quality-report")
+    assert proc.returncode == 2 and "--dry-run" in res["message"]
+
+
+def test_pruned_layers_are_gone_and_the_rest_renumbered(cli, shared, tmp_path):
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q8_0", "-o", tmp_path, "--prune-layers", "0")
+    assert proc.returncode == 0, proc.stderr
+    out = GGUFReader(res["output_path"])
+    src = GGUFReader(model(shared))
+    assert int(out.fields["llama.block_count"].contents()) == 1
+    names = [t.name for t in out.tensors]
+    assert not any(n.startswith("blk.1.") for n in names) and "blk.0.attn_q.weight" in names
+    # The kept block is the source's block 1, under its new number.
+    kept = next(t for t in src.tensors if t.name == "blk.1.attn_norm.weight")
+    assert bytes(next(t for t in out.tensors if t.name == "blk.0.attn_norm.weight").data) == bytes(kept.data)
+
+
+@pytest.mark.parametrize("value,words", [
+    ("2", "layers 0 to 1"),
+    ("0,x", "'x' is not a layer number"),
+    ("-1", "'-1' is not a layer number"),
+    ("0,1", "no model"),
+    ("", "'' is not a layer number"),
+])
+def test_bad_prune_layers_are_exit_2(cli, shared, tmp_path, value, words):
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q8_0", "-o", tmp_path, "--prune-layers", value)
+    assert proc.returncode == 2 and words in res["message"], res
+    assert not any(tmp_path.iterdir())
+
+
+def test_pruning_does_not_combine_with_dynamic(cli, shared, tmp_path):
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "dynamic", "--target-bpw", "4", "-o", tmp_path,
+                         "--prune-layers", "1")
+    assert proc.returncode == 2 and "prune" in res["message"]
+
+
+def test_override_kv_types_as_llama_quantize(cli, shared, tmp_path):
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q8_0", "-o", tmp_path,
+                         "--override-kv", "general.name=str:renamed", "--override-kv", "x.count=int:-7",
+                         "--override-kv", "x.scale=float:0.5", "--override-kv", "x.flag=bool:false")
+    assert proc.returncode == 0, proc.stderr
+    f = GGUFReader(res["output_path"]).fields
+    assert f["general.name"].contents() == "renamed"
+    assert f["x.count"].types == [GGUFValueType.UINT32] and f["x.count"].contents() == 7
+    assert f["x.scale"].types == [GGUFValueType.FLOAT32] and f["x.scale"].contents() == 0.5
+    assert f["x.flag"].contents() is False
+    assert list(f)[-4:] == ["general.name", "x.count", "x.scale", "x.flag"]  # set again: moved last
+
+
+@pytest.mark.parametrize("spec,words", [
+    ("general.name", "no KEY="),
+    ("=str:x", "no KEY="),
+    ("a.b=str", "no TYPE:"),
+    ("a.b=int:12abc", "not an integer"),
+    ("a.b=int:99999999999", "32 bits"),
+    ("a.b=float:nan", "finite"),
+    ("a.b=bool:yes", "true or false"),
+    ("a.b=list:1", "unknown type 'list'"),
+    ("a.b=str:" + "x" * 128, "127 bytes"),
+])
+def test_bad_override_kv_is_exit_2(cli, shared, tmp_path, spec, words):
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q8_0", "-o", tmp_path, "--override-kv", spec)
+    assert proc.returncode == 2 and words in res["message"], res
+    assert not any(tmp_path.iterdir())
+
+
+def test_imatrix_entry_filters(cli, shared, tmp_path):
+    both = cli("quantize", model(shared), "gguf", "-q", "Q4_K_M", "-o", tmp_path, "--imatrix", imatrix(shared),
+               "--include-weights", "attn", "--exclude-weights", "ffn")
+    assert both.returncode == 2
+    alone = cli("quantize", model(shared), "gguf", "-q", "Q4_K_M", "-o", tmp_path, "--include-weights", "attn")
+    assert alone.returncode == 2 and "--imatrix" in alone.stderr
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q4_K_M", "-o", tmp_path, "-n", "inc.gguf",
+                         "--imatrix", imatrix(shared), "--include-weights", "attn_q", "--include-weights", "ffn_up")
+    assert proc.returncode == 0, proc.stderr
+    # 2 layers x (attn_q, ffn_up) of the imatrix's 14 entries are left.
+    assert GGUFReader(res["output_path"]).fields["quantize.imatrix.entries_count"].contents() == 4
+    proc, res = cli.json("quantize", model(shared), "gguf", "-q", "Q4_K_M", "-o", tmp_path, "-n", "none.gguf",
+                         "--imatrix", imatrix(shared), "--exclude-weights", "blk.")
+    assert proc.returncode == 0, proc.stderr
+    assert "quantize.imatrix.file" not in GGUFReader(res["output_path"]).fields  # nothing left: as without one
+    assert "no imatrix entry is left" in proc.stderr
