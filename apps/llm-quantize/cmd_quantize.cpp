@@ -56,6 +56,7 @@ struct QuantizeOptions {
   std::vector<std::string> override_kv;
   bool dry_run = false;
   bool no_auto_imatrix = false;
+  bool keep_split = false;
   std::optional<double> target_bpw;
   std::optional<uint64_t> target_size_bytes;
   int64_t sample_rows = 256;
@@ -303,6 +304,7 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   if ((!o.include_weights.empty() || !o.exclude_weights.empty()) && o.imatrix.empty())
     throw Error(ErrorCode::InvalidArgument, "--include-weights / --exclude-weights select entries of --imatrix",
                 "Add --imatrix FILE");
+  opts.keep_split = o.keep_split;
   opts.imatrix_include = o.include_weights;
   opts.imatrix_exclude = o.exclude_weights;
   opts.metadata_overrides = parse_metadata_overrides(o.override_kv);
@@ -413,6 +415,9 @@ Command register_quantize(CLI::App& app, const GlobalOptions& g) {
                   "Comma-separated layer numbers to leave out; later layers are renumbered and block_count shrinks");
   sub->add_option("--override-kv", o->override_kv,
                   "KEY=TYPE:VALUE metadata set in the output (TYPE int, float, bool or str; repeatable)");
+  sub->add_flag(
+      "--keep-split", o->keep_split,
+      "A split GGUF input (…-00001-of-0000N.gguf) is written as the same shards: NAME-00001-of-0000N.gguf, …");
   sub->add_flag("--no-auto-imatrix", o->no_auto_imatrix,
                 "Types that need an imatrix fail without --imatrix (exit 10) instead of computing one "
                 "(cached in LLM_QUANTIZE_IMATRIX_CACHE)");

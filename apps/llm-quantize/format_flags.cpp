@@ -34,6 +34,7 @@ const std::vector<FlagScope>& scopes() {
       {"--override-kv", gguf},
       {"--dry-run", gguf},
       {"--no-auto-imatrix", gguf},
+      {"--keep-split", gguf},
       {"--ternary-format", gguf},
       {"--target-bpw", gguf},
       {"--target-size-bytes", gguf},

@@ -11,6 +11,8 @@ tensor with a warning. Those cases check that we do and that the rest of the
 file is unchanged."""
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +145,32 @@ def test_llama_quantize_options_match(cli, shared, tmp_path, qtype, extra):
         return
     assert orc == 0, err
     assert obytes == tbytes
+
+
+@pytest.mark.parametrize("qtype,extra", [
+    ("Q4_K_M", []), ("IQ2_XS", []), ("Q3_K_M", ["--prune-layers", "0"]), ("Q8_0", ["--override-kv", "a.b=int:3"]),
+])
+def test_split_input_and_keep_split_match(cli, shared, tmp_path, qtype, extra):
+    """A split input read whole (one output, split keys dropped) and written back split (--keep-split: the same
+    shards, tensors in shard order, split.no / split.count / split.tensors.count) give the 2026 tool's bytes."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+    from gguf_split_files import split_copy
+    golden = shared / "golden/synthetic-a"
+    (tmp_path / "in").mkdir()
+    shards = split_copy(golden / "model-f32.gguf", tmp_path / "in", 7)
+    assert len(shards) == 3
+    trc, tbytes, log, orc, obytes, err = run_both(cli, shards[0], qtype, golden / "imatrix.dat", tmp_path, extra)
+    assert trc == 0 and orc == 0, log + err
+    assert obytes == tbytes
+    for who in ("theirs", "ours"):
+        (tmp_path / who).mkdir()
+    im = ["--imatrix", str(golden / "imatrix.dat")]
+    subprocess.run([fetched.llama_tools() / "llama-quantize", "--keep-split", *im, *extra, shards[0],
+                    tmp_path / "theirs/out.gguf", qtype, "2"], check=True, capture_output=True)
+    cli("quantize", shards[0], "gguf", "-q", qtype, "--keep-split", *im, *extra, "-o", tmp_path / "ours", "-n",
+        "out.gguf", "--no-checkpoints")
+    theirs = sorted(p.name for p in (tmp_path / "theirs").iterdir())
+    assert theirs == [f"out-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == theirs
+    for name in theirs:
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "theirs" / name).read_bytes(), name

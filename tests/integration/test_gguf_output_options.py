@@ -4,9 +4,13 @@ Their bytes are compared with the 2026 llama-quantize in
 tests/compat/test_llama_quantize_2026.py; here: what they promise on their own
 (the plan equals the real run, nothing written, bad values exit 2 naming them)."""
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from gguf import GGUFReader, GGUFValueType
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def model(shared):
@@ -135,3 +139,68 @@ def test_imatrix_entry_filters(cli, shared, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "quantize.imatrix.file" not in GGUFReader(res["output_path"]).fields  # nothing left: as without one
     assert "no imatrix entry is left" in proc.stderr
+
+
+def split_model(shared, tmp_path):
+    from gguf_split_files import split_copy
+    folder = tmp_path / "in"
+    folder.mkdir()
+    return split_copy(model(shared), folder, 7)
+
+
+def test_split_input_reads_as_one_model_and_keep_split_writes_its_shards(cli, shared, tmp_path):
+    shards = split_model(shared, tmp_path)
+    whole, _ = cli.json("quantize", model(shared), "gguf", "-q", "Q8_0", "-o", tmp_path, "-n", "whole.gguf")
+    proc, res = cli.json("quantize", shards[0], "gguf", "-q", "Q8_0", "-o", tmp_path, "-n", "joined.gguf")
+    assert proc.returncode == 0 == whole.returncode, proc.stderr
+    # Same tensors and metadata as the unsplit model's output; gguf-py may order metadata keys differently.
+    joined = GGUFReader(tmp_path / "joined.gguf")
+    assert {t.name: bytes(t.data) for t in joined.tensors} == \
+        {t.name: bytes(t.data) for t in GGUFReader(tmp_path / "whole.gguf").tensors}
+    assert not any(k.startswith("split.") for k in joined.fields)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc, plan = cli.json("quantize", shards[0], "gguf", "-q", "Q8_0", "-o", out, "-n", "s.gguf", "--keep-split",
+                          "--dry-run")
+    proc, res = cli.json("quantize", shards[0], "gguf", "-q", "Q8_0", "-o", out, "-n", "s.gguf", "--keep-split")
+    assert proc.returncode == 0, proc.stderr
+    names = [f"s-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+    assert [p.split("/")[-1] for p in res["output_shards"]] == names == sorted(p.name for p in out.iterdir())
+    assert plan["file_size"] == res["file_size"] == sum((out / n).stat().st_size for n in names)
+    for i, name in enumerate(names):
+        f = GGUFReader(out / name).fields
+        assert f["split.no"].contents() == i and f["split.count"].contents() == 3
+        assert f["split.tensors.count"].contents() == 20
+        assert ("general.architecture" in f) == (i == 0)
+    # The written shards read back as the model they came from.
+    proc, again = cli.json("quantize", out / names[0], "gguf", "-q", "Q8_0", "-o", tmp_path, "-n", "again.gguf")
+    assert proc.returncode == 0, proc.stderr
+    assert {t.name: bytes(t.data) for t in GGUFReader(tmp_path / "again.gguf").tensors} == \
+        {t.name: bytes(t.data) for t in joined.tensors}
+
+
+def test_bad_split_inputs(cli, shared, tmp_path):
+    shards = split_model(shared, tmp_path)
+    proc, res = cli.json("info", shards[1])
+    assert proc.returncode == 2 and "shard 2 of 3" in res["message"] and "00001-of-00003" in res["suggestion"]
+    renamed = tmp_path / "in" / "renamed.gguf"
+    renamed.write_bytes(shards[0].read_bytes())
+    proc, res = cli.json("info", renamed)
+    assert proc.returncode == 6 and "not named like one" in res["message"]
+    shards[2].rename(tmp_path / "in" / "away.gguf")
+    proc, res = cli.json("quantize", shards[0], "gguf", "-q", "Q8_0", "-o", tmp_path)
+    assert proc.returncode == 3 and "shard 3 of 3" in res["message"]
+    (tmp_path / "in" / "away.gguf").rename(shards[2])
+    shards[2].write_bytes(shards[1].read_bytes())  # the second shard twice: its split.no says 1
+    proc, res = cli.json("quantize", shards[0], "gguf", "-q", "Q8_0", "-o", tmp_path)
+    assert proc.returncode == 6 and "is not shard 3 of 3" in res["message"]
+    assert not any(p.suffix == ".gguf" for p in tmp_path.iterdir())
+
+
+def test_keep_split_never_overwrites_its_input(cli, shared, tmp_path):
+    shards = split_model(shared, tmp_path)
+    before = [s.read_bytes() for s in shards]
+    proc, res = cli.json("quantize", shards[0], "gguf", "-q", "F32", "-o", tmp_path / "in", "-n", "m.gguf",
+                         "--keep-split")
+    assert proc.returncode != 0
+    assert [s.read_bytes() for s in shards] == before

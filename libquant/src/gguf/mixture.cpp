@@ -6,6 +6,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/log.hpp"
+#include "libquant/gguf/row_codec.hpp"
 
 namespace libquant::gguf {
 namespace {
@@ -141,6 +142,8 @@ bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_out
   if (n == "position_embd.weight" || n == "token_types.weight") return false;
   return quantize_output || n != "output.weight";
 }
+
+bool requires_importance(DType t) noexcept { return needs_importance(t) || t == DType::IQ3_XXS; }
 
 DType type_for_rows(DType t, int64_t n_per_row) {
   if (n_per_row % traits(t).block_size == 0) return t;

@@ -28,6 +28,7 @@
 #include "dynamic_plan.hpp"
 #include "gguf_gptq.hpp"
 #include "peak_memory.hpp"
+#include "gguf_tensor_streamer.hpp"
 #include "tensor_order.hpp"
 
 namespace libquant::jobs {
@@ -138,127 +139,6 @@ std::string job_config(const ConvertToGgufOptions& o,
   return c;
 }
 
-struct TensorPlan {
-  const model::SourceTensor* src;
-  DType out;
-  std::vector<float> importance;  // empty: none; one run of columns per expert for stacked expert weights
-  // --protect-super-weights: per row, the columns whose importance is boosted.
-  std::map<int64_t, std::vector<int64_t>> boosted;
-  float boost = 1.0f;
-  // --gptq: the tensor's data as GPTQ's sweep encoded it, written as it is.
-  const std::vector<std::byte>* encoded = nullptr;
-
-  // The importance row `row` is quantized with (its expert's, for a stacked expert weight).
-  const float* importance_of_row(uint64_t row) const { return methods::importance_of_row(importance, src->shape, row); }
-  bool per_expert_importance() const { return importance.size() > static_cast<size_t>(src->shape.row_length()); }
-};
-
-// Quantizes one tensor in row chunks (buffers reused across tensors) and
-// streams it to the writer. Rejects NaN/Inf weights (whatever the output
-// type), naming the tensor and the first bad index.
-class TensorStreamer {
- public:
-  TensorStreamer(model::TensorSource& src, io::GgufWriter& w, ThreadPool& pool, ProgressHook on_written)
-      : src_(src), w_(w), pool_(pool), on_written_(std::move(on_written)) {}
-
-  void run(const TensorPlan& p) {
-    if (p.encoded) {
-      write(*p.encoded);
-      return;
-    }
-    const model::SourceTensor& t = *p.src;
-    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
-    const auto n_per_row = static_cast<int64_t>(t.shape.rank() <= 1 ? t.shape.numel() : t.shape.row_length());
-    const uint64_t src_rb = rows ? t.nbytes / rows : 0;
-    const uint64_t out_rb = row_bytes(p.out, n_per_row);
-    // ~1 MiB of f32 per chunk keeps buffers in cache; at least one row.
-    const uint64_t chunk_rows = std::max<uint64_t>(1, (uint64_t{1} << 18) / std::max<int64_t>(1, n_per_row));
-    const bool quantized_out = traits(p.out).is_quantized;
-    for (uint64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
-      const uint64_t n = std::min(chunk_rows, rows - r0);
-      grow(raw_, n * src_rb);
-      src_.read_rows(t, r0, n, raw_.data());
-      grow(f32_, n * static_cast<uint64_t>(n_per_row));
-      if (t.dtype == p.out) {
-        // Copied as stored, but checked like every other weight.
-        if (gguf::can_dequantize(t.dtype))
-          pool_.parallel_for(static_cast<size_t>(n), 16, [&](size_t a, size_t b) {
-            float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
-            gguf::dequantize(t.dtype, raw_.data() + a * src_rb, f, static_cast<int64_t>(b - a) * n_per_row);
-            require_finite("tensor '" + t.name + "'", f, (b - a) * static_cast<size_t>(n_per_row),
-                           (r0 + a) * static_cast<uint64_t>(n_per_row));
-          });
-        write({raw_.data(), n * src_rb});
-        continue;
-      }
-      grow(enc_, n * out_rb);
-      // Row-local codecs: a row's bytes never depend on which thread ran it.
-      const size_t grain = quantized_out ? 1 : 16;
-      // A GPU backend encodes the whole chunk when it has the type (bit-exact with the CPU codecs).
-      backend::Backend& be = backend::active();
-      const bool gpu = be.is_gpu() && !p.per_expert_importance();
-      const auto encode = [&](size_t a, size_t b) {
-        for (size_t r = a; r < b;) {  // runs of rows sharing one importance vector (one expert's)
-          const float* imp = p.importance_of_row(r0 + r);
-          size_t e = r + 1;
-          while (e < b && p.importance_of_row(r0 + e) == imp) ++e;
-          gguf::quantize_rows(p.out, f32_.data() + r * static_cast<size_t>(n_per_row), enc_.data() + r * out_rb,
-                              static_cast<int64_t>(e - r), n_per_row, imp);
-          r = e;
-        }
-      };
-      pool_.parallel_for(static_cast<size_t>(n), grain, [&](size_t a, size_t b) {
-        float* f = f32_.data() + a * static_cast<size_t>(n_per_row);
-        const auto nr = static_cast<int64_t>(b - a);
-        gguf::dequantize(t.dtype, raw_.data() + a * src_rb, f, nr * n_per_row);
-        require_finite("tensor '" + t.name + "'", f, static_cast<size_t>(nr * n_per_row),
-                       (r0 + a) * static_cast<uint64_t>(n_per_row));
-        if (!gpu) encode(a, b);
-      });
-      if (gpu && !be.quantize_rows(p.out, f32_.data(), enc_.data(), static_cast<int64_t>(n), n_per_row,
-                                   p.importance_of_row(r0)))
-        pool_.parallel_for(static_cast<size_t>(n), grain, encode);
-      requantize_boosted(p, r0, n, n_per_row, out_rb);
-      write({enc_.data(), n * out_rb});
-    }
-  }
-
- private:
-  // Rows holding protected weights are encoded again with those columns'
-  // importance multiplied by the boost (row-local: other rows are unchanged).
-  void requantize_boosted(const TensorPlan& p, uint64_t r0, uint64_t n, int64_t n_per_row, uint64_t out_rb) {
-    if (p.boosted.empty() || !traits(p.out).is_quantized) return;
-    std::vector<float> imp;
-    for (auto it = p.boosted.lower_bound(static_cast<int64_t>(r0));
-         it != p.boosted.end() && it->first < static_cast<int64_t>(r0 + n); ++it) {
-      const auto local = static_cast<size_t>(it->first) - static_cast<size_t>(r0);
-      const float* row_imp = p.importance_of_row(static_cast<uint64_t>(it->first));
-      imp = row_imp ? std::vector<float>(row_imp, row_imp + n_per_row)
-                    : std::vector<float>(static_cast<size_t>(n_per_row), 1.0f);
-      for (int64_t c : it->second) imp[static_cast<size_t>(c)] *= p.boost;
-      gguf::quantize_rows(p.out, f32_.data() + local * static_cast<size_t>(n_per_row), enc_.data() + local * out_rb, 1,
-                          n_per_row, imp.data());
-    }
-  }
-
-  void write(std::span<const std::byte> data) {
-    w_.write_tensor_part(data);
-    written_ += data.size();
-    if (on_written_) on_written_(written_);
-  }
-  template <typename V>
-  static void grow(V& v, uint64_t n) {
-    if (v.size() < n) v.resize(n);
-  }
-  model::TensorSource& src_;
-  io::GgufWriter& w_;
-  ThreadPool& pool_;
-  std::vector<std::byte> raw_, enc_;
-  std::vector<float> f32_;
-  ProgressHook on_written_;
-  uint64_t written_ = 0;
-};
-
 std::vector<float> importance_for(const methods::ImportanceMatrix& m, const model::SourceTensor& t) {
   const methods::ImatrixEntry* e = m.find(t.name);
   if (!e) {
@@ -282,7 +162,7 @@ std::vector<float> importance_for(const methods::ImportanceMatrix& m, const mode
 // 2025's also let IQ3_XXS through, and the output only at IQ1_M.)
 bool needs_importance(DType t, const std::string& name, model::LlamaFileType ft) {
   if (name == "token_embd.weight" || name == "per_layer_token_embd.weight" || name == "output.weight") return false;
-  if (gguf::needs_importance(t) || t == DType::IQ3_XXS) return true;
+  if (gguf::requires_importance(t)) return true;
   return t == DType::Q2_K && ft == model::LlamaFileType::MostlyQ2_K_S;
 }
 
@@ -443,12 +323,13 @@ Prepared prepare(const ConvertToGgufOptions& opts, bool planning_only) {
   // The mixture rules keep counting the unpruned model's layers (llama-quantize's n_layer_all).
   res.layers_processed -= mixture.n_layer - pruning.kept_blocks(mixture.n_layer);
   std::vector<const model::SourceTensor*> order;
-  std::vector<std::string> names;  // in the output
   for (const auto* t : llama_tensor_order(*src))
-    if (auto name = pruning.rename(t->name)) {
-      order.push_back(t);
-      names.push_back(std::move(*name));
-    }
+    if (pruning.rename(t->name)) order.push_back(t);
+  if (opts.keep_split)  // shard by shard, each in its own order
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto* a, const auto* b) { return a->shard != b->shard ? a->shard < b->shard : a < b; });
+  std::vector<std::string> names;  // in the output
+  for (const auto* t : order) names.push_back(*pruning.rename(t->name));
   gguf::MixtureOptions mo;
   mo.pure = opts.pure;
   mo.quantize_output = !opts.leave_output_tensor;
@@ -581,13 +462,56 @@ void run_gptq(Prepared& P, const GgufGptqOptions& o, unsigned threads, ProgressS
   P.res.notes = P.gptq.notes;
 }
 
+std::vector<OutputShard> output_shards(const Prepared& P, const fs::path& output) {
+  std::vector<uint32_t> shard_of;
+  for (const TensorPlan& p : P.plans) shard_of.push_back(p.src->shard);
+  return split_output(output, P.kvs, P.specs, shard_of);
+}
+
+uint64_t planned_size(const std::vector<io::GgufKv>& kvs, const TensorSpecs& specs) {
+  const io::GgufHeader h = planned_gguf_header(kvs, specs);
+  uint64_t size = io::serialize_gguf_header(h).size();
+  if (!h.tensors.empty()) size += h.tensors.back().offset + h.tensors.back().nbytes();
+  return size;
+}
+
+// keep_split: every shard written through its own atomic writer, all committed at the end.
+void write_shards(Prepared& P, const ConvertToGgufOptions& opts, ProgressSink& progress) {
+  check(!opts.resume, ErrorCode::InvalidArgument, "`keep_split` runs record no checkpoints to resume",
+        "Start afresh without `resume`");
+  std::vector<OutputShard> shards = output_shards(P, opts.output);
+  std::vector<fs::path> inputs = input_shards(opts.input, model::gguf_header(*P.src));
+  if (opts.imatrix) inputs.push_back(*opts.imatrix);
+  for (const auto& s : shards) require_output_apart_from_inputs(s.path, inputs);
+  std::vector<std::unique_ptr<io::GgufWriter>> writers;
+  for (auto& s : shards) writers.push_back(std::make_unique<io::GgufWriter>(s.path, std::move(s.kvs), s.specs));
+  TensorStreamer streamer(*P.src, *writers[0], *P.pool, opts.on_data_written);
+  progress.begin("Quantizing", P.plans.size(), "tensors");
+  size_t done = 0;
+  for (size_t s = 0; s < shards.size(); ++s) {
+    streamer.retarget(*writers[s]);
+    for (size_t i : shards[s].plans) {
+      streamer.run(P.plans[i]);
+      progress.update(++done, P.plans[i].src->name);
+    }
+  }
+  progress.end();
+  for (auto& w : writers) w->finish();
+  for (const auto& s : shards) P.res.shards.push_back(s.path);
+}
+
 }  // namespace
 
 ConvertToGgufResult plan_gguf(const ConvertToGgufOptions& opts) {
   Prepared P = prepare(opts, true);
-  const io::GgufHeader h = planned_gguf_header(P.kvs, P.specs);
-  P.res.file_size = io::serialize_gguf_header(h).size();
-  if (!h.tensors.empty()) P.res.file_size += h.tensors.back().offset + h.tensors.back().nbytes();
+  if (!opts.keep_split) {
+    P.res.file_size = planned_size(P.kvs, P.specs);
+  } else {
+    for (const auto& s : output_shards(P, opts.output)) {
+      P.res.file_size += planned_size(s.kvs, s.specs);
+      P.res.shards.push_back(s.path);
+    }
+  }
   return std::move(P.res);
 }
 
@@ -602,6 +526,19 @@ ConvertToGgufResult convert_to_gguf(const ConvertToGgufOptions& opts) {
   model::TensorSource* src = P.src.get();
   ProgressSink& progress = opts.progress ? *opts.progress : null_progress();
   if (opts.gptq) run_gptq(P, *opts.gptq, opts.threads, progress);
+  if (opts.keep_split) {
+    write_shards(P, opts, progress);
+    res.output_path = res.shards.front();
+    size_t tensors = 0;
+    for (const auto& s : res.shards) {
+      res.file_size += fs::file_size(s);
+      tensors += io::GgufFile(s).header().tensors.size();
+    }
+    res.output_valid = tensors == res.tensors.size();
+    res.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.peak_memory_bytes = peak_rss_bytes();
+    return res;
+  }
   const auto& plans = P.plans;
   const auto& specs = P.specs;
   ThreadPool& pool = *P.pool;

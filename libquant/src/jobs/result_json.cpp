@@ -88,6 +88,11 @@ void write_json(JsonWriter& j, const ConvertToGgufResult& r, const ResultJsonOpt
     for (const auto& n : r.notes) j.value(n);
     j.end_array().end_object();
   }
+  if (!r.shards.empty()) {
+    j.key("output_shards").begin_array();
+    for (const auto& s : r.shards) j.value(absolute_text(s));
+    j.end_array();
+  }
   if (o.dry_run) {
     j.field("dry_run", true).key("notes").begin_array();
     for (const auto& n : r.notes) j.value(n);

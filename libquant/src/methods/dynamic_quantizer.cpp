@@ -6,6 +6,7 @@
 
 #include "libquant/core/error.hpp"
 #include "libquant/core/thread_pool.hpp"
+#include "libquant/gguf/mixture.hpp"
 #include "libquant/gguf/row_codec.hpp"
 
 namespace libquant::methods {
@@ -52,7 +53,7 @@ std::vector<QuantOption> measure_options(const float* sample, int64_t n_sample, 
                                          ThreadPool* pool) {
   std::vector<DType> usable;
   for (DType t : candidates)
-    if (fits_row(t, n_per_row) && (importance || !gguf::needs_importance(t))) usable.push_back(t);
+    if (fits_row(t, n_per_row) && (importance || !gguf::requires_importance(t))) usable.push_back(t);
   std::vector<QuantOption> opts(usable.size());
   const double scale = n_sample > 0 ? static_cast<double>(total_rows) / static_cast<double>(n_sample) : 0.0;
   auto work = [&](size_t a, size_t b) {

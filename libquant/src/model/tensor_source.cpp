@@ -22,6 +22,7 @@
 #include "libquant/model/littlebit_source.hpp"
 #include "libquant/model/tensor_naming.hpp"
 #include "expert_stack.hpp"
+#include "gguf_tensor_source.hpp"
 #include "gptq_awq_weight.hpp"
 #include "packed_weight.hpp"
 #include "ssm_layout.hpp"
@@ -428,32 +429,6 @@ class HfTensorSource final : public TensorSource {
   std::vector<std::unique_ptr<QuantizedLinearWeight>> packed_;
   std::vector<int> stack_of_;  // per tensor: its expert stack (-1: none)
   std::vector<std::unique_ptr<ExpertStack>> stacks_;
-};
-
-class GgufTensorSource final : public TensorSource {
- public:
-  explicit GgufTensorSource(const fs::path& path) : path_(path), file_(path) {
-    for (const auto& t : file_.header().tensors) tensors_.push_back({t.name, t.name, t.type, t.shape, t.nbytes()});
-  }
-  SourceKind kind() const noexcept override { return SourceKind::GgufFile; }
-  const fs::path& path() const noexcept override { return path_; }
-  const std::vector<SourceTensor>& tensors() const noexcept override { return tensors_; }
-  const io::GgufHeader& header() const noexcept { return file_.header(); }
-
-  void read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const override {
-    const auto& info = file_.header().tensors.at(index_of(t));
-    const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
-    check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
-    const uint64_t rb = rows ? t.nbytes / rows : 0;
-    file_.read(info, row0 * rb, {dst, n_rows * rb});
-  }
-  void release(const SourceTensor& t) const noexcept override { file_.release(file_.header().tensors[index_of(t)]); }
-
- private:
-  size_t index_of(const SourceTensor& t) const noexcept { return static_cast<size_t>(&t - tensors_.data()); }
-  fs::path path_;
-  io::GgufFile file_;
-  std::vector<SourceTensor> tensors_;
 };
 
 std::unique_ptr<TensorSource> open_tensor_source(const fs::path& path) {

@@ -56,9 +56,13 @@ struct MixtureOptions {
 // are not norms, gating inputs, position embeddings, ...; nor, under any name,
 // a state-space layer's A, D and time-step tensors or its convolution).
 // `t` when rows of `n_per_row` divide into its blocks, else llama.cpp's
-// replacement (IQ/Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0),
+// replacement (i-quants -> IQ4_NL, Q2_K/Q3_K/Q2_0/TQ -> Q4_0, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0),
 // else F16.
 LIBQUANT_API DType type_for_rows(DType t, int64_t n_per_row);
+// Whether the 2026 llama-quantize refuses to write a tensor of type `t`
+// without importance data (the token embeddings and output aside): the types
+// whose codecs need it, and IQ3_XXS, whose codec runs without but badly.
+LIBQUANT_API bool requires_importance(DType t) noexcept;
 
 LIBQUANT_API bool is_quantizable(std::string_view name, const Shape& shape, bool quantize_output);
 

@@ -102,6 +102,12 @@ struct ConvertToGgufOptions {
   // data is still looked up under the original block). Not with dynamic,
   // profile, super_weights or gptq, which measure the unpruned model.
   std::vector<int> prune_layers;
+  // A split GGUF input stays split (llama-quantize --keep-split): one output
+  // file per input shard, "<output stem>-00001-of-0000N.gguf", ..., each with
+  // that shard's tensors in their order there (which the mixture rules then
+  // follow, as llama-quantize's do). Written without checkpoints; every file
+  // appears at the end.
+  bool keep_split = false;
   // Metadata set in the output after the input's, before the imatrix
   // provenance keys (as ggml's gguf_set_val: a key already there moves last).
   std::vector<io::GgufKv> metadata_overrides;
@@ -154,6 +160,7 @@ struct ConvertToGgufResult {
   int64_t calibration_tokens = 0;  // --gptq: tokens the Hessians were collected on
   std::vector<std::string> notes;  // things the user should know (e.g. fewer calibration samples than asked)
   std::vector<ConvertedTensor> tensors;
+  std::vector<std::filesystem::path> shards;  // keep_split: every file written (output_path is the first)
 
   // The whole file's bits per weight: 8 x file_size / parameter_count (0 without parameters).
   double effective_bpw() const noexcept {

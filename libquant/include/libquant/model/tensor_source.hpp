@@ -23,6 +23,7 @@ struct SourceTensor {
   DType dtype;
   Shape shape;
   uint64_t nbytes = 0;
+  uint32_t shard = 0;  // a split GGUF's file holding it (from 0); 0 for every other source
 };
 
 enum class SourceKind { HfDirectory, GgufFile, LittleBit };
