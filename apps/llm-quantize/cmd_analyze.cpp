@@ -11,6 +11,7 @@
 #include "flag_checks.hpp"
 #include "html_flags.hpp"
 #include "hub_models.hpp"
+#include "imatrix_statistics_output.hpp"
 #include "libquant/core/log.hpp"
 #include "libquant/core/progress.hpp"
 #include "libquant/jobs/analyze.hpp"
@@ -23,7 +24,7 @@ struct AnalyzeCliOptions {
   std::string model, data, output, dataset_name, method = "activation", super_weights_output, layout = "auto";
   std::vector<std::string> in_files;
   int64_t ctx = 512, chunks = -1, batch = 1, samples = 512;
-  bool process_output = false, blas = false, super_weights = false;
+  bool process_output = false, blas = false, super_weights = false, show_statistics = false;
   double coverage = 0.0001;
   unsigned threads = 0;
   CheckpointFlags checkpoints;
@@ -43,6 +44,13 @@ void print_human(const libquant::jobs::AnalyzeResult& r) {
 }
 
 int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
+  if (o.show_statistics) {
+    if (!o.model.empty() || o.in_files.size() != 1 || !o.output.empty())
+      throw libquant::Error(libquant::ErrorCode::InvalidArgument,
+                            "--show-statistics reads one --in-file and computes or writes nothing",
+                            "Use: analyze --show-statistics --in-file imatrix.gguf");
+    return show_imatrix_statistics(g, o.in_files.front());
+  }
   libquant::TerminalProgress progress(progress_enabled(g));
   if (o.model.empty() && o.in_files.empty())
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "MODEL is required",
@@ -132,6 +140,9 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--in-file", o->in_files,
                   "Existing imatrix (either layout) to merge into the result; repeatable. Without MODEL the files "
                   "are only merged or converted (as llama-imatrix --in-file)");
+  sub->add_flag("--show-statistics", o->show_statistics,
+                "Print llama-imatrix's statistics of the one --in-file matrix (per weight: sum, min, max, mean, std, "
+                "active share, entropy, z-share, cosine with the previous layer; per layer) and exit");
   sub->add_option("--dataset-name", o->dataset_name, "Dataset name stored in the file (default: the data path)");
   sub->add_option("--ctx", o->ctx, "Tokens per chunk")
       ->capture_default_str()

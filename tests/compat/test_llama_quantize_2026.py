@@ -9,6 +9,7 @@ Known, deliberate difference: where llama-quantize has no fallback for a row
 length (Q1_0's 128-blocks on rows of 64) it stops; we write F16 for that
 tensor with a warning. Those cases check that we do and that the rest of the
 file is unchanged."""
+import json
 import re
 import subprocess
 import sys
@@ -174,3 +175,40 @@ def test_split_input_and_keep_split_match(cli, shared, tmp_path, qtype, extra):
     assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == theirs
     for name in theirs:
         assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "theirs" / name).read_bytes(), name
+
+
+def llama_imatrix_statistics(model, imatrix):
+    """(per-weight rows, per-layer rows) of the 2026 llama-imatrix --show-statistics table."""
+    proc = subprocess.run([fetched.llama_tools() / "llama-imatrix", "-m", model, "--show-statistics", "--in-file",
+                           imatrix], capture_output=True, text=True, check=True)
+    text = proc.stdout + proc.stderr
+    tensors = re.findall(r"^\S*\s*I?\s*(\S+)\t(\S+)\s*\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t"
+                         r"\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*([-\d.]+)%\t\s*([-\d.]+)$",
+                         text, flags=re.M)
+    layers = re.findall(r"^\S*\s*I?\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t([-\d.]+)$", text, flags=re.M)
+    assert tensors and layers, text
+    return tensors, layers
+
+
+@pytest.mark.parametrize("layout", ["dat", "gguf"])
+def test_imatrix_statistics_match_llama_imatrix(cli, shared, tmp_path, layout):
+    """analyze --show-statistics prints what llama-imatrix --show-statistics prints (to its printed digits)."""
+    golden = shared / "golden/synthetic-a"
+    imatrix = golden / "imatrix.dat"
+    if layout == "gguf":
+        cli("analyze", "--in-file", imatrix, "-o", tmp_path / "im.gguf")
+        imatrix = tmp_path / "im.gguf"
+    theirs, their_layers = llama_imatrix_statistics(golden / "model-f32.gguf", imatrix)
+    ours = json.loads(cli("--format", "json", "analyze", "--show-statistics", "--in-file", imatrix).stdout)
+    assert len(ours["tensors"]) == len(theirs)
+    by_key = {(t["layer"], t["tensor"]): t for t in ours["tensors"]}
+    for layer, tensor, total, lo, hi, mean, std, active, n, entropy, enorm, zd, cos in theirs:
+        t = by_key[(layer, tensor)]
+        printed = [(t["sum"], total, 2), (t["min"], lo, 4), (t["max"], hi, 4), (t["mean"], mean, 2),
+                   (t["stddev"], std, 2), (100 * t["active"], active, 2), (t["entropy"], entropy, 4),
+                   (t["entropy_norm"], enorm, 2), (100 * t["zd"], zd, 2), (t["cossim"], cos, 4)]
+        for value, text, digits in printed:
+            assert f"{value:.{digits}f}" == text, (layer, tensor, value, text)
+        assert t["elements"] == int(n)
+    assert [(str(l["layer"]), f"{l['mean_sum']:.2f}", f"{100 * l['zd']:.4f}", f"{l['cossim']:.4f}")
+            for l in ours["layers"]] == [tuple(x) for x in their_layers]

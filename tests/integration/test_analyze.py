@@ -10,6 +10,8 @@ from gguf import GGUFReader
 from conftest import SIMD_LEVELS, simd_env
 from imatrix_dat import load_dat
 
+from golden_2025 import as_2026, differences_beyond_2026_fallbacks
+
 
 def compare(ours, golden):
     a, ac, ad = load_dat(ours)
@@ -97,7 +99,10 @@ def test_quantizing_with_our_imatrix_equals_llama_cpp(cli, shared, tmp_path, mod
     proc = cli("quantize", model_arg, "gguf", "-q", qtype, "--imatrix", name, "-o", work / "quantized", "-n",
                "out.gguf", "--threads", "2", "--no-checkpoints", cwd=work)
     assert proc.returncode == 0, proc.stderr
-    assert (work / "quantized/out.gguf").read_bytes() == (shared / golden_dir / golden_name).read_bytes()
+    golden = shared / golden_dir / golden_name
+    if (work / "quantized/out.gguf").read_bytes() != as_2026(golden.read_bytes()):
+        # stories260K's rows of 64: its Q2_K token embedding falls back as the 2026 llama-quantize does.
+        assert differences_beyond_2026_fallbacks(work / "quantized/out.gguf", golden) == []
 
 
 def test_gguf_imatrix_read_by_gguf_py(cli, shared, tmp_path):

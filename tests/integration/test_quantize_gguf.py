@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from gguf import GGUFReader, GGUFWriter, GGMLQuantizationType
 
+from golden_2025 import as_2026
+
 # Tensor types whose codecs are implemented; golden files that need others
 # (the codebook IQ types) are reported as skipped, not passed.
 IMPLEMENTED = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K",
@@ -49,21 +51,6 @@ def resolve(path):
 # - IQ1_M's level search was rewritten with prefix sums, which round differently.
 REFUSED_WITHOUT_IMATRIX_SINCE_2025 = {"quantized/IQ3_XS.gguf", "quantized/IQ3_XXS.gguf"}
 SEARCH_CHANGED_SINCE_2025 = {"quantized/imatrix/IQ1_M.gguf"}
-GGUF_INT32, GGUF_UINT32 = 5, 4
-
-
-def as_2026(golden: bytes) -> bytes:
-    """The golden with its imatrix counts typed UINT32, as the 2026 tools write them."""
-    out = bytearray(golden)
-    for key in (b"quantize.imatrix.entries_count", b"quantize.imatrix.chunks_count"):
-        at = out.find(struct.pack("<Q", len(key)) + key)
-        if at >= 0:
-            type_at = at + 8 + len(key)
-            assert struct.unpack_from("<I", out, type_at)[0] == GGUF_INT32
-            struct.pack_into("<I", out, type_at, GGUF_UINT32)
-    return bytes(out)
-
-
 def test_golden_bytes(cli, shared, tmp_path, rel, entry):
     types = {t.upper() for t in entry["type_counts"]}
     missing = types - IMPLEMENTED

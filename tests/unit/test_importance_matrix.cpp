@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "libquant/core/error.hpp"
+#include "libquant/methods/activation_statistics.hpp"
 #include "libquant/methods/importance_matrix.hpp"
 #include "test_helpers.hpp"
 
@@ -105,4 +106,43 @@ TEST_CASE("bad imatrix files are rejected with exit 10", "[imatrix]") {
   } catch (const Error& e) {
     REQUIRE(e.code() == ErrorCode::ImatrixInvalid);
   }
+}
+
+TEST_CASE("activation statistics of known matrices", "[imatrix-stats]") {
+  // blk.0: one row of x = (1, 1, 1, 1): means all 1 -> uniform: entropy 2 bits (100% of log2 4), no spread.
+  // blk.1: one row of x = (2, 0, 0, 0): means (4, 0, 0, 0) -> entropy 0, 75% inactive, one column 1.73 sigma up.
+  ImportanceMatrix m;
+  const float flat[4] = {1, 1, 1, 1}, spike[4] = {2, 0, 0, 0};
+  m.accumulate("blk.0.ffn_up.weight", flat, 1, 4);
+  m.accumulate("blk.1.ffn_up.weight", spike, 1, 4);
+  m.accumulate("output.weight", flat, 1, 4);
+  const auto s = methods::activation_statistics(m);
+  REQUIRE(s.tensors.size() == 3);
+  // Sorted by tensor kind, then by sum, largest first.
+  CHECK(s.tensors[0].tensor == "ffn_up");
+  CHECK(s.tensors[0].layer == "0");  // sum 4 == sum 4: the stable order keeps blk.0 first
+  CHECK(s.tensors[1].layer == "1");
+  CHECK(s.tensors[2].tensor == "output");
+  CHECK(s.tensors[2].layer == "-");
+  const auto& flat_stats = s.tensors[0];
+  CHECK(flat_stats.sum == 4.0f);
+  CHECK(flat_stats.mean == 1.0f);
+  CHECK(flat_stats.stddev == 0.0f);
+  CHECK(flat_stats.entropy == 2.0f);
+  CHECK(flat_stats.entropy_norm == 100.0f);
+  CHECK(flat_stats.zd == 0.0f);
+  CHECK(flat_stats.active == 1.0f);
+  CHECK(flat_stats.cossim == 0.0f);  // no block before 0
+  const auto& spike_stats = s.tensors[1];
+  CHECK(spike_stats.max == 4.0f);
+  CHECK(spike_stats.min == 0.0f);
+  CHECK(spike_stats.active == 0.25f);
+  CHECK(spike_stats.entropy == 0.0f);
+  CHECK(spike_stats.stddev == Approx(std::sqrt(3.0f)));  // sqrt(16/4 - 1)
+  CHECK(spike_stats.zd == 0.25f);                        // (4 - 1) / sqrt(3) > 1 for the one spike
+  CHECK(spike_stats.cossim == Approx(0.5f));             // (4,0,0,0).(1,1,1,1) / (4 * 2)
+  REQUIRE(s.layers.size() == 2);                         // "-" is no layer
+  CHECK(s.layers[1].layer == 1);
+  CHECK(s.layers[1].mean_sum == 4.0f);
+  CHECK(s.layers[1].cossim == Approx(0.5f));
 }

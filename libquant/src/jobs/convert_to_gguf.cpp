@@ -329,6 +329,7 @@ Prepared prepare(const ConvertToGgufOptions& opts, bool planning_only) {
     std::stable_sort(order.begin(), order.end(),
                      [](const auto* a, const auto* b) { return a->shard != b->shard ? a->shard < b->shard : a < b; });
   std::vector<std::string> names;  // in the output
+  names.reserve(order.size());
   for (const auto* t : order) names.push_back(*pruning.rename(t->name));
   gguf::MixtureOptions mo;
   mo.pure = opts.pure;
@@ -484,6 +485,7 @@ void write_shards(Prepared& P, const ConvertToGgufOptions& opts, ProgressSink& p
   if (opts.imatrix) inputs.push_back(*opts.imatrix);
   for (const auto& s : shards) require_output_apart_from_inputs(s.path, inputs);
   std::vector<std::unique_ptr<io::GgufWriter>> writers;
+  writers.reserve(shards.size());
   for (auto& s : shards) writers.push_back(std::make_unique<io::GgufWriter>(s.path, std::move(s.kvs), s.specs));
   TensorStreamer streamer(*P.src, *writers[0], *P.pool, opts.on_data_written);
   progress.begin("Quantizing", P.plans.size(), "tensors");

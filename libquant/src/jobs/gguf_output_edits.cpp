@@ -82,6 +82,7 @@ std::vector<std::filesystem::path> input_shards(const std::filesystem::path& inp
   const auto prefix = n > 1 ? io::gguf_split_prefix(input, 0, n) : std::nullopt;
   if (!prefix) return {input};
   std::vector<std::filesystem::path> paths;
+  paths.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) paths.push_back(io::gguf_split_path(*prefix, i, n));
   return paths;
 }
