@@ -6,6 +6,7 @@
 #include "libquant/core/error.hpp"
 #include "libquant/core/json_writer.hpp"
 #include "libquant/core/log.hpp"
+#include "libquant/jobs/result_json.hpp"
 #include "libquant/methods/activation_statistics.hpp"
 
 namespace cli {
@@ -19,35 +20,9 @@ int show_imatrix_statistics(const GlobalOptions& g, const std::string& imatrix) 
   for (const auto& name : s.skipped) libquant::log_warning("no activations for '" + name + "'");
   if (g.mode == OutputMode::Json) {
     libquant::JsonWriter j(2);
-    j.begin_object().field("status", "success").field("imatrix", imatrix).key("tensors").begin_array();
-    for (const auto& t : s.tensors)
-      j.begin_object()
-          .field("name", t.name)
-          .field("layer", t.layer)
-          .field("tensor", t.tensor)
-          .field("sum", t.sum)
-          .field("min", t.min)
-          .field("max", t.max)
-          .field("mean", t.mean)
-          .field("stddev", t.stddev)
-          .field("active", t.active)
-          .field("elements", t.elements)
-          .field("entropy", t.entropy)
-          .field("entropy_norm", t.entropy_norm)
-          .field("zd", t.zd)
-          .field("cossim", t.cossim)
-          .end_object();
-    j.end_array().key("layers").begin_array();
-    for (const auto& l : s.layers)
-      j.begin_object()
-          .field("layer", l.layer)
-          .field("mean_sum", l.mean_sum)
-          .field("zd", l.zd)
-          .field("cossim", l.cossim)
-          .end_object();
-    j.end_array().key("skipped").begin_array();
-    for (const auto& name : s.skipped) j.value(name);
-    j.end_array().end_object();
+    j.begin_object().field("status", "success").field("imatrix", imatrix);
+    libquant::jobs::write_json(j, s);
+    j.end_object();
     print_json(j);
     return 0;
   }

@@ -2,9 +2,13 @@
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from session_folders import isolate_state_folders  # noqa: E402
 
 
 def pytest_configure(config):
@@ -12,20 +16,9 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def checkpoint_dir(tmp_path_factory):
-    """Keep checkpoints of every run out of the working directory."""
-    d = tmp_path_factory.mktemp("checkpoints")
-    os.environ["LLM_QUANTIZE_CHECKPOINT_DIR"] = str(d)
-    return d
-
-
-@pytest.fixture(scope="session", autouse=True)
-def imatrix_cache(tmp_path_factory):
-    """Imatrices computed on the way (a type that needs one, none given) go to a
-    folder of this session, never into the user's cache."""
-    path = tmp_path_factory.mktemp("imatrix-cache")
-    os.environ["LLM_QUANTIZE_IMATRIX_CACHE"] = str(path)
-    return path
+def state_folders(tmp_path_factory):
+    """Checkpoints and automatic imatrices of every run go to this session's folders."""
+    isolate_state_folders(tmp_path_factory)
 
 
 def pytest_addoption(parser):

@@ -178,16 +178,21 @@ def test_split_input_and_keep_split_match(cli, shared, tmp_path, qtype, extra):
 
 
 def llama_imatrix_statistics(model, imatrix):
-    """(per-weight rows, per-layer rows) of the 2026 llama-imatrix --show-statistics table."""
-    proc = subprocess.run([fetched.llama_tools() / "llama-imatrix", "-m", model, "--show-statistics", "--in-file",
-                           imatrix], capture_output=True, text=True, check=True)
-    text = proc.stdout + proc.stderr
-    tensors = re.findall(r"^\S*\s*I?\s*(\S+)\t(\S+)\s*\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t"
-                         r"\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*([-\d.]+)%\t\s*([-\d.]+)$",
-                         text, flags=re.M)
-    layers = re.findall(r"^\S*\s*I?\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t([-\d.]+)$", text, flags=re.M)
-    assert tensors and layers, text
-    return tensors, layers
+    """(per-weight rows, per-layer rows) of the 2026 llama-imatrix --show-statistics table. Its log is written by a
+    background thread that a fast exit can cut short, so the run is repeated until both tables came out whole."""
+    row = (r"^\S*\s*I?\s*(\S+)\t(\S+)\s*\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t"
+           r"\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*([-\d.]+)%\t\s*([-\d.]+)$")
+    layer_row = r"^\S*\s*I?\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t([-\d.]+)$"
+    for _ in range(10):
+        proc = subprocess.run([fetched.llama_tools() / "llama-imatrix", "-m", model, "--show-statistics",
+                               "--in-file", imatrix], capture_output=True, text=True, check=True)
+        text = proc.stdout + proc.stderr
+        tensors, layers = re.findall(row, text, flags=re.M), re.findall(layer_row, text, flags=re.M)
+        n_tensors = re.search(r"Computing statistics for .* \((\d+) tensors\)", text)
+        n_layers = re.search(r"Computing weighted average statistics per layer \((\d+) layers\)", text)
+        if n_tensors and n_layers and (len(tensors), len(layers)) == (int(n_tensors[1]), int(n_layers[1])):
+            return tensors, layers
+    pytest.fail("llama-imatrix --show-statistics never printed its whole table:\n" + text)
 
 
 @pytest.mark.parametrize("layout", ["dat", "gguf"])

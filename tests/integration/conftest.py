@@ -8,18 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from session_folders import isolate_state_folders
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: whole-text runs, skipped in sanitizer builds (run in the optimised build)")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def imatrix_cache(tmp_path_factory):
-    """Imatrices computed on the way (a type that needs one, none given) go to a
-    folder of this session, never into the user's cache."""
-    path = tmp_path_factory.mktemp("imatrix-cache")
-    os.environ["LLM_QUANTIZE_IMATRIX_CACHE"] = str(path)
-    return path
+def state_folders(tmp_path_factory):
+    """Checkpoints and automatic imatrices of every run go to this session's folders."""
+    isolate_state_folders(tmp_path_factory)
 
 
 def pytest_addoption(parser):
@@ -82,14 +81,6 @@ class Cli:
             err.seek(0)
             proc = subprocess.CompletedProcess(p.args, p.returncode, out.read().decode(), err.read().decode())
         return proc, usage.ru_maxrss * 1024
-
-
-@pytest.fixture(scope="session", autouse=True)
-def checkpoint_dir(tmp_path_factory):
-    """Keep checkpoints of every run out of the working directory."""
-    d = tmp_path_factory.mktemp("checkpoints")
-    os.environ["LLM_QUANTIZE_CHECKPOINT_DIR"] = str(d)
-    return d
 
 
 @pytest.fixture(scope="session")

@@ -268,4 +268,36 @@ void write_json(JsonWriter& j, const QualityGateResult& r) {
   if (r.coherence) j.field("coherence_score", r.coherence->score);
 }
 
+void write_json(JsonWriter& j, const methods::ImatrixStatistics& s) {
+  j.key("tensors").begin_array();
+  for (const auto& t : s.tensors)
+    j.begin_object()
+        .field("name", t.name)
+        .field("layer", t.layer)
+        .field("tensor", t.tensor)
+        .field("sum", t.sum)
+        .field("min", t.min)
+        .field("max", t.max)
+        .field("mean", t.mean)
+        .field("stddev", t.stddev)
+        .field("active", t.active)
+        .field("elements", t.elements)
+        .field("entropy", t.entropy)
+        .field("entropy_norm", t.entropy_norm)
+        .field("zd", t.zd)
+        .field("cossim", t.cossim)
+        .end_object();
+  j.end_array().key("layers").begin_array();
+  for (const auto& l : s.layers)
+    j.begin_object()
+        .field("layer", l.layer)
+        .field("mean_sum", l.mean_sum)
+        .field("zd", l.zd)
+        .field("cossim", l.cossim)
+        .end_object();
+  j.end_array().key("skipped").begin_array();
+  for (const auto& name : s.skipped) j.value(name);
+  j.end_array();
+}
+
 }  // namespace libquant::jobs

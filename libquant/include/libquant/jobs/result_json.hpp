@@ -19,6 +19,7 @@
 #include "libquant/jobs/quality_gates.hpp"
 #include "libquant/jobs/smoothquant.hpp"
 #include "libquant/jobs/weight_only.hpp"
+#include "libquant/methods/activation_statistics.hpp"
 
 namespace libquant::jobs {
 
@@ -48,6 +49,8 @@ LIBQUANT_API void write_json(JsonWriter& j, const ModelInfo& r, const ResultJson
 // `analyze`: the importance matrix's statistics, global and per weight, and
 // the super weights found.
 LIBQUANT_API void write_json(JsonWriter& j, const AnalyzeResult& r);
+// `analyze --show-statistics`: "tensors", "layers" and "skipped" as in ImatrixStatistics.
+LIBQUANT_API void write_json(JsonWriter& j, const methods::ImatrixStatistics& s);
 // `littlebit compress`: sizes, bits per weight, the quality loop's
 // perplexities and every layer's rank, bits and errors.
 LIBQUANT_API void write_json(JsonWriter& j, const LittleBitCompressResult& r);
