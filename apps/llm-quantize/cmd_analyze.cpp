@@ -23,7 +23,7 @@ namespace {
 struct AnalyzeCliOptions {
   std::string model, data, output, dataset_name, method = "activation", super_weights_output, layout = "auto";
   std::vector<std::string> in_files;
-  int64_t ctx = 512, chunks = -1, batch = 1, samples = 512;
+  int64_t ctx = 512, chunks = -1, batch = 1, samples = 512, first_chunk = 0, save_every = 0;
   bool process_output = false, blas = false, super_weights = false, show_statistics = false;
   double coverage = 0.0001;
   unsigned threads = 0;
@@ -55,8 +55,9 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   if (o.model.empty() && o.in_files.empty())
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "MODEL is required",
                           "Give a model to analyze, or --in-file imatrix files to merge or convert");
-  if (o.model.empty() && (!o.data.empty() || o.super_weights))
-    throw libquant::Error(libquant::ErrorCode::InvalidArgument, "--data and --identify-super-weights need a model",
+  if (o.model.empty() && (!o.data.empty() || o.super_weights || o.first_chunk > 0 || o.save_every > 0))
+    throw libquant::Error(libquant::ErrorCode::InvalidArgument,
+                          "--data, --identify-super-weights, --chunk and --save-frequency need a model",
                           "Give MODEL, or drop them to only merge/convert the --in-file matrices");
   if (o.model.empty() && o.output.empty())
     throw libquant::Error(libquant::ErrorCode::InvalidArgument, "merging or converting needs -o/--output",
@@ -78,6 +79,8 @@ int run_analyze(const GlobalOptions& g, const AnalyzeCliOptions& o) {
   opts.ctx = o.ctx;
   opts.chunks = o.chunks > 0 ? o.chunks : o.samples;  // --chunks (llama-imatrix) overrides --calibration-samples
   opts.batch = o.batch;
+  opts.first_chunk = o.first_chunk;
+  opts.save_every = o.save_every;
   opts.process_output = o.process_output;
   opts.llama_cpp_numerics = !o.blas;
   opts.threads = o.threads;
@@ -134,7 +137,8 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
       ->capture_default_str()
       ->check(CLI::IsMember({"activation", "gradient", "fisher"}));
   sub->add_option("-o,--output", o->output, "Output file: .gguf = GGUF imatrix, otherwise legacy .dat");
-  sub->add_option("--imatrix-format", o->layout, "Output layout: auto (by extension), dat (legacy) or gguf")
+  sub->add_option("--imatrix-format,--output-format", o->layout,
+                  "Output layout: auto (by extension), dat (legacy) or gguf (--output-format: llama-imatrix's name)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "dat", "gguf"}));
   sub->add_option("--in-file", o->in_files,
@@ -147,6 +151,12 @@ Command register_analyze(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--ctx", o->ctx, "Tokens per chunk")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  sub->add_option("--chunk,--from-chunk", o->first_chunk,
+                  "Skip this many chunks of the text first, as llama-imatrix --chunk (two must be left)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  sub->add_option("--save-frequency", o->save_every,
+                  "Also save the matrix so far as OUTPUT.at_<chunks> every N chunks, as llama-imatrix (0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   sub->add_option("--chunks", o->chunks,
                   "Use exactly the first N chunks, as llama-imatrix --chunks (overrides samples)")
       ->capture_default_str();

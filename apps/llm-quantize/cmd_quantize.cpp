@@ -368,7 +368,8 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
   } else {
     if (level == "dynamic") print_dynamic_table(res);
     libquant::log_info("Complete: " + res.output_path.string() + " (" + human_size(res.file_size) + ")");
-    std::cout << res.output_path.string() << "\n";
+    if (res.shards.empty()) std::cout << res.output_path.string() << "\n";
+    for (const auto& shard : res.shards) std::cout << shard.string() << "\n";
   }
   return res.output_valid ? 0 : static_cast<int>(ErrorCode::ValidationFailed);
 }

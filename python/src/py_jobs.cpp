@@ -65,7 +65,9 @@ void bind_quantize(nb::module_& m) {
          const std::optional<std::string>& output_tensor_type, const std::optional<std::string>& token_embedding_type,
          const std::vector<std::pair<std::string, std::string>>& tensor_types, unsigned threads, bool dry_run,
          bool gptq, const OptionalPath& calibration_data, int64_t calibration_samples, int64_t calibration_seq_len,
-         std::optional<double> damp, const std::optional<nb::callable>& progress) {
+         std::optional<double> damp, const std::vector<int>& prune_layers, bool keep_split,
+         const std::vector<std::string>& include_weights, const std::vector<std::string>& exclude_weights,
+         const std::optional<nb::callable>& progress) {
         jobs::ConvertToGgufOptions o;
         o.input = input;
         o.output = output;
@@ -78,6 +80,10 @@ void bind_quantize(nb::module_& m) {
         if (token_embedding_type) o.token_embedding_type = ggml_type_named(*token_embedding_type);
         for (const auto& [pattern, t] : tensor_types) o.tensor_types.emplace_back(pattern, ggml_type_named(t));
         o.threads = threads;
+        o.prune_layers = prune_layers;
+        o.keep_split = keep_split;
+        o.imatrix_include = include_weights;
+        o.imatrix_exclude = exclude_weights;
         set_dynamic(o, target_bpw, target_size_bytes, candidates);
         if (gptq) {
           o.gptq.emplace();
@@ -98,6 +104,8 @@ void bind_quantize(nb::module_& m) {
       nb::arg("tensor_types") = std::vector<std::pair<std::string, std::string>>{}, nb::arg("threads") = 0,
       nb::arg("dry_run") = false, nb::arg("gptq") = false, nb::arg("calibration_data").none() = nb::none(),
       nb::arg("calibration_samples") = 512, nb::arg("calibration_seq_len") = 512, nb::arg("damp").none() = nb::none(),
+      nb::arg("prune_layers") = std::vector<int>{}, nb::arg("keep_split") = false,
+      nb::arg("include_weights") = std::vector<std::string>{}, nb::arg("exclude_weights") = std::vector<std::string>{},
       nb::arg("progress").none() = nb::none(),
       "`llm-quantize quantize INPUT gguf -q TYPE`: an HF checkpoint directory or GGUF file to a GGUF file of "
       "llama-quantize's file type `type` ('Q4_K_M', 'IQ2_XS', 'F16', ... or 'dynamic' with target_bpw / "

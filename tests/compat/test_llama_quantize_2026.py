@@ -10,6 +10,7 @@ length (Q1_0's 128-blocks on rows of 64) it stops; we write F16 for that
 tensor with a warning. Those cases check that we do and that the rest of the
 file is unchanged."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def run_both(cli, model, qtype, imatrix, out_dir, extra=()):
     return t.returncode, read(theirs), t.stdout + t.stderr, o.returncode, read(ours), o.stderr
 
 
+@pytest.mark.slow  # under a sanitizer: the integration tests cover these paths
 @pytest.mark.parametrize("model,imatrix", [
     ("golden/synthetic-a/model-f32.gguf", "golden/synthetic-a/imatrix.dat"),
     ("models/stories260K.gguf", "golden/stories260K/imatrix-calib.dat"),
@@ -125,6 +127,7 @@ def test_tensor_type_file_matches(cli, shared, tmp_path):
     assert "q1_0" in log and obytes == tbytes
 
 
+@pytest.mark.slow  # under a sanitizer: the integration tests cover these paths
 @pytest.mark.parametrize("qtype", ["Q4_K_M", "Q3_K_M", "IQ2_XS"])
 @pytest.mark.parametrize("extra", [
     ["--prune-layers", "0"],
@@ -148,6 +151,7 @@ def test_llama_quantize_options_match(cli, shared, tmp_path, qtype, extra):
     assert obytes == tbytes
 
 
+@pytest.mark.slow  # under a sanitizer: the integration tests cover these paths
 @pytest.mark.parametrize("qtype,extra", [
     ("Q4_K_M", []), ("IQ2_XS", []), ("Q3_K_M", ["--prune-layers", "0"]), ("Q8_0", ["--override-kv", "a.b=int:3"]),
 ])
@@ -177,33 +181,43 @@ def test_split_input_and_keep_split_match(cli, shared, tmp_path, qtype, extra):
         assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "theirs" / name).read_bytes(), name
 
 
-def llama_imatrix_statistics(model, imatrix):
-    """(per-weight rows, per-layer rows) of the 2026 llama-imatrix --show-statistics table. Its log is written by a
-    background thread that a fast exit can cut short, so the run is repeated until both tables came out whole."""
+@pytest.fixture(scope="module")
+def log_flush_preload(tmp_path_factory):
+    """llama.cpp's tools log through a background thread of a logger they never destroy (llama.cpp issue 22142):
+    a fast exit loses the log, often all of it. A library whose destructor waits 200 ms before the process ends
+    lets that thread finish; it is preloaded into the tool."""
+    folder = tmp_path_factory.mktemp("preload")
+    (folder / "wait.c").write_text("#include <unistd.h>\n"
+                                   "__attribute__((destructor)) static void wait_for_log(void) { usleep(200000); }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", folder / "libwait.so", folder / "wait.c"], check=True)
+    return folder / "libwait.so"
+
+
+def llama_imatrix_statistics(model, imatrix, preload):
+    """(per-weight rows, per-layer rows) of the 2026 llama-imatrix --show-statistics table."""
     row = (r"^\S*\s*I?\s*(\S+)\t(\S+)\s*\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t\s*([-\d.]+)\t"
            r"\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t\s*([-\d.]+)%\t\s*([-\d.]+)$")
     layer_row = r"^\S*\s*I?\s*(\d+)\t\s*([-\d.]+)\t\s*([-\d.]+)%\t([-\d.]+)$"
-    for _ in range(10):
-        proc = subprocess.run([fetched.llama_tools() / "llama-imatrix", "-m", model, "--show-statistics",
-                               "--in-file", imatrix], capture_output=True, text=True, check=True)
-        text = proc.stdout + proc.stderr
-        tensors, layers = re.findall(row, text, flags=re.M), re.findall(layer_row, text, flags=re.M)
-        n_tensors = re.search(r"Computing statistics for .* \((\d+) tensors\)", text)
-        n_layers = re.search(r"Computing weighted average statistics per layer \((\d+) layers\)", text)
-        if n_tensors and n_layers and (len(tensors), len(layers)) == (int(n_tensors[1]), int(n_layers[1])):
-            return tensors, layers
-    pytest.fail("llama-imatrix --show-statistics never printed its whole table:\n" + text)
+    proc = subprocess.run([fetched.llama_tools() / "llama-imatrix", "-m", model, "--show-statistics", "--in-file",
+                           imatrix], capture_output=True, text=True, check=True,
+                          env={**os.environ, "LD_PRELOAD": str(preload)})
+    text = proc.stdout + proc.stderr
+    tensors, layers = re.findall(row, text, flags=re.M), re.findall(layer_row, text, flags=re.M)
+    n_tensors = re.search(r"Computing statistics for .* \((\d+) tensors\)", text)
+    n_layers = re.search(r"Computing weighted average statistics per layer \((\d+) layers\)", text)
+    assert n_tensors and n_layers and (len(tensors), len(layers)) == (int(n_tensors[1]), int(n_layers[1])), text
+    return tensors, layers
 
 
 @pytest.mark.parametrize("layout", ["dat", "gguf"])
-def test_imatrix_statistics_match_llama_imatrix(cli, shared, tmp_path, layout):
+def test_imatrix_statistics_match_llama_imatrix(cli, shared, tmp_path, layout, log_flush_preload):
     """analyze --show-statistics prints what llama-imatrix --show-statistics prints (to its printed digits)."""
     golden = shared / "golden/synthetic-a"
     imatrix = golden / "imatrix.dat"
     if layout == "gguf":
         cli("analyze", "--in-file", imatrix, "-o", tmp_path / "im.gguf")
         imatrix = tmp_path / "im.gguf"
-    theirs, their_layers = llama_imatrix_statistics(golden / "model-f32.gguf", imatrix)
+    theirs, their_layers = llama_imatrix_statistics(golden / "model-f32.gguf", imatrix, log_flush_preload)
     ours = json.loads(cli("--format", "json", "analyze", "--show-statistics", "--in-file", imatrix).stdout)
     assert len(ours["tensors"]) == len(theirs)
     by_key = {(t["layer"], t["tensor"]): t for t in ours["tensors"]}
@@ -217,3 +231,50 @@ def test_imatrix_statistics_match_llama_imatrix(cli, shared, tmp_path, layout):
         assert t["elements"] == int(n)
     assert [(str(l["layer"]), f"{l['mean_sum']:.2f}", f"{100 * l['zd']:.4f}", f"{l['cossim']:.4f}")
             for l in ours["layers"]] == [tuple(x) for x in their_layers]
+
+
+def imatrix_means(path):
+    """{weight: (calls or tokens, per-column mean)} and the chunk count of an imatrix in either layout."""
+    if str(path).endswith(".gguf") or ".gguf.at_" in str(path):
+        r = GGUFReader(path)
+        tensors = {t.name: np.array(t.data, dtype=np.float64).reshape(-1) for t in r.tensors}
+        means = {n[:-len(".in_sum2")]: (float(tensors[n[:-len(".in_sum2")] + ".counts"][0]),
+                                        v / tensors[n[:-len(".in_sum2")] + ".counts"][0])
+                 for n, v in tensors.items() if n.endswith(".in_sum2")}
+        return means, int(r.fields["imatrix.chunk_count"].contents())
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+    from imatrix_dat import load_dat
+    entries, chunks, _ = load_dat(Path(path))
+    return {n: (float(c), np.asarray(v, dtype=np.float64) / c) for n, (c, v) in entries.items()}, chunks
+
+
+@pytest.mark.parametrize("layout", ["dat", "gguf"])
+def test_analyze_from_chunk_and_save_frequency_match_llama_imatrix(cli, shared, tmp_path, layout):
+    """--chunk (skip the first chunks) as the 2026 llama-imatrix: the same weights, counts and chunk count, values
+    within 1e-2 relative (our arithmetic is the February 2025 build's, byte for byte; the 2026 build's differs by up
+    to 3e-3, while starting at the wrong chunk moves values by 5.7 on this model). --save-frequency N: the same
+    OUT.at_N files, each our matrix after N whole chunks -- byte for byte what a run with --chunks N writes.
+    (llama-imatrix saves as soon as the first weight evaluated reaches N chunks, so its copies hold the other
+    weights one chunk behind; ours do not.)"""
+    model = shared / "golden/synthetic-a/model-f32.gguf"
+    theirs, ours = tmp_path / f"theirs.{layout}", tmp_path / f"ours.{layout}"
+    subprocess.run([fetched.llama_tools() / "llama-imatrix", "-m", model, "-f", "tinystories_val.txt", "-c", "256",
+                    "-b", "256", "--no-ppl", "-o", theirs, "--output-format", layout, "--chunk", "3", "--chunks", "5",
+                    "--save-frequency", "2"], cwd=shared / "data", check=True, capture_output=True)
+
+    def analyze(out, chunks, *extra):
+        cli("analyze", model, "--calibration-data", shared / "data/tinystories_val.txt", "--dataset-name",
+            "tinystories_val.txt", "--ctx", "256", "-o", out, "--output-format", layout, "--chunk", "3", "--chunks",
+            str(chunks), *extra)
+
+    analyze(ours, 5, "--save-frequency", "2")
+    (a, a_chunks), (b, b_chunks) = imatrix_means(ours), imatrix_means(theirs)
+    assert a_chunks == b_chunks == 5 and a.keys() == b.keys()
+    for name in a:
+        assert a[name][0] == b[name][0], name
+        assert np.max(np.abs(a[name][1] - b[name][1]) / np.maximum(np.abs(b[name][1]), 1e-30)) < 1e-2, name
+    for n in (2, 4):
+        assert Path(f"{theirs}.at_{n}").exists() and imatrix_means(f"{theirs}.at_{n}")[1] == n
+        analyze(tmp_path / f"whole-{n}.{layout}", n)
+        assert Path(f"{ours}.at_{n}").read_bytes() == (tmp_path / f"whole-{n}.{layout}").read_bytes()
+    assert not Path(f"{ours}.at_5").exists() and not Path(f"{theirs}.at_5").exists()

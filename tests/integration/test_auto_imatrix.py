@@ -6,6 +6,8 @@ quantized tensors must be the same bytes."""
 import os
 import shutil
 
+import pytest
+
 from gguf import GGUFReader
 
 
@@ -22,6 +24,7 @@ def run(cli, cache, *args):
     return cli.json(*args, env=env)
 
 
+@pytest.mark.slow
 def test_computed_once_then_reused_and_equal_to_analyze(cli, shared, tmp_path):
     cache = tmp_path / "cache"
     proc, first = run(cli, cache, "quantize", model(shared), "gguf", "-q", "IQ2_XS", "-o", tmp_path, "-n", "a.gguf")
@@ -41,6 +44,7 @@ def test_computed_once_then_reused_and_equal_to_analyze(cli, shared, tmp_path):
     assert tensors(tmp_path / "a.gguf") == tensors(tmp_path / "c.gguf")
 
 
+@pytest.mark.slow
 def test_text_beside_the_model_and_given_text_are_their_own_cache_entries(cli, shared, tmp_path):
     cache = tmp_path / "cache"
     folder = tmp_path / "m"

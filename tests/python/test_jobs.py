@@ -31,6 +31,20 @@ def test_record_equals_the_cli_record(stories_gguf, cli, tmp_path):
     assert (tmp_path / "py.gguf").read_bytes() == (tmp_path / "cli.gguf").read_bytes()
 
 
+def test_llama_quantize_output_options_equal_the_cli(stories_gguf, cli, tmp_path):
+    ours = libquant.quantize_gguf(stories_gguf, tmp_path / "py.gguf", "Q8_0", prune_layers=[1], keep_split=False)
+    cli("quantize", stories_gguf, "gguf", "-q", "Q8_0", "--prune-layers", "1", "-o", tmp_path, "-n", "cli.gguf")
+    assert (tmp_path / "py.gguf").read_bytes() == (tmp_path / "cli.gguf").read_bytes()
+    def blocks(path):
+        return {n.split(".")[1] for n in libquant.gguf.GgufFile(path).tensor_names() if n.startswith("blk.")}
+    assert len(blocks(tmp_path / "py.gguf")) == len(blocks(stories_gguf)) - 1 == ours["metadata"]["layers_processed"]
+    split = libquant.quantize_gguf(stories_gguf, tmp_path / "s.gguf", "Q8_0", keep_split=True)
+    assert [p.rsplit("/", 1)[-1] for p in split["output_shards"]] == ["s-00001-of-00001.gguf"]
+    with pytest.raises(libquant.InvalidArgumentError, match="exclude each other"):
+        libquant.quantize_gguf(stories_gguf, tmp_path / "x.gguf", "Q4_K_M", imatrix=stories_gguf,
+                               include_weights=["attn"], exclude_weights=["ffn"])
+
+
 def test_dynamic_dry_run_writes_nothing(stories_gguf, stories_imatrix, tmp_path):
     out = tmp_path / "plan.gguf"
     r = libquant.quantize_gguf(stories_gguf, out, "dynamic", target_bpw=8.0,

@@ -58,9 +58,9 @@ std::string read_text(const AnalyzeOptions& opts) {
 std::string job_config(const AnalyzeOptions& o, int64_t n_chunks) {
   return "model=" + file_identity(o.model) + "\ndata=" + (o.data.empty() ? "default" : file_identity(o.data)) +
          "\nctx=" + std::to_string(o.ctx) + "\nchunks=" + std::to_string(n_chunks) +
-         "\nbatch=" + std::to_string(o.batch) + "\noutput_layer=" + std::to_string(o.process_output) +
-         "\nnumerics=" + std::to_string(o.llama_cpp_numerics) + "\ndataset=" + o.dataset_name +
-         "\noutput=" + fs::absolute(o.output).lexically_normal().string();
+         "\nbatch=" + std::to_string(o.batch) + "\nfirst_chunk=" + std::to_string(o.first_chunk) +
+         "\noutput_layer=" + std::to_string(o.process_output) + "\nnumerics=" + std::to_string(o.llama_cpp_numerics) +
+         "\ndataset=" + o.dataset_name + "\noutput=" + fs::absolute(o.output).lexically_normal().string();
 }
 
 std::vector<std::vector<int32_t>> chunk_batch(const std::vector<int32_t>& tokens, const eval::Tokenizer& tok,
@@ -94,6 +94,19 @@ void save_matrix(methods::ImportanceMatrix& m, const AnalyzeOptions& o, bool lla
   }
   if (llama_order) m.order_as_llama_imatrix();
   m.save_legacy(o.output);
+}
+
+// --save-frequency: the matrix so far (with the --in-file matrices, as
+// llama-imatrix's collector holds them) as "<output>.at_<chunks>".
+void save_snapshot(const methods::ImportanceMatrix& m, const methods::ImportanceMatrix& inputs,
+                   const AnalyzeOptions& o) {
+  methods::ImportanceMatrix copy = inputs;  // what the run would write if it stopped here
+  copy.merge(m);
+  AnalyzeOptions at = o;
+  at.output = o.output.string() + ".at_" + std::to_string(m.chunks);
+  if (o.layout == AnalyzeOptions::Layout::ByExtension)
+    at.layout = writes_gguf(o) ? AnalyzeOptions::Layout::Gguf : AnalyzeOptions::Layout::Legacy;
+  save_matrix(copy, at, /*llama_order=*/true);
 }
 
 // Per weight statistics in model order (a tied output matrix, with no tensor
@@ -150,8 +163,21 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
   auto src = model::open_tensor_source(opts.model);
   auto tok = eval::load_tokenizer(*src);
   // Only the chunks the run uses are tokenized (all of them without --chunks).
-  const size_t needed = opts.chunks > 0 ? static_cast<size_t>(std::max<int64_t>(opts.chunks, 2) * opts.ctx) : SIZE_MAX;
-  const std::vector<int32_t> tokens = tok->encode_prefix(read_text(opts), tok->add_bos_by_default(), needed);
+  check(opts.first_chunk >= 0 && opts.save_every >= 0, ErrorCode::InvalidArgument,
+        "`first_chunk` and `save_every` cannot be negative");
+  const size_t needed = opts.chunks > 0
+                            ? static_cast<size_t>((std::max<int64_t>(opts.chunks, 2) + opts.first_chunk) * opts.ctx)
+                            : SIZE_MAX;
+  std::vector<int32_t> tokens = tok->encode_prefix(read_text(opts), tok->add_bos_by_default(), needed);
+  if (opts.first_chunk > 0) {  // as llama-imatrix: two whole chunks must be left
+    if ((opts.first_chunk + 2) * opts.ctx >= static_cast<int64_t>(tokens.size()))
+      throw Error(ErrorCode::CalibrationDataError,
+                  "calibration text has " + std::to_string(tokens.size()) + " tokens; skipping " +
+                      std::to_string(opts.first_chunk) + " chunks of " + std::to_string(opts.ctx) +
+                      " leaves fewer than two",
+                  "Skip fewer chunks (`first_chunk`) or provide more text");
+    tokens.erase(tokens.begin(), tokens.begin() + opts.first_chunk * opts.ctx);
+  }
   const int64_t available = static_cast<int64_t>(tokens.size()) / opts.ctx;
   if (static_cast<int64_t>(tokens.size()) < 2 * opts.ctx)
     throw Error(ErrorCode::CalibrationDataError,
@@ -217,6 +243,8 @@ AnalyzeResult analyze(const AnalyzeOptions& opts) {
     // Only the output matrix needs logits; otherwise stop at the last position.
     model.forward(chunk_batch(tokens, *tok, c0, nb, opts.ctx), opts.process_output ? 0 : opts.ctx - 1, &collector);
     m.chunks += nb;
+    // llama-imatrix's test: a copy whenever a multiple of the frequency was reached within this step.
+    if (opts.save_every > 0 && (m.chunks % opts.save_every) / nb == 0) save_snapshot(m, inputs, opts);
     if (ckpt) {
       m.save_gguf(partial, /*keep_order=*/true);
       ckpt->save_with_partial(static_cast<uint64_t>(m.chunks), partial);

@@ -27,8 +27,12 @@ struct AnalyzeOptions {
   std::vector<std::filesystem::path> input_imatrices;
   std::string dataset_name;  // stored in the file (default: data path as given)
   int64_t ctx = 512;
-  int64_t chunks = -1;  // -1 = all whole chunks
-  int64_t batch = 1;    // chunks per forward call
+  int64_t chunks = -1;      // -1 = all whole chunks
+  int64_t first_chunk = 0;  // whole chunks of the text skipped first (llama-imatrix --chunk / --from-chunk)
+  // Also write the matrix so far to "<output>.at_<chunks>" (same layout) every
+  // this many chunks, as llama-imatrix --save-frequency; 0 = never.
+  int64_t save_every = 0;
+  int64_t batch = 1;  // chunks per forward call
   bool process_output = false;
   bool llama_cpp_numerics = true;  // llama.cpp CPU arithmetic: files equal to llama-imatrix's byte for byte
   unsigned threads = 0;
