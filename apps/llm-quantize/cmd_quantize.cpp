@@ -109,29 +109,36 @@ void print_dynamic_table(const libquant::jobs::ConvertToGgufResult& res) {
   }
 }
 
-// A type that needs an imatrix when none is given: one computed on the way
-// (--calibration-data, else calibration.txt beside the model, else the
-// bundled text) and cached by model and text; --no-auto-imatrix keeps exit 10.
-std::optional<libquant::jobs::AutoImatrixResult> automatic_imatrix(const QuantizeOptions& o,
-                                                                   const libquant::jobs::ConvertToGgufOptions& opts,
-                                                                   bool dynamic, libquant::ProgressSink& progress) {
+// Quantizes. A type that needs an imatrix when none is given gets one computed
+// on the way (--calibration-data, else calibration.txt beside the model, else
+// the bundled text) and cached by model and text; --no-auto-imatrix keeps
+// exit 10. Whether one is needed is known once the types are planned; the
+// common run plans once: only a run that stops for want of importance data
+// (or one given a text for it, which must be used) plans separately.
+libquant::jobs::ConvertToGgufResult convert_with_auto_imatrix(const QuantizeOptions& o,
+                                                              libquant::jobs::ConvertToGgufOptions& opts, bool dynamic,
+                                                              libquant::ProgressSink& progress,
+                                                              std::optional<libquant::jobs::AutoImatrixResult>& made) {
   const bool text_given = !o.smoothquant.calibration_data.empty() && !o.gptq;
-  if (opts.imatrix || o.no_auto_imatrix || dynamic) {
-    if (text_given)
-      throw Error(ErrorCode::InvalidArgument,
-                  "--calibration-data does nothing here: gguf uses it for --gptq and for an imatrix computed when "
-                  "none is given",
-                  "Drop --calibration-data");
-    return std::nullopt;
-  }
-  if (!libquant::jobs::plan_gguf(opts).needs_importance) {
-    if (text_given)
-      throw Error(ErrorCode::InvalidArgument,
-                  "--calibration-data does nothing here: " + opts.file_type +
-                      " needs no importance matrix for this model (gguf calibrates only for --gptq and for an "
-                      "imatrix computed when a type needs one)",
-                  "Drop --calibration-data, or add --gptq");
-    return std::nullopt;
+  const bool may_compute = !opts.imatrix && !o.no_auto_imatrix && !dynamic;
+  if (text_given && !may_compute)
+    throw Error(ErrorCode::InvalidArgument,
+                "--calibration-data does nothing here: gguf uses it for --gptq and for an imatrix computed when "
+                "none is given",
+                "Drop --calibration-data");
+  if (!may_compute) return libquant::jobs::convert_to_gguf(opts);
+  if (!text_given) {
+    try {
+      return libquant::jobs::convert_to_gguf(opts);
+    } catch (const Error& e) {  // refused before anything was written
+      if (e.code() != ErrorCode::ImatrixInvalid || !libquant::jobs::plan_gguf(opts).needs_importance) throw;
+    }
+  } else if (!libquant::jobs::plan_gguf(opts).needs_importance) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--calibration-data does nothing here: " + opts.file_type +
+                    " needs no importance matrix for this model (gguf calibrates only for --gptq and for an "
+                    "imatrix computed when a type needs one)",
+                "Drop --calibration-data, or add --gptq");
   }
   libquant::jobs::AutoImatrixOptions a;
   a.model = opts.input;
@@ -139,7 +146,9 @@ std::optional<libquant::jobs::AutoImatrixResult> automatic_imatrix(const Quantiz
   a.cache_dir = env::imatrix_cache_dir();
   a.threads = o.threads;
   a.progress = &progress;
-  return libquant::jobs::cached_importance_matrix(a);
+  made = libquant::jobs::cached_importance_matrix(a);
+  opts.imatrix = made->path;
+  return libquant::jobs::convert_to_gguf(opts);
 }
 
 void write_auto_imatrix(libquant::JsonWriter& j, const libquant::jobs::AutoImatrixResult& a) {
@@ -167,12 +176,10 @@ int print_gguf_plan(const GlobalOptions& g, const libquant::jobs::ConvertToGgufR
     return 0;
   }
   std::printf("%-36s %-8s %-20s %12s\n", "tensor", "type", "shape", "MiB");
-  for (const auto& t : plan.tensors) {
-    const int64_t row = t.shape.row_length();
-    const uint64_t rows = row > 0 ? t.shape.numel() / static_cast<uint64_t>(row) : 0;
+  for (const auto& t : plan.tensors)
     std::printf("%-36s %-8s %-20s %12.3f\n", t.name.c_str(), std::string(libquant::traits(t.type).name).c_str(),
-                t.shape.to_string().c_str(), static_cast<double>(rows * libquant::row_bytes(t.type, row)) / 1048576.0);
-  }
+                t.shape.to_string().c_str(),
+                static_cast<double>(libquant::storage_bytes(t.type, t.shape.numel())) / 1048576.0);
   const double bpw = plan.effective_bpw();
   std::printf("model size %.2f MiB, output %.2f MiB (%.2f bits per weight, whole file); nothing written\n",
               static_cast<double>(plan.original_size) / 1048576.0, static_cast<double>(plan.file_size) / 1048576.0,
@@ -347,10 +354,9 @@ int run_quantize(const GlobalOptions& g, const QuantizeOptions& o) {
                 "--dry-run writes no file for --quality-report / --coherence-check to check",
                 "Drop --dry-run, or the checks");
   if (o.dry_run) return print_gguf_plan(g, libquant::jobs::plan_gguf(opts));
-  const auto auto_imatrix = automatic_imatrix(o, opts, level == "dynamic", progress);
-  if (auto_imatrix) opts.imatrix = auto_imatrix->path;
   libquant::log_info("Quantizing to GGUF " + file_type);
-  const auto res = libquant::jobs::convert_to_gguf(opts);
+  std::optional<libquant::jobs::AutoImatrixResult> auto_imatrix;
+  const auto res = convert_with_auto_imatrix(o, opts, level == "dynamic", progress, auto_imatrix);
   o.checkpoints.tidy(opts.checkpoint_dir);
 
   const auto gates = run_quality_gates(o, res.output_path, progress);

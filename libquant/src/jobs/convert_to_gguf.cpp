@@ -321,16 +321,18 @@ Prepared prepare(const ConvertToGgufOptions& opts, bool planning_only) {
   const LayerPruning pruning = layer_pruning(opts, mixture.n_layer, dynamic);
   pruning.apply_to(kvs, mixture.arch);
   // The mixture rules keep counting the unpruned model's layers (llama-quantize's n_layer_all).
-  res.layers_processed -= mixture.n_layer - pruning.kept_blocks(mixture.n_layer);
-  std::vector<const model::SourceTensor*> order;
-  for (const auto* t : llama_tensor_order(*src))
-    if (pruning.rename(t->name)) order.push_back(t);
+  res.layers_processed -= pruning.count();
+  std::vector<const model::SourceTensor*> all = llama_tensor_order(*src);
   if (opts.keep_split)  // shard by shard, each in its own order
-    std::stable_sort(order.begin(), order.end(),
+    std::stable_sort(all.begin(), all.end(),
                      [](const auto* a, const auto* b) { return a->shard != b->shard ? a->shard < b->shard : a < b; });
+  std::vector<const model::SourceTensor*> order;
   std::vector<std::string> names;  // in the output
-  names.reserve(order.size());
-  for (const auto* t : order) names.push_back(*pruning.rename(t->name));
+  for (const auto* t : all)
+    if (auto name = pruning.rename(t->name)) {
+      order.push_back(t);
+      names.push_back(std::move(*name));
+    }
   gguf::MixtureOptions mo;
   mo.pure = opts.pure;
   mo.quantize_output = !opts.leave_output_tensor;

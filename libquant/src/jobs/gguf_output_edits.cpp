@@ -36,7 +36,7 @@ std::optional<std::string> LayerPruning::rename(const std::string& name) const {
 
 void LayerPruning::apply_to(std::vector<io::GgufKv>& kvs, const std::string& arch) const {
   if (pruned_.empty()) return;
-  set_kv(kvs, {arch + ".block_count", io::GgufValue::u32(static_cast<uint32_t>(kept_blocks(n_blocks_)))});
+  set_kv(kvs, {arch + ".block_count", io::GgufValue::u32(static_cast<uint32_t>(n_blocks_ - count()))});
   for (const auto& kv : kvs)
     if (kv.value.is_array() && static_cast<int64_t>(kv.value.array().size()) == n_blocks_ &&
         kv.key.rfind(arch + ".", 0) == 0)

@@ -23,7 +23,7 @@ class LayerPruning {
   // nothing would be left. Duplicates are ignored.
   LayerPruning(std::vector<int> layers, int64_t n_blocks);
   bool empty() const noexcept { return pruned_.empty(); }
-  int64_t kept_blocks(int64_t n_blocks) const noexcept { return n_blocks - static_cast<int64_t>(pruned_.size()); }
+  int64_t count() const noexcept { return static_cast<int64_t>(pruned_.size()); }
   // The tensor's name in the output, or nullopt when its block is pruned.
   std::optional<std::string> rename(const std::string& name) const;
   // block_count set to the kept blocks; a warning for per-layer arrays, which stay as they are (as llama.cpp).

@@ -108,12 +108,10 @@ void write_json(JsonWriter& j, const ConvertToGgufResult& r, const ResultJsonOpt
   if (!o.per_tensor) return;
   j.key("tensors").begin_array();
   for (const auto& t : r.tensors) {
-    const int64_t row = t.shape.row_length();
-    const uint64_t rows = row > 0 ? t.shape.numel() / static_cast<uint64_t>(row) : 0;
     j.begin_object()
         .field("name", t.name)
         .field("type", std::string(traits(t.type).name))
-        .field("bytes", rows * row_bytes(t.type, row))
+        .field("bytes", storage_bytes(t.type, t.shape.numel()))
         .key("shape")
         .begin_array();
     for (int64_t d : t.shape.dims()) j.value(d);

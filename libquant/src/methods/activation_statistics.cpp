@@ -49,6 +49,12 @@ std::vector<float> means(const ImatrixEntry& e) {
   return out;
 }
 
+bool saw_tokens(const ImatrixEntry& e) {
+  return e.expert_counts.empty()
+             ? e.count != 0
+             : std::any_of(e.expert_counts.begin(), e.expert_counts.end(), [](int64_t c) { return c; });
+}
+
 std::optional<ActivationStatistics> statistics_of(const ImatrixEntry& e) {
   const std::vector<float> a = means(e);
   if (a.empty()) return std::nullopt;
@@ -102,8 +108,8 @@ ImatrixStatistics activation_statistics(const ImportanceMatrix& m) {
     earlier.replace(4, std::to_string(*layer).size(), std::to_string(*layer - 1));
     const ImatrixEntry* prev = m.find(earlier);
     const ImatrixEntry* cur = m.find(s.name);
-    if (prev && prev->sums.size() == cur->sums.size() && means(*prev).size() > 0)
-      s.cossim = cosine(cur->sums, prev->sums);
+    // As llama-imatrix: only against a weight that has statistics of its own.
+    if (prev && prev->sums.size() == cur->sums.size() && saw_tokens(*prev)) s.cossim = cosine(cur->sums, prev->sums);
   }
   std::stable_sort(r.tensors.begin(), r.tensors.end(), [](const auto& a, const auto& b) {
     return a.tensor != b.tensor ? a.tensor < b.tensor : a.sum > b.sum;

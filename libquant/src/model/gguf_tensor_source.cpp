@@ -71,7 +71,7 @@ GgufTensorSource::GgufTensorSource(const fs::path& path) : path_(path) {
             "tensor '" + t.name + "' is in two shards of '" + path.string() + "'", "The shards are corrupt or mixed");
       header_.tensors.push_back(t);
       tensors_.push_back({t.name, t.name, t.type, t.shape, t.nbytes(), static_cast<uint32_t>(f)});
-      where_.push_back({f, i});
+      index_in_shard_.push_back(i);
     }
   }
   if (count > 1) {
@@ -84,19 +84,16 @@ GgufTensorSource::GgufTensorSource(const fs::path& path) : path_(path) {
 }
 
 const io::GgufTensorInfo& GgufTensorSource::info_of(const SourceTensor& t) const noexcept {
-  const Location& w = where_[static_cast<size_t>(&t - tensors_.data())];
-  return files_[w.file]->header().tensors[w.index];
+  return files_[t.shard]->header().tensors[index_in_shard_[static_cast<size_t>(&t - tensors_.data())]];
 }
 
 void GgufTensorSource::read_rows(const SourceTensor& t, uint64_t row0, uint64_t n_rows, std::byte* dst) const {
   const uint64_t rows = t.shape.rank() <= 1 ? 1 : t.shape.rows();
   check(row0 + n_rows <= rows, ErrorCode::InvalidArgument, "row range outside tensor '" + t.name + "'");
   const uint64_t rb = rows ? t.nbytes / rows : 0;
-  files_[where_[static_cast<size_t>(&t - tensors_.data())].file]->read(info_of(t), row0 * rb, {dst, n_rows * rb});
+  files_[t.shard]->read(info_of(t), row0 * rb, {dst, n_rows * rb});
 }
 
-void GgufTensorSource::release(const SourceTensor& t) const noexcept {
-  files_[where_[static_cast<size_t>(&t - tensors_.data())].file]->release(info_of(t));
-}
+void GgufTensorSource::release(const SourceTensor& t) const noexcept { files_[t.shard]->release(info_of(t)); }
 
 }  // namespace libquant::model

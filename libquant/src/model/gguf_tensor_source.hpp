@@ -27,17 +27,13 @@ class GgufTensorSource final : public TensorSource {
   void release(const SourceTensor& t) const noexcept override;
 
  private:
-  struct Location {
-    size_t file;
-    size_t index;  // in that file's header
-  };
   const io::GgufTensorInfo& info_of(const SourceTensor& t) const noexcept;
 
   std::filesystem::path path_;
   std::vector<std::unique_ptr<io::GgufFile>> files_;
   io::GgufHeader header_;
   std::vector<SourceTensor> tensors_;
-  std::vector<Location> where_;
+  std::vector<size_t> index_in_shard_;  // per tensor, its place in files_[shard]'s header
 };
 
 }  // namespace libquant::model
