@@ -204,3 +204,22 @@ def test_keep_split_never_overwrites_its_input(cli, shared, tmp_path):
                          "--keep-split")
     assert proc.returncode != 0
     assert [s.read_bytes() for s in shards] == before
+
+
+@pytest.mark.parametrize("name,count,vtype,words", [
+    ("a-00001-of-99999.gguf", 99999, "UINT32", "claims 99999 shards"),
+    ("b-00001-of-00002.gguf", "two", "STRING", "'split.count' is not an integer"),
+])
+def test_crafted_split_keys_are_exit_6(cli, tmp_path, name, count, vtype, words):
+    from gguf import GGUFWriter
+    import numpy as np
+    w = GGUFWriter(tmp_path / name, "llama")
+    w.add_key_value("split.count", count, getattr(GGUFValueType, vtype))
+    w.add_key_value("split.no", 0, GGUFValueType.UINT16)
+    w.add_tensor("x.weight", np.zeros((4, 32), dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    proc, res = cli.json("info", tmp_path / name)
+    assert proc.returncode == 6 and words in res["message"], res

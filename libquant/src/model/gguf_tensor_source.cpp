@@ -13,7 +13,13 @@ namespace {
 
 int64_t split_key(const io::GgufHeader& h, const char* key, int64_t fallback) {
   const io::GgufValue* v = h.find(key);
-  return v ? v->as_int() : fallback;
+  if (!v) return fallback;
+  try {
+    return v->as_int();
+  } catch (const Error&) {
+    throw Error(ErrorCode::ValidationFailed, std::string("invalid GGUF metadata: '") + key + "' is not an integer",
+                "The file is corrupt or crafted");
+  }
 }
 
 }  // namespace
